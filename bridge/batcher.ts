@@ -1,0 +1,191 @@
+import { randomUUID } from "node:crypto";
+import type { Fix } from "../core/fix.ts";
+import type { Logger } from "../core/logger.ts";
+import type { BatchJob } from "../core/queues.ts";
+import type { Reject } from "../core/reject-reasons.ts";
+
+/** Puts one sealed batch into the queue durably (BullMQ add with jobId = batch id). */
+export type Enqueue = (batchId: string, job: BatchJob) => Promise<void>;
+
+/** Thrown to a caller whose message was held past HOLD_CAP_MS: close the connection, no PUBACK. */
+export class HoldCapError extends Error {
+  override name = "HoldCapError";
+}
+
+/** Thrown to callers still waiting when the batcher is closed. */
+export class BatcherClosedError extends Error {
+  override name = "BatcherClosedError";
+}
+
+interface Entry {
+  fixes: Fix[];
+  rejects: Reject[];
+  heldSince: number;
+  settled: boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface Batch {
+  id: string;
+  entries: Entry[];
+  size: number;
+}
+
+export interface BatcherOptions {
+  size: number;
+  ms: number;
+  holdCapMs: number;
+  enqueue: Enqueue;
+  /** called after a batch is durably queued, before its callers are released */
+  onQueued?: (batchId: string, job: BatchJob) => void;
+  log: Logger;
+  now?: () => number;
+}
+
+/**
+ * Collects the fixes and rejects of many messages into one job, flushed every `size` items or
+ * `ms` milliseconds (like Traccar's PositionBatchWriter): each caller awaits its own promise,
+ * resolved only after the batch is in the queue. Sealed batches are enqueued one at a time, in
+ * order; a failed enqueue is retried with backoff while the callers stay held, and a caller held
+ * past `holdCapMs` is released with HoldCapError (its device will resend) and leaves the batch.
+ */
+export class Batcher {
+  private open: Batch = newBatch();
+  private readonly sealed: Batch[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private draining = false;
+  private closed = false;
+  private readonly holdTimer: NodeJS.Timeout;
+  private readonly now: () => number;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => {};
+
+  constructor(private readonly opts: BatcherOptions) {
+    this.now = opts.now ?? Date.now;
+    this.holdTimer = setInterval(() => this.releaseOverdue(), Math.min(1000, opts.holdCapMs / 4));
+    this.holdTimer.unref();
+  }
+
+  /** Number of messages waiting for their batch to be queued. */
+  get held(): number {
+    let n = this.open.entries.length;
+    for (const b of this.sealed) n += b.entries.length;
+    return n;
+  }
+
+  add(fixes: Fix[], rejects: Reject[]): Promise<void> {
+    if (this.closed) return Promise.reject(new BatcherClosedError("bridge is closing"));
+    return new Promise<void>((resolve, reject) => {
+      const batch = this.open;
+      batch.entries.push({ fixes, rejects, heldSince: this.now(), settled: false, resolve, reject });
+      batch.size += fixes.length + rejects.length;
+      if (batch.size >= this.opts.size) this.seal();
+      else if (!this.timer) this.timer = setTimeout(() => this.seal(), this.opts.ms);
+    });
+  }
+
+  /** Seals the open batch and waits until every sealed batch is queued (or its callers released). */
+  async flush(): Promise<void> {
+    this.seal();
+    await this.idle;
+  }
+
+  /** Flushes what is held, then refuses new messages. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    clearInterval(this.holdTimer);
+  }
+
+  private seal(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.open.entries.length === 0) return;
+    this.sealed.push(this.open);
+    this.open = newBatch();
+    if (!this.draining) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    this.idle = new Promise((r) => {
+      this.markIdle = r;
+    });
+    let failures = 0;
+    while (this.sealed.length > 0) {
+      const batch = this.sealed[0] as Batch;
+      batch.entries = batch.entries.filter((e) => !e.settled);
+      if (batch.entries.length === 0) {
+        this.sealed.shift();
+        continue;
+      }
+      const job = toJob(batch, this.now());
+      try {
+        await this.opts.enqueue(batch.id, job);
+      } catch (err) {
+        failures++;
+        const wait = Math.min(2000, 50 * 2 ** Math.min(failures, 6));
+        this.opts.log.warn(
+          { err, batchId: batch.id, held: this.held, retryInMs: wait },
+          "enqueue failed; PUBACKs held",
+        );
+        await sleep(wait);
+        continue;
+      }
+      failures = 0;
+      this.sealed.shift();
+      try {
+        this.opts.onQueued?.(batch.id, job);
+      } catch (err) {
+        this.opts.log.error({ err, batchId: batch.id }, "onQueued failed");
+      }
+      for (const e of batch.entries) settle(e);
+    }
+    this.draining = false;
+    this.markIdle();
+  }
+
+  /** Releases callers held past the cap, so Aedes closes their connections before keepalive expiry. */
+  private releaseOverdue(): void {
+    const limit = this.now() - this.opts.holdCapMs;
+    let released = 0;
+    for (const b of this.sealed) {
+      for (const e of b.entries) {
+        if (!e.settled && e.heldSince <= limit) {
+          settle(e, new HoldCapError(`message held ${this.opts.holdCapMs} ms without reaching the queue`));
+          released++;
+        }
+      }
+    }
+    if (released > 0)
+      this.opts.log.error({ released }, "hold cap reached: closing connections without PUBACK");
+  }
+}
+
+function newBatch(): Batch {
+  return { id: randomUUID(), entries: [], size: 0 };
+}
+
+function toJob(batch: Batch, sealedAt: number): BatchJob {
+  const fixes: Fix[] = [];
+  const rejects: Reject[] = [];
+  for (const e of batch.entries) {
+    for (const f of e.fixes) fixes.push(f);
+    for (const r of e.rejects) rejects.push(r);
+  }
+  return { fixes, rejects, sealedAt };
+}
+
+function settle(e: Entry, err?: Error): void {
+  if (e.settled) return;
+  e.settled = true;
+  if (err) e.reject(err);
+  else e.resolve();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

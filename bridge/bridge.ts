@@ -1,0 +1,185 @@
+import type { Queue } from "bullmq";
+import type { Config } from "../core/config.ts";
+import { type Fix, type TimeWindow, toFix } from "../core/fix.ts";
+import type { Logger } from "../core/logger.ts";
+import type { BatchJob } from "../core/queues.ts";
+import { type Redis, redisKeys } from "../core/redis.ts";
+import { cutPayload, type Reject, type RejectReason } from "../core/reject-reasons.ts";
+import { parseIngestTopic } from "../core/topics.ts";
+import { adapters } from "./adapters/index.ts";
+import { Batcher } from "./batcher.ts";
+import { defineLiveUpdate, liveArgs, newestPerVehicle } from "./live-state.ts";
+
+/** One message as it reached the platform (MQTT publish or HTTP ingest). */
+export interface IncomingMessage {
+  /** the authenticated vehicle */
+  vehicleId: string;
+  topic: string;
+  payload: Buffer;
+  receivedAt: number;
+  /** correlation id assigned at receipt; a fix's own messageId takes precedence */
+  messageId: string;
+}
+
+export interface IngestOutcome {
+  accepted: number;
+  rejects: Reject[];
+}
+
+export interface BridgeDeps {
+  config: Pick<
+    Config,
+    "BATCH_SIZE" | "BATCH_MS" | "HOLD_CAP_MS" | "MAX_PAYLOAD_BYTES" | "MAX_CLOCK_SKEW" | "RETENTION_DAYS"
+  >;
+  queue: Queue<BatchJob>;
+  /** for live state and counters (may be the queue's connection) */
+  redis: Redis;
+  log: Logger;
+  now?: () => number;
+}
+
+export type Bridge = ReturnType<typeof createBridge>;
+
+/**
+ * The bridge: every ingest message goes through these steps, in this order.
+ *   1. size cap           → E_TOO_LARGE
+ *   2. topic → adapter    (native | native-batch; core/topics.ts)
+ *   3. JSON.parse         → E_BAD_JSON
+ *   4. adapter            → candidate fixes, or a reject of the whole message
+ *   5. zod + time window  → Fix, or a reject per candidate (core/fix.ts)
+ *   6. batch              → resolved once the batch is durably queued (batcher.ts)
+ * After each flush, one Redis call updates live state, the GEO index and the live channel,
+ * and one pipeline moves the counters.
+ */
+export function createBridge(deps: BridgeDeps) {
+  const { config, queue, log } = deps;
+  const now = deps.now ?? Date.now;
+  const redis = defineLiveUpdate(deps.redis);
+  const retentionMs = config.RETENTION_DAYS * 86_400_000;
+  const maxSkewMs = config.MAX_CLOCK_SKEW * 1000;
+
+  const batcher = new Batcher({
+    size: config.BATCH_SIZE,
+    ms: config.BATCH_MS,
+    holdCapMs: config.HOLD_CAP_MS,
+    log,
+    now,
+    enqueue: async (batchId, job) => {
+      // jobId = batch id: an add retried after a lost reply is ignored by BullMQ, not doubled
+      await queue.add("batch", job, { jobId: batchId });
+    },
+    onQueued: (batchId, job) => afterQueued(batchId, job),
+  });
+
+  function afterQueued(batchId: string, job: BatchJob): void {
+    const p = redis.pipeline();
+    if (job.fixes.length > 0) {
+      p.liveUpdate(...liveArgs(newestPerVehicle(job.fixes)));
+      p.hincrby(redisKeys.metrics, "bridge_fixes_accepted", job.fixes.length);
+    }
+    p.hincrby(redisKeys.metrics, "bridge_batches", 1);
+    const byReason = new Map<RejectReason, number>();
+    for (const r of job.rejects) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
+    for (const [reason, n] of byReason) p.hincrby(redisKeys.metrics, `bridge_rejected:${reason}`, n);
+    p.exec().catch((err: unknown) => log.warn({ err, batchId }, "live state update failed"));
+    if (log.isLevelEnabled("debug")) {
+      for (const f of job.fixes)
+        log.debug({ vehicleId: f.vehicleId, messageId: f.messageId, jobId: batchId }, "fix queued");
+      for (const r of job.rejects) {
+        log.debug(
+          { vehicleId: r.vehicleId, messageId: r.messageId, jobId: batchId, reason: r.reason },
+          "reject queued",
+        );
+      }
+    }
+  }
+
+  /** Steps 1-5: a pure decision on one message. */
+  function decide(msg: IncomingMessage): { fixes: Fix[]; rejects: Reject[] } {
+    const fixes: Fix[] = [];
+    const rejects: Reject[] = [];
+    const reject = (
+      reason: RejectReason,
+      detail: string,
+      payload: Buffer | string,
+      messageId = msg.messageId,
+    ) =>
+      rejects.push({
+        vehicleId: msg.vehicleId,
+        topic: msg.topic,
+        reason,
+        detail,
+        payload: cutPayload(payload),
+        receivedAt: msg.receivedAt,
+        messageId,
+      });
+
+    if (msg.payload.length > config.MAX_PAYLOAD_BYTES) {
+      reject(
+        "E_TOO_LARGE",
+        `${msg.payload.length} bytes > MAX_PAYLOAD_BYTES ${config.MAX_PAYLOAD_BYTES}`,
+        msg.payload,
+      );
+      return { fixes, rejects };
+    }
+    const route = parseIngestTopic(msg.topic);
+    if (!route || route.vehicleId !== msg.vehicleId) {
+      reject(
+        "E_TOPIC_MISMATCH",
+        `topic ${msg.topic} is not an ingest topic of ${msg.vehicleId}`,
+        msg.payload,
+      );
+      return { fixes, rejects };
+    }
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(msg.payload.toString("utf8"));
+    } catch (err) {
+      reject("E_BAD_JSON", (err as Error).message, msg.payload);
+      return { fixes, rejects };
+    }
+    const adapted = adapters[route.kind](decoded);
+    if (!adapted.ok) {
+      reject(adapted.reason, adapted.detail, msg.payload);
+      return { fixes, rejects };
+    }
+    const window: TimeWindow = { now: now(), retentionMs, maxSkewMs };
+    const many = adapted.candidates.length > 1;
+    adapted.candidates.forEach((candidate, i) => {
+      const id = many ? `${msg.messageId}.${i}` : msg.messageId;
+      const r = toFix(candidate, msg.vehicleId, id, msg.receivedAt, window);
+      if (r.ok) fixes.push(r.fix);
+      else
+        reject(
+          r.reason,
+          many ? `[${i}] ${r.detail}` : r.detail,
+          many ? safeJson(candidate) : msg.payload,
+          id,
+        );
+    });
+    return { fixes, rejects };
+  }
+
+  return {
+    decide,
+    /** Validates and batches one message; resolves once its fixes and rejects are queued. */
+    async ingest(msg: IncomingMessage): Promise<IngestOutcome> {
+      const { fixes, rejects } = decide(msg);
+      await batcher.add(fixes, rejects);
+      return { accepted: fixes.length, rejects };
+    },
+    get held(): number {
+      return batcher.held;
+    },
+    flush: () => batcher.flush(),
+    close: () => batcher.close(),
+  };
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

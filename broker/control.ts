@@ -1,0 +1,44 @@
+import { z } from "zod";
+import type { Logger } from "../core/logger.ts";
+import { type Redis, redisKeys } from "../core/redis.ts";
+
+/**
+ * Control messages from the API to every broker node, over Redis pub/sub: the API cannot reach
+ * a device's MQTT session itself, and with several broker nodes it does not know which one holds it.
+ */
+export const controlMessageSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("revoke"), vehicleId: z.string() }),
+]);
+export type ControlMessage = z.infer<typeof controlMessageSchema>;
+
+export async function publishControl(redis: Redis, msg: ControlMessage): Promise<void> {
+  await redis.publish(redisKeys.control, JSON.stringify(msg));
+}
+
+/** Subscribes `subscriber` (a connection of its own) to the control channel. Returns an unsubscribe. */
+export async function subscribeControl(
+  subscriber: Redis,
+  log: Logger,
+  handle: (msg: ControlMessage) => void,
+): Promise<() => Promise<void>> {
+  const onMessage = (channel: string, raw: string) => {
+    if (channel !== redisKeys.control) return;
+    const parsed = controlMessageSchema.safeParse(safeParse(raw));
+    if (parsed.success) handle(parsed.data);
+    else log.warn({ raw }, "ignored malformed control message");
+  };
+  subscriber.on("message", onMessage);
+  await subscriber.subscribe(redisKeys.control);
+  return async () => {
+    subscriber.off("message", onMessage);
+    await subscriber.unsubscribe(redisKeys.control).catch(() => {});
+  };
+}
+
+function safeParse(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,202 @@
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createNetServer, type Server } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import { Aedes, type Client } from "aedes";
+import type pg from "pg";
+import { createWebSocketStream, WebSocketServer } from "ws";
+import type { Bridge, IngestOutcome } from "../bridge/bridge.ts";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../core/logger.ts";
+import { type Redis, redisKeys } from "../core/redis.ts";
+import { topics } from "../core/topics.ts";
+import { getMqttAccount } from "../core/vehicles.ts";
+import { createAuthenticate } from "./authenticate.ts";
+import { createAuthorizeForward } from "./authorize-forward.ts";
+import { createAuthorizePublish } from "./authorize-publish.ts";
+import { createAuthorizeSubscribe } from "./authorize-subscribe.ts";
+import { subscribeControl } from "./control.ts";
+import { CredentialCache } from "./credential-cache.ts";
+
+export interface BrokerDeps {
+  config: Pick<
+    Config,
+    | "MQTT_PORT"
+    | "MQTT_WS_PORT"
+    | "MQTT_TLS_PORT"
+    | "MQTT_TLS_CERT"
+    | "MQTT_TLS_KEY"
+    | "MQTT_HOST"
+    | "MQTT_ALLOW_ANONYMOUS"
+  >;
+  pool: pg.Pool;
+  bridge: Bridge;
+  /** for the heartbeat; `subscriber` is a second connection for the control channel */
+  redis: Redis;
+  subscriber: Redis;
+  log: Logger;
+}
+
+export interface BrokerHandle {
+  aedes: Aedes;
+  /** bound ports (useful when configured as 0) */
+  ports: { mqtt: number; ws: number; tls?: number };
+  /** disconnects every live session of a vehicle and forgets its cached credential */
+  revoke(vehicleId: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded MQTT broker: Aedes with the device ACL hooks, listening on TCP, WebSocket and
+ * (when configured) TLS, handing every ingest publish to the bridge.
+ */
+export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
+  const { config, bridge, log } = deps;
+  const credentials = new CredentialCache((username) => getMqttAccount(deps.pool, username));
+  const rejectedPayloads = new WeakSet<Buffer>();
+  const emptyIdNoClean = new WeakSet<Client>();
+  const clientsByVehicle = new Map<string, Set<Client>>();
+  const idPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+  let seq = 0;
+
+  if (config.MQTT_ALLOW_ANONYMOUS)
+    log.warn("MQTT_ALLOW_ANONYMOUS=true: any client may use non-fleet topics (development only)");
+
+  const aedes: Aedes = await Aedes.createBroker({
+    // a frozen subscriber must not stall ingest: drop a client whose socket stays full this long
+    drainTimeout: 10_000,
+    concurrency: 1000,
+    maxClientsIdLength: 128,
+    preConnect(client, packet, callback) {
+      if (packet.clientId === "" && packet.clean === false) emptyIdNoClean.add(client);
+      callback(null, true);
+    },
+    authenticate: createAuthenticate({
+      credentials,
+      allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
+      emptyIdNoClean,
+      log,
+      onAccount(client, vehicleId) {
+        const set = clientsByVehicle.get(vehicleId) ?? new Set<Client>();
+        clientsByVehicle.set(vehicleId, set);
+        set.add(client);
+      },
+    }),
+    authorizePublish: createAuthorizePublish({
+      ingest: (msg) => bridge.ingest(msg),
+      rejectedPayloads,
+      publishRejects,
+      nextMessageId: () => `${idPrefix}-${(seq++).toString(36)}`,
+      allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
+      log,
+    }),
+    authorizeSubscribe: createAuthorizeSubscribe(config.MQTT_ALLOW_ANONYMOUS),
+    authorizeForward: createAuthorizeForward(rejectedPayloads),
+  });
+
+  function publishRejects(outcome: IngestOutcome): void {
+    for (const r of outcome.rejects) {
+      const payload = JSON.stringify({
+        reason: r.reason,
+        detail: r.detail,
+        messageId: r.messageId,
+        topic: r.topic,
+      });
+      aedes.publish(
+        { cmd: "publish", topic: topics.errors(r.vehicleId), payload, qos: 1, retain: false, dup: false },
+        () => {},
+      );
+    }
+  }
+
+  aedes.on("clientDisconnect", (client) => {
+    for (const [vehicleId, set] of clientsByVehicle) {
+      if (set.delete(client) && set.size === 0) clientsByVehicle.delete(vehicleId);
+    }
+  });
+  aedes.on("clientError", (client, err) =>
+    log.debug({ clientId: client?.id, err: err.message }, "client error"),
+  );
+  aedes.on("connectionError", (client, err) =>
+    log.debug({ clientId: client?.id, err: err.message }, "connection error"),
+  );
+
+  function revoke(vehicleId: string): void {
+    credentials.evict(vehicleId);
+    const set = clientsByVehicle.get(vehicleId);
+    if (!set) return;
+    for (const client of set) client.close();
+    clientsByVehicle.delete(vehicleId);
+    log.info({ vehicleId, sessions: set.size }, "vehicle sessions disconnected");
+  }
+
+  const servers: Server[] = [];
+  const listen = (server: Server, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, config.MQTT_HOST, () => {
+        server.off("error", reject);
+        servers.push(server);
+        const addr = server.address();
+        resolve(typeof addr === "object" && addr ? addr.port : port);
+      });
+    });
+
+  const mqttPort = await listen(createNetServer(aedes.handle), config.MQTT_PORT);
+
+  const http = createHttpServer((_req, res) => {
+    res.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket: upgrade required\n");
+  });
+  const wss = new WebSocketServer({ server: http });
+  wss.on("connection", (socket, req) => {
+    const stream = createWebSocketStream(socket);
+    stream.on("error", () => socket.terminate());
+    aedes.handle(stream, req);
+  });
+  const wsPort = await listen(http, config.MQTT_WS_PORT);
+
+  let tlsPort: number | undefined;
+  if (config.MQTT_TLS_PORT !== undefined && config.MQTT_TLS_CERT && config.MQTT_TLS_KEY) {
+    const tls = createTlsServer(
+      { cert: readFileSync(config.MQTT_TLS_CERT), key: readFileSync(config.MQTT_TLS_KEY) },
+      aedes.handle,
+    );
+    tlsPort = await listen(tls, config.MQTT_TLS_PORT);
+  }
+
+  // /health reads this key: present = a broker is alive
+  const beat = () =>
+    deps.redis
+      .set(
+        `${redisKeys.brokerHeartbeat}${aedes.id}`,
+        JSON.stringify({ at: Date.now(), clients: aedes.connectedClients }),
+        "PX",
+        15_000,
+      )
+      .catch((err: unknown) => log.warn({ err }, "heartbeat failed"));
+  void beat();
+  const heartbeat = setInterval(beat, 5_000);
+  heartbeat.unref();
+
+  const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
+    if (msg.type === "revoke") revoke(msg.vehicleId);
+  });
+
+  log.info({ mqtt: mqttPort, ws: wsPort, tls: tlsPort }, "broker listening");
+
+  return {
+    aedes,
+    ports: { mqtt: mqttPort, ws: wsPort, ...(tlsPort !== undefined ? { tls: tlsPort } : {}) },
+    revoke,
+    async close() {
+      clearInterval(heartbeat);
+      // 1. stop accepting connections, 2. queue what is held (PUBACKs go out), 3. close clients
+      for (const s of servers) s.close();
+      wss.close();
+      await bridge.close();
+      await unsubscribeControl();
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await deps.redis.del(`${redisKeys.brokerHeartbeat}${aedes.id}`).catch(() => {});
+    },
+  };
+}

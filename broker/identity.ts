@@ -1,0 +1,17 @@
+import type { Client } from "aedes";
+
+/** Who an MQTT connection is, decided once in `authenticate` and read by every ACL hook. */
+export type Identity =
+  | { kind: "device"; vehicleId: string }
+  | { kind: "integration"; name: string }
+  | { kind: "anonymous" };
+
+const identities = new WeakMap<Client, Identity>();
+
+export function setIdentity(client: Client, identity: Identity): void {
+  identities.set(client, identity);
+}
+
+export function getIdentity(client: Client | null): Identity | undefined {
+  return client ? identities.get(client) : undefined;
+}

@@ -1,0 +1,26 @@
+import { createBridge } from "../bridge/bridge.ts";
+import { loadConfigOrExit } from "../core/config.ts";
+import { createPool } from "../core/db.ts";
+import { createLogger } from "../core/logger.ts";
+import { handleProcessSignals } from "../core/process.ts";
+import { createLocationsQueue } from "../core/queues.ts";
+import { createRedis } from "../core/redis.ts";
+import { createBroker } from "./create-broker.ts";
+
+/** broker + bridge: the embedded Aedes broker feeding the BullMQ pipeline. */
+const config = loadConfigOrExit();
+const log = createLogger("broker", config.LOG_LEVEL);
+const pool = createPool(config.DATABASE_URL, 4);
+const redis = createRedis(config.REDIS_URL);
+const subscriber = createRedis(config.REDIS_URL);
+const queue = createLocationsQueue(createRedis(config.REDIS_URL));
+const bridge = createBridge({ config, queue, redis, log });
+const broker = await createBroker({ config, pool, bridge, redis, subscriber, log });
+
+handleProcessSignals(log, async () => {
+  await broker.close();
+  await queue.close();
+  await pool.end();
+  redis.disconnect();
+  subscriber.disconnect();
+});

@@ -1,0 +1,110 @@
+import { z } from "zod";
+
+/**
+ * The one configuration schema. Every process parses `process.env` once, at start, through
+ * `loadConfig`; code receives the typed result and never reads `process.env` itself.
+ * README's configuration table mirrors the descriptions below.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const positiveInt = z.coerce.number().int().positive();
+
+export const configSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .url()
+    .describe("PostgreSQL+PostGIS connection string (set by scripts/services locally)"),
+  REDIS_URL: z.string().url().describe("Redis connection string (set by scripts/services locally)"),
+  MQTT_PORT: port.default(1883).describe("MQTT over TCP"),
+  MQTT_WS_PORT: port.default(8083).describe("MQTT over WebSocket"),
+  MQTT_TLS_PORT: port.optional().describe("MQTT over TLS; off when unset"),
+  MQTT_TLS_CERT: z.string().optional().describe("PEM certificate file for MQTT_TLS_PORT"),
+  MQTT_TLS_KEY: z.string().optional().describe("PEM key file for MQTT_TLS_PORT"),
+  MQTT_HOST: z.string().default("0.0.0.0").describe("address the broker listeners bind to"),
+  HTTP_PORT: port.default(8080).describe("API, UI and WebSocket"),
+  HTTP_HOST: z.string().default("0.0.0.0").describe("address the API binds to"),
+  BATCH_SIZE: positiveInt.max(50_000).default(500).describe("bridge batch flush: fixes per BullMQ job"),
+  BATCH_MS: positiveInt.max(10_000).default(20).describe("bridge batch flush: longest wait in ms"),
+  KEEPALIVE_S: positiveInt.default(60).describe("keepalive the devices are expected to use, seconds"),
+  HOLD_CAP_MS: positiveInt
+    .optional()
+    .describe("longest a PUBACK is held while the queue is unavailable; default 1.2 x KEEPALIVE_S"),
+  MAX_PAYLOAD_BYTES: positiveInt.default(64 * 1024).describe("larger payloads are rejected (E_TOO_LARGE)"),
+  MAX_CLOCK_SKEW: positiveInt.default(300).describe("seconds a fix may lie in the future"),
+  DEVICE_RATE_LIMIT: positiveInt
+    .default(50)
+    .describe("fixes per second per device before PUBACKs are delayed"),
+  PARTITION_INTERVAL: z.enum(["day", "month"]).default("day").describe("vehicle_locations partition size"),
+  PARTITIONS_AHEAD: positiveInt.max(400).default(7).describe("partitions created ahead of today"),
+  RETENTION_DAYS: positiveInt
+    .default(90)
+    .describe("history kept; older partitions are dropped, older fixes rejected"),
+  FLEET_TZ: z.string().default("Asia/Dubai").describe("time zone of the fleet's day (analytics, reports)"),
+  QUEUE_ALERT_DEPTH: positiveInt
+    .default(100_000)
+    .describe("queue depth that raises the backpressure warning"),
+  WORKER_CONCURRENCY: positiveInt.max(64).default(4).describe("BullMQ jobs a worker process runs at once"),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16)
+    .optional()
+    .describe("first admin API token; generated into the data folder when unset"),
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .describe("comma-separated origins allowed by CORS; empty = same origin"),
+  METRICS_PUBLIC: bool.default(true).describe("serve /metrics without credentials"),
+  TILE_URL: z
+    .string()
+    .default("https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    .describe("map tiles for the UI"),
+  MQTT_ALLOW_ANONYMOUS: bool.default(false).describe("development only: any client may use non-fleet topics"),
+  DATA_DIR: z.string().default(".data").describe("local state: services, generated admin token"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = Omit<z.infer<typeof configSchema>, "HOLD_CAP_MS"> & { HOLD_CAP_MS: number };
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment; throws a ConfigError naming each invalid variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const c = parsed.data;
+  // Aedes drops a silent client after 1.5 x keepalive, and a held socket answers no PINGREQ:
+  // release held PUBACKs (by closing) before that, so the device reconnects and resends.
+  const holdCap = c.HOLD_CAP_MS ?? Math.round(c.KEEPALIVE_S * 1000 * 1.2);
+  if (holdCap >= c.KEEPALIVE_S * 1500) {
+    throw new ConfigError(
+      `invalid configuration:\n  HOLD_CAP_MS: must be below 1.5 x KEEPALIVE_S (${c.KEEPALIVE_S * 1500} ms)`,
+    );
+  }
+  if (
+    (c.MQTT_TLS_CERT === undefined) !== (c.MQTT_TLS_KEY === undefined) ||
+    (c.MQTT_TLS_PORT && !c.MQTT_TLS_CERT)
+  ) {
+    throw new ConfigError(
+      "invalid configuration:\n  MQTT_TLS_PORT: needs both MQTT_TLS_CERT and MQTT_TLS_KEY",
+    );
+  }
+  return { ...c, HOLD_CAP_MS: holdCap };
+}
+
+/** For entry points: parse or print the reason and exit 2. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

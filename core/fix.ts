@@ -1,0 +1,119 @@
+import { z } from "zod";
+import type { RejectReason } from "./reject-reasons.ts";
+
+/** A validated GPS fix, the unit the pipeline carries. Times are epoch milliseconds, UTC. */
+export interface Fix {
+  vehicleId: string;
+  recordedAt: number;
+  lat: number;
+  lng: number;
+  speed?: number | undefined;
+  heading?: number | undefined;
+  altitude?: number | undefined;
+  accuracy?: number | undefined;
+  ignition?: boolean | undefined;
+  odometer?: number | undefined;
+  /** correlation id: the device's messageId, or one the broker generated */
+  messageId: string;
+  /** when the broker received the message (epoch ms) */
+  receivedAt: number;
+}
+
+const finite = z.number().finite();
+
+/**
+ * The native fix as a device sends it (ARCHITECTURE.md, "Native fix"). Adapters for other
+ * formats map their payloads onto this shape, so every format meets the same rules.
+ * Unknown keys are dropped (zod strips them), so `__proto__` and friends never reach a Fix.
+ */
+export const nativeFixSchema = z.object({
+  lat: finite.min(-90).max(90),
+  lng: finite.min(-180).max(180),
+  recordedAt: z.union([z.string().datetime({ offset: true }), z.number().int().nonnegative()]),
+  speed: finite.min(0).max(400).optional(),
+  heading: finite.min(0).max(360).optional(),
+  altitude: finite.min(-1000).max(100_000).optional(),
+  accuracy: finite.min(0).optional(),
+  ignition: z.boolean().optional(),
+  odometer: finite.min(0).optional(),
+  messageId: z.string().min(1).max(128).optional(),
+});
+
+export type NativeFix = z.input<typeof nativeFixSchema>;
+
+export interface TimeWindow {
+  now: number;
+  retentionMs: number;
+  maxSkewMs: number;
+}
+
+export type FixResult = { ok: true; fix: Fix } | { ok: false; reason: RejectReason; detail: string };
+
+/** Validates one candidate fix: schema, then the time window. Never throws. */
+export function toFix(
+  candidate: unknown,
+  vehicleId: string,
+  messageId: string,
+  receivedAt: number,
+  window: TimeWindow,
+): FixResult {
+  if (typeof candidate !== "object" || candidate === null || Array.isArray(candidate)) {
+    return { ok: false, reason: "E_BAD_PAYLOAD", detail: "expected a JSON object" };
+  }
+  for (const key of REQUIRED) {
+    if ((candidate as Record<string, unknown>)[key] === undefined) {
+      return { ok: false, reason: "E_MISSING_FIELD", detail: `${key}: required` };
+    }
+  }
+  const parsed = nativeFixSchema.safeParse(candidate);
+  if (!parsed.success) return { ok: false, ...describeIssue(parsed.error.issues[0]) };
+  const f = parsed.data;
+  const recordedAt = typeof f.recordedAt === "number" ? f.recordedAt : Date.parse(f.recordedAt);
+  if (recordedAt < window.now - window.retentionMs) {
+    return {
+      ok: false,
+      reason: "E_TOO_OLD",
+      detail: `recordedAt ${new Date(recordedAt).toISOString()} is beyond retention`,
+    };
+  }
+  if (recordedAt > window.now + window.maxSkewMs) {
+    return {
+      ok: false,
+      reason: "E_IN_FUTURE",
+      detail: `recordedAt ${new Date(recordedAt).toISOString()} is in the future`,
+    };
+  }
+  return {
+    ok: true,
+    fix: {
+      vehicleId,
+      recordedAt,
+      lat: f.lat,
+      lng: f.lng,
+      speed: f.speed,
+      heading: f.heading,
+      altitude: f.altitude,
+      accuracy: f.accuracy,
+      ignition: f.ignition,
+      odometer: f.odometer,
+      messageId: f.messageId ?? messageId,
+      receivedAt,
+    },
+  };
+}
+
+const REQUIRED = ["lat", "lng", "recordedAt"] as const;
+
+/** Maps the first zod issue to a stable reason code and a detail naming the field. */
+function describeIssue(issue: z.core.$ZodIssue | undefined): { reason: RejectReason; detail: string } {
+  if (!issue) return { reason: "E_BAD_PAYLOAD", detail: "invalid fix" };
+  const field = issue.path.join(".");
+  if (issue.code === "too_small" || issue.code === "too_big") {
+    return { reason: "E_OUT_OF_RANGE", detail: `${field}: ${issue.message}` };
+  }
+  if (issue.code === "invalid_type" && issue.expected === "number" && /NaN|Infinity/.test(issue.message)) {
+    return { reason: "E_OUT_OF_RANGE", detail: `${field}: must be a finite number` };
+  }
+  // invalid_type, invalid_union (recordedAt neither string nor number), invalid_format (bad date)
+  return { reason: "E_BAD_TYPE", detail: `${field}: ${issue.message}` };
+}

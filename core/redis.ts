@@ -1,0 +1,30 @@
+import { Redis, type RedisOptions } from "ioredis";
+
+export type { Redis };
+
+/**
+ * A Redis connection. `maxRetriesPerRequest: null` is what BullMQ requires for its blocking
+ * connections, and what the bridge wants everywhere: while Redis restarts, commands wait in
+ * ioredis's offline queue (the PUBACKs they guard stay held) instead of failing after 20 tries.
+ */
+export function createRedis(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...options });
+}
+
+/** Redis keys shared by the processes (live state, metrics, control channel). */
+export const redisKeys = {
+  /** hash vehicleId → JSON of the newest fix */
+  live: "lt:live",
+  /** hash vehicleId → recordedAt (ms) of the newest fix, for compare-and-set */
+  liveTime: "lt:live:t",
+  /** GEO set of the newest positions */
+  geo: "lt:geo",
+  /** pub/sub channel carrying newest fixes per flush, for the API's WebSocket */
+  liveChannel: "lt:live:updates",
+  /** hash of pipeline counters (bridge and worker), exported by the API's /metrics */
+  metrics: "lt:metrics",
+  /** pub/sub channel: control messages to brokers (disconnect a vehicle, drop a cached credential) */
+  control: "lt:control",
+  /** broker heartbeat key prefix (with TTL) */
+  brokerHeartbeat: "lt:broker:",
+};

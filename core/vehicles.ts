@@ -1,0 +1,125 @@
+import type pg from "pg";
+import { hashDeviceSecret, newDeviceSecret } from "./credentials.ts";
+import { isVehicleId } from "./topics.ts";
+
+/** Vehicle registry in PostgreSQL: registration, listing, removal, device credentials. */
+export interface VehicleRow {
+  id: string;
+  name: string | null;
+  plate: string | null;
+  imei: string | null;
+  status: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DeviceCredentials {
+  id: string;
+  username: string;
+  password: string;
+}
+
+export interface NewVehicle {
+  id: string;
+  name?: string | undefined;
+  plate?: string | undefined;
+  imei?: string | undefined;
+}
+
+export class VehicleExistsError extends Error {
+  override name = "VehicleExistsError";
+}
+
+const COLUMNS = `id, name, plate, imei, status, version,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
+  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"`;
+
+/** Registers a vehicle; returns its MQTT credentials. The password exists only in this return value. */
+export async function addVehicle(pool: pg.Pool, v: NewVehicle): Promise<DeviceCredentials> {
+  if (!isVehicleId(v.id))
+    throw new RangeError(`vehicle id must match [A-Za-z0-9_-]{1,64}: ${JSON.stringify(v.id)}`);
+  const password = newDeviceSecret();
+  try {
+    await pool.query(
+      "INSERT INTO vehicles (id, name, plate, imei, credential_hash) VALUES ($1, $2, $3, $4, $5)",
+      [v.id, v.name ?? null, v.plate ?? null, v.imei ?? null, hashDeviceSecret(password)],
+    );
+  } catch (err) {
+    if ((err as { code?: string }).code === "23505")
+      throw new VehicleExistsError(`vehicle ${v.id} (or its IMEI) exists`);
+    throw err;
+  }
+  return { id: v.id, username: v.id, password };
+}
+
+/** Issues a new secret; the old one stops working (the caller disconnects the live session). */
+export async function rotateCredentials(pool: pg.Pool, id: string): Promise<DeviceCredentials | undefined> {
+  const password = newDeviceSecret();
+  const r = await pool.query("UPDATE vehicles SET credential_hash = $2, updated_at = now() WHERE id = $1", [
+    id,
+    hashDeviceSecret(password),
+  ]);
+  return r.rowCount === 1 ? { id, username: id, password } : undefined;
+}
+
+export async function listVehicles(pool: pg.Pool, limit = 1000, after = ""): Promise<VehicleRow[]> {
+  const r = await pool.query<VehicleRow>(
+    `SELECT ${COLUMNS} FROM vehicles WHERE id > $1 ORDER BY id LIMIT $2`,
+    [after, limit],
+  );
+  return r.rows;
+}
+
+export async function getVehicle(pool: pg.Pool, id: string): Promise<VehicleRow | undefined> {
+  const r = await pool.query<VehicleRow>(`SELECT ${COLUMNS} FROM vehicles WHERE id = $1`, [id]);
+  return r.rows[0];
+}
+
+export async function removeVehicle(pool: pg.Pool, id: string): Promise<boolean> {
+  const r = await pool.query("DELETE FROM vehicles WHERE id = $1", [id]);
+  return r.rowCount === 1;
+}
+
+export type MqttAccountKind = "device" | "integration";
+
+export interface MqttAccount {
+  kind: MqttAccountKind;
+  hash: Buffer;
+}
+
+/**
+ * The MQTT account behind a username: a vehicle (device) or an integration account. Undefined
+ * when neither exists, or the vehicle is inactive. A vehicle wins if both names exist.
+ */
+export async function getMqttAccount(pool: pg.Pool, username: string): Promise<MqttAccount | undefined> {
+  const r = await pool.query<MqttAccount>(
+    `SELECT 'device' AS kind, credential_hash AS hash FROM vehicles WHERE id = $1 AND status <> 'inactive'
+     UNION ALL
+     SELECT 'integration', credential_hash FROM integrations WHERE name = $1
+     LIMIT 1`,
+    [username],
+  );
+  return r.rows[0];
+}
+
+/** Registers an integration account (may subscribe to fleet/#, never publish ingest topics). */
+export async function addIntegration(
+  pool: pg.Pool,
+  name: string,
+): Promise<{ username: string; password: string }> {
+  if (!isVehicleId(name))
+    throw new RangeError(`integration name must match [A-Za-z0-9_-]{1,64}: ${JSON.stringify(name)}`);
+  const password = newDeviceSecret();
+  try {
+    await pool.query("INSERT INTO integrations (name, credential_hash) VALUES ($1, $2)", [
+      name,
+      hashDeviceSecret(password),
+    ]);
+  } catch (err) {
+    if ((err as { code?: string }).code === "23505")
+      throw new VehicleExistsError(`integration ${name} exists`);
+    throw err;
+  }
+  return { username: name, password };
+}

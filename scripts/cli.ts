@@ -1,0 +1,142 @@
+import { parseArgs } from "node:util";
+import { Queue } from "bullmq";
+import { publishControl } from "../broker/control.ts";
+import { loadConfigOrExit } from "../core/config.ts";
+import { createPool } from "../core/db.ts";
+import { withLocalServices } from "../core/local-services.ts";
+import { migrate } from "../core/migrate.ts";
+import { LOCATIONS_QUEUE } from "../core/queues.ts";
+import { createRedis } from "../core/redis.ts";
+import {
+  addIntegration,
+  addVehicle,
+  listVehicles,
+  removeVehicle,
+  VehicleExistsError,
+} from "../core/vehicles.ts";
+
+const USAGE = `usage: npm run -s logitrack -- <command>
+  migrate                                   apply pending migrations (sql/)
+  vehicle add <id> [--name N] [--plate P] [--imei N] [--json]
+                                            register a vehicle; prints its MQTT credentials once
+  vehicle list [--json]
+  vehicle remove <id>                       delete it and disconnect its live session
+  integration add <name> [--json]           an MQTT account that may subscribe to fleet/# (dashboards)
+  queue retry-failed                        move failed batches back to the queue
+  queue stats                               job counts of the locations queue`;
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    json: { type: "boolean", default: false },
+    name: { type: "string" },
+    plate: { type: "string" },
+    imei: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+const [group, action, arg] = positionals;
+if (opts.help || !group) {
+  console.log(USAGE);
+  process.exit(opts.help ? 0 : 2);
+}
+
+const config = loadConfigOrExit(withLocalServices());
+const pool = createPool(config.DATABASE_URL, 2);
+const redis = createRedis(config.REDIS_URL);
+
+async function run(): Promise<number> {
+  const cmd = [group, action].filter(Boolean).join(" ");
+  switch (cmd) {
+    case "migrate": {
+      const applied = await migrate(config.DATABASE_URL);
+      console.log(applied.length ? `applied: ${applied.join(", ")}` : "schema is up to date");
+      return 0;
+    }
+    case "vehicle add": {
+      if (!arg) return usage("vehicle add needs an id");
+      try {
+        const creds = await addVehicle(pool, {
+          id: arg,
+          name: opts.name,
+          plate: opts.plate,
+          imei: opts.imei,
+        });
+        if (opts.json) console.log(JSON.stringify(creds));
+        else {
+          console.log(`vehicle ${creds.id} registered. MQTT credentials (shown once, store them now):`);
+          console.log(`  username: ${creds.username}\n  password: ${creds.password}`);
+          console.log(
+            `  try: mosquitto_pub -h <host> -p ${config.MQTT_PORT} -u '${creds.username}' -P '${creds.password}' -q 1 ` +
+              `-t 'fleet/${creds.id}/location' -m '{"lat":25.2,"lng":55.27,"recordedAt":"'$(date -u +%FT%TZ)'"}'`,
+          );
+        }
+        return 0;
+      } catch (err) {
+        if (err instanceof VehicleExistsError || err instanceof RangeError) {
+          console.error(err.message);
+          return 1;
+        }
+        throw err;
+      }
+    }
+    case "vehicle list": {
+      const rows = await listVehicles(pool, 100_000);
+      if (opts.json) console.log(JSON.stringify(rows));
+      else
+        for (const v of rows)
+          console.log([v.id, v.name ?? "", v.plate ?? "", v.imei ?? "", v.status].join("\t"));
+      return 0;
+    }
+    case "vehicle remove": {
+      if (!arg) return usage("vehicle remove needs an id");
+      const removed = await removeVehicle(pool, arg);
+      if (!removed) {
+        console.error(`no vehicle ${arg}`);
+        return 1;
+      }
+      await publishControl(redis, { type: "revoke", vehicleId: arg });
+      console.log(`vehicle ${arg} removed`);
+      return 0;
+    }
+    case "integration add": {
+      if (!arg) return usage("integration add needs a name");
+      const creds = await addIntegration(pool, arg);
+      console.log(
+        opts.json ? JSON.stringify(creds) : `username: ${creds.username}\npassword: ${creds.password}`,
+      );
+      return 0;
+    }
+    case "queue retry-failed":
+    case "queue stats": {
+      const queue = new Queue(LOCATIONS_QUEUE, { connection: redis });
+      try {
+        if (action === "retry-failed") {
+          const before = await queue.getFailedCount();
+          await queue.retryJobs({ state: "failed", count: 1000 });
+          console.log(`retried ${before} failed batch(es)`);
+        } else {
+          console.log(
+            JSON.stringify(await queue.getJobCounts("waiting", "active", "delayed", "failed", "completed")),
+          );
+        }
+      } finally {
+        await queue.close();
+      }
+      return 0;
+    }
+    default:
+      return usage(`unknown command: ${cmd}`);
+  }
+}
+
+function usage(msg: string): number {
+  console.error(`${msg}\n\n${USAGE}`);
+  return 2;
+}
+
+const code = await run().finally(async () => {
+  await pool.end();
+  redis.disconnect();
+});
+process.exit(code);

@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { loadConfigOrExit } from "../core/config.ts";
+import { withLocalServices } from "../core/local-services.ts";
+import { createLogger } from "../core/logger.ts";
+import { migrate } from "../core/migrate.ts";
+
+/**
+ * `npm start`: the whole platform on one machine. Provisions the local services (unless
+ * DATABASE_URL/REDIS_URL point elsewhere), applies migrations, then runs broker, worker and
+ * API as separate processes, as in production, and stops them together.
+ */
+const env = withLocalServices();
+const config = loadConfigOrExit(env);
+const log = createLogger("start", config.LOG_LEVEL);
+
+const applied = await migrate(config.DATABASE_URL, log);
+if (applied.length) log.info({ applied }, "migrations applied");
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const processes = ["broker/main.ts", "worker/main.ts", "api/main.ts"];
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+for (const entry of processes) {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], { cwd: root, env, stdio: "inherit" });
+  children.set(entry, child);
+  child.on("exit", (code, signal) => {
+    children.delete(entry);
+    if (!stopping) {
+      log.error({ entry, code, signal }, "process exited; stopping the platform");
+      void stop(1);
+    } else if (children.size === 0) process.exit(exitCode);
+  });
+}
+log.info(
+  { mqtt: config.MQTT_PORT, mqttWs: config.MQTT_WS_PORT, http: config.HTTP_PORT },
+  "logitrack running: register a vehicle with `npm run -s logitrack -- vehicle add <id>`",
+);
+
+let exitCode = 0;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  exitCode = code;
+  if (children.size === 0) process.exit(code);
+  for (const child of children.values()) child.kill("SIGTERM");
+  setTimeout(() => {
+    for (const child of children.values()) child.kill("SIGKILL");
+    process.exit(code || 1);
+  }, 15_000).unref();
+}
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));

@@ -1,0 +1,40 @@
+import { Queue, Worker } from "bullmq";
+import { loadConfigOrExit } from "../core/config.ts";
+import { createPool } from "../core/db.ts";
+import { createLogger } from "../core/logger.ts";
+import { handleProcessSignals } from "../core/process.ts";
+import { MAINTENANCE_QUEUE } from "../core/queues.ts";
+import { createRedis } from "../core/redis.ts";
+import { createWorker } from "./create-worker.ts";
+import { maintainPartitions } from "./maintenance.ts";
+
+/** worker: writes queued batches into PostGIS, and keeps the partitions maintained. */
+const config = loadConfigOrExit();
+const log = createLogger("worker", config.LOG_LEVEL);
+const pool = createPool(config.DATABASE_URL, config.WORKER_CONCURRENCY + 2);
+const redis = createRedis(config.REDIS_URL);
+
+const maintain = () =>
+  maintainPartitions(
+    pool,
+    { unit: config.PARTITION_INTERVAL, ahead: config.PARTITIONS_AHEAD, retentionDays: config.RETENTION_DAYS },
+    log,
+  );
+await maintain();
+
+const worker = createWorker({ config, pool, redis, connection: createRedis(config.REDIS_URL), log });
+// hourly housekeeping as a BullMQ job scheduler: with several workers, one of them runs it
+const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis });
+await maintenanceQueue.upsertJobScheduler("partitions", { every: 3_600_000 }, { name: "partitions" });
+const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, maintain, {
+  connection: createRedis(config.REDIS_URL),
+});
+log.info({ concurrency: config.WORKER_CONCURRENCY }, "worker started");
+
+handleProcessSignals(log, async () => {
+  // stop taking jobs, let the current ones finish, then close the pools
+  await Promise.all([worker.close(), maintenanceWorker.close()]);
+  await maintenanceQueue.close();
+  await pool.end();
+  redis.disconnect();
+});
