@@ -1,0 +1,62 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import type { TestProject } from "vitest/node";
+import { withLocalServices } from "../core/local-services.ts";
+import { migrate } from "../core/migrate.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const TEST_SERVICES = [
+  "--dir",
+  `${root}.data/test-services`,
+  "--pg-port",
+  process.env.LOGITRACK_TEST_PG_PORT ?? "54339",
+  "--redis-port",
+  process.env.LOGITRACK_TEST_REDIS_PORT ?? "63809",
+];
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    redisUrl: string;
+    templateDb: string;
+  }
+}
+
+/**
+ * Once per run: provision the test services (scripts/services, on ports of their own so a
+ * running `npm start` is untouched; DATABASE_URL/REDIS_URL set by the user win), and migrate a
+ * template database that each test file clones (CREATE DATABASE … TEMPLATE) for isolation.
+ */
+export default async function setup(project: TestProject) {
+  const env = withLocalServices(process.env, TEST_SERVICES);
+  const databaseUrl = env.DATABASE_URL as string;
+  const redisUrl = env.REDIS_URL as string;
+  const templateDb = `lt_template_${process.pid}`;
+
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${templateDb}`);
+  await admin.query(`CREATE DATABASE ${templateDb}`);
+  await migrate(withDatabase(databaseUrl, templateDb));
+
+  project.provide("databaseUrl", databaseUrl);
+  project.provide("redisUrl", redisUrl);
+  project.provide("templateDb", templateDb);
+
+  return async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${templateDb} WITH (FORCE)`);
+    await admin.end();
+    if (!process.env.DATABASE_URL && !process.env.KEEP_TEST_SERVICES) {
+      execFileSync("bash", [`${root}scripts/services`, "stop", ...TEST_SERVICES.slice(0, 2)], {
+        stdio: "inherit",
+      });
+    }
+  };
+}
+
+export function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}

@@ -1,0 +1,112 @@
+import type { Worker } from "bullmq";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type pg from "pg";
+import { type Bridge, createBridge } from "../../bridge/bridge.ts";
+import { type BrokerHandle, createBroker } from "../../broker/create-broker.ts";
+import { type Config, loadConfig } from "../../core/config.ts";
+import { createPool } from "../../core/db.ts";
+import { createLogger } from "../../core/logger.ts";
+import { createLocationsQueue } from "../../core/queues.ts";
+import { createRedis, type Redis } from "../../core/redis.ts";
+import { addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
+import { createWorker } from "../../worker/create-worker.ts";
+import { createTestDatabase, createTestRedis } from "./services.ts";
+
+export interface TestPlatform {
+  config: Config;
+  pool: pg.Pool;
+  redis: Redis;
+  bridge: Bridge;
+  broker: BrokerHandle;
+  worker: Worker | undefined;
+  /** environment for child processes (worker/main.ts …) pointing at this platform's services */
+  env: NodeJS.ProcessEnv;
+  mqttUrl: string;
+  register(prefix: string, n: number): Promise<DeviceCredentials[]>;
+  connect(creds: { username: string; password: string }, opts?: IClientOptions): Promise<MqttClient>;
+  rowCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  /** environment overrides (BATCH_MS, HOLD_CAP_MS, …) */
+  env?: Record<string, string>;
+  /** run the worker in this process (default) or not at all (the test spawns worker/main.ts) */
+  worker?: boolean;
+  /** a Redis URL of the test's own (e.g. an instance it pauses) instead of a shared logical db */
+  redisUrl?: string;
+}
+
+/**
+ * The ingest path in this process against real services: Aedes broker on ephemeral ports, the
+ * bridge, and (optionally) the BullMQ worker, with a database and Redis db of the test's own.
+ */
+export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPlatform> {
+  const db = await createTestDatabase();
+  const redisUrl = opts.redisUrl ?? (await createTestRedis()).url;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl,
+    MQTT_PORT: "0",
+    MQTT_WS_PORT: "0",
+    MQTT_HOST: "127.0.0.1",
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  const log = createLogger("test", config.LOG_LEVEL);
+  const pool = createPool(config.DATABASE_URL, 8);
+  const redis = createRedis(redisUrl);
+  const connections: Redis[] = [redis];
+  const conn = () => {
+    const r = createRedis(redisUrl);
+    connections.push(r);
+    return r;
+  };
+  const queue = createLocationsQueue(conn());
+  const bridge = createBridge({ config, queue, redis, log });
+  const broker = await createBroker({ config, pool, bridge, redis, subscriber: conn(), log });
+  const worker =
+    opts.worker === false ? undefined : createWorker({ config, pool, redis, connection: conn(), log });
+  const clients: MqttClient[] = [];
+  const mqttUrl = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
+
+  return {
+    config,
+    pool,
+    redis,
+    bridge,
+    broker,
+    worker,
+    env,
+    mqttUrl,
+    async register(prefix, n) {
+      const out: DeviceCredentials[] = [];
+      for (let i = 0; i < n; i++) out.push(await addVehicle(pool, { id: `${prefix}-${i}` }));
+      return out;
+    },
+    async connect(creds, o = {}) {
+      const c = await mqtt.connectAsync(mqttUrl, {
+        username: creds.username,
+        password: creds.password,
+        reconnectPeriod: 0,
+        ...o,
+      });
+      clients.push(c);
+      return c;
+    },
+    async rowCount() {
+      const r = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM vehicle_locations");
+      return r.rows[0]?.n ?? 0;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+      await broker.close();
+      await worker?.close();
+      await queue.close();
+      for (const r of connections) r.disconnect();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
