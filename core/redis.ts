@@ -8,7 +8,11 @@ export type { Redis };
  * ioredis's offline queue (the PUBACKs they guard stay held) instead of failing after 20 tries.
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...options });
+  const redis = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...options });
+  // Connection errors are retried by ioredis; the operations that wait on them report (enqueue
+  // failed, /health 503). Without a listener ioredis prints every refused reconnect.
+  redis.on("error", () => {});
+  return redis;
 }
 
 /** Redis keys shared by the processes (live state, metrics, control channel). */
@@ -21,6 +25,8 @@ export const redisKeys = {
   geo: "lt:geo",
   /** pub/sub channel carrying newest fixes per flush, for the API's WebSocket */
   liveChannel: "lt:live:updates",
+  /** pub/sub channel carrying vehicle events (geofence enter/exit …) as a JSON array, for /ws */
+  eventsChannel: "lt:events:updates",
   /** hash of pipeline counters (bridge and worker), exported by the API's /metrics */
   metrics: "lt:metrics",
   /** pub/sub channel: control messages to brokers (disconnect a vehicle, drop a cached credential) */
