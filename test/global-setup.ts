@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
@@ -6,9 +7,11 @@ import { withLocalServices } from "../core/local-services.ts";
 import { migrate } from "../core/migrate.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+const SERVICES_DIR = `${root}.data/test-services`;
+const USERS_DIR = `${SERVICES_DIR}-users`;
 const TEST_SERVICES = [
   "--dir",
-  `${root}.data/test-services`,
+  SERVICES_DIR,
   "--pg-port",
   process.env.LOGITRACK_TEST_PG_PORT ?? "54339",
   "--redis-port",
@@ -29,6 +32,9 @@ declare module "vitest" {
  * template database that each test file clones (CREATE DATABASE … TEMPLATE) for isolation.
  */
 export default async function setup(project: TestProject) {
+  // several test runs may share the services (two terminals): each registers itself, the last one stops them
+  mkdirSync(USERS_DIR, { recursive: true });
+  writeFileSync(`${USERS_DIR}/${process.pid}`, "");
   const env = withLocalServices(process.env, TEST_SERVICES);
   const databaseUrl = env.DATABASE_URL as string;
   const redisUrl = env.REDIS_URL as string;
@@ -53,6 +59,18 @@ export default async function setup(project: TestProject) {
       });
     }
   };
+}
+
+function otherRunsAlive(): boolean {
+  return readdirSync(USERS_DIR).some((name) => {
+    try {
+      process.kill(Number(name), 0);
+      return true;
+    } catch {
+      rmSync(`${USERS_DIR}/${name}`, { force: true });
+      return false;
+    }
+  });
 }
 
 export function withDatabase(url: string, db: string): string {
