@@ -53,7 +53,8 @@ export default async function setup(project: TestProject) {
   return async () => {
     await admin.query(`DROP DATABASE IF EXISTS ${templateDb} WITH (FORCE)`);
     await admin.end();
-    if (!process.env.DATABASE_URL && !process.env.KEEP_TEST_SERVICES) {
+    rmSync(`${USERS_DIR}/${process.pid}`, { force: true });
+    if (!process.env.DATABASE_URL && !process.env.KEEP_TEST_SERVICES && !otherRunsAlive()) {
       execFileSync("bash", [`${root}scripts/services`, "stop", ...TEST_SERVICES.slice(0, 2)], {
         stdio: "inherit",
       });
