@@ -54,6 +54,23 @@ export const configSchema = z.object({
     .default("")
     .describe("comma-separated origins allowed by CORS; empty = same origin"),
   METRICS_PUBLIC: bool.default(true).describe("serve /metrics without credentials"),
+  SESSION_TTL_HOURS: positiveInt
+    .max(24 * 365)
+    .default(24)
+    .describe("lifetime of a login session cookie"),
+  LOGIN_RATE_LIMIT: positiveInt
+    .default(10)
+    .describe("POST /api/auth/login attempts per minute per client IP"),
+  HTTP_INGEST_RATE_LIMIT: positiveInt
+    .default(600)
+    .describe("HTTP ingest requests per minute per client IP and vehicle"),
+  TRACK_MAX_DAYS: positiveInt.max(366).default(31).describe("longest from/to range of a track request"),
+  TRACK_MAX_POINTS: positiveInt
+    .default(100_000)
+    .describe("most points a track answer holds; more asks for simplify or a shorter range"),
+  WS_MAX_BUFFER_BYTES: positiveInt
+    .default(1024 * 1024)
+    .describe("a live WebSocket client with more unsent bytes than this is dropped"),
   TILE_URL: z
     .string()
     .default("https://tile.openstreetmap.org/{z}/{x}/{y}.png")

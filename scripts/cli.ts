@@ -1,12 +1,15 @@
+import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
 import { publishControl } from "../broker/control.ts";
+import { addToken } from "../core/api-tokens.ts";
 import { loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { withLocalServices } from "../core/local-services.ts";
 import { migrate } from "../core/migrate.ts";
 import { LOCATIONS_QUEUE } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
+import { addUser, ROLES, type Role, UserExistsError } from "../core/users.ts";
 import {
   addIntegration,
   addVehicle,
@@ -22,6 +25,11 @@ const USAGE = `usage: npm run -s logitrack -- <command>
   vehicle list [--json]
   vehicle remove <id>                       delete it and disconnect its live session
   integration add <name> [--json]           an MQTT account that may subscribe to fleet/# (dashboards)
+  user add <name> --role admin|viewer [--password P] [--json]
+                                            a fleet manager who logs in to the UI; a password is
+                                            generated (and printed once) when none is given
+  token add --role admin|viewer [--name N] [--json]
+                                            an API token for scripts (Authorization: Bearer), printed once
   queue retry-failed                        move failed batches back to the queue
   queue stats                               job counts of the locations queue`;
 
@@ -32,6 +40,8 @@ const { values: opts, positionals } = parseArgs({
     name: { type: "string" },
     plate: { type: "string" },
     imei: { type: "string" },
+    role: { type: "string" },
+    password: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -107,6 +117,38 @@ async function run(): Promise<number> {
       );
       return 0;
     }
+    case "user add": {
+      if (!arg) return usage("user add needs a name");
+      const role = parseRole(opts.role);
+      if (!role) return usage("user add needs --role admin|viewer");
+      const password = opts.password ?? randomBytes(12).toString("base64url");
+      try {
+        const user = await addUser(pool, { username: arg, password, role });
+        const out = { username: user.username, role: user.role, ...(opts.password ? {} : { password }) };
+        if (opts.json) console.log(JSON.stringify(out));
+        else {
+          console.log(`user ${user.username} (${user.role}) added`);
+          if (!opts.password) console.log(`  password (shown once): ${password}`);
+        }
+        return 0;
+      } catch (err) {
+        if (err instanceof UserExistsError || err instanceof RangeError) {
+          console.error(err.message);
+          return 1;
+        }
+        throw err;
+      }
+    }
+    case "token add": {
+      const role = parseRole(opts.role);
+      if (!role) return usage("token add needs --role admin|viewer");
+      const t = await addToken(pool, { name: opts.name ?? `cli-${role}`, role });
+      const out = { name: t.name, role: t.role, token: t.token };
+      console.log(
+        opts.json ? JSON.stringify(out) : `API token ${t.name} (${t.role}), shown once:\n  ${t.token}`,
+      );
+      return 0;
+    }
     case "queue retry-failed":
     case "queue stats": {
       const queue = new Queue(LOCATIONS_QUEUE, { connection: redis });
@@ -128,6 +170,10 @@ async function run(): Promise<number> {
     default:
       return usage(`unknown command: ${cmd}`);
   }
+}
+
+function parseRole(value: string | undefined): Role | undefined {
+  return ROLES.find((r) => r === value);
 }
 
 function usage(msg: string): number {

@@ -1,0 +1,94 @@
+import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
+import type pg from "pg";
+
+/** Fleet managers: users with a role, passwords hashed with scrypt. */
+export const ROLES = ["admin", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const USERNAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+export interface User {
+  id: number;
+  username: string;
+  role: Role;
+}
+
+export class UserExistsError extends Error {
+  override name = "UserExistsError";
+}
+
+// OWASP's scrypt minimum (N=2^17 would cost 128 MB per login); ~50 ms per hash here.
+const PARAMS = { N: 16_384, r: 8, p: 1 };
+const KEY_LEN = 32;
+
+function derive(password: string, salt: Buffer, o: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, KEY_LEN, { ...o, maxmem: 256 * 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
+  );
+}
+
+/** `scrypt$N$r$p$salt$hash`, salt and hash base64url: parameters travel with the hash. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await derive(password, salt, PARAMS);
+  return ["scrypt", PARAMS.N, PARAMS.r, PARAMS.p, salt.toString("base64url"), key.toString("base64url")].join(
+    "$",
+  );
+}
+
+export async function passwordMatches(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split("$");
+  if (scheme !== "scrypt" || !salt || !hash) return false;
+  const expected = Buffer.from(hash, "base64url");
+  const key = await derive(password, Buffer.from(salt, "base64url"), {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+  });
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+// Compared against when the user does not exist, so an unknown name costs as much as a wrong
+// password and login timing does not reveal which names exist.
+let dummyHash: Promise<string> | undefined;
+function dummy(): Promise<string> {
+  dummyHash ??= hashPassword(randomBytes(16).toString("hex"));
+  return dummyHash;
+}
+
+export async function addUser(
+  pool: pg.Pool,
+  u: { username: string; password: string; role: Role },
+): Promise<User> {
+  if (!USERNAME_RE.test(u.username))
+    throw new RangeError(`username must match [A-Za-z0-9_.@-]{1,64}: ${JSON.stringify(u.username)}`);
+  if (u.password.length < 8) throw new RangeError("password must have at least 8 characters");
+  try {
+    const r = await pool.query<User>(
+      `INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3)
+       RETURNING id::int, username, role`,
+      [u.username, await hashPassword(u.password), u.role],
+    );
+    return r.rows[0] as User;
+  } catch (err) {
+    if ((err as { code?: string }).code === "23505") throw new UserExistsError(`user ${u.username} exists`);
+    throw err;
+  }
+}
+
+/** The user if the password is right; undefined otherwise (unknown user or wrong password). */
+export async function verifyUser(
+  pool: pg.Pool,
+  username: string,
+  password: string,
+): Promise<User | undefined> {
+  const r = await pool.query<User & { hash: string }>(
+    "SELECT id::int, username, role, password_hash AS hash FROM users WHERE username = $1",
+    [username],
+  );
+  const row = r.rows[0];
+  const ok = await passwordMatches(password, row?.hash ?? (await dummy()));
+  return row && ok ? { id: row.id, username: row.username, role: row.role } : undefined;
+}
