@@ -1,74 +1,135 @@
+import { randomUUID } from "node:crypto";
+import cookie from "@fastify/cookie";
+import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
+import rateLimit from "@fastify/rate-limit";
+import websocket from "@fastify/websocket";
 import type { Queue } from "bullmq";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type pg from "pg";
+import type { Bridge } from "../bridge/bridge.ts";
+import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import type { BatchJob } from "../core/queues.ts";
-import { type Redis, redisKeys } from "../core/redis.ts";
+import type { Redis } from "../core/redis.ts";
+import { BackpressureMonitor } from "./backpressure.ts";
+import { registerErrorHandler } from "./errors.ts";
+import { LiveHub } from "./live-hub.ts";
+import { registerAuth } from "./plugins/auth.ts";
+import { registerBullBoard } from "./plugins/bull-board.ts";
+import { DOCS_PATH, registerDocs } from "./plugins/docs.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { geofenceRoutes } from "./routes/geofences.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { ingestRoutes } from "./routes/ingest.ts";
+import { liveRoutes } from "./routes/live.ts";
+import { positionRoutes } from "./routes/positions.ts";
+import { rejectedRoutes } from "./routes/rejected.ts";
+import { trackRoutes } from "./routes/track.ts";
+import { vehiclePatchRoutes } from "./routes/vehicle-patch.ts";
+import { vehicleRoutes } from "./routes/vehicles.ts";
 
 export interface AppDeps {
+  config: Config;
   pool: pg.Pool;
+  /** commands (fail fast: maxRetriesPerRequest 1) */
   redis: Redis;
+  /** a connection of its own for the live channel subscription */
+  subscriber: Redis;
+  /** the `locations` queue (health, metrics, Bull Board) */
   queue: Queue<BatchJob>;
+  /** more queues to show in Bull Board (maintenance, …) */
+  boardQueues?: Queue[];
+  /** HTTP ingest goes through the same bridge as MQTT */
+  bridge: Pick<Bridge, "ingest">;
   log: Logger;
+  /** live WebSocket send interval (tests pass 0 and flush by hand) */
+  liveFlushMs?: number;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export interface App extends FastifyInstance {
+  hub: LiveHub;
 }
 
 /** Builds the HTTP app; never listens (main.ts does, tests use inject or their own port). */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger });
-
-  app.get("/health", async (_req, reply) => {
-    const checks = await Promise.all([
-      check("postgres", async () => {
-        await deps.pool.query("SELECT 1");
-        return "up";
-      }),
-      check("redis", async () => {
-        await deps.redis.ping();
-        return "up";
-      }),
-      check("broker", async () => {
-        const keys = await deps.redis.keys(`${redisKeys.brokerHeartbeat}*`);
-        if (keys.length === 0) throw new Error("no broker heartbeat");
-        return `${keys.length} node(s)`;
-      }),
-      check("queue", async () => {
-        const counts = await deps.queue.getJobCounts("waiting", "active", "failed");
-        return counts;
-      }),
-    ]);
-    const ok = checks.every((c) => c.ok);
-    return reply
-      .code(ok ? 200 : 503)
-      .send({ status: ok ? "ok" : "degraded", checks: Object.fromEntries(checks.map((c) => [c.name, c])) });
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, pool, redis, log } = deps;
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // a caller's X-Request-Id is kept when it is sane, so one id follows a request across proxies
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    // request lines are written by the onResponse hook below, at a level per route
+    logController: new LogController({ disableRequestLogging: true }),
   });
-
-  return app;
-}
-
-async function check(
-  name: string,
-  fn: () => Promise<unknown>,
-): Promise<{ name: string; ok: boolean; detail: unknown }> {
-  try {
-    const detail = await withTimeout(fn(), 2000);
-    return { name, ok: true, detail };
-  } catch (err) {
-    return { name, ok: false, detail: (err as Error).message };
-  }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandler(app);
+  app.addHook("onSend", async (req, reply) => {
+    reply.header("x-request-id", req.id);
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    // per-message traffic (device ingest) logs at debug, like the MQTT path
+    const level = req.routeOptions.config.access === "device" ? "debug" : "info";
+    req.log[level](
+      { method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      "request completed",
     );
   });
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith(DOCS_PATH)) route.config = { ...route.config, access: "public" };
+  });
+
+  const origins = config.CORS_ORIGINS.split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: { "img-src": ["'self'", "data:", "https:"], "connect-src": ["'self'", "ws:", "wss:"] },
+    },
+  });
+  await app.register(cors, { origin: origins.length > 0 ? origins : false, credentials: true });
+  await app.register(cookie);
+  await app.register(rateLimit, { global: false });
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
+  await registerDocs(app);
+  registerAuth(app, pool);
+
+  const hub = new LiveHub({
+    subscriber: deps.subscriber,
+    log: log.child({ module: "live" }),
+    maxBufferedBytes: config.WS_MAX_BUFFER_BYTES,
+    flushMs: deps.liveFlushMs ?? 100,
+  });
+  await hub.start();
+  const backpressure = new BackpressureMonitor(deps.queue, config.QUEUE_ALERT_DEPTH, log);
+  backpressure.start();
+  app.addHook("onClose", async () => {
+    backpressure.stop();
+    await hub.close();
+  });
+
+  await app.register(
+    healthRoutes({ pool, redis, queue: deps.queue, backpressure, hub, metricsPublic: config.METRICS_PUBLIC }),
+  );
+  await app.register(authRoutes({ pool, config }));
+  await app.register(vehicleRoutes({ pool, redis, config }));
+  await app.register(vehiclePatchRoutes({ pool, redis }));
+  await app.register(trackRoutes({ pool, config }));
+  await app.register(positionRoutes({ redis }));
+  await app.register(geofenceRoutes({ pool }));
+  await app.register(rejectedRoutes({ pool }));
+  await app.register(ingestRoutes({ bridge: deps.bridge, config }));
+  await app.register(liveRoutes({ redis, hub }));
+  await registerBullBoard(app, [deps.queue, ...(deps.boardQueues ?? [])]);
+
+  const out = app as unknown as App;
+  out.hub = hub;
+  return out;
 }

@@ -1,24 +1,55 @@
+import { Queue } from "bullmq";
+import { createBridge } from "../bridge/bridge.ts";
 import { loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
-import { createLocationsQueue } from "../core/queues.ts";
+import { createLocationsQueue, MAINTENANCE_QUEUE } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
+import { ensureAdminToken } from "./admin-token.ts";
 import { buildApp } from "./app.ts";
 
-/** api: REST, WebSocket, health and metrics over HTTP. */
+/** api: REST, WebSocket, health and metrics over HTTP, and HTTP ingest through its own bridge. */
 const config = loadConfigOrExit();
 const log = createLogger("api", config.LOG_LEVEL);
 const pool = createPool(config.DATABASE_URL, 10);
 // commands must fail fast here (a health check, a request), not wait for Redis to come back
 const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+const subscriber = createRedis(config.REDIS_URL);
+// the bridge's queue and live-state connection wait for Redis instead (held HTTP ingest requests,
+// like held PUBACKs, are answered 503 at the hold cap)
+const bridgeRedis = createRedis(config.REDIS_URL);
 const queue = createLocationsQueue(createRedis(config.REDIS_URL));
-const app = await buildApp({ pool, redis, queue, log });
+const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: createRedis(config.REDIS_URL) });
+const bridge = createBridge({ config, queue, redis: bridgeRedis, log: log.child({ module: "bridge" }) });
+
+const admin = await ensureAdminToken(pool, { adminToken: config.ADMIN_TOKEN, dataDir: config.DATA_DIR });
+if (admin.source === "generated") {
+  log.warn(
+    { file: admin.file },
+    "generated the first admin API token (printed below once; kept in this file)",
+  );
+  process.stdout.write(
+    `\n  admin token: ${admin.token}\n  use: Authorization: Bearer <token>, or log in with {"token": "<token>"}\n\n`,
+  );
+}
+
+const app = await buildApp({
+  config,
+  pool,
+  redis,
+  subscriber,
+  queue,
+  boardQueues: [maintenance],
+  bridge,
+  log,
+});
 await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
 
 handleProcessSignals(log, async () => {
   await app.close();
-  await queue.close();
+  await bridge.close();
+  await Promise.all([queue.close(), maintenance.close()]);
   await pool.end();
-  redis.disconnect();
+  for (const r of [redis, subscriber, bridgeRedis]) r.disconnect();
 });

@@ -1,0 +1,186 @@
+import type { LivePosition } from "../bridge/live-state.ts";
+import type { Logger } from "../core/logger.ts";
+import { type Redis, redisKeys } from "../core/redis.ts";
+import { type BBox, inBox } from "./live-query.ts";
+
+/** What the hub needs of a WebSocket (ws.WebSocket fits). */
+export interface LiveSocket {
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  terminate(): void;
+}
+
+interface Client {
+  socket: LiveSocket;
+  subscribed: boolean;
+  /** undefined = every vehicle */
+  bbox: BBox | undefined;
+  /** newest position per vehicle since the last send (coalescing) */
+  pending: Map<string, LivePosition>;
+  events: unknown[];
+  /** set while a snapshot is read: deltas wait behind it */
+  holding: boolean;
+  /** counts subscribes, so only the newest one's snapshot is sent */
+  generation: number;
+}
+
+export interface LiveHubOptions {
+  /** one Redis connection of its own, in subscriber mode */
+  subscriber: Redis;
+  log: Logger;
+  /** a client with more unsent bytes than this is dropped */
+  maxBufferedBytes: number;
+  /** send interval; 100 ms = at most 10 messages a second per client. 0: only on flush() */
+  flushMs?: number;
+}
+
+const MAX_PENDING_EVENTS = 1000;
+
+/**
+ * Fans the Redis live channel out to the WebSocket clients. ONE subscription serves every
+ * client; updates are coalesced per vehicle and sent per client at most every `flushMs`, so a
+ * client sees each vehicle's newest position, not every fix. A client whose socket does not
+ * drain (bufferedAmount over the cap) is dropped rather than buffered without bound.
+ */
+export class LiveHub {
+  private readonly clients = new Map<LiveSocket, Client>();
+  private timer: NodeJS.Timeout | undefined;
+  readonly stats = { clients: 0, dropped: 0, messagesIn: 0, malformedIn: 0 };
+
+  constructor(private readonly opts: LiveHubOptions) {}
+
+  async start(): Promise<void> {
+    this.opts.subscriber.on("message", this.onMessage);
+    await this.opts.subscriber.subscribe(redisKeys.liveChannel, redisKeys.eventsChannel);
+    const ms = this.opts.flushMs ?? 100;
+    if (ms > 0) {
+      this.timer = setInterval(() => this.flush(), ms);
+      this.timer.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.opts.subscriber.off("message", this.onMessage);
+    // not awaited: with Redis down the command would wait for it; the owner disconnects anyway
+    this.opts.subscriber.unsubscribe(redisKeys.liveChannel, redisKeys.eventsChannel).catch(() => {});
+    for (const c of this.clients.values()) c.socket.terminate();
+    this.clients.clear();
+  }
+
+  add(socket: LiveSocket): void {
+    this.clients.set(socket, {
+      socket,
+      subscribed: false,
+      bbox: undefined,
+      pending: new Map(),
+      events: [],
+      holding: false,
+      generation: 0,
+    });
+    this.stats.clients = this.clients.size;
+  }
+
+  remove(socket: LiveSocket): void {
+    this.clients.delete(socket);
+    this.stats.clients = this.clients.size;
+  }
+
+  /**
+   * (Re)subscribes a client to a box and sends the snapshot `read` returns; deltas that arrive
+   * meanwhile wait, and those not newer than the snapshot are dropped.
+   */
+  async subscribe(
+    socket: LiveSocket,
+    bbox: BBox | undefined,
+    read: () => Promise<LivePosition[]>,
+  ): Promise<void> {
+    const c = this.clients.get(socket);
+    if (!c) return;
+    const generation = ++c.generation;
+    c.subscribed = true;
+    c.bbox = bbox;
+    c.pending.clear();
+    c.holding = true;
+    try {
+      const positions = await read();
+      if (c.generation !== generation || !this.clients.has(socket)) return; // a newer subscribe won
+      this.send(c, { type: "snapshot", positions });
+      const seen = new Map(positions.map((p) => [p.vehicleId, p.recordedAt]));
+      for (const [id, p] of c.pending) if (p.recordedAt <= (seen.get(id) ?? -1)) c.pending.delete(id);
+    } finally {
+      if (c.generation === generation) c.holding = false;
+    }
+  }
+
+  /** Sends each client what is pending for it; called every `flushMs`. */
+  flush(): void {
+    for (const c of this.clients.values()) {
+      if (c.holding || (c.pending.size === 0 && c.events.length === 0)) continue;
+      if (c.pending.size > 0) {
+        const positions = [...c.pending.values()];
+        c.pending.clear();
+        if (!this.send(c, { type: "positions", positions })) continue;
+      }
+      if (c.events.length > 0) {
+        const events = c.events;
+        c.events = [];
+        this.send(c, { type: "events", events });
+      }
+    }
+  }
+
+  /** Sends to one client unless it is too far behind; returns false when it was dropped. */
+  send(c: Client | LiveSocket, msg: unknown): boolean {
+    const client = "socket" in c ? c : this.clients.get(c);
+    if (!client) return false;
+    if (client.socket.bufferedAmount > this.opts.maxBufferedBytes) {
+      this.stats.dropped++;
+      this.opts.log.warn({ buffered: client.socket.bufferedAmount }, "live client too slow: dropped");
+      this.remove(client.socket);
+      client.socket.terminate();
+      return false;
+    }
+    client.socket.send(JSON.stringify(msg));
+    return true;
+  }
+
+  private readonly onMessage = (channel: string, raw: string): void => {
+    if (channel !== redisKeys.liveChannel && channel !== redisKeys.eventsChannel) return;
+    let items: unknown;
+    try {
+      items = JSON.parse(raw);
+    } catch {
+      this.stats.malformedIn++;
+      return;
+    }
+    this.stats.messagesIn++;
+    const list = Array.isArray(items) ? items : [items];
+    if (channel === redisKeys.liveChannel) this.fanOutPositions(list as LivePosition[]);
+    else this.fanOutEvents(list);
+  };
+
+  private fanOutPositions(positions: LivePosition[]): void {
+    for (const c of this.clients.values()) {
+      if (!c.subscribed) continue;
+      for (const p of positions) {
+        if (typeof p?.vehicleId !== "string" || (c.bbox && !inBox(p, c.bbox))) continue;
+        const cur = c.pending.get(p.vehicleId);
+        if (!cur || cur.recordedAt < p.recordedAt) c.pending.set(p.vehicleId, p);
+      }
+    }
+  }
+
+  /** Events with a position go to the clients whose box holds it; others to every subscriber. */
+  private fanOutEvents(events: unknown[]): void {
+    for (const c of this.clients.values()) {
+      if (!c.subscribed) continue;
+      for (const e of events) {
+        const at = e as { lat?: unknown; lng?: unknown };
+        const located = typeof at.lat === "number" && typeof at.lng === "number";
+        if (c.bbox && located && !inBox(at as { lat: number; lng: number }, c.bbox)) continue;
+        if (c.events.length < MAX_PENDING_EVENTS) c.events.push(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import type { Queue } from "bullmq";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import type { BatchJob } from "../core/queues.ts";
+import { type Redis, redisKeys } from "../core/redis.ts";
+import type { BackpressureMonitor } from "./backpressure.ts";
+import type { LiveHub } from "./live-hub.ts";
+import { formatPipelineMetrics } from "./pipeline-metrics.ts";
+import { withTimeout } from "./with-timeout.ts";
+
+const QUEUE_STATES = ["waiting", "active", "delayed", "failed"] as const;
+
+export interface MetricsDeps {
+  redis: Redis;
+  queue: Queue<BatchJob>;
+  backpressure: BackpressureMonitor;
+  hub: LiveHub;
+}
+
+/**
+ * /metrics: this API process's own metrics (a registry per app, so tests can build several),
+ * the queue gauges from BullMQ, and the whole pipeline's counters from Redis (the bridge and
+ * worker run in other processes; their counters meet in one hash).
+ */
+export function createMetrics(deps: MetricsDeps): { contentType: string; render: () => Promise<string> } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "logitrack_api_" });
+
+  new Gauge({
+    name: "logitrack_queue_jobs",
+    help: "jobs (batches) in the locations queue, by state",
+    labelNames: ["state"],
+    registers: [registry],
+    async collect() {
+      // Redis down: the series keep their last values; /health reports the outage
+      const counts = await withTimeout(deps.queue.getJobCounts(...QUEUE_STATES), 2000).catch(() => undefined);
+      for (const s of QUEUE_STATES) if (counts) this.set({ state: s }, counts[s] ?? 0);
+    },
+  });
+  new Gauge({
+    name: "logitrack_queue_backpressure",
+    help: "1 while waiting batches exceed QUEUE_ALERT_DEPTH",
+    registers: [registry],
+    async collect() {
+      this.set((await deps.backpressure.check().catch(() => deps.backpressure.alerting)) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "logitrack_ws_clients",
+    help: "live WebSocket clients connected to this API process",
+    registers: [registry],
+    collect() {
+      this.set(deps.hub.stats.clients);
+    },
+  });
+  let droppedSeen = 0;
+  new Counter({
+    name: "logitrack_ws_dropped_total",
+    help: "live WebSocket clients dropped for not draining their socket",
+    registers: [registry],
+    collect() {
+      this.inc(deps.hub.stats.dropped - droppedSeen);
+      droppedSeen = deps.hub.stats.dropped;
+    },
+  });
+
+  return {
+    contentType: registry.contentType,
+    async render() {
+      const [own, fields] = await Promise.all([
+        registry.metrics(),
+        withTimeout(deps.redis.hgetall(redisKeys.metrics), 2000, "pipeline counters"),
+      ]);
+      return own + formatPipelineMetrics(fields);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type pg from "pg";
+import { findToken } from "../../core/api-tokens.ts";
+import { deviceSecretMatches } from "../../core/credentials.ts";
+import { isVehicleId } from "../../core/topics.ts";
+import { getMqttAccount } from "../../core/vehicles.ts";
+import { sendError } from "../errors.ts";
+import { findSession, type Principal, SESSION_COOKIE } from "../sessions.ts";
+
+/**
+ * Who may call a route, declared in its `config.access`:
+ *   public  anyone
+ *   read    a viewer or an admin (session cookie or Bearer token)
+ *   write   an admin; also the default for a route that declares nothing (Bull Board, …)
+ *   device  a vehicle: HTTP Basic, username = vehicle id, password = its device secret
+ */
+export type Access = "public" | "read" | "write" | "device";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** the authenticated vehicle on device routes */
+    vehicleId: string | null;
+  }
+}
+
+export function registerAuth(app: FastifyInstance, pool: pg.Pool): void {
+  app.decorateRequest("principal", null);
+  app.decorateRequest("vehicleId", null);
+
+  app.addHook("onRequest", async (req, reply) => {
+    if (req.is404) return;
+    const access = req.routeOptions.config.access ?? "write";
+    if (access === "public") return;
+    if (access === "device") {
+      const vehicleId = await authenticateDevice(pool, req);
+      if (!vehicleId) {
+        reply.header("www-authenticate", 'Basic realm="logitrack devices", charset="UTF-8"');
+        return sendError(reply, 401, "device credentials required (HTTP Basic: vehicle id and secret)");
+      }
+      req.vehicleId = vehicleId;
+      return;
+    }
+    const principal = await authenticate(pool, req);
+    if (!principal) return sendError(reply, 401, "authentication required (session cookie or Bearer token)");
+    if (access === "write" && principal.role !== "admin") {
+      return sendError(reply, 403, `role ${principal.role} may not do this`);
+    }
+    req.principal = principal;
+  });
+}
+
+/** Bearer token first (an invalid one is not rescued by a cookie), then the session cookie. */
+async function authenticate(pool: pg.Pool, req: FastifyRequest): Promise<Principal | undefined> {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer (\S{16,512})$/.exec(header);
+    if (!m) return undefined;
+    const token = await findToken(pool, m[1] as string);
+    return token && { kind: "token", name: token.name, role: token.role };
+  }
+  const cookie = req.cookies[SESSION_COOKIE];
+  if (!cookie || cookie.length > 128) return undefined;
+  return findSession(pool, cookie);
+}
+
+async function authenticateDevice(pool: pg.Pool, req: FastifyRequest): Promise<string | undefined> {
+  const basic = parseBasic(req.headers.authorization);
+  if (!basic || !isVehicleId(basic.username)) return undefined;
+  const account = await getMqttAccount(pool, basic.username);
+  if (account?.kind !== "device" || !deviceSecretMatches(basic.password, account.hash)) return undefined;
+  return basic.username;
+}
+
+export function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
+  const m = /^Basic ([A-Za-z0-9+/=]{1,512})$/.exec(header ?? "");
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1] as string, "base64").toString("utf8");
+  const i = decoded.indexOf(":");
+  return i < 0 ? undefined : { username: decoded.slice(0, i), password: decoded.slice(i + 1) };
+}

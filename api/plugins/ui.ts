@@ -1,0 +1,74 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
+import type { FastifyInstance } from "fastify";
+import type { Config } from "../../core/config.ts";
+import { sendError } from "../errors.ts";
+
+export const UI_DIST = fileURLToPath(new URL("../../ui/dist", import.meta.url));
+
+// paths the API owns: an unknown one is a 404, never the UI's index.html
+const API_PATHS = /^\/(api|ws|docs|admin|health|metrics)(\/|$)/;
+// a path whose last segment has an extension asks for a file; anything else is a UI route
+const FILE_PATH = /\.[A-Za-z0-9]+$/;
+
+const OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
+
+/**
+ * The built UI (ui/dist, `npm run build:ui`) at `/`, on the API's origin, so the session
+ * cookie (SameSite=Strict) and /ws need no CORS. A path without a file extension that is not
+ * the API's is a UI route and gets index.html (single-page app). Also `GET /api/ui/config`:
+ * what the UI needs from the config (TILE_URL).
+ */
+export function uiPlugin(deps: { config: Pick<Config, "TILE_URL">; distDir?: string }) {
+  const root = deps.distDir ?? UI_DIST;
+  return async (app: FastifyInstance) => {
+    app.addHook("onRoute", (route) => {
+      if (route.url !== "/api/ui/config") route.config = { ...route.config, access: "public" };
+    });
+
+    app.get(
+      "/api/ui/config",
+      {
+        config: { access: "read" },
+        schema: { tags: ["ui"], summary: "map settings for the web UI" },
+      },
+      async () => ({
+        tileUrl: deps.config.TILE_URL,
+        tileAttribution: deps.config.TILE_URL.includes("openstreetmap.org") ? OSM_ATTRIBUTION : "",
+        staleMinutes: 5,
+      }),
+    );
+
+    if (!existsSync(join(root, "index.html"))) {
+      app.log.warn({ root }, "UI not built: run `npm run build:ui`");
+      app.get("/", { schema: { hide: true } }, async (_req, reply) =>
+        sendError(reply, 503, "the web UI is not built: run `npm run build:ui`"),
+      );
+      return;
+    }
+
+    // index.html is never cached (it names the current hashed bundles); the bundles are immutable
+    await app.register(fastifyStatic, {
+      root,
+      wildcard: false,
+      serve: false,
+    });
+
+    app.get("/*", { schema: { hide: true } }, async (req, reply) => {
+      const path = req.url.split("?")[0] ?? "/";
+      if (API_PATHS.test(path)) return sendError(reply, 404, `Route GET:${path} not found`);
+      if (FILE_PATH.test(path)) {
+        const immutable = path.startsWith("/assets/");
+        // @fastify/send decodes the path and keeps it inside root
+        return reply.sendFile(path.slice(1), {
+          maxAge: immutable ? "365d" : 0,
+          immutable,
+        });
+      }
+      reply.header("cache-control", "no-cache");
+      return reply.sendFile("index.html", { maxAge: 0 });
+    });
+  };
+}

@@ -1,0 +1,94 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type pg from "pg";
+import { z } from "zod";
+import { findToken } from "../../core/api-tokens.ts";
+import type { Config } from "../../core/config.ts";
+import { ROLES, verifyUser } from "../../core/users.ts";
+import { errorSchema, sendError } from "../errors.ts";
+import { createSession, deleteSession, SESSION_COOKIE } from "../sessions.ts";
+
+const loginBody = z.union([
+  z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }),
+  z.object({ token: z.string().min(16).max(512) }),
+]);
+
+const sessionSchema = z.object({
+  name: z.string(),
+  role: z.enum(ROLES),
+  expiresAt: z.string().optional(),
+});
+
+/** Login/logout for the UI: an HttpOnly, SameSite=Strict session cookie; `me` says who is logged in. */
+export function authRoutes(deps: {
+  pool: pg.Pool;
+  config: Pick<Config, "SESSION_TTL_HOURS" | "LOGIN_RATE_LIMIT">;
+}): FastifyPluginAsyncZod {
+  const { pool, config } = deps;
+  return async (app) => {
+    app.post(
+      "/api/auth/login",
+      {
+        config: { access: "public", rateLimit: { max: config.LOGIN_RATE_LIMIT, timeWindow: 60_000 } },
+        schema: {
+          tags: ["auth"],
+          summary: "log in with a user's password or an API token; sets the session cookie",
+          body: loginBody,
+          response: { 200: sessionSchema, 401: errorSchema },
+        },
+      },
+      async (req, reply) => {
+        const body = req.body;
+        let owner: { userId: number } | { tokenId: number };
+        let who: { name: string; role: (typeof ROLES)[number] };
+        if ("token" in body) {
+          const token = await findToken(pool, body.token);
+          if (!token) return sendError(reply, 401, "unknown token");
+          owner = { tokenId: token.id };
+          who = token;
+        } else {
+          const user = await verifyUser(pool, body.username, body.password);
+          if (!user) return sendError(reply, 401, "wrong username or password");
+          owner = { userId: user.id };
+          who = { name: user.username, role: user.role };
+        }
+        const session = await createSession(pool, owner, config.SESSION_TTL_HOURS);
+        reply.setCookie(SESSION_COOKIE, session.value, {
+          httpOnly: true,
+          sameSite: "strict",
+          secure: "auto",
+          path: "/",
+          expires: session.expiresAt,
+        });
+        req.log.info({ name: who.name, role: who.role }, "logged in");
+        return { name: who.name, role: who.role, expiresAt: session.expiresAt.toISOString() };
+      },
+    );
+
+    app.post(
+      "/api/auth/logout",
+      {
+        config: { access: "public" },
+        schema: { tags: ["auth"], summary: "end the session of this cookie", response: { 204: z.null() } },
+      },
+      async (req, reply) => {
+        const value = req.cookies[SESSION_COOKIE];
+        if (value && value.length <= 128) await deleteSession(pool, value);
+        reply.clearCookie(SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "strict", secure: "auto" });
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      "/api/auth/me",
+      {
+        config: { access: "read" },
+        schema: {
+          tags: ["auth"],
+          summary: "who this request is authenticated as",
+          response: { 200: sessionSchema },
+        },
+      },
+      async (req) => ({ name: req.principal?.name ?? "", role: req.principal?.role ?? "viewer" }),
+    );
+  };
+}

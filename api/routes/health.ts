@@ -1,0 +1,100 @@
+import type { Queue } from "bullmq";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type pg from "pg";
+import { z } from "zod";
+import type { BatchJob } from "../../core/queues.ts";
+import { type Redis, redisKeys } from "../../core/redis.ts";
+import type { BackpressureMonitor } from "../backpressure.ts";
+import { createMetrics, type MetricsDeps } from "../metrics.ts";
+import { withTimeout } from "../with-timeout.ts";
+
+const checkSchema = z.object({ ok: z.boolean(), detail: z.unknown() });
+const healthSchema = z.object({
+  status: z.enum(["ok", "degraded"]),
+  checks: z.object({ postgres: checkSchema, redis: checkSchema, broker: checkSchema, queue: checkSchema }),
+});
+
+export interface HealthDeps extends MetricsDeps {
+  pool: pg.Pool;
+  redis: Redis;
+  queue: Queue<BatchJob>;
+  backpressure: BackpressureMonitor;
+  metricsPublic: boolean;
+}
+
+/** Broker nodes alive: heartbeat keys with a TTL (SCAN, never KEYS, on a busy Redis). */
+async function brokerNodes(redis: Redis): Promise<number> {
+  let cursor = "0";
+  let nodes = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${redisKeys.brokerHeartbeat}*`, "COUNT", 1000);
+    cursor = next;
+    nodes += keys.length;
+  } while (cursor !== "0");
+  return nodes;
+}
+
+async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; detail: unknown }> {
+  try {
+    return { ok: true, detail: await withTimeout(fn(), 2000) };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
+}
+
+/**
+ * /health (open): PostgreSQL, Redis, a broker heartbeat and the queue; 503 when one is down.
+ * A deep queue is reported (backpressure) but is not "down": the API still serves.
+ * /metrics: Prometheus text, public unless METRICS_PUBLIC=false.
+ */
+export function healthRoutes(deps: HealthDeps): FastifyPluginAsyncZod {
+  const metrics = createMetrics(deps);
+  return async (app) => {
+    app.get(
+      "/health",
+      {
+        config: { access: "public" },
+        schema: { tags: ["operations"], response: { 200: healthSchema, 503: healthSchema } },
+      },
+      async (_req, reply) => {
+        const [postgres, redis, broker, queue] = await Promise.all([
+          check(async () => {
+            await deps.pool.query("SELECT 1");
+            return "up";
+          }),
+          check(async () => {
+            await deps.redis.ping();
+            return "up";
+          }),
+          check(async () => {
+            const n = await brokerNodes(deps.redis);
+            if (n === 0) throw new Error("no broker heartbeat");
+            return `${n} node(s)`;
+          }),
+          check(async () => {
+            const counts = await deps.queue.getJobCounts("waiting", "active", "delayed", "failed");
+            await deps.backpressure.check();
+            return { ...counts, backpressure: deps.backpressure.alerting };
+          }),
+        ]);
+        const ok = postgres.ok && redis.ok && broker.ok && queue.ok;
+        return reply.code(ok ? 200 : 503).send({
+          status: ok ? "ok" : "degraded",
+          checks: { postgres, redis, broker, queue },
+        });
+      },
+    );
+
+    app.get(
+      "/metrics",
+      {
+        config: { access: deps.metricsPublic ? "public" : "read" },
+        schema: { tags: ["operations"], summary: "Prometheus text format" },
+      },
+      async (_req, reply) => {
+        reply.type(metrics.contentType);
+        return metrics.render();
+      },
+    );
+  };
+}

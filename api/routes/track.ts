@@ -1,0 +1,96 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type pg from "pg";
+import { z } from "zod";
+import type { Config } from "../../core/config.ts";
+import { getVehicle } from "../../core/vehicles.ts";
+import { sendError } from "../errors.ts";
+import { vehicleParams } from "../schemas.ts";
+import { toCsv, toGeoJson, toGpx } from "../track-formats.ts";
+import { readTrack } from "../track-query.ts";
+
+const DAY_MS = 86_400_000;
+
+const trackQuery = z.object({
+  from: z.iso.datetime({ offset: true }).describe("start, inclusive (ISO-8601)"),
+  to: z.iso.datetime({ offset: true }).describe("end, exclusive (ISO-8601)"),
+  format: z.enum(["geojson", "gpx", "csv"]).default("geojson"),
+  simplify: z.coerce
+    .number()
+    .min(0)
+    .max(10_000)
+    .optional()
+    .describe("Douglas-Peucker tolerance in metres; points the line does not need are left out"),
+});
+
+/** A vehicle's history between two times, read from the partitioned vehicle_locations. */
+export function trackRoutes(deps: {
+  pool: pg.Pool;
+  config: Pick<Config, "TRACK_MAX_DAYS" | "TRACK_MAX_POINTS">;
+}): FastifyPluginAsyncZod {
+  const { pool, config } = deps;
+  return async (app) => {
+    app.get(
+      "/api/vehicles/:id/track",
+      {
+        config: { access: "read" },
+        schema: {
+          tags: ["history"],
+          summary: `history between from and to (at most ${config.TRACK_MAX_DAYS} days): GeoJSON, GPX or CSV`,
+          params: vehicleParams,
+          querystring: trackQuery,
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params;
+        const { format, simplify } = req.query;
+        const from = new Date(req.query.from);
+        const to = new Date(req.query.to);
+        if (to <= from)
+          return sendError(reply, 400, "querystring.to: must be after from", { field: "querystring.to" });
+        if (to.getTime() - from.getTime() > config.TRACK_MAX_DAYS * DAY_MS) {
+          return sendError(
+            reply,
+            400,
+            `querystring.to: the range may span at most ${config.TRACK_MAX_DAYS} days`,
+            {
+              field: "querystring.to",
+            },
+          );
+        }
+        const points = await readTrack(pool, {
+          vehicleId: id,
+          from,
+          to,
+          limit: config.TRACK_MAX_POINTS + 1,
+          simplifyMetres: simplify,
+        });
+        // history outlives a removed vehicle; only a name with neither is unknown
+        if (points.length === 0 && !(await getVehicle(pool, id)))
+          return sendError(reply, 404, `no vehicle ${id}`);
+        if (points.length > config.TRACK_MAX_POINTS) {
+          return sendError(
+            reply,
+            422,
+            `more than ${config.TRACK_MAX_POINTS} points: shorten the range or pass simplify=<metres>`,
+          );
+        }
+        const meta = { vehicleId: id, from, to, simplified: simplify !== undefined && simplify > 0 };
+        const name = `${id}-${from.toISOString().slice(0, 10)}`;
+        if (format === "gpx") {
+          reply
+            .type("application/gpx+xml")
+            .header("content-disposition", `attachment; filename="${name}.gpx"`);
+          return toGpx(points, meta);
+        }
+        if (format === "csv") {
+          reply
+            .type("text/csv; charset=utf-8")
+            .header("content-disposition", `attachment; filename="${name}.csv"`);
+          return toCsv(points);
+        }
+        reply.type("application/geo+json");
+        return JSON.stringify(toGeoJson(points, meta));
+      },
+    );
+  };
+}

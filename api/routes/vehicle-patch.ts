@@ -1,0 +1,94 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type pg from "pg";
+import { z } from "zod";
+import { publishControl } from "../../broker/control.ts";
+import type { Redis } from "../../core/redis.ts";
+import { getVehicle, type VehicleRow } from "../../core/vehicles.ts";
+import { errorSchema, sendError } from "../errors.ts";
+import { livePositions } from "../live-query.ts";
+import { ifMatchHeaders, parseIfMatch, vehicleParams } from "../schemas.ts";
+import { vehicleSchema } from "./vehicles.ts";
+
+const patchBody = z
+  .strictObject({
+    name: z.string().min(1).max(200).nullable().optional(),
+    plate: z.string().min(1).max(32).nullable().optional(),
+    status: z.enum(["active", "inactive", "maintenance"]).optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, "name, plate or status is required");
+
+// Column names come from this fixed list, never from the request.
+const COLUMNS = ["name", "plate", "status"] as const;
+
+/**
+ * PATCH with optimistic locking: the UPDATE matches only the version the client read
+ * (If-Match), so of two concurrent edits of the same version the second matches no row
+ * (PostgreSQL re-checks the WHERE after the first commits) and answers 409.
+ */
+export function vehiclePatchRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPluginAsyncZod {
+  const { pool, redis } = deps;
+  return async (app) => {
+    app.patch(
+      "/api/vehicles/:id",
+      {
+        config: { access: "write" },
+        schema: {
+          tags: ["vehicles"],
+          summary: "update name, plate or status; If-Match: <version> is required",
+          params: vehicleParams,
+          headers: ifMatchHeaders,
+          body: patchBody,
+          response: {
+            200: vehicleSchema,
+            400: errorSchema,
+            404: errorSchema,
+            409: errorSchema.extend({ currentVersion: z.number().int() }),
+            428: errorSchema,
+          },
+        },
+      },
+      async (req, reply) => {
+        const id = req.params.id;
+        const version = parseIfMatch(req.headers["if-match"]);
+        if (version === undefined) return sendError(reply, 428, "If-Match: <version> is required");
+        if (Number.isNaN(version))
+          return sendError(reply, 400, "headers.if-match: must be a version number", {
+            field: "headers.if-match",
+          });
+        const sets: string[] = [];
+        const values: unknown[] = [id, version];
+        for (const col of COLUMNS) {
+          if (req.body[col] === undefined) continue;
+          values.push(req.body[col]);
+          sets.push(`${col} = $${values.length}`);
+        }
+        // `old` reads the statement's snapshot: when the version matches, that is the row replaced
+        const r = await pool.query<{ old: string }>(
+          `WITH old AS (SELECT status FROM vehicles WHERE id = $1)
+           UPDATE vehicles SET ${sets.join(", ")}, version = version + 1, updated_at = now()
+           WHERE id = $1 AND version = $2 RETURNING (SELECT status FROM old) AS old`,
+          values,
+        );
+        if (r.rowCount === 0) {
+          const current = await getVehicle(pool, id);
+          if (!current) return sendError(reply, 404, `no vehicle ${id}`);
+          reply.header("etag", `"${current.version}"`);
+          return sendError(reply, 409, `version ${version} is stale; the vehicle is at ${current.version}`, {
+            currentVersion: current.version,
+          });
+        }
+        // An inactive vehicle may not connect (core/vehicles getMqttAccount): deactivating ends its
+        // live session; reactivating drops the brokers' cached "no such account" at once.
+        const status = req.body.status;
+        const was = r.rows[0]?.old;
+        if (status !== undefined && status !== was && (status === "inactive" || was === "inactive"))
+          await publishControl(redis, { type: "revoke", vehicleId: id });
+        const row = (await getVehicle(pool, id)) as VehicleRow;
+        const [live] = await livePositions(redis, [id]);
+        reply.header("etag", `"${row.version}"`);
+        req.log.info({ vehicleId: id, version: row.version }, "vehicle updated");
+        return { ...row, status: row.status as "active", live: live ?? null };
+      },
+    );
+  };
+}

@@ -1,0 +1,206 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type pg from "pg";
+import { z } from "zod";
+import { publishControl } from "../../broker/control.ts";
+import type { Config } from "../../core/config.ts";
+import { type Redis, redisKeys } from "../../core/redis.ts";
+import { topics } from "../../core/topics.ts";
+import {
+  addVehicle,
+  getVehicle,
+  listVehicles,
+  removeVehicle,
+  rotateCredentials,
+  VehicleExistsError,
+  type VehicleRow,
+} from "../../core/vehicles.ts";
+import { errorSchema, sendError } from "../errors.ts";
+import { livePositions } from "../live-query.ts";
+import { livePositionSchema, pageQuery, vehicleIdSchema, vehicleParams } from "../schemas.ts";
+
+export const vehicleSchema = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  plate: z.string().nullable(),
+  imei: z.string().nullable(),
+  status: z.enum(["active", "inactive", "maintenance"]),
+  version: z.number().int().describe("send it back in If-Match to PATCH"),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  live: livePositionSchema.nullable(),
+});
+
+const credentialsSchema = z.object({
+  credentials: z
+    .object({ username: z.string(), password: z.string() })
+    .describe("MQTT / HTTP ingest credentials, shown only in this answer"),
+  mqtt: z.object({ port: z.number(), topic: z.string(), example: z.string() }),
+});
+
+const newVehicle = z.object({
+  id: vehicleIdSchema,
+  name: z.string().min(1).max(200).optional(),
+  plate: z.string().min(1).max(32).optional(),
+  imei: z
+    .string()
+    .regex(/^[0-9]{8,20}$/, "must be 8 to 20 digits")
+    .optional(),
+});
+
+export interface VehicleRouteDeps {
+  pool: pg.Pool;
+  redis: Redis;
+  config: Pick<Config, "MQTT_PORT">;
+}
+
+/** Vehicle registry: register (credentials once), list and read with live state, remove, rotate. */
+export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
+  const { pool, redis, config } = deps;
+
+  function mqttHelp(host: string, id: string, password: string) {
+    const h = /^[A-Za-z0-9.-]{1,253}$/.test(host) ? host : "<host>";
+    const topic = topics.location(id);
+    return {
+      port: config.MQTT_PORT,
+      topic,
+      example:
+        `mosquitto_pub -h ${h} -p ${config.MQTT_PORT} -u '${id}' -P '${password}' -q 1 -t '${topic}' ` +
+        `-m '{"lat":25.2,"lng":55.27,"recordedAt":"'$(date -u +%FT%TZ)'"}'`,
+    };
+  }
+
+  async function withLive(rows: VehicleRow[]) {
+    const live = await livePositions(
+      redis,
+      rows.map((r) => r.id),
+    );
+    return rows.map((r, i) => ({ ...r, status: r.status as "active", live: live[i] ?? null }));
+  }
+
+  /** Disconnects the vehicle's live MQTT sessions on every broker node (broker/control.ts). */
+  const revoke = (vehicleId: string) => publishControl(redis, { type: "revoke", vehicleId });
+
+  return async (app) => {
+    app.post(
+      "/api/vehicles",
+      {
+        config: { access: "write" },
+        schema: {
+          tags: ["vehicles"],
+          summary: "register a vehicle; the answer holds its device credentials, shown once",
+          body: newVehicle,
+          response: {
+            201: vehicleSchema.extend(credentialsSchema.shape),
+            400: errorSchema,
+            409: errorSchema,
+          },
+        },
+      },
+      async (req, reply) => {
+        try {
+          const creds = await addVehicle(pool, req.body);
+          const [row] = await withLive([(await getVehicle(pool, creds.id)) as VehicleRow]);
+          reply.code(201).header("location", `/api/vehicles/${creds.id}`);
+          return {
+            ...(row as z.infer<typeof vehicleSchema>),
+            credentials: { username: creds.username, password: creds.password },
+            mqtt: mqttHelp(req.hostname, creds.id, creds.password),
+          };
+        } catch (err) {
+          if (err instanceof VehicleExistsError) return sendError(reply, 409, err.message);
+          throw err;
+        }
+      },
+    );
+
+    app.get(
+      "/api/vehicles",
+      {
+        config: { access: "read" },
+        schema: {
+          tags: ["vehicles"],
+          summary: "vehicles by id, with their latest state",
+          querystring: pageQuery(1000, 100),
+          response: { 200: z.object({ items: z.array(vehicleSchema), nextCursor: z.string().nullable() }) },
+        },
+      },
+      async (req) => {
+        const { limit, cursor } = req.query;
+        const rows = await listVehicles(pool, limit + 1, cursor ?? "");
+        const page = rows.slice(0, limit);
+        return {
+          items: await withLive(page),
+          nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+        };
+      },
+    );
+
+    app.get(
+      "/api/vehicles/:id",
+      {
+        config: { access: "read" },
+        schema: {
+          tags: ["vehicles"],
+          summary: "one vehicle with its latest state; ETag carries the version",
+          params: vehicleParams,
+          response: { 200: vehicleSchema, 404: errorSchema },
+        },
+      },
+      async (req, reply) => {
+        const row = await getVehicle(pool, req.params.id);
+        if (!row) return sendError(reply, 404, `no vehicle ${req.params.id}`);
+        reply.header("etag", `"${row.version}"`);
+        return (await withLive([row]))[0] as z.infer<typeof vehicleSchema>;
+      },
+    );
+
+    app.delete(
+      "/api/vehicles/:id",
+      {
+        config: { access: "write" },
+        schema: {
+          tags: ["vehicles"],
+          summary: "remove a vehicle and disconnect its live MQTT session (history is kept)",
+          params: vehicleParams,
+          response: { 204: z.null().describe("removed"), 404: errorSchema },
+        },
+      },
+      async (req, reply) => {
+        const id = req.params.id;
+        if (!(await removeVehicle(pool, id))) return sendError(reply, 404, `no vehicle ${id}`);
+        await revoke(id);
+        await redis
+          .multi()
+          .hdel(redisKeys.live, id)
+          .hdel(redisKeys.liveTime, id)
+          .zrem(redisKeys.geo, id)
+          .exec();
+        req.log.info({ vehicleId: id }, "vehicle removed");
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      "/api/vehicles/:id/credentials",
+      {
+        config: { access: "write" },
+        schema: {
+          tags: ["vehicles"],
+          summary: "issue a new device secret; the old one stops working and live sessions are disconnected",
+          params: vehicleParams,
+          response: { 200: credentialsSchema, 404: errorSchema },
+        },
+      },
+      async (req, reply) => {
+        const creds = await rotateCredentials(pool, req.params.id);
+        if (!creds) return sendError(reply, 404, `no vehicle ${req.params.id}`);
+        await revoke(creds.id);
+        req.log.info({ vehicleId: creds.id }, "vehicle credentials rotated");
+        return {
+          credentials: { username: creds.username, password: creds.password },
+          mqtt: mqttHelp(req.hostname, creds.id, creds.password),
+        };
+      },
+    );
+  };
+}
