@@ -5,7 +5,7 @@ import type { Logger } from "../core/logger.ts";
 import type { BatchJob } from "../core/queues.ts";
 import { type Redis, redisKeys } from "../core/redis.ts";
 import { cutPayload, type Reject, type RejectReason } from "../core/reject-reasons.ts";
-import { parseIngestTopic } from "../core/topics.ts";
+import { ownIngestKind } from "../core/topics.ts";
 import { adapters } from "./adapters/index.ts";
 import { Batcher } from "./batcher.ts";
 import { defineLiveUpdate, liveArgs, newestPerVehicle } from "./live-state.ts";
@@ -14,6 +14,8 @@ import { defineLiveUpdate, liveArgs, newestPerVehicle } from "./live-state.ts";
 export interface IncomingMessage {
   /** the authenticated vehicle */
   vehicleId: string;
+  /** the IMEI registered on it, if any: Teltonika topics (`{imei}/data`) name the vehicle by it */
+  imei?: string | null | undefined;
   topic: string;
   payload: Buffer;
   receivedAt: number;
@@ -24,6 +26,8 @@ export interface IncomingMessage {
 export interface IngestOutcome {
   accepted: number;
   rejects: Reject[];
+  /** set when the adapter ignored the message on purpose (e.g. an OwnTracks lwt): why */
+  ignored?: string | undefined;
 }
 
 export interface BridgeDeps {
@@ -43,9 +47,10 @@ export type Bridge = ReturnType<typeof createBridge>;
 /**
  * The bridge: every ingest message goes through these steps, in this order.
  *   1. size cap           → E_TOO_LARGE
- *   2. topic → adapter    (native | native-batch; core/topics.ts)
- *   3. JSON.parse         → E_BAD_JSON
- *   4. adapter            → candidate fixes, or a reject of the whole message
+ *   2. topic → adapter    (native | native-batch | owntracks | teltonika; core/topics.ts)
+ *   3. JSON.parse         → E_BAD_JSON (a zero-length payload reaches the adapter as undefined)
+ *   4. adapter            → candidate fixes, a reject of the whole message, or ignored on purpose
+ *                           (acknowledged; neither stored nor counted as an error)
  *   5. zod + time window  → Fix, or a reject per candidate (core/fix.ts)
  *   6. batch              → resolved once the batch is durably queued (batcher.ts)
  * After each flush, one Redis call updates live state, the GEO index and the live channel,
@@ -95,7 +100,7 @@ export function createBridge(deps: BridgeDeps) {
   }
 
   /** Steps 1-5: a pure decision on one message. */
-  function decide(msg: IncomingMessage): { fixes: Fix[]; rejects: Reject[] } {
+  function decide(msg: IncomingMessage): { fixes: Fix[]; rejects: Reject[]; ignored?: string } {
     const fixes: Fix[] = [];
     const rejects: Reject[] = [];
     const reject = (
@@ -122,8 +127,8 @@ export function createBridge(deps: BridgeDeps) {
       );
       return { fixes, rejects };
     }
-    const route = parseIngestTopic(msg.topic);
-    if (!route || route.vehicleId !== msg.vehicleId) {
+    const kind = ownIngestKind(msg.topic, msg);
+    if (!kind) {
       reject(
         "E_TOPIC_MISMATCH",
         `topic ${msg.topic} is not an ingest topic of ${msg.vehicleId}`,
@@ -133,12 +138,13 @@ export function createBridge(deps: BridgeDeps) {
     }
     let decoded: unknown;
     try {
-      decoded = JSON.parse(msg.payload.toString("utf8"));
+      decoded = msg.payload.length === 0 ? undefined : JSON.parse(msg.payload.toString("utf8"));
     } catch (err) {
       reject("E_BAD_JSON", (err as Error).message, msg.payload);
       return { fixes, rejects };
     }
-    const adapted = adapters[route.kind](decoded);
+    const adapted = adapters[kind](decoded);
+    if (adapted.ok === "ignored") return { fixes, rejects, ignored: adapted.detail };
     if (!adapted.ok) {
       reject(adapted.reason, adapted.detail, msg.payload);
       return { fixes, rejects };
@@ -164,7 +170,12 @@ export function createBridge(deps: BridgeDeps) {
     decide,
     /** Validates and batches one message; resolves once its fixes and rejects are queued. */
     async ingest(msg: IncomingMessage): Promise<IngestOutcome> {
-      const { fixes, rejects } = decide(msg);
+      const { fixes, rejects, ignored } = decide(msg);
+      if (ignored !== undefined) {
+        // nothing to store, so nothing to wait for; such messages are rare (lwt, transitions)
+        redis.hincrby(redisKeys.metrics, "bridge_ignored", 1).catch(() => {});
+        return { accepted: 0, rejects, ignored };
+      }
       await batcher.add(fixes, rejects);
       return { accepted: fixes.length, rejects };
     },

@@ -4,6 +4,9 @@
  */
 export const VEHICLE_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** An IMEI as registered on a vehicle (sql/001_core.sql checks the same). */
+export const IMEI_RE = /^[0-9]{8,20}$/;
+
 export function isVehicleId(id: string): boolean {
   return VEHICLE_ID_RE.test(id);
 }
@@ -14,27 +17,92 @@ export const topics = {
   errors: (vehicleId: string) => `fleet/${vehicleId}/errors`,
   events: (vehicleId: string) => `fleet/${vehicleId}/events`,
   commands: (vehicleId: string) => `fleet/${vehicleId}/commands`,
+  commandAck: (vehicleId: string) => `fleet/${vehicleId}/commands/ack`,
+  owntracks: (vehicleId: string, device: string) => `owntracks/${vehicleId}/${device}`,
+  teltonika: (imei: string) => `${imei}/data`,
 };
 
-/** Device → platform topics, by the payload format they carry. */
-export type IngestKind = "native" | "native-batch";
+/** Device → platform fix topics, by the payload format they carry. */
+export type IngestKind = "native" | "native-batch" | "owntracks" | "teltonika";
 
+/** An ingest topic that names its vehicle (every kind but Teltonika's, which names an IMEI). */
 export interface IngestTopic {
-  kind: IngestKind;
+  kind: Exclude<IngestKind, "teltonika">;
   /** the vehicle the topic names */
   vehicleId: string;
 }
 
-/** Parses an ingest topic; undefined for anything that is not one. */
+/**
+ * The OwnTracks app publishes its location on `owntracks/{user}/{device}` and other message
+ * types on sub-topics (booklet, "Topics"). They are accepted, so that a transition or a waypoint
+ * does not cost the phone its connection (MQTT 3.1.1 can refuse a publish only by disconnecting);
+ * the adapter ignores what is not a location.
+ */
+const OWNTRACKS_SUBTOPICS = new Set([
+  "event",
+  "waypoint",
+  "waypoints",
+  "status",
+  "step",
+  "beacon",
+  "dump",
+  "info",
+]);
+
+/** An OwnTracks device name: one topic level, no wildcard. */
+const OWNTRACKS_DEVICE_RE = /^[^/+#]{1,64}$/;
+
+/** Parses an ingest topic that names its vehicle; undefined for anything else. */
 export function parseIngestTopic(topic: string): IngestTopic | undefined {
   const parts = topic.split("/");
+  const vehicleId = parts[1];
+  if (vehicleId === undefined || !isVehicleId(vehicleId)) return undefined;
   if (parts.length === 3 && parts[0] === "fleet") {
-    const vehicleId = parts[1] as string;
-    if (!isVehicleId(vehicleId)) return undefined;
     if (parts[2] === "location") return { kind: "native", vehicleId };
     if (parts[2] === "locations") return { kind: "native-batch", vehicleId };
+    return undefined;
+  }
+  if (parts[0] === "owntracks" && OWNTRACKS_DEVICE_RE.test(parts[2] ?? "")) {
+    if (parts.length === 3 || (parts.length === 4 && OWNTRACKS_SUBTOPICS.has(parts[3] as string)))
+      return { kind: "owntracks", vehicleId };
   }
   return undefined;
+}
+
+/** `{imei}/data`, the Teltonika Codec JSON topic: the IMEI, or undefined. */
+export function parseImeiTopic(topic: string): string | undefined {
+  const slash = topic.indexOf("/");
+  if (slash < 0 || topic.slice(slash) !== "/data") return undefined;
+  const imei = topic.slice(0, slash);
+  return IMEI_RE.test(imei) ? imei : undefined;
+}
+
+/** The authenticated device a topic is checked against. */
+export interface TopicOwner {
+  vehicleId: string;
+  /** the IMEI registered on the vehicle, if any */
+  imei?: string | null | undefined;
+}
+
+/**
+ * The ingest kind of `topic` when it is an ingest topic of `owner`; undefined for any other
+ * topic, including another vehicle's. The broker's publish ACL and the bridge both ask this.
+ */
+export function ownIngestKind(topic: string, owner: TopicOwner): IngestKind | undefined {
+  const named = parseIngestTopic(topic);
+  if (named) return named.vehicleId === owner.vehicleId ? named.kind : undefined;
+  const imei = parseImeiTopic(topic);
+  return imei !== undefined && imei === owner.imei ? "teltonika" : undefined;
+}
+
+/**
+ * Topics (or filters) in the fleet's namespace: `fleet/…`, OwnTracks' `owntracks/…`, an IMEI's
+ * `{imei}/…`, and filters starting with a wildcard that would match them. Anonymous clients
+ * (MQTT_ALLOW_ANONYMOUS, development) may use everything else, as on a plain broker.
+ */
+export function isFleetNamespace(topicOrFilter: string): boolean {
+  const first = topicOrFilter.split("/", 1)[0] as string;
+  return first === "fleet" || first === "owntracks" || first === "+" || first === "#" || IMEI_RE.test(first);
 }
 
 /** Platform → device topics a device may subscribe to: its own errors, events and commands. */
