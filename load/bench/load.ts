@@ -1,0 +1,110 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Samples } from "./histogram.ts";
+import type { PublisherJob, PublisherResult } from "./publisher.ts";
+
+const PUBLISHER = fileURLToPath(new URL("./publisher.ts", import.meta.url));
+
+export interface LoadSpec extends Omit<PublisherJob, "devices" | "rate" | "url"> {
+  urls: string[];
+  devices: PublisherJob["devices"];
+  /** messages per second in total */
+  rate: number;
+  /** publisher processes (each gets an equal share of devices and rate) */
+  processes: number;
+}
+
+export interface LoadResult {
+  offered: number;
+  sent: number;
+  acked: number;
+  errors: number;
+  fixesAcked: number;
+  ackP50: number;
+  ackP99: number;
+  /** CPU the load generators used, as a share of the machine's cores over the run */
+  loadCpuShare: number;
+  wallMs: number;
+}
+
+/**
+ * Runs publisher processes side by side; `during` is called once all are connected and
+ * released, and runs while they publish (the caller samples the system under test).
+ */
+export async function runLoad<T>(
+  spec: LoadSpec,
+  during: () => Promise<T>,
+  cores: number,
+): Promise<LoadResult & { during: T }> {
+  const dir = mkdtempSync(join(tmpdir(), "lt-bench-"));
+  const procs = Array.from({ length: spec.processes }, (_, p) => {
+    const devices = spec.devices.filter((_, i) => i % spec.processes === p);
+    const job: PublisherJob = {
+      url: spec.urls[p % spec.urls.length] as string,
+      devices,
+      rate: spec.rate / spec.processes,
+      seconds: spec.seconds,
+      fixesPerMessage: spec.fixesPerMessage,
+      qos: spec.qos,
+      ...(spec.topic ? { topic: spec.topic } : {}),
+    };
+    const file = join(dir, `job-${p}.json`);
+    writeFileSync(file, JSON.stringify(job));
+    const child = spawn(process.execPath, ["--import", "tsx", PUBLISHER, file], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    const lines: string[] = [];
+    let buf = "";
+    const lineWaiters: (() => void)[] = [];
+    child.stdout.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const parts = buf.split("\n");
+      buf = parts.pop() ?? "";
+      lines.push(...parts.filter(Boolean));
+      for (const w of lineWaiters.splice(0)) w();
+    });
+    const nextLine = async (n: number) => {
+      while (lines.length < n) await new Promise<void>((r) => lineWaiters.push(r));
+      return JSON.parse(lines[n - 1] as string);
+    };
+    const exited = new Promise<void>((r) => child.on("exit", () => r()));
+    return { child, nextLine, exited };
+  });
+  try {
+    await Promise.all(procs.map((p) => p.nextLine(1)));
+    for (const p of procs) p.child.stdin.write("go\n");
+    const during = await runDuring();
+    const results = (await Promise.all(procs.map((p) => p.nextLine(2)))) as PublisherResult[];
+    await Promise.all(procs.map((p) => p.exited));
+    const samples = new Samples();
+    for (const r of results) samples.merge(r.ackMs);
+    const wallMs = Math.max(...results.map((r) => r.wallMs));
+    const cpuMs = results.reduce((a, r) => a + r.cpuMs, 0);
+    return {
+      offered: sum(results, "offered"),
+      sent: sum(results, "sent"),
+      acked: sum(results, "acked"),
+      errors: sum(results, "errors"),
+      fixesAcked: sum(results, "fixesAcked"),
+      ackP50: samples.percentile(50),
+      ackP99: samples.percentile(99),
+      loadCpuShare: cpuMs / (wallMs * cores),
+      wallMs,
+      during,
+    };
+  } finally {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  async function runDuring(): Promise<T> {
+    return during();
+  }
+}
+
+function sum(rs: PublisherResult[], k: "offered" | "sent" | "acked" | "errors" | "fixesAcked"): number {
+  return rs.reduce((a, r) => a + r[k], 0);
+}

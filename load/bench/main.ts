@@ -1,0 +1,191 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { withLocalServices } from "../../core/local-services.ts";
+import { idleConnections } from "./connections.ts";
+import { queryLatency } from "./queries.ts";
+import { copyEwkb, insertWithWorkerStatement, syntheticFixes } from "./raw-insert.ts";
+import { renderMarkdown, renderSvg, spliceSection } from "./report.ts";
+import type { BenchResults } from "./results.ts";
+import {
+  type BenchServices,
+  freshStorage,
+  registerDevices,
+  startNaive,
+  startPipeline,
+  startRelay,
+} from "./suts.ts";
+import { drain, ladder, measureStep } from "./throughput.ts";
+
+/**
+ * `npm run bench [-- --quick]`: the ingest pipeline measured side by side with its baselines in
+ * one run (loopback only, bounded in time), written to BENCHMARKS.md, docs/bench-chart.svg and
+ * load/bench/results.json. Sections: throughput ladders (pipeline, naive, bare Aedes, Mosquitto),
+ * raw storage, overload, idle connections, query latency.
+ */
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const { values: args } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
+});
+const quick = args.quick;
+const only = args.only?.split(",");
+const want = (s: string) => !only || only.includes(s);
+const cores = cpus().length;
+const log = (m: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+const env = withLocalServices(process.env, [
+  "--dir",
+  `${root}.data/bench-services`,
+  "--pg-port",
+  "54359",
+  "--redis-port",
+  "63829",
+]);
+const svc: BenchServices = { databaseUrl: env.DATABASE_URL as string, redisUrl: env.REDIS_URL as string };
+const hasMosquitto = (() => {
+  try {
+    execFileSync("sh", ["-c", "command -v mosquitto"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const seconds = quick ? 4 : 15;
+const devices = quick ? 500 : 2000;
+const singleRates = quick ? [3000, 6000, 9000] : [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000];
+const batchRates = quick ? [200, 600, 1000] : [200, 400, 600, 800, 1000, 1200, 1600];
+const naiveRates = quick ? [500, 1500] : [500, 1000, 2000, 3000];
+const naiveBatchRates = quick ? [20, 60] : [20, 40, 60, 100];
+const processes = 2;
+let port = 21883;
+const nextPort = () => (port += 10);
+
+const results: BenchResults = {
+  machine: {
+    cores,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    cpu: cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    date: new Date().toISOString().slice(0, 10),
+  },
+  command: `npm run bench${quick ? " -- --quick" : ""}`,
+  quick,
+  throughput: [],
+  raw: [],
+  queries: [],
+};
+
+if (want("throughput")) {
+  log(`throughput: ${devices} devices, ${processes} publisher processes, ${seconds} s per step`);
+  const pipe = await startPipeline(svc, devices, nextPort());
+  const single = await ladder(pipe, { mode: "single", rates: singleRates, seconds, processes, cores, log });
+  results.throughput.push(single);
+  results.throughput.push(
+    await ladder(pipe, { mode: "batch50", rates: batchRates, seconds, processes, cores, log }),
+  );
+
+  if (want("overload") && single.maxSustained > 0) {
+    const rate = 2 * single.maxSustained;
+    log(`overload: ${rate} fixes/s for ${quick ? 10 : 30} s`);
+    const acked0 = await pipe.delivered();
+    const step = await measureStep(pipe, { rate, fpm: 1, seconds: quick ? 10 : 30, processes, cores });
+    const recoveredInS = await drain(pipe, 120_000);
+    const stored = (await pipe.delivered()) - acked0;
+    results.overload = {
+      offeredFixes: step.offeredFixes,
+      deliveredFixes: step.deliveredFixes,
+      ackP99: step.ackP99,
+      commitP99: step.commitP99,
+      peakRssMB: step.rssMB,
+      rssAfterMB: pipe.rss() / 2 ** 20,
+      acked: step.fixesAcked,
+      stored,
+      recoveredInS,
+    };
+  }
+  await pipe.stop();
+
+  const relays: ("aedes" | "mosquitto")[] = hasMosquitto ? ["aedes", "mosquitto"] : ["aedes"];
+  for (const kind of relays) {
+    const relay = await startRelay(kind, devices, nextPort());
+    results.throughput.push(
+      await ladder(relay, { mode: "single", rates: singleRates, seconds, processes, cores, log }),
+    );
+    await relay.stop();
+  }
+  if (!hasMosquitto) log("mosquitto not installed (scripts/services install adds it): relay skipped");
+
+  const naive = await startNaive(svc, devices, nextPort());
+  results.throughput.push(
+    await ladder(naive, { mode: "single", rates: naiveRates, seconds, processes, cores, log }),
+  );
+  results.throughput.push(
+    await ladder(naive, { mode: "batch50", rates: naiveBatchRates, seconds, processes, cores, log }),
+  );
+  await naive.stop();
+}
+
+if (want("raw")) {
+  const n = quick ? 100_000 : 500_000;
+  log(`raw storage: ${n} rows per method`);
+  for (const [method, batch, parallel] of [
+    ["worker statement (unnest, ON CONFLICT)", 500, 1],
+    ["worker statement (unnest, ON CONFLICT)", 500, 4],
+    ["COPY hex-EWKB", 5000, 1],
+    ["COPY hex-EWKB", 5000, 4],
+  ] as const) {
+    const { pool, redis } = await freshStorage(svc);
+    redis.disconnect();
+    await pool.query("SELECT ensure_location_partition(now() - interval '1 hour', 'day')");
+    await pool.query("SELECT ensure_location_partition(now(), 'day')");
+    const fixes = syntheticFixes(n, 1000);
+    const rowsPerSec = method.startsWith("COPY")
+      ? await copyEwkb(pool, fixes, batch, parallel)
+      : await insertWithWorkerStatement(pool, fixes, batch, parallel);
+    results.raw.push({ method, batch, parallel, rowsPerSec });
+    log(`  ${method} x${parallel}: ${Math.round(rowsPerSec)} rows/s`);
+    await pool.end();
+  }
+}
+
+if (want("connections")) {
+  const n = quick ? 5000 : 18_000;
+  log(`idle connections: ${n}`);
+  const mqttPort = nextPort();
+  const pipe = await startPipeline(svc, 10, mqttPort);
+  const idle = await registerDevices(pipe.pool, n, "idle");
+  results.connections = await idleConnections(pipe, idle, mqttPort, log);
+  log(
+    `  held ${results.connections.held}; ${Math.round(results.connections.bytesPerConnection)} bytes/connection`,
+  );
+  await pipe.stop();
+}
+
+if (want("queries")) {
+  const rows = quick ? 1_000_000 : 10_000_000;
+  log(`query latency at ${rows.toLocaleString("en-US")} rows`);
+  const { pool, redis } = await freshStorage(svc);
+  redis.disconnect();
+  results.queries = await queryLatency(pool, rows, log);
+  for (const q of results.queries) log(`  ${q.name}: p50 ${q.p50.toFixed(2)} ms, p99 ${q.p99.toFixed(2)} ms`);
+  await pool.end();
+}
+
+writeFileSync(
+  `${root}load/bench/results${quick ? "-quick" : ""}.json`,
+  `${JSON.stringify(results, null, 2)}\n`,
+);
+writeFileSync(`${root}docs/bench-chart.svg`, renderSvg(results));
+const doc = (() => {
+  try {
+    return readFileSync(`${root}BENCHMARKS.md`, "utf8");
+  } catch {
+    return "";
+  }
+})();
+writeFileSync(`${root}BENCHMARKS.md`, spliceSection(doc, renderMarkdown(results)));
+log("written: BENCHMARKS.md, docs/bench-chart.svg, load/bench/results.json");
+process.exit(0);

@@ -1,0 +1,121 @@
+import { readFileSync } from "node:fs";
+import mqtt, { type MqttClient } from "mqtt";
+import { Samples } from "./histogram.ts";
+
+/**
+ * One load-generator process: N device connections publishing QoS 1 fixes at a fixed total
+ * rate for a fixed time, measuring publish→PUBACK. Run as a child of the bench (loopback only),
+ * configured by a JSON file; prints one JSON result line on stdout.
+ */
+export interface PublisherJob {
+  url: string;
+  devices: { id: string; username: string; password: string }[];
+  /** messages per second, all connections together */
+  rate: number;
+  seconds: number;
+  /** fixes per message: 1 = /location, >1 = a /locations array */
+  fixesPerMessage: number;
+  qos: 0 | 1;
+  /** topic template; {id} is replaced */
+  topic?: string;
+}
+
+export interface PublisherResult {
+  offered: number;
+  sent: number;
+  acked: number;
+  errors: number;
+  fixesAcked: number;
+  ackMs: number[];
+  cpuMs: number;
+  wallMs: number;
+}
+
+const job: PublisherJob = JSON.parse(readFileSync(process.argv[2] as string, "utf8"));
+const clients: MqttClient[] = await Promise.all(
+  job.devices.map((d) =>
+    mqtt.connectAsync(job.url, {
+      ...(d.username ? { username: d.username, password: d.password } : {}),
+      clientId: `bench-${d.id}`,
+      reconnectPeriod: 0,
+      keepalive: 60,
+    }),
+  ),
+);
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+// wait for the go signal (a line on stdin), so every publisher starts together
+await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
+
+const samples = new Samples();
+let sent = 0;
+let acked = 0;
+let errors = 0;
+let seq = 0;
+const startCpu = process.cpuUsage();
+const start = performance.now();
+const tickMs = 10;
+const perTick = job.rate / (1000 / tickMs);
+let due = 0;
+const pending: Promise<void>[] = [];
+
+// recordedAt strictly increases per device, so every fix is a distinct row (no accidental duplicates)
+const lastT = new Float64Array(job.devices.length);
+function payload(deviceIndex: number): string {
+  const first = Math.max(Date.now() - job.fixesPerMessage + 1, (lastT[deviceIndex] as number) + 1);
+  lastT[deviceIndex] = first + job.fixesPerMessage - 1;
+  const lat = (25 + (deviceIndex % 1000) * 0.0005).toFixed(6);
+  const one = (k: number) =>
+    `{"lat":${lat},"lng":${(55 + ((seq + k) % 1000) * 0.0001).toFixed(6)},"recordedAt":${first + k},"speed":${(seq + k) % 120},"heading":${seq % 360}}`;
+  if (job.fixesPerMessage === 1) return one(0);
+  return `[${Array.from({ length: job.fixesPerMessage }, (_, k) => one(k)).join(",")}]`;
+}
+
+await new Promise<void>((resolve) => {
+  const timer = setInterval(() => {
+    const elapsed = performance.now() - start;
+    if (elapsed >= job.seconds * 1000) {
+      clearInterval(timer);
+      resolve();
+      return;
+    }
+    due += perTick;
+    while (due >= 1) {
+      due -= 1;
+      const i = seq++ % clients.length;
+      const c = clients[i] as MqttClient;
+      const id = job.devices[i]?.id as string;
+      const topic = (
+        job.topic ?? (job.fixesPerMessage === 1 ? "fleet/{id}/location" : "fleet/{id}/locations")
+      ).replace("{id}", id);
+      const t0 = performance.now();
+      sent++;
+      pending.push(
+        c.publishAsync(topic, payload(i), { qos: job.qos }).then(
+          () => {
+            acked++;
+            samples.add(performance.now() - t0);
+          },
+          () => {
+            errors++;
+          },
+        ),
+      );
+    }
+  }, tickMs);
+});
+// give outstanding acks up to 10 s
+await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 10_000))]);
+const cpu = process.cpuUsage(startCpu);
+const result: PublisherResult = {
+  offered: Math.round(job.rate * job.seconds),
+  sent,
+  acked,
+  errors,
+  fixesAcked: acked * job.fixesPerMessage,
+  ackMs: samples.thin(),
+  cpuMs: (cpu.user + cpu.system) / 1000,
+  wallMs: performance.now() - start,
+};
+process.stdout.write(`${JSON.stringify(result)}\n`);
+await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+process.exit(0);

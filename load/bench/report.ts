@@ -1,0 +1,153 @@
+import type { BenchResults, ThroughputRun } from "./results.ts";
+
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n) ? "n/a" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
+const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : "n/a");
+
+function best(r: BenchResults, sut: string, mode: ThroughputRun["mode"]): number {
+  return r.throughput.find((t) => t.sut === sut && t.mode === mode)?.maxSustained ?? 0;
+}
+
+/** The benchmark section of BENCHMARKS.md: tables, ratios and the goals, from one run's results. */
+export function renderMarkdown(r: BenchResults): string {
+  const out: string[] = [];
+  out.push(
+    `Measured ${r.machine.date} on ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memGiB} GiB, Node ${r.machine.node}.`,
+  );
+  out.push(
+    `Command: \`${r.command}\`${r.quick ? " (quick mode: short steps, smaller data; ratios hold, absolute figures are rough)" : ""}.`,
+  );
+  out.push(
+    "The machine is shared and noisy: read the ratios, which come from loads run side by side in this one run.",
+  );
+  out.push("Load generators are mqtt.js processes on the same machine; their CPU share is in each row.\n");
+
+  out.push("### Throughput (max sustained: delivered ≥ 95 % of offered, p99 publish→commit < 1 s)\n");
+  out.push(
+    "| system | mode | devices | offered fixes/s | delivered fixes/s | PUBACK p50 / p99 ms | commit p50 / p99 ms | load-gen CPU | RSS MB | sustained |",
+  );
+  out.push("|---|---|---|---|---|---|---|---|---|---|");
+  for (const t of r.throughput) {
+    for (const s of t.steps) {
+      out.push(
+        `| ${t.sut} | ${t.mode} | ${t.devices} | ${fmt(s.offeredFixes)} | ${fmt(s.deliveredFixes)} | ${fmt(s.ackP50, 1)} / ${fmt(s.ackP99, 1)} | ${fmt(s.commitP50, 0)} / ${fmt(s.commitP99, 0)} | ${fmt(s.loadCpuShare * 100)} % | ${fmt(s.rssMB)} | ${s.sustained ? "yes" : "no"} |`,
+      );
+    }
+  }
+  out.push("\n| system | mode | max sustained fixes/s |\n|---|---|---|");
+  for (const t of r.throughput) out.push(`| ${t.sut} | ${t.mode} | ${fmt(t.maxSustained)} |`);
+
+  if (r.raw.length) {
+    out.push("\n### Raw storage (same table, no MQTT, no queue)\n");
+    out.push("| method | rows per statement | connections | rows/s |\n|---|---|---|---|");
+    for (const x of r.raw) out.push(`| ${x.method} | ${x.batch} | ${x.parallel} | ${fmt(x.rowsPerSec)} |`);
+  }
+  if (r.overload) {
+    const o = r.overload;
+    out.push("\n### Overload (2 × max sustained single-fix rate)\n");
+    out.push(
+      "| offered fixes/s | delivered fixes/s | PUBACK p99 ms | commit p99 ms | peak RSS MB | RSS after MB | acked | stored | lost | recovered in s |",
+    );
+    out.push("|---|---|---|---|---|---|---|---|---|---|");
+    out.push(
+      `| ${fmt(o.offeredFixes)} | ${fmt(o.deliveredFixes)} | ${fmt(o.ackP99, 1)} | ${fmt(o.commitP99)} | ${fmt(o.peakRssMB)} | ${fmt(o.rssAfterMB)} | ${fmt(o.acked)} | ${fmt(o.stored)} | ${fmt(Math.max(0, o.acked - o.stored))} | ${fmt(o.recoveredInS, 1)} |`,
+    );
+  }
+  if (r.connections) {
+    const c = r.connections;
+    out.push("\n### Idle connections (keepalive 60 s)\n");
+    out.push(
+      "| target | held | broker RSS before MB | after MB | bytes per connection |\n|---|---|---|---|---|",
+    );
+    out.push(
+      `| ${fmt(c.target)} | ${fmt(c.held)} | ${fmt(c.rssBeforeMB)} | ${fmt(c.rssAfterMB)} | ${fmt(c.bytesPerConnection)} |`,
+    );
+  }
+  if (r.queries.length) {
+    out.push("\n### Query latency\n");
+    out.push("| query | rows in table | p50 ms | p99 ms |\n|---|---|---|---|");
+    for (const q of r.queries)
+      out.push(`| ${q.name} | ${fmt(q.rows)} | ${fmt(q.p50, 2)} | ${fmt(q.p99, 2)} |`);
+  }
+
+  const pipeSingle = best(r, "pipeline", "single");
+  const pipeBatch = best(r, "pipeline", "batch50");
+  const aedes = best(r, "aedes-relay", "single");
+  const mosq = best(r, "mosquitto-relay", "single");
+  const naiveBatch = best(r, "naive", "batch50");
+  const naiveSingle = best(r, "naive", "single");
+  const fastestRaw = Math.max(
+    0,
+    ...r.raw.filter((x) => x.method.startsWith("COPY")).map((x) => x.rowsPerSec),
+  );
+  const workerRaw = Math.max(
+    0,
+    ...r.raw.filter((x) => !x.method.startsWith("COPY")).map((x) => x.rowsPerSec),
+  );
+  out.push("\n### Ratios and goals\n");
+  out.push("| ratio | value | goal | met |\n|---|---|---|---|");
+  const goal = (name: string, v: string, g: string, ok: boolean | undefined) =>
+    out.push(`| ${name} | ${v} | ${g} | ${ok === undefined ? "n/a" : ok ? "yes" : "**no**"} |`);
+  const num = (a: number, b: number) => (b > 0 ? a / b : undefined);
+  const cmp = (v: number | undefined, g: number) => (v === undefined ? undefined : v >= g);
+  goal(
+    "pipeline single / bare Aedes relay",
+    ratio(pipeSingle, aedes),
+    "≥ 1.0",
+    cmp(num(pipeSingle, aedes), 1),
+  );
+  goal("pipeline single / Mosquitto relay", ratio(pipeSingle, mosq), "—", undefined);
+  goal("pipeline single / naive single", ratio(pipeSingle, naiveSingle), "—", undefined);
+  goal(
+    "pipeline batch50 / fastest raw COPY",
+    ratio(pipeBatch, fastestRaw),
+    "≥ 0.75",
+    cmp(num(pipeBatch, fastestRaw), 0.75),
+  );
+  goal("pipeline batch50 / worker statement raw", ratio(pipeBatch, workerRaw), "—", undefined);
+  goal(
+    "pipeline batch50 / naive batch50",
+    ratio(pipeBatch, naiveBatch),
+    "≥ 10",
+    cmp(num(pipeBatch, naiveBatch), 10),
+  );
+  if (r.overload) {
+    goal(
+      "overload delivered / max sustained",
+      ratio(r.overload.deliveredFixes, pipeSingle),
+      "≥ 0.8",
+      cmp(num(r.overload.deliveredFixes, pipeSingle), 0.8),
+    );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** A bar chart of max sustained fixes/s per system and mode, as a standalone SVG. */
+export function renderSvg(r: BenchResults): string {
+  const bars = r.throughput.map((t) => ({ label: `${t.sut} (${t.mode})`, value: t.maxSustained }));
+  const max = Math.max(1, ...bars.map((b) => b.value));
+  const rowH = 28;
+  const width = 720;
+  const labelW = 230;
+  const height = bars.length * rowH + 40;
+  const esc = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const rows = bars.map((b, i) => {
+    const w = Math.round(((width - labelW - 90) * b.value) / max);
+    const y = 30 + i * rowH;
+    return `<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${esc(b.label)}</text><rect x="${labelW}" y="${y}" width="${w}" height="20" fill="#2b7bb9"/><text x="${labelW + w + 6}" y="${y + 15}">${Math.round(b.value).toLocaleString("en-US")}</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12"><text x="10" y="18" font-weight="bold">Max sustained fixes/s (${esc(r.machine.date)}, ${r.machine.cores} cores)</text>${rows.join("")}</svg>\n`;
+}
+
+export const BEGIN = "<!-- bench:begin (written by npm run bench) -->";
+export const END = "<!-- bench:end -->";
+
+/** Replaces the bench section of BENCHMARKS.md, leaving the sections others wrote untouched. */
+export function spliceSection(doc: string, section: string): string {
+  const block = `${BEGIN}\n## Ingest pipeline benchmark\n\n![max sustained](docs/bench-chart.svg)\n\n${section}${END}`;
+  const a = doc.indexOf(BEGIN);
+  const b = doc.indexOf(END);
+  if (a >= 0 && b > a) return `${doc.slice(0, a)}${block}${doc.slice(b + END.length)}`;
+  const base = doc.trim() ? doc.trimEnd() : "# Benchmarks";
+  return `${base}\n\n${block}\n`;
+}

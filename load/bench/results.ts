@@ -1,0 +1,69 @@
+/** The shape of one `npm run bench` run (load/bench/results.json). */
+export interface Step {
+  offeredMsgs: number;
+  offeredFixes: number;
+  deliveredFixes: number;
+  /** fixes whose PUBACK the publishers received in this step */
+  fixesAcked: number;
+  ackP50: number;
+  ackP99: number;
+  commitP50?: number | undefined;
+  commitP99?: number | undefined;
+  loadCpuShare: number;
+  rssMB: number;
+  sustained: boolean;
+}
+
+export interface ThroughputRun {
+  sut: string;
+  mode: "single" | "batch50";
+  devices: number;
+  steps: Step[];
+  /** highest sustained delivered fixes/s (0 when no step was sustained) */
+  maxSustained: number;
+}
+
+export interface RawRun {
+  method: string;
+  batch: number;
+  parallel: number;
+  rowsPerSec: number;
+}
+
+export interface OverloadRun {
+  offeredFixes: number;
+  deliveredFixes: number;
+  ackP99: number;
+  commitP99?: number | undefined;
+  peakRssMB: number;
+  rssAfterMB: number;
+  acked: number;
+  stored: number;
+  recoveredInS: number;
+}
+
+export interface ConnectionsRun {
+  target: number;
+  held: number;
+  rssBeforeMB: number;
+  rssAfterMB: number;
+  bytesPerConnection: number;
+}
+
+export interface QueryRun {
+  rows: number;
+  name: string;
+  p50: number;
+  p99: number;
+}
+
+export interface BenchResults {
+  machine: { cores: number; memGiB: number; cpu: string; node: string; date: string };
+  command: string;
+  quick: boolean;
+  throughput: ThroughputRun[];
+  raw: RawRun[];
+  overload?: OverloadRun | undefined;
+  connections?: ConnectionsRun | undefined;
+  queries: QueryRun[];
+}

@@ -1,0 +1,258 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { hashDeviceSecret } from "../../core/credentials.ts";
+import { migrate } from "../../core/migrate.ts";
+import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface Device {
+  id: string;
+  username: string;
+  password: string;
+}
+
+/** A system under test: where publishers connect, and how many fixes it has delivered so far. */
+export interface Sut {
+  name: string;
+  urls: string[];
+  devices: Device[];
+  delivered(): Promise<number>;
+  /** resident memory of its server processes, bytes */
+  rss(): number;
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+export interface BenchServices {
+  databaseUrl: string;
+  redisUrl: string;
+}
+
+export interface Proc {
+  child: ChildProcess;
+  lines: string[];
+  stop(): Promise<void>;
+}
+
+/** Spawns a process and resolves when a stdout line matches `ready`. */
+export async function spawnReady(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+): Promise<Proc> {
+  const child = spawn(cmd, args, { cwd: root, env, stdio: ["pipe", "pipe", "inherit"] });
+  const lines: string[] = [];
+  const exited = new Promise<void>((r) => child.on("exit", () => r()));
+  await new Promise<void>((resolve, reject) => {
+    let buf = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const parts = buf.split("\n");
+      buf = parts.pop() ?? "";
+      for (const l of parts) {
+        lines.push(l);
+        if (lines.length > 1000) lines.shift();
+        if (ready.test(l)) resolve();
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited (${code}) before ready`)));
+  });
+  return {
+    child,
+    lines,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+export function rssOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A fresh, migrated database and an empty Redis for one measurement. */
+export async function freshStorage(svc: BenchServices): Promise<{ pool: pg.Pool; redis: Redis }> {
+  const admin = new pg.Client({ connectionString: svc.databaseUrl });
+  await admin.connect();
+  await admin.query("DROP DATABASE IF EXISTS lt_bench WITH (FORCE)");
+  await admin.query("CREATE DATABASE lt_bench");
+  await admin.end();
+  const url = benchDbUrl(svc);
+  await migrate(url);
+  const redis = createRedis(svc.redisUrl);
+  await redis.flushall();
+  return { pool: new pg.Pool({ connectionString: url, max: 8 }), redis };
+}
+
+export function benchDbUrl(svc: BenchServices): string {
+  const u = new URL(svc.databaseUrl);
+  u.pathname = "/lt_bench";
+  return u.toString();
+}
+
+/** Registers n vehicles sharing one secret (one INSERT … generate_series). */
+export async function registerDevices(pool: pg.Pool, n: number, prefix = "bench"): Promise<Device[]> {
+  const password = "bench-secret-not-for-production";
+  await pool.query(
+    "INSERT INTO vehicles (id, credential_hash) SELECT $1 || '-' || g, $2 FROM generate_series(1, $3) g ON CONFLICT DO NOTHING",
+    [prefix, hashDeviceSecret(password), n],
+  );
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i + 1}`,
+    username: `${prefix}-${i + 1}`,
+    password,
+  }));
+}
+
+const tsx = (entry: string) => ["--import", "tsx", entry];
+
+/** The product: broker+bridge and worker as processes of their own (as `npm start` runs them). */
+export async function startPipeline(
+  svc: BenchServices,
+  devices: number,
+  port: number,
+  extraEnv: Record<string, string> = {},
+): Promise<Sut & { redis: Redis; pool: pg.Pool }> {
+  const { pool, redis } = await freshStorage(svc);
+  const list = await registerDevices(pool, devices);
+  const env = {
+    ...process.env,
+    DATABASE_URL: benchDbUrl(svc),
+    REDIS_URL: svc.redisUrl,
+    MQTT_PORT: String(port),
+    MQTT_WS_PORT: String(port + 1),
+    MQTT_HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    ...extraEnv,
+  };
+  const worker = await spawnReady(
+    process.execPath,
+    tsx("worker/main.ts"),
+    { ...env, LOG_LEVEL: "info" },
+    /worker started/,
+  );
+  const broker = await spawnReady(
+    process.execPath,
+    tsx("broker/main.ts"),
+    { ...env, LOG_LEVEL: "info" },
+    /broker listening/,
+  );
+  return {
+    name: "pipeline",
+    urls: [`mqtt://127.0.0.1:${port}`],
+    devices: list,
+    pool,
+    redis,
+    async delivered() {
+      return Number((await redis.hget(redisKeys.metrics, "worker_fixes_inserted")) ?? 0);
+    },
+    rss: () => rssOf(broker.child.pid) + rssOf(worker.child.pid),
+    pids: () => [broker.child.pid as number, worker.child.pid as number],
+    async stop() {
+      await broker.stop();
+      await worker.stop();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+}
+
+/** BENCHMARK-ONLY: the naive "INSERT per fix before PUBACK" broker. */
+export async function startNaive(svc: BenchServices, devices: number, port: number): Promise<Sut> {
+  const { pool, redis } = await freshStorage(svc);
+  redis.disconnect();
+  const list = await registerDevices(pool, devices);
+  await pool.query(
+    "SELECT ensure_location_partition(now() - interval '1 hour', 'day'), ensure_location_partition(now(), 'day')",
+  );
+  const broker = await spawnReady(
+    process.execPath,
+    [...tsx("load/bench/naive-broker.ts"), String(port), benchDbUrl(svc)],
+    process.env,
+    /^ready$/,
+  );
+  return {
+    name: "naive",
+    urls: [`mqtt://127.0.0.1:${port}`],
+    devices: list,
+    async delivered() {
+      return (
+        (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM vehicle_locations")).rows[0]?.n ?? 0
+      );
+    },
+    rss: () => rssOf(broker.child.pid),
+    pids: () => [broker.child.pid as number],
+    async stop() {
+      await broker.stop();
+      await pool.end();
+    },
+  };
+}
+
+/** A relay: bare Aedes or Mosquitto, with one QoS 1 subscriber process counting deliveries. */
+export async function startRelay(kind: "aedes" | "mosquitto", devices: number, port: number): Promise<Sut> {
+  let server: Proc;
+  let dir: string | undefined;
+  if (kind === "aedes") {
+    server = await spawnReady(
+      process.execPath,
+      [...tsx("load/bench/aedes-relay.ts"), String(port)],
+      process.env,
+      /^ready$/,
+    );
+  } else {
+    dir = mkdtempSync(join(tmpdir(), "lt-mosq-"));
+    writeFileSync(
+      join(dir, "m.conf"),
+      `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n`,
+    );
+    const proc = spawn("mosquitto", ["-c", join(dir, "m.conf")], { stdio: "ignore" });
+    const exited = new Promise<void>((r) => proc.on("exit", () => r()));
+    await new Promise((r) => setTimeout(r, 500));
+    server = { child: proc, lines: [], stop: async () => void (proc.kill("SIGTERM"), await exited) };
+  }
+  const sub = await spawnReady(
+    process.execPath,
+    [...tsx("load/bench/subscriber.ts"), `mqtt://127.0.0.1:${port}`],
+    process.env,
+    /^ready$/,
+  );
+  const list = Array.from({ length: devices }, (_, i) => ({
+    id: `relay-${i + 1}`,
+    username: "",
+    password: "",
+  }));
+  return {
+    name: kind === "aedes" ? "aedes-relay" : "mosquitto-relay",
+    urls: [`mqtt://127.0.0.1:${port}`],
+    devices: list,
+    async delivered() {
+      const n = sub.lines.length;
+      sub.child.stdin?.write("?\n");
+      while (sub.lines.length === n) await new Promise((r) => setTimeout(r, 2));
+      return Number(sub.lines[sub.lines.length - 1]);
+    },
+    rss: () => rssOf(server.child.pid),
+    pids: () => [server.child.pid as number],
+    async stop() {
+      await sub.stop();
+      await server.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { bucketPercentile } from "../../load/bench/commit-latency.ts";
+import { BEGIN, END, renderMarkdown, renderSvg, spliceSection } from "../../load/bench/report.ts";
+import type { BenchResults, Step } from "../../load/bench/results.ts";
+
+const step = (delivered: number, sustained = true): Step => ({
+  offeredMsgs: delivered,
+  offeredFixes: delivered,
+  deliveredFixes: delivered,
+  fixesAcked: delivered,
+  ackP50: 2,
+  ackP99: 9,
+  loadCpuShare: 0.4,
+  rssMB: 120,
+  sustained,
+});
+
+const results: BenchResults = {
+  machine: { cores: 2, memGiB: 24, cpu: "test cpu", node: "v20", date: "2026-11-28" },
+  command: "npm run bench -- --quick",
+  quick: true,
+  throughput: [
+    {
+      sut: "pipeline",
+      mode: "single",
+      devices: 500,
+      steps: [step(6000), step(7000, false)],
+      maxSustained: 6000,
+    },
+    { sut: "pipeline", mode: "batch50", devices: 500, steps: [step(30000)], maxSustained: 30000 },
+    { sut: "aedes-relay", mode: "single", devices: 500, steps: [step(8000)], maxSustained: 8000 },
+    { sut: "naive", mode: "batch50", devices: 500, steps: [step(2000)], maxSustained: 2000 },
+  ],
+  raw: [{ method: "COPY hex-EWKB", batch: 5000, parallel: 1, rowsPerSec: 40000 }],
+  queries: [{ name: "one vehicle, one day track", rows: 1_000_000, p50: 1.2, p99: 3.4 }],
+};
+
+describe("benchmark report writer", () => {
+  it("computes each goal's ratio from the run and says whether it is met", () => {
+    const md = renderMarkdown(results);
+    expect(md).toContain("| pipeline single / bare Aedes relay | 0.75 | ≥ 1.0 | **no** |");
+    expect(md).toContain("| pipeline batch50 / fastest raw COPY | 0.75 | ≥ 0.75 | yes |");
+    expect(md).toContain("| pipeline batch50 / naive batch50 | 15.00 | ≥ 10 | yes |");
+    expect(md).toContain("Command: `npm run bench -- --quick`");
+    expect(md).toContain("| pipeline | single | 500 | 7,000 | 7,000 |");
+    expect(md).toContain("| one vehicle, one day track | 1,000,000 | 1.2 | 3.4 |");
+  });
+
+  it("replaces only its own section of BENCHMARKS.md", () => {
+    const doc = `# Benchmarks\n\n## UI frame rate\n\n58 fps\n\n${BEGIN}\nold\n${END}\n\n## Analytics\n\nfast\n`;
+    const next = spliceSection(doc, "new figures\n");
+    expect(next).toContain("## UI frame rate\n\n58 fps");
+    expect(next).toContain("## Analytics\n\nfast");
+    expect(next).toContain("new figures");
+    expect(next).not.toContain("old");
+    expect(spliceSection(next, "newer\n").split(BEGIN)).toHaveLength(2);
+    expect(spliceSection("", "first\n").startsWith(`# Benchmarks\n\n${BEGIN}`)).toBe(true);
+  });
+
+  it("draws one bar per system and mode, scaled to the largest", () => {
+    const svg = renderSvg(results);
+    expect(svg.match(/<rect /g)).toHaveLength(4);
+    expect(svg).toContain("30,000");
+  });
+
+  it("reads percentiles from the worker's latency buckets added during a step", () => {
+    // one count per observation in its own bucket (HINCRBY per fix), not cumulative
+    const before = new Map([
+      [10, 5],
+      [50, 5],
+      [1000, 0],
+      [Number.POSITIVE_INFINITY, 0],
+    ]);
+    const after = new Map([
+      [10, 95],
+      [50, 14],
+      [1000, 2],
+      [Number.POSITIVE_INFINITY, 0],
+    ]);
+    expect(bucketPercentile(before, after, 50)).toBe(10);
+    expect(bucketPercentile(before, after, 99)).toBe(1000);
+    expect(bucketPercentile(after, after, 99)).toBeUndefined();
+  });
+});
