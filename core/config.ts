@@ -76,6 +76,29 @@ export const configSchema = z.object({
     .default("https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     .describe("map tiles for the UI"),
   MQTT_ALLOW_ANONYMOUS: bool.default(false).describe("development only: any client may use non-fleet topics"),
+  BROKER_CLUSTER: z
+    .enum(["off", "redis"])
+    .default("off")
+    .describe("redis: broker nodes share sessions and routing through Redis"),
+  EXTERNAL_MQTT_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe("bridge/main.ts: URL of the external MQTT broker to read ingest topics from"),
+  EXTERNAL_MQTT_USERNAME: z.string().optional().describe("bridge/main.ts: username on the external broker"),
+  EXTERNAL_MQTT_PASSWORD: z.string().optional().describe("bridge/main.ts: password on the external broker"),
+  BRIDGE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .optional()
+    .describe("bridge/main.ts: stable replica id, client ids are BRIDGE_ID-0..K-1; default the host name"),
+  BRIDGE_CONNECTIONS: positiveInt
+    .max(256)
+    .default(4)
+    .describe("bridge/main.ts: MQTT connections per replica (each holds one unacknowledged message)"),
+  BRIDGE_SESSION_EXPIRY_S: positiveInt
+    .default(7 * 86_400)
+    .describe("bridge/main.ts: how long the external broker keeps a stopped replica's session and queue"),
   DATA_DIR: z.string().default(".data").describe("local state: services, generated admin token"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

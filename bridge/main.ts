@@ -1,0 +1,50 @@
+import { hostname } from "node:os";
+import { loadConfigOrExit } from "../core/config.ts";
+import { createLogger } from "../core/logger.ts";
+import { handleProcessSignals } from "../core/process.ts";
+import { createLocationsQueue } from "../core/queues.ts";
+import { createRedis } from "../core/redis.ts";
+import { createBridge } from "./bridge.ts";
+import { connectExternalBroker } from "./external-client.ts";
+
+/**
+ * bridge alone (external-broker mode): reads every ingest topic from an existing MQTT broker
+ * through MQTT 5 shared subscriptions and feeds the same bridge as the embedded broker.
+ * Run as many replicas as needed, each with a BRIDGE_ID of its own that survives restarts.
+ */
+const config = loadConfigOrExit();
+if (!config.EXTERNAL_MQTT_URL) {
+  process.stderr.write("invalid configuration:\n  EXTERNAL_MQTT_URL: required by bridge/main.ts\n");
+  process.exit(2);
+}
+const log = createLogger("bridge", config.LOG_LEVEL);
+const bridgeId = config.BRIDGE_ID ?? hostname().replace(/[^A-Za-z0-9_.-]/g, "-");
+if (!config.BRIDGE_ID)
+  log.warn({ bridgeId }, "BRIDGE_ID unset: using the host name, which must then survive restarts");
+const redis = createRedis(config.REDIS_URL);
+const queue = createLocationsQueue(createRedis(config.REDIS_URL));
+const bridge = createBridge({ config, queue, redis, log });
+const external = connectExternalBroker({
+  url: config.EXTERNAL_MQTT_URL,
+  bridgeId,
+  connections: config.BRIDGE_CONNECTIONS,
+  username: config.EXTERNAL_MQTT_USERNAME,
+  password: config.EXTERNAL_MQTT_PASSWORD,
+  sessionExpiryS: config.BRIDGE_SESSION_EXPIRY_S,
+  keepaliveS: config.KEEPALIVE_S,
+  ingest: (msg) => bridge.ingest(msg),
+  flush: () => bridge.flush(),
+  closeBridge: () => bridge.close(),
+  log,
+});
+
+handleProcessSignals(log, async () => {
+  await external.close();
+  await queue.close();
+  redis.disconnect();
+});
+// a refused shared subscription cannot be retried into working: stop with the reason
+await external.subscribed.catch((err: unknown) => {
+  log.fatal({ err }, "external broker refused the ingest subscriptions");
+  process.exit(1);
+});

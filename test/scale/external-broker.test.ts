@@ -1,0 +1,144 @@
+import mqtt, { type MqttClient } from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INGEST_FILTERS } from "../../bridge/external-client.ts";
+import { parseIngestTopic } from "../../core/topics.ts";
+import { startPlatform, type TestPlatform } from "../support/platform.ts";
+import { type NodeProcess, spawnEntry } from "../support/processes.ts";
+import { sleep, waitFor } from "../support/wait.ts";
+import { type MosquittoInstance, startMosquitto } from "./mosquitto.ts";
+
+// Two bridge replicas (bridge/main.ts) read from a real Mosquitto through MQTT 5 shared
+// subscriptions; the worker runs in this process. Devices publish straight to Mosquitto, which
+// authenticates them in production (here: anonymous).
+const now = Date.now();
+const fix = (i: number, lat: number) =>
+  JSON.stringify({ lat, lng: 55.27 + i * 1e-5, recordedAt: now - 600_000 + i * 10 });
+
+describe("external-broker mode: bridge replicas behind MQTT 5 shared subscriptions", () => {
+  let mosquitto: MosquittoInstance;
+  let p: TestPlatform;
+  const replicas: NodeProcess[] = [];
+  const publishers: MqttClient[] = [];
+
+  const startReplica = async (bridgeId: string): Promise<NodeProcess> => {
+    const replica = spawnEntry("bridge/main.ts", {
+      ...p.env,
+      EXTERNAL_MQTT_URL: mosquitto.url,
+      BRIDGE_ID: bridgeId,
+      BRIDGE_CONNECTIONS: "4",
+      LOG_LEVEL: "info",
+    });
+    replicas.push(replica);
+    await waitFor(
+      async () => replica.lines.some((l) => l.includes('"msg":"bridge subscribed"')),
+      (ok) => ok,
+      { what: `${bridgeId} to subscribe` },
+    );
+    return replica;
+  };
+  const publisher = async () => {
+    const c = await mqtt.connectAsync(mosquitto.url, { reconnectPeriod: 0 });
+    publishers.push(c);
+    return c;
+  };
+  const stored = async (prefix: string) => {
+    const r = await p.pool.query<{ rows: number; keys: number }>(
+      `SELECT count(*)::int AS rows, count(DISTINCT (vehicle_id, recorded_at))::int AS keys
+         FROM vehicle_locations WHERE vehicle_id LIKE $1`,
+      [`${prefix}-%`],
+    );
+    return r.rows[0] ?? { rows: 0, keys: 0 };
+  };
+
+  beforeAll(async () => {
+    mosquitto = await startMosquitto();
+    p = await startPlatform();
+  });
+  afterAll(async () => {
+    await Promise.all(publishers.map((c) => c.endAsync(true).catch(() => {})));
+    for (const r of replicas) r.kill("SIGTERM");
+    await Promise.all(replicas.map((r) => r.exited));
+    await p?.close();
+    await mosquitto?.stop();
+  });
+
+  it("subscribes to a filter for every kind of ingest topic", () => {
+    for (const filter of INGEST_FILTERS) {
+      expect(parseIngestTopic(filter.replaceAll("+", "truck-1")), filter).toBeDefined();
+    }
+  });
+
+  it("stores every fix exactly once when a replica is SIGKILLed mid-stream and restarted with its ids", async () => {
+    const a = await startReplica("bridge-a");
+    await startReplica("bridge-b");
+    const vehicles = 10;
+    const perVehicle = 600;
+    const total = vehicles * perVehicle;
+    const clients = await Promise.all(Array.from({ length: vehicles }, publisher));
+
+    const publishing = (async () => {
+      for (let round = 0; round < perVehicle / 20; round++) {
+        // paced so that the kill lands mid-stream; Mosquitto acknowledges the publishers itself
+        await Promise.all(
+          clients.map((c, v) =>
+            Promise.all(
+              Array.from({ length: 20 }, (_, k) =>
+                c.publishAsync(`fleet/ext-${v}/location`, fix(round * 20 + k, 25 + v * 0.01), { qos: 1 }),
+              ),
+            ),
+          ),
+        );
+        await sleep(30);
+      }
+    })();
+
+    const atKill = await waitFor(
+      () => stored("ext"),
+      (s) => s.rows >= total / 4,
+      { what: `${total / 4} rows before the kill` },
+    );
+    a.kill("SIGKILL");
+    await a.exited;
+    expect(atKill.rows).toBeLessThan(total);
+
+    const restarted = await startReplica("bridge-a");
+    await publishing;
+    const final = await waitFor(
+      () => stored("ext"),
+      (s) => s.rows >= total,
+      { timeoutMs: 90_000, what: `${total} rows` },
+    );
+    expect(final).toEqual({ rows: total, keys: total });
+    // the restarted replica resumed the sessions of its client ids
+    const resumed = restarted.lines.filter(
+      (l) => l.includes('"msg":"external broker connected"') && l.includes('"sessionPresent":true'),
+    );
+    expect(resumed).toHaveLength(4);
+  });
+
+  it("acknowledges a bad payload, stores it as rejected and tells the device on fleet/{id}/errors", async () => {
+    if (replicas.every((r) => r.child.exitCode !== null)) await startReplica("bridge-c");
+    const device = await publisher();
+    await device.subscribeAsync("fleet/ext-bad/errors", { qos: 1 });
+    const notice = new Promise<{ reason: string }>((resolve) =>
+      device.on("message", (_topic, payload) => resolve(JSON.parse(payload.toString()))),
+    );
+    await device.publishAsync(
+      "fleet/ext-bad/location",
+      JSON.stringify({ lat: 95, lng: 55, recordedAt: now }),
+      { qos: 1 },
+    );
+    expect((await notice).reason).toBe("E_OUT_OF_RANGE");
+    const rejected = await waitFor(
+      async () =>
+        (
+          await p.pool.query<{ reason: string }>(
+            "SELECT reason FROM rejected_messages WHERE vehicle_id = 'ext-bad'",
+          )
+        ).rows,
+      (rows) => rows.length > 0,
+      { what: "the rejected message row" },
+    );
+    expect(rejected.map((r) => r.reason)).toEqual(["E_OUT_OF_RANGE"]);
+  });
+});
