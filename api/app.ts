@@ -46,6 +46,8 @@ export interface AppDeps {
   log: Logger;
   /** live WebSocket send interval (tests pass 0 and flush by hand) */
   liveFlushMs?: number;
+  /** live channel names, default those of core/redis.ts (tests use their own: pub/sub ignores db numbers) */
+  liveChannels?: { live: string; events: string };
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -106,8 +108,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     log: log.child({ module: "live" }),
     maxBufferedBytes: config.WS_MAX_BUFFER_BYTES,
     flushMs: deps.liveFlushMs ?? 100,
+    ...(deps.liveChannels ? { channels: deps.liveChannels } : {}),
   });
   await hub.start();
+  // BullMQ prints connection errors to the console unless someone listens; /health reports them
+  for (const q of [deps.queue, ...(deps.boardQueues ?? [])])
+    q.on("error", (err) => log.debug({ err: err.message, queue: q.name }, "queue connection error"));
   const backpressure = new BackpressureMonitor(deps.queue, config.QUEUE_ALERT_DEPTH, log);
   backpressure.start();
   app.addHook("onClose", async () => {

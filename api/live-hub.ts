@@ -32,6 +32,8 @@ export interface LiveHubOptions {
   maxBufferedBytes: number;
   /** send interval; 100 ms = at most 10 messages a second per client. 0: only on flush() */
   flushMs?: number;
+  /** channel names (default the shared ones in core/redis.ts) */
+  channels?: { live: string; events: string };
 }
 
 const MAX_PENDING_EVENTS = 1000;
@@ -47,11 +49,17 @@ export class LiveHub {
   private timer: NodeJS.Timeout | undefined;
   readonly stats = { clients: 0, dropped: 0, messagesIn: 0, malformedIn: 0 };
 
-  constructor(private readonly opts: LiveHubOptions) {}
+  private readonly live: string;
+  private readonly events: string;
+
+  constructor(private readonly opts: LiveHubOptions) {
+    this.live = opts.channels?.live ?? redisKeys.liveChannel;
+    this.events = opts.channels?.events ?? redisKeys.eventsChannel;
+  }
 
   async start(): Promise<void> {
     this.opts.subscriber.on("message", this.onMessage);
-    await this.opts.subscriber.subscribe(redisKeys.liveChannel, redisKeys.eventsChannel);
+    await this.opts.subscriber.subscribe(this.live, this.events);
     const ms = this.opts.flushMs ?? 100;
     if (ms > 0) {
       this.timer = setInterval(() => this.flush(), ms);
@@ -63,7 +71,7 @@ export class LiveHub {
     clearInterval(this.timer);
     this.opts.subscriber.off("message", this.onMessage);
     // not awaited: with Redis down the command would wait for it; the owner disconnects anyway
-    this.opts.subscriber.unsubscribe(redisKeys.liveChannel, redisKeys.eventsChannel).catch(() => {});
+    this.opts.subscriber.unsubscribe(this.live, this.events).catch(() => {});
     for (const c of this.clients.values()) c.socket.terminate();
     this.clients.clear();
   }
@@ -146,7 +154,7 @@ export class LiveHub {
   }
 
   private readonly onMessage = (channel: string, raw: string): void => {
-    if (channel !== redisKeys.liveChannel && channel !== redisKeys.eventsChannel) return;
+    if (channel !== this.live && channel !== this.events) return;
     let items: unknown;
     try {
       items = JSON.parse(raw);
@@ -156,7 +164,7 @@ export class LiveHub {
     }
     this.stats.messagesIn++;
     const list = Array.isArray(items) ? items : [items];
-    if (channel === redisKeys.liveChannel) this.fanOutPositions(list as LivePosition[]);
+    if (channel === this.live) this.fanOutPositions(list as LivePosition[]);
     else this.fanOutEvents(list);
   };
 

@@ -24,6 +24,8 @@ export interface ApiHarness {
   viewerToken: string;
   /** Authorization header for a token */
   bearer(token: string): { authorization: string };
+  /** listens on a free loopback port; returns "127.0.0.1:<port>" */
+  listen(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** live WebSocket flush interval; 0 = tests call app.hub.flush() */
   liveFlushMs?: number;
+  liveChannels?: { live: string; events: string };
   log?: Logger;
 }
 
@@ -66,6 +69,7 @@ export async function startApi(opts: HarnessOptions = {}): Promise<ApiHarness> {
     bridge,
     log,
     liveFlushMs: opts.liveFlushMs ?? 100,
+    ...(opts.liveChannels ? { liveChannels: opts.liveChannels } : {}),
   });
   await app.ready();
   const admin = await addToken(pool, { name: "test-admin", role: "admin" });
@@ -81,6 +85,11 @@ export async function startApi(opts: HarnessOptions = {}): Promise<ApiHarness> {
     adminToken: admin.token,
     viewerToken: viewer.token,
     bearer: (token) => ({ authorization: `Bearer ${token}` }),
+    async listen() {
+      await app.listen({ port: 0, host: "127.0.0.1" });
+      const addr = app.server.address();
+      return `127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    },
     async close() {
       await app.close();
       await ownBridge?.close();

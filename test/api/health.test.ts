@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPlatform, type TestPlatform } from "../support/platform.ts";
+import { waitFor } from "../support/wait.ts";
+import { type ApiHarness, startApi } from "./harness.ts";
+import { type OwnRedis, ownRedis } from "./processes.ts";
+
+// This file stops its own Redis: its tests run serially (vitest runs a file's tests in order).
+describe("/health against a Redis of this test's own", () => {
+  let redis: OwnRedis;
+  let p: TestPlatform;
+  let h: ApiHarness;
+  const health = async () => {
+    const res = await h.app.inject({ url: "/health" });
+    return { code: res.statusCode, body: res.json() };
+  };
+
+  beforeAll(async () => {
+    redis = await ownRedis();
+    // a broker in this process beats its heartbeat into that Redis every 5 s
+    p = await startPlatform({ redisUrl: redis.url, worker: false });
+    h = await startApi({ platform: p });
+  });
+  afterAll(async () => {
+    await redis?.start(); // closing BullMQ connections needs it up
+    await h?.close();
+    await p?.close();
+    await redis?.cleanup();
+  });
+
+  it("is 200 with PostgreSQL, Redis, a broker heartbeat and the queue up, without credentials", async () => {
+    const { code, body } = await waitFor(health, (r) => r.code === 200, { what: "health 200" });
+    expect(code).toBe(200);
+    expect(body.status).toBe("ok");
+    expect(body.checks.postgres.ok).toBe(true);
+    expect(body.checks.redis.ok).toBe(true);
+    expect(body.checks.broker).toEqual({ ok: true, detail: "1 node(s)" });
+    expect(body.checks.queue.detail).toMatchObject({ waiting: 0, backpressure: false });
+  });
+
+  it("turns 503 when Redis is stopped", async () => {
+    await redis.stop();
+    const r = await waitFor(health, (x) => x.code === 503, { what: "health 503" });
+    expect(r.body.status).toBe("degraded");
+    expect(r.body.checks.redis.ok).toBe(false);
+    expect(r.body.checks.postgres.ok).toBe(true);
+  });
+
+  it("is 200 again once Redis is back (and the broker has beaten again)", async () => {
+    await redis.start();
+    const r = await waitFor(health, (x) => x.code === 200, { what: "health 200 again" });
+    expect(r.body.checks.redis.ok).toBe(true);
+    expect(r.body.checks.broker.ok).toBe(true);
+  });
+
+  it("reports a missing broker heartbeat as down (503)", async () => {
+    await p.broker.close();
+    const r = await waitFor(health, (x) => x.code === 503, { what: "no broker" });
+    expect(r.body.checks.broker).toEqual({ ok: false, detail: "no broker heartbeat" });
+    expect(r.body.checks.redis.ok).toBe(true);
+  });
+});
