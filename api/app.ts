@@ -19,6 +19,7 @@ import { LiveHub } from "./live-hub.ts";
 import { registerAuth } from "./plugins/auth.ts";
 import { registerBullBoard } from "./plugins/bull-board.ts";
 import { DOCS_PATH, registerDocs } from "./plugins/docs.ts";
+import { uiPlugin } from "./plugins/ui.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { geofenceRoutes } from "./routes/geofences.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -134,6 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(ingestRoutes({ bridge: deps.bridge, config }));
   await app.register(liveRoutes({ redis, hub }));
   await registerBullBoard(app, [deps.queue, ...(deps.boardQueues ?? [])]);
+  await app.register(uiPlugin({ config }));
 
   const out = app as unknown as App;
   out.hub = hub;

@@ -4,6 +4,7 @@ import { loadConfigOrExit } from "../core/config.ts";
 import { withLocalServices } from "../core/local-services.ts";
 import { createLogger } from "../core/logger.ts";
 import { migrate } from "../core/migrate.ts";
+import { buildUiIfStale } from "../ui/build-if-stale.ts";
 
 /**
  * `npm start`: the whole platform on one machine. Provisions the local services (unless
@@ -16,6 +17,9 @@ const log = createLogger("start", config.LOG_LEVEL);
 
 const applied = await migrate(config.DATABASE_URL, log);
 if (applied.length) log.info({ applied }, "migrations applied");
+
+// the API serves ui/dist at /: build it on a fresh clone or after a UI source change
+buildUiIfStale((msg) => log.info(msg));
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const processes = ["broker/main.ts", "worker/main.ts", "api/main.ts"];

@@ -42,7 +42,7 @@ export function uiPlugin(deps: { config: Pick<Config, "TILE_URL">; distDir?: str
     );
 
     if (!existsSync(join(root, "index.html"))) {
-      app.log.warn({ root }, "UI not built: run `npm run build:ui`");
+      app.log.info({ root }, "UI not built: run `npm run build:ui`");
       app.get("/", { schema: { hide: true } }, async (_req, reply) =>
         sendError(reply, 503, "the web UI is not built: run `npm run build:ui`"),
       );

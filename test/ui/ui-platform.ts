@@ -1,0 +1,58 @@
+import type { AddressInfo } from "node:net";
+import { type App, buildApp } from "../../api/app.ts";
+import { createLogger } from "../../core/logger.ts";
+import { createLocationsQueue } from "../../core/queues.ts";
+import { createRedis, type Redis } from "../../core/redis.ts";
+import { addUser } from "../../core/users.ts";
+import { buildUiIfStale } from "../../ui/build-if-stale.ts";
+import { type PlatformOptions, startPlatform, type TestPlatform } from "../support/platform.ts";
+
+export interface UiPlatform {
+  platform: TestPlatform;
+  app: App;
+  baseUrl: string;
+  admin: { username: string; password: string };
+  close(): Promise<void>;
+}
+
+/**
+ * The whole platform for a browser: broker, bridge and worker in this process (startPlatform)
+ * plus the API with the built UI on an ephemeral 127.0.0.1 port, and an admin user.
+ */
+export async function startUiPlatform(opts: PlatformOptions = {}): Promise<UiPlatform> {
+  buildUiIfStale((msg) => process.stderr.write(`${msg}\n`));
+  const platform = await startPlatform(opts);
+  const { config, pool } = platform;
+  const log = createLogger("ui-test", config.LOG_LEVEL);
+  const conns: Redis[] = [];
+  const conn = (o = {}) => {
+    const r = createRedis(config.REDIS_URL, o);
+    conns.push(r);
+    return r;
+  };
+  const queue = createLocationsQueue(conn());
+  const app = await buildApp({
+    config,
+    pool,
+    redis: conn({ maxRetriesPerRequest: 1 }),
+    subscriber: conn(),
+    queue,
+    bridge: platform.bridge,
+    log,
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const admin = { username: "ui-admin", password: "ui-admin-password" };
+  await addUser(pool, { ...admin, role: "admin" });
+  return {
+    platform,
+    app,
+    baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    admin,
+    async close() {
+      await app.close();
+      await queue.close();
+      for (const r of conns) r.disconnect();
+      await platform.close();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { useCallback, useEffect, useState } from "react";
+import { ApiError, api, type Session, setUnauthorizedHandler } from "../api.ts";
+import { FleetApp } from "./fleet-app.tsx";
+import { LoginPage } from "./login-page.tsx";
+
+/** Who is logged in decides the page: the session lives in an HttpOnly cookie, asked for with /me. */
+export function App() {
+  // undefined while asking the API, null when logged out
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>();
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => setSession(null));
+    api
+      .me()
+      .then(setSession)
+      .catch((err: unknown) => {
+        setSession(null);
+        if (!(err instanceof ApiError && err.status === 401)) setError(String(err));
+      });
+  }, []);
+
+  const logout = useCallback(async () => {
+    await api.logout().catch(() => {});
+    setSession(null);
+  }, []);
+
+  if (session === undefined) return <div className="splash">Loading…</div>;
+  if (session === null) return <LoginPage onLoggedIn={setSession} initialError={error} />;
+  return <FleetApp session={session} onLogout={logout} onAuthLost={() => setSession(null)} />;
+}

@@ -1,0 +1,59 @@
+import { type FormEvent, useState } from "react";
+import { ApiError, api, type Session } from "../api.ts";
+
+export function LoginPage(props: { onLoggedIn: (s: Session) => void; initialError?: string | undefined }) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(props.initialError);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      props.onLoggedIn(await api.login(username, password));
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : `cannot reach the server: ${String(err)}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="login">
+      <form className="login-form" onSubmit={submit} aria-label="log in">
+        <h1>Logitrack</h1>
+        <label>
+          Username
+          <input
+            name="username"
+            autoComplete="username"
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            required
+          />
+        </label>
+        <label>
+          Password
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            required
+          />
+        </label>
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          {busy ? "Logging in…" : "Log in"}
+        </button>
+      </form>
+    </main>
+  );
+}

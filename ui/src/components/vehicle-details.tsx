@@ -1,0 +1,57 @@
+import type { Vehicle } from "../api.ts";
+import { dateTime, num, timeAgo } from "../format.ts";
+import { useNow } from "../use-store-version.ts";
+import type { VehicleView } from "../use-vehicles.ts";
+import { VehicleEditForm } from "./vehicle-edit-form.tsx";
+
+/** The selected vehicle: its newest fix and the registry fields, with the edit form. */
+export function VehicleDetails(props: {
+  vehicle: VehicleView;
+  canEdit: boolean;
+  staleMs: number;
+  onClose: () => void;
+  onSaved: (v: Vehicle) => void;
+}) {
+  const { vehicle: v } = props;
+  const p = v.position;
+  const now = useNow(1000);
+  const stale = !p || now - p.recordedAt > props.staleMs;
+  return (
+    <section className="card details" data-testid="vehicle-details" aria-label={`vehicle ${v.id}`}>
+      <header className="row">
+        <h2>{v.name ?? v.id}</h2>
+        <button type="button" className="link" onClick={props.onClose} aria-label="close details">
+          ✕
+        </button>
+      </header>
+      <dl className="facts">
+        <dt>Vehicle</dt>
+        <dd>{v.id}</dd>
+        <dt>Status</dt>
+        <dd>
+          {v.status}
+          {stale && (
+            <span className="stale-tag"> · no fix for {timeAgo(p?.recordedAt, now).replace(" ago", "")}</span>
+          )}
+        </dd>
+        <dt>Speed</dt>
+        <dd data-testid="detail-speed">{num(p?.speed, 0, " km/h")}</dd>
+        <dt>Heading</dt>
+        <dd>{num(p?.heading, 0, "°")}</dd>
+        <dt>Last fix</dt>
+        <dd>
+          {dateTime(p?.recordedAt)} ({timeAgo(p?.recordedAt, now)})
+        </dd>
+        <dt>Ignition</dt>
+        <dd>{p?.ignition === undefined ? "—" : p.ignition ? "on" : "off"}</dd>
+        <dt>Odometer</dt>
+        <dd>{num(p?.odometer, 1, " km")}</dd>
+        <dt>Position</dt>
+        <dd>{p ? `${p.lat.toFixed(5)}, ${p.lng.toFixed(5)}` : "—"}</dd>
+        <dt>Version</dt>
+        <dd data-testid="detail-version">{v.version}</dd>
+      </dl>
+      <VehicleEditForm key={v.id} vehicle={v} canEdit={props.canEdit} onSaved={props.onSaved} />
+    </section>
+  );
+}

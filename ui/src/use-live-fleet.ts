@@ -1,0 +1,150 @@
+import { useEffect, useRef, useState } from "react";
+import type { FleetEvent, LivePosition } from "./api.ts";
+import { FleetStore } from "./fleet-store.ts";
+
+/** [west, south, east, north] in degrees, west < east. */
+export type BBox = [number, number, number, number];
+
+export type ConnectionState = "connecting" | "live" | "reconnecting";
+
+export interface LiveFleet {
+  store: FleetStore;
+  state: ConnectionState;
+  /** when the next reconnect attempt is due (epoch ms), while reconnecting */
+  retryAt: number | undefined;
+  /** newest first, at most MAX_EVENTS */
+  events: FleetEvent[];
+}
+
+type ServerMessage =
+  | { type: "snapshot"; positions: LivePosition[] }
+  | { type: "positions"; positions: LivePosition[] }
+  | { type: "events"; events: FleetEvent[] }
+  | { type: "error"; error: string };
+
+const MAX_EVENTS = 200;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+/**
+ * The live WebSocket: subscribe to `bbox`, take the `snapshot`, then apply `positions` deltas.
+ * `bbox` null (the map has not measured itself yet) connects without subscribing: the API
+ * would take a subscribe without a box as "every vehicle". Messages are merged as they arrive (newest per vehicle) and applied to the store at most once
+ * per animation frame, however fast they come. A dropped connection reconnects with capped,
+ * jittered exponential backoff; every (re)subscribe brings a fresh snapshot. `onAuthLost` is
+ * called when the server refuses the upgrade because the session is gone.
+ */
+export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFleet {
+  const [store] = useState(() => new FleetStore());
+  const [state, setState] = useState<ConnectionState>("connecting");
+  const [retryAt, setRetryAt] = useState<number | undefined>();
+  const [events, setEvents] = useState<FleetEvent[]>([]);
+  const socketRef = useRef<WebSocket | undefined>(undefined);
+  const bboxRef = useRef(bbox);
+  const authLostRef = useRef(onAuthLost);
+  authLostRef.current = onAuthLost;
+
+  useEffect(() => {
+    let closed = false;
+    let attempt = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let frame: number | undefined;
+    // pending work for the next frame: a snapshot discards the deltas that came before it
+    let snapshot: LivePosition[] | undefined;
+    const deltas = new Map<string, LivePosition>();
+    let newEvents: FleetEvent[] = [];
+
+    const flush = () => {
+      frame = undefined;
+      if (snapshot || deltas.size > 0) store.apply(snapshot, deltas.values());
+      snapshot = undefined;
+      deltas.clear();
+      if (newEvents.length > 0) {
+        const fresh = newEvents.reverse();
+        newEvents = [];
+        setEvents((old) => [...fresh, ...old].slice(0, MAX_EVENTS));
+      }
+    };
+    const schedule = () => {
+      frame ??= requestAnimationFrame(flush);
+    };
+
+    const onMessage = (ev: MessageEvent) => {
+      const msg = JSON.parse(String(ev.data)) as ServerMessage;
+      if (msg.type === "snapshot") {
+        snapshot = msg.positions;
+        deltas.clear();
+        attempt = 0;
+      } else if (msg.type === "positions") {
+        for (const p of msg.positions) {
+          const cur = deltas.get(p.vehicleId);
+          if (!cur || cur.recordedAt <= p.recordedAt) deltas.set(p.vehicleId, p);
+        }
+      } else if (msg.type === "events") {
+        newEvents.push(...msg.events);
+        if (newEvents.length > MAX_EVENTS) newEvents = newEvents.slice(-MAX_EVENTS);
+      } else if (msg.type === "error") {
+        console.warn("live socket:", msg.error);
+        return;
+      }
+      schedule();
+    };
+
+    const connect = () => {
+      if (closed) return;
+      const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+      const ws = new WebSocket(url);
+      socketRef.current = ws;
+      let opened = false;
+      ws.onopen = () => {
+        opened = true;
+        setState("live");
+        setRetryAt(undefined);
+        sendSubscribe(ws, bboxRef.current);
+      };
+      ws.onmessage = onMessage;
+      ws.onclose = () => {
+        if (socketRef.current === ws) socketRef.current = undefined;
+        if (closed) return;
+        // a refused upgrade (401) looks like any failed connect: ask the API whether we are still in
+        if (!opened) void checkSession(() => authLostRef.current());
+        const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
+        attempt++;
+        setState("reconnecting");
+        setRetryAt(Date.now() + delay);
+        timer = setTimeout(connect, delay);
+      };
+    };
+    connect();
+
+    return () => {
+      closed = true;
+      clearTimeout(timer);
+      if (frame !== undefined) cancelAnimationFrame(frame);
+      socketRef.current?.close();
+      socketRef.current = undefined;
+    };
+  }, [store]);
+
+  // a new view re-subscribes (the server answers with a snapshot of the new box)
+  useEffect(() => {
+    bboxRef.current = bbox;
+    const ws = socketRef.current;
+    if (ws?.readyState === WebSocket.OPEN) sendSubscribe(ws, bbox);
+  }, [bbox]);
+
+  return { store, state, retryAt, events };
+}
+
+function sendSubscribe(ws: WebSocket, bbox: BBox | null): void {
+  if (bbox) ws.send(JSON.stringify({ type: "subscribe", bbox }));
+}
+
+async function checkSession(onLost: () => void): Promise<void> {
+  try {
+    const res = await fetch("/api/auth/me", { credentials: "same-origin" });
+    if (res.status === 401) onLost();
+  } catch {
+    // the server is down: keep retrying the socket
+  }
+}
