@@ -1,0 +1,201 @@
+import type { IClientOptions } from "mqtt";
+import { type Backoff, Device, type FleetCounters, type FleetHooks } from "./device.ts";
+import { createRandom } from "./random.ts";
+import { DEFAULT_DUPLICATE_CHANCE, DEFAULT_GAPS, type GapOptions, Reporter } from "./reporter.ts";
+import { loadRoadNetwork, type RoadNetwork } from "./road-network.ts";
+import { Truck } from "./truck.ts";
+
+export type { FleetHooks } from "./device.ts";
+
+export interface VehicleCredentials {
+  id: string;
+  username: string;
+  password: string;
+}
+
+export interface FleetOptions {
+  /** mqtt://host:port (or ws://, mqtts://) */
+  url: string;
+  /** one truck per entry */
+  vehicles: VehicleCredentials[];
+  seed?: number | string;
+  /** fixes per second per truck (default 0.2: one fix every 5 s) */
+  rate?: number;
+  qos?: 0 | 1;
+  keepalive?: number;
+  /** true for DEFAULT_GAPS */
+  coverageGaps?: boolean | GapOptions;
+  /** true for DEFAULT_DUPLICATE_CHANCE, or the chance itself */
+  duplicates?: boolean | number;
+  /** this many trucks (the first ones) speak OwnTracks instead of the native format */
+  owntracks?: number;
+  /** stop generating after this many fixes in total */
+  maxFixes?: number;
+  /** wall-clock time of the first fix (default now) */
+  startAt?: number;
+  network?: RoadNetwork;
+  /** new MQTT connections per second while the fleet starts (default 500) */
+  connectRate?: number;
+  gpsNoiseM?: number;
+  clientIdPrefix?: string;
+  reconnect?: Backoff;
+  /** extra MQTT.js options for every client (tests) */
+  mqtt?: Partial<IClientOptions>;
+  hooks?: FleetHooks;
+}
+
+export interface FleetStats extends FleetCounters {
+  trucks: number;
+  connectedTrucks: number;
+  /** fixes held in coverage gaps */
+  buffered: number;
+  /** publish + connection errors + refused logins */
+  errors: number;
+}
+
+export interface Fleet {
+  stats(): FleetStats;
+  /** resolves when maxFixes have been generated */
+  readonly finished: Promise<void>;
+  /** stops generating fixes; the clients stay connected */
+  stopGenerating(): void;
+  /** stops generating, flushes gaps, waits up to drainMs for acknowledgements, disconnects */
+  stop(drainMs?: number): Promise<FleetStats>;
+}
+
+const SCHEDULER_MS = 25;
+
+/**
+ * Runs N trucks in this process, each its own MQTT client, and counts what happens. The CLI
+ * (main.ts) and a benchmark both drive this: pass credentials and a URL, read `stats()`.
+ * Fix k of truck i is recorded at startAt + (i / N + k) * interval: the fleet's load is spread
+ * evenly over each interval instead of arriving in bursts.
+ */
+export function startFleet(opts: FleetOptions): Fleet {
+  const rate = opts.rate ?? 0.2;
+  if (!(rate > 0 && rate <= 1000)) throw new RangeError(`rate must be in (0, 1000] fixes/s: ${rate}`);
+  const network = opts.network ?? loadRoadNetwork();
+  const root = createRandom(opts.seed ?? 1);
+  const startAt = opts.startAt ?? Date.now();
+  const gaps = opts.coverageGaps === true ? DEFAULT_GAPS : opts.coverageGaps || undefined;
+  const duplicateChance =
+    opts.duplicates === true
+      ? DEFAULT_DUPLICATE_CHANCE
+      : typeof opts.duplicates === "number"
+        ? opts.duplicates
+        : 0;
+  const counters: FleetCounters = {
+    generated: 0,
+    sent: 0,
+    duplicates: 0,
+    batches: 0,
+    acked: 0,
+    messagesAcked: 0,
+    inflight: 0,
+    rejected: 0,
+    publishErrors: 0,
+    connectionErrors: 0,
+    authRefused: 0,
+    connects: 0,
+    reconnects: 0,
+    resent: 0,
+  };
+  const n = opts.vehicles.length;
+  const devices = opts.vehicles.map((v, i) => {
+    const owntracks = i < (opts.owntracks ?? 0);
+    // OwnTracks stamps whole seconds: at most one fix per second, or fixes would collide
+    const intervalMs = owntracks ? Math.max(1000, 1000 / rate) : 1000 / rate;
+    // each truck's streams depend on the seed and its id only, not on the fleet's size
+    const rnd = root.fork(v.id);
+    return new Device({
+      url: opts.url,
+      vehicleId: v.id,
+      username: v.username,
+      password: v.password,
+      clientId: `${opts.clientIdPrefix ?? "sim"}-${v.id}`,
+      qos: opts.qos ?? 1,
+      keepalive: opts.keepalive ?? 60,
+      truck: new Truck({ network, random: rnd.fork("truck"), gpsNoiseM: opts.gpsNoiseM }),
+      reporter: new Reporter({
+        vehicleId: v.id,
+        format: owntracks ? "owntracks" : "native",
+        random: rnd.fork("reporter"),
+        intervalMs,
+        gaps,
+        duplicateChance,
+      }),
+      intervalMs,
+      firstAt: startAt + (i / n) * intervalMs,
+      wholeSeconds: owntracks,
+      counters,
+      hooks: opts.hooks ?? {},
+      backoff: opts.reconnect ?? { initialMs: 1000, maxMs: 30_000 },
+      mqtt: opts.mqtt,
+    });
+  });
+
+  let generating = true;
+  let resolveFinished: () => void = () => {};
+  const finished = new Promise<void>((r) => {
+    resolveFinished = r;
+  });
+  const maxFixes = opts.maxFixes ?? Number.POSITIVE_INFINITY;
+
+  // connect gradually: a connect storm of thousands of CONNECTs helps nobody
+  const connectRate = opts.connectRate ?? 500;
+  let started = 0;
+  const startSome = () => {
+    const batch = Math.max(1, Math.round((connectRate * SCHEDULER_MS) / 1000));
+    for (let k = 0; k < batch && started < devices.length; k++) devices[started++]?.connect();
+  };
+
+  const scheduler = setInterval(() => {
+    if (started < devices.length) startSome();
+    if (!generating) return;
+    const now = Date.now();
+    for (const d of devices) {
+      while (d.nextDueAt <= now) {
+        if (counters.generated >= maxFixes) {
+          stopGenerating();
+          resolveFinished();
+          return;
+        }
+        d.tick();
+      }
+    }
+  }, SCHEDULER_MS);
+  startSome();
+
+  function stopGenerating(): void {
+    generating = false;
+  }
+
+  function stats(): FleetStats {
+    let connectedTrucks = 0;
+    let buffered = 0;
+    for (const d of devices) if (d.connected) connectedTrucks++;
+    for (const d of devices) buffered += d.buffered;
+    return {
+      ...counters,
+      trucks: n,
+      connectedTrucks,
+      buffered,
+      errors: counters.publishErrors + counters.connectionErrors + counters.authRefused,
+    };
+  }
+
+  return {
+    stats,
+    finished,
+    stopGenerating,
+    async stop(drainMs = 15_000) {
+      stopGenerating();
+      clearInterval(scheduler);
+      // a device not dialled yet (a run shorter than the connect ramp) dials now to deliver its queue
+      const deadline = Date.now() + drainMs;
+      await Promise.all(devices.map((d) => d.stop(deadline)));
+      resolveFinished();
+      return stats();
+    },
+  };
+}
