@@ -9,13 +9,6 @@ function nextStart(start: number, unit: PartitionUnit): number {
   return unit === "day" ? start + DAY_MS : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
-/** Parses `vehicle_locations_pYYYYMMDD` / `_pYYYYMM` back to the partition's UTC start. */
-export function partitionNameStart(name: string): number | undefined {
-  const m = /^vehicle_locations_p(\d{4})(\d{2})(\d{2})?$/.exec(name);
-  if (!m) return undefined;
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, m[3] ? Number(m[3]) : 1);
-}
-
 export interface MaintenanceResult {
   created: number;
   dropped: string[];
@@ -24,7 +17,10 @@ export interface MaintenanceResult {
 /**
  * Housekeeping for vehicle_locations: partitions for today and `ahead` units are created in
  * advance; partitions that end before the retention window are dropped (a partition drop, never
- * a bulk DELETE: no bloat, no long locks).
+ * a bulk DELETE: no bloat, no long locks). Partitions are judged by their bounds, whatever their
+ * size or name. What was derived from the dropped fixes (daily analytics, trips, stops, geofence
+ * events) lives in tables of its own and stays; the replay checkpoints and anomaly records of the
+ * dropped time go with it, since nothing can be replayed there any more.
  */
 export async function maintainPartitions(
   pool: pg.Pool,
@@ -32,31 +28,28 @@ export async function maintainPartitions(
   log: Logger,
 ): Promise<MaintenanceResult> {
   const now = opts.now ?? Date.now();
-  let created = 0;
+  const count = async () =>
+    (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM location_partitions")).rows[0]?.n ?? 0;
+  const before = await count();
   let start = partitionStart(now, opts.unit);
   for (let i = 0; i <= opts.ahead; i++) {
-    const r = await pool.query<{ existed: boolean }>(
-      `SELECT to_regclass('vehicle_locations_p' || to_char($1::timestamptz AT TIME ZONE 'UTC', $3)) IS NOT NULL AS existed,
-              ensure_location_partition($1, $2)`,
-      [new Date(start), opts.unit, opts.unit === "day" ? "YYYYMMDD" : "YYYYMM"],
-    );
-    if (!r.rows[0]?.existed) created++;
+    await pool.query("SELECT location_partition_for($1, $2)", [new Date(start), opts.unit]);
     start = nextStart(start, opts.unit);
   }
+  const created = (await count()) - before;
 
-  const cutoff = now - opts.retentionDays * DAY_MS;
-  const parts = await pool.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-     WHERE i.inhparent = 'vehicle_locations'::regclass`,
+  const cutoff = new Date(now - opts.retentionDays * DAY_MS);
+  const old = await pool.query<{ name: string }>(
+    "SELECT name FROM location_partitions WHERE hi <= $1 ORDER BY lo",
+    [cutoff],
   );
   const dropped: string[] = [];
-  for (const { name } of parts.rows) {
-    const s = partitionNameStart(name);
-    if (s !== undefined && nextStart(s, opts.unit) <= cutoff) {
-      await pool.query(`DROP TABLE IF EXISTS "${name}"`);
-      dropped.push(name);
-    }
+  for (const { name } of old.rows) {
+    await pool.query(`DROP TABLE IF EXISTS "${name}"`);
+    dropped.push(name);
   }
+  await pool.query("DELETE FROM vehicle_checkpoints WHERE at < $1", [cutoff]);
+  await pool.query("DELETE FROM location_anomalies WHERE received_at < $1", [cutoff]);
   if (created > 0 || dropped.length > 0) log.info({ created, dropped }, "partitions maintained");
   return { created, dropped };
 }
