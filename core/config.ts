@@ -40,6 +40,25 @@ export const configSchema = z.object({
     .default(90)
     .describe("history kept; older partitions are dropped, older fixes rejected"),
   FLEET_TZ: z.string().default("Asia/Dubai").describe("time zone of the fleet's day (analytics, reports)"),
+  MOVING_SPEED_KMH: z.coerce
+    .number()
+    .positive()
+    .max(100)
+    .default(5)
+    .describe(
+      "speed from which a fix counts as moving (trips, moving time); below it with ignition on: idle",
+    ),
+  STOP_MIN_SECONDS: positiveInt
+    .default(300)
+    .describe("standing still this long ends a trip (a stop); ignition off ends it at once"),
+  TRIP_MIN_DISTANCE_M: z.coerce
+    .number()
+    .min(0)
+    .default(100)
+    .describe("shorter trips are GPS noise and are dropped (metres)"),
+  SKEW_ANOMALY_S: positiveInt
+    .default(600)
+    .describe("a fix received this many seconds after its recordedAt is recorded as a skewed anomaly"),
   QUEUE_ALERT_DEPTH: positiveInt
     .default(100_000)
     .describe("queue depth that raises the backpressure warning"),

@@ -27,6 +27,8 @@ export const redisKeys = {
   liveChannel: "lt:live:updates",
   /** pub/sub channel carrying vehicle events (geofence enter/exit …) as a JSON array, for /ws */
   eventsChannel: "lt:events:updates",
+  /** prefix of the claim a broker node takes before relaying an events message to MQTT (SET NX) */
+  eventsRelayed: "lt:events:relayed:",
   /** hash of pipeline counters (bridge and worker), exported by the API's /metrics */
   metrics: "lt:metrics",
   /** pub/sub channel: control messages to brokers (disconnect a vehicle, drop a cached credential) */

@@ -5,10 +5,10 @@ import type { Logger } from "../core/logger.ts";
 import { type BatchJob, cappedBackoff, LOCATIONS_QUEUE } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
 import { PartitionCache } from "./partitions.ts";
-import { type BatchResult, processBatch } from "./process-batch.ts";
+import { type BatchResult, processBatch, type WorkerRulesConfig } from "./process-batch.ts";
 
 export interface WorkerDeps {
-  config: Pick<Config, "WORKER_CONCURRENCY" | "PARTITION_INTERVAL">;
+  config: Pick<Config, "WORKER_CONCURRENCY" | "PARTITION_INTERVAL"> & WorkerRulesConfig;
   pool: pg.Pool;
   /** for counters */
   redis: Redis;

@@ -1,30 +1,64 @@
 import type pg from "pg";
+import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import type { BatchJob } from "../core/queues.ts";
 import { type Redis, redisKeys } from "../core/redis.ts";
-import { insertLocations } from "./insert-locations.ts";
+import { ANOMALY_KINDS, detectAnomalies, insertAnomalies } from "./anomalies.ts";
+import { updateDailyAnalytics } from "./daily-analytics.ts";
+import { deriveVehicles } from "./derive-vehicles.ts";
+import { eventMessages } from "./event-messages.ts";
+import { fixKey, insertLocations, storedCopies } from "./insert-locations.ts";
 import { insertRejects } from "./insert-rejects.ts";
 import type { PartitionCache } from "./partitions.ts";
+import { lockVehicles, saveVehicles } from "./vehicle-state.ts";
 
 export interface BatchResult {
   inserted: number;
   duplicates: number;
   rejected: number;
+  anomalies: number;
+  events: number;
 }
 
+export type WorkerRulesConfig = Pick<
+  Config,
+  | "FLEET_TZ"
+  | "RETENTION_DAYS"
+  | "MOVING_SPEED_KMH"
+  | "STOP_MIN_SECONDS"
+  | "TRIP_MIN_DISTANCE_M"
+  | "SKEW_ANOMALY_S"
+>;
+
 export interface ProcessBatchDeps {
+  config: WorkerRulesConfig;
   pool: pg.Pool;
   redis: Redis;
   partitions: PartitionCache;
   log: Logger;
+  now?: () => number;
 }
+
+const DAY_MS = 86_400_000;
+// a replay after a late fix starts at most this much event time before it
+const CHECKPOINT_EVERY_MS = 3_600_000;
+// SQLSTATE 23514: "no partition of relation found for row": a partition was dropped under us
+const NO_PARTITION = "23514";
 
 /**
  * The worker's steps for one job, in order:
  *   1. make sure a partition exists for every time in the batch (short transactions of their own)
- *   2. one transaction: fixes (idempotent) + rejects into the dead letter
- *   3. one pipeline of counters for /metrics
- * Any error propagates: BullMQ retries the whole job with backoff, and step 2 is idempotent.
+ *   2. one transaction:
+ *      a. lock the state rows of the batch's vehicles (FOR UPDATE, id order)
+ *      b. fixes (idempotent; learn which were new)
+ *      c. rejects into the dead letter
+ *      d. anomalies: late, duplicate, skewed
+ *      e. daily analytics of the vehicle-days the new fixes fall in
+ *      f. trips, stops and geofence events in event time (replayed after late fixes)
+ *      g. the vehicles' state: newest fix, moving/stopped, machine
+ *   3. one pipeline: the new geofence events on the events channel, counters for /metrics
+ * Any error propagates: BullMQ retries the whole job with backoff, and step 2 is idempotent. A
+ * partition dropped between 1 and 2 is recreated and step 2 run again at once.
  */
 export async function processBatch(
   deps: ProcessBatchDeps,
@@ -33,40 +67,50 @@ export async function processBatch(
 ): Promise<BatchResult> {
   const { pool, partitions } = deps;
   const started = Date.now();
-  await partitions.ensure(
-    pool,
-    job.fixes.map((f) => f.recordedAt),
-  );
+  const times = job.fixes.map((f) => f.recordedAt);
+  await partitions.ensure(pool, times);
 
-  const client = await pool.connect();
-  let inserted = 0;
-  let rejected = 0;
+  let written: Written;
   try {
-    await client.query("BEGIN");
-    inserted = await insertLocations(client, job.fixes);
-    rejected = await insertRejects(client, batchId, job.rejects);
-    await client.query("COMMIT");
+    written = await inTransaction(pool, (client) => writeBatch(client, deps, batchId, job));
   } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    // 23514: "no partition of relation found for row": a partition was dropped under us
-    if ((err as { code?: string }).code === "23514") partitions.clear();
-    throw err;
-  } finally {
-    client.release();
+    if ((err as { code?: string }).code !== NO_PARTITION) throw err;
+    partitions.clear();
+    await partitions.ensure(pool, times);
+    written = await inTransaction(pool, (client) => writeBatch(client, deps, batchId, job));
   }
   const committed = Date.now();
+  const { inserted, rejected, anomalies, messages } = written;
   const duplicates = job.fixes.length - inserted;
 
   const p = deps.redis.pipeline();
+  if (messages.length > 0) p.publish(redisKeys.eventsChannel, JSON.stringify(messages));
   p.hincrby(redisKeys.metrics, "worker_fixes_inserted", inserted);
   if (duplicates > 0) p.hincrby(redisKeys.metrics, "worker_fixes_duplicate", duplicates);
   if (rejected > 0) p.hincrby(redisKeys.metrics, "worker_rejects_stored", rejected);
+  for (const kind of ANOMALY_KINDS) {
+    const n = anomalies[kind];
+    if (n > 0) p.hincrby(redisKeys.metrics, `worker_anomalies:${kind}`, n);
+  }
+  if (messages.length > 0) p.hincrby(redisKeys.metrics, "worker_geofence_events", messages.length);
+  if (written.replayed > 0) p.hincrby(redisKeys.metrics, "worker_replays", written.replayed);
+  if (written.skipped > 0) p.hincrby(redisKeys.metrics, "worker_replays_skipped", written.skipped);
   p.hincrby(redisKeys.metrics, "worker_batches", 1);
   p.hincrby(redisKeys.metrics, "worker_insert_ms_total", committed - started);
   await p.exec();
 
+  const anomalyCount = anomalies.late + anomalies.duplicate + anomalies.skewed;
   deps.log.info(
-    { jobId: batchId, inserted, duplicates, rejected, ms: committed - started },
+    {
+      jobId: batchId,
+      inserted,
+      duplicates,
+      rejected,
+      anomalies: anomalyCount,
+      events: messages.length,
+      replayed: written.replayed,
+      ms: committed - started,
+    },
     "batch committed",
   );
   if (deps.log.isLevelEnabled("debug")) {
@@ -74,5 +118,105 @@ export async function processBatch(
       deps.log.debug({ jobId: batchId, vehicleId: f.vehicleId, messageId: f.messageId }, "fix committed");
     }
   }
-  return { inserted, duplicates, rejected };
+  return { inserted, duplicates, rejected, anomalies: anomalyCount, events: messages.length };
+}
+
+interface Written {
+  inserted: number;
+  rejected: number;
+  anomalies: Record<(typeof ANOMALY_KINDS)[number], number>;
+  messages: ReturnType<typeof eventMessages>;
+  replayed: number;
+  skipped: number;
+}
+
+async function writeBatch(
+  client: pg.PoolClient,
+  deps: ProcessBatchDeps,
+  batchId: string,
+  job: BatchJob,
+): Promise<Written> {
+  const { config } = deps;
+  const now = (deps.now ?? Date.now)();
+  const retainedFrom = now - config.RETENTION_DAYS * DAY_MS;
+
+  const locked = await lockVehicles(
+    client,
+    job.fixes.map((f) => f.vehicleId),
+  );
+  const inserted = await insertLocations(client, job.fixes);
+  const rejected = await insertRejects(client, batchId, job.rejects);
+
+  const notInserted = job.fixes.filter((f) => !inserted.has(fixKey(f.vehicleId, f.recordedAt)));
+  const found = detectAnomalies(
+    job.fixes,
+    inserted,
+    new Map([...locked].map(([id, v]) => [id, v.lastFixAt])),
+    await storedCopies(client, notInserted),
+    config.SKEW_ANOMALY_S * 1000,
+  );
+  await insertAnomalies(client, found);
+
+  await updateDailyAnalytics(client, inserted, {
+    fleetTz: config.FLEET_TZ,
+    movingSpeedKmh: config.MOVING_SPEED_KMH,
+    retainedFrom,
+  });
+
+  const derived = await deriveVehicles(client, locked, inserted, {
+    movingSpeedKmh: config.MOVING_SPEED_KMH,
+    stopMinMs: config.STOP_MIN_SECONDS * 1000,
+    tripMinDistanceM: config.TRIP_MIN_DISTANCE_M,
+    checkpointEveryMs: CHECKPOINT_EVERY_MS,
+    retainedFrom,
+  });
+
+  const newest = new Map<string, { fix: number | null; received: number }>();
+  for (const f of job.fixes) {
+    const cur = newest.get(f.vehicleId) ?? { fix: locked.get(f.vehicleId)?.lastFixAt ?? null, received: 0 };
+    const stored = inserted.has(fixKey(f.vehicleId, f.recordedAt));
+    newest.set(f.vehicleId, {
+      fix: stored && (cur.fix === null || f.recordedAt > cur.fix) ? f.recordedAt : cur.fix,
+      received: Math.max(cur.received, f.receivedAt),
+    });
+  }
+  await saveVehicles(
+    client,
+    [...newest].map(([vehicleId, n]) => {
+      const machine = derived.machines.get(vehicleId) ?? null;
+      return {
+        vehicleId,
+        lastFixAt: n.fix,
+        lastReceivedAt: n.received,
+        moving: machine?.trip != null,
+        machine,
+      };
+    }),
+  );
+
+  const anomalies = { late: 0, duplicate: 0, skewed: 0 };
+  for (const a of found) anomalies[a.kind]++;
+  return {
+    inserted: inserted.size,
+    rejected,
+    anomalies,
+    messages: eventMessages(derived.events, derived.replayed),
+    replayed: derived.replayed.size,
+    skipped: derived.skipped,
+  };
+}
+
+async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const out = await fn(client);
+    await client.query("COMMIT");
+    return out;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
 }

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Fix } from "../../core/fix.ts";
+import { redisKeys } from "../../core/redis.ts";
+import { fix, HOUR, startWorker, type WorkerHarness } from "./harness.ts";
+
+const S = 1000;
+const T0 = Date.now() - 30 * HOUR;
+
+/**
+ * 2.5 hours, a fix every 20 s: ten cycles of 9 minutes' driving at 54 km/h (east, then back west)
+ * and 6 minutes standing (ignition off every third time), through two geofences on the way.
+ */
+function longDrive(vehicleId: string): Fix[] {
+  const out: Fix[] = [];
+  let lng = 55.0;
+  let t = T0;
+  for (let c = 0; c < 10; c++) {
+    const dir = c % 2 === 0 ? 1 : -1;
+    for (let i = 0; i < 27; i++) {
+      lng += dir * 0.003;
+      out.push(fix(vehicleId, t, 25.0, lng, { speed: 54, ignition: true }));
+      t += 20 * S;
+    }
+    for (let i = 0; i < 18; i++) {
+      out.push(fix(vehicleId, t, 25.0, lng, { speed: 0, ignition: c % 3 !== 0 }));
+      t += 20 * S;
+    }
+  }
+  return out;
+}
+
+/** Deterministic shuffle (mulberry32), so a failure can be replayed. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  let a = seed;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let r = Math.imul(a ^ (a >>> 15), 1 | a);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4_294_967_296;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+describe("late and out-of-order batches, two workers racing", () => {
+  let w: WorkerHarness;
+
+  beforeAll(async () => {
+    w = await startWorker({ WORKER_CONCURRENCY: "4" });
+    await w.pool.query(
+      `INSERT INTO geofences (name, polygon, dwell_seconds) VALUES
+         ('gate', ST_MakeEnvelope(55.02, 24.99, 55.04, 25.01, 4326), 0),
+         ('yard', ST_MakeEnvelope(55.05, 24.99, 55.07, 25.01, 4326), 30)`,
+    );
+  });
+  afterAll(() => w?.close());
+
+  /** Everything derived for a vehicle, in a form two vehicles can be compared by. */
+  async function derived(vehicleId: string) {
+    const q = async (sql: string) => (await w.pool.query(sql, [vehicleId])).rows;
+    return {
+      trips: await q(
+        `SELECT started_at, ended_at, closed_at, round(distance_m::numeric, 3) AS d, max_speed_kmh,
+                ST_AsText(start_location) AS a, ST_AsText(end_location) AS b
+         FROM trips WHERE vehicle_id = $1 ORDER BY started_at`,
+      ),
+      stops: await q(
+        "SELECT started_at, ended_at, closed_at, ST_AsText(location) AS l FROM stops WHERE vehicle_id = $1 ORDER BY started_at",
+      ),
+      events: await q(
+        `SELECT geofence_name, kind, at, confirmed_at, ST_AsText(location) AS l FROM geofence_events
+         WHERE vehicle_id = $1 ORDER BY at, geofence_name, kind`,
+      ),
+      days: await q(
+        `SELECT day, fixes, round(distance_m::numeric, 3) AS d, moving_s, idle_s, max_speed_kmh, first_fix_at, last_fix_at
+         FROM daily_vehicle_stats WHERE vehicle_id = $1 ORDER BY day`,
+      ),
+      state: await q(
+        "SELECT last_fix_at, moving, machine - 'checkpointAt' AS machine FROM vehicle_state WHERE vehicle_id = $1",
+      ),
+    };
+  }
+
+  it("derives from shuffled batches, processed by two workers at once, exactly what in-order arrival gives", async () => {
+    const ordered = longDrive("replay-ordered");
+    for (let i = 0; i < ordered.length; i += 10) await w.send(ordered.slice(i, i + 10));
+    const expected = await derived("replay-ordered");
+    expect(expected.trips).toHaveLength(10);
+    expect(expected.stops).toHaveLength(9);
+    expect(expected.events.filter((e) => e.geofence_name === "gate")).toHaveLength(20);
+    expect(expected.events.filter((e) => e.geofence_name === "yard")).toHaveLength(20);
+    const checkpoints = await w.pool.query(
+      "SELECT count(*)::int AS n FROM vehicle_checkpoints WHERE vehicle_id = 'replay-ordered'",
+    );
+    expect(checkpoints.rows[0]?.n).toBe(3);
+
+    w.addWorker();
+    const drive = longDrive("replay-shuffled");
+    const batches: Fix[][] = [];
+    for (let i = 0; i < drive.length; i += 10) batches.push(drive.slice(i, i + 10));
+    const results = await w.sendAll(shuffled(batches, 7));
+    expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(drive.length);
+
+    const got = await derived("replay-shuffled");
+    const strip = (x: typeof got) => ({ ...x, state: x.state.map(({ machine, ...rest }) => rest) });
+    expect(strip(got)).toEqual(strip(expected));
+    // the machine state after the last fix is the same, save where its checkpoints were taken
+    expect(got.state[0]?.machine).toEqual(expected.state[0]?.machine);
+    expect(Number(await w.redis.hget(redisKeys.metrics, "worker_replays"))).toBeGreaterThan(0);
+  });
+});

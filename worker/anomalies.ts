@@ -1,0 +1,93 @@
+import type pg from "pg";
+import type { Fix } from "../core/fix.ts";
+import { fixKey } from "./insert-locations.ts";
+
+export type AnomalyKind = "late" | "duplicate" | "skewed";
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ["late", "duplicate", "skewed"];
+
+export interface Anomaly {
+  vehicleId: string;
+  recordedAt: number;
+  kind: AnomalyKind;
+  receivedAt: number;
+  detail: string;
+}
+
+// A fix dated ahead of its own receipt by more than this comes from a fast device clock; below
+// it is the server's NTP error plus transit (GPS time itself is exact).
+const FUTURE_TOLERANCE_MS = 2000;
+
+const iso = (t: number) => new Date(t).toISOString();
+const seconds = (ms: number) => Math.round(ms / 1000);
+
+/**
+ * Late, duplicate and clock-skewed fixes of a batch, in arrival (batch) order:
+ * - late: older than the vehicle's newest fix when it arrived: the newest stored before this
+ *   batch (read under the vehicle's row lock) or an earlier fix of this batch;
+ * - duplicate: already stored (or twice in this batch). A stored copy with the same receipt and
+ *   message id is this job's own earlier attempt (BullMQ retried it after a commit), not a resend;
+ * - skewed: received more than `skewMs` after recordedAt, or dated in the future (the bridge
+ *   refuses more than MAX_CLOCK_SKEW ahead, so these are within it).
+ */
+export function detectAnomalies(
+  fixes: readonly Fix[],
+  inserted: ReadonlySet<string>,
+  newestBefore: ReadonlyMap<string, number | null>,
+  storedCopies: ReadonlyMap<string, { receivedAt: number; messageId: string | null }>,
+  skewMs: number,
+): Anomaly[] {
+  const out: Anomaly[] = [];
+  const newest = new Map(newestBefore);
+  const seen = new Set<string>();
+  for (const f of fixes) {
+    const key = fixKey(f.vehicleId, f.recordedAt);
+    const base = { vehicleId: f.vehicleId, recordedAt: f.recordedAt, receivedAt: f.receivedAt };
+    const first = !seen.has(key);
+    seen.add(key);
+    if (!first || !inserted.has(key)) {
+      const copy = storedCopies.get(key);
+      const ownRetry = first && copy?.receivedAt === f.receivedAt && copy.messageId === f.messageId;
+      if (!ownRetry) {
+        const detail = first
+          ? `already stored (received ${copy ? iso(copy.receivedAt) : "earlier"})`
+          : "sent twice in the same batch";
+        out.push({ ...base, kind: "duplicate", detail });
+      }
+      continue;
+    }
+    const prev = newest.get(f.vehicleId) ?? null;
+    if (prev !== null && f.recordedAt < prev) {
+      out.push({
+        ...base,
+        kind: "late",
+        detail: `${seconds(prev - f.recordedAt)} s older than the newest fix (${iso(prev)})`,
+      });
+    }
+    if (prev === null || f.recordedAt > prev) newest.set(f.vehicleId, f.recordedAt);
+    const delay = f.receivedAt - f.recordedAt;
+    if (delay > skewMs) {
+      out.push({ ...base, kind: "skewed", detail: `received ${seconds(delay)} s after recordedAt` });
+    } else if (-delay > FUTURE_TOLERANCE_MS) {
+      out.push({ ...base, kind: "skewed", detail: `recordedAt ${seconds(-delay)} s ahead of its receipt` });
+    }
+  }
+  return out;
+}
+
+export async function insertAnomalies(client: pg.PoolClient, anomalies: readonly Anomaly[]): Promise<void> {
+  if (anomalies.length === 0) return;
+  await client.query({
+    name: "insert-anomalies",
+    text: `INSERT INTO location_anomalies (vehicle_id, recorded_at, kind, received_at, detail)
+           SELECT u.v, timestamptz 'epoch' + u.t * interval '1 millisecond', u.k,
+                  timestamptz 'epoch' + u.r * interval '1 millisecond', u.d
+           FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[]) AS u(v, t, k, r, d)`,
+    values: [
+      anomalies.map((a) => a.vehicleId),
+      anomalies.map((a) => a.recordedAt),
+      anomalies.map((a) => a.kind),
+      anomalies.map((a) => a.receivedAt),
+      anomalies.map((a) => a.detail),
+    ],
+  });
+}

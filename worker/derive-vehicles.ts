@@ -1,0 +1,109 @@
+import type pg from "pg";
+import { type VehicleRun, writeRuns } from "./derived-writes.ts";
+import { parseFixKey } from "./insert-locations.ts";
+import { type EventChanges, reconcileEvents } from "./reconcile-events.ts";
+import { readCheckpoints, readGeofences, readTrackWindows } from "./track-reads.ts";
+import { initialState, type MachineRules, type MachineState, runMachine } from "./vehicle-machine.ts";
+import type { LockedVehicle } from "./vehicle-state.ts";
+
+export type DeriveRules = Omit<MachineRules, "dwellMs"> & {
+  /** history before this (epoch ms) may be gone (retention): no replay starts before it */
+  retainedFrom: number;
+};
+
+export interface DeriveResult {
+  /** the machine after this batch, per vehicle that had new fixes */
+  machines: Map<string, MachineState>;
+  events: EventChanges;
+  /** vehicles whose late fixes made the machine re-run from a checkpoint */
+  replayed: Set<string>;
+  /** vehicles whose late fixes predate any replayable point (retention): left out of trips/geofences */
+  skipped: number;
+}
+
+interface Start {
+  state: MachineState;
+  /** the fix the state was taken at; null = before the first fix */
+  since: number | null;
+}
+
+/**
+ * Trips, stops and geofence events of the vehicles with newly stored fixes, in event time.
+ * Runs under the vehicles' row locks (worker/vehicle-state.ts), so the state read here is the one
+ * the previous batch left and no other worker changes it before COMMIT.
+ *
+ * Choosing where the machine starts, per vehicle (t0 = its oldest new fix):
+ * - in order (t0 after the machine's last fix): continue from the saved state; the window read
+ *   back is the last fix (for its distance) plus the new ones;
+ * - late (t0 at or before it): the saved state already reflects fixes after t0, so it is useless.
+ *   The machine restarts from the newest checkpoint taken before t0 (a snapshot of the state after
+ *   every fix up to it: still exact, since nothing before t0 changed) and re-runs every stored fix
+ *   after it, the late ones now in their place. What it emits replaces the trips, stops and events
+ *   stored after the checkpoint (derived-writes.ts, reconcile-events.ts), so late or reversed
+ *   arrival ends with what in-order arrival gives: the transitions that really happened, once.
+ *   Without a checkpoint before t0 it runs from the start of the history, unless retention has
+ *   cut that history: then the late fixes are stored but left out (counted as skipped).
+ */
+export async function deriveVehicles(
+  client: pg.PoolClient,
+  locked: ReadonlyMap<string, LockedVehicle>,
+  inserted: ReadonlySet<string>,
+  rules: DeriveRules,
+): Promise<DeriveResult> {
+  const result: DeriveResult = {
+    machines: new Map(),
+    events: { inserted: [], retracted: [] },
+    replayed: new Set(),
+    skipped: 0,
+  };
+  const oldestNew = new Map<string, number>();
+  for (const key of inserted) {
+    const { vehicleId, recordedAt } = parseFixKey(key);
+    const cur = oldestNew.get(vehicleId);
+    if (cur === undefined || recordedAt < cur) oldestNew.set(vehicleId, recordedAt);
+  }
+  if (oldestNew.size === 0) return result;
+
+  const starts = new Map<string, Start>();
+  const late: { vehicleId: string; before: number }[] = [];
+  for (const [vehicleId, t0] of oldestNew) {
+    const saved = locked.get(vehicleId)?.machine ?? null;
+    if (saved?.lastAt == null) starts.set(vehicleId, { state: initialState(), since: null });
+    else if (t0 > saved.lastAt) starts.set(vehicleId, { state: saved, since: saved.lastAt });
+    else late.push({ vehicleId, before: t0 });
+  }
+  const checkpoints = await readCheckpoints(client, late);
+  for (const { vehicleId } of late) {
+    const cp = checkpoints.get(vehicleId);
+    const origin = locked.get(vehicleId)?.machine?.origin ?? null;
+    if (cp && cp.at >= rules.retainedFrom) {
+      starts.set(vehicleId, { state: cp.state, since: cp.at });
+    } else if (!cp && (origin === null || origin >= rules.retainedFrom)) {
+      starts.set(vehicleId, { state: initialState(), since: null });
+    } else {
+      result.skipped++;
+      continue;
+    }
+    result.replayed.add(vehicleId);
+  }
+
+  const tracks = await readTrackWindows(
+    client,
+    [...starts].map(([vehicleId, s]) => ({ vehicleId, since: s.since })),
+  );
+  const fenceIds = new Set<number>();
+  for (const fixes of tracks.values()) for (const f of fixes) for (const id of f.fences) fenceIds.add(id);
+  for (const s of starts.values()) for (const id of Object.keys(s.state.fences)) fenceIds.add(Number(id));
+  const geofences = await readGeofences(client, fenceIds);
+  const machineRules: MachineRules = { ...rules, dwellMs: (id) => geofences.get(id)?.dwellMs };
+
+  const runs: (VehicleRun & { events: ReturnType<typeof runMachine>["events"] })[] = [];
+  for (const [vehicleId, start] of starts) {
+    const out = runMachine(start.state, tracks.get(vehicleId) ?? [], machineRules);
+    runs.push({ vehicleId, since: start.since, ...out });
+    result.machines.set(vehicleId, start.state);
+  }
+  await writeRuns(client, runs);
+  result.events = await reconcileEvents(client, runs, geofences);
+  return result;
+}

@@ -1,0 +1,100 @@
+import type pg from "pg";
+import type { MachineState, StopOut, TripOut } from "./vehicle-machine.ts";
+
+/**
+ * Writes what a machine run emitted. A run from `since` (the fix its start state was taken at;
+ * null = from the start of the history) re-emits every trip, stop and checkpoint that closes
+ * after `since`, so the stored ones closed after it are replaced as a whole: a replay after late
+ * data leaves no stale trip behind, and an in-order run (nothing stored after `since`) only adds.
+ */
+export interface VehicleRun {
+  vehicleId: string;
+  since: number | null;
+  trips: TripOut[];
+  stops: StopOut[];
+  checkpoints: { at: number; state: MachineState }[];
+}
+
+const TS = (col: string) => `timestamptz 'epoch' + ${col} * interval '1 millisecond'`;
+const SINCE_MATCH = (col: string) => `(u.since IS NULL OR ${col} > ${TS("u.since")})`;
+
+export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun[]): Promise<void> {
+  if (runs.length === 0) return;
+  const ids = runs.map((r) => r.vehicleId);
+  const since = runs.map((r) => r.since);
+  for (const [table, col] of [
+    ["trips", "closed_at"],
+    ["stops", "closed_at"],
+    ["vehicle_checkpoints", "at"],
+  ] as const) {
+    await client.query({
+      name: `replace-${table}`,
+      text: `DELETE FROM ${table} x USING unnest($1::text[], $2::bigint[]) AS u(v, since)
+             WHERE x.vehicle_id = u.v AND ${SINCE_MATCH(`x.${col}`)}`,
+      values: [ids, since],
+    });
+  }
+
+  const trips = runs.flatMap((r) => r.trips.map((t) => ({ v: r.vehicleId, t })));
+  if (trips.length > 0) {
+    await client.query({
+      name: "insert-trips",
+      text: `INSERT INTO trips (vehicle_id, started_at, ended_at, closed_at, distance_m, max_speed_kmh, avg_speed_kmh,
+                                start_location, end_location)
+             SELECT u.v, ${TS("u.s")}, ${TS("u.e")}, ${TS("u.c")}, u.dist, u.maxs, u.avgs,
+                    ST_SetSRID(ST_MakePoint(u.slng, u.slat), 4326), ST_SetSRID(ST_MakePoint(u.elng, u.elat), 4326)
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::float8[],
+                         $8::float8[], $9::float8[], $10::float8[], $11::float8[])
+               AS u(v, s, e, c, dist, maxs, avgs, slng, slat, elng, elat)
+             ON CONFLICT (vehicle_id, started_at) DO UPDATE SET
+               ended_at = EXCLUDED.ended_at, closed_at = EXCLUDED.closed_at, distance_m = EXCLUDED.distance_m,
+               max_speed_kmh = EXCLUDED.max_speed_kmh, avg_speed_kmh = EXCLUDED.avg_speed_kmh,
+               start_location = EXCLUDED.start_location, end_location = EXCLUDED.end_location`,
+      values: [
+        trips.map((x) => x.v),
+        trips.map((x) => x.t.start.t),
+        trips.map((x) => x.t.end.t),
+        trips.map((x) => x.t.closedAt),
+        trips.map((x) => x.t.distanceM),
+        trips.map((x) => x.t.maxSpeedKmh),
+        trips.map((x) => x.t.avgSpeedKmh),
+        trips.map((x) => x.t.start.lng),
+        trips.map((x) => x.t.start.lat),
+        trips.map((x) => x.t.end.lng),
+        trips.map((x) => x.t.end.lat),
+      ],
+    });
+  }
+
+  const stops = runs.flatMap((r) => r.stops.map((s) => ({ v: r.vehicleId, s })));
+  if (stops.length > 0) {
+    await client.query({
+      name: "insert-stops",
+      text: `INSERT INTO stops (vehicle_id, started_at, ended_at, closed_at, location)
+             SELECT u.v, ${TS("u.s")}, ${TS("u.e")}, ${TS("u.c")}, ST_SetSRID(ST_MakePoint(u.lng, u.lat), 4326)
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[])
+               AS u(v, s, e, c, lng, lat)
+             ON CONFLICT (vehicle_id, started_at) DO UPDATE SET
+               ended_at = EXCLUDED.ended_at, closed_at = EXCLUDED.closed_at, location = EXCLUDED.location`,
+      values: [
+        stops.map((x) => x.v),
+        stops.map((x) => x.s.start.t),
+        stops.map((x) => x.s.endAt),
+        stops.map((x) => x.s.closedAt),
+        stops.map((x) => x.s.start.lng),
+        stops.map((x) => x.s.start.lat),
+      ],
+    });
+  }
+
+  const cps = runs.flatMap((r) => r.checkpoints.map((c) => ({ v: r.vehicleId, c })));
+  if (cps.length > 0) {
+    await client.query({
+      name: "insert-checkpoints",
+      text: `INSERT INTO vehicle_checkpoints (vehicle_id, at, state)
+             SELECT u.v, ${TS("u.at")}, u.state FROM unnest($1::text[], $2::bigint[], $3::jsonb[]) AS u(v, at, state)
+             ON CONFLICT (vehicle_id, at) DO UPDATE SET state = EXCLUDED.state`,
+      values: [cps.map((x) => x.v), cps.map((x) => x.c.at), cps.map((x) => JSON.stringify(x.c.state))],
+    });
+  }
+}

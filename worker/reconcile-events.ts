@@ -1,0 +1,129 @@
+import type pg from "pg";
+import type { GeofenceInfo } from "./track-reads.ts";
+import type { FenceEventOut } from "./vehicle-machine.ts";
+
+/** A geofence event as stored, and as published on the events channel (times epoch ms). */
+export interface GeofenceEvent {
+  id: number;
+  vehicleId: string;
+  geofenceId: number;
+  geofenceName: string;
+  kind: "enter" | "exit";
+  at: number;
+  confirmedAt: number;
+  lat: number;
+  lng: number;
+}
+
+export interface EventRun {
+  vehicleId: string;
+  /** the run re-derived every event confirmed after this (null = all of them) */
+  since: number | null;
+  events: FenceEventOut[];
+}
+
+export interface EventChanges {
+  inserted: GeofenceEvent[];
+  /** stored events that the replay no longer produces (late fixes proved them false) */
+  retracted: GeofenceEvent[];
+}
+
+const keyOf = (v: string, g: number, kind: string, at: number) => `${v}\u0000${g}\u0000${kind}\u0000${at}`;
+
+/**
+ * Makes geofence_events hold what the runs derived: the stored events confirmed after each run's
+ * `since` are compared with the run's, by (vehicle, geofence, kind, at). Events found by both
+ * stay as they are (same id, not published again); new ones are inserted and returned for
+ * publishing; stored ones the run no longer produces are deleted and returned as retracted.
+ * An in-order run has nothing stored after `since`, so it only inserts.
+ */
+export async function reconcileEvents(
+  client: pg.PoolClient,
+  runs: readonly EventRun[],
+  geofences: ReadonlyMap<number, GeofenceInfo>,
+): Promise<EventChanges> {
+  const changes: EventChanges = { inserted: [], retracted: [] };
+  if (runs.length === 0) return changes;
+  const stored = await client.query<GeofenceEvent>({
+    name: "events-after",
+    text: `SELECT e.id::float8 AS id, e.vehicle_id AS "vehicleId", e.geofence_id::float8 AS "geofenceId",
+                  e.geofence_name AS "geofenceName", e.kind,
+                  (extract(epoch FROM e.at) * 1000)::float8 AS at,
+                  (extract(epoch FROM e.confirmed_at) * 1000)::float8 AS "confirmedAt",
+                  ST_Y(e.location) AS lat, ST_X(e.location) AS lng
+           FROM unnest($1::text[], $2::bigint[]) AS u(v, since)
+           JOIN geofence_events e ON e.vehicle_id = u.v
+             AND (u.since IS NULL OR e.confirmed_at > timestamptz 'epoch' + u.since * interval '1 millisecond')`,
+    values: [runs.map((r) => r.vehicleId), runs.map((r) => r.since)],
+  });
+  const old = new Map(stored.rows.map((e) => [keyOf(e.vehicleId, e.geofenceId, e.kind, e.at), e]));
+
+  const fresh: Omit<GeofenceEvent, "id">[] = [];
+  const reconfirmed: { id: number; confirmedAt: number }[] = [];
+  const kept = new Set<string>();
+  for (const run of runs) {
+    for (const ev of run.events) {
+      const key = keyOf(run.vehicleId, ev.geofenceId, ev.kind, ev.at.t);
+      const prior = old.get(key);
+      if (prior) {
+        kept.add(key);
+        if (prior.confirmedAt !== ev.confirmedAt)
+          reconfirmed.push({ id: prior.id, confirmedAt: ev.confirmedAt });
+        continue;
+      }
+      fresh.push({
+        vehicleId: run.vehicleId,
+        geofenceId: ev.geofenceId,
+        geofenceName: geofences.get(ev.geofenceId)?.name ?? String(ev.geofenceId),
+        kind: ev.kind,
+        at: ev.at.t,
+        confirmedAt: ev.confirmedAt,
+        lat: ev.at.lat,
+        lng: ev.at.lng,
+      });
+    }
+  }
+  changes.retracted = [...old].filter(([key]) => !kept.has(key)).map(([, e]) => e);
+
+  if (changes.retracted.length > 0) {
+    await client.query("DELETE FROM geofence_events WHERE id = ANY($1::bigint[])", [
+      changes.retracted.map((e) => e.id),
+    ]);
+  }
+  if (reconfirmed.length > 0) {
+    await client.query(
+      `UPDATE geofence_events e SET confirmed_at = timestamptz 'epoch' + u.c * interval '1 millisecond'
+       FROM unnest($1::bigint[], $2::bigint[]) AS u(id, c) WHERE e.id = u.id`,
+      [reconfirmed.map((r) => r.id), reconfirmed.map((r) => r.confirmedAt)],
+    );
+  }
+  if (fresh.length > 0) {
+    const r = await client.query<{ id: number; v: string; g: number; k: string; at: number }>({
+      name: "insert-events",
+      text: `INSERT INTO geofence_events (vehicle_id, geofence_id, geofence_name, kind, at, confirmed_at, location)
+             SELECT u.v, u.g, u.n, u.k, timestamptz 'epoch' + u.at * interval '1 millisecond',
+                    timestamptz 'epoch' + u.c * interval '1 millisecond', ST_SetSRID(ST_MakePoint(u.lng, u.lat), 4326)
+             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::float8[], $8::float8[])
+               AS u(v, g, n, k, at, c, lng, lat)
+             ON CONFLICT (vehicle_id, geofence_id, kind, at) DO NOTHING
+             RETURNING id::float8 AS id, vehicle_id AS v, geofence_id::float8 AS g, kind AS k,
+                       (extract(epoch FROM at) * 1000)::float8 AS at`,
+      values: [
+        fresh.map((e) => e.vehicleId),
+        fresh.map((e) => e.geofenceId),
+        fresh.map((e) => e.geofenceName),
+        fresh.map((e) => e.kind),
+        fresh.map((e) => e.at),
+        fresh.map((e) => e.confirmedAt),
+        fresh.map((e) => e.lng),
+        fresh.map((e) => e.lat),
+      ],
+    });
+    const ids = new Map(r.rows.map((row) => [keyOf(row.v, row.g, row.k, row.at), row.id]));
+    for (const e of fresh) {
+      const id = ids.get(keyOf(e.vehicleId, e.geofenceId, e.kind, e.at));
+      if (id !== undefined) changes.inserted.push({ id, ...e });
+    }
+  }
+  return changes;
+}

@@ -1,0 +1,225 @@
+/**
+ * One vehicle's track, in event time (recorded_at order), turned into trips, stops and geofence
+ * transitions. Pure: the worker feeds it fixes read back from vehicle_locations in time order,
+ * starting from a saved state, and stores what it emits. Because the state after a fix depends
+ * only on the state before it and the fix, a run from a snapshot taken at t over every fix after
+ * t gives exactly what a run over the whole history would: that is how late fixes are handled
+ * (worker/derive-vehicles.ts re-runs from the newest checkpoint before the late fix).
+ *
+ * Trips (Traccar-like):
+ * - a fix is in motion when ignition is not off and its speed (reported, else distance / time
+ *   from the previous fix) is at least MOVING_SPEED_KMH;
+ * - a trip starts at a fix in motion; it ends at the first fix of a standstill that lasts
+ *   STOP_MIN_SECONDS (shorter halts, a traffic light, stay inside the trip), or at once when the
+ *   ignition goes off (ending at the first fix of the standstill that led to it);
+ * - trips shorter than TRIP_MIN_DISTANCE_M are GPS noise and dropped;
+ * - a stop is the time between two trips, where the first ended. The parking after the last
+ *   trip becomes a stop when the next trip starts.
+ *
+ * Geofences, per geofence: the confirmed side (inside or outside, outside at first) changes only
+ * when the fixes stay on the other side for the geofence's dwell time (0 = the first fix does).
+ * The event is dated at the first fix on the new side and confirmed by the fix that completed the
+ * dwell; GPS jitter across the boundary shorter than the dwell therefore emits nothing, either way.
+ */
+
+/** A stored fix as the machine reads it. */
+export interface TrackFix {
+  t: number;
+  lat: number;
+  lng: number;
+  speed: number | null;
+  ignition: boolean | null;
+  /** metres from the previous stored fix of the vehicle (null for its first) */
+  d: number | null;
+  /** geofences whose polygon holds the fix */
+  fences: readonly number[];
+}
+
+export interface At {
+  t: number;
+  lat: number;
+  lng: number;
+}
+
+interface OpenTrip {
+  start: At;
+  distance: number;
+  maxSpeed: number;
+  /** first fix of the standstill in progress, and the trip's distance up to it */
+  still: { at: At; distance: number } | null;
+}
+
+interface FenceState {
+  inside: boolean;
+  /** fixes on the other side since `start`, not yet for the dwell time */
+  run: { start: At; last: number } | null;
+}
+
+/** Serializable (jsonb in vehicle_state.machine and vehicle_checkpoints.state). */
+export interface MachineState {
+  /** the oldest fix processed: a replay from the start needs the history from here on */
+  origin: number | null;
+  /** the newest fix processed */
+  lastAt: number | null;
+  /** event time of the last checkpoint taken */
+  checkpointAt: number | null;
+  trip: OpenTrip | null;
+  /** where the last accepted trip ended: the stop in progress began there */
+  lastTripEnd: At | null;
+  /** geofence id → state; geofences outside with nothing pending are left out */
+  fences: Record<string, FenceState>;
+}
+
+export interface TripOut {
+  start: At;
+  end: At;
+  /** the fix that closed the trip */
+  closedAt: number;
+  distanceM: number;
+  maxSpeedKmh: number;
+  avgSpeedKmh: number | null;
+}
+
+export interface StopOut {
+  start: At;
+  endAt: number;
+  closedAt: number;
+}
+
+export interface FenceEventOut {
+  geofenceId: number;
+  kind: "enter" | "exit";
+  at: At;
+  confirmedAt: number;
+}
+
+export interface MachineRules {
+  movingSpeedKmh: number;
+  stopMinMs: number;
+  tripMinDistanceM: number;
+  /** a snapshot is emitted when this much event time passed since the last one */
+  checkpointEveryMs: number;
+  /** the geofence's dwell in ms, or undefined when it no longer exists */
+  dwellMs(geofenceId: number): number | undefined;
+}
+
+export interface MachineOutput {
+  trips: TripOut[];
+  stops: StopOut[];
+  events: FenceEventOut[];
+  checkpoints: { at: number; state: MachineState }[];
+}
+
+export function initialState(): MachineState {
+  return { origin: null, lastAt: null, checkpointAt: null, trip: null, lastTripEnd: null, fences: {} };
+}
+
+/** Runs `fixes` (time order; those at or before state.lastAt are skipped) from `state`, in place. */
+export function runMachine(
+  state: MachineState,
+  fixes: Iterable<TrackFix>,
+  rules: MachineRules,
+): MachineOutput {
+  const out: MachineOutput = { trips: [], stops: [], events: [], checkpoints: [] };
+  for (const fix of fixes) {
+    if (state.lastAt !== null && fix.t <= state.lastAt) continue;
+    const at: At = { t: fix.t, lat: fix.lat, lng: fix.lng };
+    stepTrip(state, fix, at, effectiveSpeed(state, fix), rules, out);
+    stepFences(state, fix, at, rules, out);
+    state.lastAt = fix.t;
+    state.origin ??= fix.t;
+    if (state.checkpointAt === null || fix.t - state.checkpointAt >= rules.checkpointEveryMs) {
+      state.checkpointAt = fix.t;
+      out.checkpoints.push({ at: fix.t, state: structuredClone(state) });
+    }
+  }
+  return out;
+}
+
+/** Reported speed, else the speed from the previous fix (km/h). */
+function effectiveSpeed(state: MachineState, fix: TrackFix): number {
+  if (fix.speed !== null) return fix.speed;
+  if (fix.d === null || state.lastAt === null || fix.t <= state.lastAt) return 0;
+  return (fix.d / ((fix.t - state.lastAt) / 1000)) * 3.6;
+}
+
+function stepTrip(
+  state: MachineState,
+  fix: TrackFix,
+  at: At,
+  speed: number,
+  rules: MachineRules,
+  out: MachineOutput,
+): void {
+  const motion = fix.ignition !== false && speed >= rules.movingSpeedKmh;
+  const trip = state.trip;
+  if (!trip) {
+    if (motion) state.trip = { start: at, distance: 0, maxSpeed: speed, still: null };
+    return;
+  }
+  trip.distance += fix.d ?? 0;
+  if (motion) {
+    trip.still = null;
+    trip.maxSpeed = Math.max(trip.maxSpeed, speed);
+    return;
+  }
+  trip.still ??= { at, distance: trip.distance };
+  if (fix.ignition === false || fix.t - trip.still.at.t >= rules.stopMinMs) {
+    const end = trip.still.at;
+    if (trip.still.distance >= rules.tripMinDistanceM) {
+      const seconds = (end.t - trip.start.t) / 1000;
+      out.trips.push({
+        start: trip.start,
+        end,
+        closedAt: fix.t,
+        distanceM: trip.still.distance,
+        maxSpeedKmh: trip.maxSpeed,
+        avgSpeedKmh: seconds > 0 ? (trip.still.distance / seconds) * 3.6 : null,
+      });
+      if (state.lastTripEnd)
+        out.stops.push({ start: state.lastTripEnd, endAt: trip.start.t, closedAt: fix.t });
+      state.lastTripEnd = end;
+    }
+    state.trip = null;
+  }
+}
+
+function stepFences(
+  state: MachineState,
+  fix: TrackFix,
+  at: At,
+  rules: MachineRules,
+  out: MachineOutput,
+): void {
+  const inside = new Set(fix.fences);
+  const ids = new Set<number>(fix.fences);
+  for (const id of Object.keys(state.fences)) ids.add(Number(id));
+  for (const id of ids) {
+    const key = String(id);
+    const dwell = rules.dwellMs(id);
+    if (dwell === undefined) {
+      delete state.fences[key];
+      continue;
+    }
+    const f = state.fences[key] ?? { inside: false, run: null };
+    const side = inside.has(id);
+    if (side === f.inside) {
+      f.run = null;
+    } else {
+      f.run ??= { start: at, last: fix.t };
+      f.run.last = fix.t;
+      if (f.run.last - f.run.start.t >= dwell) {
+        out.events.push({
+          geofenceId: id,
+          kind: side ? "enter" : "exit",
+          at: f.run.start,
+          confirmedAt: fix.t,
+        });
+        f.inside = side;
+        f.run = null;
+      }
+    }
+    if (!f.inside && !f.run) delete state.fences[key];
+    else state.fences[key] = f;
+  }
+}
