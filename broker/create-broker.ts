@@ -17,6 +17,7 @@ import { createAuthorizePublish } from "./authorize-publish.ts";
 import { createAuthorizeSubscribe } from "./authorize-subscribe.ts";
 import { subscribeControl } from "./control.ts";
 import { CredentialCache } from "./credential-cache.ts";
+import { relayEvents } from "./relay-events.ts";
 
 export interface BrokerDeps {
   config: Pick<
@@ -181,6 +182,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
     if (msg.type === "revoke") revoke(msg.vehicleId);
   });
+  const stopRelay = await relayEvents({ aedes, subscriber: deps.subscriber, redis: deps.redis, log });
 
   log.info({ mqtt: mqttPort, ws: wsPort, tls: tlsPort }, "broker listening");
 
@@ -195,6 +197,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
       wss.close();
       await bridge.close();
       await unsubscribeControl();
+      await stopRelay();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await deps.redis.del(`${redisKeys.brokerHeartbeat}${aedes.id}`).catch(() => {});
     },
