@@ -28,7 +28,17 @@ export class BackpressureMonitor {
     clearInterval(this.timer);
   }
 
-  async check(): Promise<boolean> {
+  private inFlight: Promise<boolean> | undefined;
+
+  /** Concurrent callers (timer, /metrics, /health) share one check, so a crossing logs once. */
+  check(): Promise<boolean> {
+    this.inFlight ??= this.measure().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async measure(): Promise<boolean> {
     this.waiting = await withTimeout(this.queue.getWaitingCount(), 2000, "queue depth");
     const above = this.waiting > this.threshold;
     if (above && !this.alerting) {

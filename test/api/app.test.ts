@@ -62,7 +62,7 @@ describe("the app: OpenAPI, security headers, CORS, request ids, Bull Board", ()
     expect(ok.headers["access-control-allow-credentials"]).toBe("true");
     const evil = await preflight("https://evil.example.net");
     expect(evil.headers["access-control-allow-origin"]).toBeUndefined();
-    const plain = await startApi();
+    const plain = await startApi({ redisUrl: h.redisUrl });
     try {
       const same = await plain.app.inject({
         method: "OPTIONS",

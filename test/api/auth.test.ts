@@ -98,7 +98,7 @@ describe("auth: users, sessions, tokens", () => {
   });
 
   it("rate-limits login attempts per client (429)", async () => {
-    const limited = await startApi({ env: { LOGIN_RATE_LIMIT: "3" } });
+    const limited = await startApi({ env: { LOGIN_RATE_LIMIT: "3" }, redisUrl: h.redisUrl });
     try {
       const codes: number[] = [];
       for (let i = 0; i < 5; i++) {

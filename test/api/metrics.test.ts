@@ -84,7 +84,7 @@ describe("/metrics", () => {
   });
 
   it("is protected when METRICS_PUBLIC=false", async () => {
-    const closed = await startApi({ env: { METRICS_PUBLIC: "false" } });
+    const closed = await startApi({ env: { METRICS_PUBLIC: "false" }, redisUrl: h.redisUrl });
     try {
       expect((await closed.app.inject({ url: "/metrics" })).statusCode).toBe(401);
       const ok = await closed.app.inject({ url: "/metrics", headers: closed.bearer(closed.viewerToken) });
