@@ -20,13 +20,17 @@ import { registerAuth } from "./plugins/auth.ts";
 import { registerBullBoard } from "./plugins/bull-board.ts";
 import { DOCS_PATH, registerDocs } from "./plugins/docs.ts";
 import { uiPlugin } from "./plugins/ui.ts";
+import { analyticsRoutes } from "./routes/analytics.ts";
+import { anomalyRoutes } from "./routes/anomalies.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { geofenceRoutes } from "./routes/geofences.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { liveRoutes } from "./routes/live.ts";
 import { positionRoutes } from "./routes/positions.ts";
 import { rejectedRoutes } from "./routes/rejected.ts";
+import { reportRoutes } from "./routes/reports.ts";
 import { trackRoutes } from "./routes/track.ts";
 import { vehiclePatchRoutes } from "./routes/vehicle-patch.ts";
 import { vehicleRoutes } from "./routes/vehicles.ts";
@@ -68,6 +72,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
+    // the client address (rate limits) and https (Secure cookie) as the proxy saw them
+    trustProxy: config.TRUST_PROXY,
     // request lines are written by the onResponse hook below, at a level per route
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -132,6 +138,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(positionRoutes({ redis }));
   await app.register(geofenceRoutes({ pool }));
   await app.register(rejectedRoutes({ pool }));
+  await app.register(eventRoutes({ pool }));
+  await app.register(analyticsRoutes({ pool, config }));
+  await app.register(reportRoutes({ pool }));
+  await app.register(anomalyRoutes({ pool }));
   await app.register(ingestRoutes({ bridge: deps.bridge, config }));
   await app.register(liveRoutes({ redis, hub }));
   await registerBullBoard(app, [deps.queue, ...(deps.boardQueues ?? [])]);

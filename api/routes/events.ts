@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type pg from "pg";
+import { z } from "zod";
+import { errorSchema, sendError } from "../errors.ts";
+import { vehicleIdSchema } from "../schemas.ts";
+import { cursorOf, isoSql, timeCursor } from "./reports.ts";
+
+const query = z.object({
+  vehicleId: vehicleIdSchema.optional(),
+  geofenceId: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 53)
+    .optional(),
+  from: z.iso.datetime({ offset: true }).optional().describe("events at or after (ISO-8601)"),
+  to: z.iso.datetime({ offset: true }).optional().describe("events before (ISO-8601)"),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  cursor: timeCursor.optional(),
+});
+
+const eventSchema = z.object({
+  id: z.number().int(),
+  type: z.literal("geofence"),
+  vehicleId: z.string(),
+  geofenceId: z.number().int(),
+  geofenceName: z.string().describe("as it was when the event happened"),
+  kind: z.enum(["enter", "exit"]),
+  at: z.string().describe("event time: the first fix on the new side"),
+  confirmedAt: z.string().describe("the fix that completed the geofence's dwell time"),
+  lat: z.number(),
+  lng: z.number(),
+});
+
+/**
+ * Geofence enter/exit events in event time (recorded_at of the crossing fix), oldest first. The
+ * worker derives them per vehicle and geofence in recorded_at order, so late fixes add the events
+ * that really happened and remove those they prove false (worker/derive-vehicles.ts).
+ */
+export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
+  const { pool } = deps;
+  return async (app) => {
+    app.get(
+      "/api/events",
+      {
+        config: { access: "read" },
+        schema: {
+          tags: ["events"],
+          summary: "geofence enter/exit events, oldest first, by vehicle, geofence and time",
+          querystring: query,
+          response: {
+            200: z.object({ items: z.array(eventSchema), nextCursor: z.string().nullable() }),
+            400: errorSchema,
+          },
+        },
+      },
+      async (req, reply) => {
+        const { vehicleId, geofenceId, from, to, limit, cursor } = req.query;
+        if (from && to && new Date(to) <= new Date(from))
+          return sendError(reply, 400, "querystring.to: must be after from", { field: "querystring.to" });
+        const r = await pool.query<z.infer<typeof eventSchema>>(
+          `SELECT id::float8 AS id, 'geofence' AS type, vehicle_id AS "vehicleId", geofence_id::float8 AS "geofenceId",
+                  geofence_name AS "geofenceName", kind, ${isoSql("at")} AS at, ${isoSql("confirmed_at")} AS "confirmedAt",
+                  ST_Y(location) AS lat, ST_X(location) AS lng
+           FROM geofence_events
+           WHERE ($1::text IS NULL OR vehicle_id = $1) AND ($2::bigint IS NULL OR geofence_id = $2)
+             AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
+             AND ($5::timestamptz IS NULL OR (at, id) > ($5, $6::bigint))
+           ORDER BY at, id LIMIT $7`,
+          [
+            vehicleId ?? null,
+            geofenceId ?? null,
+            from ? new Date(from) : null,
+            to ? new Date(to) : null,
+            cursor?.t ?? null,
+            cursor?.id ?? 0,
+            limit + 1,
+          ],
+        );
+        const page = r.rows.slice(0, limit);
+        const last = page.at(-1);
+        return { items: page, nextCursor: r.rows.length > limit && last ? cursorOf(last.at, last.id) : null };
+      },
+    );
+  };
+}
