@@ -56,7 +56,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
         if (account.kind === "integration") {
           setIdentity(client, { kind: "integration", name: username });
         } else {
-          setIdentity(client, { kind: "device", vehicleId: username });
+          setIdentity(client, { kind: "device", vehicleId: username, imei: account.imei });
         }
         deps.onAccount(client, username);
         done(null, true);

@@ -1,15 +1,18 @@
 import type { Client, PublishPacket } from "aedes";
 import type { IncomingMessage, IngestOutcome } from "../bridge/bridge.ts";
 import type { Logger } from "../core/logger.ts";
-import { parseIngestTopic } from "../core/topics.ts";
+import type { Reject } from "../core/reject-reasons.ts";
+import { isFleetNamespace, ownIngestKind, topics } from "../core/topics.ts";
 import { getIdentity } from "./identity.ts";
 
 export interface AuthorizePublishDeps {
   ingest: (msg: IncomingMessage) => Promise<IngestOutcome>;
+  /** records a device's answer on fleet/{id}/commands/ack; resolves with a reject if unusable */
+  commandAck: (vehicleId: string, payload: Buffer, messageId: string) => Promise<Reject | undefined>;
   /** payloads that must not be forwarded to subscribers (read by authorizeForward) */
   rejectedPayloads: WeakSet<Buffer>;
   /** tells the device why its message was rejected, on fleet/{id}/errors */
-  publishRejects: (outcome: IngestOutcome) => void;
+  publishRejects: (rejects: Reject[]) => void;
   nextMessageId: () => string;
   allowAnonymous: boolean;
   log: Logger;
@@ -24,8 +27,20 @@ export class NotAuthorizedError extends Error {
  * back, and reads the socket's next chunk only after the current one has called back: holding
  * the callback until the bridge has queued the fix is both the durability guarantee and the
  * backpressure. Calling back with an error closes the connection (no PUBACK: the device resends).
+ *
+ * A device may publish exactly its own device → platform topics: `fleet/{id}/location(s)`,
+ * `owntracks/{id}/{device}[/…]`, `{imei}/data` for the IMEI registered on it (fixes, to the
+ * bridge) and `fleet/{id}/commands/ack` (its answers to commands, recorded before the PUBACK).
  */
 export function createAuthorizePublish(deps: AuthorizePublishDeps) {
+  function settle(payload: Buffer, rejects: Reject[], callback: (error?: Error | null) => void): void {
+    if (rejects.length > 0) {
+      deps.rejectedPayloads.add(payload);
+      deps.publishRejects(rejects);
+    }
+    callback(null);
+  }
+
   return function authorizePublish(
     client: Client | null,
     packet: PublishPacket,
@@ -37,36 +52,39 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
     if (topic.startsWith("$SYS/")) return callback(new NotAuthorizedError(`publish to ${topic} refused`));
 
     if (identity?.kind === "device") {
-      const route = parseIngestTopic(topic);
-      if (!route || route.vehicleId !== identity.vehicleId) {
-        deps.log.warn(
-          { vehicleId: identity.vehicleId, topic },
-          "publish outside the device's topics refused",
+      const { vehicleId } = identity;
+      const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+      if (topic === topics.commandAck(vehicleId)) {
+        deps.commandAck(vehicleId, payload, deps.nextMessageId()).then(
+          (reject) => settle(payload, reject ? [reject] : [], callback),
+          (err: Error) => {
+            // not recorded (database unreachable): no PUBACK, the device sends its answer again
+            deps.log.error({ err, vehicleId }, "command answer not recorded");
+            callback(err);
+          },
         );
+        return;
+      }
+      if (!ownIngestKind(topic, identity)) {
+        deps.log.warn({ vehicleId, topic }, "publish outside the device's topics refused");
         return callback(new NotAuthorizedError(`publish to ${topic} refused`));
       }
-      const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
       deps
         .ingest({
-          vehicleId: identity.vehicleId,
+          vehicleId,
+          imei: identity.imei,
           topic,
           payload,
           receivedAt: Date.now(),
           messageId: deps.nextMessageId(),
         })
         .then(
-          (outcome) => {
-            if (outcome.rejects.length > 0) {
-              deps.rejectedPayloads.add(payload);
-              deps.publishRejects(outcome);
-            }
-            callback(null);
-          },
+          (outcome) => settle(payload, outcome.rejects, callback),
           (err: Error) => callback(err),
         );
       return;
     }
-    if (identity?.kind === "anonymous" && deps.allowAnonymous && !topic.startsWith("fleet/"))
+    if (identity?.kind === "anonymous" && deps.allowAnonymous && !isFleetNamespace(topic))
       return callback(null);
     callback(new NotAuthorizedError(`publish to ${topic} refused`));
   };

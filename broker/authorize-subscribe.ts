@@ -1,5 +1,5 @@
 import type { Client, Subscription } from "aedes";
-import { isOwnDownlinkTopic } from "../core/topics.ts";
+import { isFleetNamespace, isOwnDownlinkTopic } from "../core/topics.ts";
 import { getIdentity } from "./identity.ts";
 
 /**
@@ -17,7 +17,7 @@ export function createAuthorizeSubscribe(allowAnonymous: boolean) {
         return topic.startsWith("fleet/");
       case "anonymous":
         // development mode: a plain broker for everything outside the fleet's and broker's own topics
-        return allowAnonymous && !/^(fleet\/|\$SYS|#|\+)/.test(topic);
+        return allowAnonymous && !isFleetNamespace(topic) && !topic.startsWith("$");
       default:
         return false;
     }

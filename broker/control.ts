@@ -8,11 +8,19 @@ import { type Redis, redisKeys } from "../core/redis.ts";
  */
 export const controlMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("revoke"), vehicleId: z.string() }),
+  /** a stored downlink command to publish on fleet/{vehicleId}/commands (broker/command-downlink.ts) */
+  z.object({
+    type: z.literal("command"),
+    vehicleId: z.string(),
+    commandId: z.string(),
+    payload: z.unknown(),
+  }),
 ]);
 export type ControlMessage = z.infer<typeof controlMessageSchema>;
 
-export async function publishControl(redis: Redis, msg: ControlMessage): Promise<void> {
-  await redis.publish(redisKeys.control, JSON.stringify(msg));
+/** Resolves with the number of broker nodes (control subscribers) that received it. */
+export async function publishControl(redis: Redis, msg: ControlMessage): Promise<number> {
+  return redis.publish(redisKeys.control, JSON.stringify(msg));
 }
 
 /** Subscribes `subscriber` (a connection of its own) to the control channel. Returns an unsubscribe. */

@@ -5,16 +5,19 @@ import { createServer as createTlsServer } from "node:tls";
 import { Aedes, type Client } from "aedes";
 import type pg from "pg";
 import { createWebSocketStream, WebSocketServer } from "ws";
-import type { Bridge, IngestOutcome } from "../bridge/bridge.ts";
+import type { Bridge } from "../bridge/bridge.ts";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import { type Redis, redisKeys } from "../core/redis.ts";
+import type { Reject } from "../core/reject-reasons.ts";
 import { topics } from "../core/topics.ts";
 import { getMqttAccount } from "../core/vehicles.ts";
 import { createAuthenticate } from "./authenticate.ts";
 import { createAuthorizeForward } from "./authorize-forward.ts";
 import { createAuthorizePublish } from "./authorize-publish.ts";
 import { createAuthorizeSubscribe } from "./authorize-subscribe.ts";
+import { createCommandAck } from "./command-ack.ts";
+import { createCommandDownlink } from "./command-downlink.ts";
 import { subscribeControl } from "./control.ts";
 import { CredentialCache } from "./credential-cache.ts";
 import { relayEvents } from "./relay-events.ts";
@@ -29,6 +32,7 @@ export interface BrokerDeps {
     | "MQTT_TLS_KEY"
     | "MQTT_HOST"
     | "MQTT_ALLOW_ANONYMOUS"
+    | "MAX_PAYLOAD_BYTES"
   >;
   pool: pg.Pool;
   bridge: Bridge;
@@ -85,6 +89,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     }),
     authorizePublish: createAuthorizePublish({
       ingest: (msg) => bridge.ingest(msg),
+      commandAck: createCommandAck({ pool: deps.pool, maxPayloadBytes: config.MAX_PAYLOAD_BYTES, log }),
       rejectedPayloads,
       publishRejects,
       nextMessageId: () => `${idPrefix}-${(seq++).toString(36)}`,
@@ -95,8 +100,8 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     authorizeForward: createAuthorizeForward(rejectedPayloads),
   });
 
-  function publishRejects(outcome: IngestOutcome): void {
-    for (const r of outcome.rejects) {
+  function publishRejects(rejects: Reject[]): void {
+    for (const r of rejects) {
       const payload = JSON.stringify({
         reason: r.reason,
         detail: r.detail,
@@ -109,6 +114,9 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
       );
     }
   }
+
+  const downlink = createCommandDownlink({ aedes, pool: deps.pool, redis: deps.redis, log });
+  aedes.on("ack", downlink.onAck);
 
   aedes.on("clientDisconnect", (client) => {
     for (const [vehicleId, set] of clientsByVehicle) {
@@ -181,6 +189,8 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
 
   const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
     if (msg.type === "revoke") revoke(msg.vehicleId);
+    else if (msg.type === "command")
+      downlink.deliver(msg).catch((err: unknown) => log.error({ err, ...msg }, "command not delivered"));
   });
   const stopRelay = await relayEvents({ aedes, subscriber: deps.subscriber, redis: deps.redis, log });
 

@@ -2,7 +2,7 @@ import type { Client } from "aedes";
 
 /** Who an MQTT connection is, decided once in `authenticate` and read by every ACL hook. */
 export type Identity =
-  | { kind: "device"; vehicleId: string }
+  | { kind: "device"; vehicleId: string; imei: string | null }
   | { kind: "integration"; name: string }
   | { kind: "anonymous" };
 

@@ -86,6 +86,8 @@ export type MqttAccountKind = "device" | "integration";
 export interface MqttAccount {
   kind: MqttAccountKind;
   hash: Buffer;
+  /** a device's registered IMEI (its Teltonika topic is `{imei}/data`); null otherwise */
+  imei: string | null;
 }
 
 /**
@@ -94,9 +96,9 @@ export interface MqttAccount {
  */
 export async function getMqttAccount(pool: pg.Pool, username: string): Promise<MqttAccount | undefined> {
   const r = await pool.query<MqttAccount>(
-    `SELECT 'device' AS kind, credential_hash AS hash FROM vehicles WHERE id = $1 AND status <> 'inactive'
+    `SELECT 'device' AS kind, credential_hash AS hash, imei FROM vehicles WHERE id = $1 AND status <> 'inactive'
      UNION ALL
-     SELECT 'integration', credential_hash FROM integrations WHERE name = $1
+     SELECT 'integration', credential_hash, NULL FROM integrations WHERE name = $1
      LIMIT 1`,
     [username],
   );

@@ -99,7 +99,13 @@ describe("payload adapters replay recorded messages", () => {
       const d = b.decide({ vehicleId: VEHICLE, imei: IMEI, topic, payload, receivedAt: 0, messageId: "m" });
       expect(d.rejects.map((r) => r.reason)).toEqual(["E_TOPIC_MISMATCH"]);
     }
-    const noImei = b.decide({ vehicleId: VEHICLE, topic: `${IMEI}/data`, payload, receivedAt: 0, messageId: "m" });
+    const noImei = b.decide({
+      vehicleId: VEHICLE,
+      topic: `${IMEI}/data`,
+      payload,
+      receivedAt: 0,
+      messageId: "m",
+    });
     expect(noImei.rejects.map((r) => r.reason)).toEqual(["E_TOPIC_MISMATCH"]);
   });
 });

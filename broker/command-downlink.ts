@@ -1,0 +1,83 @@
+import type { Aedes, Client, PublishPacket, PubrelPacket } from "aedes";
+import type pg from "pg";
+import { type CommandMessage, markDelivered } from "../core/commands.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Redis } from "../core/redis.ts";
+import { topics } from "../core/topics.ts";
+import { getIdentity } from "./identity.ts";
+
+/** Claim key of a command: the one node that publishes it. */
+const CLAIM_PREFIX = "lt:command:claim:";
+const CLAIM_TTL_MS = 86_400_000;
+const COMMANDS_TOPIC_RE = /^fleet\/([A-Za-z0-9_-]{1,64})\/commands$/;
+
+export interface CommandDownlinkDeps {
+  aedes: Aedes;
+  pool: pg.Pool;
+  redis: Redis;
+  log: Logger;
+}
+
+/**
+ * Downlink commands on the broker side. The API stores a command and tells every broker node
+ * over the control channel (broker/control.ts); the API is not the broker and does not know
+ * which node holds the device's session.
+ *   - deliver: one node claims the command (SET NX) and publishes it at QoS 1 on
+ *     fleet/{id}/commands. Nodes of a cluster share one emitter (mqemitter-redis), so one publish
+ *     reaches the device wherever it is connected, and a persistent session (clean session 0)
+ *     that is offline gets it queued until it reconnects [MQTT-3.1.2-5].
+ *   - onAck (Aedes "ack" event): the owning device's PUBACK of that publish marks the command
+ *     delivered. Other subscribers' PUBACKs (an integration on fleet/#) do not count.
+ */
+export function createCommandDownlink(deps: CommandDownlinkDeps) {
+  const { aedes, pool, redis, log } = deps;
+
+  async function deliver(cmd: { vehicleId: string; commandId: string; payload: unknown }): Promise<void> {
+    const claimed = await redis.set(`${CLAIM_PREFIX}${cmd.commandId}`, aedes.id, "PX", CLAIM_TTL_MS, "NX");
+    if (claimed !== "OK") return;
+    const message: CommandMessage = { commandId: cmd.commandId, payload: cmd.payload };
+    aedes.publish(
+      {
+        cmd: "publish",
+        topic: topics.commands(cmd.vehicleId),
+        payload: Buffer.from(JSON.stringify(message)),
+        qos: 1,
+        retain: false,
+        dup: false,
+      },
+      (err) => {
+        if (err)
+          log.error({ err, vehicleId: cmd.vehicleId, commandId: cmd.commandId }, "command not published");
+        else log.info({ vehicleId: cmd.vehicleId, commandId: cmd.commandId }, "command published");
+      },
+    );
+  }
+
+  function onAck(packet: PublishPacket | PubrelPacket | undefined, client: Client): void {
+    if (packet?.cmd !== "publish") return;
+    const m = COMMANDS_TOPIC_RE.exec(packet.topic);
+    if (!m) return;
+    const identity = getIdentity(client);
+    if (identity?.kind !== "device" || identity.vehicleId !== m[1]) return;
+    const commandId = commandIdOf(packet.payload);
+    if (!commandId) return;
+    markDelivered(pool, identity.vehicleId, commandId).then(
+      (moved) => {
+        if (moved) log.debug({ vehicleId: identity.vehicleId, commandId }, "command delivered");
+      },
+      (err: unknown) => log.warn({ err, vehicleId: identity.vehicleId, commandId }, "delivery not recorded"),
+    );
+  }
+
+  return { deliver, onAck };
+}
+
+function commandIdOf(payload: Buffer | string | undefined): string | undefined {
+  if (payload === undefined) return undefined;
+  try {
+    const msg = JSON.parse(payload.toString()) as Partial<CommandMessage>;
+    return typeof msg.commandId === "string" ? msg.commandId : undefined;
+  } catch {
+    return undefined;
+  }
+}
