@@ -90,6 +90,11 @@ export const configSchema = z.object({
   WS_MAX_BUFFER_BYTES: positiveInt
     .default(1024 * 1024)
     .describe("a live WebSocket client with more unsent bytes than this is dropped"),
+  TRUST_PROXY: bool
+    .default(false)
+    .describe(
+      "behind a TLS-terminating proxy: take client IP and https from X-Forwarded-* (rate limits, cookies)",
+    ),
   TILE_URL: z
     .string()
     .default("https://tile.openstreetmap.org/{z}/{x}/{y}.png")

@@ -115,6 +115,38 @@ describe("auth: users, sessions, tokens", () => {
     }
   });
 
+  it("marks the cookie Secure behind a TLS proxy only when TRUST_PROXY is set, and keys rate limits by the forwarded address", async () => {
+    const forwarded = { "x-forwarded-proto": "https", "x-forwarded-for": "203.0.113.7" };
+    const plain = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/login",
+      headers: forwarded,
+      payload: { username: "alice", password: "correct horse battery" },
+    });
+    expect(String(plain.headers["set-cookie"])).not.toMatch(/Secure/i);
+    const proxied = await startApi({
+      env: { TRUST_PROXY: "true", LOGIN_RATE_LIMIT: "1" },
+      redisUrl: h.redisUrl,
+    });
+    try {
+      await addUser(proxied.pool, { username: "alice", password: "correct horse battery", role: "admin" });
+      const attempt = (ip: string) =>
+        proxied.app.inject({
+          method: "POST",
+          url: "/api/auth/login",
+          headers: { ...forwarded, "x-forwarded-for": ip },
+          payload: { username: "alice", password: "correct horse battery" },
+        });
+      const first = await attempt("203.0.113.7");
+      expect(first.statusCode).toBe(200);
+      expect(String(first.headers["set-cookie"])).toMatch(/; Secure/i);
+      expect((await attempt("203.0.113.7")).statusCode).toBe(429);
+      expect((await attempt("198.51.100.9")).statusCode).toBe(200);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it("generates the first admin token into DATA_DIR (mode 0600) once, and honours ADMIN_TOKEN", async () => {
     const dir = await mkdtemp(join(tmpdir(), "lt-admin-"));
     try {
