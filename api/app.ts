@@ -74,8 +74,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     requestIdHeader: false,
     // the client address (rate limits) and https (Secure cookie) as the proxy saw them
     trustProxy: config.TRUST_PROXY,
-    // the client address (rate limits) and https (Secure cookie) as the proxy saw them
-    trustProxy: config.TRUST_PROXY,
     // request lines are written by the onResponse hook below, at a level per route
     logController: new LogController({ disableRequestLogging: true }),
   });
