@@ -7,6 +7,7 @@ import { ANOMALY_KINDS, detectAnomalies, insertAnomalies } from "./anomalies.ts"
 import { updateDailyAnalytics } from "./daily-analytics.ts";
 import { deriveVehicles } from "./derive-vehicles.ts";
 import { eventMessages } from "./event-messages.ts";
+import { histogramFields } from "./histogram-fields.ts";
 import { fixKey, insertLocations, storedCopies } from "./insert-locations.ts";
 import { insertRejects } from "./insert-rejects.ts";
 import type { PartitionCache } from "./partitions.ts";
@@ -97,6 +98,14 @@ export async function processBatch(
   if (written.skipped > 0) p.hincrby(redisKeys.metrics, "worker_replays_skipped", written.skipped);
   p.hincrby(redisKeys.metrics, "worker_batches", 1);
   p.hincrby(redisKeys.metrics, "worker_insert_ms_total", committed - started);
+  const latencies = [
+    ...histogramFields("worker_commit_ms", [committed - started]),
+    ...histogramFields(
+      "pipeline_latency_ms",
+      job.fixes.map((f) => committed - f.receivedAt),
+    ),
+  ];
+  for (const [field, n] of latencies) p.hincrby(redisKeys.metrics, field, n);
   await p.exec();
 
   const anomalyCount = anomalies.late + anomalies.duplicate + anomalies.skewed;

@@ -170,6 +170,9 @@ describe("reports, events, analytics and anomalies over HTTP", () => {
     });
     const metrics = (await h.app.inject({ url: "/metrics" })).body;
     expect(metrics).toMatch(/logitrack_worker_anomalies_total\{[a-z]+="late"\} 1/);
+    // the worker's latency histograms: one commit per batch, one latency per fix
+    expect(metrics).toMatch(/^logitrack_pipeline_latency_ms_count 65$/m);
+    expect(metrics).toMatch(/^logitrack_worker_commit_ms_count [1-9]\d*$/m);
   });
 
   it("refuses a call without credentials, a bad kind, and a range that ends before it starts", async () => {
