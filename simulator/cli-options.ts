@@ -1,0 +1,143 @@
+import { parseArgs } from "node:util";
+import { DEFAULT_CREDENTIALS_FILE } from "./credentials.ts";
+
+export const USAGE = `usage: npm run simulate -- [options]
+
+Drives virtual trucks around Dubai over MQTT, each its own client with its own credentials.
+
+  --trucks N          trucks (default 500)
+  --rate R            fixes per second per truck (default 0.2: one fix every 5 s, a common
+                      tracker setting; OwnTracks trucks send at most one per second)
+  --qos 0|1           MQTT QoS of every publish (default 1)
+  --seed S            replays the same trips (default 1)
+  --duration S        stop after S seconds           (with a progress bar)
+  --fixes N           stop after N fixes in total    (with a progress bar)
+  --coverage-gaps     trucks lose coverage now and then ("tunnels", 20-90 s about every 3 min);
+                      they buffer the fixes and upload them later as ONE fleet/{id}/locations array
+  --duplicates        5 % of fixes are sent twice (stored once: idempotent by vehicle and time)
+  --owntracks N       the first N trucks speak OwnTracks JSON on owntracks/{id}/phone
+  --url URL           broker (default mqtt://127.0.0.1:$MQTT_PORT, MQTT_PORT defaulting to 1883)
+  --keepalive S       MQTT keepalive in seconds (default 60)
+  --prefix P          vehicle ids P-0001, P-0002, … (default truck)
+  --credentials FILE  credentials file, written on first run, mode 0600
+                      (default ${DEFAULT_CREDENTIALS_FILE})
+  --api URL           API for registration (default $LOGITRACK_API_URL or http://127.0.0.1:$HTTP_PORT)
+  --token T           admin API token (default $LOGITRACK_TOKEN, $ADMIN_TOKEN, then the token
+                      npm start generated in $DATA_DIR/admin-token, DATA_DIR defaulting to .data)
+  --register          issue new credentials even for trucks the file knows
+  --register-only     register and write the credentials file, then exit (for k6 runs)
+  --quiet             no live status line, only the summary
+  -h, --help
+
+Without the API, vehicles are registered straight into PostgreSQL ($DATABASE_URL, or the
+local services that npm start uses when the broker is on this machine).`;
+
+export interface SimulatorOptions {
+  trucks: number;
+  rate: number;
+  qos: 0 | 1;
+  seed: string;
+  durationS: number | undefined;
+  fixes: number | undefined;
+  coverageGaps: boolean;
+  duplicates: boolean;
+  owntracks: number;
+  url: string;
+  keepalive: number;
+  prefix: string;
+  credentialsFile: string;
+  api: string;
+  token: string | undefined;
+  register: boolean;
+  registerOnly: boolean;
+  quiet: boolean;
+  help: boolean;
+}
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Parses the command line; environment variables only supply defaults. Throws UsageError. */
+export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv = {}): SimulatorOptions {
+  let values: ReturnType<typeof parse>["values"];
+  try {
+    values = parse(argv).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const mqttPort = env.MQTT_PORT || "1883";
+  const httpPort = env.HTTP_PORT || "8080";
+  const trucks = int(values.trucks, "--trucks", 1, 100_000) ?? 500;
+  const owntracks = int(values.owntracks, "--owntracks", 0, 100_000) ?? 0;
+  if (owntracks > trucks) throw new UsageError(`--owntracks ${owntracks} is more than --trucks ${trucks}`);
+  const prefix = values.prefix ?? "truck";
+  if (!/^[A-Za-z0-9_-]{1,50}$/.test(prefix)) throw new UsageError("--prefix: letters, digits, _ and - only");
+  const qos = values.qos ?? "1";
+  if (qos !== "0" && qos !== "1") throw new UsageError("--qos must be 0 or 1");
+  return {
+    trucks,
+    rate: num(values.rate, "--rate", 0.0001, 1000) ?? 0.2,
+    qos: qos === "0" ? 0 : 1,
+    seed: values.seed ?? "1",
+    durationS: num(values.duration, "--duration", 0.001, 365 * 86_400),
+    fixes: int(values.fixes, "--fixes", 1, Number.MAX_SAFE_INTEGER),
+    coverageGaps: values["coverage-gaps"] ?? false,
+    duplicates: values.duplicates ?? false,
+    owntracks,
+    url: values.url ?? `mqtt://127.0.0.1:${mqttPort}`,
+    keepalive: int(values.keepalive, "--keepalive", 1, 65_535) ?? 60,
+    prefix,
+    credentialsFile: values.credentials ?? DEFAULT_CREDENTIALS_FILE,
+    api: values.api ?? env.LOGITRACK_API_URL ?? `http://127.0.0.1:${httpPort}`,
+    token: values.token ?? env.LOGITRACK_TOKEN ?? env.ADMIN_TOKEN,
+    register: values.register ?? false,
+    registerOnly: values["register-only"] ?? false,
+    quiet: values.quiet ?? false,
+    help: values.help ?? false,
+  };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      trucks: { type: "string" },
+      rate: { type: "string" },
+      qos: { type: "string" },
+      seed: { type: "string" },
+      duration: { type: "string" },
+      fixes: { type: "string" },
+      "coverage-gaps": { type: "boolean" },
+      duplicates: { type: "boolean" },
+      owntracks: { type: "string" },
+      url: { type: "string" },
+      keepalive: { type: "string" },
+      prefix: { type: "string" },
+      credentials: { type: "string" },
+      api: { type: "string" },
+      token: { type: "string" },
+      register: { type: "boolean" },
+      "register-only": { type: "boolean" },
+      quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+function num(raw: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`${name} must be a number from ${min} to ${max}: ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function int(raw: string | undefined, name: string, min: number, max: number): number | undefined {
+  const n = num(raw, name, min, max);
+  if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`${name} must be a whole number: ${raw}`);
+  return n;
+}
