@@ -20,6 +20,7 @@ import { createCommandAck } from "./command-ack.ts";
 import { createCommandDownlink } from "./command-downlink.ts";
 import { subscribeControl } from "./control.ts";
 import { CredentialCache } from "./credential-cache.ts";
+import { deliverAtHighestQos } from "./overlapping-qos.ts";
 import { relayEvents } from "./relay-events.ts";
 
 export interface BrokerDeps {
@@ -74,6 +75,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     maxClientsIdLength: 128,
     preConnect(client, packet, callback) {
       if (packet.clientId === "" && packet.clean === false) emptyIdNoClean.add(client);
+      deliverAtHighestQos(client);
       callback(null, true);
     },
     authenticate: createAuthenticate({

@@ -1,0 +1,57 @@
+import type { Client } from "aedes";
+
+/**
+ * [MQTT-3.3.5-1] A message matching several of a client's subscriptions must be delivered at
+ * the highest QoS among them. Aedes 1.2 registers one delivery function per subscription, with
+ * that subscription's QoS, and drops every delivery of a message after the first (its dedupe):
+ * whichever subscription the emitter matches first decides, so `a/#` at QoS 0 next to `a/b` at
+ * QoS 1 delivers `a/b` at QoS 0 (moscajs/aedes#1074, open). This wraps the client's two delivery
+ * functions so that whichever runs first uses the highest QoS the client was granted for the
+ * topic, capped by the QoS of the publish. Installed in preConnect, before Aedes captures them
+ * for new or restored subscriptions.
+ *
+ * Left as Aedes does it: an exact-topic subscription with a LOWER QoS than an overlapping
+ * wildcard one still gets its own QoS (deliverQoS downgrades by the packet's exact topic).
+ */
+type Deliver = (packet: { topic: string; qos: number }, cb: () => void) => void;
+
+interface DeliveringClient {
+  deliver0: Deliver;
+  deliverQoS: Deliver;
+  subscriptions: Record<string, { qos: number } | undefined>;
+}
+
+export function deliverAtHighestQos(client: Client): void {
+  const c = client as unknown as DeliveringClient;
+  const { deliver0, deliverQoS } = c;
+  const granted = (topic: string): number => {
+    let max = 0;
+    for (const filter in c.subscriptions) {
+      const qos = c.subscriptions[filter]?.qos ?? 0;
+      if (qos > max && topicMatches(filter, topic)) max = qos;
+    }
+    return max;
+  };
+  c.deliver0 = (packet, cb) => {
+    const qos = packet.qos > 0 ? Math.min(packet.qos, granted(packet.topic)) : 0;
+    if (qos === 0) return deliver0(packet, cb);
+    packet.qos = qos; // a Packet of this delivery's own (Aedes copies it per subscription)
+    deliverQoS(packet, cb);
+  };
+  c.deliverQoS = (packet, cb) => {
+    if (packet.qos > 0) packet.qos = Math.max(1, Math.min(packet.qos, granted(packet.topic)));
+    deliverQoS(packet, cb);
+  };
+}
+
+/** MQTT topic filter matching [MQTT-4.7]; a filter starting with a wildcard never matches a `$` topic [MQTT-4.7.2-1]. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return true; // also the parent level: "a/#" matches "a" [MQTT-4.7.1-2]
+    if (i >= t.length || (f[i] !== "+" && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
