@@ -10,6 +10,8 @@ type Listener = () => void;
 export class FleetStore {
   readonly positions = new Map<string, LivePosition>();
   version = 0;
+  /** positions applied so far, snapshots included (the frame-rate benchmark reports the rate) */
+  applied = 0;
   private readonly listeners = new Set<Listener>();
 
   subscribe = (fn: Listener): (() => void) => {
@@ -27,11 +29,13 @@ export class FleetStore {
     if (snapshot) {
       this.positions.clear();
       for (const p of snapshot) this.positions.set(p.vehicleId, p);
+      this.applied += snapshot.length;
     }
     for (const p of deltas) {
       const cur = this.positions.get(p.vehicleId);
       // the server coalesces and never goes back in time; this guards a delta racing a snapshot
       if (!cur || cur.recordedAt <= p.recordedAt) this.positions.set(p.vehicleId, p);
+      this.applied++;
     }
     this.version++;
     for (const fn of this.listeners) fn();

@@ -6,7 +6,11 @@ import type { FleetStore } from "../fleet-store.ts";
 declare global {
   interface Window {
     /** read-only view of what the canvas drew, for end-to-end tests and debugging */
-    logitrack?: { markers: () => Record<string, [number, number]> };
+    logitrack?: {
+      markers: () => Record<string, [number, number]>;
+      draws: () => number;
+      updates: () => number;
+    };
   }
 }
 
@@ -32,7 +36,11 @@ export function FleetLayer(props: {
     });
     layer.addTo(map);
     layerRef.current = layer;
-    window.logitrack = { markers: () => Object.fromEntries(layer.drawn) };
+    window.logitrack = {
+      markers: () => Object.fromEntries(layer.drawn),
+      draws: () => layer.drawCount,
+      updates: () => props.store.applied,
+    };
     return () => {
       layer.remove();
       layerRef.current = undefined;
