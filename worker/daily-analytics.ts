@@ -51,7 +51,12 @@ export function dailyAggregateSql(minSpeed: string): string {
 )`;
 }
 
-/** $1 vehicle ids, $2 recorded_at (ms) of the inserted fixes, $3 FLEET_TZ, $4 moving speed, $5 retained from. */
+/**
+ * $1 vehicle ids, $2 recorded_at (ms) of the inserted fixes, $3 FLEET_TZ, $4 moving speed, $5 retained from.
+ * The OFFSET 0 keep each lookup a per-vehicle-day index probe: without them the planner pulled the
+ * lateral reads up into a hash join over every partition (EXPLAIN ANALYZE: seq scans of the whole
+ * history for a batch that appends one fix per vehicle).
+ */
 const UPDATE_DAYS = `
 WITH new AS (
   SELECT u.v AS vehicle_id, timestamptz 'epoch' + u.t * interval '1 millisecond' AS t
@@ -59,33 +64,39 @@ WITH new AS (
 ), days AS (
   SELECT vehicle_id, (t AT TIME ZONE $3)::date AS day, min(t) AS first_new FROM new GROUP BY 1, 2
 ), plan AS (
-  SELECT d.vehicle_id, d.day, s.vehicle_id IS NOT NULL AS has_row,
+  SELECT d.vehicle_id, d.day, o.*,
          d.day::timestamp AT TIME ZONE $3 AS lo, (d.day + 1)::timestamp AT TIME ZONE $3 AS hi,
-         CASE WHEN s.last_fix_at < d.first_new THEN s.last_fix_at END AS anchor
-  FROM days d LEFT JOIN daily_vehicle_stats s ON s.vehicle_id = d.vehicle_id AND s.day = d.day
+         CASE WHEN o.o_last_fix_at < d.first_new THEN o.o_last_fix_at END AS anchor
+  FROM days d LEFT JOIN LATERAL (
+    SELECT s.fixes AS o_fixes, s.distance_m AS o_distance_m, s.moving_s AS o_moving_s, s.idle_s AS o_idle_s,
+           s.moving_speed_s AS o_moving_speed_s, s.max_speed_kmh AS o_max_speed_kmh,
+           s.first_fix_at AS o_first_fix_at, s.last_fix_at AS o_last_fix_at
+    FROM daily_vehicle_stats s WHERE s.vehicle_id = d.vehicle_id AND s.day = d.day OFFSET 0
+  ) o ON true
 ), todo AS (
-  SELECT * FROM plan WHERE anchor IS NOT NULL OR NOT has_row OR lo >= $5
+  SELECT * FROM plan WHERE anchor IS NOT NULL OR o_fixes IS NULL OR lo >= $5
 ), pts AS (
   SELECT p.vehicle_id, p.day, p.anchor, l.recorded_at, l.location, l.speed, l.ignition,
          lead(l.recorded_at) OVER seq AS next_at, lead(l.location) OVER seq AS next_location
   FROM todo p CROSS JOIN LATERAL (
     SELECT recorded_at, location, speed, ignition FROM vehicle_locations
     WHERE vehicle_id = p.vehicle_id AND recorded_at >= COALESCE(p.anchor, p.lo) AND recorded_at < p.hi
+    OFFSET 0
   ) l
   WINDOW seq AS (PARTITION BY p.vehicle_id, p.day ORDER BY l.recorded_at)
 ), ${dailyAggregateSql("$4")}
 INSERT INTO daily_vehicle_stats AS s
   (vehicle_id, day, fixes, distance_m, moving_s, idle_s, moving_speed_s, max_speed_kmh, first_fix_at, last_fix_at, updated_at)
 SELECT a.vehicle_id, a.day,
-       a.fixes + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.fixes END,
-       a.distance_m + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.distance_m END,
-       a.moving_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.moving_s END,
-       a.idle_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.idle_s END,
-       a.moving_speed_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.moving_speed_s END,
-       CASE WHEN a.anchor IS NULL THEN a.max_speed_kmh ELSE greatest(a.max_speed_kmh, o.max_speed_kmh) END,
-       CASE WHEN a.anchor IS NULL THEN a.first_fix_at ELSE o.first_fix_at END,
+       a.fixes + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_fixes END,
+       a.distance_m + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_distance_m END,
+       a.moving_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_moving_s END,
+       a.idle_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_idle_s END,
+       a.moving_speed_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_moving_speed_s END,
+       CASE WHEN a.anchor IS NULL THEN a.max_speed_kmh ELSE greatest(a.max_speed_kmh, o.o_max_speed_kmh) END,
+       CASE WHEN a.anchor IS NULL THEN a.first_fix_at ELSE o.o_first_fix_at END,
        a.last_fix_at, now()
-FROM agg a LEFT JOIN daily_vehicle_stats o ON o.vehicle_id = a.vehicle_id AND o.day = a.day
+FROM agg a JOIN todo o ON o.vehicle_id = a.vehicle_id AND o.day = a.day
 ON CONFLICT (vehicle_id, day) DO UPDATE SET
   fixes = EXCLUDED.fixes, distance_m = EXCLUDED.distance_m, moving_s = EXCLUDED.moving_s,
   idle_s = EXCLUDED.idle_s, moving_speed_s = EXCLUDED.moving_speed_s, max_speed_kmh = EXCLUDED.max_speed_kmh,

@@ -29,8 +29,12 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
   ] as const) {
     await client.query({
       name: `replace-${table}`,
-      text: `DELETE FROM ${table} x USING unnest($1::text[], $2::bigint[]) AS u(v, since)
-             WHERE x.vehicle_id = u.v AND ${SINCE_MATCH(`x.${col}`)}`,
+      // per vehicle an index range scan (OFFSET 0: not a join over the whole table)
+      text: `DELETE FROM ${table} WHERE (vehicle_id, ${col}) IN (
+               SELECT x.vehicle_id, x.${col} FROM unnest($1::text[], $2::bigint[]) AS u(v, since)
+               CROSS JOIN LATERAL (
+                 SELECT vehicle_id, ${col} FROM ${table} WHERE vehicle_id = u.v AND ${SINCE_MATCH(col)} OFFSET 0
+               ) x)`,
       values: [ids, since],
     });
   }

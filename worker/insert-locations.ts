@@ -71,7 +71,11 @@ export async function storedCopies(
     `SELECT l.vehicle_id AS v, (extract(epoch FROM l.recorded_at) * 1000)::float8 AS t,
             (extract(epoch FROM l.received_at) * 1000)::float8 AS rcv, l.message_id AS mid
      FROM unnest($1::text[], $2::bigint[]) AS u(v, t)
-     JOIN vehicle_locations l ON l.vehicle_id = u.v AND l.recorded_at = timestamptz 'epoch' + u.t * interval '1 millisecond'`,
+     CROSS JOIN LATERAL (
+       SELECT vehicle_id, recorded_at, received_at, message_id FROM vehicle_locations
+       WHERE vehicle_id = u.v AND recorded_at = timestamptz 'epoch' + u.t * interval '1 millisecond'
+       OFFSET 0 -- a primary-key probe per fix, never a join over every partition
+     ) l`,
     [fixes.map((f) => f.vehicleId), fixes.map((f) => f.recordedAt)],
   );
   for (const row of r.rows) out.set(fixKey(row.v, row.t), { receivedAt: row.rcv, messageId: row.mid });

@@ -52,8 +52,12 @@ export async function reconcileEvents(
                   (extract(epoch FROM e.confirmed_at) * 1000)::float8 AS "confirmedAt",
                   ST_Y(e.location) AS lat, ST_X(e.location) AS lng
            FROM unnest($1::text[], $2::bigint[]) AS u(v, since)
-           JOIN geofence_events e ON e.vehicle_id = u.v
-             AND (u.since IS NULL OR e.confirmed_at > timestamptz 'epoch' + u.since * interval '1 millisecond')`,
+           CROSS JOIN LATERAL (
+             SELECT * FROM geofence_events
+             WHERE vehicle_id = u.v
+               AND (u.since IS NULL OR confirmed_at > timestamptz 'epoch' + u.since * interval '1 millisecond')
+             OFFSET 0 -- an index range scan per vehicle, not a hash join over the whole table
+           ) e`,
     values: [runs.map((r) => r.vehicleId), runs.map((r) => r.since)],
   });
   const old = new Map(stored.rows.map((e) => [keyOf(e.vehicleId, e.geofenceId, e.kind, e.at), e]));
