@@ -94,6 +94,16 @@ describe("the pipeline across processes: /metrics and correlation ids", () => {
     await waitFor(metrics, (m) => sample(m, series.stored) - sample(before, series.stored) === 2, {
       what: "2 rejects stored",
     });
+    // the worker's latency histograms: one commit-time observation per batch, one end-to-end per fix
+    const e2e =
+      sample(after, "logitrack_pipeline_latency_ms_count") -
+      sample(before, "logitrack_pipeline_latency_ms_count");
+    expect(e2e).toBeGreaterThanOrEqual(3);
+    expect(sample(after, 'logitrack_pipeline_latency_ms_bucket{le="+Inf"}')).toBe(
+      sample(after, "logitrack_pipeline_latency_ms_count"),
+    );
+    expect(sample(after, "logitrack_worker_commit_ms_count")).toBeGreaterThanOrEqual(1);
+    expect(after).toContain("# TYPE logitrack_worker_commit_ms histogram");
     // BullMQ gauges and this process's own metrics are there too
     expect(after).toMatch(/^logitrack_queue_jobs\{state="waiting"\} \d+$/m);
     expect(after).toMatch(/^logitrack_queue_jobs\{state="failed"\} \d+$/m);
