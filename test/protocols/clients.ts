@@ -34,7 +34,7 @@ export interface RunResult {
 }
 
 /** Runs mosquitto_pub to completion (it waits for the PUBACK at QoS 1). */
-export function mosquittoPub(args: string[], timeoutMs = 15_000): Promise<RunResult> {
+export function mosquittoPub(args: string[], timeoutMs = 60_000): Promise<RunResult> {
   return run("mosquitto_pub", args, timeoutMs);
 }
 
@@ -86,7 +86,7 @@ export function mosquittoSub(args: string[]): Subscriber {
   const subscribed = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`no SUBACK for mosquitto_sub ${args.join(" ")}: ${out}`)),
-      15_000,
+      60_000,
     );
     onSuback = () => {
       clearTimeout(timer);
@@ -120,7 +120,7 @@ export function mosquittoSub(args: string[]): Subscriber {
     messages,
     subscribed,
     exited,
-    waitForMessages: (n, timeoutMs = 20_000) =>
+    waitForMessages: (n, timeoutMs = 60_000) =>
       waitFor(
         async () => messages,
         (m) => m.length >= n,
@@ -196,6 +196,6 @@ export function waitForFixes(pool: pg.Pool, vehicleId: string, n: number): Promi
   return waitFor(
     () => storedFixes(pool, vehicleId),
     (rows) => rows.length >= n,
-    { timeoutMs: 20_000, what: `${n} fix(es) of ${vehicleId} in PostGIS` },
+    { timeoutMs: 60_000, what: `${n} fix(es) of ${vehicleId} in PostGIS` },
   );
 }
