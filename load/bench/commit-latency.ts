@@ -2,7 +2,7 @@ import { type Redis, redisKeys } from "../../core/redis.ts";
 
 /**
  * Broker receipt → PostgreSQL commit latency, from the worker's histogram counters in the
- * Redis metrics hash (`worker_e2e_ms_bucket:<le>`, cumulative-free: one count per bucket).
+ * Redis metrics hash (`pipeline_latency_ms_bucket:<le>`, cumulative-free: one count per bucket).
  */
 export type BucketCounts = Map<number, number>;
 
@@ -10,7 +10,7 @@ export async function readBuckets(redis: Redis): Promise<BucketCounts> {
   const all = await redis.hgetall(redisKeys.metrics);
   const out: BucketCounts = new Map();
   for (const [k, v] of Object.entries(all)) {
-    const m = /^worker_e2e_ms_bucket:(.+)$/.exec(k);
+    const m = /^pipeline_latency_ms_bucket:(.+)$/.exec(k);
     if (m) out.set(m[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(m[1]), Number(v));
   }
   return out;
