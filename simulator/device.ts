@@ -78,7 +78,12 @@ export class Device {
   private readonly client: MqttClient;
   private seq = 0;
   private period: number;
+  private dialled = false;
   private ended = false;
+  /** publishes awaiting their acknowledgement */
+  private pending = 0;
+  /** packet ids sent and not yet acknowledged (to count resends) */
+  private readonly unacked = new Set<number>();
   connected = false;
   /** refused with bad credentials: the device stays down */
   refused = false;
@@ -112,7 +117,7 @@ export class Device {
       password: o.password,
       clean: false,
       keepalive: o.keepalive,
-      reconnectPeriod: this.period,
+      reconnectPeriod: jitter(this.period),
       // CONNACK 3 (server unavailable) is worth retrying; bad credentials end the client below
       reconnectOnConnackError: true,
       connectTimeout: 30_000,
@@ -122,7 +127,7 @@ export class Device {
     client.on("connect", (connack) => {
       this.connected = true;
       this.period = o.backoff.initialMs;
-      client.options.reconnectPeriod = this.period;
+      client.options.reconnectPeriod = jitter(this.period);
       o.counters.connects++;
       // the broker keeps the subscription in the persistent session
       if (!connack.sessionPresent) client.subscribe(topics.errors(o.vehicleId), { qos: 1 }, () => {});
@@ -131,7 +136,7 @@ export class Device {
       o.counters.reconnects++;
       // MQTT.js arms its next attempt with options.reconnectPeriod after this one fails
       this.period = Math.min(o.backoff.maxMs, this.period * 2);
-      client.options.reconnectPeriod = Math.round(this.period * (0.75 + Math.random() * 0.5));
+      client.options.reconnectPeriod = jitter(this.period);
     });
     client.on("close", () => {
       this.connected = false;
@@ -170,9 +175,6 @@ export class Device {
     this.client.connect();
   }
 
-  private dialled = false;
-  private readonly unacked = new Set<number>();
-
   /** Generates the next fix and publishes what the reporter decides to send. */
   tick(): void {
     const o = this.o;
@@ -200,8 +202,6 @@ export class Device {
     const force = this.pending > 0 || !this.connected;
     await new Promise<void>((resolve) => client.end(force, {}, () => resolve()));
   }
-
-  private pending = 0;
 
   private publish(msg: OutgoingMessage): void {
     const { counters, hooks, qos } = this.o;
@@ -231,6 +231,11 @@ export class Device {
     const t = this.o.firstAt + k * this.o.intervalMs;
     return this.o.wholeSeconds ? Math.floor(t / 1000) * 1000 : Math.round(t);
   }
+}
+
+/** ±25 %: trucks dropped together (a broker restart) do not all come back in the same instant */
+function jitter(ms: number): number {
+  return Math.round(ms * (0.75 + Math.random() * 0.5));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -68,3 +68,8 @@ export function distanceToSegmentM(p: LatLng, a: LatLng, b: LatLng): number {
   const y = ay + t * dy;
   return Math.sqrt(x * x + y * y) * EARTH_RADIUS_M * RAD;
 }
+
+/** A smooth pseudo-terrain for altitudes: Dubai lies 0-60 m above sea level, rising inland. */
+export function terrainAltitudeM(p: LatLng): number {
+  return 8 + 20 * Math.abs(Math.sin(p.lat * 40) * Math.cos(p.lng * 30)) + Math.max(0, (p.lng - 55.2) * 150);
+}

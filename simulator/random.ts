@@ -13,6 +13,8 @@ export interface Random {
   /** true with probability p */
   chance(p: number): boolean;
   pick<T>(items: readonly T[]): T;
+  /** an index drawn with probability proportional to its weight */
+  weightedIndex(weights: readonly number[]): number;
   /** normally distributed (Box-Muller) */
   normal(mean: number, sd: number): number;
   /** an independent stream for a sub-component, derived from this one's seed and a label */
@@ -46,6 +48,15 @@ export function createRandom(seed: number | string): Random {
     pick<T>(items: readonly T[]): T {
       if (items.length === 0) throw new RangeError("pick from an empty list");
       return items[Math.floor(next() * items.length)] as T;
+    },
+    weightedIndex(weights) {
+      const total = weights.reduce((s, w) => s + w, 0);
+      let x = next() * total;
+      for (let i = 0; i < weights.length; i++) {
+        x -= weights[i] as number;
+        if (x < 0) return i;
+      }
+      return weights.length - 1;
     },
     normal(mean, sd) {
       const u = 1 - next();

@@ -1,4 +1,4 @@
-import { interpolate, type LatLng, offsetM, turnDeg } from "./geo.ts";
+import { interpolate, type LatLng, offsetM, terrainAltitudeM, turnDeg } from "./geo.ts";
 import type { Random } from "./random.ts";
 import type { RoadEdge, RoadNetwork } from "./road-network.ts";
 
@@ -82,7 +82,8 @@ export class Truck {
     this.decel = r.range(1.4, 2);
     this.driverFactor = r.range(0.88, 1);
     this.odometerM = r.range(15_000, 450_000) * 1000;
-    this.edge = opts.startEdge ?? pickByLength(opts.network.edges, r);
+    const edges = opts.network.edges;
+    this.edge = opts.startEdge ?? (edges[r.weightedIndex(edges.map((e) => e.lengthM))] as RoadEdge);
     this.offsetM = r.range(0, this.edge.lengthM);
     this.heading = this.edge.bearing;
     [this.next, this.stopAtEnd] = this.plan(this.edge);
@@ -116,7 +117,7 @@ export class Truck {
       lng: round(p.lng, 6),
       speed: moving ? round(Math.max(0, this.speed * 3.6 + r.normal(0, 0.4)), 1) : 0,
       heading: round(this.heading, 1) % 360,
-      altitude: round(terrainM(exact) + r.normal(0, 1.5), 1),
+      altitude: round(terrainAltitudeM(exact) + r.normal(0, 1.5), 1),
       accuracy,
       ignition: this.ignition,
       odometer: round(this.odometerM / 1000, 3),
@@ -215,7 +216,7 @@ export class Truck {
       return [uTurn, deliveryPhases(r, 180, 900)];
     }
     const weights = onward.map((e) => (e.road === edge.road ? 4 : 1));
-    const next = onward[weightedIndex(weights, r)] as RoadEdge;
+    const next = onward[r.weightedIndex(weights)] as RoadEdge;
     if ((edge.signals || next.signals) && r.chance(LIGHT_STOP_CHANCE)) {
       return [next, [{ ignition: true, seconds: r.range(15, 75) }]];
     }
@@ -243,30 +244,6 @@ function deliveryPhases(r: Random, minS: number, maxS: number): Phase[] {
     { ignition: false, seconds: r.range(minS, maxS) },
     { ignition: true, seconds: r.range(10, 40) },
   ];
-}
-
-function pickByLength(edges: RoadEdge[], r: Random): RoadEdge {
-  return edges[
-    weightedIndex(
-      edges.map((e) => e.lengthM),
-      r,
-    )
-  ] as RoadEdge;
-}
-
-function weightedIndex(weights: number[], r: Random): number {
-  const total = weights.reduce((s, w) => s + w, 0);
-  let x = r.next() * total;
-  for (let i = 0; i < weights.length; i++) {
-    x -= weights[i] as number;
-    if (x < 0) return i;
-  }
-  return weights.length - 1;
-}
-
-/** A smooth pseudo-terrain: Dubai lies 0-60 m above sea level, rising inland. */
-function terrainM(p: LatLng): number {
-  return 8 + 20 * Math.abs(Math.sin(p.lat * 40) * Math.cos(p.lng * 30)) + Math.max(0, (p.lng - 55.2) * 150);
 }
 
 function round(x: number, digits: number): number {
