@@ -1,14 +1,26 @@
 import type pg from "pg";
-import { type VehicleRun, writeRuns } from "./derived-writes.ts";
+import { writeRuns } from "./derived-writes.ts";
 import { parseFixKey } from "./insert-locations.ts";
 import { type EventChanges, reconcileEvents } from "./reconcile-events.ts";
-import { readCheckpoints, readGeofences, readTrackWindows } from "./track-reads.ts";
-import { initialState, type MachineRules, type MachineState, runMachine } from "./vehicle-machine.ts";
+import { type GeofenceInfo, readCheckpoints, readGeofences, readTrackWindows } from "./track-reads.ts";
+import {
+  initialState,
+  type MachineOutput,
+  type MachineRules,
+  type MachineState,
+  runMachine,
+} from "./vehicle-machine.ts";
+
+// rows read back per round, over all the batch's vehicles (at least 200 each): ~20 MB of fixes
+const PAGE_ROWS = 100_000;
+
 import type { LockedVehicle } from "./vehicle-state.ts";
 
 export type DeriveRules = Omit<MachineRules, "dwellMs"> & {
   /** history before this (epoch ms) may be gone (retention): no replay starts before it */
   retainedFrom: number;
+  /** rows read back per round over all vehicles (default 100,000) */
+  pageRows?: number;
 };
 
 export interface DeriveResult {
@@ -87,22 +99,52 @@ export async function deriveVehicles(
     result.replayed.add(vehicleId);
   }
 
-  const tracks = await readTrackWindows(
-    client,
-    [...starts].map(([vehicleId, s]) => ({ vehicleId, since: s.since })),
-  );
-  const fenceIds = new Set<number>();
-  for (const fixes of tracks.values()) for (const f of fixes) for (const id of f.fences) fenceIds.add(id);
-  for (const s of starts.values()) for (const id of Object.keys(s.state.fences)) fenceIds.add(Number(id));
-  const geofences = await readGeofences(client, fenceIds);
+  // Read back and run in pages: a replay from the start of a long history (or the first batch after
+  // installing this on old data) must not hold it all in memory at once.
+  const geofences = new Map<number, GeofenceInfo>();
+  const asked = new Set<number>();
   const machineRules: MachineRules = { ...rules, dwellMs: (id) => geofences.get(id)?.dwellMs };
+  const outputs = new Map<string, MachineOutput>();
+  let todo = [...starts.keys()];
+  for (let first = true; todo.length > 0; first = false) {
+    const page = rules.pageRows ?? PAGE_ROWS;
+    const limit = Math.max(Math.min(200, page), Math.ceil(page / todo.length));
+    const tracks = await readTrackWindows(
+      client,
+      todo.map((vehicleId) => {
+        const s = starts.get(vehicleId) as Start;
+        return { vehicleId, since: first ? s.since : s.state.lastAt };
+      }),
+      limit,
+    );
+    const unknown = new Set<number>();
+    for (const fixes of tracks.values()) for (const f of fixes) for (const id of f.fences) unknown.add(id);
+    if (first)
+      for (const s of starts.values()) for (const id of Object.keys(s.state.fences)) unknown.add(Number(id));
+    for (const id of asked) unknown.delete(id);
+    for (const id of unknown) asked.add(id);
+    for (const [id, info] of await readGeofences(client, unknown)) geofences.set(id, info);
 
-  const runs: (VehicleRun & { events: ReturnType<typeof runMachine>["events"] })[] = [];
-  for (const [vehicleId, start] of starts) {
-    const out = runMachine(start.state, tracks.get(vehicleId) ?? [], machineRules);
-    runs.push({ vehicleId, since: start.since, ...out });
-    result.machines.set(vehicleId, start.state);
+    for (const vehicleId of todo) {
+      const out = runMachine(
+        (starts.get(vehicleId) as Start).state,
+        tracks.get(vehicleId) ?? [],
+        machineRules,
+      );
+      const acc = outputs.get(vehicleId);
+      if (!acc) outputs.set(vehicleId, out);
+      else
+        for (const k of ["trips", "stops", "events", "checkpoints"] as const)
+          (acc[k] as unknown[]).push(...out[k]);
+    }
+    todo = todo.filter((vehicleId) => (tracks.get(vehicleId)?.length ?? 0) >= limit);
   }
+
+  const runs = [...starts].map(([vehicleId, start]) => {
+    result.machines.set(vehicleId, start.state);
+    const out = outputs.get(vehicleId) ?? { trips: [], stops: [], events: [], checkpoints: [] };
+    return { vehicleId, since: start.since, ...out };
+  });
   await writeRuns(client, runs);
   result.events = await reconcileEvents(client, runs, geofences);
   return result;

@@ -7,9 +7,11 @@ import type { MachineState, TrackFix } from "./vehicle-machine.ts";
  */
 
 /**
- * Every stored fix of each vehicle from `since` on (inclusive; null = the whole history), in
- * time order, with the distance from the previous fix of the window (the fix at `since` is read
- * only to give the next one its distance) and the geofences holding it (GiST on geofences).
+ * Up to $3 stored fixes of each vehicle from `since` on (inclusive; null = from the first), in time
+ * order, with the distance from the previous fix of the window (the fix at `since` is read only to
+ * give the next one its distance) and the geofences holding it (GiST on geofences). The LIMIT
+ * pages a long replay, and keeps this an index range scan per vehicle rather than a join the
+ * planner pulls up over every partition.
  */
 const TRACK_WINDOWS = `
 SELECT w.v AS "vehicleId", (extract(epoch FROM l.recorded_at) * 1000)::float8 AS t,
@@ -21,7 +23,7 @@ CROSS JOIN LATERAL (
   SELECT recorded_at, location, speed, ignition FROM vehicle_locations
   WHERE vehicle_id = w.v
     AND recorded_at >= COALESCE(timestamptz 'epoch' + w.since * interval '1 millisecond', '-infinity')
-  OFFSET 0 -- keeps this an index range scan per vehicle, not a join pulled up over every partition
+  ORDER BY recorded_at LIMIT $3
 ) l
 WINDOW seq AS (PARTITION BY w.v ORDER BY l.recorded_at)
 ORDER BY w.v, l.recorded_at`;
@@ -29,13 +31,14 @@ ORDER BY w.v, l.recorded_at`;
 export async function readTrackWindows(
   client: pg.PoolClient,
   windows: readonly { vehicleId: string; since: number | null }[],
+  limit: number,
 ): Promise<Map<string, TrackFix[]>> {
   const out = new Map<string, TrackFix[]>();
   if (windows.length === 0) return out;
   const r = await client.query<TrackFix & { vehicleId: string }>({
     name: "track-windows",
     text: TRACK_WINDOWS,
-    values: [windows.map((w) => w.vehicleId), windows.map((w) => w.since)],
+    values: [windows.map((w) => w.vehicleId), windows.map((w) => w.since), limit],
   });
   for (const { vehicleId, ...fix } of r.rows) {
     const list = out.get(vehicleId) ?? [];
