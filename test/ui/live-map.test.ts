@@ -109,6 +109,37 @@ describe("web UI in Chromium against the running platform", () => {
     expect(await markerCount()).toBe(String(N));
   });
 
+  it("reconnects after the server drops the live socket and catches up from the new snapshot", async () => {
+    // record every connection state the badge shows (the page's own DOM, observed from the test)
+    await page.evaluate(`{
+      window.states = [];
+      const badge = document.querySelector('[data-testid="connection-state"]');
+      new MutationObserver(() => window.states.push(badge.dataset.state)).observe(badge, { attributes: true });
+    }`);
+    const id = `${prefix}-1`;
+    const before = (await markers())[id] as [number, number];
+    for (const ws of ui.app.websocketServer.clients) ws.terminate();
+    // while the page is away: only the snapshot after the reconnect can bring this fix
+    await publish(1, CENTER.lat - 0.03, CENTER.lng + 0.05);
+    await expect.poll(() => page.evaluate("window.states.join()"), poll).toMatch(/reconnecting.*live/);
+    await expect.poll(async () => (await markers())[id]?.[1], poll).toBeGreaterThan(before[1] + 5);
+    expect(await markerCount()).toBe(String(N));
+  });
+
+  it("reports today's distance per vehicle as a table and a chart", async () => {
+    await page.getByRole("button", { name: "Reports" }).click();
+    const table = page.getByRole("table", { name: "daily analytics per vehicle" });
+    // vehicle 0 drove (moved once); the worker derives the day as it stores the fixes
+    const moved = table.locator("tr", { hasText: `${prefix}-0` });
+    await expect
+      .poll(async () => Number((await moved.locator("td").nth(1).textContent()) ?? 0), poll)
+      .toBeGreaterThan(0);
+    expect(
+      await page.getByRole("img", { name: "distance per vehicle" }).locator("rect").count(),
+    ).toBeGreaterThan(0);
+    await page.getByRole("button", { name: "Vehicles" }).click();
+  });
+
   it("opens a vehicle's details and shows a conflicting edit as a conflict", async () => {
     const id = `${prefix}-3`;
     await page.locator(`[data-vehicle-id="${id}"] button`).click();
@@ -125,7 +156,7 @@ describe("web UI in Chromium against the running platform", () => {
     expect(r.rows[0]?.name).toBe("theirs");
   });
 
-  it("draws a geofence with the mouse, saves it, finds it after a reload and deletes it", async () => {
+  it("draws a geofence with the mouse, saves it, finds it after a reload, shows its enter event live, deletes it", async () => {
     const name = `Depot ${prefix}`;
     await page.getByRole("button", { name: "Geofences" }).click();
     await page.getByTestId("draw-geofence").click();
@@ -166,6 +197,19 @@ describe("web UI in Chromium against the running platform", () => {
     await page.getByRole("button", { name: "Geofences" }).click();
     await expect.poll(() => row.count(), poll).toBe(1);
 
+    // a vehicle driving in: the worker's enter event reaches the feed through the WebSocket
+    const c = await ui.platform.pool.query<{ lat: number; lng: number }>(
+      "SELECT ST_Y(ST_Centroid(polygon)) AS lat, ST_X(ST_Centroid(polygon)) AS lng FROM geofences WHERE name = $1",
+      [name],
+    );
+    const centre = c.rows[0] as { lat: number; lng: number };
+    await page.getByRole("button", { name: "Events" }).click();
+    await publish(5, centre.lat, centre.lng);
+    const event = page.getByTestId("event-row").filter({ hasText: `${prefix}-5` });
+    await expect.poll(() => event.textContent(), poll).toContain(name);
+    expect(await event.textContent()).toContain("enter");
+
+    await page.getByRole("button", { name: "Geofences" }).click();
     await row.getByRole("button", { name: "Delete" }).click();
     await expect.poll(() => row.count(), poll).toBe(0);
     const left = await ui.platform.pool.query("SELECT 1 FROM geofences WHERE name = $1", [name]);

@@ -1,4 +1,4 @@
-import { latLngOf, type Polygon } from "./geojson.ts";
+import type { Polygon } from "./geojson.ts";
 
 /**
  * The HTTP API as the UI uses it. Same origin: the session cookie (HttpOnly, SameSite=Strict)
@@ -67,49 +67,66 @@ export interface TrackFeature {
   };
 }
 
-/** A geofence enter/exit or other vehicle event (WS `events` and GET /api/events). */
+/** A geofence enter/exit: GET /api/events (times ISO-8601) and WS `events` (times epoch ms). */
 export interface FleetEvent {
-  id?: number | string;
+  type: "geofence";
+  id: number;
   vehicleId: string;
-  type?: string;
-  kind?: string;
-  geofenceId?: number;
-  geofenceName?: string;
-  at?: string | number;
-  recordedAt?: string | number;
-  lat?: number;
-  lng?: number;
+  geofenceId: number;
+  geofenceName: string;
+  kind: "enter" | "exit";
+  at: string | number;
+  confirmedAt: string | number;
+  lat: number;
+  lng: number;
+  /** WS only: derived by a replay after late fixes */
+  late?: boolean;
+  /** WS only: a replay proved this earlier event false; it was deleted */
+  retracted?: boolean;
 }
 
-/** GET /api/analytics/daily: one row per vehicle (shape per ARCHITECTURE.md's description). */
+/** GET /api/analytics/daily: one row per vehicle and fleet day (FLEET_TZ). */
 export interface DailyRow {
   vehicleId: string;
-  distanceKm: number;
+  date: string;
+  fixes: number;
+  distanceM: number;
+  movingS: number;
+  idleS: number;
   avgSpeedKmh: number | null;
   maxSpeedKmh: number | null;
-  movingSeconds: number;
-  idleSeconds: number;
+}
+
+export interface DailyReport {
+  date: string;
+  timeZone: string;
+  items: DailyRow[];
 }
 
 export interface Trip {
-  vehicleId?: string;
-  startAt: string;
-  endAt: string;
-  distanceKm?: number;
-  maxSpeedKmh?: number;
-  startLat?: number;
-  startLng?: number;
-  endLat?: number;
-  endLng?: number;
+  id: number;
+  startedAt: string;
+  endedAt: string;
+  durationS: number;
+  distanceM: number;
+  maxSpeedKmh: number | null;
+  avgSpeedKmh: number | null;
+  start: { lat: number; lng: number };
+  end: { lat: number; lng: number };
 }
 
 export interface Stop {
-  vehicleId?: string;
-  startAt: string;
-  endAt: string;
-  durationSeconds?: number;
-  lat?: number;
-  lng?: number;
+  id: number;
+  startedAt: string;
+  endedAt: string;
+  durationS: number;
+  lat: number;
+  lng: number;
+}
+
+interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
 }
 
 export class ApiError extends Error {
@@ -226,75 +243,30 @@ export const api = {
     ),
   deleteGeofence: (id: number) => request<void>("DELETE", `/api/geofences/${id}`),
 
-  events: (from: Date, to: Date) =>
-    request<{ items: FleetEvent[] } | FleetEvent[]>(
-      "GET",
-      `/api/events?${q({ from: from.toISOString(), to: to.toISOString() })}`,
-    ).then(itemsOf),
-  daily: (date: string) =>
-    request<Listish>("GET", `/api/analytics/daily?${q({ date })}`).then((r) => itemsOf(r).map(toDailyRow)),
+  /** The newest `max` events between from and to (the API pages oldest first). */
+  async events(from: Date, to: Date, max = 300): Promise<FleetEvent[]> {
+    let out: FleetEvent[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page<FleetEvent> = await request(
+        "GET",
+        `/api/events?${q({ from: from.toISOString(), to: to.toISOString(), limit: 1000, cursor: cursor ?? undefined })}`,
+      );
+      out = [...out, ...page.items].slice(-max);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return out;
+  },
+  /** A fleet day's analytics; without a date, today's in the fleet's time zone. */
+  daily: (date?: string) => request<DailyReport>("GET", `/api/analytics/daily?${q({ date, limit: 10_000 })}`),
   trips: (vehicleId: string, from: Date, to: Date) =>
-    request<Listish>(
+    request<Page<Trip>>(
       "GET",
-      `/api/reports/trips?${q({ vehicleId, from: from.toISOString(), to: to.toISOString() })}`,
-    ).then((r) => itemsOf(r).map(toTrip)),
+      `/api/reports/trips?${q({ vehicleId, from: from.toISOString(), to: to.toISOString(), limit: 1000 })}`,
+    ).then((p) => p.items),
   stops: (vehicleId: string, from: Date, to: Date) =>
-    request<Listish>(
+    request<Page<Stop>>(
       "GET",
-      `/api/reports/stops?${q({ vehicleId, from: from.toISOString(), to: to.toISOString() })}`,
-    ).then((r) => itemsOf(r).map(toStop)),
+      `/api/reports/stops?${q({ vehicleId, from: from.toISOString(), to: to.toISOString(), limit: 1000 })}`,
+    ).then((p) => p.items),
 };
-
-type Row = Record<string, unknown>;
-type Listish = { items: Row[] } | Row[];
-
-/**
- * The events and reports routes were written alongside this UI: accept a bare array or the
- * API's `{items}` list shape, and metres/kilometres and *At/*edAt names, in this one place.
- */
-function itemsOf<T>(r: { items: T[] } | T[]): T[] {
-  return Array.isArray(r) ? r : r.items;
-}
-
-const numOr = (...vs: unknown[]): number | undefined => vs.find((v): v is number => typeof v === "number");
-function km(r: Row): number | undefined {
-  const metres = numOr(r.distanceM, r.distance_m);
-  return numOr(r.distanceKm, metres === undefined ? undefined : metres / 1000);
-}
-const str = (...vs: unknown[]) => vs.find((v): v is string => typeof v === "string") ?? "";
-
-function toDailyRow(r: Row): DailyRow {
-  return {
-    vehicleId: str(r.vehicleId, r.vehicle_id),
-    distanceKm: km(r) ?? 0,
-    avgSpeedKmh: numOr(r.avgSpeedKmh, r.avg_speed_kmh) ?? null,
-    maxSpeedKmh: numOr(r.maxSpeedKmh, r.max_speed_kmh) ?? null,
-    movingSeconds: numOr(r.movingSeconds, r.movingS, r.moving_s) ?? 0,
-    idleSeconds: numOr(r.idleSeconds, r.idleS, r.idle_s) ?? 0,
-  };
-}
-
-function toTrip(r: Row): Trip {
-  return {
-    startAt: str(r.startAt, r.startedAt, r.started_at),
-    endAt: str(r.endAt, r.endedAt, r.ended_at),
-    distanceKm: km(r),
-    maxSpeedKmh: numOr(r.maxSpeedKmh, r.max_speed_kmh),
-  };
-}
-
-function toStop(r: Row): Stop {
-  const startAt = str(r.startAt, r.startedAt, r.started_at);
-  const endAt = str(r.endAt, r.endedAt, r.ended_at);
-  const coords = (r.location as { coordinates?: number[] } | undefined)?.coordinates;
-  const at = coords ? latLngOf(coords) : undefined;
-  return {
-    startAt,
-    endAt,
-    durationSeconds:
-      numOr(r.durationSeconds, r.durationS) ??
-      (new Date(endAt).getTime() - new Date(startAt).getTime()) / 1000,
-    lat: numOr(r.lat, at?.[0]),
-    lng: numOr(r.lng, at?.[1]),
-  };
-}

@@ -4,10 +4,10 @@ const BAR_H = 18;
 const LABEL_W = 110;
 const WIDTH = 320;
 
-/** Distance per vehicle as horizontal bars: plain SVG, longest first. */
+/** Distance per vehicle as horizontal bars: plain SVG, the 30 longest. */
 export function DailyChart(props: { rows: DailyRow[] }) {
-  const rows = [...props.rows].sort((a, b) => b.distanceKm - a.distanceKm).slice(0, 30);
-  const max = Math.max(1, ...rows.map((r) => r.distanceKm));
+  const rows = [...props.rows].sort((a, b) => b.distanceM - a.distanceM).slice(0, 30);
+  const max = Math.max(1, ...rows.map((r) => r.distanceM));
   const barMax = WIDTH - LABEL_W - 50;
   return (
     <svg
@@ -20,7 +20,7 @@ export function DailyChart(props: { rows: DailyRow[] }) {
     >
       {rows.map((r, i) => {
         const y = 4 + i * (BAR_H + 4);
-        const w = (r.distanceKm / max) * barMax;
+        const w = (r.distanceM / max) * barMax;
         return (
           <g key={r.vehicleId}>
             <text x={LABEL_W - 6} y={y + BAR_H - 5} textAnchor="end" className="chart-label">
@@ -28,7 +28,7 @@ export function DailyChart(props: { rows: DailyRow[] }) {
             </text>
             <rect x={LABEL_W} y={y} width={Math.max(1, w)} height={BAR_H} className="chart-bar" />
             <text x={LABEL_W + w + 4} y={y + BAR_H - 5} className="chart-value">
-              {r.distanceKm.toFixed(1)} km
+              {(r.distanceM / 1000).toFixed(1)} km
             </text>
           </g>
         );

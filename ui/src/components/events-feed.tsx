@@ -1,52 +1,54 @@
 import { useEffect, useState } from "react";
-import { api, type FleetEvent, type GeofenceFeature } from "../api.ts";
+import { api, type FleetEvent } from "../api.ts";
 import { dateTime } from "../format.ts";
 
 const HISTORY_MS = 24 * 3_600_000;
+const MAX_SHOWN = 300;
 
-/** Geofence enter/exit and other events: the last day from the API, then live from the WebSocket. */
-export function EventsFeed(props: {
-  live: FleetEvent[];
-  geofences: GeofenceFeature[];
-  onSelectVehicle: (id: string) => void;
-}) {
+/**
+ * Geofence enter/exit events, newest first: the last day from GET /api/events, then live from
+ * the WebSocket as they happen. A retraction (a replay after late fixes proved an event false)
+ * removes that event.
+ */
+export function EventsFeed(props: { live: FleetEvent[]; onSelectVehicle: (id: string) => void }) {
   const [past, setPast] = useState<FleetEvent[]>([]);
-  const [note, setNote] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>();
   useEffect(() => {
     const now = new Date();
     api
-      .events(new Date(now.getTime() - HISTORY_MS), now)
+      .events(new Date(now.getTime() - HISTORY_MS), now, MAX_SHOWN)
       .then((items) => setPast(items.slice().reverse()))
-      .catch((err: unknown) =>
-        setNote(`Past events unavailable (${String(err)}); showing live events only.`),
-      );
+      .catch((err: unknown) => setError(`Past events unavailable: ${String(err)}`));
   }, []);
 
-  const names = new Map(props.geofences.map((g) => [g.id, g.properties.name]));
-  const events = [...props.live, ...past].slice(0, 300);
+  const retracted = new Set(props.live.filter((e) => e.retracted).map((e) => e.id));
+  const seen = new Set<number>();
+  const events: FleetEvent[] = [];
+  for (const e of [...props.live, ...past]) {
+    if (retracted.has(e.id) || seen.has(e.id)) continue;
+    seen.add(e.id);
+    events.push(e);
+    if (events.length >= MAX_SHOWN) break;
+  }
+
   return (
     <section className="events">
-      {note && <p className="muted">{note}</p>}
-      {events.length === 0 && <p className="muted">No events yet.</p>}
+      {error && <p className="error">{error}</p>}
+      {events.length === 0 && <p className="muted">No geofence events in the last 24 hours.</p>}
       <ul className="list" aria-label="events">
-        {events.map((e, i) => {
-          const kind = e.kind ?? e.type ?? "event";
-          const where = e.geofenceName ?? (e.geofenceId !== undefined ? names.get(e.geofenceId) : undefined);
-          return (
-            <li
-              key={e.id ?? `${i}-${e.vehicleId}-${kind}-${e.at ?? e.recordedAt}`}
-              data-testid="event-row"
-              className="item"
-            >
-              <span className={`event-kind event-${kind}`}>{kind}</span>
-              <button type="button" className="link" onClick={() => props.onSelectVehicle(e.vehicleId)}>
-                {e.vehicleId}
-              </button>
-              {where && <span> {where}</span>}
-              <span className="muted"> {dateTime(e.at ?? e.recordedAt)}</span>
-            </li>
-          );
-        })}
+        {events.map((e) => (
+          <li key={e.id} data-testid="event-row" className="item">
+            <span className={`event-kind event-${e.kind}`}>{e.kind}</span>
+            <button type="button" className="link" onClick={() => props.onSelectVehicle(e.vehicleId)}>
+              {e.vehicleId}
+            </button>
+            <span className="item-main">{e.geofenceName}</span>
+            <span className="muted" title={`confirmed ${dateTime(e.confirmedAt)}`}>
+              {dateTime(e.at)}
+              {e.late && " (late)"}
+            </span>
+          </li>
+        ))}
       </ul>
     </section>
   );

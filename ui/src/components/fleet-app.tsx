@@ -129,10 +129,8 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
             />
           )}
           {tab === "geofences" && <GeofencePanel g={geofences} map={map} canEdit={canEdit} />}
-          {tab === "reports" && <ReportsPanel vehicles={fleet.vehicles} />}
-          {tab === "events" && (
-            <EventsFeed live={live.events} geofences={geofences.geofences} onSelectVehicle={select} />
-          )}
+          {tab === "reports" && <ReportsPanel vehicles={fleet.vehicles} initialVehicleId={selectedId} />}
+          {tab === "events" && <EventsFeed live={live.events} onSelectVehicle={select} />}
         </div>
       </aside>
       <section className="map-area">

@@ -1,55 +1,69 @@
-import { type FormEvent, useState } from "react";
-import { ApiError, api, type DailyRow, type Stop, type Trip } from "../api.ts";
-import { dateTime, duration, num, toLocalDate, toLocalInput } from "../format.ts";
+import { type FormEvent, useCallback, useEffect, useState } from "react";
+import { ApiError, api, type DailyReport, type Stop, type Trip } from "../api.ts";
+import { dateTime, duration, num, toLocalInput } from "../format.ts";
 import type { VehicleView } from "../use-vehicles.ts";
 import { DailyChart } from "./daily-chart.tsx";
 
 const message = (err: unknown) =>
-  err instanceof ApiError && err.status === 404 && /route/i.test(err.message)
-    ? "This report is not available on this server yet."
-    : err instanceof Error
-      ? err.message
-      : String(err);
+  err instanceof ApiError || err instanceof Error ? err.message : String(err);
+const km = (m: number) => num(m / 1000, 1);
 
 /** Daily analytics (table and chart) and a vehicle's trips and stops. */
-export function ReportsPanel(props: { vehicles: VehicleView[] }) {
+export function ReportsPanel(props: { vehicles: VehicleView[]; initialVehicleId: string | undefined }) {
   return (
     <section className="reports">
-      <DailyReport />
-      <TripsReport vehicles={props.vehicles} />
+      <DailyAnalytics />
+      <TripsAndStops vehicles={props.vehicles} initialVehicleId={props.initialVehicleId} />
     </section>
   );
 }
 
-function DailyReport() {
-  const [date, setDate] = useState(() => toLocalDate(new Date()));
-  const [rows, setRows] = useState<DailyRow[] | undefined>();
+function DailyAnalytics() {
+  // empty until the first answer: the API picks today in the fleet's time zone (FLEET_TZ)
+  const [date, setDate] = useState("");
+  const [report, setReport] = useState<DailyReport | undefined>();
   const [error, setError] = useState<string | undefined>();
 
-  const load = async (e: FormEvent) => {
-    e.preventDefault();
+  const load = useCallback(async (day?: string) => {
     setError(undefined);
     try {
-      setRows(await api.daily(date));
+      const r = await api.daily(day);
+      setReport(r);
+      setDate(r.date);
     } catch (err) {
-      setRows(undefined);
+      setReport(undefined);
       setError(message(err));
     }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void load(date || undefined);
   };
 
+  const rows = report?.items;
   return (
     <div className="card">
-      <form className="row" onSubmit={load} aria-label="daily analytics">
+      <form className="row" onSubmit={submit} aria-label="daily analytics">
         <h3>Daily</h3>
-        <input type="date" value={date} onChange={(e) => setDate(e.target.value)} required />
+        <input type="date" value={date} onChange={(e) => setDate(e.target.value)} aria-label="day" />
         <button type="submit">Show</button>
       </form>
+      {report && (
+        <p className="muted">
+          Fleet day {report.date} ({report.timeZone})
+        </p>
+      )}
       {error && <p className="error">{error}</p>}
       {rows && rows.length === 0 && <p className="muted">No data for this day.</p>}
       {rows && rows.length > 0 && (
         <>
           <DailyChart rows={rows} />
-          <table className="table">
+          <table className="table" aria-label="daily analytics per vehicle">
             <thead>
               <tr>
                 <th>Vehicle</th>
@@ -64,11 +78,11 @@ function DailyReport() {
               {rows.map((r) => (
                 <tr key={r.vehicleId}>
                   <td>{r.vehicleId}</td>
-                  <td>{num(r.distanceKm, 1)}</td>
+                  <td>{km(r.distanceM)}</td>
                   <td>{num(r.avgSpeedKmh, 0)}</td>
                   <td>{num(r.maxSpeedKmh, 0)}</td>
-                  <td>{duration(r.movingSeconds)}</td>
-                  <td>{duration(r.idleSeconds)}</td>
+                  <td>{duration(r.movingS)}</td>
+                  <td>{duration(r.idleS)}</td>
                 </tr>
               ))}
             </tbody>
@@ -79,10 +93,10 @@ function DailyReport() {
   );
 }
 
-function TripsReport(props: { vehicles: VehicleView[] }) {
-  const [vehicleId, setVehicleId] = useState(props.vehicles[0]?.id ?? "");
+function TripsAndStops(props: { vehicles: VehicleView[]; initialVehicleId: string | undefined }) {
+  const [vehicleId, setVehicleId] = useState(props.initialVehicleId ?? props.vehicles[0]?.id ?? "");
   const [from, setFrom] = useState(() => toLocalInput(new Date(Date.now() - 86_400_000)));
-  const [to, setTo] = useState(() => toLocalInput(new Date()));
+  const [to, setTo] = useState(() => toLocalInput(new Date(Date.now() + 60_000)));
   const [trips, setTrips] = useState<Trip[] | undefined>();
   const [stops, setStops] = useState<Stop[] | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -102,16 +116,25 @@ function TripsReport(props: { vehicles: VehicleView[] }) {
     <div className="card">
       <form onSubmit={load} aria-label="trips and stops">
         <h3>Trips and stops</h3>
-        <select value={vehicleId} onChange={(e) => setVehicleId(e.target.value)} required>
-          <option value="">vehicle…</option>
-          {props.vehicles.map((v) => (
-            <option key={v.id} value={v.id}>
-              {v.id}
-            </option>
-          ))}
-        </select>
-        <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} required />
-        <input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} required />
+        <label>
+          Vehicle
+          <select value={vehicleId} onChange={(e) => setVehicleId(e.target.value)} required>
+            <option value="">choose…</option>
+            {props.vehicles.map((v) => (
+              <option key={v.id} value={v.id}>
+                {v.name ? `${v.name} (${v.id})` : v.id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From
+          <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} required />
+        </label>
+        <label>
+          To
+          <input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} required />
+        </label>
         <button type="submit">Show</button>
       </form>
       {error && <p className="error">{error}</p>}
@@ -120,17 +143,17 @@ function TripsReport(props: { vehicles: VehicleView[] }) {
           <thead>
             <tr>
               <th>Trip start</th>
-              <th>end</th>
+              <th>duration</th>
               <th>km</th>
-              <th>max</th>
+              <th>max km/h</th>
             </tr>
           </thead>
           <tbody>
             {trips.map((t) => (
-              <tr key={t.startAt}>
-                <td>{dateTime(t.startAt)}</td>
-                <td>{dateTime(t.endAt)}</td>
-                <td>{num(t.distanceKm, 1)}</td>
+              <tr key={t.id} title={`ended ${dateTime(t.endedAt)}`}>
+                <td>{dateTime(t.startedAt)}</td>
+                <td>{duration(t.durationS)}</td>
+                <td>{km(t.distanceM)}</td>
                 <td>{num(t.maxSpeedKmh, 0)}</td>
               </tr>
             ))}
@@ -147,27 +170,21 @@ function TripsReport(props: { vehicles: VehicleView[] }) {
           <thead>
             <tr>
               <th>Stop start</th>
-              <th>end</th>
               <th>duration</th>
               <th>where</th>
             </tr>
           </thead>
           <tbody>
             {stops.map((s) => (
-              <tr key={s.startAt}>
-                <td>{dateTime(s.startAt)}</td>
-                <td>{dateTime(s.endAt)}</td>
-                <td>{duration(s.durationSeconds)}</td>
-                <td>
-                  {s.lat !== undefined && s.lng !== undefined
-                    ? `${s.lat.toFixed(4)}, ${s.lng.toFixed(4)}`
-                    : "—"}
-                </td>
+              <tr key={s.id} title={`ended ${dateTime(s.endedAt)}`}>
+                <td>{dateTime(s.startedAt)}</td>
+                <td>{duration(s.durationS)}</td>
+                <td>{`${s.lat.toFixed(4)}, ${s.lng.toFixed(4)}`}</td>
               </tr>
             ))}
             {stops.length === 0 && (
               <tr>
-                <td colSpan={4}>No stops.</td>
+                <td colSpan={3}>No stops.</td>
               </tr>
             )}
           </tbody>
