@@ -86,6 +86,20 @@ describe("vehicle_locations partitions: on demand, ahead, retention", () => {
     expect(failures).toBe(0);
   });
 
+  it("recreates a partition dropped under a worker that still remembered it, in the same attempt", async () => {
+    w = await startWorker();
+    let failures = 0;
+    w.worker.on("failed", () => failures++);
+    const day = Date.now() - 30 * DAY;
+    await w.send([fix("dropped-under", day, 25, 55)]);
+    const [part] = (await parts(w)).filter((p) => p.lo.getTime() <= day && day < p.hi.getTime());
+    await w.pool.query(`DROP TABLE "${part?.name}"`);
+    const r = await w.send([fix("dropped-under", day + MINUTE, 25, 55)]);
+    expect(r.inserted).toBe(1);
+    expect(failures).toBe(0);
+    expect((await parts(w)).map((p) => p.name)).toContain(part?.name);
+  });
+
   it("drops a partition past retention and keeps the analytics, trips and events of its days", async () => {
     w = await startWorker();
     const h = w;
