@@ -1,11 +1,13 @@
 import { hostname } from "node:os";
 import { loadConfigOrExit } from "../core/config.ts";
+import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
 import { createLocationsQueue } from "../core/queues.ts";
-import { createRedis } from "../core/redis.ts";
+import { createRedis, redisKeys } from "../core/redis.ts";
 import { createBridge } from "./bridge.ts";
 import { connectExternalBroker } from "./external-client.ts";
+import { createImeiResolver } from "./imei-resolver.ts";
 
 /**
  * bridge alone (external-broker mode): reads every ingest topic from an existing MQTT broker
@@ -22,6 +24,8 @@ const bridgeId = config.BRIDGE_ID ?? hostname().replace(/[^A-Za-z0-9_.-]/g, "-")
 if (!config.BRIDGE_ID)
   log.warn({ bridgeId }, "BRIDGE_ID unset: using the host name, which must then survive restarts");
 const redis = createRedis(config.REDIS_URL);
+// only for Teltonika's `{imei}/data`: which vehicle has that IMEI
+const pool = createPool(config.DATABASE_URL, 2);
 const queue = createLocationsQueue(createRedis(config.REDIS_URL));
 const bridge = createBridge({ config, queue, redis, log });
 const external = connectExternalBroker({
@@ -33,6 +37,10 @@ const external = connectExternalBroker({
   sessionExpiryS: config.BRIDGE_SESSION_EXPIRY_S,
   keepaliveS: config.KEEPALIVE_S,
   ingest: (msg) => bridge.ingest(msg),
+  resolveImei: createImeiResolver(pool),
+  onUnroutable: () => {
+    redis.hincrby(redisKeys.metrics, "bridge_unroutable", 1).catch(() => {});
+  },
   flush: () => bridge.flush(),
   closeBridge: () => bridge.close(),
   log,
@@ -41,6 +49,7 @@ const external = connectExternalBroker({
 handleProcessSignals(log, async () => {
   await external.close();
   await queue.close();
+  await pool.end();
   redis.disconnect();
 });
 // a refused shared subscription cannot be retried into working: stop with the reason

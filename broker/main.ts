@@ -5,6 +5,7 @@ import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
 import { createLocationsQueue } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
+import { createRedisCluster } from "./cluster-redis.ts";
 import { createBroker } from "./create-broker.ts";
 
 /** broker + bridge: the embedded Aedes broker feeding the BullMQ pipeline. */
@@ -15,10 +16,22 @@ const redis = createRedis(config.REDIS_URL);
 const subscriber = createRedis(config.REDIS_URL);
 const queue = createLocationsQueue(createRedis(config.REDIS_URL));
 const bridge = createBridge({ config, queue, redis, log });
-const broker = await createBroker({ config, pool, bridge, redis, subscriber, log });
+// BROKER_CLUSTER=redis: this node is one of several behind a TCP load balancer
+const cluster = config.BROKER_CLUSTER === "redis" ? createRedisCluster(config.REDIS_URL, log) : undefined;
+const broker = await createBroker({
+  config,
+  pool,
+  bridge,
+  redis,
+  subscriber,
+  log,
+  mq: cluster?.mq,
+  persistence: cluster?.persistence,
+});
 
 handleProcessSignals(log, async () => {
   await broker.close();
+  await cluster?.close();
   await queue.close();
   await pool.end();
   redis.disconnect();

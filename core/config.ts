@@ -118,8 +118,10 @@ export const configSchema = z.object({
     .describe("bridge/main.ts: stable replica id, client ids are BRIDGE_ID-0..K-1; default the host name"),
   BRIDGE_CONNECTIONS: positiveInt
     .max(256)
-    .default(4)
-    .describe("bridge/main.ts: MQTT connections per replica (each holds one unacknowledged message)"),
+    .default(32)
+    .describe(
+      "bridge/main.ts: MQTT connections per replica; one message each in flight, so also the job size",
+    ),
   BRIDGE_SESSION_EXPIRY_S: positiveInt
     .default(7 * 86_400)
     .describe("bridge/main.ts: how long the external broker keeps a stopped replica's session and queue"),

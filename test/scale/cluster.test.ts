@@ -1,0 +1,140 @@
+import { createConnection } from "node:net";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeviceCredentials } from "../../core/vehicles.ts";
+import { startPlatform, type TestPlatform } from "../support/platform.ts";
+import {
+  freePort,
+  type NodeProcess,
+  type RedisInstance,
+  spawnEntry,
+  startRedis,
+} from "../support/processes.ts";
+import { waitFor } from "../support/wait.ts";
+
+// Two embedded-broker nodes (broker/main.ts processes, BROKER_CLUSTER=redis) sharing the
+// platform's Redis and PostgreSQL, as behind a TCP load balancer. The rejection notice on
+// fleet/{id}/errors is a message the platform publishes through the node that received the bad
+// payload, so it stands in for any platform → device message (commands, events).
+const now = Date.now();
+const badFix = JSON.stringify({ lat: 95, lng: 55.27, recordedAt: now });
+
+interface Node {
+  process: NodeProcess;
+  url: string;
+}
+
+describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)", () => {
+  let p: TestPlatform;
+  let redis: RedisInstance;
+  let nodeA: Node;
+  let nodeB: Node;
+  const clients: MqttClient[] = [];
+
+  const startNode = async (): Promise<Node> => {
+    const port = await freePort();
+    const process = spawnEntry("broker/main.ts", {
+      ...p.env,
+      BROKER_CLUSTER: "redis",
+      MQTT_HOST: "127.0.0.1",
+      MQTT_PORT: String(port),
+      MQTT_WS_PORT: String(await freePort()),
+    });
+    const url = `mqtt://127.0.0.1:${port}`;
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const socket = createConnection(port, "127.0.0.1");
+          socket.once("connect", () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.once("error", () => resolve(false));
+        }),
+      (up) => up,
+      { what: `broker node on ${port}` },
+    );
+    return { process, url };
+  };
+  const connect = async (node: Node, creds: DeviceCredentials, opts: IClientOptions = {}) => {
+    const c = await mqtt.connectAsync(node.url, {
+      username: creds.username,
+      password: creds.password,
+      reconnectPeriod: 0,
+      ...opts,
+    });
+    clients.push(c);
+    return c;
+  };
+  const nextMessage = (c: MqttClient) =>
+    new Promise<{ topic: string; body: { reason: string; messageId: string } }>((resolve) =>
+      c.once("message", (topic, payload) => resolve({ topic, body: JSON.parse(payload.toString()) })),
+    );
+
+  beforeAll(async () => {
+    // a Redis server of this file's own: nothing else can flush its database mid-test, and its
+    // pub/sub channels (server-wide) carry only this file's traffic
+    redis = await startRedis();
+    p = await startPlatform({ redisUrl: redis.url });
+    nodeA = await startNode();
+    nodeB = await startNode();
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+    for (const n of [nodeA, nodeB]) n?.process.kill("SIGTERM");
+    await Promise.all([nodeA, nodeB].map((n) => n?.process.exited));
+    await p?.close();
+    await redis?.stop();
+  });
+
+  it("delivers to a device on node A a message published through node B", async () => {
+    const [creds] = (await p.register("cl-live", 1)) as [DeviceCredentials];
+    const onA = await connect(nodeA, creds, { clientId: `${creds.id}-listen` });
+    await onA.subscribeAsync(`fleet/${creds.id}/errors`, { qos: 1 });
+    const received = nextMessage(onA);
+
+    const onB = await connect(nodeB, creds, { clientId: `${creds.id}-publish` });
+    await onB.publishAsync(`fleet/${creds.id}/location`, badFix, { qos: 1 });
+
+    const { topic, body } = await received;
+    expect(topic).toBe(`fleet/${creds.id}/errors`);
+    expect(body.reason).toBe("E_OUT_OF_RANGE");
+  });
+
+  it("gives a device reconnecting to the other node its persistent session and queued QoS 1 messages", async () => {
+    const [creds] = (await p.register("cl-session", 1)) as [DeviceCredentials];
+    const clientId = `${creds.id}-persistent`;
+    const first = await connect(nodeA, creds, { clientId, clean: false });
+    await first.subscribeAsync(`fleet/${creds.id}/errors`, { qos: 1 });
+    await first.endAsync();
+
+    // while the device is offline, the platform has something to tell it (through node B)
+    const other = await connect(nodeB, creds, { clientId: `${creds.id}-other` });
+    await other.publishAsync(`fleet/${creds.id}/location`, badFix, { qos: 1 });
+    await other.endAsync();
+
+    const again = mqtt.connect(nodeB.url, {
+      username: creds.username,
+      password: creds.password,
+      clientId,
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    clients.push(again);
+    const received = nextMessage(again);
+    const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+      again.once("connect", resolve);
+      again.once("error", reject);
+    });
+    expect(connack.sessionPresent).toBe(true);
+    const { topic, body } = await received;
+    expect(topic).toBe(`fleet/${creds.id}/errors`);
+    expect(body.reason).toBe("E_OUT_OF_RANGE");
+
+    // the subscription itself came with the session: a new notice arrives without subscribing
+    const next = nextMessage(again);
+    const third = await connect(nodeA, creds, { clientId: `${creds.id}-third` });
+    await third.publishAsync(`fleet/${creds.id}/location`, badFix, { qos: 1 });
+    expect((await next).body.reason).toBe("E_OUT_OF_RANGE");
+  });
+});
