@@ -43,7 +43,8 @@ export interface PlatformOptions {
  */
 export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPlatform> {
   const db = await createTestDatabase();
-  const redisUrl = opts.redisUrl ?? (await createTestRedis()).url;
+  const lease = opts.redisUrl ? undefined : await createTestRedis();
+  const redisUrl = opts.redisUrl ?? (lease?.url as string);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: db.url,
@@ -107,6 +108,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
       for (const r of connections) r.disconnect();
       await pool.end();
       await db.drop();
+      await lease?.release();
     },
   };
 }

@@ -30,18 +30,61 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
 }
 
 /**
- * A Redis logical database of this test's own (1-15, taken round-robin with a counter in db 0),
- * flushed before use. The pipeline's keys (queue, live state, metrics) are then private to it.
+ * A Redis logical database (1-15) of this test's own, flushed before use: the pipeline's keys
+ * (queue, live state, metrics) are then private to it. A database is leased to the test process
+ * (lease key in db 0 holding its pid); a lease whose process is gone is taken over, so test files
+ * running side by side never share one, and none needs a teardown to give it back.
  */
-export async function createTestRedis(): Promise<{ url: string; connect: () => Redis }> {
+export async function createTestRedis(): Promise<{
+  url: string;
+  connect: () => Redis;
+  release: () => Promise<void>;
+}> {
   const base = inject("redisUrl");
   const r0 = createRedis(base);
-  const n = await r0.incr("lt:test:db-counter");
-  r0.disconnect();
-  const url = new URL(base);
-  url.pathname = `/${(n % 15) + 1}`;
-  const r = createRedis(url.toString());
-  await r.flushdb();
-  r.disconnect();
-  return { url: url.toString(), connect: () => createRedis(url.toString()) };
+  try {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      for (let n = 1; n <= 15; n++) {
+        const key = `lt:test:lease:${n}`;
+        const taken =
+          (await r0.set(key, String(process.pid), "NX")) === "OK" || (await takeOverDead(r0, key));
+        if (!taken) continue;
+        const url = new URL(base);
+        url.pathname = `/${n}`;
+        const r = createRedis(url.toString());
+        await r.flushdb();
+        r.disconnect();
+        return {
+          url: url.toString(),
+          connect: () => createRedis(url.toString()),
+          async release() {
+            const r1 = createRedis(base);
+            await r1.eval(RELEASE, 1, key, String(process.pid));
+            r1.disconnect();
+          },
+        };
+      }
+      if (Date.now() > deadline) throw new Error("no free Redis test database (15 leased)");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    r0.disconnect();
+  }
+}
+
+const RELEASE =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const TAKE_OVER =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0";
+
+async function takeOverDead(r0: Redis, key: string): Promise<boolean> {
+  const owner = await r0.get(key);
+  if (!owner || Number(owner) === process.pid) return false;
+  try {
+    process.kill(Number(owner), 0);
+    return false;
+  } catch {
+    return (await r0.eval(TAKE_OVER, 1, key, owner, String(process.pid))) === 1;
+  }
 }
