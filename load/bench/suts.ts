@@ -224,7 +224,14 @@ export async function startRelay(kind: "aedes" | "mosquitto", devices: number, p
     const proc = spawn("mosquitto", ["-c", join(dir, "m.conf")], { stdio: "ignore" });
     const exited = new Promise<void>((r) => proc.on("exit", () => r()));
     await new Promise((r) => setTimeout(r, 500));
-    server = { child: proc, lines: [], stop: async () => void (proc.kill("SIGTERM"), await exited) };
+    server = {
+      child: proc,
+      lines: [],
+      async stop() {
+        proc.kill("SIGTERM");
+        await exited;
+      },
+    };
   }
   const sub = await spawnReady(
     process.execPath,
