@@ -100,6 +100,11 @@ export class Device {
     return this.recordedAt(this.seq);
   }
 
+  /** generating and sending: not refused by the broker, not stopped */
+  get active(): boolean {
+    return !this.refused && !this.ended;
+  }
+
   /** fixes held back by a coverage gap */
   get buffered(): number {
     return this.o.reporter.buffered;
@@ -155,6 +160,8 @@ export class Device {
       if (typeof code === "number" && AUTH_REFUSED.has(code)) {
         this.refused = true;
         o.counters.authRefused++;
+        // with manualConnect, MQTT.js would re-arm its reconnect timer once the stream closes
+        client.options.reconnectPeriod = 0;
         client.end(true);
       } else {
         o.counters.connectionErrors++;
@@ -195,10 +202,13 @@ export class Device {
   async stop(deadline: number): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    // a refused client has ended already; MQTT.js must not be asked to end it twice
+    if (this.refused) return;
     const client = this.client;
     this.connect();
-    if (!this.refused) for (const msg of this.o.reporter.flush()) this.publish(msg);
+    for (const msg of this.o.reporter.flush()) this.publish(msg);
     while (this.pending > 0 && Date.now() < deadline && !this.refused) await sleep(50);
+    if (this.refused) return;
     const force = this.pending > 0 || !this.connected;
     await new Promise<void>((resolve) => client.end(force, {}, () => resolve()));
   }

@@ -154,7 +154,8 @@ export function startFleet(opts: FleetOptions): Fleet {
     if (!generating) return;
     const now = Date.now();
     for (const d of devices) {
-      while (d.nextDueAt <= now) {
+      // a truck the broker refused (bad credentials) is off the road
+      while (d.active && d.nextDueAt <= now) {
         if (counters.generated >= maxFixes) {
           stopGenerating();
           resolveFinished();

@@ -101,7 +101,7 @@ status?.stop();
 say(summary(final, (Date.now() - startedAt) / 1000));
 if (final.authRefused > 0) {
   say(
-    `${final.authRefused} trucks were refused by the broker: their credentials in ${opts.credentialsFile} ` +
+    `${final.authRefused} truck(s) refused by the broker: their credentials in ${opts.credentialsFile} ` +
       "are stale (a reset platform?). Run again with --register.",
   );
 }

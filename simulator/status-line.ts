@@ -12,7 +12,7 @@ export interface Sample {
   stats: FleetStats;
 }
 
-const BAR = 20;
+const BAR = 12;
 
 /**
  * One status line: connected trucks, fixes/s and acks/s over the last interval, totals, errors,
@@ -23,17 +23,18 @@ export function formatStatus(curr: Sample, prev: Sample | undefined, progress?: 
   const dt = prev ? (curr.at - prev.at) / 1000 : 0;
   const perS = (now: number, before: number | undefined) =>
     dt > 0 && before !== undefined ? ((now - before) / dt).toFixed(1) : "-";
+  // most important first: a narrow terminal cuts the end of the line
   const parts = [
     `trucks ${s.connectedTrucks}/${s.trucks}`,
     `fixes/s ${perS(s.sent, prev?.stats.sent)}`,
     `acks/s ${perS(s.acked, prev?.stats.acked)}`,
+    `errors ${s.errors}`,
     `sent ${s.sent.toLocaleString("en-US")}`,
     `acked ${s.acked.toLocaleString("en-US")}`,
   ];
+  if (s.rejected > 0) parts.push(`rejected ${s.rejected}`);
   if (s.buffered > 0 || s.batches > 0) parts.push(`gap-buffered ${s.buffered}`, `batches ${s.batches}`);
   if (s.duplicates > 0) parts.push(`dups ${s.duplicates}`);
-  if (s.rejected > 0) parts.push(`rejected ${s.rejected}`);
-  parts.push(`errors ${s.errors}`);
   if (s.reconnects > 0) parts.push(`reconnects ${s.reconnects}`);
   if (s.resent > 0) parts.push(`resent ${s.resent}`);
   let line = parts.join(" · ");

@@ -89,11 +89,11 @@ describe("status line", () => {
   });
 
   it("draws a progress bar for fixed-length runs", () => {
-    expect(progressBar({ done: 15, total: 30, unit: "s" })).toBe("[##########----------] 50% 15/30s");
-    expect(progressBar({ done: 1000, total: 1000, unit: "fixes" })).toBe(
-      "[####################] 100% 1000/1000",
-    );
+    expect(progressBar({ done: 15, total: 30, unit: "s" })).toBe("[######------] 50% 15/30s");
+    expect(progressBar({ done: 1000, total: 1000, unit: "fixes" })).toBe("[############] 100% 1000/1000");
     const line = formatStatus({ at: 0, stats: stats({}) }, undefined, { done: 3, total: 12, unit: "s" });
-    expect(line.startsWith("[#####---------------] 25% 3/12s trucks 500/500 · fixes/s -")).toBe(true);
+    expect(line.startsWith("[###---------] 25% 3/12s trucks 500/500 · fixes/s - · acks/s - · errors 0")).toBe(
+      true,
+    );
   });
 });
