@@ -1,6 +1,6 @@
-import type { Aedes, Client, PublishPacket, PubrelPacket } from "aedes";
+import type { Aedes, Client, ConnackPacket, PublishPacket, PubrelPacket, Subscription } from "aedes";
 import type pg from "pg";
-import { type CommandMessage, markDelivered } from "../core/commands.ts";
+import { type CommandMessage, markDelivered, pendingCommands } from "../core/commands.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Redis } from "../core/redis.ts";
 import { topics } from "../core/topics.ts";
@@ -10,6 +10,8 @@ import { getIdentity } from "./identity.ts";
 const CLAIM_PREFIX = "lt:command:claim:";
 const CLAIM_TTL_MS = 86_400_000;
 const COMMANDS_TOPIC_RE = /^fleet\/([A-Za-z0-9_-]{1,64})\/commands$/;
+/** A pending command older than this is not sent again to a device that subscribes afresh. */
+const RESEND_MAX_AGE_MS = 86_400_000;
 
 export interface CommandDownlinkDeps {
   aedes: Aedes;
@@ -28,6 +30,13 @@ export interface CommandDownlinkDeps {
  *     that is offline gets it queued until it reconnects [MQTT-3.1.2-5].
  *   - onAck (Aedes "ack" event): the owning device's PUBACK of that publish marks the command
  *     delivered. Other subscribers' PUBACKs (an integration on fleet/#) do not count.
+ *   - onSubscribe: a publish reaches only the sessions subscribed at that moment. A device that
+ *     subscribes to its commands with no stored session (first connection, clean session 1, or
+ *     a broker restart that lost in-memory sessions) is sent its still-pending commands (up to a
+ *     day old) directly, so a command is not lost because the device was never subscribed. A
+ *     session that was present already holds what was published for it, so it is not sent
+ *     again; a command published while the device subscribes may arrive twice (QoS 1 is
+ *     at-least-once: devices deduplicate by commandId).
  */
 export function createCommandDownlink(deps: CommandDownlinkDeps) {
   const { aedes, pool, redis, log } = deps;
@@ -69,7 +78,47 @@ export function createCommandDownlink(deps: CommandDownlinkDeps) {
     );
   }
 
-  return { deliver, onAck };
+  /** connections whose CONNACK said "no session present" and that have not subscribed yet */
+  const fresh = new WeakSet<Client>();
+
+  function onConnackSent(packet: ConnackPacket, client: Client): void {
+    if (packet.returnCode === 0 && !packet.sessionPresent) fresh.add(client);
+  }
+
+  function onSubscribe(subscriptions: Subscription[], client: Client): void {
+    const identity = getIdentity(client);
+    if (identity?.kind !== "device" || !fresh.has(client)) return;
+    const topic = topics.commands(identity.vehicleId);
+    if (!subscriptions.some((s) => s.topic === topic)) return;
+    fresh.delete(client);
+    pendingCommands(pool, identity.vehicleId, RESEND_MAX_AGE_MS).then(
+      (commands) => {
+        for (const c of commands) {
+          const message: CommandMessage = { commandId: c.id, payload: c.payload };
+          // to this client only: other subscribers (dashboards) saw it when it was first published
+          client.publish(
+            {
+              cmd: "publish",
+              topic,
+              payload: Buffer.from(JSON.stringify(message)),
+              qos: 1,
+              retain: false,
+              dup: false,
+            },
+            (err) => {
+              if (err)
+                log.warn({ err, vehicleId: identity.vehicleId, commandId: c.id }, "pending command not sent");
+            },
+          );
+        }
+        if (commands.length > 0)
+          log.info({ vehicleId: identity.vehicleId, commands: commands.length }, "pending commands sent");
+      },
+      (err: unknown) => log.warn({ err, vehicleId: identity.vehicleId }, "pending commands not read"),
+    );
+  }
+
+  return { deliver, onAck, onConnackSent, onSubscribe };
 }
 
 function commandIdOf(payload: Buffer | string | undefined): string | undefined {

@@ -76,6 +76,21 @@ export async function getCommand(
   return r.rows[0];
 }
 
+/** A vehicle's commands still pending and younger than `maxAgeMs`, oldest first. */
+export async function pendingCommands(
+  pool: pg.Pool,
+  vehicleId: string,
+  maxAgeMs: number,
+): Promise<Pick<CommandRow, "id" | "payload">[]> {
+  const r = await pool.query<Pick<CommandRow, "id" | "payload">>(
+    `SELECT id, payload FROM commands
+     WHERE vehicle_id = $1 AND status = 'pending' AND created_at > now() - $2 * interval '1 millisecond'
+     ORDER BY created_at, id LIMIT 100`,
+    [vehicleId, maxAgeMs],
+  );
+  return r.rows;
+}
+
 /** The device acknowledged the QoS 1 publish (PUBACK). Only a pending command moves. */
 export async function markDelivered(pool: pg.Pool, vehicleId: string, id: string): Promise<boolean> {
   if (!UUID_RE.test(id)) return false;

@@ -114,7 +114,15 @@ export function mosquittoSub(args: string[]): Subscriber {
   child.stderr?.on("data", (d: Buffer) => {
     out += d.toString();
   });
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  child.on("error", (err) => {
+    out += `[spawn error: ${err.message}]`;
+  });
+  const exited = new Promise<number | null>((r) =>
+    child.on("exit", (code, signal) => {
+      out += `[exited: ${code ?? signal}]`;
+      r(code);
+    }),
+  );
   return {
     child,
     messages,

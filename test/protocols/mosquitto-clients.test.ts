@@ -222,6 +222,63 @@ describe("a device using Debian's mosquitto_pub and mosquitto_sub", () => {
     });
   });
 
+  it("gets a command sent before it ever subscribed on its first subscription, once", async () => {
+    const fresh = await addVehicle(p.pool, { id: "mq-new-truck" });
+    const args = [...connectArgs(broker, fresh), "-q", "1", "-t", `fleet/${fresh.id}/commands`];
+    const send = async (payload: unknown) =>
+      (
+        await api.app.inject({
+          method: "POST",
+          url: `/api/vehicles/${fresh.id}/commands`,
+          headers: api.admin,
+          payload: { payload },
+        })
+      ).json().id as string;
+    const status = async (id: string) =>
+      (await api.app.inject({ url: `/api/vehicles/${fresh.id}/commands/${id}`, headers: api.viewer })).json();
+
+    // nobody was subscribed when it was published: the first subscription gets it from the table
+    const first = await send({ action: "hello" });
+    const persistent = mosquittoSub([...args, "-c", "-i", `${fresh.id}-modem`]);
+    try {
+      const [m] = await persistent.waitForMessages(1);
+      expect(JSON.parse(m?.payload ?? "")).toEqual({ commandId: first, payload: { action: "hello" } });
+      await waitFor(
+        () => status(first),
+        (c) => c.status === "delivered",
+        { timeoutMs: 30_000, what: "command delivered" },
+      );
+      await sleep(300);
+      expect(persistent.messages).toHaveLength(1);
+    } finally {
+      await persistent.kill();
+    }
+
+    // a clean session keeps no QoS 1 state, so Aedes reports no PUBACK: the command stays
+    // pending, and is sent again on each fresh subscription until the device answers it
+    const second = await send({ action: "again" });
+    for (let round = 0; round < 2; round++) {
+      const clean = mosquittoSub(args);
+      const [m] = await clean.waitForMessages(1);
+      expect(JSON.parse(m?.payload ?? "").commandId).toBe(second);
+      await clean.kill();
+    }
+    const answer = JSON.stringify({ commandId: second, status: "ok" });
+    await mosquittoPub([
+      ...connectArgs(broker, fresh),
+      "-q",
+      "1",
+      "-t",
+      `fleet/${fresh.id}/commands/ack`,
+      "-m",
+      answer,
+    ]);
+    expect(await status(second)).toMatchObject({ status: "acked", deliveredAt: expect.any(String) });
+    const later = mosquittoSub([...args, "-W", "2"]);
+    await later.exited;
+    expect(later.messages).toEqual([]);
+  });
+
   it("receives a command at once while connected; an error answer marks it failed, an unknown one is refused", async () => {
     const online = mosquittoSub([
       ...device,
