@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createNetServer, type Server } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import { Aedes, type Client } from "aedes";
+import { Aedes, type AedesOptions, type Client } from "aedes";
 import type pg from "pg";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import type { Bridge } from "../bridge/bridge.ts";
@@ -41,6 +41,10 @@ export interface BrokerDeps {
   redis: Redis;
   subscriber: Redis;
   log: Logger;
+  /** shared by the nodes of a cluster (mqemitter-redis); default: Aedes' in-process emitter */
+  mq?: AedesOptions["mq"];
+  /** sessions shared by the nodes of a cluster (aedes-persistence-redis); default: in memory */
+  persistence?: AedesOptions["persistence"];
 }
 
 export interface BrokerHandle {
@@ -69,6 +73,8 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     log.warn("MQTT_ALLOW_ANONYMOUS=true: any client may use non-fleet topics (development only)");
 
   const aedes: Aedes = await Aedes.createBroker({
+    ...(deps.mq ? { mq: deps.mq } : {}),
+    ...(deps.persistence ? { persistence: deps.persistence } : {}),
     // a frozen subscriber must not stall ingest: drop a client whose socket stays full this long
     drainTimeout: 10_000,
     concurrency: 1000,
