@@ -17,7 +17,7 @@ import { withLocalServices } from "../../core/local-services.ts";
 import { createLogger } from "../../core/logger.ts";
 import { migrate } from "../../core/migrate.ts";
 import { createLocationsQueue } from "../../core/queues.ts";
-import { createRedis, type Redis } from "../../core/redis.ts";
+import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import { addUser } from "../../core/users.ts";
 import { launchChromium } from "../../test/ui/browser.ts";
@@ -37,6 +37,9 @@ const { values: args } = parseArgs({
     publisher: { type: "string" },
     vehicles: { type: "string", default: "5000" },
     seconds: { type: "string", default: "20" },
+    // mqtt: devices publish through broker, bridge, worker (the product). redis: positions go
+    // straight into the live hash and channel in the bridge's format, to see the UI alone at full rate
+    feed: { type: "string", default: "mqtt" },
   },
 });
 
@@ -45,7 +48,9 @@ const AREA = { lat: 25.2, lng: 55.3, dLat: 0.25, dLng: 0.4 };
 const log = (m: string) => process.stdout.write(`[ui-fps ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 interface PublisherJob {
+  feed: "mqtt" | "redis";
   url: string;
+  redisUrl: string;
   ids: string[];
   password: string;
 }
@@ -117,12 +122,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ui-fps-"));
   const jobFile = join(dir, "job.json");
   const job: PublisherJob = {
+    feed: args.feed === "redis" ? "redis" : "mqtt",
+    redisUrl: config.REDIS_URL,
     url: `mqtt://127.0.0.1:${broker.ports.mqtt}`,
     ids: Array.from({ length: n }, (_, i) => `fps-${i}`),
     password,
   };
   writeFileSync(jobFile, JSON.stringify(job));
-  log(`platform up (${baseUrl}); starting ${n} devices`);
+  log(`platform up (${baseUrl}); starting ${n} devices (feed: ${job.feed})`);
   const publisher = spawn(
     process.execPath,
     ["--import", "tsx", fileURLToPath(import.meta.url), "--publisher", jobFile],
@@ -182,6 +189,7 @@ async function main(): Promise<void> {
     const fixesAfter = Number((await redis.hget("lt:metrics", "worker_fixes_inserted")) ?? 0);
     const fps = (r.frames - 1) / (r.ms / 1000);
     const result = {
+      feed: job.feed,
       vehicles: n,
       seconds: Math.round(r.ms / 100) / 10,
       fps: Math.round(fps * 10) / 10,
@@ -225,10 +233,14 @@ function waitForLine(child: ChildProcess, re: RegExp): Promise<void> {
   });
 }
 
-/** One connection per device; every device sends a fix each second, spread evenly over the second. */
+/**
+ * Every vehicle sends a fix each second, spread evenly over the second: over MQTT, one
+ * connection per device; or (feed redis) written into the live state and channel directly.
+ */
 async function runPublisher(job: PublisherJob): Promise<void> {
   const clients: MqttClient[] = [];
-  for (let i = 0; i < job.ids.length; i += 200) {
+  const redis = job.feed === "redis" ? createRedis(job.redisUrl) : undefined;
+  for (let i = 0; job.feed === "mqtt" && i < job.ids.length; i += 200) {
     const batch = job.ids.slice(i, i + 200);
     clients.push(
       ...(await Promise.all(
@@ -251,13 +263,16 @@ async function runPublisher(job: PublisherJob): Promise<void> {
   }));
   process.stdout.write(`${JSON.stringify({ connected: clients.length })}\n`);
   const tickMs = 20;
-  const perTick = Math.ceil(clients.length / (1000 / tickMs));
+  const n = job.ids.length;
+  const perTick = Math.ceil(n / (1000 / tickMs));
   let next = 0;
   let t = 0;
   setInterval(() => {
+    const live: string[] = [];
+    const pipeline = redis?.pipeline();
     for (let k = 0; k < perTick; k++) {
       const i = next;
-      next = (next + 1) % clients.length;
+      next = (next + 1) % n;
       if (next === 0) t++;
       const s = state[i] as (typeof state)[number];
       const a = s.phase + t * 0.05;
@@ -269,13 +284,19 @@ async function runPublisher(job: PublisherJob): Promise<void> {
         heading: ((((-a * 180) / Math.PI) % 360) + 360) % 360,
         ignition: true,
       };
-      (clients[i] as MqttClient).publish(topics.location(job.ids[i] as string), JSON.stringify(fix), {
-        qos: 1,
-      });
+      const id = job.ids[i] as string;
+      if (pipeline) {
+        const json = JSON.stringify({ vehicleId: id, ...fix, receivedAt: fix.recordedAt });
+        pipeline.hset(redisKeys.live, id, json).geoadd(redisKeys.geo, fix.lng, fix.lat, id);
+        live.push(json);
+      } else (clients[i] as MqttClient).publish(topics.location(id), JSON.stringify(fix), { qos: 1 });
     }
+    // the bridge's format: one JSON array per flush on the live channel
+    if (pipeline) void pipeline.publish(redisKeys.liveChannel, `[${live.join(",")}]`).exec();
   }, tickMs);
   process.on("SIGTERM", () => {
     for (const c of clients) c.end(true);
+    redis?.disconnect();
     process.exit(0);
   });
 }

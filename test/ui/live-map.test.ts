@@ -159,6 +159,8 @@ describe("web UI in Chromium against the running platform", () => {
   it("draws a geofence with the mouse, saves it, finds it after a reload, shows its enter event live, deletes it", async () => {
     const name = `Depot ${prefix}`;
     await page.getByRole("button", { name: "Geofences" }).click();
+    // one geoman toolbar however often React mounted the map's effects (StrictMode mounts twice)
+    expect(await page.locator(".leaflet-pm-icon-polygon").count()).toBe(1);
     await page.getByTestId("draw-geofence").click();
     await mapSettled();
     const box = await page.locator(".leaflet-container").boundingBox();
