@@ -27,7 +27,14 @@ const children = new Map<string, ChildProcess>();
 let stopping = false;
 
 for (const entry of processes) {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], { cwd: root, env, stdio: "inherit" });
+  // a process group of its own: a Ctrl-C (or a signal to our group) reaches only this process,
+  // which stops the children once each, in order, instead of every process getting it twice
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    cwd: root,
+    env,
+    stdio: "inherit",
+    detached: true,
+  });
   children.set(entry, child);
   child.on("exit", (code, signal) => {
     children.delete(entry);
@@ -56,3 +63,7 @@ async function stop(code: number): Promise<void> {
 }
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
+// if this process dies without stopping them, the detached children must not outlive it
+process.on("exit", () => {
+  for (const child of children.values()) child.kill("SIGKILL");
+});
