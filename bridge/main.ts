@@ -46,8 +46,25 @@ const external = connectExternalBroker({
   log,
 });
 
+// /health counts the live ingest nodes by these keys; in external-broker mode the bridges are they
+const heartbeatKey = `${redisKeys.brokerHeartbeat}bridge-${bridgeId}`;
+const beat = () =>
+  redis
+    .set(
+      heartbeatKey,
+      JSON.stringify({ at: Date.now(), bridge: bridgeId, inflight: external.inflight }),
+      "PX",
+      15_000,
+    )
+    .catch((err: unknown) => log.warn({ err }, "heartbeat failed"));
+void beat();
+const heartbeat = setInterval(beat, 5_000);
+heartbeat.unref();
+
 handleProcessSignals(log, async () => {
+  clearInterval(heartbeat);
   await external.close();
+  await redis.del(heartbeatKey).catch(() => {});
   await queue.close();
   await pool.end();
   redis.disconnect();
