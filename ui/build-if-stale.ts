@@ -1,5 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -29,14 +31,55 @@ export function uiBuildStale(): boolean {
 
 /**
  * `npm start`, the UI tests and the UI benchmark serve ui/dist: build it first when it is
- * missing or older than ui/src (a fresh clone, or a source edit since the last build).
+ * missing or older than ui/src (a fresh clone, or a source edit since the last build). Test
+ * files run in parallel: a lock makes the others wait for one build instead of emptying
+ * ui/dist under each other.
  */
 export function buildUiIfStale(log: (msg: string) => void = () => {}): void {
   if (!uiBuildStale()) return;
-  log("building the web UI (ui/dist is missing or older than ui/src)");
-  const r = spawnSync("npm", ["run", "-s", "build:ui"], {
-    cwd: ROOT,
-    stdio: ["ignore", "inherit", "inherit"],
+  withLock(() => {
+    if (!uiBuildStale()) return; // built by whoever held the lock
+    log("building the web UI (ui/dist is missing or older than ui/src)");
+    const r = spawnSync("npm", ["run", "-s", "build:ui"], {
+      cwd: ROOT,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    if (r.status !== 0) throw new Error(`npm run build:ui failed (exit ${r.status ?? r.signal})`);
   });
-  if (r.status !== 0) throw new Error(`npm run build:ui failed (exit ${r.status ?? r.signal})`);
+}
+
+const LOCK = join(
+  tmpdir(),
+  `logitrack-ui-build-${createHash("sha256").update(UI).digest("hex").slice(0, 12)}.lock`,
+);
+
+function withLock(fn: () => void): void {
+  for (;;) {
+    try {
+      const fd = openSync(LOCK, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if (!holderAlive()) rmSync(LOCK, { force: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200); // sleep 200 ms
+    }
+  }
+  try {
+    fn();
+  } finally {
+    rmSync(LOCK, { force: true });
+  }
+}
+
+/** A lock left by a process that died is taken over. */
+function holderAlive(): boolean {
+  try {
+    process.kill(Number(readFileSync(LOCK, "utf8")), 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, someone else's; ENOENT (released meanwhile) or ESRCH: not held
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

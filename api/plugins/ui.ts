@@ -68,7 +68,7 @@ export function uiPlugin(deps: { config: Pick<Config, "TILE_URL">; distDir?: str
         });
       }
       reply.header("cache-control", "no-cache");
-      return reply.sendFile("index.html", { maxAge: 0 });
+      return reply.sendFile("index.html", { cacheControl: false });
     });
   };
 }

@@ -186,6 +186,8 @@ const q = (params: Record<string, string | number | undefined>) => {
 export const api = {
   login: (username: string, password: string) =>
     request<Session>("POST", "/api/auth/login", { username, password }),
+  /** the first admin token `npm start` prints: exchanged once for the session cookie, never kept */
+  loginWithToken: (token: string) => request<Session>("POST", "/api/auth/login", { token }),
   logout: () => request<void>("POST", "/api/auth/logout"),
   me: () => request<Session>("GET", "/api/auth/me"),
   config: () => request<UiConfig>("GET", "/api/ui/config"),
