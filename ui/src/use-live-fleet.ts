@@ -85,6 +85,14 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
         if (newEvents.length > MAX_EVENTS) newEvents = newEvents.slice(-MAX_EVENTS);
       } else if (msg.type === "error") {
         console.warn("live socket:", msg.error);
+        // the server could not read the snapshot (Redis busy or restarting): ask again shortly
+        if (/subscribe again/.test(msg.error)) {
+          const ws = socketRef.current;
+          timer = setTimeout(
+            () => ws?.readyState === WebSocket.OPEN && sendSubscribe(ws, bboxRef.current),
+            1000,
+          );
+        }
         return;
       }
       schedule();
