@@ -37,6 +37,8 @@ interface Start {
   state: MachineState;
   /** the fix the state was taken at; null = before the first fix */
   since: number | null;
+  /** not a continuation of the saved state: what is stored after `since` gets replaced */
+  replaces: boolean;
 }
 
 /**
@@ -80,8 +82,8 @@ export async function deriveVehicles(
   const late: { vehicleId: string; before: number }[] = [];
   for (const [vehicleId, t0] of oldestNew) {
     const saved = locked.get(vehicleId)?.machine ?? null;
-    if (saved?.lastAt == null) starts.set(vehicleId, { state: initialState(), since: null });
-    else if (t0 > saved.lastAt) starts.set(vehicleId, { state: saved, since: saved.lastAt });
+    if (saved?.lastAt == null) starts.set(vehicleId, { state: initialState(), since: null, replaces: true });
+    else if (t0 > saved.lastAt) starts.set(vehicleId, { state: saved, since: saved.lastAt, replaces: false });
     else late.push({ vehicleId, before: t0 });
   }
   const checkpoints = await readCheckpoints(client, late);
@@ -89,9 +91,9 @@ export async function deriveVehicles(
     const cp = checkpoints.get(vehicleId);
     const origin = locked.get(vehicleId)?.machine?.origin ?? null;
     if (cp && cp.at >= rules.retainedFrom) {
-      starts.set(vehicleId, { state: cp.state, since: cp.at });
+      starts.set(vehicleId, { state: cp.state, since: cp.at, replaces: true });
     } else if (!cp && (origin === null || origin >= rules.retainedFrom)) {
-      starts.set(vehicleId, { state: initialState(), since: null });
+      starts.set(vehicleId, { state: initialState(), since: null, replaces: true });
     } else {
       result.skipped++;
       continue;
@@ -143,7 +145,7 @@ export async function deriveVehicles(
   const runs = [...starts].map(([vehicleId, start]) => {
     result.machines.set(vehicleId, start.state);
     const out = outputs.get(vehicleId) ?? { trips: [], stops: [], events: [], checkpoints: [] };
-    return { vehicleId, since: start.since, ...out };
+    return { vehicleId, since: start.since, replaces: start.replaces, ...out };
   });
   await writeRuns(client, runs);
   result.events = await reconcileEvents(client, runs, geofences);

@@ -19,6 +19,8 @@ export interface EventRun {
   vehicleId: string;
   /** the run re-derived every event confirmed after this (null = all of them) */
   since: number | null;
+  /** a replay (or a first run), which may find events stored after `since` */
+  replaces: boolean;
   events: FenceEventOut[];
 }
 
@@ -35,7 +37,7 @@ const keyOf = (v: string, g: number, kind: string, at: number) => `${v}\u0000${g
  * `since` are compared with the run's, by (vehicle, geofence, kind, at). Events found by both
  * stay as they are (same id, not published again); new ones are inserted and returned for
  * publishing; stored ones the run no longer produces are deleted and returned as retracted.
- * An in-order run has nothing stored after `since`, so it only inserts.
+ * An in-order run has nothing stored after `since`, so it only inserts (no read).
  */
 export async function reconcileEvents(
   client: pg.PoolClient,
@@ -44,9 +46,12 @@ export async function reconcileEvents(
 ): Promise<EventChanges> {
   const changes: EventChanges = { inserted: [], retracted: [] };
   if (runs.length === 0) return changes;
-  const stored = await client.query<GeofenceEvent>({
-    name: "events-after",
-    text: `SELECT e.id::float8 AS id, e.vehicle_id AS "vehicleId", e.geofence_id::float8 AS "geofenceId",
+  const replacing = runs.filter((r) => r.replaces);
+  const stored = await (replacing.length === 0
+    ? { rows: [] as GeofenceEvent[] }
+    : client.query<GeofenceEvent>({
+        name: "events-after",
+        text: `SELECT e.id::float8 AS id, e.vehicle_id AS "vehicleId", e.geofence_id::float8 AS "geofenceId",
                   e.geofence_name AS "geofenceName", e.kind,
                   (extract(epoch FROM e.at) * 1000)::float8 AS at,
                   (extract(epoch FROM e.confirmed_at) * 1000)::float8 AS "confirmedAt",
@@ -58,8 +63,8 @@ export async function reconcileEvents(
                AND (u.since IS NULL OR confirmed_at > timestamptz 'epoch' + u.since * interval '1 millisecond')
              OFFSET 0 -- an index range scan per vehicle, not a hash join over the whole table
            ) e`,
-    values: [runs.map((r) => r.vehicleId), runs.map((r) => r.since)],
-  });
+        values: [replacing.map((r) => r.vehicleId), replacing.map((r) => r.since)],
+      }));
   const old = new Map(stored.rows.map((e) => [keyOf(e.vehicleId, e.geofenceId, e.kind, e.at), e]));
 
   const fresh: Omit<GeofenceEvent, "id">[] = [];

@@ -17,7 +17,10 @@ const TRACK_WINDOWS = `
 SELECT w.v AS "vehicleId", (extract(epoch FROM l.recorded_at) * 1000)::float8 AS t,
        ST_Y(l.location) AS lat, ST_X(l.location) AS lng, l.speed::float8 AS speed, l.ignition,
        ST_Distance((lag(l.location) OVER seq)::geography, l.location::geography) AS d,
-       ARRAY(SELECT g.id FROM geofences g WHERE ST_Intersects(g.polygon, l.location) ORDER BY g.id)::float8[] AS fences
+       -- the fix at since is there for its distance only: no geofence lookup for it
+       CASE WHEN w.since IS NULL OR l.recorded_at > timestamptz 'epoch' + w.since * interval '1 millisecond'
+            THEN ARRAY(SELECT g.id FROM geofences g WHERE ST_Intersects(g.polygon, l.location) ORDER BY g.id)::float8[]
+            ELSE '{}' END AS fences
 FROM unnest($1::text[], $2::bigint[]) AS w(v, since)
 CROSS JOIN LATERAL (
   SELECT recorded_at, location, speed, ignition FROM vehicle_locations
