@@ -68,6 +68,12 @@ export function uiPlugin(deps: { config: Pick<Config, "TILE_URL">; distDir?: str
         });
       }
       reply.header("cache-control", "no-cache");
+      // helmet's default CSP asks the browser to fetch every subresource over https; on a plain
+      // http origin other than localhost (`npm start` on a LAN host) that turns /assets/* into
+      // https requests that fail, and the page stays blank. Only the UI's own document drops it.
+      const csp = reply.getHeader("content-security-policy");
+      if (typeof csp === "string" && req.protocol === "http")
+        reply.header("content-security-policy", csp.replace(/;?upgrade-insecure-requests/, ""));
       return reply.sendFile("index.html", { cacheControl: false });
     });
   };

@@ -22,6 +22,9 @@ describe("the built UI on the API's origin (api/plugins/ui.ts)", () => {
       expect(r.headers["content-type"]).toMatch(/^text\/html/);
       expect(r.headers["cache-control"]).toBe("no-cache");
       expect(r.body).toContain('<div id="root">');
+      // over plain http an upgrade to https would break the page's own /assets/* on a LAN host
+      expect(r.headers["content-security-policy"]).toContain("script-src 'self'");
+      expect(r.headers["content-security-policy"]).not.toContain("upgrade-insecure-requests");
     }
   });
 
