@@ -19,12 +19,13 @@ export function syntheticFixes(n: number, vehicles: number, start = Date.now() -
   }));
 }
 
-/** The worker's own statement and batch size (unnest, ON CONFLICT DO NOTHING), `parallel` connections. */
-export async function insertWithWorkerStatement(
+/** Runs `write` over consecutive `batch`-row slices on `parallel` connections; answers rows/s. */
+async function inBatches(
   pool: pg.Pool,
   fixes: Fix[],
   batch: number,
   parallel: number,
+  write: (client: pg.PoolClient, slice: Fix[]) => Promise<unknown>,
 ): Promise<number> {
   const t0 = performance.now();
   let next = 0;
@@ -35,7 +36,7 @@ export async function insertWithWorkerStatement(
         while (next < fixes.length) {
           const slice = fixes.slice(next, next + batch);
           next += batch;
-          await insertLocations(client, slice);
+          await write(client, slice);
         }
       } finally {
         client.release();
@@ -43,6 +44,16 @@ export async function insertWithWorkerStatement(
     }),
   );
   return fixes.length / ((performance.now() - t0) / 1000);
+}
+
+/** The worker's own statement and batch size (unnest, ON CONFLICT DO NOTHING), `parallel` connections. */
+export function insertWithWorkerStatement(
+  pool: pg.Pool,
+  fixes: Fix[],
+  batch: number,
+  parallel: number,
+): Promise<number> {
+  return inBatches(pool, fixes, batch, parallel, (client, slice) => insertLocations(client, slice));
 }
 
 /** Hex EWKB of a WGS 84 point (little endian, SRID flag): what PostGIS parses fastest in COPY text. */
@@ -56,39 +67,22 @@ export function hexEwkbPoint(lng: number, lat: number): string {
   return b.toString("hex");
 }
 
+const iso = (t: number) => new Date(t).toISOString();
+
 /** The physical ceiling: plain COPY of hex-EWKB rows in `batch`-row statements (not idempotent). */
-export async function copyEwkb(
-  pool: pg.Pool,
-  fixes: Fix[],
-  batch: number,
-  parallel: number,
-): Promise<number> {
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      const client = await pool.connect();
-      try {
-        while (next < fixes.length) {
-          const slice = fixes.slice(next, next + batch);
-          next += batch;
-          const text = slice
-            .map(
-              (f) =>
-                `${f.vehicleId}\t${new Date(f.recordedAt).toISOString()}\t${hexEwkbPoint(f.lng, f.lat)}\t${f.speed}\t${f.heading}\t${new Date(f.receivedAt).toISOString()}\n`,
-            )
-            .join("");
-          const stream = client.query(
-            copyFrom(
-              "COPY vehicle_locations (vehicle_id, recorded_at, location, speed, heading, received_at) FROM STDIN",
-            ),
-          );
-          await pipeline(Readable.from([text]), stream);
-        }
-      } finally {
-        client.release();
-      }
-    }),
-  );
-  return fixes.length / ((performance.now() - t0) / 1000);
+export function copyEwkb(pool: pg.Pool, fixes: Fix[], batch: number, parallel: number): Promise<number> {
+  return inBatches(pool, fixes, batch, parallel, (client, slice) => {
+    const text = slice
+      .map(
+        (f) =>
+          `${f.vehicleId}\t${iso(f.recordedAt)}\t${hexEwkbPoint(f.lng, f.lat)}\t${f.speed}\t${f.heading}\t${iso(f.receivedAt)}\n`,
+      )
+      .join("");
+    const stream = client.query(
+      copyFrom(
+        "COPY vehicle_locations (vehicle_id, recorded_at, location, speed, heading, received_at) FROM STDIN",
+      ),
+    );
+    return pipeline(Readable.from([text]), stream);
+  });
 }
