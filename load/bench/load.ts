@@ -66,11 +66,21 @@ export async function runLoad<T>(
       lines.push(...parts.filter(Boolean));
       for (const w of lineWaiters.splice(0)) w();
     });
+    let exitCode: number | null | undefined;
+    const exited = new Promise<void>((r) =>
+      child.on("exit", (code) => {
+        exitCode = code;
+        for (const w of lineWaiters.splice(0)) w();
+        r();
+      }),
+    );
     const nextLine = async (n: number) => {
-      while (lines.length < n) await new Promise<void>((r) => lineWaiters.push(r));
+      while (lines.length < n) {
+        if (exitCode !== undefined) throw new Error(`publisher ${p} exited (${exitCode}) before line ${n}`);
+        await new Promise<void>((r) => lineWaiters.push(r));
+      }
       return JSON.parse(lines[n - 1] as string);
     };
-    const exited = new Promise<void>((r) => child.on("exit", () => r()));
     return { child, nextLine, exited };
   });
   try {
