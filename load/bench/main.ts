@@ -53,12 +53,12 @@ const hasMosquitto = (() => {
   }
 })();
 
-const seconds = quick ? 4 : 15;
+const seconds = quick ? 4 : 10;
 const devices = quick ? 500 : 2000;
-const singleRates = quick ? [3000, 6000, 9000] : [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000];
-const batchRates = quick ? [200, 600, 1000] : [200, 400, 600, 800, 1000, 1200, 1600];
+const singleRates = quick ? [3000, 6000, 9000] : [3000, 4500, 6000, 7500, 9000, 10500, 12000, 13500];
+const batchRates = quick ? [200, 600, 1000] : [200, 400, 600, 800, 1000, 1200];
 const naiveRates = quick ? [500, 1500] : [500, 1000, 2000, 3000];
-const naiveBatchRates = quick ? [20, 60] : [20, 40, 60, 100];
+const naiveBatchRates = quick ? [20, 60] : [20, 40, 80, 120];
 const processes = 2;
 let port = 21883;
 const nextPort = () => (port += 10);

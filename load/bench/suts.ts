@@ -127,6 +127,8 @@ export async function startPipeline(
   devices: number,
   port: number,
   extraEnv: Record<string, string> = {},
+  /** extra node flags for broker and worker, e.g. ["--cpu-prof"] to profile them */
+  nodeArgs: string[] = [],
 ): Promise<Sut & { redis: Redis; pool: pg.Pool }> {
   const { pool, redis } = await freshStorage(svc);
   const list = await registerDevices(pool, devices);
@@ -142,13 +144,13 @@ export async function startPipeline(
   };
   const worker = await spawnReady(
     process.execPath,
-    tsx("worker/main.ts"),
+    [...nodeArgs, ...tsx("worker/main.ts")],
     { ...env, LOG_LEVEL: "info" },
     /worker started/,
   );
   const broker = await spawnReady(
     process.execPath,
-    tsx("broker/main.ts"),
+    [...nodeArgs, ...tsx("broker/main.ts")],
     { ...env, LOG_LEVEL: "info" },
     /broker listening/,
   );
