@@ -68,7 +68,8 @@ export async function runLoad<T>(
     });
     let exitCode: number | null | undefined;
     const exited = new Promise<void>((r) =>
-      child.on("exit", (code) => {
+      // "close", not "exit": stdout may still hold the result line when the process has exited
+      child.on("close", (code) => {
         exitCode = code;
         for (const w of lineWaiters.splice(0)) w();
         r();

@@ -12,6 +12,7 @@ import type { BenchResults } from "./results.ts";
 import {
   type BenchServices,
   freshStorage,
+  killSpawned,
   registerDevices,
   startNaive,
   startPipeline,
@@ -33,6 +34,7 @@ const quick = args.quick;
 const only = args.only?.split(",");
 const want = (s: string) => !only || only.includes(s);
 const cores = cpus().length;
+process.on("exit", killSpawned);
 const log = (m: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 const env = withLocalServices(process.env, [

@@ -39,6 +39,13 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
+const spawned = new Set<ChildProcess>();
+
+/** Kills every server process the bench started (on exit, so a failed run leaves nothing behind). */
+export function killSpawned(): void {
+  for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+}
+
 /** Spawns a process and resolves when a stdout line matches `ready`. */
 export async function spawnReady(
   cmd: string,
@@ -47,6 +54,7 @@ export async function spawnReady(
   ready: RegExp,
 ): Promise<Proc> {
   const child = spawn(cmd, args, { cwd: root, env, stdio: ["pipe", "pipe", "inherit"] });
+  spawned.add(child);
   const lines: string[] = [];
   const exited = new Promise<void>((r) => child.on("exit", () => r()));
   await new Promise<void>((resolve, reject) => {
@@ -224,6 +232,7 @@ export async function startRelay(kind: "aedes" | "mosquitto", devices: number, p
       `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n`,
     );
     const proc = spawn("mosquitto", ["-c", join(dir, "m.conf")], { stdio: "ignore" });
+    spawned.add(proc);
     const exited = new Promise<void>((r) => proc.on("exit", () => r()));
     await new Promise((r) => setTimeout(r, 500));
     server = {
