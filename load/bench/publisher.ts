@@ -116,6 +116,6 @@ const result: PublisherResult = {
   cpuMs: (cpu.user + cpu.system) / 1000,
   wallMs: performance.now() - start,
 };
-process.stdout.write(`${JSON.stringify(result)}\n`);
 await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
-process.exit(0);
+// a result line longer than the pipe buffer is written asynchronously: exit only once it is out
+process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
