@@ -32,16 +32,26 @@ export interface PublisherResult {
 }
 
 const job: PublisherJob = JSON.parse(readFileSync(process.argv[2] as string, "utf8"));
-const clients: MqttClient[] = await Promise.all(
-  job.devices.map((d) =>
-    mqtt.connectAsync(job.url, {
-      ...(d.username ? { username: d.username, password: d.password } : {}),
-      clientId: `bench-${d.id}`,
-      reconnectPeriod: 0,
-      keepalive: 60,
-    }),
-  ),
-);
+/** Connects like a fleet after a restart: in waves, retrying a refusal (the broker's connect-storm limit) with backoff. */
+async function connectDevice(d: PublisherJob["devices"][number]): Promise<MqttClient> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await mqtt.connectAsync(job.url, {
+        ...(d.username ? { username: d.username, password: d.password } : {}),
+        clientId: `bench-${d.id}`,
+        reconnectPeriod: 0,
+        keepalive: 60,
+      });
+    } catch (err) {
+      if (attempt >= 30) throw err;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200 * Math.min(attempt + 1, 10)));
+    }
+  }
+}
+const clients: MqttClient[] = [];
+for (let i = 0; i < job.devices.length; i += 100) {
+  clients.push(...(await Promise.all(job.devices.slice(i, i + 100).map(connectDevice))));
+}
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 // wait for the go signal (a line on stdin), so every publisher starts together
 await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
