@@ -14,6 +14,11 @@ export interface AuthorizePublishDeps {
   /** tells the device why its message was rejected, on fleet/{id}/errors */
   publishRejects: (rejects: Reject[]) => void;
   nextMessageId: () => string;
+  /**
+   * Waits until an ingest message may enter the bridge (rate limit, held ceilings:
+   * ingest-admission.ts) and resolves with the release to call once it has settled.
+   */
+  admit?: (client: Client, vehicleId: string, receivedAt: number) => Promise<() => void>;
   allowAnonymous: boolean;
   log: Logger;
 }
@@ -69,15 +74,21 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
         deps.log.warn({ vehicleId, topic }, "publish outside the device's topics refused");
         return callback(new NotAuthorizedError(`publish to ${topic} refused`));
       }
-      deps
-        .ingest({
-          vehicleId,
-          imei: identity.imei,
-          topic,
-          payload,
-          receivedAt: Date.now(),
-          messageId: deps.nextMessageId(),
-        })
+      const receivedAt = Date.now();
+      const admitted = deps.admit ? deps.admit(client, vehicleId, receivedAt) : Promise.resolve(noop);
+      admitted
+        .then((release) =>
+          deps
+            .ingest({
+              vehicleId,
+              imei: identity.imei,
+              topic,
+              payload,
+              receivedAt,
+              messageId: deps.nextMessageId(),
+            })
+            .finally(release),
+        )
         .then(
           (outcome) => settle(payload, outcome.rejects, callback),
           (err: Error) => callback(err),
@@ -89,3 +100,5 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
     callback(new NotAuthorizedError(`publish to ${topic} refused`));
   };
 }
+
+function noop(): void {}

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createNetServer, type Server } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createServer as createTlsServer } from "node:tls";
 import { Aedes, type AedesOptions, type Client } from "aedes";
 import type pg from "pg";
@@ -18,10 +19,14 @@ import { createAuthorizePublish } from "./authorize-publish.ts";
 import { createAuthorizeSubscribe } from "./authorize-subscribe.ts";
 import { createCommandAck } from "./command-ack.ts";
 import { createCommandDownlink } from "./command-downlink.ts";
+import { createConnectLimit } from "./connect-limit.ts";
 import { subscribeControl } from "./control.ts";
 import { CredentialCache } from "./credential-cache.ts";
+import { createIngestAdmission } from "./ingest-admission.ts";
 import { deliverAtHighestQos } from "./overlapping-qos.ts";
+import { limitPacketSize } from "./packet-size-limit.ts";
 import { relayEvents } from "./relay-events.ts";
+import { limitSubscriberBuffer } from "./subscriber-buffer-limit.ts";
 
 export interface BrokerDeps {
   config: Pick<
@@ -34,6 +39,16 @@ export interface BrokerDeps {
     | "MQTT_HOST"
     | "MQTT_ALLOW_ANONYMOUS"
     | "MAX_PAYLOAD_BYTES"
+    | "HOLD_CAP_MS"
+    | "DEVICE_RATE_LIMIT"
+    | "DEVICE_RATE_BURST"
+    | "MQTT_MAX_HELD_PER_CONNECTION"
+    | "MQTT_MAX_HELD"
+    | "MQTT_MAX_PACKET_BYTES"
+    | "MQTT_CONNECT_RATE"
+    | "MQTT_MAX_PENDING_AUTH"
+    | "MQTT_DRAIN_TIMEOUT_MS"
+    | "MQTT_MAX_SUBSCRIBER_BUFFER_BYTES"
   >;
   pool: pg.Pool;
   bridge: Bridge;
@@ -53,6 +68,12 @@ export interface BrokerHandle {
   ports: { mqtt: number; ws: number; tls?: number };
   /** disconnects every live session of a vehicle and forgets its cached credential */
   revoke(vehicleId: string): void;
+  /** ingest admission (rate limit, held ceilings) and connect-storm refusals, for tests and the heartbeat */
+  limits: {
+    stats(): { held: number; waiting: number; rateDelayed: number; pendingAuth: number };
+    heldBy(client: Client): number;
+    refused: { rate: number; pending: number; clientId: number };
+  };
   close(): Promise<void>;
 }
 
@@ -68,6 +89,19 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const clientsByVehicle = new Map<string, Set<Client>>();
   const idPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   let seq = 0;
+  const admission = createIngestAdmission({
+    ratePerSecond: config.DEVICE_RATE_LIMIT,
+    burst: config.DEVICE_RATE_BURST,
+    perConnection: config.MQTT_MAX_HELD_PER_CONNECTION,
+    total: config.MQTT_MAX_HELD,
+    holdCapMs: config.HOLD_CAP_MS,
+  });
+  const MAX_CLIENT_ID_LENGTH = 128;
+  const connectLimit = createConnectLimit({
+    ratePerSecond: config.MQTT_CONNECT_RATE,
+    maxPending: config.MQTT_MAX_PENDING_AUTH,
+    maxClientIdLength: MAX_CLIENT_ID_LENGTH,
+  });
 
   if (config.MQTT_ALLOW_ANONYMOUS)
     log.warn("MQTT_ALLOW_ANONYMOUS=true: any client may use non-fleet topics (development only)");
@@ -76,31 +110,41 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     ...(deps.mq ? { mq: deps.mq } : {}),
     ...(deps.persistence ? { persistence: deps.persistence } : {}),
     // a frozen subscriber must not stall ingest: drop a client whose socket stays full this long
-    drainTimeout: 10_000,
+    drainTimeout: config.MQTT_DRAIN_TIMEOUT_MS,
     concurrency: 1000,
-    maxClientsIdLength: 128,
+    maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
     preConnect(client, packet, callback) {
+      connectLimit.preConnect(client, packet);
       if (packet.clientId === "" && packet.clean === false) emptyIdNoClean.add(client);
       deliverAtHighestQos(client);
+      limitSubscriberBuffer(client, config.MQTT_MAX_SUBSCRIBER_BUFFER_BYTES, (c, unsent) =>
+        log.warn(
+          { clientId: c.id, unsent },
+          "subscriber not reading: disconnected (MQTT_MAX_SUBSCRIBER_BUFFER_BYTES)",
+        ),
+      );
       callback(null, true);
     },
-    authenticate: createAuthenticate({
-      credentials,
-      allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
-      emptyIdNoClean,
-      log,
-      onAccount(client, vehicleId) {
-        const set = clientsByVehicle.get(vehicleId) ?? new Set<Client>();
-        clientsByVehicle.set(vehicleId, set);
-        set.add(client);
-      },
-    }),
+    authenticate: connectLimit.authenticate(
+      createAuthenticate({
+        credentials,
+        allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
+        emptyIdNoClean,
+        log,
+        onAccount(client, vehicleId) {
+          const set = clientsByVehicle.get(vehicleId) ?? new Set<Client>();
+          clientsByVehicle.set(vehicleId, set);
+          set.add(client);
+        },
+      }),
+    ),
     authorizePublish: createAuthorizePublish({
       ingest: (msg) => bridge.ingest(msg),
       commandAck: createCommandAck({ pool: deps.pool, maxPayloadBytes: config.MAX_PAYLOAD_BYTES, log }),
       rejectedPayloads,
       publishRejects,
       nextMessageId: () => `${idPrefix}-${(seq++).toString(36)}`,
+      admit: admission.admit,
       allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
       log,
     }),
@@ -133,9 +177,11 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
       if (set.delete(client) && set.size === 0) clientsByVehicle.delete(vehicleId);
     }
   });
-  aedes.on("clientError", (client, err) =>
-    log.debug({ clientId: client?.id, err: err.message }, "client error"),
-  );
+  aedes.on("clientError", (client, err) => {
+    // a subscriber that stopped reading (MQTT_DRAIN_TIMEOUT_MS) is worth an operator's attention
+    const level = err.message === "drain timeout" ? "warn" : "debug";
+    log[level]({ clientId: client?.id, err: err.message }, "client error");
+  });
   aedes.on("connectionError", (client, err) =>
     log.debug({ clientId: client?.id, err: err.message }, "connection error"),
   );
@@ -149,6 +195,12 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     log.info({ vehicleId, sessions: set.size }, "vehicle sessions disconnected");
   }
 
+  const limits = {
+    stats: () => ({ ...admission.stats(), pendingAuth: connectLimit.pending }),
+    heldBy: (client: Client) => admission.heldBy(client),
+    refused: connectLimit.refused,
+  };
+
   const servers: Server[] = [];
   const listen = (server: Server, port: number) =>
     new Promise<number>((resolve, reject) => {
@@ -161,7 +213,9 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
       });
     });
 
-  const mqttPort = await listen(createNetServer(aedes.handle), config.MQTT_PORT);
+  const handle = (conn: Parameters<Aedes["handle"]>[0], req?: Parameters<Aedes["handle"]>[1]) =>
+    limitPacketSize(aedes.handle(conn, req), config.MQTT_MAX_PACKET_BYTES);
+  const mqttPort = await listen(createNetServer(handle), config.MQTT_PORT);
 
   const http = createHttpServer((_req, res) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket: upgrade required\n");
@@ -170,7 +224,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   wss.on("connection", (socket, req) => {
     const stream = createWebSocketStream(socket);
     stream.on("error", () => socket.terminate());
-    aedes.handle(stream, req);
+    handle(stream, req);
   });
   const wsPort = await listen(http, config.MQTT_WS_PORT);
 
@@ -178,21 +232,30 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   if (config.MQTT_TLS_PORT !== undefined && config.MQTT_TLS_CERT && config.MQTT_TLS_KEY) {
     const tls = createTlsServer(
       { cert: readFileSync(config.MQTT_TLS_CERT), key: readFileSync(config.MQTT_TLS_KEY) },
-      aedes.handle,
+      handle,
     );
     tlsPort = await listen(tls, config.MQTT_TLS_PORT);
   }
 
-  // /health reads this key: present = a broker is alive
-  const beat = () =>
-    deps.redis
+  // /health reads this key: present = a broker is alive. It also carries the event-loop delay
+  // of the last interval (scripts/soak.ts samples it) and the ingest admission state.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const beat = () => {
+    const lag = {
+      loopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e4) / 100,
+      loopDelayMaxMs: Math.round(loopDelay.max / 1e4) / 100,
+    };
+    loopDelay.reset();
+    return deps.redis
       .set(
         `${redisKeys.brokerHeartbeat}${aedes.id}`,
-        JSON.stringify({ at: Date.now(), clients: aedes.connectedClients }),
+        JSON.stringify({ at: Date.now(), clients: aedes.connectedClients, ...lag, ...limits.stats() }),
         "PX",
         15_000,
       )
       .catch((err: unknown) => log.warn({ err }, "heartbeat failed"));
+  };
   void beat();
   const heartbeat = setInterval(beat, 5_000);
   heartbeat.unref();
@@ -210,8 +273,11 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     aedes,
     ports: { mqtt: mqttPort, ws: wsPort, ...(tlsPort !== undefined ? { tls: tlsPort } : {}) },
     revoke,
+    limits,
     async close() {
       clearInterval(heartbeat);
+      loopDelay.disable();
+      admission.close();
       // 1. stop accepting connections, 2. queue what is held (PUBACKs go out), 3. close clients
       for (const s of servers) s.close();
       wss.close();

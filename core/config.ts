@@ -33,7 +33,33 @@ export const configSchema = z.object({
   MAX_CLOCK_SKEW: positiveInt.default(300).describe("seconds a fix may lie in the future"),
   DEVICE_RATE_LIMIT: positiveInt
     .default(50)
-    .describe("fixes per second per device before PUBACKs are delayed"),
+    .describe(
+      "ingest messages per second per device (a fix, or one /locations upload); above it PUBACKs are delayed, never dropped",
+    ),
+  DEVICE_RATE_BURST: positiveInt
+    .default(100)
+    .describe("messages a device may send at once before DEVICE_RATE_LIMIT applies"),
+  MQTT_MAX_HELD_PER_CONNECTION: positiveInt
+    .default(1000)
+    .describe("messages of one connection in the bridge at once; more wait unread (PUBACK later)"),
+  MQTT_MAX_HELD: positiveInt
+    .default(20_000)
+    .describe("messages of all connections in the bridge at once; more wait unread (PUBACK later)"),
+  MQTT_MAX_PACKET_BYTES: positiveInt
+    .default(2 * 1024 * 1024)
+    .describe("an MQTT packet declaring more is not buffered: the connection is closed"),
+  MQTT_CONNECT_RATE: positiveInt
+    .default(2000)
+    .describe("new MQTT connections accepted per second; above it CONNACK 3 (server unavailable)"),
+  MQTT_MAX_PENDING_AUTH: positiveInt
+    .default(1000)
+    .describe("MQTT authentications in progress at once; above it CONNACK 3 (server unavailable)"),
+  MQTT_MAX_SUBSCRIBER_BUFFER_BYTES: positiveInt
+    .default(4 * 1024 * 1024)
+    .describe("a subscriber with more unsent bytes than this is disconnected (it stopped reading)"),
+  MQTT_DRAIN_TIMEOUT_MS: positiveInt
+    .default(10_000)
+    .describe("a subscriber whose socket stays full this long is disconnected, so it cannot stall ingest"),
   PARTITION_INTERVAL: z.enum(["day", "month"]).default("day").describe("vehicle_locations partition size"),
   PARTITIONS_AHEAD: positiveInt.max(400).default(7).describe("partitions created ahead of today"),
   RETENTION_DAYS: positiveInt
@@ -150,6 +176,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `invalid configuration:\n  HOLD_CAP_MS: must be below 1.5 x KEEPALIVE_S (${c.KEEPALIVE_S * 1500} ms)`,
     );
+  }
+  if (c.MQTT_MAX_PACKET_BYTES <= c.MAX_PAYLOAD_BYTES) {
+    // between the two a payload is rejected with E_TOO_LARGE and the connection kept
+    throw new ConfigError("invalid configuration:\n  MQTT_MAX_PACKET_BYTES: must be above MAX_PAYLOAD_BYTES");
   }
   if (
     (c.MQTT_TLS_CERT === undefined) !== (c.MQTT_TLS_KEY === undefined) ||

@@ -1,0 +1,86 @@
+import type { AuthenticateError, Client, ConnectPacket } from "aedes";
+
+// CONNACK return codes (MQTT 3.1.1 table 3.1)
+const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
+
+type Authenticate = (
+  client: Client,
+  username: string | undefined,
+  password: Buffer | undefined,
+  done: (error: AuthenticateError | null, success: boolean | null) => void,
+) => void;
+
+export interface ConnectLimitOptions {
+  /** new connections accepted per second (bucket of one second's worth) */
+  ratePerSecond: number;
+  /** authentications (credential lookups) in progress at once */
+  maxPending: number;
+  /** longest client id, for MQTT 3.1.1 too (Aedes checks it for 3.1 only) */
+  maxClientIdLength: number;
+  now?: () => number;
+}
+
+function refuse(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/**
+ * Connect-storm limits. After a broker restart every device dials again within seconds, and each
+ * first connect costs a credential lookup in PostgreSQL. Above the connect rate, or with too many
+ * lookups already in progress, a CONNECT is answered CONNACK 3 (server unavailable) before any
+ * lookup: cheap for the broker, and devices retry with their backoff (MQTT.js and modems do).
+ * `preConnect` takes the rate token (it runs first, once per CONNECT); `authenticate` wraps the
+ * real one and answers the refusals, so they get a CONNACK instead of a silent close.
+ */
+export function createConnectLimit(o: ConnectLimitOptions) {
+  const now = o.now ?? Date.now;
+  const overRate = new WeakSet<Client>();
+  let tokens = o.ratePerSecond;
+  let at = now();
+  let pending = 0;
+  const refused = { rate: 0, pending: 0, clientId: 0 };
+
+  return {
+    refused,
+    get pending(): number {
+      return pending;
+    },
+    /** Takes a token for this CONNECT; a client without one is refused in authenticate. */
+    preConnect(client: Client, _packet: ConnectPacket): void {
+      const t = now();
+      tokens = Math.min(o.ratePerSecond, tokens + ((t - at) * o.ratePerSecond) / 1000);
+      at = t;
+      if (tokens >= 1) tokens -= 1;
+      else overRate.add(client);
+    },
+    authenticate(inner: Authenticate): Authenticate {
+      return (client, username, password, done) => {
+        if (overRate.has(client)) {
+          refused.rate++;
+          done(refuse("connect rate exceeded", SERVER_UNAVAILABLE), false);
+          return;
+        }
+        if ((client.id ?? "").length > o.maxClientIdLength) {
+          refused.clientId++;
+          done(refuse(`client id longer than ${o.maxClientIdLength}`, IDENTIFIER_REJECTED), false);
+          return;
+        }
+        if (pending >= o.maxPending) {
+          refused.pending++;
+          done(refuse("too many authentications in progress", SERVER_UNAVAILABLE), false);
+          return;
+        }
+        pending++;
+        let settled = false;
+        inner(client, username, password, (err, ok) => {
+          if (!settled) {
+            settled = true;
+            pending--;
+          }
+          done(err, ok);
+        });
+      };
+    },
+  };
+}
