@@ -113,7 +113,8 @@ export function createBridge(deps: BridgeDeps) {
         vehicleId: msg.vehicleId,
         topic: msg.topic,
         reason,
-        detail,
+        // JSON.parse's messages quote the payload, NUL included (not storable in a text column)
+        detail: cutPayload(detail),
         payload: cutPayload(payload),
         receivedAt: msg.receivedAt,
         messageId,
@@ -143,7 +144,16 @@ export function createBridge(deps: BridgeDeps) {
       reject("E_BAD_JSON", (err as Error).message, msg.payload);
       return { fixes, rejects };
     }
-    const adapted = adapters[kind](decoded);
+    let adapted: ReturnType<(typeof adapters)[typeof kind]>;
+    try {
+      adapted = adapters[kind](decoded);
+    } catch (err) {
+      // an adapter bug must not cost the device its connection (it would resend forever): the
+      // message is rejected, and the error logged so the bug gets fixed
+      log.error({ err, topic: msg.topic, vehicleId: msg.vehicleId }, "adapter threw");
+      reject("E_BAD_PAYLOAD", "payload could not be read", msg.payload);
+      return { fixes, rejects };
+    }
     if (adapted.ok === "ignored") return { fixes, rejects, ignored: adapted.detail };
     if (!adapted.ok) {
       reject(adapted.reason, adapted.detail, msg.payload);
@@ -191,6 +201,7 @@ function safeJson(v: unknown): string {
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {
-    return String(v);
+    // nested too deep for JSON.stringify (and String(), which recurses too)
+    return Object.prototype.toString.call(v);
   }
 }

@@ -21,6 +21,19 @@ export interface Fix {
 
 const finite = z.number().finite();
 
+const FLOAT4_MAX = 3.4028234663852886e38;
+/**
+ * A value for a PostgreSQL `real` column. PostgreSQL refuses a number beyond float4's range
+ * ("1e308") and one that underflows it ("5e-324") for the whole INSERT: one such fix would fail
+ * its batch on every retry, with the fixes of other devices in it (test/security/hostile-input).
+ * Beyond the range is out of range; an underflow is the 0 that PostgreSQL would store anyway.
+ */
+const real = (min: number, max: number) =>
+  finite
+    .min(Math.max(min, -FLOAT4_MAX))
+    .max(Math.min(max, FLOAT4_MAX))
+    .transform((v) => (Math.fround(v) === 0 ? 0 : v));
+
 /**
  * The native fix as a device sends it (ARCHITECTURE.md, "Native fix"). Adapters for other
  * formats map their payloads onto this shape, so every format meets the same rules.
@@ -30,13 +43,19 @@ export const nativeFixSchema = z.object({
   lat: finite.min(-90).max(90),
   lng: finite.min(-180).max(180),
   recordedAt: z.union([z.string().datetime({ offset: true }), z.number().int().nonnegative()]),
-  speed: finite.min(0).max(400).optional(),
-  heading: finite.min(0).max(360).optional(),
-  altitude: finite.min(-1000).max(100_000).optional(),
-  accuracy: finite.min(0).optional(),
+  speed: real(0, 400).optional(),
+  heading: real(0, 360).optional(),
+  altitude: real(-1000, 100_000).optional(),
+  accuracy: real(0, FLOAT4_MAX).optional(),
   ignition: z.boolean().optional(),
   odometer: finite.min(0).optional(),
-  messageId: z.string().min(1).max(128).optional(),
+  // NUL cannot be stored in a text column (it would fail the batch): replaced, as in cutPayload
+  messageId: z
+    .string()
+    .min(1)
+    .max(128)
+    .transform((s) => (s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s))
+    .optional(),
 });
 
 export type NativeFix = z.input<typeof nativeFixSchema>;

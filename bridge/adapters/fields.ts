@@ -50,7 +50,13 @@ export function adapting(body: () => AdapterResult): AdapterResult {
 }
 
 export function preview(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    // JSON.stringify recurses: a value nested ~10,000 deep (20 KB of "[") overflows the stack
+    s = `${Array.isArray(v) ? "an array" : typeof v} nested too deep to show`;
+  }
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
