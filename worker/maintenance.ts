@@ -45,8 +45,9 @@ export async function maintainPartitions(
   );
   const dropped: string[] = [];
   for (const { name } of old.rows) {
-    await pool.query(`DROP TABLE IF EXISTS "${name}"`);
-    dropped.push(name);
+    // a SQL function quotes the name (format %I): no SQL text is built here (sql/007)
+    const r = await pool.query<{ dropped: boolean }>("SELECT drop_location_partition($1) AS dropped", [name]);
+    if (r.rows[0]?.dropped) dropped.push(name);
   }
   await pool.query("DELETE FROM vehicle_checkpoints WHERE at < $1", [cutoff]);
   await pool.query("DELETE FROM location_anomalies WHERE received_at < $1", [cutoff]);

@@ -1,0 +1,73 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { findInterpolatedSql, sourceFiles } from "./support/sql-scan.ts";
+
+// SQL is built with parameters only ($1 …). This scans the product's source with the TypeScript
+// parser and fails on SQL text that interpolates a value (`${…}` in a template literal, or `+`
+// with a string): anything interpolated must be on the allow-list below, which names constants
+// and identifiers that never come from input, each with the reason it is safe.
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const DIRS = ["core", "broker", "bridge", "worker", "api", "scripts"];
+/** `file: interpolated expression` → why it is safe */
+const ALLOWED: Record<string, string> = {
+  "core/vehicles.ts: COLUMNS": "a constant column list",
+  "core/commands.ts: COLUMNS": "a constant column list",
+  "api/track-query.ts: SELECT": "a constant select list",
+  "api/routes/geofences.ts: SELECT": "a constant select list",
+  'api/routes/geofences.ts: SELECT.replace("FROM geofences", "FROM ins")':
+    "the constant select list, on a CTE",
+  'api/routes/geofences.ts: SELECT.replace("FROM geofences", "FROM upd")':
+    "the constant select list, on a CTE",
+  'api/routes/anomalies.ts: isoSql("recorded_at")': "a constant column name, formatted",
+  'api/routes/anomalies.ts: isoSql("received_at")': "a constant column name, formatted",
+  'api/routes/reports.ts: isoSql("started_at")': "a constant column name, formatted",
+  'api/routes/reports.ts: isoSql("ended_at")': "a constant column name, formatted",
+  'api/routes/analytics.ts: isoSql("first_fix_at")': "a constant column name, formatted",
+  'api/routes/analytics.ts: isoSql("last_fix_at")': "a constant column name, formatted",
+  'api/routes/events.ts: isoSql("at")': "a constant column name, formatted",
+  'api/routes/events.ts: isoSql("confirmed_at")': "a constant column name, formatted",
+  'api/routes/vehicle-patch.ts: sets.join(", ")': "`column = $n` for columns of the constant COLUMNS list",
+  "worker/daily-analytics.ts: minSpeed": 'a placeholder its callers pass: dailyAggregateSql("$4")',
+  'worker/daily-analytics.ts: dailyAggregateSql("$4")': "constant SQL with a $4 placeholder",
+  "worker/derived-writes.ts: table": "trips | stops | vehicle_checkpoints, from a constant list in the loop",
+  "worker/derived-writes.ts: col": "closed_at | at, from the same constant list",
+  "worker/derived-writes.ts: SINCE_MATCH(col)": "constant SQL around that constant column",
+  'worker/derived-writes.ts: TS("u.s")': "constant SQL around a constant column alias",
+  'worker/derived-writes.ts: TS("u.e")': "constant SQL around a constant column alias",
+  'worker/derived-writes.ts: TS("u.c")': "constant SQL around a constant column alias",
+  'worker/derived-writes.ts: TS("u.at")': "constant SQL around a constant column alias",
+};
+
+describe("SQL is built with parameters only", () => {
+  const findings = DIRS.flatMap((d) => sourceFiles(join(root, d))).flatMap((f) =>
+    findInterpolatedSql(root, f, readFileSync(f, "utf8")),
+  );
+
+  it("finds no value interpolated into SQL text outside the allow-list", () => {
+    const offenders = findings.filter((f) => !(f.key in ALLOWED)).map((f) => `${f.key} (line ${f.line})`);
+    expect(offenders).toEqual([]);
+  });
+
+  it("has no stale allow-list entry", () => {
+    const used = new Set(findings.map((f) => f.key));
+    expect(Object.keys(ALLOWED).filter((k) => !used.has(k))).toEqual([]);
+  });
+
+  it("catches the patterns it is meant to catch", () => {
+    // sample source: "${" is written as "$<" and replaced, so this file has no template-like strings
+    const sample = [
+      "const a = `SELECT * FROM vehicles WHERE id = '$<id}'`;",
+      'const b = "DELETE FROM vehicles WHERE id = " + id;',
+      'const c = `DROP TABLE IF EXISTS "$<name}"`;',
+      'const ok1 = "SELECT * FROM vehicles WHERE id = $1";',
+      "const ok2 = `SELECT * FROM vehicles WHERE id = $1`;",
+      "const ok3 = `vehicle $<id} removed`;",
+    ]
+      .join("\n")
+      .replaceAll("$<", "$" + "{");
+    const keys = findInterpolatedSql(root, join(root, "sample.ts"), sample).map((f) => f.key);
+    expect(keys).toEqual(["sample.ts: id", "sample.ts: id", "sample.ts: name"]);
+  });
+});
