@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { hashDeviceSecret } from "../../core/credentials.ts";
+import { createPool } from "../../core/db.ts";
 import { migrate } from "../../core/migrate.ts";
 import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
 
@@ -104,7 +105,7 @@ export async function freshStorage(svc: BenchServices): Promise<{ pool: pg.Pool;
   await migrate(url);
   const redis = createRedis(svc.redisUrl);
   await redis.flushall();
-  return { pool: new pg.Pool({ connectionString: url, max: 8 }), redis };
+  return { pool: createPool(url, 8), redis };
 }
 
 export function benchDbUrl(svc: BenchServices): string {
