@@ -1,14 +1,25 @@
-import type { AedesPublishPacket, Client } from "aedes";
+import type { AedesPublishPacket, Client, PublishPacket } from "aedes";
 
 /**
- * Aedes `authorizeForward`: a message the bridge rejected (acknowledged, so the device does not
- * resend it forever) is not passed on to subscribers. Aedes wraps the packet but keeps the
- * payload Buffer, so the mark set in authorizePublish is found here.
+ * A message the bridge rejected is acknowledged (a modem would resend it forever) but never passed
+ * on to subscribers. The mark travels in the packet itself, as an MQTT 5 user property: Aedes keeps
+ * a packet's `properties` when it wraps it, and mqemitter-redis serialises them, so the mark also
+ * reaches the other nodes of a clustered broker (a mark kept beside the payload Buffer did not:
+ * across Redis every delivery is a new Buffer). MQTT 3.1.1 clients never see properties.
  */
-export function createAuthorizeForward(rejectedPayloads: WeakSet<Buffer>) {
-  return function authorizeForward(_client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
-    const payload = packet.payload;
-    if (typeof payload !== "string" && rejectedPayloads.has(payload)) return null;
-    return packet;
-  };
+const REJECTED = "x-logitrack-rejected";
+
+type WithProperties = { properties?: { userProperties?: Record<string, string | string[]> } };
+
+/** Called in authorizePublish, before the callback, on a message that carries any reject. */
+export function markRejected(packet: PublishPacket): void {
+  const p = packet as PublishPacket & WithProperties;
+  p.properties = { ...p.properties, userProperties: { ...p.properties?.userProperties, [REJECTED]: "1" } };
+}
+
+/** Aedes `authorizeForward`: rejected messages are not delivered. */
+export function authorizeForward(_client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+  return (packet as AedesPublishPacket & WithProperties).properties?.userProperties?.[REJECTED]
+    ? null
+    : packet;
 }

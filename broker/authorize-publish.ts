@@ -3,14 +3,13 @@ import type { IncomingMessage, IngestOutcome } from "../bridge/bridge.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Reject } from "../core/reject-reasons.ts";
 import { isFleetNamespace, ownIngestKind, topics } from "../core/topics.ts";
+import { markRejected } from "./authorize-forward.ts";
 import { getIdentity } from "./identity.ts";
 
 export interface AuthorizePublishDeps {
   ingest: (msg: IncomingMessage) => Promise<IngestOutcome>;
   /** records a device's answer on fleet/{id}/commands/ack; resolves with a reject if unusable */
   commandAck: (vehicleId: string, payload: Buffer, messageId: string) => Promise<Reject | undefined>;
-  /** payloads that must not be forwarded to subscribers (read by authorizeForward) */
-  rejectedPayloads: WeakSet<Buffer>;
   /** tells the device why its message was rejected, on fleet/{id}/errors */
   publishRejects: (rejects: Reject[]) => void;
   nextMessageId: () => string;
@@ -38,9 +37,9 @@ export class NotAuthorizedError extends Error {
  * bridge) and `fleet/{id}/commands/ack` (its answers to commands, recorded before the PUBACK).
  */
 export function createAuthorizePublish(deps: AuthorizePublishDeps) {
-  function settle(payload: Buffer, rejects: Reject[], callback: (error?: Error | null) => void): void {
+  function settle(packet: PublishPacket, rejects: Reject[], callback: (error?: Error | null) => void): void {
     if (rejects.length > 0) {
-      deps.rejectedPayloads.add(payload);
+      markRejected(packet);
       deps.publishRejects(rejects);
     }
     callback(null);
@@ -61,7 +60,7 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
       const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
       if (topic === topics.commandAck(vehicleId)) {
         deps.commandAck(vehicleId, payload, deps.nextMessageId()).then(
-          (reject) => settle(payload, reject ? [reject] : [], callback),
+          (reject) => settle(packet, reject ? [reject] : [], callback),
           (err: Error) => {
             // not recorded (database unreachable): no PUBACK, the device sends its answer again
             deps.log.error({ err, vehicleId }, "command answer not recorded");
@@ -90,7 +89,7 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
             .finally(release),
         )
         .then(
-          (outcome) => settle(payload, outcome.rejects, callback),
+          (outcome) => settle(packet, outcome.rejects, callback),
           (err: Error) => callback(err),
         );
       return;

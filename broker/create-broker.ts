@@ -14,7 +14,7 @@ import type { Reject } from "../core/reject-reasons.ts";
 import { topics } from "../core/topics.ts";
 import { getMqttAccount } from "../core/vehicles.ts";
 import { createAuthenticate } from "./authenticate.ts";
-import { createAuthorizeForward } from "./authorize-forward.ts";
+import { authorizeForward } from "./authorize-forward.ts";
 import { createAuthorizePublish } from "./authorize-publish.ts";
 import { createAuthorizeSubscribe } from "./authorize-subscribe.ts";
 import { createCommandAck } from "./command-ack.ts";
@@ -84,7 +84,6 @@ export interface BrokerHandle {
 export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const { config, bridge, log } = deps;
   const credentials = new CredentialCache((username) => getMqttAccount(deps.pool, username));
-  const rejectedPayloads = new WeakSet<Buffer>();
   const emptyIdNoClean = new WeakSet<Client>();
   const clientsByVehicle = new Map<string, Set<Client>>();
   const idPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
@@ -141,7 +140,6 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     authorizePublish: createAuthorizePublish({
       ingest: (msg) => bridge.ingest(msg),
       commandAck: createCommandAck({ pool: deps.pool, maxPayloadBytes: config.MAX_PAYLOAD_BYTES, log }),
-      rejectedPayloads,
       publishRejects,
       nextMessageId: () => `${idPrefix}-${(seq++).toString(36)}`,
       admit: admission.admit,
@@ -149,7 +147,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
       log,
     }),
     authorizeSubscribe: createAuthorizeSubscribe(config.MQTT_ALLOW_ANONYMOUS),
-    authorizeForward: createAuthorizeForward(rejectedPayloads),
+    authorizeForward,
   });
 
   function publishRejects(rejects: Reject[]): void {

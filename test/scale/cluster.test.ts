@@ -1,7 +1,7 @@
 import { createConnection } from "node:net";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeviceCredentials } from "../../core/vehicles.ts";
+import { addIntegration, type DeviceCredentials } from "../../core/vehicles.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import {
   freePort,
@@ -99,6 +99,31 @@ describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)
     const { topic, body } = await received;
     expect(topic).toBe(`fleet/${creds.id}/errors`);
     expect(body.reason).toBe("E_OUT_OF_RANGE");
+  });
+
+  it("never forwards a rejected payload to a subscriber on the other node", async () => {
+    const [creds] = (await p.register("cl-fwd", 1)) as [DeviceCredentials];
+    const watcher = await mqtt.connectAsync(nodeA.url, {
+      ...(await addIntegration(p.pool, "cl-dashboard")),
+      reconnectPeriod: 0,
+    });
+    clients.push(watcher);
+    const seen: string[] = [];
+    watcher.on("message", (topic, payload) => {
+      if (topic === `fleet/${creds.id}/location`) seen.push(payload.toString());
+    });
+    await watcher.subscribeAsync("fleet/#", { qos: 1 });
+    const device = await connect(nodeB, creds, { clientId: `${creds.id}-dev` });
+    const good = JSON.stringify({ lat: 25.2, lng: 55.27, recordedAt: now });
+    await device.publishAsync(`fleet/${creds.id}/location`, badFix, { qos: 1 });
+    await device.publishAsync(`fleet/${creds.id}/location`, good, { qos: 1 });
+    // the valid message behind the bad one arrives; the bad one never does
+    await waitFor(
+      async () => seen.length,
+      (n) => n >= 1,
+      { what: "the valid fix on node A" },
+    );
+    expect(seen).toEqual([good]);
   });
 
   it("gives a device reconnecting to the other node its persistent session and queued QoS 1 messages", async () => {
