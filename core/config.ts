@@ -65,7 +65,12 @@ export const configSchema = z.object({
   RETENTION_DAYS: positiveInt
     .default(90)
     .describe("history kept; older partitions are dropped, older fixes rejected"),
-  FLEET_TZ: z.string().default("Asia/Dubai").describe("time zone of the fleet's day (analytics, reports)"),
+  FLEET_TZ: z
+    .string()
+    // PostgreSQL and Intl share the IANA names; a typo here would fail every batch, so refuse it at start
+    .refine((tz) => isTimeZone(tz), { message: "not an IANA time zone name (e.g. Asia/Dubai)" })
+    .default("Asia/Dubai")
+    .describe("time zone of the fleet's day (analytics, reports)"),
   MOVING_SPEED_KMH: z.coerce
     .number()
     .positive()
@@ -154,6 +159,15 @@ export const configSchema = z.object({
   DATA_DIR: z.string().default(".data").describe("local state: services, generated admin token"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Config = Omit<z.infer<typeof configSchema>, "HOLD_CAP_MS"> & { HOLD_CAP_MS: number };
 
