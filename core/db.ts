@@ -10,5 +10,10 @@ export function createPool(databaseUrl: string, max = 10): pg.Pool {
   // An idle client losing its connection (PostgreSQL restarted) must not crash the process;
   // the pool drops it and the next query gets a fresh one.
   pool.on("error", () => {});
+  // A client checked out of the pool (a batch's transaction) has no error listener of its own:
+  // PostgreSQL stopping (fast shutdown, failover) cut it and pg's 'error' event crashed the
+  // process (test/faults, fault 2). The error still fails the query that was running, so the job
+  // retries, and the pool discards the broken client when it is released.
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }

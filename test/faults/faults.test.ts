@@ -171,6 +171,8 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
   }
 
   function expectIntact(r: FaultResult): void {
+    // a process that died under the fault explains everything else: say so first
+    expect(pipeline.unexpectedExits).toEqual([]);
     expect(r.acked).toBeGreaterThan(0);
     expect({ lost: r.lost, corrupted: r.corrupted, duplicates: r.duplicates }).toEqual({
       lost: 0,
@@ -195,8 +197,18 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
   it("2. PostgreSQL stopped for 20 s, then started", async () => {
     const r = await runFault({
       id: "2",
-      fault: "PostgreSQL stopped 20 s (`scripts/services stop-pg`)",
-      inject: () => services.stopPg(),
+      fault: "PostgreSQL stopped 20 s (`scripts/services stop-pg`) while the worker is inside transactions",
+      inject: async () => {
+        // hold the worker's batches inside their transactions, so the stop cuts connections that
+        // are checked out of the pool (not only idle ones)
+        const lock = new pg.Client({ connectionString: services.databaseUrl });
+        lock.on("error", () => {});
+        await lock.connect();
+        await lock.query("BEGIN");
+        await lock.query("LOCK TABLE vehicle_locations IN EXCLUSIVE MODE");
+        await sleep(1000);
+        await services.stopPg();
+      },
       holdMs: PG_DOWN_MS,
       clear: () => services.start(),
       note: () => "PUBACKs continue (the queue takes the fixes); failed jobs retry with capped backoff",
