@@ -58,9 +58,9 @@ const hasMosquitto = (() => {
 const seconds = quick ? 4 : 10;
 const devices = quick ? 500 : 2000;
 const singleRates = quick ? [3000, 6000, 9000] : [3000, 4500, 6000, 7500, 9000, 10500, 12000, 13500];
-const batchRates = quick ? [200, 600, 1000] : [200, 400, 600, 800, 1000, 1200];
-const naiveRates = quick ? [500, 1500] : [500, 1000, 2000, 3000];
-const naiveBatchRates = quick ? [20, 60] : [20, 40, 80, 120];
+const batchRates = quick ? [100, 400, 800] : [100, 200, 300, 400, 600, 800, 1000];
+const naiveRates = quick ? [1000, 3000] : [1000, 2000, 3000, 4500, 6000];
+const naiveBatchRates = quick ? [40, 120] : [40, 80, 120, 160, 240];
 const processes = 2;
 let port = 21883;
 const nextPort = () => (port += 10);

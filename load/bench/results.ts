@@ -21,6 +21,8 @@ export interface ThroughputRun {
   steps: Step[];
   /** highest sustained delivered fixes/s (0 when no step was sustained) */
   maxSustained: number;
+  /** highest delivered fixes/s of any step, sustained or not */
+  peakDelivered: number;
 }
 
 export interface RawRun {

@@ -40,6 +40,7 @@ export async function ladder(
     devices: sut.devices.length,
     steps,
     maxSustained: Math.max(0, ...sustained.map((s) => s.deliveredFixes)),
+    peakDelivered: Math.max(0, ...steps.map((s) => s.deliveredFixes)),
   };
 }
 

@@ -26,10 +26,32 @@ const results: BenchResults = {
       devices: 500,
       steps: [step(6000), step(7000, false)],
       maxSustained: 6000,
+      peakDelivered: 7000,
     },
-    { sut: "pipeline", mode: "batch50", devices: 500, steps: [step(30000)], maxSustained: 30000 },
-    { sut: "aedes-relay", mode: "single", devices: 500, steps: [step(8000)], maxSustained: 8000 },
-    { sut: "naive", mode: "batch50", devices: 500, steps: [step(2000)], maxSustained: 2000 },
+    {
+      sut: "pipeline",
+      mode: "batch50",
+      devices: 500,
+      steps: [step(30000)],
+      maxSustained: 30000,
+      peakDelivered: 30000,
+    },
+    {
+      sut: "aedes-relay",
+      mode: "single",
+      devices: 500,
+      steps: [step(8000)],
+      maxSustained: 8000,
+      peakDelivered: 8000,
+    },
+    {
+      sut: "naive",
+      mode: "batch50",
+      devices: 500,
+      steps: [step(2000)],
+      maxSustained: 2000,
+      peakDelivered: 2000,
+    },
   ],
   raw: [{ method: "COPY hex-EWKB", batch: 5000, parallel: 1, rowsPerSec: 40000 }],
   queries: [{ name: "one vehicle, one day track", rows: 1_000_000, p50: 1.2, p99: 3.4 }],
@@ -44,6 +66,7 @@ describe("benchmark report writer", () => {
     expect(md).toContain("Command: `npm run bench -- --quick`");
     expect(md).toContain("| pipeline | single | 500 | 7,000 | 7,000 |");
     expect(md).toContain("| one vehicle, one day track | 1,000,000 | 1.2 | 3.4 |");
+    expect(md).toContain("| pipeline | single | 6,000 | 7,000 |");
   });
 
   it("replaces only its own section of BENCHMARKS.md", () => {
