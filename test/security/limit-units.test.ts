@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { HoldCapError } from "../../bridge/batcher.ts";
+import { HeldLimit } from "../../broker/held-limit.ts";
+import { RateLimiter } from "../../broker/rate-limit.ts";
+
+// The two admission pieces on their own, with a hand-driven clock.
+describe("RateLimiter", () => {
+  it("lets a burst through, then spaces the rest 1/rate apart in arrival order, never refusing", () => {
+    let now = 0;
+    const r = new RateLimiter({ ratePerSecond: 10, burst: 3, maxDelayMs: 10_000, now: () => now });
+    const waits = Array.from({ length: 6 }, () => r.reserve("v"));
+    expect(waits).toEqual([0, 0, 0, 100, 200, 300]);
+    now = 1000; // a second later the debt (3) is paid and 7 tokens saved, capped at the burst
+    expect([r.reserve("v"), r.reserve("v"), r.reserve("v"), r.reserve("v")]).toEqual([0, 0, 0, 100]);
+    expect(r.reserve("other")).toBe(0);
+    r.close();
+  });
+
+  it("caps a delay at maxDelayMs and does not carry a debt beyond it", () => {
+    let now = 0;
+    const r = new RateLimiter({ ratePerSecond: 1, burst: 1, maxDelayMs: 2000, now: () => now });
+    expect([r.reserve("v"), r.reserve("v"), r.reserve("v"), r.reserve("v")]).toEqual([0, 1000, 2000, 2000]);
+    now = 3000;
+    expect(r.reserve("v")).toBe(0);
+    r.close();
+  });
+});
+
+describe("HeldLimit", () => {
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it("grants per connection, then in total, in arrival order", async () => {
+    const h = new HeldLimit({ perConnection: 2, total: 3, holdCapMs: 60_000 });
+    const a = {};
+    const b = {};
+    const order: string[] = [];
+    const take = (conn: object, name: string) =>
+      h.acquire(conn, Date.now()).then((release) => {
+        order.push(name);
+        return release;
+      });
+    const a1 = take(a, "a1");
+    const a2 = take(a, "a2");
+    const a3 = take(a, "a3"); // over a's ceiling
+    const b1 = take(b, "b1");
+    const b2 = take(b, "b2"); // over the total
+    await settle();
+    expect(order).toEqual(["a1", "a2", "b1"]);
+    expect({ held: h.held, waiting: h.waiting }).toEqual({ held: 3, waiting: 2 });
+    (await a1)();
+    await settle();
+    // a's freed slot goes to a3, but the total is full: b2, waiting longer for it, comes first
+    expect(order).toEqual(["a1", "a2", "b1", "b2"]);
+    (await b1)();
+    await settle();
+    expect(order).toEqual(["a1", "a2", "b1", "b2", "a3"]);
+    const release = await a2;
+    release();
+    release(); // idempotent
+    expect(h.held).toBe(2);
+    for (const p of [a3, b2]) (await p)();
+    expect({ held: h.held, waiting: h.waiting }).toEqual({ held: 0, waiting: 0 });
+    h.close();
+  });
+
+  it("refuses with HoldCapError a message that waited past the hold cap from its receipt", async () => {
+    let now = 0;
+    const h = new HeldLimit({ perConnection: 1, total: 10, holdCapMs: 100, now: () => now });
+    const c = {};
+    const first = await h.acquire(c, 0);
+    const waiting = h.acquire(c, 0);
+    now = 150;
+    await expect(waiting).rejects.toBeInstanceOf(HoldCapError);
+    expect(h.waiting).toBe(0);
+    first();
+    expect(h.held).toBe(0);
+    h.close();
+  });
+});
