@@ -139,7 +139,8 @@ export function renderSvg(r: BenchResults): string {
     const y = 30 + i * rowH;
     return `<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${esc(b.label)}</text><rect x="${labelW}" y="${y}" width="${w}" height="20" fill="#2b7bb9"/><text x="${labelW + w + 6}" y="${y + 15}">${Math.round(b.value).toLocaleString("en-US")}</text>`;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12"><text x="10" y="18" font-weight="bold">Max sustained fixes/s (${esc(r.machine.date)}, ${r.machine.cores} cores)</text>${rows.join("")}</svg>\n`;
+  const title = `Max sustained fixes/s (${esc(r.machine.date)}, ${r.machine.cores} cores)`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12"><title>${title}</title><text x="10" y="18" font-weight="bold">${title}</text>${rows.join("")}</svg>\n`;
 }
 
 export const BEGIN = "<!-- bench:begin (written by npm run bench) -->";

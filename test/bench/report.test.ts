@@ -84,6 +84,7 @@ describe("benchmark report writer", () => {
     const svg = renderSvg(results);
     expect(svg.match(/<rect /g)).toHaveLength(4);
     expect(svg).toContain("30,000");
+    expect(svg).toMatch(/^<svg [^>]*><title>Max sustained fixes\/s/);
   });
 
   it("reads percentiles from the worker's latency buckets added during a step", () => {
