@@ -5,16 +5,18 @@ type Deliver = (packet: unknown, cb: () => void) => void;
 interface DeliveringClient {
   deliver0: Deliver;
   deliverQoS: Deliver;
-  conn: { writableLength?: number };
+  conn: { writableLength?: number; writableNeedDrain?: boolean };
 }
 
 /**
- * Disconnects a subscriber with more than `maxBytes` written to its connection and not yet sent.
- * A subscriber that stops reading (a hung dashboard on `fleet/#`) does not slow ingest: Aedes keeps
- * writing to it, and once the kernel's buffers are full its messages pile up in the broker's memory
- * at the fleet's rate, until `drainTimeout` ends it (test/faults, fault 6). This bounds that pile in
- * bytes too, the way WS_MAX_BUFFER_BYTES bounds a live WebSocket client of the API. Checked before
- * each delivery (one property read); a persistent session keeps its QoS 1 messages for the
+ * Keeps a subscriber that stops reading (a hung dashboard on `fleet/#`) from stalling ingest, and
+ * bounds what it costs. Aedes holds each delivery to a full socket until it drains, and its
+ * emitter has 1,000 deliveries in flight: at fleet rates a frozen subscriber fills them within a
+ * second, then every publisher waits, for up to drainTimeout; when the timeout released them all at
+ * once, the broker overflowed its stack (test/faults, fault 6). So a delivery to a backed-up socket
+ * releases the emitter at once (the packet still goes out in order, after what is buffered), and a
+ * subscriber with more than `maxBytes` unsent is disconnected, the way WS_MAX_BUFFER_BYTES bounds
+ * a live WebSocket client of the API; a persistent session keeps its QoS 1 messages for the
  * reconnect. Installed in preConnect, before Aedes captures the delivery functions.
  */
 export function limitSubscriberBuffer(
@@ -28,13 +30,24 @@ export function limitSubscriberBuffer(
     (deliver: Deliver): Deliver =>
     (packet, cb) => {
       const unsent = c.conn.writableLength ?? 0;
-      if (unsent <= maxBytes) return deliver(packet, cb);
-      if (!dropped) {
-        dropped = true;
-        onDrop(client, unsent);
-        client.close();
+      if (unsent > maxBytes) {
+        if (!dropped) {
+          dropped = true;
+          onDrop(client, unsent);
+          client.close();
+        }
+        setImmediate(cb);
+        return;
       }
-      setImmediate(cb);
+      if (!c.conn.writableNeedDrain) return deliver(packet, cb);
+      let done = false;
+      const once = () => {
+        if (done) return;
+        done = true;
+        cb();
+      };
+      deliver(packet, once);
+      setImmediate(once);
     };
   c.deliver0 = guard(c.deliver0);
   c.deliverQoS = guard(c.deliverQoS);

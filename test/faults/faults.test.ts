@@ -38,7 +38,7 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
   let depth: ReturnType<typeof watchQueueDepth>;
   let url: string;
   let mqttPort: number;
-  let pressureDevice: DeviceCredentials;
+  let pressureDevices: DeviceCredentials[];
   let integration: { username: string; password: string };
 
   beforeAll(async () => {
@@ -47,7 +47,8 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
     pool = createPool(services.databaseUrl, 4);
     const vehicles: DeviceCredentials[] = [];
     for (let i = 0; i < TRUCKS; i++) vehicles.push(await addVehicle(pool, { id: `flt-${i}` }));
-    pressureDevice = await addVehicle(pool, { id: "flt-pressure" });
+    pressureDevices = [];
+    for (let i = 0; i < 50; i++) pressureDevices.push(await addVehicle(pool, { id: `flt-p-${i}` }));
     integration = await addIntegration(pool, "frozen-dashboard");
     mqttPort = await freePort();
     url = `mqtt://127.0.0.1:${mqttPort}`;
@@ -264,11 +265,12 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
       id: "5",
       fault: "worker saturated: vehicle_locations write-locked 8 s under +1,000 fixes/s",
       inject: async () => {
+        // one device uploading 100-fix arrays, 10 a second
         pressure = await startPressure({
           url,
-          device: pressureDevice,
+          devices: pressureDevices.slice(0, 1),
+          messagesPerSecond: 10,
           fixesPerMessage: 100,
-          everyMs: 100,
           log,
         });
         await lock.query("BEGIN");
@@ -302,13 +304,14 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
 
   it("6. a subscriber that stops reading its socket does not stall ingest", async () => {
     const windowMs = 15_000;
-    // 50 fixes padded to 1 KB each, 20 uploads/s: 1 MB/s forwarded to every fleet/# subscriber
+    // 50 more devices, 1,000 single-fix messages a second padded to 2 KB: 2 MB/s and 1,200 messages
+    // a second forwarded to every fleet/# subscriber (enough to fill Aedes' 1,000 deliveries in flight)
     pressure = await startPressure({
       url,
-      device: pressureDevice,
-      fixesPerMessage: 50,
-      everyMs: 50,
-      padBytes: 1000,
+      devices: pressureDevices,
+      messagesPerSecond: 1000,
+      fixesPerMessage: 1,
+      padBytes: 2000,
       log,
     });
     // the same load without, then with, a frozen fleet/# subscriber: fixes acknowledged per window
@@ -378,7 +381,7 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
     const table = saveFaultRun({
       date: new Date().toISOString().slice(0, 10),
       command: "WRITE_DOCS=1 npm run test:faults",
-      load: `${TRUCKS} simulated trucks (simulator/fleet.ts: persistent sessions, resend) at ${RATE} fixes/s each; faults 5 and 6 add one device uploading /locations arrays (1,000 fixes/s)`,
+      load: `${TRUCKS} simulated trucks (simulator/fleet.ts: persistent sessions, resend) at ${RATE} fixes/s each; fault 5 adds one device uploading 100-fix /locations arrays (1,000 fixes/s), fault 6 50 devices sending 1,000 single fixes/s padded to 2 KB`,
       totals: {
         acked: all.length,
         lost: v.lost,

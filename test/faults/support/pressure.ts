@@ -8,58 +8,75 @@ export interface Pressure {
 }
 
 /**
- * One device uploading store-and-forward arrays (`fleet/{id}/locations`) at a steady rate: a
- * heavier load than the trucks, whose forwarded copies fill a frozen subscriber's socket quickly.
- * Persistent session: an upload without PUBACK is sent again after a reconnect.
+ * Extra load next to the trucks: devices publishing at a steady total rate, one fix per message
+ * (`/location`) or store-and-forward arrays (`/locations`), optionally padded with an unknown key
+ * (ignored by the bridge, forwarded as is to subscribers) so that a frozen subscriber's buffers
+ * fill quickly. Each device stays below DEVICE_RATE_LIMIT; persistent sessions resend what was not
+ * acknowledged after a reconnect. Every acknowledged fix goes into the AckLog, to be verified.
  */
 export async function startPressure(o: {
   url: string;
-  device: { id: string; username: string; password: string };
+  devices: { id: string; username: string; password: string }[];
+  messagesPerSecond: number;
   fixesPerMessage: number;
-  everyMs: number;
-  /** an unknown key of this many bytes per fix: ignored by the bridge, forwarded to subscribers */
   padBytes?: number;
   log: AckLog;
 }): Promise<Pressure> {
-  const client: MqttClient = await mqtt.connectAsync(o.url, {
-    username: o.device.username,
-    password: o.device.password,
-    clientId: `pressure-${o.device.id}`,
-    clean: false,
-    reconnectPeriod: 500,
-  });
-  let seq = 0;
-  let acked = 0;
-  let t = Date.now() - 60_000;
+  const clients: MqttClient[] = await Promise.all(
+    o.devices.map((d) =>
+      mqtt.connectAsync(o.url, {
+        username: d.username,
+        password: d.password,
+        clientId: `pressure-${d.id}`,
+        clean: false,
+        reconnectPeriod: 500,
+      }),
+    ),
+  );
+  const lastT = o.devices.map(() => Date.now() - 60_000);
   const pad = o.padBytes ? "p".repeat(o.padBytes) : undefined;
   const pending = new Set<Promise<void>>();
+  let seq = 0;
+  let acked = 0;
+  let due = 0;
+  const tickMs = 10;
   const timer = setInterval(() => {
-    const fixes: SentFix[] = [];
-    for (let k = 0; k < o.fixesPerMessage; k++) {
-      // strictly increasing times: every fix is a row of its own
-      t = Math.max(t + 1, Date.now() - 60_000);
-      fixes.push({
-        lat: 25 + (seq % 1000) * 1e-4,
-        lng: 55 + k * 1e-5,
-        recordedAt: t,
-        speed: (seq + k) % 120,
-        heading: (seq * 7) % 360,
-        messageId: `${o.device.id}-${seq}-${k}`,
-      });
+    due += (o.messagesPerSecond * tickMs) / 1000;
+    while (due >= 1) {
+      due -= 1;
+      const i = seq++ % clients.length;
+      const device = o.devices[i] as (typeof o.devices)[number];
+      const fixes: SentFix[] = [];
+      for (let k = 0; k < o.fixesPerMessage; k++) {
+        // strictly increasing times per device: every fix is a row of its own
+        const t = Math.max((lastT[i] as number) + 1, Date.now() - 60_000);
+        lastT[i] = t;
+        fixes.push({
+          lat: 25 + (seq % 1000) * 1e-4,
+          lng: 55 + k * 1e-5,
+          recordedAt: t,
+          speed: (seq + k) % 120,
+          heading: (seq * 7) % 360,
+          messageId: `${device.id}-${seq}-${k}`,
+        });
+      }
+      const body = pad === undefined ? fixes : fixes.map((f) => ({ ...f, note: pad }));
+      const many = o.fixesPerMessage > 1;
+      const topic = `fleet/${device.id}/${many ? "locations" : "location"}`;
+      const sentAt = performance.now();
+      const p = (clients[i] as MqttClient)
+        .publishAsync(topic, JSON.stringify(many ? body : body[0]), { qos: 1 })
+        .then(
+          () => {
+            acked += fixes.length;
+            o.log.record(device.id, fixes, sentAt, "pressure");
+          },
+          () => {},
+        );
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
     }
-    seq++;
-    const sentAt = performance.now();
-    const body = pad === undefined ? fixes : fixes.map((f) => ({ ...f, note: pad }));
-    const p = client.publishAsync(`fleet/${o.device.id}/locations`, JSON.stringify(body), { qos: 1 }).then(
-      () => {
-        acked += fixes.length;
-        o.log.record(o.device.id, fixes, sentAt, "pressure");
-      },
-      () => {},
-    );
-    pending.add(p);
-    void p.finally(() => pending.delete(p));
-  }, o.everyMs);
+  }, tickMs);
   return {
     get acked() {
       return acked;
@@ -67,7 +84,7 @@ export async function startPressure(o: {
     async stop() {
       clearInterval(timer);
       await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 30_000))]);
-      await client.endAsync(true).catch(() => {});
+      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
     },
   };
 }
