@@ -68,10 +68,19 @@ export interface Subscriber {
   /** resolves once the SUBACK arrived (mosquitto_sub -d prints it) */
   subscribed: Promise<void>;
   exited: Promise<number | null>;
+  /** waits for a sub that ends by itself (`-C n`) to exit; kills it and rejects after `timeoutMs` */
+  finished(timeoutMs?: number): Promise<number | null>;
+  /**
+   * Listens for `ms` after the SUBACK, then kills: what `-W` would do, without `-W`'s SIGALRM,
+   * which runs the same deadlock-prone handler as SIGTERM (see kill).
+   */
+  listenFor(ms: number): Promise<void>;
   waitForMessages(n: number, timeoutMs?: number): Promise<Subscriber["messages"]>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   output(): string;
 }
+
+const KILL_GRACE_MS = 3_000;
 
 /** Starts mosquitto_sub with `args` (topics, -q, -c, -i …); debug on, one line per message. */
 export function mosquittoSub(args: string[]): Subscriber {
@@ -138,11 +147,34 @@ export function mosquittoSub(args: string[]): Subscriber {
           what: `${n} message(s) on mosquitto_sub ${args.join(" ")}; output: ${out}`,
         },
       ),
-    async kill(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill(signal);
-        await exited;
+    async finished(timeoutMs = 60_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          reject(new Error(`mosquitto_sub ${args.join(" ")} did not exit in ${timeoutMs} ms: ${out}`));
+        }, timeoutMs);
+      });
+      try {
+        return await Promise.race([exited, timeout]);
+      } finally {
+        clearTimeout(timer);
       }
+    },
+    async listenFor(ms) {
+      await subscribed;
+      await new Promise((r) => setTimeout(r, ms));
+      await this.kill();
+    },
+    async kill(signal = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      // mosquitto_sub's SIGTERM handler calls into libmosquitto, which can deadlock on a lock
+      // its network thread holds (seen here: SIGTERM blocked, main thread in futex_wait): the
+      // process then never exits. A sub killed that way just closes its socket, like SIGKILL.
+      const escalate = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
+      await exited;
+      clearTimeout(escalate);
     },
     output: () => out,
   };

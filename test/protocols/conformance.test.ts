@@ -44,12 +44,12 @@ describe("MQTT 3.1.1 conformance beyond the fleet topics (MQTT_ALLOW_ANONYMOUS=t
     expect(r.code, r.stderr).toBe(0);
     const sub = mosquittoSub([...anon, "-q", "1", "-t", "lab/config", "-C", "1"]);
     const [m] = await sub.waitForMessages(1);
-    await sub.exited;
+    await sub.finished();
     expect(m).toMatchObject({ topic: "lab/config", payload: "interval=30", retained: true });
     // a zero-length retained message clears it [MQTT-3.3.1-10]
     await mosquittoPub([...anon, "-r", "-q", "1", "-t", "lab/config", "-n"]);
-    const late = mosquittoSub([...anon, "-t", "lab/config", "-W", "1"]);
-    await late.exited;
+    const late = mosquittoSub([...anon, "-t", "lab/config"]);
+    await late.listenFor(1_000);
     expect(late.messages).toEqual([]);
   });
 
@@ -82,9 +82,13 @@ describe("MQTT 3.1.1 conformance beyond the fleet topics (MQTT_ALLOW_ANONYMOUS=t
         "x",
         "-t",
         "lab/x",
+        "-C",
+        "1",
       ]);
       await polite.subscribed;
-      await polite.kill("SIGTERM");
+      // -C 1: it says DISCONNECT by itself after one message (its SIGTERM handler can deadlock)
+      await mosquittoPub([...anon, "-t", "lab/x", "-m", "bye"]);
+      expect(await polite.finished()).toBe(0);
       await new Promise((r) => setTimeout(r, 300));
       expect(watcher.messages.map((m) => m.topic)).toEqual(["lab/status/dying"]);
     } finally {
@@ -101,15 +105,15 @@ describe("MQTT 3.1.1 conformance beyond the fleet topics (MQTT_ALLOW_ANONYMOUS=t
     for (const n of [1, 2, 3]) await mosquittoPub([...anon, "-q", "1", "-t", "lab/queue", "-m", `job-${n}`]);
     const back = mosquittoSub([...session, "-C", "3"]);
     const got = await back.waitForMessages(3);
-    await back.exited;
+    await back.finished();
     expect(got.map((m) => [m.payload, m.qos])).toEqual([
       ["job-1", 1],
       ["job-2", 1],
       ["job-3", 1],
     ]);
     // a clean session starts empty and leaves nothing behind [MQTT-3.1.2-6]
-    const clean = mosquittoSub([...anon, "-i", "lab-persistent", "-q", "1", "-t", "lab/other", "-W", "1"]);
-    await clean.exited;
+    const clean = mosquittoSub([...anon, "-i", "lab-persistent", "-q", "1", "-t", "lab/other"]);
+    await clean.listenFor(1_000);
     expect(clean.messages).toEqual([]);
   });
 

@@ -182,13 +182,13 @@ describe("a device using Debian's mosquitto_pub and mosquitto_sub", () => {
     expect(created.statusCode).toBe(202);
     const command = created.json();
     expect(command).toMatchObject({ vehicleId: truck.id, status: "pending" });
-    // Redis pub/sub ignores the logical db: brokers of test files running alongside hear it too
-    expect(command.brokersNotified).toBeGreaterThanOrEqual(1);
+    // this platform's one broker: those of test files alongside use other Redis databases
+    expect(command.brokersNotified).toBe(1);
 
     // back online: the queued command arrives at QoS 1
     const again = mosquittoSub([...session, "-C", "1"]);
     const [received] = await again.waitForMessages(1);
-    await again.exited;
+    await again.finished();
     expect(received).toMatchObject({ topic: `fleet/${truck.id}/commands`, qos: 1, retained: false });
     expect(JSON.parse(received?.payload ?? "")).toEqual({
       commandId: command.id,
@@ -274,8 +274,8 @@ describe("a device using Debian's mosquitto_pub and mosquitto_sub", () => {
       answer,
     ]);
     expect(await status(second)).toMatchObject({ status: "acked", deliveredAt: expect.any(String) });
-    const later = mosquittoSub([...args, "-W", "2"]);
-    await later.exited;
+    const later = mosquittoSub(args);
+    await later.listenFor(2_000);
     expect(later.messages).toEqual([]);
   });
 
