@@ -1,6 +1,6 @@
 import type { LivePosition } from "../bridge/live-state.ts";
 import type { Logger } from "../core/logger.ts";
-import { type Redis, redisKeys } from "../core/redis.ts";
+import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { type BBox, inBox } from "./live-query.ts";
 
 /** What the hub needs of a WebSocket (ws.WebSocket fits). */
@@ -53,8 +53,8 @@ export class LiveHub {
   private readonly events: string;
 
   constructor(private readonly opts: LiveHubOptions) {
-    this.live = opts.channels?.live ?? redisKeys.liveChannel;
-    this.events = opts.channels?.events ?? redisKeys.eventsChannel;
+    this.live = opts.channels?.live ?? channelOf(opts.subscriber, redisKeys.liveChannel);
+    this.events = opts.channels?.events ?? channelOf(opts.subscriber, redisKeys.eventsChannel);
   }
 
   async start(): Promise<void> {

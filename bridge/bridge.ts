@@ -3,7 +3,7 @@ import type { Config } from "../core/config.ts";
 import { type Fix, type TimeWindow, toFix } from "../core/fix.ts";
 import type { Logger } from "../core/logger.ts";
 import type { BatchJob } from "../core/queues.ts";
-import { type Redis, redisKeys } from "../core/redis.ts";
+import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { cutPayload, type Reject, type RejectReason } from "../core/reject-reasons.ts";
 import { ownIngestKind } from "../core/topics.ts";
 import { adapters } from "./adapters/index.ts";
@@ -76,10 +76,11 @@ export function createBridge(deps: BridgeDeps) {
     onQueued: (batchId, job) => afterQueued(batchId, job),
   });
 
+  const liveChannel = channelOf(redis, redisKeys.liveChannel);
   function afterQueued(batchId: string, job: BatchJob): void {
     const p = redis.pipeline();
     if (job.fixes.length > 0) {
-      p.liveUpdate(...liveArgs(newestPerVehicle(job.fixes)));
+      p.liveUpdate(...liveArgs(newestPerVehicle(job.fixes), liveChannel));
       p.hincrby(redisKeys.metrics, "bridge_fixes_accepted", job.fixes.length);
     }
     p.hincrby(redisKeys.metrics, "bridge_batches", 1);

@@ -74,13 +74,13 @@ export function newestPerVehicle(fixes: readonly Fix[]): Fix[] {
 }
 
 /** Builds the script's keys and arguments for the newest fixes. */
-export function liveArgs(newest: readonly Fix[]): (string | number)[] {
+export function liveArgs(newest: readonly Fix[], liveChannel: string): (string | number)[] {
   const argv: (string | number)[] = [
     redisKeys.liveTime,
     redisKeys.live,
     redisKeys.geo,
     redisKeys.metrics,
-    redisKeys.liveChannel,
+    liveChannel,
   ];
   for (const f of newest) {
     const pos: LivePosition = {

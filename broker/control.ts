@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Logger } from "../core/logger.ts";
-import { type Redis, redisKeys } from "../core/redis.ts";
+import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 
 /**
  * Control messages from the API to every broker node, over Redis pub/sub: the API cannot reach
@@ -20,7 +20,7 @@ export type ControlMessage = z.infer<typeof controlMessageSchema>;
 
 /** Resolves with the number of broker nodes (control subscribers) that received it. */
 export async function publishControl(redis: Redis, msg: ControlMessage): Promise<number> {
-  return redis.publish(redisKeys.control, JSON.stringify(msg));
+  return redis.publish(channelOf(redis, redisKeys.control), JSON.stringify(msg));
 }
 
 /** Subscribes `subscriber` (a connection of its own) to the control channel. Returns an unsubscribe. */
@@ -29,17 +29,18 @@ export async function subscribeControl(
   log: Logger,
   handle: (msg: ControlMessage) => void,
 ): Promise<() => Promise<void>> {
+  const control = channelOf(subscriber, redisKeys.control);
   const onMessage = (channel: string, raw: string) => {
-    if (channel !== redisKeys.control) return;
+    if (channel !== control) return;
     const parsed = controlMessageSchema.safeParse(safeParse(raw));
     if (parsed.success) handle(parsed.data);
     else log.warn({ raw }, "ignored malformed control message");
   };
   subscriber.on("message", onMessage);
-  await subscriber.subscribe(redisKeys.control);
+  await subscriber.subscribe(control);
   return async () => {
     subscriber.off("message", onMessage);
-    await subscriber.unsubscribe(redisKeys.control).catch(() => {});
+    await subscriber.unsubscribe(control).catch(() => {});
   };
 }
 

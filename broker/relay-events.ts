@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Aedes } from "aedes";
 import type { Logger } from "../core/logger.ts";
-import { type Redis, redisKeys } from "../core/redis.ts";
+import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { isVehicleId, topics } from "../core/topics.ts";
 
 /**
@@ -53,14 +53,15 @@ export async function relayEvents(deps: {
     }
   }
 
+  const events = channelOf(deps.subscriber, redisKeys.eventsChannel);
   const onMessage = (channel: string, raw: string) => {
-    if (channel !== redisKeys.eventsChannel) return;
+    if (channel !== events) return;
     relay(raw).catch((err: unknown) => log.warn({ err }, "event relay failed"));
   };
   deps.subscriber.on("message", onMessage);
-  await deps.subscriber.subscribe(redisKeys.eventsChannel);
+  await deps.subscriber.subscribe(events);
   return async () => {
     deps.subscriber.off("message", onMessage);
-    await deps.subscriber.unsubscribe(redisKeys.eventsChannel).catch(() => {});
+    await deps.subscriber.unsubscribe(events).catch(() => {});
   };
 }

@@ -23,7 +23,7 @@ export const redisKeys = {
   liveTime: "lt:live:t",
   /** GEO set of the newest positions */
   geo: "lt:geo",
-  /** pub/sub channel carrying newest fixes per flush, for the API's WebSocket */
+  /** pub/sub channel carrying newest fixes per flush, for the API's WebSocket (see channelOf) */
   liveChannel: "lt:live:updates",
   /** pub/sub channel carrying vehicle events (geofence enter/exit …) as a JSON array, for /ws */
   eventsChannel: "lt:events:updates",
@@ -36,3 +36,14 @@ export const redisKeys = {
   /** broker heartbeat key prefix (with TTL) */
   brokerHeartbeat: "lt:broker:",
 };
+
+/**
+ * The name of pub/sub channel `name` for the logical database `redis` is connected to, e.g.
+ * `lt:control:db0`. Redis delivers a PUBLISH to the subscribers of every database ("Pub/Sub has
+ * no relation to the key space"), so two deployments sharing one Redis server on different
+ * databases (REDIS_URL …/1 and …/2) would see each other's live positions and run each other's
+ * downlink commands. Publisher and subscriber use the same REDIS_URL, so they agree on the name.
+ */
+export function channelOf(redis: Redis, name: string): string {
+  return `${name}:db${redis.options.db ?? 0}`;
+}

@@ -2,7 +2,7 @@ import type pg from "pg";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import type { BatchJob } from "../core/queues.ts";
-import { type Redis, redisKeys } from "../core/redis.ts";
+import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { ANOMALY_KINDS, detectAnomalies, insertAnomalies } from "./anomalies.ts";
 import { updateDailyAnalytics } from "./daily-analytics.ts";
 import { deriveVehicles } from "./derive-vehicles.ts";
@@ -85,7 +85,8 @@ export async function processBatch(
   const duplicates = job.fixes.length - inserted;
 
   const p = deps.redis.pipeline();
-  if (messages.length > 0) p.publish(redisKeys.eventsChannel, JSON.stringify(messages));
+  if (messages.length > 0)
+    p.publish(channelOf(deps.redis, redisKeys.eventsChannel), JSON.stringify(messages));
   p.hincrby(redisKeys.metrics, "worker_fixes_inserted", inserted);
   if (duplicates > 0) p.hincrby(redisKeys.metrics, "worker_fixes_duplicate", duplicates);
   if (rejected > 0) p.hincrby(redisKeys.metrics, "worker_rejects_stored", rejected);

@@ -17,7 +17,7 @@ import { withLocalServices } from "../../core/local-services.ts";
 import { createLogger } from "../../core/logger.ts";
 import { migrate } from "../../core/migrate.ts";
 import { createLocationsQueue } from "../../core/queues.ts";
-import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
+import { channelOf, createRedis, type Redis, redisKeys } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import { addUser } from "../../core/users.ts";
 import { launchChromium } from "../../test/ui/browser.ts";
@@ -292,7 +292,8 @@ async function runPublisher(job: PublisherJob): Promise<void> {
       } else (clients[i] as MqttClient).publish(topics.location(id), JSON.stringify(fix), { qos: 1 });
     }
     // the bridge's format: one JSON array per flush on the live channel
-    if (pipeline) void pipeline.publish(redisKeys.liveChannel, `[${live.join(",")}]`).exec();
+    if (pipeline && redis)
+      void pipeline.publish(channelOf(redis, redisKeys.liveChannel), `[${live.join(",")}]`).exec();
   }, tickMs);
   process.on("SIGTERM", () => {
     for (const c of clients) c.end(true);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedis } from "../../core/redis.ts";
+import { channelOf, createRedis, redisKeys } from "../../core/redis.ts";
 import type { DeviceCredentials } from "../../core/vehicles.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { waitFor } from "../support/wait.ts";
@@ -113,8 +113,9 @@ describe("live WebSocket /ws", () => {
     const marker = { type: "marker", id: `${id}-marker`, vehicleId: ba.id, ...BUENOS_AIRES };
     const pub = createRedis(p.config.REDIS_URL);
     try {
-      await pub.publish("lt:events:updates", JSON.stringify([event]));
-      await pub.publish("lt:events:updates", JSON.stringify([marker]));
+      const events = channelOf(pub, redisKeys.eventsChannel);
+      await pub.publish(events, JSON.stringify([event]));
+      await pub.publish(events, JSON.stringify([marker]));
     } finally {
       pub.disconnect();
     }

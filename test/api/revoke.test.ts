@@ -1,6 +1,6 @@
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedis, redisKeys } from "../../core/redis.ts";
+import { channelOf, createRedis, redisKeys } from "../../core/redis.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { waitFor } from "../support/wait.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
@@ -90,7 +90,7 @@ describe("credential rotation and removal end the live MQTT session", () => {
     const control = createRedis(p.config.REDIS_URL);
     const seen: { type: string; vehicleId: string }[] = [];
     control.on("message", (_channel, msg) => seen.push(JSON.parse(msg)));
-    await control.subscribe(redisKeys.control);
+    await control.subscribe(channelOf(control, redisKeys.control));
     const revokes = (id: string) => seen.filter((m) => m.vehicleId === id).length;
     try {
       expect((await patch("active", "2")).statusCode).toBe(200);

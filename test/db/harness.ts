@@ -6,7 +6,7 @@ import { createPool } from "../../core/db.ts";
 import type { Fix } from "../../core/fix.ts";
 import { createLogger } from "../../core/logger.ts";
 import { type BatchJob, createLocationsQueue } from "../../core/queues.ts";
-import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
+import { channelOf, createRedis, type Redis, redisKeys } from "../../core/redis.ts";
 import { createWorker } from "../../worker/create-worker.ts";
 import type { BatchResult } from "../../worker/process-batch.ts";
 import { createTestDatabase, createTestRedis } from "../support/services.ts";
@@ -54,7 +54,7 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Wor
   const workers = [createWorker({ config, pool, redis, connection: conn(), log })];
   const published: unknown[] = [];
   const sub = conn();
-  await sub.subscribe(redisKeys.eventsChannel);
+  await sub.subscribe(channelOf(sub, redisKeys.eventsChannel));
   sub.on("message", (_channel, raw) => published.push(...(JSON.parse(raw) as unknown[])));
   return {
     config,

@@ -72,8 +72,9 @@ describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)
     );
 
   beforeAll(async () => {
-    // a Redis server of this file's own: nothing else can flush its database mid-test, and its
-    // pub/sub channels (server-wide) carry only this file's traffic
+    // a Redis server of this file's own: nothing else can flush its database mid-test, and the
+    // cluster emitter's pub/sub channels (server-wide, named after MQTT topics) carry only this
+    // file's traffic
     redis = await startRedis();
     p = await startPlatform({ redisUrl: redis.url });
     nodeA = await startNode();

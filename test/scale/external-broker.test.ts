@@ -58,8 +58,9 @@ describe("external-broker mode: bridge replicas behind MQTT 5 shared subscriptio
 
   beforeAll(async () => {
     mosquitto = await startMosquitto();
-    // a Redis server of this file's own: nothing else can flush its database mid-test, and its
-    // pub/sub channels (server-wide) carry only this file's traffic
+    // a Redis server of this file's own: nothing else can flush its database mid-test, and the
+    // cluster emitter's pub/sub channels (server-wide, named after MQTT topics) carry only this
+    // file's traffic
     redis = await startRedis();
     p = await startPlatform({ redisUrl: redis.url });
   });

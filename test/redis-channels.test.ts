@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publishControl, subscribeControl } from "../broker/control.ts";
+import { createLogger } from "../core/logger.ts";
+import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
+import { createTestRedis } from "./support/services.ts";
+import { sleep, waitFor } from "./support/wait.ts";
+
+/**
+ * Redis delivers a PUBLISH to subscribers on every logical database. Two deployments sharing one
+ * Redis server on databases of their own must still not hear each other's control messages
+ * (downlink commands, revocations) or live positions.
+ */
+describe("pub/sub channels of two deployments on one Redis server", () => {
+  const conns: Redis[] = [];
+  const leases: Awaited<ReturnType<typeof createTestRedis>>[] = [];
+  const log = createLogger("test");
+
+  beforeAll(async () => {
+    leases.push(await createTestRedis(), await createTestRedis());
+  });
+  afterAll(async () => {
+    for (const c of conns) c.disconnect();
+    for (const l of leases) await l.release();
+  });
+  const connect = (i: number) => {
+    const c = (leases[i] as (typeof leases)[number]).connect();
+    conns.push(c);
+    return c;
+  };
+
+  it("names each channel after its database", () => {
+    const [a, b] = [connect(0), connect(1)];
+    expect(channelOf(a, redisKeys.control)).toBe(`lt:control:db${a.options.db}`);
+    expect(channelOf(a, redisKeys.control)).not.toBe(channelOf(b, redisKeys.control));
+  });
+
+  it("delivers a control message to the brokers of its own database only", async () => {
+    const heard: { a: string[]; b: string[] } = { a: [], b: [] };
+    await subscribeControl(connect(0), log, (m) => heard.a.push(m.vehicleId));
+    await subscribeControl(connect(1), log, (m) => heard.b.push(m.vehicleId));
+
+    expect(await publishControl(connect(0), { type: "revoke", vehicleId: "truck-a" })).toBe(1);
+    expect(await publishControl(connect(1), { type: "revoke", vehicleId: "truck-b" })).toBe(1);
+    await waitFor(
+      async () => heard.a.length + heard.b.length,
+      (n) => n === 2,
+      { what: "both revocations" },
+    );
+    await sleep(100);
+    expect(heard).toEqual({ a: ["truck-a"], b: ["truck-b"] });
+  });
+});
