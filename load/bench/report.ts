@@ -8,6 +8,14 @@ function best(r: BenchResults, sut: string, mode: ThroughputRun["mode"]): number
   return r.throughput.find((t) => t.sut === sut && t.mode === mode)?.maxSustained ?? 0;
 }
 
+/** "broker 0.61 · worker 0.30 · postgres 0.42": where a step's CPU went (load/bench/cpu.ts). */
+function cpuCell(cpu: Record<string, number> | undefined): string {
+  if (!cpu) return "n/a";
+  return Object.entries(cpu)
+    .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
+    .join(" · ");
+}
+
 /** The benchmark section of BENCHMARKS.md: tables, ratios and the goals, from one run's results. */
 export function renderMarkdown(r: BenchResults): string {
   const out: string[] = [];
@@ -24,13 +32,13 @@ export function renderMarkdown(r: BenchResults): string {
 
   out.push("### Throughput (max sustained: delivered ≥ 95 % of offered, p99 publish→commit < 1 s)\n");
   out.push(
-    "| system | mode | devices | offered fixes/s | delivered fixes/s | PUBACK p50 / p99 ms | commit p50 / p99 ms | load-gen CPU | RSS MB | sustained |",
+    "| system | mode | devices | offered fixes/s | delivered fixes/s | PUBACK p50 / p99 ms | commit p50 / p99 ms | load-gen CPU | CPU by process, cores | RSS MB | sustained |",
   );
-  out.push("|---|---|---|---|---|---|---|---|---|---|");
+  out.push("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const t of r.throughput) {
     for (const s of t.steps) {
       out.push(
-        `| ${t.sut} | ${t.mode} | ${t.devices} | ${fmt(s.offeredFixes)} | ${fmt(s.deliveredFixes)} | ${fmt(s.ackP50, 1)} / ${fmt(s.ackP99, 1)} | ${fmt(s.commitP50, 0)} / ${fmt(s.commitP99, 0)} | ${fmt(s.loadCpuShare * 100)} % | ${fmt(s.rssMB)} | ${s.sustained ? "yes" : "no"} |`,
+        `| ${t.sut} | ${t.mode} | ${t.devices} | ${fmt(s.offeredFixes)} | ${fmt(s.deliveredFixes)} | ${fmt(s.ackP50, 1)} / ${fmt(s.ackP99, 1)} | ${fmt(s.commitP50, 0)} / ${fmt(s.commitP99, 0)} | ${fmt(s.loadCpuShare * 100)} % | ${cpuCell(s.cpu)} | ${fmt(s.rssMB)} | ${s.sustained ? "yes" : "no"} |`,
       );
     }
   }

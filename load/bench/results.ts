@@ -10,6 +10,8 @@ export interface Step {
   commitP50?: number | undefined;
   commitP99?: number | undefined;
   loadCpuShare: number;
+  /** CPU used in the measured window by the system's processes, in cores (broker, worker …) */
+  cpu?: Record<string, number> | undefined;
   rssMB: number;
   sustained: boolean;
 }

@@ -8,6 +8,7 @@ import { hashDeviceSecret } from "../../core/credentials.ts";
 import { createPool } from "../../core/db.ts";
 import { migrate } from "../../core/migrate.ts";
 import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
+import { type CpuGroups, pidFromFile, processTree } from "./cpu.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -26,12 +27,32 @@ export interface Sut {
   /** resident memory of its server processes, bytes */
   rss(): number;
   pids(): number[];
+  /** its processes by role, for the CPU each uses in a step (load/bench/cpu.ts) */
+  cpuGroups(): CpuGroups;
   stop(): Promise<void>;
 }
 
 export interface BenchServices {
   databaseUrl: string;
   redisUrl: string;
+  /** the services folder (scripts/services --dir), when the bench provisioned them itself */
+  dir?: string | undefined;
+}
+
+/** PostgreSQL (postmaster and its backends) and Redis of the bench's own services. */
+function serviceGroups(svc: BenchServices): CpuGroups {
+  if (!svc.dir) return {};
+  const dir = svc.dir;
+  return {
+    postgres: () => {
+      const pm = pidFromFile(`${dir}/pg/postmaster.pid`);
+      return pm ? processTree(pm) : [];
+    },
+    redis: () => {
+      const pid = pidFromFile(`${dir}/redis/redis.pid`);
+      return pid ? [pid] : [];
+    },
+  };
 }
 
 export interface Proc {
@@ -174,6 +195,11 @@ export async function startPipeline(
     },
     rss: () => rssOf(broker.child.pid) + rssOf(worker.child.pid),
     pids: () => [broker.child.pid as number, worker.child.pid as number],
+    cpuGroups: () => ({
+      broker: () => [broker.child.pid as number],
+      worker: () => [worker.child.pid as number],
+      ...serviceGroups(svc),
+    }),
     async stop() {
       await broker.stop();
       await worker.stop();
@@ -208,6 +234,10 @@ export async function startNaive(svc: BenchServices, devices: number, port: numb
     },
     rss: () => rssOf(broker.child.pid),
     pids: () => [broker.child.pid as number],
+    cpuGroups: () => ({
+      broker: () => [broker.child.pid as number],
+      postgres: serviceGroups(svc).postgres ?? (() => []),
+    }),
     async stop() {
       await broker.stop();
       await pool.end();
@@ -268,6 +298,10 @@ export async function startRelay(kind: "aedes" | "mosquitto", devices: number, p
     },
     rss: () => rssOf(server.child.pid),
     pids: () => [server.child.pid as number],
+    cpuGroups: () => ({
+      broker: () => [server.child.pid as number],
+      subscriber: () => [sub.child.pid as number],
+    }),
     async stop() {
       await sub.stop();
       await server.stop();

@@ -1,4 +1,5 @@
 import { bucketPercentile, readBuckets } from "./commit-latency.ts";
+import { startCpuMeter } from "./cpu.ts";
 import { runLoad } from "./load.ts";
 import type { Step, ThroughputRun } from "./results.ts";
 import type { Sut } from "./suts.ts";
@@ -50,6 +51,7 @@ export async function measureStep(
 ): Promise<Step> {
   const bucketsBefore = sut.redis ? await readBuckets(sut.redis) : undefined;
   let peakRss = 0;
+  let cpu: Record<string, number> | undefined;
   const result = await runLoad(
     {
       urls: sut.urls,
@@ -66,12 +68,14 @@ export async function measureStep(
       await new Promise((r) => setTimeout(r, warm));
       const d0 = await sut.delivered();
       const t0 = performance.now();
+      const cpuMeter = startCpuMeter(sut.cpuGroups());
       const sampler = setInterval(() => {
         peakRss = Math.max(peakRss, sut.rss());
       }, 250);
       await new Promise((r) => setTimeout(r, o.seconds * 1000 - 2 * warm));
       clearInterval(sampler);
       const d1 = await sut.delivered();
+      cpu = cpuMeter();
       return (d1 - d0) / ((performance.now() - t0) / 1000);
     },
     o.cores,
@@ -93,6 +97,7 @@ export async function measureStep(
     commitP50,
     commitP99,
     loadCpuShare: result.loadCpuShare,
+    cpu,
     rssMB: peakRss / 2 ** 20,
     sustained: delivered >= 0.95 * offeredFixes && (commitP99 === undefined || commitP99 < 1000),
   };

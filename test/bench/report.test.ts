@@ -24,7 +24,7 @@ const results: BenchResults = {
       sut: "pipeline",
       mode: "single",
       devices: 500,
-      steps: [step(6000), step(7000, false)],
+      steps: [{ ...step(6000), cpu: { broker: 0.614, worker: 0.3, postgres: 0.42 } }, step(7000, false)],
       maxSustained: 6000,
       peakDelivered: 7000,
     },
@@ -65,6 +65,8 @@ describe("benchmark report writer", () => {
     expect(md).toContain("| pipeline batch50 / naive batch50 | 15.00 | ≥ 10 | yes |");
     expect(md).toContain("Command: `npm run bench -- --quick`");
     expect(md).toContain("| pipeline | single | 500 | 7,000 | 7,000 |");
+    expect(md).toContain("| 40 % | broker 0.61 · worker 0.30 · postgres 0.42 | 120 |");
+    expect(md).toContain("| 40 % | n/a | 120 |");
     expect(md).toContain("| one vehicle, one day track | 1,000,000 | 1.2 | 3.4 |");
     expect(md).toContain("| pipeline | single | 6,000 | 7,000 |");
   });
