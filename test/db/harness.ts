@@ -121,3 +121,8 @@ export function metresPerDegreeLat(lat: number): number {
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
+/**
+ * Noon UTC `n` days ago: fixes a few minutes apart from it stay in one UTC day (one partition) and
+ * one fleet day (Asia/Dubai, midnight at 20:00 UTC), whatever time of day the test runs.
+ */
+export const noonDaysAgo = (n: number): number => Math.floor(Date.now() / DAY) * DAY - n * DAY + 12 * HOUR;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Fix } from "../../core/fix.ts";
 import { createLogger } from "../../core/logger.ts";
 import { maintainPartitions } from "../../worker/maintenance.ts";
-import { DAY, fix, HOUR, MINUTE, startWorker, type WorkerHarness } from "./harness.ts";
+import { DAY, fix, HOUR, MINUTE, noonDaysAgo, startWorker, type WorkerHarness } from "./harness.ts";
 
 const log = createLogger("test", "silent");
 
@@ -90,7 +90,7 @@ describe("vehicle_locations partitions: on demand, ahead, retention", () => {
     w = await startWorker();
     let failures = 0;
     w.worker.on("failed", () => failures++);
-    const day = Date.now() - 30 * DAY;
+    const day = noonDaysAgo(30);
     await w.send([fix("dropped-under", day, 25, 55)]);
     const [part] = (await parts(w)).filter((p) => p.lo.getTime() <= day && day < p.hi.getTime());
     await w.pool.query(`DROP TABLE "${part?.name}"`);
@@ -106,7 +106,7 @@ describe("vehicle_locations partitions: on demand, ahead, retention", () => {
     await h.pool.query(
       "INSERT INTO geofences (name, polygon) VALUES ('depot', ST_MakeEnvelope(55.29, 25.29, 55.31, 25.31, 4326))",
     );
-    const old = Date.now() - 20 * DAY;
+    const old = noonDaysAgo(20);
     const drive = [
       fix("retained", old, 25.3, 55.28, { speed: 0, ignition: true }),
       ...Array.from({ length: 10 }, (_, i) =>
@@ -147,7 +147,7 @@ describe("vehicle_locations partitions: on demand, ahead, retention", () => {
   it("does not shrink the analytics of a day that retention already cut when a straggler lands in it", async () => {
     w = await startWorker({ RETENTION_DAYS: "10" });
     const h = w;
-    const old = Date.now() - 12 * DAY;
+    const old = noonDaysAgo(12);
     await h.send(
       Array.from({ length: 5 }, (_, i) =>
         fix("cut", old + i * MINUTE, 25 + i * 0.01, 55, { speed: 40, ignition: true }),
