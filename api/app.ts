@@ -11,7 +11,7 @@ import type pg from "pg";
 import type { Bridge } from "../bridge/bridge.ts";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
-import type { BatchJob } from "../core/queues.ts";
+import type { LocationQueues } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
 import { BackpressureMonitor } from "./backpressure.ts";
 import { registerErrorHandler } from "./errors.ts";
@@ -44,8 +44,8 @@ export interface AppDeps {
   redis: Redis;
   /** a connection of its own for the live channel subscription */
   subscriber: Redis;
-  /** the `locations` queue (health, metrics, Bull Board) */
-  queue: Queue<BatchJob>;
+  /** the `locations-*` queues (health, metrics, Bull Board) */
+  queue: LocationQueues;
   /** more queues to show in Bull Board (maintenance, …) */
   boardQueues?: Queue[];
   /** HTTP ingest goes through the same bridge as MQTT */
@@ -121,8 +121,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await hub.start();
   // BullMQ prints connection errors to the console unless someone listens; /health reports them
-  for (const q of [deps.queue, ...(deps.boardQueues ?? [])])
-    q.on("error", (err) => log.debug({ err: err.message, queue: q.name }, "queue connection error"));
+  const onQueueError = (err: Error, queue: string) =>
+    log.debug({ err: err.message, queue }, "queue connection error");
+  deps.queue.onError(onQueueError);
+  for (const q of deps.boardQueues ?? []) q.on("error", (err) => onQueueError(err, q.name));
   const backpressure = new BackpressureMonitor(deps.queue, config.QUEUE_ALERT_DEPTH, log);
   backpressure.start();
   app.addHook("onClose", async () => {
@@ -148,7 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(owntracksRoutes({ bridge: deps.bridge, config }));
   await app.register(commandRoutes({ pool, redis }));
   await app.register(liveRoutes({ redis, hub }));
-  await registerBullBoard(app, [deps.queue, ...(deps.boardQueues ?? [])]);
+  await registerBullBoard(app, [...deps.queue.queues, ...(deps.boardQueues ?? [])]);
   await app.register(uiPlugin({ config }));
 
   const out = app as unknown as App;

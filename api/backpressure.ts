@@ -1,10 +1,9 @@
-import type { Queue } from "bullmq";
 import type { Logger } from "../core/logger.ts";
-import type { BatchJob } from "../core/queues.ts";
+import type { LocationQueues } from "../core/queues.ts";
 import { withTimeout } from "./with-timeout.ts";
 
 /**
- * Watches the `locations` queue depth: above QUEUE_ALERT_DEPTH waiting batches the workers are
+ * Watches the `locations-*` queues' depth: above QUEUE_ALERT_DEPTH waiting jobs the workers are
  * not keeping up (or are down). Logs a warning when the depth crosses the threshold (once per
  * crossing, not per check) and keeps the state for the /metrics gauge and /health.
  */
@@ -14,7 +13,7 @@ export class BackpressureMonitor {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly queue: Queue<BatchJob>,
+    private readonly queue: LocationQueues,
     private readonly threshold: number,
     private readonly log: Logger,
   ) {}

@@ -4,7 +4,7 @@ import { loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
-import { createLocationsQueue, MAINTENANCE_QUEUE } from "../core/queues.ts";
+import { createLocationQueues, MAINTENANCE_QUEUE } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { buildApp } from "./app.ts";
@@ -19,7 +19,7 @@ const subscriber = createRedis(config.REDIS_URL);
 // the bridge's queue and live-state connection wait for Redis instead (held HTTP ingest requests,
 // like held PUBACKs, are answered 503 at the hold cap)
 const bridgeRedis = createRedis(config.REDIS_URL);
-const queue = createLocationsQueue(createRedis(config.REDIS_URL));
+const queue = createLocationQueues(createRedis(config.REDIS_URL), config.QUEUE_PARTITIONS);
 const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: createRedis(config.REDIS_URL) });
 const bridge = createBridge({ config, queue, redis: bridgeRedis, log: log.child({ module: "bridge" }) });
 

@@ -1,6 +1,5 @@
-import type { Queue } from "bullmq";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import type { BatchJob } from "../core/queues.ts";
+import type { LocationQueues } from "../core/queues.ts";
 import { type Redis, redisKeys } from "../core/redis.ts";
 import type { BackpressureMonitor } from "./backpressure.ts";
 import type { LiveHub } from "./live-hub.ts";
@@ -11,7 +10,7 @@ const QUEUE_STATES = ["waiting", "active", "delayed", "failed"] as const;
 
 export interface MetricsDeps {
   redis: Redis;
-  queue: Queue<BatchJob>;
+  queue: LocationQueues;
   backpressure: BackpressureMonitor;
   hub: LiveHub;
 }
@@ -27,7 +26,7 @@ export function createMetrics(deps: MetricsDeps): { contentType: string; render:
 
   new Gauge({
     name: "logitrack_queue_jobs",
-    help: "jobs (batches) in the locations queue, by state",
+    help: "jobs (batches) in the locations-* queues (all partitions), by state",
     labelNames: ["state"],
     registers: [registry],
     async collect() {

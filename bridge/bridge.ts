@@ -1,8 +1,7 @@
-import type { Queue } from "bullmq";
 import type { Config } from "../core/config.ts";
 import { type Fix, type TimeWindow, toFix } from "../core/fix.ts";
 import type { Logger } from "../core/logger.ts";
-import type { BatchJob } from "../core/queues.ts";
+import type { BatchJob, LocationQueues } from "../core/queues.ts";
 import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { cutPayload, type Reject, type RejectReason } from "../core/reject-reasons.ts";
 import { ownIngestKind } from "../core/topics.ts";
@@ -35,7 +34,7 @@ export interface BridgeDeps {
     Config,
     "BATCH_SIZE" | "BATCH_MS" | "HOLD_CAP_MS" | "MAX_PAYLOAD_BYTES" | "MAX_CLOCK_SKEW" | "RETENTION_DAYS"
   >;
-  queue: Queue<BatchJob>;
+  queue: LocationQueues;
   /** for live state and counters (may be the queue's connection) */
   redis: Redis;
   log: Logger;
@@ -70,8 +69,8 @@ export function createBridge(deps: BridgeDeps) {
     log,
     now,
     enqueue: async (batchId, job) => {
-      // jobId = batch id: an add retried after a lost reply is ignored by BullMQ, not doubled
-      await queue.add("batch", job, { jobId: batchId });
+      // job ids from the batch id: an add retried after a lost reply is ignored by BullMQ, not doubled
+      await queue.add(batchId, job);
     },
     onQueued: (batchId, job) => afterQueued(batchId, job),
   });
@@ -89,11 +88,14 @@ export function createBridge(deps: BridgeDeps) {
     for (const [reason, n] of byReason) p.hincrby(redisKeys.metrics, `bridge_rejected:${reason}`, n);
     p.exec().catch((err: unknown) => log.warn({ err, batchId }, "live state update failed"));
     if (log.isLevelEnabled("debug")) {
-      for (const f of job.fixes)
-        log.debug({ vehicleId: f.vehicleId, messageId: f.messageId, jobId: batchId }, "fix queued");
+      for (const f of job.fixes) {
+        const jobId = queue.jobIdOf(batchId, f.vehicleId);
+        log.debug({ vehicleId: f.vehicleId, messageId: f.messageId, jobId }, "fix queued");
+      }
       for (const r of job.rejects) {
+        const jobId = queue.jobIdOf(batchId, r.vehicleId);
         log.debug(
-          { vehicleId: r.vehicleId, messageId: r.messageId, jobId: batchId, reason: r.reason },
+          { vehicleId: r.vehicleId, messageId: r.messageId, jobId, reason: r.reason },
           "reject queued",
         );
       }

@@ -3,7 +3,7 @@ import { loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
-import { createLocationsQueue } from "../core/queues.ts";
+import { createLocationQueues } from "../core/queues.ts";
 import { createRedis, redisKeys } from "../core/redis.ts";
 import { createBridge } from "./bridge.ts";
 import { connectExternalBroker } from "./external-client.ts";
@@ -26,7 +26,7 @@ if (!config.BRIDGE_ID)
 const redis = createRedis(config.REDIS_URL);
 // only for Teltonika's `{imei}/data`: which vehicle has that IMEI
 const pool = createPool(config.DATABASE_URL, 2);
-const queue = createLocationsQueue(createRedis(config.REDIS_URL));
+const queue = createLocationQueues(createRedis(config.REDIS_URL), config.QUEUE_PARTITIONS);
 const bridge = createBridge({ config, queue, redis, log });
 const external = connectExternalBroker({
   url: config.EXTERNAL_MQTT_URL,

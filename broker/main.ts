@@ -3,7 +3,7 @@ import { loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
-import { createLocationsQueue } from "../core/queues.ts";
+import { createLocationQueues } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
 import { createRedisCluster } from "./cluster-redis.ts";
 import { createBroker } from "./create-broker.ts";
@@ -14,7 +14,7 @@ const log = createLogger("broker", config.LOG_LEVEL);
 const pool = createPool(config.DATABASE_URL, 4);
 const redis = createRedis(config.REDIS_URL);
 const subscriber = createRedis(config.REDIS_URL);
-const queue = createLocationsQueue(createRedis(config.REDIS_URL));
+const queue = createLocationQueues(createRedis(config.REDIS_URL), config.QUEUE_PARTITIONS);
 const bridge = createBridge({ config, queue, redis, log });
 // BROKER_CLUSTER=redis: this node is one of several behind a TCP load balancer
 const cluster = config.BROKER_CLUSTER === "redis" ? createRedisCluster(config.REDIS_URL, log) : undefined;

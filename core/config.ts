@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_QUEUE_PARTITIONS } from "./queues.ts";
 
 /**
  * The one configuration schema. Every process parses `process.env` once, at start, through
@@ -93,7 +94,18 @@ export const configSchema = z.object({
   QUEUE_ALERT_DEPTH: positiveInt
     .default(100_000)
     .describe("queue depth that raises the backpressure warning"),
-  WORKER_CONCURRENCY: positiveInt.max(64).default(4).describe("BullMQ jobs a worker process runs at once"),
+  QUEUE_PARTITIONS: positiveInt
+    .max(64)
+    .default(DEFAULT_QUEUE_PARTITIONS)
+    .describe(
+      "locations-* queues; a vehicle's fixes always use the same one, processed in order; the same on bridges and workers",
+    ),
+  WORKER_CONCURRENCY: positiveInt
+    .max(64)
+    .default(1)
+    .describe(
+      "jobs of one partition a worker runs at once; above 1 a vehicle's batches may commit out of order (replays)",
+    ),
   ADMIN_TOKEN: z
     .string()
     .min(16)

@@ -1,13 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { Queue } from "bullmq";
 import { publishControl } from "../broker/control.ts";
 import { addToken } from "../core/api-tokens.ts";
 import { loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { withLocalServices } from "../core/local-services.ts";
 import { migrate } from "../core/migrate.ts";
-import { LOCATIONS_QUEUE } from "../core/queues.ts";
+import { createLocationQueues } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
 import { addUser, ROLES, type Role, UserExistsError } from "../core/users.ts";
 import {
@@ -151,11 +150,11 @@ async function run(): Promise<number> {
     }
     case "queue retry-failed":
     case "queue stats": {
-      const queue = new Queue(LOCATIONS_QUEUE, { connection: redis });
+      const queue = createLocationQueues(redis, config.QUEUE_PARTITIONS);
       try {
         if (action === "retry-failed") {
-          const before = await queue.getFailedCount();
-          await queue.retryJobs({ state: "failed", count: 1000 });
+          const before = (await queue.getJobCounts("failed")).failed ?? 0;
+          for (const q of queue.queues) await q.retryJobs({ state: "failed", count: 1000 });
           console.log(`retried ${before} failed batch(es)`);
         } else {
           console.log(

@@ -5,7 +5,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { LOCATIONS_QUEUE } from "../core/queues.ts";
+import { DEFAULT_QUEUE_PARTITIONS, locationQueueName } from "../core/queues.ts";
 import { redisKeys } from "../core/redis.ts";
 import { bucketPercentile, readBuckets } from "../load/bench/commit-latency.ts";
 import { benchDbUrl, rssOf, spawnReady, startPipeline } from "../load/bench/suts.ts";
@@ -201,7 +201,12 @@ async function stopPublishers(): Promise<void> {
 }
 
 const delivered = async () => Number((await redis.hget(redisKeys.metrics, "worker_fixes_inserted")) ?? 0);
-const waiting = async () => redis.llen(`bull:${LOCATIONS_QUEUE}:wait`);
+const waiting = async () => {
+  let n = 0;
+  const partitions = Number(process.env.QUEUE_PARTITIONS ?? DEFAULT_QUEUE_PARTITIONS);
+  for (let p = 0; p < partitions; p++) n += await redis.llen(`bull:${locationQueueName(p)}:wait`);
+  return n;
+};
 const brokerBeat = async () => {
   const keys = await redis.keys(`${redisKeys.brokerHeartbeat}*`);
   const raw = keys[0] ? await redis.get(keys[0]) : null;

@@ -1,14 +1,14 @@
-import { type Job, Worker } from "bullmq";
+import { type Job, Queue, Worker } from "bullmq";
 import type pg from "pg";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
-import { type BatchJob, cappedBackoff, LOCATIONS_QUEUE } from "../core/queues.ts";
+import { type BatchJob, cappedBackoff, locationQueueName } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
 import { PartitionCache } from "./partitions.ts";
 import { type BatchResult, processBatch, type WorkerRulesConfig } from "./process-batch.ts";
 
 export interface WorkerDeps {
-  config: Pick<Config, "WORKER_CONCURRENCY" | "PARTITION_INTERVAL"> & WorkerRulesConfig;
+  config: Pick<Config, "WORKER_CONCURRENCY" | "QUEUE_PARTITIONS" | "PARTITION_INTERVAL"> & WorkerRulesConfig;
   pool: pg.Pool;
   /** for counters */
   redis: Redis;
@@ -19,32 +19,90 @@ export interface WorkerDeps {
   prefix?: string;
 }
 
+type BatchWorker = Worker<BatchJob, BatchResult>;
+
+/** The BullMQ workers of one worker process: one per `locations-*` partition queue. */
+export interface LocationWorkers {
+  workers: BatchWorker[];
+  /** resolves once every partition's ordering is set and its worker runs */
+  ready: Promise<void>;
+  on(event: "failed", listener: (job: Job<BatchJob> | undefined, err: Error) => void): void;
+  on(event: "completed", listener: (job: Job<BatchJob>, result: BatchResult) => void): void;
+  close(): Promise<void>;
+}
+
 /**
- * The BullMQ worker for the `locations` queue. Its options fix BullMQ's data-losing defaults:
- * a job stalled by a killed worker is retried up to 10 times (maxStalledCount), found within
- * seconds (short lock and stalled interval), and failures back off 1 s → 60 s (capped).
+ * The worker side of the `locations-*` queues, one BullMQ worker per partition. Its options fix
+ * BullMQ's data-losing defaults: a job stalled by a killed worker is retried up to 10 times
+ * (maxStalledCount), found within seconds (short lock and stalled interval), and failures back
+ * off 1 s → 60 s (capped).
+ *
+ * Order: with WORKER_CONCURRENCY 1 (the default) each partition queue gets a BullMQ global
+ * concurrency of 1, so across every worker process one job per partition is active at a time and
+ * a vehicle's batches commit in the order the bridge queued them; replicas share the partitions.
+ * Out-of-order commits are still correct (process-batch.ts replays trips and geofence events from
+ * a checkpoint), but a replay re-reads up to an hour of a vehicle's fixes: measured with four
+ * unordered job slots on one queue and 500 vehicles, replays grew with the backlog until the
+ * worker committed 2,600 of 9,000 fixes/s (BENCHMARKS.md).
  */
-export function createWorker(deps: WorkerDeps): Worker<BatchJob, BatchResult> {
-  const partitions = new PartitionCache(deps.config.PARTITION_INTERVAL);
-  const worker = new Worker<BatchJob, BatchResult>(
-    LOCATIONS_QUEUE,
-    (job: Job<BatchJob>) => processBatch({ ...deps, partitions }, job.id ?? "", job.data),
-    {
-      connection: deps.connection,
-      prefix: deps.prefix ?? "bull",
-      concurrency: deps.config.WORKER_CONCURRENCY,
-      maxStalledCount: 10,
-      lockDuration: 10_000,
-      stalledInterval: 5_000,
-      settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
+export function createWorker(deps: WorkerDeps): LocationWorkers {
+  const { config, log } = deps;
+  const partitions = new PartitionCache(config.PARTITION_INTERVAL);
+  const prefix = deps.prefix ?? "bull";
+  const workers = Array.from(
+    { length: config.QUEUE_PARTITIONS },
+    (_, p) =>
+      new Worker<BatchJob, BatchResult>(
+        locationQueueName(p),
+        (job: Job<BatchJob>) => processBatch({ ...deps, partitions }, job.id ?? "", job.data),
+        {
+          connection: deps.connection,
+          prefix,
+          concurrency: config.WORKER_CONCURRENCY,
+          autorun: false,
+          maxStalledCount: 10,
+          lockDuration: 10_000,
+          stalledInterval: 5_000,
+          settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
+        },
+      ),
+  );
+  for (const worker of workers) {
+    worker.on("failed", (job, err) =>
+      log.warn(
+        { queue: worker.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message },
+        "batch failed; will retry",
+      ),
+    );
+    worker.on("error", (err) => log.error({ err, queue: worker.name }, "worker error"));
+  }
+
+  const ready = (async () => {
+    for (const worker of workers) {
+      const queue = new Queue(worker.name, { connection: deps.connection, prefix });
+      try {
+        if (config.WORKER_CONCURRENCY === 1) await queue.setGlobalConcurrency(1);
+        else await queue.removeGlobalConcurrency();
+      } catch (err) {
+        // Redis unreachable at start: the worker still runs (in order within this process)
+        log.warn({ err, queue: worker.name }, "partition ordering not set");
+      } finally {
+        await queue.close();
+      }
+    }
+    // run() resolves only when the worker closes
+    for (const worker of workers) void worker.run().catch((err) => log.error({ err }, "worker stopped"));
+  })();
+
+  return {
+    workers,
+    ready,
+    on(event: "failed" | "completed", listener: (...args: never[]) => void) {
+      for (const w of workers) w.on(event, listener as never);
     },
-  );
-  worker.on("failed", (job, err) =>
-    deps.log.warn(
-      { jobId: job?.id, attempt: job?.attemptsMade, err: err.message },
-      "batch failed; will retry",
-    ),
-  );
-  worker.on("error", (err) => deps.log.error({ err }, "worker error"));
-  return worker;
+    async close() {
+      await ready.catch(() => {});
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
 }

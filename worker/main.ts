@@ -11,7 +11,8 @@ import { maintainPartitions } from "./maintenance.ts";
 /** worker: writes queued batches into PostGIS, and keeps the partitions maintained. */
 const config = loadConfigOrExit();
 const log = createLogger("worker", config.LOG_LEVEL);
-const pool = createPool(config.DATABASE_URL, config.WORKER_CONCURRENCY + 2);
+// a connection per job slot (partitions x concurrency), and two for housekeeping
+const pool = createPool(config.DATABASE_URL, config.QUEUE_PARTITIONS * config.WORKER_CONCURRENCY + 2);
 const redis = createRedis(config.REDIS_URL);
 
 const maintain = () =>
@@ -23,13 +24,14 @@ const maintain = () =>
 await maintain();
 
 const worker = createWorker({ config, pool, redis, connection: createRedis(config.REDIS_URL), log });
+await worker.ready;
 // hourly housekeeping as a BullMQ job scheduler: with several workers, one of them runs it
 const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis });
 await maintenanceQueue.upsertJobScheduler("partitions", { every: 3_600_000 }, { name: "partitions" });
 const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, maintain, {
   connection: createRedis(config.REDIS_URL),
 });
-log.info({ concurrency: config.WORKER_CONCURRENCY }, "worker started");
+log.info({ partitions: config.QUEUE_PARTITIONS, concurrency: config.WORKER_CONCURRENCY }, "worker started");
 
 handleProcessSignals(log, async () => {
   // stop taking jobs, let the current ones finish, then close the pools

@@ -1,8 +1,7 @@
-import type { Queue } from "bullmq";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
-import type { BatchJob } from "../../core/queues.ts";
+import type { LocationQueues } from "../../core/queues.ts";
 import { type Redis, redisKeys } from "../../core/redis.ts";
 import type { BackpressureMonitor } from "../backpressure.ts";
 import { createMetrics, type MetricsDeps } from "../metrics.ts";
@@ -17,7 +16,7 @@ const healthSchema = z.object({
 export interface HealthDeps extends MetricsDeps {
   pool: pg.Pool;
   redis: Redis;
-  queue: Queue<BatchJob>;
+  queue: LocationQueues;
   backpressure: BackpressureMonitor;
   metricsPublic: boolean;
 }

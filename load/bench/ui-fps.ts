@@ -16,7 +16,7 @@ import { createPool } from "../../core/db.ts";
 import { withLocalServices } from "../../core/local-services.ts";
 import { createLogger } from "../../core/logger.ts";
 import { migrate } from "../../core/migrate.ts";
-import { createLocationsQueue } from "../../core/queues.ts";
+import { createLocationQueues } from "../../core/queues.ts";
 import { channelOf, createRedis, type Redis, redisKeys } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import { addUser } from "../../core/users.ts";
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   };
   const redis = conn();
   await redis.flushdb(); // the bench's own Redis instance: start from empty live state
-  const queue = createLocationsQueue(conn());
+  const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
   const bridge = createBridge({ config, queue, redis, log: plog });
   const broker = await createBroker({ config, pool, bridge, redis, subscriber: conn(), log: plog });
   const worker = createWorker({ config, pool, redis, connection: conn(), log: plog });

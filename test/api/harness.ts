@@ -1,4 +1,3 @@
-import type { Queue } from "bullmq";
 import type pg from "pg";
 import { type App, buildApp } from "../../api/app.ts";
 import { type Bridge, createBridge } from "../../bridge/bridge.ts";
@@ -6,7 +5,7 @@ import { addToken } from "../../core/api-tokens.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
 import { createPool } from "../../core/db.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
-import { type BatchJob, createLocationsQueue } from "../../core/queues.ts";
+import { createLocationQueues, type LocationQueues } from "../../core/queues.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
 import type { TestPlatform } from "../support/platform.ts";
 import { createTestDatabase, createTestRedis } from "../support/services.ts";
@@ -18,7 +17,7 @@ export interface ApiHarness {
   /** a plain connection to the app's Redis (for seeding and inspecting) */
   redis: Redis;
   redisUrl: string;
-  queue: Queue<BatchJob>;
+  queue: LocationQueues;
   bridge: Pick<Bridge, "ingest" | "flush">;
   adminToken: string;
   viewerToken: string;
@@ -57,7 +56,7 @@ export async function startApi(opts: HarnessOptions = {}): Promise<ApiHarness> {
     return r;
   };
   const redis = conn({ maxRetriesPerRequest: 1 });
-  const queue = createLocationsQueue(conn());
+  const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
   const ownBridge = p ? undefined : createBridge({ config, queue, redis: conn(), log });
   const bridge = p?.bridge ?? (ownBridge as Bridge);
   const app = await buildApp({

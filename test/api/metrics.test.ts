@@ -71,7 +71,11 @@ describe("/metrics", () => {
 
   it("raises the backpressure gauge and logs a warning once when the queue passes QUEUE_ALERT_DEPTH", async () => {
     expect(await metrics()).toMatch(/^logitrack_queue_backpressure 0$/m);
-    for (let i = 0; i < 3; i++) await h.queue.add("batch", { fixes: [], rejects: [], sealedAt: Date.now() });
+    // no worker runs here: three batches of one vehicle wait, one job each
+    const t = Date.now();
+    const fix = { vehicleId: "bp", lat: 25, lng: 55, messageId: "bp", receivedAt: t };
+    for (let i = 0; i < 3; i++)
+      await h.queue.add(`bp-${i}`, { fixes: [{ ...fix, recordedAt: t + i }], rejects: [], sealedAt: t });
     const m = await metrics();
     expect(m).toMatch(/^logitrack_queue_backpressure 1$/m);
     expect(m).toMatch(/^logitrack_queue_jobs\{state="waiting"\} 3$/m);

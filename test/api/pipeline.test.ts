@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOCATIONS_QUEUE } from "../../core/queues.ts";
+import { locationQueueName, partitionOf } from "../../core/queues.ts";
 import { addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
 import { waitFor } from "../support/wait.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
@@ -131,7 +131,7 @@ describe("the pipeline across processes: /metrics and correlation ids", () => {
     expect(committed).toMatchObject({ vehicleId: dev.id, messageId, jobId: queued.jobId });
     // the BullMQ job in between carries it as well
     const job = await h.queue.getJob(queued.jobId as string);
-    expect(job?.queueName).toBe(LOCATIONS_QUEUE);
+    expect(job?.queueName).toBe(locationQueueName(partitionOf(dev.id, h.queue.partitions)));
     expect(job?.data.fixes.map((f) => f.messageId)).toContain(messageId);
     // and the stored row
     const row = await h.pool.query("SELECT message_id FROM vehicle_locations WHERE message_id = $1", [

@@ -1,32 +1,33 @@
 import { randomUUID } from "node:crypto";
-import { type Queue, QueueEvents, type Worker } from "bullmq";
+import { type Queue, QueueEvents } from "bullmq";
 import type pg from "pg";
 import { type Config, loadConfig } from "../../core/config.ts";
 import { createPool } from "../../core/db.ts";
 import type { Fix } from "../../core/fix.ts";
 import { createLogger } from "../../core/logger.ts";
-import { type BatchJob, createLocationsQueue } from "../../core/queues.ts";
+import { type BatchJob, createLocationQueues } from "../../core/queues.ts";
 import { channelOf, createRedis, type Redis, redisKeys } from "../../core/redis.ts";
-import { createWorker } from "../../worker/create-worker.ts";
+import { createWorker, type LocationWorkers } from "../../worker/create-worker.ts";
 import type { BatchResult } from "../../worker/process-batch.ts";
 import { createTestDatabase, createTestRedis } from "../support/services.ts";
 
 /**
  * The worker through its front door: real BullMQ jobs on a queue of the test's own, processed by
  * createWorker against a database cloned from the migrated template. `send` resolves when the
- * job has completed, so a test decides the arrival order of its batches.
+ * job has completed, so a test decides the arrival order of its batches. One partition
+ * (QUEUE_PARTITIONS=1): every batch is one job on `locations-0`.
  */
 export interface WorkerHarness {
   config: Config;
   pool: pg.Pool;
   redis: Redis;
   queue: Queue<BatchJob>;
-  worker: Worker<BatchJob, BatchResult>;
+  worker: LocationWorkers;
   send(fixes: Fix[]): Promise<BatchResult>;
   /** all batches queued at once; resolves when every one has completed */
   sendAll(batches: Fix[][]): Promise<BatchResult[]>;
   /** one more worker process on the same queue (concurrency WORKER_CONCURRENCY) */
-  addWorker(): Worker<BatchJob, BatchResult>;
+  addWorker(): Promise<LocationWorkers>;
   /** messages seen on the events channel since start */
   published: unknown[];
   close(): Promise<void>;
@@ -35,7 +36,13 @@ export interface WorkerHarness {
 export async function startWorker(env: Record<string, string> = {}): Promise<WorkerHarness> {
   const db = await createTestDatabase();
   const redisUrl = (await createTestRedis()).url;
-  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, REDIS_URL: redisUrl, ...env });
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl,
+    ...env,
+    QUEUE_PARTITIONS: "1",
+  });
   const log = createLogger("test", config.LOG_LEVEL);
   const pool = createPool(config.DATABASE_URL, 8);
   const conns: Redis[] = [];
@@ -45,13 +52,14 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Wor
     return r;
   };
   const redis = conn();
-  const queue = createLocationsQueue(conn());
+  const queue = createLocationQueues(conn(), 1).queues[0] as Queue<BatchJob>;
   const events = new QueueEvents(queue.name, { connection: conn() });
   await events.waitUntilReady();
   // one waitUntilFinished listener per job in flight (sendAll)
   events.setMaxListeners(1000);
   queue.setMaxListeners(1000);
   const workers = [createWorker({ config, pool, redis, connection: conn(), log })];
+  await workers[0]?.ready;
   const published: unknown[] = [];
   const sub = conn();
   await sub.subscribe(channelOf(sub, redisKeys.eventsChannel));
@@ -61,7 +69,7 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Wor
     pool,
     redis,
     queue,
-    worker: workers[0] as Worker<BatchJob, BatchResult>,
+    worker: workers[0] as LocationWorkers,
     published,
     async send(fixes) {
       const job = await queue.add(
@@ -81,9 +89,10 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Wor
       );
       return (await Promise.all(jobs.map((j) => j.waitUntilFinished(events, 120_000)))) as BatchResult[];
     },
-    addWorker() {
+    async addWorker() {
       const extra = createWorker({ config, pool, redis, connection: conn(), log });
       workers.push(extra);
+      await extra.ready;
       return extra;
     },
     async close() {

@@ -71,7 +71,7 @@ describe("vehicle_locations partitions: on demand, ahead, retention", () => {
   it("never fails a batch when two workers create the same new partition at once", async () => {
     w = await startWorker({ WORKER_CONCURRENCY: "8" });
     let failures = 0;
-    for (const worker of [w.worker, w.addWorker()]) worker.on("failed", () => failures++);
+    for (const worker of [w.worker, await w.addWorker()]) worker.on("failed", () => failures++);
     const day = Date.now() - 50 * DAY;
     const batches: Fix[][] = Array.from({ length: 24 }, (_, i) => [
       fix(`race-${i}`, day + i * MINUTE, 25, 55),

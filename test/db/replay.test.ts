@@ -101,7 +101,7 @@ describe("late and out-of-order batches, two workers racing", () => {
     );
     expect(checkpoints.rows[0]?.n).toBe(3);
 
-    w.addWorker();
+    await w.addWorker();
     const drive = longDrive("replay-shuffled");
     const batches: Fix[][] = [];
     for (let i = 0; i < drive.length; i += 10) batches.push(drive.slice(i, i + 10));
@@ -153,5 +153,37 @@ describe("late and out-of-order batches, two workers racing", () => {
     expect(paged.trips).toEqual(ordered.trips);
     expect(paged.stops).toEqual(ordered.stops);
     expect(paged.events).toEqual(ordered.events);
+  });
+});
+
+describe("a partition's batches with WORKER_CONCURRENCY 1, two workers taking jobs", () => {
+  let w: WorkerHarness;
+  beforeAll(async () => {
+    w = await startWorker();
+  });
+  afterAll(() => w?.close());
+
+  it("commits them one at a time in queue order: no overlap, no replay", async () => {
+    expect(w.config.WORKER_CONCURRENCY).toBe(1);
+    expect(await w.queue.getGlobalConcurrency()).toBe(1);
+    await w.addWorker();
+    const drive = longDrive("in-order");
+    const batches: Fix[][] = [];
+    for (let i = 0; i < drive.length; i += 10) batches.push(drive.slice(i, i + 10));
+    const results = await w.sendAll(batches);
+    expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(drive.length);
+
+    const jobs = (await w.queue.getJobs(["completed"])).sort(
+      (a, b) => (a.processedOn ?? 0) - (b.processedOn ?? 0),
+    );
+    expect(jobs).toHaveLength(batches.length);
+    // each job started after the one before it finished, in the order they were queued
+    for (let i = 1; i < jobs.length; i++) {
+      expect(jobs[i]?.processedOn).toBeGreaterThanOrEqual(jobs[i - 1]?.finishedOn ?? Number.NaN);
+      expect(jobs[i]?.data.fixes[0]?.recordedAt).toBeGreaterThan(
+        jobs[i - 1]?.data.fixes[0]?.recordedAt ?? Number.NaN,
+      );
+    }
+    expect(await w.redis.hget(redisKeys.metrics, "worker_replays")).toBeNull();
   });
 });

@@ -253,7 +253,7 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
   it("5. worker saturated: PostgreSQL writes blocked under doubled load, the queue passes QUEUE_ALERT_DEPTH", async () => {
     const warnings: string[] = [];
     const monitor = new BackpressureMonitor(
-      depth.queue as never,
+      depth.queue,
       QUEUE_ALERT_DEPTH,
       pino({ level: "warn" }, { write: (l: string) => warnings.push(l) }),
     );

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Bridge, createBridge } from "../../bridge/bridge.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
-import { createLocationsQueue } from "../../core/queues.ts";
+import { createLocationQueues } from "../../core/queues.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
 import { createTestRedis } from "../support/services.ts";
 
@@ -39,7 +39,7 @@ describe("payload adapters replay recorded messages", () => {
     const { url } = await createTestRedis();
     const config = loadConfig({ ...process.env, DATABASE_URL: "postgres://unused/unused", REDIS_URL: url });
     redis = createRedis(url);
-    const queue = createLocationsQueue(createRedis(url));
+    const queue = createLocationQueues(createRedis(url), config.QUEUE_PARTITIONS);
     closeQueue = () => queue.close();
     const log = createLogger("adapters-test", "silent");
     bridgeAt = (now) => {

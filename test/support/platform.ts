@@ -1,4 +1,3 @@
-import type { Worker } from "bullmq";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type pg from "pg";
 import { type Bridge, createBridge } from "../../bridge/bridge.ts";
@@ -6,10 +5,10 @@ import { type BrokerHandle, createBroker } from "../../broker/create-broker.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
 import { createPool } from "../../core/db.ts";
 import { createLogger } from "../../core/logger.ts";
-import { createLocationsQueue } from "../../core/queues.ts";
+import { createLocationQueues } from "../../core/queues.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
 import { addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
-import { createWorker } from "../../worker/create-worker.ts";
+import { createWorker, type LocationWorkers } from "../../worker/create-worker.ts";
 import { createTestDatabase, createTestRedis } from "./services.ts";
 
 export interface TestPlatform {
@@ -18,7 +17,7 @@ export interface TestPlatform {
   redis: Redis;
   bridge: Bridge;
   broker: BrokerHandle;
-  worker: Worker | undefined;
+  worker: LocationWorkers | undefined;
   /** environment for child processes (worker/main.ts …) pointing at this platform's services */
   env: NodeJS.ProcessEnv;
   mqttUrl: string;
@@ -64,11 +63,12 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
     connections.push(r);
     return r;
   };
-  const queue = createLocationsQueue(conn());
+  const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
   const bridge = createBridge({ config, queue, redis, log });
   const broker = await createBroker({ config, pool, bridge, redis, subscriber: conn(), log });
   const worker =
     opts.worker === false ? undefined : createWorker({ config, pool, redis, connection: conn(), log });
+  await worker?.ready;
   const clients: MqttClient[] = [];
   const mqttUrl = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
 

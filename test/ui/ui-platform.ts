@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { type App, buildApp } from "../../api/app.ts";
 import { createLogger } from "../../core/logger.ts";
-import { createLocationsQueue } from "../../core/queues.ts";
+import { createLocationQueues } from "../../core/queues.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
 import { addUser } from "../../core/users.ts";
 import { buildUiIfStale } from "../../ui/build-if-stale.ts";
@@ -30,7 +30,7 @@ export async function startUiPlatform(opts: PlatformOptions = {}): Promise<UiPla
     conns.push(r);
     return r;
   };
-  const queue = createLocationsQueue(conn());
+  const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
   const app = await buildApp({
     config,
     pool,

@@ -1,15 +1,14 @@
-import { Queue } from "bullmq";
-import { LOCATIONS_QUEUE } from "../../../core/queues.ts";
+import { createLocationQueues, DEFAULT_QUEUE_PARTITIONS } from "../../../core/queues.ts";
 import { createRedis } from "../../../core/redis.ts";
 
 /**
- * Samples the `locations` queue's waiting jobs (what QUEUE_ALERT_DEPTH is compared with) every
+ * Samples the `locations-*` queues' waiting jobs (what QUEUE_ALERT_DEPTH is compared with) every
  * 250 ms on a connection of its own that fails fast while Redis is down, and keeps the maximum.
  */
-export function watchQueueDepth(redisUrl: string) {
+export function watchQueueDepth(redisUrl: string, partitions = DEFAULT_QUEUE_PARTITIONS) {
   const connection = createRedis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  const queue = new Queue(LOCATIONS_QUEUE, { connection });
-  queue.on("error", () => {});
+  const queue = createLocationQueues(connection, partitions);
+  queue.onError(() => {});
   let max = 0;
   let current = 0;
   let busy = false;
