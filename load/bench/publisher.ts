@@ -64,8 +64,6 @@ let seq = 0;
 const startCpu = process.cpuUsage();
 const start = performance.now();
 const tickMs = 10;
-const perTick = job.rate / (1000 / tickMs);
-let due = 0;
 const pending: Promise<void>[] = [];
 
 // recordedAt strictly increases per device, so every fix is a distinct row (no accidental duplicates)
@@ -88,9 +86,10 @@ await new Promise<void>((resolve) => {
       resolve();
       return;
     }
-    due += perTick;
-    while (due >= 1) {
-      due -= 1;
+    // open loop on the wall clock: what is due is what the rate asks for by now, so a tick that
+    // comes late (a busy event loop) sends its backlog instead of silently lowering the rate
+    const due = Math.floor((elapsed * job.rate) / 1000);
+    while (sent < due) {
       const i = seq++ % clients.length;
       const c = clients[i] as MqttClient;
       const id = job.devices[i]?.id as string;
