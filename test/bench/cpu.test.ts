@@ -5,13 +5,20 @@ import { cpuSecondsOf, processTree, startCpuMeter } from "../../load/bench/cpu.t
 describe("the bench's CPU meter (/proc)", () => {
   const children: ReturnType<typeof spawn>[] = [];
   afterEach(() => {
-    for (const c of children) c.kill("SIGKILL");
+    // each child leads a process group of its own: the group goes, grandchildren included
+    for (const c of children) if (c.pid) process.kill(-c.pid, "SIGKILL");
   });
 
   it("charges a busy child process to its group and an idle one to nobody", async () => {
     // a shell whose child spins: processTree must find the spinning grandchild
-    const busy = spawn("sh", ["-c", `"${process.execPath}" -e "for(;;){}"`], { stdio: "ignore" });
-    const idle = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    const busy = spawn("sh", ["-c", `"${process.execPath}" -e "for(;;){}"`], {
+      stdio: "ignore",
+      detached: true,
+    });
+    const idle = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], {
+      stdio: "ignore",
+      detached: true,
+    });
     children.push(busy, idle);
     await new Promise((r) => setTimeout(r, 300));
     expect(processTree(busy.pid as number).length).toBeGreaterThanOrEqual(2);
