@@ -28,11 +28,25 @@ import { drain, ladder, measureStep } from "./throughput.ts";
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const { values: args } = parseArgs({
-  options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    // settings for the pipeline under test, e.g. --env QUEUE_PARTITIONS=1 (repeatable)
+    env: { type: "string", multiple: true },
+    // a side run (another setting, one section): its JSON to this file, BENCHMARKS.md untouched
+    out: { type: "string" },
+  },
 });
 const quick = args.quick;
 const only = args.only?.split(",");
 const want = (s: string) => !only || only.includes(s);
+const pipelineEnv = Object.fromEntries(
+  (args.env ?? []).map((kv) => {
+    const i = kv.indexOf("=");
+    if (i < 1) throw new Error(`--env wants KEY=VALUE, got ${kv}`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }),
+);
 const cores = cpus().length;
 process.on("exit", killSpawned);
 const log = (m: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -78,7 +92,7 @@ const results: BenchResults = {
     node: process.version,
     date: new Date().toISOString().slice(0, 10),
   },
-  command: `npm run bench${quick ? " -- --quick" : ""}`,
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
   quick,
   throughput: [],
   raw: [],
@@ -87,7 +101,7 @@ const results: BenchResults = {
 
 if (want("throughput")) {
   log(`throughput: ${devices} devices, ${processes} publisher processes, ${seconds} s per step`);
-  const pipe = await startPipeline(svc, devices, nextPort());
+  const pipe = await startPipeline(svc, devices, nextPort(), pipelineEnv);
   const single = await ladder(pipe, { mode: "single", rates: singleRates, seconds, processes, cores, log });
   results.throughput.push(single);
   results.throughput.push(
@@ -181,6 +195,11 @@ if (want("queries")) {
   await pool.end();
 }
 
+if (args.out) {
+  writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`);
+  log(`written: ${args.out} (BENCHMARKS.md untouched)`);
+  process.exit(0);
+}
 writeFileSync(
   `${root}load/bench/results${quick ? "-quick" : ""}.json`,
   `${JSON.stringify(results, null, 2)}\n`,
