@@ -27,6 +27,8 @@ const redis = createRedis(config.REDIS_URL);
 // only for Teltonika's `{imei}/data`: which vehicle has that IMEI
 const pool = createPool(config.DATABASE_URL, 2);
 const queue = createLocationQueues(createRedis(config.REDIS_URL), config.QUEUE_PARTITIONS);
+// unheard, BullMQ prints every refused reconnect while Redis is down; the batcher reports the outage
+queue.onError((err, name) => log.debug({ err: err.message, queue: name }, "queue connection error"));
 const bridge = createBridge({ config, queue, redis, log });
 const external = connectExternalBroker({
   url: config.EXTERNAL_MQTT_URL,

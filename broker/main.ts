@@ -15,6 +15,8 @@ const pool = createPool(config.DATABASE_URL, 4);
 const redis = createRedis(config.REDIS_URL);
 const subscriber = createRedis(config.REDIS_URL);
 const queue = createLocationQueues(createRedis(config.REDIS_URL), config.QUEUE_PARTITIONS);
+// unheard, BullMQ prints every refused reconnect while Redis is down; the batcher reports the outage
+queue.onError((err, name) => log.debug({ err: err.message, queue: name }, "queue connection error"));
 const bridge = createBridge({ config, queue, redis, log });
 // BROKER_CLUSTER=redis: this node is one of several behind a TCP load balancer
 const cluster = config.BROKER_CLUSTER === "redis" ? createRedisCluster(config.REDIS_URL, log) : undefined;

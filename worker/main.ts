@@ -27,10 +27,12 @@ const worker = createWorker({ config, pool, redis, connection: createRedis(confi
 await worker.ready;
 // hourly housekeeping as a BullMQ job scheduler: with several workers, one of them runs it
 const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis });
+maintenanceQueue.on("error", (err) => log.debug({ err: err.message }, "maintenance queue connection error"));
 await maintenanceQueue.upsertJobScheduler("partitions", { every: 3_600_000 }, { name: "partitions" });
 const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, maintain, {
   connection: createRedis(config.REDIS_URL),
 });
+maintenanceWorker.on("error", (err) => log.warn({ err: err.message }, "maintenance worker error"));
 log.info({ partitions: config.QUEUE_PARTITIONS, concurrency: config.WORKER_CONCURRENCY }, "worker started");
 
 handleProcessSignals(log, async () => {
