@@ -18,6 +18,8 @@ const HELP: Record<string, string> = {
   worker_fixes_inserted: "fixes inserted into vehicle_locations",
   worker_fixes_duplicate: "fixes already stored (resent or retried), skipped",
   worker_rejects_stored: "rejects written to the dead letter",
+  worker_quarantined:
+    "queued fixes or rejects PostgreSQL refused (data error), kept in the dead letter as E_STORAGE",
   worker_batches: "batches committed by the worker",
   worker_insert_ms_total: "milliseconds spent committing batches",
   worker_commit_ms: "time from a batch's start in the worker to its commit, ms",
@@ -32,6 +34,7 @@ const KNOWN_COUNTERS = [
   "worker_fixes_inserted",
   "worker_fixes_duplicate",
   "worker_rejects_stored",
+  "worker_quarantined",
   "worker_batches",
   "worker_insert_ms_total",
 ];

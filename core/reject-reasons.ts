@@ -13,6 +13,7 @@ export const REJECT_REASONS = {
   E_IN_FUTURE: "recordedAt is further in the future than MAX_CLOCK_SKEW",
   E_NO_FIX: "the device reports no GPS fix",
   E_TOPIC_MISMATCH: "the topic does not belong to the authenticated vehicle",
+  E_STORAGE: "PostgreSQL refused a value of a queued fix (a data error); kept here instead of stored",
 } as const;
 
 export type RejectReason = keyof typeof REJECT_REASONS;

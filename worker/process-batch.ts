@@ -3,6 +3,7 @@ import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import type { BatchJob } from "../core/queues.ts";
 import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
+import { cutPayload, type Reject } from "../core/reject-reasons.ts";
 import { ANOMALY_KINDS, detectAnomalies, insertAnomalies } from "./anomalies.ts";
 import { updateDailyAnalytics } from "./daily-analytics.ts";
 import { deriveVehicles } from "./derive-vehicles.ts";
@@ -47,6 +48,95 @@ const CHECKPOINT_EVERY_MS = 3_600_000;
 const NO_PARTITION = "23514";
 
 /**
+ * A batch PostgreSQL refuses with a data error (SQLSTATE class 22: a value out of range, bad
+ * encoding …; 23502: a NULL where none may be) would fail on every retry, for a week, holding its
+ * good fixes with it. The bridge validates every fix, so this is defence in depth against a job
+ * from an older or foreign producer: the batch is split in halves until the refused item is alone,
+ * every other item is stored, and the refused one goes to the dead letter as E_STORAGE with
+ * PostgreSQL's message. Sub-batch ids derive from the batch id, so a retried job splits the same
+ * way and stores nothing twice.
+ */
+export async function processBatch(
+  deps: ProcessBatchDeps,
+  batchId: string,
+  job: BatchJob,
+): Promise<BatchResult> {
+  try {
+    return await processOnce(deps, batchId, job);
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+    const items = job.fixes.length + job.rejects.length;
+    if (items > 1) {
+      deps.log.warn(
+        { jobId: batchId, items, err: (err as Error).message },
+        "data error: splitting the batch",
+      );
+      const fixesHalf = Math.ceil(job.fixes.length / 2);
+      const rejectsHalf = Math.ceil(job.rejects.length / 2);
+      // each half holds fewer items than the whole, so this ends with single items
+      const [a, b]: BatchJob[] =
+        job.fixes.length > 1
+          ? [
+              { ...job, fixes: job.fixes.slice(0, fixesHalf) },
+              { ...job, fixes: job.fixes.slice(fixesHalf), rejects: [] },
+            ]
+          : job.fixes.length === 1
+            ? [
+                { ...job, rejects: [] },
+                { ...job, fixes: [] },
+              ]
+            : [
+                { ...job, rejects: job.rejects.slice(0, rejectsHalf) },
+                { ...job, rejects: job.rejects.slice(rejectsHalf) },
+              ];
+      const ra = await processBatch(deps, `${batchId}/a`, a as BatchJob);
+      const rb = await processBatch(deps, `${batchId}/b`, b as BatchJob);
+      return {
+        inserted: ra.inserted + rb.inserted,
+        duplicates: ra.duplicates + rb.duplicates,
+        rejected: ra.rejected + rb.rejected,
+        anomalies: ra.anomalies + rb.anomalies,
+        events: ra.events + rb.events,
+      };
+    }
+    // one item left, and PostgreSQL refuses it: the dead letter keeps it, as JSON text (always storable)
+    const code = (err as { code?: string }).code;
+    const refused = job.fixes[0] ?? job.rejects[0];
+    const quarantined: Reject = {
+      vehicleId: refused?.vehicleId ?? "",
+      topic: job.rejects[0]?.topic ?? "",
+      reason: "E_STORAGE",
+      detail: `SQLSTATE ${code}: ${(err as Error).message}`,
+      payload: cutPayload(JSON.stringify(refused)),
+      receivedAt: refused?.receivedAt ?? Date.now(),
+      messageId: refused?.messageId ?? "",
+    };
+    deps.log.error(
+      {
+        jobId: batchId,
+        vehicleId: quarantined.vehicleId,
+        messageId: quarantined.messageId,
+        detail: quarantined.detail,
+      },
+      "refused by PostgreSQL: kept in the dead letter as E_STORAGE",
+    );
+    const r = await processOnce(deps, `${batchId}/q`, {
+      fixes: [],
+      rejects: [quarantined],
+      sealedAt: job.sealedAt,
+    });
+    await deps.redis.hincrby(redisKeys.metrics, "worker_quarantined", 1);
+    return r;
+  }
+}
+
+/** SQLSTATE class 22 (data exception) or 23502 (not null): the same input fails every time. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && (code.startsWith("22") || code === "23502");
+}
+
+/**
  * The worker's steps for one job, in order:
  *   1. make sure a partition exists for every time in the batch (short transactions of their own)
  *   2. one transaction:
@@ -61,11 +151,7 @@ const NO_PARTITION = "23514";
  * Any error propagates: BullMQ retries the whole job with backoff, and step 2 is idempotent. A
  * partition dropped between 1 and 2 is recreated and step 2 run again at once.
  */
-export async function processBatch(
-  deps: ProcessBatchDeps,
-  batchId: string,
-  job: BatchJob,
-): Promise<BatchResult> {
+async function processOnce(deps: ProcessBatchDeps, batchId: string, job: BatchJob): Promise<BatchResult> {
   const { pool, partitions } = deps;
   const started = Date.now();
   const times = job.fixes.map((f) => f.recordedAt);
