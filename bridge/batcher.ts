@@ -30,7 +30,12 @@ interface Batch {
   id: string;
   entries: Entry[];
   size: number;
+  /** an enqueue was tried with this id: its content may be in the queue, so it never changes again */
+  attempted: boolean;
 }
+
+/** Sealed batches waiting behind a slow enqueue are merged into one job of up to this many BATCH_SIZEs. */
+const MERGE_FACTOR = 4;
 
 export interface BatcherOptions {
   size: number;
@@ -49,6 +54,11 @@ export interface BatcherOptions {
  * resolved only after the batch is in the queue. Sealed batches are enqueued one at a time, in
  * order; a failed enqueue is retried with backoff while the callers stay held, and a caller held
  * past `holdCapMs` is released with HoldCapError (its device will resend) and leaves the batch.
+ *
+ * Batches sealed while an enqueue is in flight wait; when it returns they go out merged (up to
+ * MERGE_FACTOR x `size`), never yet tried ones only, so the batch adapts to the enqueue's latency:
+ * with one job per 20 ms flush and a BullMQ add taking longer than 20 ms under load, a queue of
+ * sealed batches would otherwise grow without bound and every PUBACK with it.
  */
 export class Batcher {
   private open: Batch = newBatch();
@@ -116,12 +126,14 @@ export class Batcher {
     });
     let failures = 0;
     while (this.sealed.length > 0) {
+      this.mergeWaiting();
       const batch = this.sealed[0] as Batch;
       batch.entries = batch.entries.filter((e) => !e.settled);
       if (batch.entries.length === 0) {
         this.sealed.shift();
         continue;
       }
+      batch.attempted = true;
       const job = toJob(batch, this.now());
       try {
         await this.opts.enqueue(batch.id, job);
@@ -148,6 +160,20 @@ export class Batcher {
     this.markIdle();
   }
 
+  /** Merges the untried sealed batches at the head of the line into the first, up to the cap. */
+  private mergeWaiting(): void {
+    const first = this.sealed[0];
+    if (!first || first.attempted) return;
+    const cap = this.opts.size * MERGE_FACTOR;
+    while (this.sealed.length > 1) {
+      const next = this.sealed[1] as Batch;
+      if (next.attempted || first.size + next.size > cap) break;
+      first.entries.push(...next.entries);
+      first.size += next.size;
+      this.sealed.splice(1, 1);
+    }
+  }
+
   /** Releases callers held past the cap, so Aedes closes their connections before keepalive expiry. */
   private releaseOverdue(): void {
     const limit = this.now() - this.opts.holdCapMs;
@@ -166,7 +192,7 @@ export class Batcher {
 }
 
 function newBatch(): Batch {
-  return { id: randomUUID(), entries: [], size: 0 };
+  return { id: randomUUID(), entries: [], size: 0, attempted: false };
 }
 
 function toJob(batch: Batch, sealedAt: number): BatchJob {
