@@ -43,7 +43,7 @@ export interface LocationWorkers {
  * Out-of-order commits are still correct (process-batch.ts replays trips and geofence events from
  * a checkpoint), but a replay re-reads up to an hour of a vehicle's fixes: measured with four
  * unordered job slots on one queue and 500 vehicles, replays grew with the backlog until the
- * worker committed 2,600 of 9,000 fixes/s (BENCHMARKS.md).
+ * worker committed 3,151 of 9,000 fixes/s (BENCHMARKS.md).
  */
 export function createWorker(deps: WorkerDeps): LocationWorkers {
   const { config, log } = deps;
