@@ -1,0 +1,71 @@
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { withLocalServices } from "../../core/local-services.ts";
+import { redisKeys } from "../../core/redis.ts";
+import { killSpawned, startPipeline } from "./suts.ts";
+import { measureStep } from "./throughput.ts";
+
+/**
+ * `npm run -s bench:probe -- --rates 6000,9000 [--devices 500] [--seconds 8] [--env KEY=VALUE …]`:
+ * a few single-fix steps against one pipeline (broker, worker as processes of their own, the bench's
+ * services), printing per step what `npm run bench` records plus what it does not: the broker's
+ * event-loop delay (its heartbeat) and the worker's batch and replay counters. For questions like
+ * "does this setting move PUBACK p99, and why"; writes nothing.
+ */
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    rates: { type: "string", default: "6000,9000" },
+    devices: { type: "string", default: "500" },
+    seconds: { type: "string", default: "8" },
+    env: { type: "string", multiple: true },
+  },
+});
+process.on("exit", killSpawned);
+const env = withLocalServices(process.env, [
+  "--dir",
+  `${root}.data/bench-services`,
+  "--pg-port",
+  "54359",
+  "--redis-port",
+  "63829",
+]);
+const svc = {
+  databaseUrl: env.DATABASE_URL as string,
+  redisUrl: env.REDIS_URL as string,
+  dir: process.env.DATABASE_URL ? undefined : `${root}.data/bench-services`,
+};
+const extra = Object.fromEntries(
+  (args.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+);
+const pipe = await startPipeline(svc, Number(args.devices), 22883, extra);
+const counter = (m: Record<string, string>, k: string) => Number(m[k] ?? 0);
+let before = await pipe.redis.hgetall(redisKeys.metrics);
+for (const rate of (args.rates as string).split(",").map(Number)) {
+  const s = await measureStep(pipe, { rate, fpm: 1, seconds: Number(args.seconds), processes: 2, cores: 2 });
+  const after = await pipe.redis.hgetall(redisKeys.metrics);
+  const [beatKey] = await pipe.redis.keys(`${redisKeys.brokerHeartbeat}*`);
+  const beat = beatKey ? JSON.parse((await pipe.redis.get(beatKey)) ?? "{}") : {};
+  const prev = before;
+  const delta = (k: string) => counter(after, k) - counter(prev, k);
+  before = after;
+  console.log(
+    JSON.stringify({
+      env: extra,
+      offered: rate,
+      delivered: Math.round(s.deliveredFixes),
+      pubackP50: Math.round(s.ackP50),
+      pubackP99: Math.round(s.ackP99),
+      commitP99: s.commitP99,
+      sustained: s.sustained,
+      cpu: Object.fromEntries(Object.entries(s.cpu ?? {}).map(([k, v]) => [k, Number(v.toFixed(2))])),
+      brokerLoopDelayP99: beat.loopDelayP99Ms,
+      brokerLoopDelayMax: beat.loopDelayMaxMs,
+      bridgeJobs: delta("bridge_batches"),
+      workerJobs: delta("worker_batches"),
+      replays: delta("worker_replays"),
+    }),
+  );
+}
+await pipe.stop();
+process.exit(0);
