@@ -104,7 +104,7 @@ export const configSchema = z.object({
     .max(64)
     .default(1)
     .describe(
-      "jobs of one partition a worker runs at once; above 1 a vehicle's batches may commit out of order (replays)",
+      "jobs of one partition a worker runs at once; above 1 a vehicle's batches may commit out of order (replays); the same on every worker",
     ),
   ADMIN_TOKEN: z
     .string()

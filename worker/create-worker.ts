@@ -2,7 +2,7 @@ import { type Job, Queue, Worker } from "bullmq";
 import type pg from "pg";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
-import { type BatchJob, cappedBackoff, locationQueueName } from "../core/queues.ts";
+import { type BatchJob, cappedBackoff, LOCATIONS_QUEUE, locationQueueName } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
 import { PartitionCache } from "./partitions.ts";
 import { type BatchResult, processBatch, type WorkerRulesConfig } from "./process-batch.ts";
@@ -49,25 +49,22 @@ export function createWorker(deps: WorkerDeps): LocationWorkers {
   const { config, log } = deps;
   const partitions = new PartitionCache(config.PARTITION_INTERVAL);
   const prefix = deps.prefix ?? "bull";
-  const workers = Array.from(
-    { length: config.QUEUE_PARTITIONS },
-    (_, p) =>
-      new Worker<BatchJob, BatchResult>(
-        locationQueueName(p),
-        (job: Job<BatchJob>) => processBatch({ ...deps, partitions }, job.id ?? "", job.data),
-        {
-          connection: deps.connection,
-          prefix,
-          concurrency: config.WORKER_CONCURRENCY,
-          autorun: false,
-          maxStalledCount: 10,
-          lockDuration: 10_000,
-          stalledInterval: 5_000,
-          settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
-        },
-      ),
-  );
-  for (const worker of workers) {
+  const listeners: [string, (...args: never[]) => void][] = [];
+  const newWorker = (name: string) => {
+    const worker = new Worker<BatchJob, BatchResult>(
+      name,
+      (job: Job<BatchJob>) => processBatch({ ...deps, partitions }, job.id ?? "", job.data),
+      {
+        connection: deps.connection,
+        prefix,
+        concurrency: config.WORKER_CONCURRENCY,
+        autorun: false,
+        maxStalledCount: 10,
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
+        settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
+      },
+    );
     worker.on("failed", (job, err) =>
       log.warn(
         { queue: worker.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message },
@@ -75,21 +72,38 @@ export function createWorker(deps: WorkerDeps): LocationWorkers {
       ),
     );
     worker.on("error", (err) => log.error({ err, queue: worker.name }, "worker error"));
-  }
+    for (const [event, listener] of listeners) worker.on(event as "failed", listener as never);
+    return worker;
+  };
+  const workers = Array.from({ length: config.QUEUE_PARTITIONS }, (_, p) => newWorker(locationQueueName(p)));
+  let closing = false;
 
   const ready = (async () => {
+    // queues this configuration does not name but Redis holds jobs in: the pre-partition
+    // `locations`, or partitions above QUEUE_PARTITIONS (lowered, or a bridge configured with
+    // more). They are consumed too, so no acknowledged batch is stranded.
+    for (const name of await strayQueues(deps.connection, prefix, config.QUEUE_PARTITIONS).catch(
+      (err: unknown) => {
+        log.warn({ err }, "could not look for stray location queues");
+        return [];
+      },
+    )) {
+      log.warn({ queue: name }, "consuming a location queue outside QUEUE_PARTITIONS");
+      workers.push(newWorker(name));
+    }
     for (const worker of workers) {
       const queue = new Queue(worker.name, { connection: deps.connection, prefix });
       try {
+        // every replica must run the same WORKER_CONCURRENCY: the last one to start sets this
         if (config.WORKER_CONCURRENCY === 1) await queue.setGlobalConcurrency(1);
         else await queue.removeGlobalConcurrency();
       } catch (err) {
-        // Redis unreachable at start: the worker still runs (in order within this process)
         log.warn({ err, queue: worker.name }, "partition ordering not set");
       } finally {
-        await queue.close();
+        await queue.close().catch(() => {});
       }
     }
+    if (closing) return;
     // run() resolves only when the worker closes
     for (const worker of workers) void worker.run().catch((err) => log.error({ err }, "worker stopped"));
   })();
@@ -98,11 +112,29 @@ export function createWorker(deps: WorkerDeps): LocationWorkers {
     workers,
     ready,
     on(event: "failed" | "completed", listener: (...args: never[]) => void) {
+      listeners.push([event, listener]);
       for (const w of workers) w.on(event, listener as never);
     },
     async close() {
-      await ready.catch(() => {});
+      // not waiting for `ready`: with Redis down it waits too, and a closing worker must not start
+      closing = true;
       await Promise.all(workers.map((w) => w.close()));
     },
   };
+}
+
+/** Location queues with BullMQ keys in Redis that are not `locations-0` … `locations-{n-1}`. */
+async function strayQueues(redis: Redis, prefix: string, n: number): Promise<string[]> {
+  const found = new Set<string>();
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:${LOCATIONS_QUEUE}*:id`, "COUNT", 1000);
+    cursor = next;
+    for (const key of keys) {
+      const name = key.slice(prefix.length + 1, -":id".length);
+      const m = /^locations(?:-(\d+))?$/.exec(name);
+      if (m && (m[1] === undefined || Number(m[1]) >= n)) found.add(name);
+    }
+  } while (cursor !== "0");
+  return [...found].sort();
 }

@@ -89,8 +89,18 @@ export async function processBatch(
                 { ...job, rejects: job.rejects.slice(0, rejectsHalf) },
                 { ...job, rejects: job.rejects.slice(rejectsHalf) },
               ];
-      const ra = await processBatch(deps, `${batchId}/a`, a as BatchJob);
-      const rb = await processBatch(deps, `${batchId}/b`, b as BatchJob);
+      // both halves are tried, so whatever can be stored is, before an error goes back to BullMQ
+      let failure: unknown;
+      const none: BatchResult = { inserted: 0, duplicates: 0, rejected: 0, anomalies: 0, events: 0 };
+      const ra = await processBatch(deps, `${batchId}/a`, a as BatchJob).catch((e: unknown) => {
+        failure = e;
+        return none;
+      });
+      const rb = await processBatch(deps, `${batchId}/b`, b as BatchJob).catch((e: unknown) => {
+        failure ??= e;
+        return none;
+      });
+      if (failure !== undefined) throw failure;
       return {
         inserted: ra.inserted + rb.inserted,
         duplicates: ra.duplicates + rb.duplicates,
@@ -99,17 +109,23 @@ export async function processBatch(
         events: ra.events + rb.events,
       };
     }
-    // one item left, and PostgreSQL refuses it: the dead letter keeps it, as JSON text (always storable)
+    // One item left. Is it the item itself PostgreSQL refuses, or the state its derivations meet
+    // (then every fix of that vehicle would fail alone, and quarantining good fixes would be wrong)?
+    // Its plain insert, tried and rolled back, tells.
+    if (!(await itemRefused(deps.pool, batchId, job))) throw err;
     const code = (err as { code?: string }).code;
     const refused = job.fixes[0] ?? job.rejects[0];
+    const text = (v: unknown, max: number) => (typeof v === "string" ? cutPayload(v).slice(0, max) : "");
+    const at = Number(refused?.receivedAt);
+    // only storable values: the raw item goes whole into the payload, as JSON text
     const quarantined: Reject = {
-      vehicleId: refused?.vehicleId ?? "",
-      topic: job.rejects[0]?.topic ?? "",
+      vehicleId: text(refused?.vehicleId, 64),
+      topic: text(job.rejects[0]?.topic, 256),
       reason: "E_STORAGE",
-      detail: `SQLSTATE ${code}: ${(err as Error).message}`,
-      payload: cutPayload(JSON.stringify(refused)),
-      receivedAt: refused?.receivedAt ?? Date.now(),
-      messageId: refused?.messageId ?? "",
+      detail: text(`SQLSTATE ${code}: ${(err as Error).message}`, 1000),
+      payload: cutPayload(JSON.stringify(refused) ?? ""),
+      receivedAt: Number.isFinite(at) && at > 0 && at < 32_503_680_000_000 ? at : Date.now(),
+      messageId: text(refused?.messageId, 128),
     };
     deps.log.error(
       {
@@ -117,16 +133,44 @@ export async function processBatch(
         vehicleId: quarantined.vehicleId,
         messageId: quarantined.messageId,
         detail: quarantined.detail,
+        item: quarantined.payload,
       },
       "refused by PostgreSQL: kept in the dead letter as E_STORAGE",
     );
-    const r = await processOnce(deps, `${batchId}/q`, {
-      fixes: [],
-      rejects: [quarantined],
-      sealedAt: job.sealedAt,
-    });
+    let r: BatchResult = { inserted: 0, duplicates: 0, rejected: 0, anomalies: 0, events: 0 };
+    try {
+      r = await processOnce(deps, `${batchId}/q`, {
+        fixes: [],
+        rejects: [quarantined],
+        sealedAt: job.sealedAt,
+      });
+    } catch (qErr) {
+      if (!isDataError(qErr)) throw qErr;
+      // even the cleaned copy is refused: the log line above is what is kept
+      deps.log.error(
+        { jobId: batchId, err: (qErr as Error).message },
+        "E_STORAGE row refused too; kept in the log only",
+      );
+    }
     await deps.redis.hincrby(redisKeys.metrics, "worker_quarantined", 1);
     return r;
+  }
+}
+
+/** True when the lone item's own insert fails with a data error (tried in a transaction rolled back). */
+async function itemRefused(pool: pg.Pool, batchId: string, job: BatchJob): Promise<boolean> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await insertLocations(client, job.fixes);
+    await insertRejects(client, `${batchId}/probe`, job.rejects);
+    return false;
+  } catch (err) {
+    if (isDataError(err)) return true;
+    throw err;
+  } finally {
+    await client.query("ROLLBACK").catch(() => {});
+    client.release();
   }
 }
 

@@ -76,4 +76,45 @@ describe("a batch with a value PostgreSQL refuses", () => {
     );
     expect(dead.rows).toEqual([{ reason: "E_STORAGE", batch_id: expect.stringMatching(/^same-job\//) }]);
   });
+
+  it("does not quarantine good fixes when the failure comes from a vehicle's stored state", async () => {
+    // a data error raised by the derivations of one vehicle, whatever the fix: a trigger stands in
+    // for corrupted state (e.g. an overflowing running total)
+    await w.pool.query(`
+      CREATE FUNCTION lt_test_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.vehicle_id = 'stateful' THEN RAISE EXCEPTION 'state overflow' USING ERRCODE = '22003'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER lt_test_boom BEFORE INSERT OR UPDATE ON daily_vehicle_stats
+        FOR EACH ROW EXECUTE FUNCTION lt_test_boom();`);
+    try {
+      const t = noonDaysAgo(3);
+      const deps = {
+        config: w.config,
+        pool: w.pool,
+        redis: w.redis,
+        partitions: new PartitionCache(w.config.PARTITION_INTERVAL),
+        log: createLogger("test", "silent"),
+      };
+      const job = {
+        fixes: [fix("fine", t, 25, 55), fix("stateful", t, 25, 55), fix("fine", t + MINUTE, 25, 55)],
+        rejects: [],
+        sealedAt: Date.now(),
+      };
+      // the job fails (BullMQ retries it) instead of moving the good fix to the dead letter
+      await expect(processBatch(deps, "state-job", job)).rejects.toMatchObject({ code: "22003" });
+      const rows = await w.pool.query(
+        "SELECT vehicle_id, count(*)::int AS n FROM vehicle_locations WHERE vehicle_id IN ('fine', 'stateful') GROUP BY 1 ORDER BY 1",
+      );
+      // what could be stored on its own was (its half committed); the stateful fix waits for the retry
+      expect(rows.rows).toEqual([{ vehicle_id: "fine", n: 2 }]);
+      const dead = await w.pool.query(
+        "SELECT count(*)::int AS n FROM rejected_messages WHERE batch_id LIKE 'state-job%'",
+      );
+      expect(dead.rows[0]?.n).toBe(0);
+    } finally {
+      await w.pool.query("DROP TRIGGER lt_test_boom ON daily_vehicle_stats; DROP FUNCTION lt_test_boom()");
+    }
+  });
 });
