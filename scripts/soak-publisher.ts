@@ -34,15 +34,17 @@ let acked = 0;
 let errors = 0;
 let latencies: number[] = [];
 let seq = 0;
-let due = 0;
 const tickMs = 10;
+const start = performance.now();
+let total = 0; // since start (`sent` is per report)
 // recordedAt strictly increases per device: every fix is a row of its own
 const lastT = new Float64Array(job.devices.length);
 
 const timer = setInterval(() => {
-  due += (job.rate * tickMs) / 1000;
-  while (due >= 1) {
-    due -= 1;
+  // open loop on the wall clock, as load/bench/publisher.ts: a late tick sends its backlog
+  const due = Math.floor(((performance.now() - start) * job.rate) / 1000);
+  while (total < due) {
+    total++;
     const i = seq++ % clients.length;
     const t = Math.max(Date.now(), (lastT[i] as number) + 1);
     lastT[i] = t;
