@@ -127,6 +127,8 @@ if (want("throughput")) {
       acked: step.fixesAcked,
       stored,
       recoveredInS,
+      loadCpuShare: step.loadCpuShare,
+      cpu: step.cpu,
     };
   }
   await pipe.stop();

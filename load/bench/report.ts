@@ -57,11 +57,11 @@ export function renderMarkdown(r: BenchResults): string {
     const o = r.overload;
     out.push("\n### Overload (2 × max sustained single-fix rate)\n");
     out.push(
-      "| offered fixes/s | delivered fixes/s | PUBACK p99 ms | commit p99 ms | peak RSS MB | RSS after MB | acked | stored | lost | recovered in s |",
+      "| offered fixes/s | delivered fixes/s | PUBACK p99 ms | commit p99 ms | peak RSS MB | RSS after MB | acked | stored | lost | recovered in s | load-gen CPU | CPU by process, cores |",
     );
-    out.push("|---|---|---|---|---|---|---|---|---|---|");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
     out.push(
-      `| ${fmt(o.offeredFixes)} | ${fmt(o.deliveredFixes)} | ${fmt(o.ackP99, 1)} | ${fmt(o.commitP99)} | ${fmt(o.peakRssMB)} | ${fmt(o.rssAfterMB)} | ${fmt(o.acked)} | ${fmt(o.stored)} | ${fmt(Math.max(0, o.acked - o.stored))} | ${fmt(o.recoveredInS, 1)} |`,
+      `| ${fmt(o.offeredFixes)} | ${fmt(o.deliveredFixes)} | ${fmt(o.ackP99, 1)} | ${fmt(o.commitP99)} | ${fmt(o.peakRssMB)} | ${fmt(o.rssAfterMB)} | ${fmt(o.acked)} | ${fmt(o.stored)} | ${fmt(Math.max(0, o.acked - o.stored))} | ${fmt(o.recoveredInS, 1)} | ${o.loadCpuShare === undefined ? "n/a" : `${fmt(o.loadCpuShare * 100)} %`} | ${cpuCell(o.cpu)} |`,
     );
   }
   if (r.connections) {

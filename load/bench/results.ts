@@ -44,6 +44,10 @@ export interface OverloadRun {
   acked: number;
   stored: number;
   recoveredInS: number;
+  /** the load generators' share of the machine during the overload, 0-1 */
+  loadCpuShare?: number | undefined;
+  /** CPU used by the system's processes during the overload, in cores */
+  cpu?: Record<string, number> | undefined;
 }
 
 export interface ConnectionsRun {

@@ -55,6 +55,19 @@ const results: BenchResults = {
   ],
   raw: [{ method: "COPY hex-EWKB", batch: 5000, parallel: 1, rowsPerSec: 40000 }],
   queries: [{ name: "one vehicle, one day track", rows: 1_000_000, p50: 1.2, p99: 3.4 }],
+  overload: {
+    offeredFixes: 12000,
+    deliveredFixes: 5000,
+    ackP99: 800,
+    commitP99: 2500,
+    peakRssMB: 500,
+    rssAfterMB: 400,
+    acked: 100,
+    stored: 100,
+    recoveredInS: 2,
+    loadCpuShare: 0.45,
+    cpu: { broker: 0.5, worker: 0.2 },
+  },
 };
 
 describe("benchmark report writer", () => {
@@ -69,6 +82,10 @@ describe("benchmark report writer", () => {
     expect(md).toContain("| 40 % | n/a | 120 |");
     expect(md).toContain("| one vehicle, one day track | 1,000,000 | 1.2 | 3.4 |");
     expect(md).toContain("| pipeline | single | 6,000 | 7,000 |");
+    expect(md).toContain(
+      "| 12,000 | 5,000 | 800 | 2,500 | 500 | 400 | 100 | 100 | 0 | 2 | 45 % | broker 0.50 · worker 0.20 |",
+    );
+    expect(md).toContain("| overload delivered / max sustained | 0.83 | ≥ 0.8 | yes |");
   });
 
   it("replaces only its own section of BENCHMARKS.md", () => {
