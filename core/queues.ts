@@ -84,8 +84,8 @@ export class LocationQueues {
 
   /** The job with this id, whichever partition it is in. */
   async getJob(jobId: string): Promise<Job<BatchJob> | undefined> {
-    const p = Number(jobId.slice(jobId.lastIndexOf("-") + 1));
-    return this.queues[p]?.getJob(jobId);
+    const m = /-(\d+)$/.exec(jobId);
+    return m ? this.queues[Number(m[1])]?.getJob(jobId) : undefined;
   }
 
   /**
@@ -95,21 +95,7 @@ export class LocationQueues {
    */
   async add(batchId: string, job: BatchJob): Promise<void> {
     const n = this.queues.length;
-    if (n === 1) {
-      await (this.queues[0] as Queue<BatchJob>).add("batch", job, { jobId: `${batchId}-0` });
-      return;
-    }
-    const parts = new Map<number, BatchJob>();
-    const partOf = (p: number) => {
-      let b = parts.get(p);
-      if (!b) {
-        b = { fixes: [], rejects: [], sealedAt: job.sealedAt };
-        parts.set(p, b);
-      }
-      return b;
-    };
-    for (const f of job.fixes) partOf(partitionOf(f.vehicleId, n)).fixes.push(f);
-    for (const r of job.rejects) partOf(partitionOf(r.vehicleId, n)).rejects.push(r);
+    const parts = n === 1 ? new Map([[0, job]]) : splitByPartition(job, n);
     await Promise.all(
       [...parts].map(([p, b]) =>
         (this.queues[p] as Queue<BatchJob>).add("batch", b, { jobId: `${batchId}-${p}` }),
@@ -136,6 +122,23 @@ export class LocationQueues {
   async close(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.close()));
   }
+}
+
+/** A batch's fixes and rejects by their vehicle's partition, each in its order; empty partitions left out. */
+function splitByPartition(job: BatchJob, n: number): Map<number, BatchJob> {
+  const parts = new Map<number, BatchJob>();
+  const partOf = (vehicleId: string) => {
+    const p = partitionOf(vehicleId, n);
+    let b = parts.get(p);
+    if (!b) {
+      b = { fixes: [], rejects: [], sealedAt: job.sealedAt };
+      parts.set(p, b);
+    }
+    return b;
+  };
+  for (const f of job.fixes) partOf(f.vehicleId).fixes.push(f);
+  for (const r of job.rejects) partOf(r.vehicleId).rejects.push(r);
+  return parts;
 }
 
 /** The bridge's side of the `locations-*` queues. */

@@ -3,7 +3,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { withLocalServices } from "../../core/local-services.ts";
 import { idleConnections } from "./connections.ts";
 import { queryLatency } from "./queries.ts";
 import { copyEwkb, insertWithWorkerStatement, syntheticFixes } from "./raw-insert.ts";
@@ -11,6 +10,8 @@ import { renderMarkdown, renderSvg, spliceSection } from "./report.ts";
 import type { BenchResults } from "./results.ts";
 import {
   type BenchServices,
+  benchServices,
+  envPairs,
   freshStorage,
   killSpawned,
   registerDevices,
@@ -40,31 +41,12 @@ const { values: args } = parseArgs({
 const quick = args.quick;
 const only = args.only?.split(",");
 const want = (s: string) => !only || only.includes(s);
-const pipelineEnv = Object.fromEntries(
-  (args.env ?? []).map((kv) => {
-    const i = kv.indexOf("=");
-    if (i < 1) throw new Error(`--env wants KEY=VALUE, got ${kv}`);
-    return [kv.slice(0, i), kv.slice(i + 1)];
-  }),
-);
+const pipelineEnv = envPairs(args.env);
 const cores = cpus().length;
 process.on("exit", killSpawned);
 const log = (m: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
-const env = withLocalServices(process.env, [
-  "--dir",
-  `${root}.data/bench-services`,
-  "--pg-port",
-  "54359",
-  "--redis-port",
-  "63829",
-]);
-const svc: BenchServices = {
-  databaseUrl: env.DATABASE_URL as string,
-  redisUrl: env.REDIS_URL as string,
-  // CPU of PostgreSQL and Redis is measured only for services the bench provisioned itself
-  dir: process.env.DATABASE_URL || process.env.REDIS_URL ? undefined : `${root}.data/bench-services`,
-};
+const svc: BenchServices = benchServices();
 const hasMosquitto = (() => {
   try {
     execFileSync("sh", ["-c", "command -v mosquitto"], { stdio: "ignore" });

@@ -1,8 +1,6 @@
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { withLocalServices } from "../../core/local-services.ts";
 import { redisKeys } from "../../core/redis.ts";
-import { killSpawned, startPipeline } from "./suts.ts";
+import { benchServices, envPairs, killSpawned, startPipeline } from "./suts.ts";
 import { measureStep } from "./throughput.ts";
 
 /**
@@ -12,7 +10,6 @@ import { measureStep } from "./throughput.ts";
  * event-loop delay (its heartbeat) and the worker's batch and replay counters. For questions like
  * "does this setting move PUBACK p99, and why"; writes nothing.
  */
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const { values: args } = parseArgs({
   options: {
     rates: { type: "string", default: "6000,9000" },
@@ -22,22 +19,8 @@ const { values: args } = parseArgs({
   },
 });
 process.on("exit", killSpawned);
-const env = withLocalServices(process.env, [
-  "--dir",
-  `${root}.data/bench-services`,
-  "--pg-port",
-  "54359",
-  "--redis-port",
-  "63829",
-]);
-const svc = {
-  databaseUrl: env.DATABASE_URL as string,
-  redisUrl: env.REDIS_URL as string,
-  dir: process.env.DATABASE_URL ? undefined : `${root}.data/bench-services`,
-};
-const extra = Object.fromEntries(
-  (args.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
-);
+const svc = benchServices();
+const extra = envPairs(args.env);
 const pipe = await startPipeline(svc, Number(args.devices), 22883, extra);
 const counter = (m: Record<string, string>, k: string) => Number(m[k] ?? 0);
 let before = await pipe.redis.hgetall(redisKeys.metrics);

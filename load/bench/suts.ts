@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { hashDeviceSecret } from "../../core/credentials.ts";
 import { createPool } from "../../core/db.ts";
+import { withLocalServices } from "../../core/local-services.ts";
 import { migrate } from "../../core/migrate.ts";
 import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
 import { type CpuGroups, pidFromFile, processTree } from "./cpu.ts";
@@ -37,6 +38,31 @@ export interface BenchServices {
   redisUrl: string;
   /** the services folder (scripts/services --dir), when the bench provisioned them itself */
   dir?: string | undefined;
+}
+
+/**
+ * The bench's PostgreSQL and Redis: its own under .data/bench-services (scripts/services), unless
+ * DATABASE_URL/REDIS_URL are set. CPU of PostgreSQL and Redis is measured only for its own.
+ */
+export function benchServices(): BenchServices {
+  const dir = `${root}.data/bench-services`;
+  const env = withLocalServices(process.env, ["--dir", dir, "--pg-port", "54359", "--redis-port", "63829"]);
+  return {
+    databaseUrl: env.DATABASE_URL as string,
+    redisUrl: env.REDIS_URL as string,
+    dir: process.env.DATABASE_URL || process.env.REDIS_URL ? undefined : dir,
+  };
+}
+
+/** `--env KEY=VALUE` options (repeatable) as an environment for the pipeline under test. */
+export function envPairs(list: readonly string[] | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (list ?? []).map((kv) => {
+      const i = kv.indexOf("=");
+      if (i < 1) throw new Error(`--env wants KEY=VALUE, got ${kv}`);
+      return [kv.slice(0, i), kv.slice(i + 1)];
+    }),
+  );
 }
 
 /** PostgreSQL (postmaster and its backends) and Redis of the bench's own services. */

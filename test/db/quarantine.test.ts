@@ -16,6 +16,14 @@ describe("a batch with a value PostgreSQL refuses", () => {
     w = await startWorker();
   });
   afterAll(() => w?.close());
+  /** what the worker hands processBatch, to call it directly with a job id of the test's choice */
+  const workerDeps = () => ({
+    config: w.config,
+    pool: w.pool,
+    redis: w.redis,
+    partitions: new PartitionCache(w.config.PARTITION_INTERVAL),
+    log: createLogger("test", "silent"),
+  });
 
   it("stores the good fixes, keeps the refused one in the dead letter, and completes at once", async () => {
     const t = noonDaysAgo(1);
@@ -60,13 +68,7 @@ describe("a batch with a value PostgreSQL refuses", () => {
     const t = noonDaysAgo(2);
     const fixes = Array.from({ length: 5 }, (_, i) => fix("poison-2", t + i * MINUTE, 25, 55));
     fixes[1] = { ...(fixes[1] as (typeof fixes)[number]), heading: -1e40 };
-    const deps = {
-      config: w.config,
-      pool: w.pool,
-      redis: w.redis,
-      partitions: new PartitionCache(w.config.PARTITION_INTERVAL),
-      log: createLogger("test", "silent"),
-    };
+    const deps = workerDeps();
     const job = { fixes, rejects: [], sealedAt: Date.now() };
     // the worker died after committing, before BullMQ heard: the same job id runs again
     expect((await processBatch(deps, "same-job", job)).inserted).toBe(4);
@@ -90,13 +92,7 @@ describe("a batch with a value PostgreSQL refuses", () => {
         FOR EACH ROW EXECUTE FUNCTION lt_test_boom();`);
     try {
       const t = noonDaysAgo(3);
-      const deps = {
-        config: w.config,
-        pool: w.pool,
-        redis: w.redis,
-        partitions: new PartitionCache(w.config.PARTITION_INTERVAL),
-        log: createLogger("test", "silent"),
-      };
+      const deps = workerDeps();
       const job = {
         fixes: [fix("fine", t, 25, 55), fix("stateful", t, 25, 55), fix("fine", t + MINUTE, 25, 55)],
         rejects: [],
