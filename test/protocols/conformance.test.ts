@@ -221,16 +221,27 @@ describe("MQTT 3.1.1 semantics on the fleet's downlink topics", () => {
     await first.subscribeAsync(`fleet/${van.id}/commands`, { qos: 1 });
     await first.endAsync();
     const created = (await send({ action: "lock" })).json();
-    const back = await p.connect(van, opts);
-    // earlier commands to this van that no device acknowledged may arrive first
-    const msg = await new Promise<unknown>((resolve) =>
-      back.on("message", (_t, payload) => {
-        const m = JSON.parse(payload.toString());
-        if (m.commandId === created.id) resolve(m);
-      }),
-    );
-    expect(msg).toEqual({ commandId: created.id, payload: { action: "lock" } });
-    await back.endAsync();
+    // the queued command follows the CONNACK at once, often in the same TCP read: listen before
+    // connecting, or mqtt.js emits it before a listener added after connectAsync exists
+    const back = mqtt.connect(p.mqttUrl, {
+      username: van.username,
+      password: van.password,
+      reconnectPeriod: 0,
+      ...opts,
+    });
+    try {
+      // earlier commands to this van that no device acknowledged may arrive first
+      const msg = await new Promise<unknown>((resolve, reject) => {
+        back.on("message", (_t, payload) => {
+          const m = JSON.parse(payload.toString());
+          if (m.commandId === created.id) resolve(m);
+        });
+        back.once("error", reject);
+      });
+      expect(msg).toEqual({ commandId: created.id, payload: { action: "lock" } });
+    } finally {
+      await back.endAsync();
+    }
   });
 
   it("refuses a device's zero-length client id with clean session 0 before looking at its credentials", async () => {
