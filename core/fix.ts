@@ -21,6 +21,8 @@ export interface Fix {
 
 const finite = z.number().finite();
 
+const MAX_DATE_MS = 8.64e15;
+
 const FLOAT4_MAX = 3.4028234663852886e38;
 /**
  * A value for a PostgreSQL `real` column. PostgreSQL refuses a number beyond float4's range
@@ -42,7 +44,12 @@ const real = (min: number, max: number) =>
 export const nativeFixSchema = z.object({
   lat: finite.min(-90).max(90),
   lng: finite.min(-180).max(180),
-  recordedAt: z.union([z.string().datetime({ offset: true }), z.number().int().nonnegative()]),
+  // 8.64e15 ms is the last instant a JavaScript Date can hold: a larger number would pass an
+  // integer check and then throw in toISOString() (docs/security.md, finding 5)
+  recordedAt: z.union([
+    z.string().datetime({ offset: true }),
+    z.number().int().nonnegative().max(MAX_DATE_MS),
+  ]),
   speed: real(0, 400).optional(),
   heading: real(0, 360).optional(),
   altitude: real(-1000, 100_000).optional(),
@@ -68,8 +75,26 @@ export interface TimeWindow {
 
 export type FixResult = { ok: true; fix: Fix } | { ok: false; reason: RejectReason; detail: string };
 
-/** Validates one candidate fix: schema, then the time window. Never throws. */
+/**
+ * Validates one candidate fix: schema, then the time window. Never throws: an exception here
+ * would close the device's connection without PUBACK, and the device would resend the same
+ * message for ever; whatever goes wrong is a reject with a reason instead.
+ */
 export function toFix(
+  candidate: unknown,
+  vehicleId: string,
+  messageId: string,
+  receivedAt: number,
+  window: TimeWindow,
+): FixResult {
+  try {
+    return validate(candidate, vehicleId, messageId, receivedAt, window);
+  } catch (err) {
+    return { ok: false, reason: "E_BAD_PAYLOAD", detail: `fix could not be read: ${(err as Error).message}` };
+  }
+}
+
+function validate(
   candidate: unknown,
   vehicleId: string,
   messageId: string,

@@ -17,7 +17,10 @@ export class FieldError extends Error {
   }
 }
 
-const NUMERIC_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+// Every step of this pattern has one way to match, so it runs in linear time. The earlier
+// `(\d+\.?\d*|…)` could split a run of digits between `\d+` and `\d*` in n ways: a 65,400-digit
+// `lat` followed by a letter blocked the event loop for seconds (docs/security.md, finding 1).
+const NUMERIC_RE = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 /** A JSON number or a numeric string; undefined when absent, null or "". */
 export function readNumber(v: unknown, field: string): number | undefined {
