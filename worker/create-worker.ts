@@ -4,8 +4,8 @@ import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import { type BatchJob, cappedBackoff, LOCATIONS_QUEUE, locationQueueName } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
-import { PartitionCache } from "./partitions.ts";
 import { type BatchResult, processBatch, type WorkerRulesConfig } from "./process-batch.ts";
+import { PartitionCache } from "./store/partitions.ts";
 
 export interface WorkerDeps {
   config: Pick<Config, "WORKER_CONCURRENCY" | "QUEUE_PARTITIONS" | "PARTITION_INTERVAL"> & WorkerRulesConfig;

@@ -4,15 +4,15 @@ import type { Logger } from "../core/logger.ts";
 import type { BatchJob } from "../core/queues.ts";
 import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { cutPayload, type Reject } from "../core/reject-reasons.ts";
-import { ANOMALY_KINDS, detectAnomalies, insertAnomalies } from "./anomalies.ts";
-import { updateDailyAnalytics } from "./daily-analytics.ts";
-import { deriveVehicles } from "./derive-vehicles.ts";
+import { ANOMALY_KINDS, detectAnomalies, insertAnomalies } from "./derive/anomalies.ts";
+import { updateDailyAnalytics } from "./derive/daily-analytics.ts";
+import { deriveVehicles } from "./derive/derive-vehicles.ts";
 import { eventMessages } from "./event-messages.ts";
 import { histogramFields } from "./histogram-fields.ts";
-import { fixKey, insertLocations, storedCopies } from "./insert-locations.ts";
-import { insertRejects } from "./insert-rejects.ts";
-import type { PartitionCache } from "./partitions.ts";
-import { lockVehicles, saveVehicles } from "./vehicle-state.ts";
+import { fixKey, insertLocations, storedCopies } from "./store/insert-locations.ts";
+import { insertRejects } from "./store/insert-rejects.ts";
+import type { PartitionCache } from "./store/partitions.ts";
+import { lockVehicles, saveVehicles } from "./store/vehicle-state.ts";
 
 export interface BatchResult {
   inserted: number;

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { Fix } from "../core/fix.ts";
+import type { Fix } from "../../core/fix.ts";
 
 /**
  * All fixes of a batch in one statement: column arrays unnested server-side (measured here:
