@@ -16,7 +16,7 @@ CREATE TABLE vehicle_state (
   last_received_at timestamptz,
   -- inside a trip (moving) or between trips (stopped), as of last_fix_at
   moving           boolean NOT NULL DEFAULT false,
-  -- trip/stop and geofence state machine after last_fix_at (worker/vehicle-machine.ts)
+  -- trip/stop and geofence state machine after last_fix_at (worker/derive/vehicle-machine.ts)
   machine          jsonb,
   updated_at       timestamptz NOT NULL DEFAULT now()
 );
@@ -31,7 +31,7 @@ CREATE TABLE vehicle_checkpoints (
 );
 
 -- Daily analytics per vehicle and fleet day (FLEET_TZ), maintained incrementally by the worker
--- (worker/daily-analytics.ts): appended fixes extend the row, a late fix recomputes its day.
+-- (worker/derive/daily-analytics.ts): appended fixes extend the row, a late fix recomputes its day.
 CREATE TABLE daily_vehicle_stats (
   vehicle_id     text NOT NULL,
   day            date NOT NULL,
@@ -52,7 +52,7 @@ CREATE TABLE daily_vehicle_stats (
 );
 CREATE INDEX daily_vehicle_stats_day ON daily_vehicle_stats (day, vehicle_id);
 
--- Trips (ignition and speed, worker/vehicle-machine.ts). closed_at is the time of the fix that
+-- Trips (ignition and speed, worker/derive/vehicle-machine.ts). closed_at is the time of the fix that
 -- closed the trip: a replay from a checkpoint at c replaces exactly the rows closed after c.
 CREATE TABLE trips (
   id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

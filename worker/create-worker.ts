@@ -4,8 +4,9 @@ import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import { type BatchJob, cappedBackoff, LOCATIONS_QUEUE, locationQueueName } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
-import { PartitionCache } from "./partitions.ts";
-import { type BatchResult, processBatch, type WorkerRulesConfig } from "./process-batch.ts";
+import type { BatchResult, WorkerRulesConfig } from "./batch-context.ts";
+import { processBatch } from "./process-batch.ts";
+import { PartitionCache } from "./store/partitions.ts";
 
 export interface WorkerDeps {
   config: Pick<Config, "WORKER_CONCURRENCY" | "QUEUE_PARTITIONS" | "PARTITION_INTERVAL"> & WorkerRulesConfig;
@@ -40,10 +41,10 @@ export interface LocationWorkers {
  * Order: with WORKER_CONCURRENCY 1 (the default) each partition queue gets a BullMQ global
  * concurrency of 1, so across every worker process one job per partition is active at a time and
  * a vehicle's batches commit in the order the bridge queued them; replicas share the partitions.
- * Out-of-order commits are still correct (process-batch.ts replays trips and geofence events from
- * a checkpoint), but a replay re-reads up to an hour of a vehicle's fixes: measured with four
- * unordered job slots on one queue and 500 vehicles, replays grew with the backlog until the
- * worker committed 3,151 of 9,000 fixes/s (BENCHMARKS.md).
+ * Out-of-order commits are still correct (derive/derive-vehicles.ts replays trips and geofence
+ * events from a checkpoint), but a replay re-reads up to an hour of a vehicle's fixes: in the
+ * bench, unordered job slots on one queue made replays grow with the backlog until the worker
+ * committed far fewer fixes than were offered (DESIGN.md, decision 19).
  */
 export function createWorker(deps: WorkerDeps): LocationWorkers {
   const { config, log } = deps;

@@ -1,4 +1,4 @@
-import type { EventChanges, GeofenceEvent } from "./reconcile-events.ts";
+import type { EventChanges, GeofenceEvent } from "./derive/reconcile-events.ts";
 
 /**
  * What the worker publishes on the Redis channel `redisKeys.eventsChannel` after COMMIT, one JSON

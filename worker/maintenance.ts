@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { Logger } from "../core/logger.ts";
-import { type PartitionUnit, partitionStart } from "./partitions.ts";
+import { type PartitionUnit, partitionStart } from "./store/partitions.ts";
 
 const DAY_MS = 86_400_000;
 

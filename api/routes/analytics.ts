@@ -27,7 +27,7 @@ const rowSchema = z.object({
 });
 
 /**
- * Daily fleet analytics from the rollup table the worker maintains (worker/daily-analytics.ts):
+ * Daily fleet analytics from the rollup table the worker maintains (worker/derive/daily-analytics.ts):
  * one row per vehicle for a fleet day. The rows outlive the raw history's retention.
  */
 export function analyticsRoutes(deps: {

@@ -35,7 +35,7 @@ const eventSchema = z.object({
 /**
  * Geofence enter/exit events in event time (recorded_at of the crossing fix), oldest first. The
  * worker derives them per vehicle and geofence in recorded_at order, so late fixes add the events
- * that really happened and remove those they prove false (worker/derive-vehicles.ts).
+ * that really happened and remove those they prove false (worker/derive/derive-vehicles.ts).
  */
 export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
   const { pool } = deps;

@@ -75,7 +75,7 @@ const list = <T extends z.ZodTypeAny>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 /**
- * Trips and stops derived by the worker from ignition and speed (worker/vehicle-machine.ts):
+ * Trips and stops derived by the worker from ignition and speed (worker/derive/vehicle-machine.ts):
  * those overlapping [from, to), oldest first. Late fixes re-derive them, so a report asked again
  * after a truck's late upload shows the trips that really happened.
  */

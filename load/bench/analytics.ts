@@ -8,8 +8,8 @@ import { createPool } from "../../core/db.ts";
 import type { Fix } from "../../core/fix.ts";
 import { withLocalServices } from "../../core/local-services.ts";
 import { migrate } from "../../core/migrate.ts";
-import { dailyAggregateSql, updateDailyAnalytics } from "../../worker/daily-analytics.ts";
-import { fixKey, insertLocations } from "../../worker/insert-locations.ts";
+import { dailyAggregateSql, updateDailyAnalytics } from "../../worker/derive/daily-analytics.ts";
+import { fixKey, insertLocations } from "../../worker/store/insert-locations.ts";
 import { fleetOf, loadFleet } from "./analytics-data.ts";
 
 /**
@@ -271,7 +271,7 @@ Run ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()
 shared with other work; ${version}, PostGIS 3.3, ${settings}.
 Data: ${rowCount.toLocaleString("en-US")} fixes (${fleet.vehicles} vehicles, ${fleet.days} days, a fix every
 ${fleet.stepS.toFixed(1)} s per vehicle, written time-major), ${size} with indexes, daily partitions; FLEET_TZ ${TZ}.
-Both compute the same aggregate (worker/daily-analytics.ts: geodesic distance over consecutive
+Both compute the same aggregate (worker/derive/daily-analytics.ts: geodesic distance over consecutive
 fixes, moving/idle time, speeds); rows that differ between the two after the backfill: ${mismatch.rows[0]?.n}.
 
 | operation | rollup table (chosen) | materialized view |

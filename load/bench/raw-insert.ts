@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Fix } from "../../core/fix.ts";
-import { insertLocations } from "../../worker/insert-locations.ts";
+import { insertLocations } from "../../worker/store/insert-locations.ts";
 
 /** Synthetic fixes: `vehicles` vehicles, strictly increasing time per vehicle. */
 export function syntheticFixes(n: number, vehicles: number, start = Date.now() - 3_600_000): Fix[] {

@@ -7,8 +7,8 @@ import type { Fix } from "../../core/fix.ts";
 import { createLogger } from "../../core/logger.ts";
 import { type BatchJob, createLocationQueues } from "../../core/queues.ts";
 import { channelOf, createRedis, type Redis, redisKeys } from "../../core/redis.ts";
+import type { BatchResult } from "../../worker/batch-context.ts";
 import { createWorker, type LocationWorkers } from "../../worker/create-worker.ts";
-import type { BatchResult } from "../../worker/process-batch.ts";
 import { createTestDatabase, createTestRedis } from "../support/services.ts";
 
 /**

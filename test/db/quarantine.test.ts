@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../core/logger.ts";
 import { redisKeys } from "../../core/redis.ts";
-import { PartitionCache } from "../../worker/partitions.ts";
 import { processBatch } from "../../worker/process-batch.ts";
+import { PartitionCache } from "../../worker/store/partitions.ts";
 import { fix, MINUTE, noonDaysAgo, startWorker, type WorkerHarness } from "./harness.ts";
 
 /**

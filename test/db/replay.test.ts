@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Fix } from "../../core/fix.ts";
 import { redisKeys } from "../../core/redis.ts";
-import { deriveVehicles } from "../../worker/derive-vehicles.ts";
-import { fixKey } from "../../worker/insert-locations.ts";
-import { lockVehicles } from "../../worker/vehicle-state.ts";
+import { deriveVehicles } from "../../worker/derive/derive-vehicles.ts";
+import { fixKey } from "../../worker/store/insert-locations.ts";
+import { lockVehicles } from "../../worker/store/vehicle-state.ts";
 import { fix, HOUR, startWorker, type WorkerHarness } from "./harness.ts";
 
 const S = 1000;

@@ -29,15 +29,16 @@ const ALLOWED: Record<string, string> = {
   'api/routes/events.ts: isoSql("at")': "a constant column name, formatted",
   'api/routes/events.ts: isoSql("confirmed_at")': "a constant column name, formatted",
   'api/routes/vehicle-patch.ts: sets.join(", ")': "`column = $n` for columns of the constant COLUMNS list",
-  "worker/daily-analytics.ts: minSpeed": 'a placeholder its callers pass: dailyAggregateSql("$4")',
-  'worker/daily-analytics.ts: dailyAggregateSql("$4")': "constant SQL with a $4 placeholder",
-  "worker/derived-writes.ts: table": "trips | stops | vehicle_checkpoints, from a constant list in the loop",
-  "worker/derived-writes.ts: col": "closed_at | at, from the same constant list",
-  "worker/derived-writes.ts: SINCE_MATCH(col)": "constant SQL around that constant column",
-  'worker/derived-writes.ts: TS("u.s")': "constant SQL around a constant column alias",
-  'worker/derived-writes.ts: TS("u.e")': "constant SQL around a constant column alias",
-  'worker/derived-writes.ts: TS("u.c")': "constant SQL around a constant column alias",
-  'worker/derived-writes.ts: TS("u.at")': "constant SQL around a constant column alias",
+  "worker/derive/daily-analytics.ts: minSpeed": 'a placeholder its callers pass: dailyAggregateSql("$4")',
+  'worker/derive/daily-analytics.ts: dailyAggregateSql("$4")': "constant SQL with a $4 placeholder",
+  "worker/derive/derived-writes.ts: table":
+    "trips | stops | vehicle_checkpoints, from a constant list in the loop",
+  "worker/derive/derived-writes.ts: col": "closed_at | at, from the same constant list",
+  "worker/derive/derived-writes.ts: SINCE_MATCH(col)": "constant SQL around that constant column",
+  'worker/derive/derived-writes.ts: TS("u.s")': "constant SQL around a constant column alias",
+  'worker/derive/derived-writes.ts: TS("u.e")': "constant SQL around a constant column alias",
+  'worker/derive/derived-writes.ts: TS("u.c")': "constant SQL around a constant column alias",
+  'worker/derive/derived-writes.ts: TS("u.at")': "constant SQL around a constant column alias",
 };
 
 describe("SQL is built with parameters only", () => {

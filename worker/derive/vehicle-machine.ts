@@ -4,7 +4,7 @@
  * starting from a saved state, and stores what it emits. Because the state after a fix depends
  * only on the state before it and the fix, a run from a snapshot taken at t over every fix after
  * t gives exactly what a run over the whole history would: that is how late fixes are handled
- * (worker/derive-vehicles.ts re-runs from the newest checkpoint before the late fix).
+ * (worker/derive/derive-vehicles.ts re-runs from the newest checkpoint before the late fix).
  *
  * Trips (Traccar-like):
  * - a fix is in motion when ignition is not off and its speed (reported, else distance / time

@@ -1,9 +1,9 @@
 import type pg from "pg";
-import type { Fix } from "../core/fix.ts";
+import type { Fix } from "../../core/fix.ts";
 
 /**
- * All fixes of a batch in one statement: column arrays unnested server-side (measured here:
- * 26-30k rows/s, vs 1.9k for one INSERT per row). ON CONFLICT DO NOTHING on the primary key
+ * All fixes of a batch in one statement: column arrays unnested server-side, much faster
+ * than one INSERT per row (DESIGN.md, decision 3). ON CONFLICT DO NOTHING on the primary key
  * makes a retried or resent batch idempotent; RETURNING names what was really inserted, which
  * is what the derived data (analytics, trips, geofences) is recomputed from.
  */

@@ -1,6 +1,7 @@
 import type pg from "pg";
+import { parseFixKey } from "../store/insert-locations.ts";
+import type { LockedVehicle } from "../store/vehicle-state.ts";
 import { writeRuns } from "./derived-writes.ts";
-import { parseFixKey } from "./insert-locations.ts";
 import { type EventChanges, reconcileEvents } from "./reconcile-events.ts";
 import { type GeofenceInfo, readCheckpoints, readGeofences, readTrackWindows } from "./track-reads.ts";
 import {
@@ -13,8 +14,6 @@ import {
 
 // rows read back per round, over all the batch's vehicles (at least 200 each): ~20 MB of fixes
 const PAGE_ROWS = 100_000;
-
-import type { LockedVehicle } from "./vehicle-state.ts";
 
 export type DeriveRules = Omit<MachineRules, "dwellMs"> & {
   /** history before this (epoch ms) may be gone (retention): no replay starts before it */
@@ -43,7 +42,7 @@ interface Start {
 
 /**
  * Trips, stops and geofence events of the vehicles with newly stored fixes, in event time.
- * Runs under the vehicles' row locks (worker/vehicle-state.ts), so the state read here is the one
+ * Runs under the vehicles' row locks (worker/store/vehicle-state.ts), so the state read here is the one
  * the previous batch left and no other worker changes it before COMMIT.
  *
  * Choosing where the machine starts, per vehicle (t0 = its oldest new fix):

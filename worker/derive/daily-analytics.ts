@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { parseFixKey } from "./insert-locations.ts";
+import { parseFixKey } from "../store/insert-locations.ts";
 
 /**
  * Daily analytics per vehicle and fleet day (FLEET_TZ), kept in the rollup table

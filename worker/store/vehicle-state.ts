@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { MachineState } from "./vehicle-machine.ts";
+import type { MachineState } from "../derive/vehicle-machine.ts";
 
 /** A vehicle's row in vehicle_state, as the batch found it under its lock. */
 export interface LockedVehicle {

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { Reject } from "../core/reject-reasons.ts";
+import type { Reject } from "../../core/reject-reasons.ts";
 
 /** The batch's rejects into the dead letter; (batch_id, seq) keeps a retried batch idempotent. */
 const INSERT_REJECTS = `

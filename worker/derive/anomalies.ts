@@ -1,6 +1,6 @@
 import type pg from "pg";
-import type { Fix } from "../core/fix.ts";
-import { fixKey } from "./insert-locations.ts";
+import type { Fix } from "../../core/fix.ts";
+import { fixKey } from "../store/insert-locations.ts";
 
 export type AnomalyKind = "late" | "duplicate" | "skewed";
 export const ANOMALY_KINDS: readonly AnomalyKind[] = ["late", "duplicate", "skewed"];

@@ -1,0 +1,102 @@
+import type { Fix } from "../core/fix.ts";
+import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
+import { ANOMALY_KINDS, type AnomalyKind } from "./derive/anomalies.ts";
+import type { EventMessage } from "./event-messages.ts";
+
+/**
+ * The worker's fields in the Redis metrics hash (`redisKeys.metrics`), which the API serves on
+ * /metrics (api/pipeline-metrics.ts). Every name the worker writes is here.
+ */
+const FIELDS = {
+  fixesInserted: "worker_fixes_inserted",
+  fixesDuplicate: "worker_fixes_duplicate",
+  rejectsStored: "worker_rejects_stored",
+  anomalies: (kind: AnomalyKind) => `worker_anomalies:${kind}`,
+  geofenceEvents: "worker_geofence_events",
+  replays: "worker_replays",
+  replaysSkipped: "worker_replays_skipped",
+  batches: "worker_batches",
+  insertMsTotal: "worker_insert_ms_total",
+  quarantined: "worker_quarantined",
+  /** histograms (histogramFields) */
+  commitMs: "worker_commit_ms",
+  pipelineLatencyMs: "pipeline_latency_ms",
+} as const;
+
+/** What a batch's transaction wrote, counted after its COMMIT. */
+export interface BatchCounts {
+  inserted: number;
+  duplicates: number;
+  rejected: number;
+  anomalies: Record<AnomalyKind, number>;
+  /** the geofence event changes, for the events channel */
+  messages: EventMessage[];
+  /** vehicles whose machine re-ran from a checkpoint */
+  replayed: number;
+  /** vehicles whose late fixes predate any replayable point */
+  skipped: number;
+}
+
+/**
+ * After COMMIT, one pipeline: the batch's geofence events on the events channel (at most once,
+ * event-messages.ts), its counters, and the commit and end-to-end latency histograms (from the
+ * bridge's receipt of each fix to the commit).
+ */
+export async function publishCommitted(
+  redis: Redis,
+  counts: BatchCounts,
+  timing: { started: number; committed: number; fixes: readonly Fix[] },
+): Promise<void> {
+  const { inserted, duplicates, rejected, anomalies, messages } = counts;
+  const { started, committed } = timing;
+  const p = redis.pipeline();
+  if (messages.length > 0) p.publish(channelOf(redis, redisKeys.eventsChannel), JSON.stringify(messages));
+  p.hincrby(redisKeys.metrics, FIELDS.fixesInserted, inserted);
+  if (duplicates > 0) p.hincrby(redisKeys.metrics, FIELDS.fixesDuplicate, duplicates);
+  if (rejected > 0) p.hincrby(redisKeys.metrics, FIELDS.rejectsStored, rejected);
+  for (const kind of ANOMALY_KINDS) {
+    const n = anomalies[kind];
+    if (n > 0) p.hincrby(redisKeys.metrics, FIELDS.anomalies(kind), n);
+  }
+  if (messages.length > 0) p.hincrby(redisKeys.metrics, FIELDS.geofenceEvents, messages.length);
+  if (counts.replayed > 0) p.hincrby(redisKeys.metrics, FIELDS.replays, counts.replayed);
+  if (counts.skipped > 0) p.hincrby(redisKeys.metrics, FIELDS.replaysSkipped, counts.skipped);
+  p.hincrby(redisKeys.metrics, FIELDS.batches, 1);
+  p.hincrby(redisKeys.metrics, FIELDS.insertMsTotal, committed - started);
+  const latencies = [
+    ...histogramFields(FIELDS.commitMs, [committed - started]),
+    ...histogramFields(
+      FIELDS.pipelineLatencyMs,
+      timing.fixes.map((f) => committed - f.receivedAt),
+    ),
+  ];
+  for (const [field, n] of latencies) p.hincrby(redisKeys.metrics, field, n);
+  await p.exec();
+}
+
+/** An item refused by PostgreSQL and kept in the dead letter as E_STORAGE (quarantine.ts). */
+export async function countQuarantined(redis: Redis): Promise<void> {
+  await redis.hincrby(redisKeys.metrics, FIELDS.quarantined, 1);
+}
+
+/**
+ * Observations for a histogram kept in the Redis metrics hash, in the shape the API's /metrics
+ * reads (api/pipeline-metrics.ts): `<name>_bucket:<le>` counts the values whose smallest bucket
+ * is `le` (not cumulative: one HINCRBY per bucket hit per batch), plus `<name>_sum` and `<name>_count`.
+ */
+export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 60_000] as const;
+
+export function histogramFields(name: string, values: readonly number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  if (values.length === 0) return out;
+  let sum = 0;
+  for (const v of values) {
+    const le = LATENCY_BUCKETS_MS.find((b) => v <= b);
+    const field = `${name}_bucket:${le ?? "+Inf"}`;
+    out.set(field, (out.get(field) ?? 0) + 1);
+    sum += v;
+  }
+  out.set(`${name}_sum`, Math.round(sum));
+  out.set(`${name}_count`, values.length);
+  return out;
+}
