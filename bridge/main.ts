@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
+import { counterField } from "../core/metrics-catalogue.ts";
 import { handleProcessSignals } from "../core/process.ts";
 import { createLocationQueues } from "../core/queues.ts";
 import { createRedis, redisKeys } from "../core/redis.ts";
@@ -41,7 +42,7 @@ const external = connectExternalBroker({
   ingest: (msg) => bridge.ingest(msg),
   resolveImei: createImeiResolver(pool),
   onUnroutable: () => {
-    redis.hincrby(redisKeys.metrics, "bridge_unroutable", 1).catch(() => {});
+    redis.hincrby(redisKeys.metrics, counterField("bridge_unroutable"), 1).catch(() => {});
   },
   flush: () => bridge.flush(),
   closeBridge: () => bridge.close(),
