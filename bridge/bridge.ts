@@ -1,5 +1,6 @@
 import type { Config } from "../core/config.ts";
 import { type Fix, type TimeWindow, toFix } from "../core/fix.ts";
+import { defineLiveUpdate, liveArgs, liveKeys, newestPerVehicle } from "../core/live-state.ts";
 import type { Logger } from "../core/logger.ts";
 import { counterField, labelledField } from "../core/metrics-catalogue.ts";
 import type { BatchJob, LocationQueues } from "../core/queues.ts";
@@ -8,7 +9,6 @@ import { cutPayload, type Reject, type RejectReason } from "../core/reject-reaso
 import { ownIngestKind } from "../core/topics.ts";
 import { adapters } from "./adapters/index.ts";
 import { Batcher } from "./batcher.ts";
-import { defineLiveUpdate, liveArgs, newestPerVehicle } from "./live-state.ts";
 
 /** One message as it reached the platform (MQTT publish or HTTP ingest). */
 export interface IncomingMessage {
@@ -76,7 +76,7 @@ export function createBridge(deps: BridgeDeps) {
     onQueued: (batchId, job) => afterQueued(batchId, job),
   });
 
-  const liveChannel = channelOf(redis, redisKeys.liveChannel);
+  const liveChannel = channelOf(redis, liveKeys.liveChannel);
   function afterQueued(batchId: string, job: BatchJob): void {
     const p = redis.pipeline();
     if (job.fixes.length > 0) {

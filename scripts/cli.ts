@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { publishControl } from "../broker/control.ts";
 import { addToken } from "../core/api-tokens.ts";
 import { loadConfigOrExit } from "../core/config.ts";
+import { publishRevoke } from "../core/control.ts";
 import { createPool } from "../core/db.ts";
 import { withLocalServices } from "../core/local-services.ts";
 import { migrate } from "../core/migrate.ts";
@@ -104,7 +104,7 @@ async function run(): Promise<number> {
         console.error(`no vehicle ${arg}`);
         return 1;
       }
-      await publishControl(redis, { type: "revoke", vehicleId: arg });
+      await publishRevoke(redis, arg);
       console.log(`vehicle ${arg} removed`);
       return 0;
     }

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
-import { publishControl } from "../broker/control.ts";
+import { publishRevoke } from "../core/control.ts";
 import { createPool } from "../core/db.ts";
 import { createRedis } from "../core/redis.ts";
 import { addVehicle, rotateCredentials, VehicleExistsError } from "../core/vehicles.ts";
@@ -134,7 +134,7 @@ class Registrar {
           const rotated = await rotateCredentials(pool, id);
           if (!rotated) throw err;
           // a session with the old secret must not live on: the broker drops it on this message
-          if (redis) await publishControl(redis, { type: "revoke", vehicleId: id }).catch(() => {});
+          if (redis) await publishRevoke(redis, id).catch(() => {});
           return rotated;
         }
       },

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
-import { publishControl } from "../../broker/control.ts";
+import { publishRevoke } from "../../core/control.ts";
+import { livePositions } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import { getVehicle, type VehicleRow } from "../../core/vehicles.ts";
 import { errorSchema, sendError } from "../errors.ts";
-import { livePositions } from "../live-query.ts";
 import { ifMatchHeaders, parseIfMatch, vehicleParams } from "../schemas.ts";
 import { vehicleSchema } from "./vehicles.ts";
 
@@ -82,7 +82,7 @@ export function vehiclePatchRoutes(deps: { pool: pg.Pool; redis: Redis }): Fasti
         const status = req.body.status;
         const was = r.rows[0]?.old;
         if (status !== undefined && status !== was && (status === "inactive" || was === "inactive"))
-          await publishControl(redis, { type: "revoke", vehicleId: id });
+          await publishRevoke(redis, id);
         const row = (await getVehicle(pool, id)) as VehicleRow;
         const [live] = await livePositions(redis, [id]);
         reply.header("etag", `"${row.version}"`);

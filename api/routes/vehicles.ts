@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
-import { publishControl } from "../../broker/control.ts";
 import type { Config } from "../../core/config.ts";
-import { type Redis, redisKeys } from "../../core/redis.ts";
+import { publishRevoke } from "../../core/control.ts";
+import { livePositions, removeLiveState } from "../../core/live-state.ts";
+import type { Redis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import {
   addVehicle,
@@ -15,7 +16,6 @@ import {
   type VehicleRow,
 } from "../../core/vehicles.ts";
 import { errorSchema, sendError } from "../errors.ts";
-import { livePositions } from "../live-query.ts";
 import { livePositionSchema, pageQuery, vehicleIdSchema, vehicleParams } from "../schemas.ts";
 
 export const vehicleSchema = z.object({
@@ -77,8 +77,8 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
     return rows.map((r, i) => ({ ...r, status: r.status as "active", live: live[i] ?? null }));
   }
 
-  /** Disconnects the vehicle's live MQTT sessions on every broker node (broker/control.ts). */
-  const revoke = (vehicleId: string) => publishControl(redis, { type: "revoke", vehicleId });
+  /** Disconnects the vehicle's live MQTT sessions on every broker node (core/control.ts). */
+  const revoke = (vehicleId: string) => publishRevoke(redis, vehicleId);
 
   return async (app) => {
     app.post(
@@ -169,12 +169,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
         const id = req.params.id;
         if (!(await removeVehicle(pool, id))) return sendError(reply, 404, `no vehicle ${id}`);
         await revoke(id);
-        await redis
-          .multi()
-          .hdel(redisKeys.live, id)
-          .hdel(redisKeys.liveTime, id)
-          .zrem(redisKeys.geo, id)
-          .exec();
+        await removeLiveState(redis, id);
         req.log.info({ vehicleId: id }, "vehicle removed");
         return reply.code(204).send(null);
       },
