@@ -1,7 +1,6 @@
-import type { LivePosition } from "../bridge/live-state.ts";
+import { type BBox, inBox, type LivePosition, liveKeys } from "../core/live-state.ts";
 import type { Logger } from "../core/logger.ts";
 import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
-import { type BBox, inBox } from "./live-query.ts";
 
 /** What the hub needs of a WebSocket (ws.WebSocket fits). */
 export interface LiveSocket {
@@ -32,7 +31,7 @@ export interface LiveHubOptions {
   maxBufferedBytes: number;
   /** send interval; 100 ms = at most 10 messages a second per client. 0: only on flush() */
   flushMs?: number;
-  /** channel names (default the shared ones in core/redis.ts) */
+  /** channel names (default the shared ones: core/live-state.ts, core/redis.ts) */
   channels?: { live: string; events: string };
 }
 
@@ -53,7 +52,7 @@ export class LiveHub {
   private readonly events: string;
 
   constructor(private readonly opts: LiveHubOptions) {
-    this.live = opts.channels?.live ?? channelOf(opts.subscriber, redisKeys.liveChannel);
+    this.live = opts.channels?.live ?? channelOf(opts.subscriber, liveKeys.liveChannel);
     this.events = opts.channels?.events ?? channelOf(opts.subscriber, redisKeys.eventsChannel);
   }
 
@@ -179,7 +178,7 @@ export class LiveHub {
     }
   }
 
-  /** Events with a position go to the clients whose box holds it; others to every subscriber. */
+  /** Events (core/events.ts) with a position go to the clients whose box holds it; others to every subscriber. */
   private fanOutEvents(events: unknown[]): void {
     for (const c of this.clients.values()) {
       if (!c.subscribed) continue;

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { API_PROCESS_PREFIX, apiMetrics } from "../core/metrics-catalogue.ts";
 import type { LocationQueues } from "../core/queues.ts";
 import { type Redis, redisKeys } from "../core/redis.ts";
 import type { BackpressureMonitor } from "./backpressure.ts";
@@ -22,11 +23,10 @@ export interface MetricsDeps {
  */
 export function createMetrics(deps: MetricsDeps): { contentType: string; render: () => Promise<string> } {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "logitrack_api_" });
+  collectDefaultMetrics({ register: registry, prefix: API_PROCESS_PREFIX });
 
   new Gauge({
-    name: "logitrack_queue_jobs",
-    help: "jobs (batches) in the locations-* queues (all partitions), by state",
+    ...apiMetrics.queueJobs,
     labelNames: ["state"],
     registers: [registry],
     async collect() {
@@ -36,16 +36,14 @@ export function createMetrics(deps: MetricsDeps): { contentType: string; render:
     },
   });
   new Gauge({
-    name: "logitrack_queue_backpressure",
-    help: "1 while waiting batches exceed QUEUE_ALERT_DEPTH",
+    ...apiMetrics.queueBackpressure,
     registers: [registry],
     async collect() {
       this.set((await deps.backpressure.check().catch(() => deps.backpressure.alerting)) ? 1 : 0);
     },
   });
   new Gauge({
-    name: "logitrack_ws_clients",
-    help: "live WebSocket clients connected to this API process",
+    ...apiMetrics.wsClients,
     registers: [registry],
     collect() {
       this.set(deps.hub.stats.clients);
@@ -53,8 +51,7 @@ export function createMetrics(deps: MetricsDeps): { contentType: string; render:
   });
   let droppedSeen = 0;
   new Counter({
-    name: "logitrack_ws_dropped_total",
-    help: "live WebSocket clients dropped for not draining their socket",
+    ...apiMetrics.wsDropped,
     registers: [registry],
     collect() {
       this.inc(deps.hub.stats.dropped - droppedSeen);

@@ -1,44 +1,10 @@
+import { alwaysExported, METRIC_PREFIX, pipelineHelp } from "../core/metrics-catalogue.ts";
+
 /**
  * The pipeline counters that the bridge and worker keep in the Redis hash `lt:metrics`, as
- * Prometheus text. Field names decide the metric:
- *   name                  → counter logitrack_<name>_total (a name ending in _total keeps it)
- *   name:<label>          → counter logitrack_<name>_total{reason="<label>"}
- *   name_bucket:<le>      → histogram logitrack_<name>, with name_sum and name_count. Buckets are
- *                           NOT cumulative in Redis: a writer increments only the smallest bucket
- *                           holding the value (or +Inf), one HINCRBY per observation group; the
- *                           cumulative Prometheus buckets are computed here.
+ * Prometheus text. The field shapes and every metric's HELP are in core/metrics-catalogue.ts; a
+ * field the catalogue does not know is still exported, by its shape, with a generic HELP.
  */
-const PREFIX = "logitrack_";
-
-const HELP: Record<string, string> = {
-  bridge_fixes_accepted: "fixes accepted by the bridge and queued",
-  bridge_batches: "batches (BullMQ jobs) queued by the bridge",
-  bridge_fixes_late: "fixes older than the vehicle's live state (stored, marker not moved)",
-  bridge_rejected: "messages (or array elements) rejected by the bridge, by reason code",
-  worker_fixes_inserted: "fixes inserted into vehicle_locations",
-  worker_fixes_duplicate: "fixes already stored (resent or retried), skipped",
-  worker_rejects_stored: "rejects written to the dead letter",
-  worker_quarantined:
-    "queued fixes or rejects PostgreSQL refused (data error), kept in the dead letter as E_STORAGE",
-  worker_batches: "batches committed by the worker",
-  worker_insert_ms_total: "milliseconds spent committing batches",
-  worker_commit_ms: "time from a batch's start in the worker to its commit, ms",
-  pipeline_latency_ms: "time from a fix's receipt (broker or HTTP) to its commit, ms",
-};
-
-/** Always exported (as 0 before the first increment), so dashboards and alerts see the series. */
-const KNOWN_COUNTERS = [
-  "bridge_fixes_accepted",
-  "bridge_batches",
-  "bridge_fixes_late",
-  "worker_fixes_inserted",
-  "worker_fixes_duplicate",
-  "worker_rejects_stored",
-  "worker_quarantined",
-  "worker_batches",
-  "worker_insert_ms_total",
-];
-
 const NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
@@ -57,7 +23,7 @@ export function formatPipelineMetrics(fields: Record<string, string>): string {
   const counters = new Map<string, number>();
   const labelled = new Map<string, Map<string, number>>();
   const histograms = new Map<string, Histogram>();
-  for (const k of KNOWN_COUNTERS) counters.set(k, 0);
+  for (const k of alwaysExported) counters.set(k, 0);
 
   for (const [field, value] of Object.entries(fields)) {
     const bucket = /^([a-zA-Z_][a-zA-Z0-9_]*)_bucket:(\+Inf|[0-9.e+-]+)$/.exec(field);
@@ -87,20 +53,29 @@ export function formatPipelineMetrics(fields: Record<string, string>): string {
   }
 
   const out: string[] = [];
-  const counterName = (n: string) => `${PREFIX}${n.endsWith("_total") ? n : `${n}_total`}`;
+  const counterName = (n: string) => `${METRIC_PREFIX}${n.endsWith("_total") ? n : `${n}_total`}`;
   for (const [name, value] of counters) {
     const metric = counterName(name);
-    out.push(`# HELP ${metric} ${HELP[name] ?? `pipeline counter ${name}`}`, `# TYPE ${metric} counter`);
+    out.push(
+      `# HELP ${metric} ${pipelineHelp(name) ?? `pipeline counter ${name}`}`,
+      `# TYPE ${metric} counter`,
+    );
     out.push(`${metric} ${value}`);
   }
   for (const [name, values] of labelled) {
     const metric = counterName(name);
-    out.push(`# HELP ${metric} ${HELP[name] ?? `pipeline counter ${name}`}`, `# TYPE ${metric} counter`);
+    out.push(
+      `# HELP ${metric} ${pipelineHelp(name) ?? `pipeline counter ${name}`}`,
+      `# TYPE ${metric} counter`,
+    );
     for (const [label, value] of values) out.push(`${metric}{reason="${escapeLabel(label)}"} ${value}`);
   }
   for (const [name, h] of histograms) {
-    const metric = `${PREFIX}${name}`;
-    out.push(`# HELP ${metric} ${HELP[name] ?? `pipeline histogram ${name}`}`, `# TYPE ${metric} histogram`);
+    const metric = `${METRIC_PREFIX}${name}`;
+    out.push(
+      `# HELP ${metric} ${pipelineHelp(name) ?? `pipeline histogram ${name}`}`,
+      `# TYPE ${metric} histogram`,
+    );
     let cumulative = 0;
     for (const le of [...h.buckets.keys()].sort((a, b) => a - b)) {
       if (le === Number.POSITIVE_INFINITY) continue;

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { HoldCapError } from "../core/errors.ts";
 import type { Fix } from "../core/fix.ts";
 import type { Logger } from "../core/logger.ts";
 import type { BatchJob } from "../core/queues.ts";
@@ -6,11 +7,6 @@ import type { Reject } from "../core/reject-reasons.ts";
 
 /** Puts one sealed batch into the queue durably (BullMQ add with jobId = batch id). */
 export type Enqueue = (batchId: string, job: BatchJob) => Promise<void>;
-
-/** Thrown to a caller whose message was held past HOLD_CAP_MS: close the connection, no PUBACK. */
-export class HoldCapError extends Error {
-  override name = "HoldCapError";
-}
 
 /** Thrown to callers still waiting when the batcher is closed. */
 export class BatcherClosedError extends Error {

@@ -1,13 +1,14 @@
 import type { Config } from "../core/config.ts";
 import { type Fix, type TimeWindow, toFix } from "../core/fix.ts";
+import { defineLiveUpdate, liveArgs, liveKeys, newestPerVehicle } from "../core/live-state.ts";
 import type { Logger } from "../core/logger.ts";
+import { counterField, labelledField } from "../core/metrics-catalogue.ts";
 import type { BatchJob, LocationQueues } from "../core/queues.ts";
 import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { cutPayload, type Reject, type RejectReason } from "../core/reject-reasons.ts";
 import { ownIngestKind } from "../core/topics.ts";
 import { adapters } from "./adapters/index.ts";
 import { Batcher } from "./batcher.ts";
-import { defineLiveUpdate, liveArgs, newestPerVehicle } from "./live-state.ts";
 
 /** One message as it reached the platform (MQTT publish or HTTP ingest). */
 export interface IncomingMessage {
@@ -75,17 +76,18 @@ export function createBridge(deps: BridgeDeps) {
     onQueued: (batchId, job) => afterQueued(batchId, job),
   });
 
-  const liveChannel = channelOf(redis, redisKeys.liveChannel);
+  const liveChannel = channelOf(redis, liveKeys.liveChannel);
   function afterQueued(batchId: string, job: BatchJob): void {
     const p = redis.pipeline();
     if (job.fixes.length > 0) {
       p.liveUpdate(...liveArgs(newestPerVehicle(job.fixes), liveChannel));
-      p.hincrby(redisKeys.metrics, "bridge_fixes_accepted", job.fixes.length);
+      p.hincrby(redisKeys.metrics, counterField("bridge_fixes_accepted"), job.fixes.length);
     }
-    p.hincrby(redisKeys.metrics, "bridge_batches", 1);
+    p.hincrby(redisKeys.metrics, counterField("bridge_batches"), 1);
     const byReason = new Map<RejectReason, number>();
     for (const r of job.rejects) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
-    for (const [reason, n] of byReason) p.hincrby(redisKeys.metrics, `bridge_rejected:${reason}`, n);
+    for (const [reason, n] of byReason)
+      p.hincrby(redisKeys.metrics, labelledField("bridge_rejected", reason), n);
     p.exec().catch((err: unknown) => log.warn({ err, batchId }, "live state update failed"));
     if (log.isLevelEnabled("debug")) {
       for (const f of job.fixes) {
@@ -186,7 +188,7 @@ export function createBridge(deps: BridgeDeps) {
       const { fixes, rejects, ignored } = decide(msg);
       if (ignored !== undefined) {
         // nothing to store, so nothing to wait for; such messages are rare (lwt, transitions)
-        redis.hincrby(redisKeys.metrics, "bridge_ignored", 1).catch(() => {});
+        redis.hincrby(redisKeys.metrics, counterField("bridge_ignored"), 1).catch(() => {});
         return { accepted: 0, rejects, ignored };
       }
       await batcher.add(fixes, rejects);

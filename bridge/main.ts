@@ -1,7 +1,9 @@
 import { hostname } from "node:os";
 import { loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
+import { startHeartbeat } from "../core/heartbeat.ts";
 import { createLogger } from "../core/logger.ts";
+import { counterField } from "../core/metrics-catalogue.ts";
 import { handleProcessSignals } from "../core/process.ts";
 import { createLocationQueues } from "../core/queues.ts";
 import { createRedis, redisKeys } from "../core/redis.ts";
@@ -41,32 +43,25 @@ const external = connectExternalBroker({
   ingest: (msg) => bridge.ingest(msg),
   resolveImei: createImeiResolver(pool),
   onUnroutable: () => {
-    redis.hincrby(redisKeys.metrics, "bridge_unroutable", 1).catch(() => {});
+    redis.hincrby(redisKeys.metrics, counterField("bridge_unroutable"), 1).catch(() => {});
   },
   flush: () => bridge.flush(),
   closeBridge: () => bridge.close(),
   log,
 });
 
-// /health counts the live ingest nodes by these keys; in external-broker mode the bridges are they
-const heartbeatKey = `${redisKeys.brokerHeartbeat}bridge-${bridgeId}`;
-const beat = () =>
-  redis
-    .set(
-      heartbeatKey,
-      JSON.stringify({ at: Date.now(), bridge: bridgeId, inflight: external.inflight }),
-      "PX",
-      15_000,
-    )
-    .catch((err: unknown) => log.warn({ err }, "heartbeat failed"));
-void beat();
-const heartbeat = setInterval(beat, 5_000);
-heartbeat.unref();
+// /health counts the live ingest nodes by their heartbeats; in external-broker mode the bridges are they
+const heartbeat = startHeartbeat({
+  redis,
+  node: `bridge-${bridgeId}`,
+  log,
+  content: () => ({ bridge: bridgeId, inflight: external.inflight }),
+});
 
 handleProcessSignals(log, async () => {
-  clearInterval(heartbeat);
+  heartbeat.stop();
   await external.close();
-  await redis.del(heartbeatKey).catch(() => {});
+  await heartbeat.remove();
   await queue.close();
   await pool.end();
   redis.disconnect();

@@ -22,7 +22,7 @@ export interface CommandDownlinkDeps {
 
 /**
  * Downlink commands on the broker side. The API stores a command and tells every broker node
- * over the control channel (broker/control.ts); the API is not the broker and does not know
+ * over the control channel (core/control.ts); the API is not the broker and does not know
  * which node holds the device's session.
  *   - deliver: one node claims the command (SET NX) and publishes it at QoS 1 on
  *     fleet/{id}/commands. Nodes of a cluster share one emitter (mqemitter-redis), so one publish

@@ -8,8 +8,10 @@ import type pg from "pg";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import type { Bridge } from "../bridge/bridge.ts";
 import type { Config } from "../core/config.ts";
+import { subscribeControl } from "../core/control.ts";
+import { startHeartbeat } from "../core/heartbeat.ts";
 import type { Logger } from "../core/logger.ts";
-import { type Redis, redisKeys } from "../core/redis.ts";
+import type { Redis } from "../core/redis.ts";
 import type { Reject } from "../core/reject-reasons.ts";
 import { topics } from "../core/topics.ts";
 import { getMqttAccount } from "../core/vehicles.ts";
@@ -20,7 +22,6 @@ import { createAuthorizeSubscribe } from "./authorize-subscribe.ts";
 import { createCommandAck } from "./command-ack.ts";
 import { createCommandDownlink } from "./command-downlink.ts";
 import { createConnectLimit } from "./connect-limit.ts";
-import { subscribeControl } from "./control.ts";
 import { CredentialCache } from "./credential-cache.ts";
 import { createIngestAdmission } from "./ingest-admission.ts";
 import { deliverAtHighestQos } from "./overlapping-qos.ts";
@@ -235,28 +236,23 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     tlsPort = await listen(tls, config.MQTT_TLS_PORT);
   }
 
-  // /health reads this key: present = a broker is alive. It also carries the event-loop delay
-  // of the last interval (scripts/soak.ts samples it) and the ingest admission state.
+  // The heartbeat (core/heartbeat.ts) carries the event-loop delay of the last interval and the
+  // ingest admission state.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  const beat = () => {
-    const lag = {
-      loopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e4) / 100,
-      loopDelayMaxMs: Math.round(loopDelay.max / 1e4) / 100,
-    };
-    loopDelay.reset();
-    return deps.redis
-      .set(
-        `${redisKeys.brokerHeartbeat}${aedes.id}`,
-        JSON.stringify({ at: Date.now(), clients: aedes.connectedClients, ...lag, ...limits.stats() }),
-        "PX",
-        15_000,
-      )
-      .catch((err: unknown) => log.warn({ err }, "heartbeat failed"));
-  };
-  void beat();
-  const heartbeat = setInterval(beat, 5_000);
-  heartbeat.unref();
+  const heartbeat = startHeartbeat({
+    redis: deps.redis,
+    node: aedes.id,
+    log,
+    content: () => {
+      const lag = {
+        loopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e4) / 100,
+        loopDelayMaxMs: Math.round(loopDelay.max / 1e4) / 100,
+      };
+      loopDelay.reset();
+      return { clients: aedes.connectedClients, ...lag, ...limits.stats() };
+    },
+  });
 
   const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
     if (msg.type === "revoke") revoke(msg.vehicleId);
@@ -273,7 +269,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     revoke,
     limits,
     async close() {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       loopDelay.disable();
       admission.close();
       // 1. stop accepting connections, 2. queue what is held (PUBACKs go out), 3. close clients
@@ -283,7 +279,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
       await unsubscribeControl();
       await stopRelay();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await deps.redis.del(`${redisKeys.brokerHeartbeat}${aedes.id}`).catch(() => {});
+      await heartbeat.remove();
     },
   };
 }

@@ -2,7 +2,7 @@
  * MQTT account credential hashes (devices and integrations) cached in memory, so that a connect storm (every truck reconnecting
  * after a broker restart) costs one PostgreSQL query per device at most, and concurrent
  * connects of the same id share one query. Entries expire; a rotation or removal evicts at once
- * (broker/control.ts).
+ * (core/control.ts).
  */
 import type { MqttAccount } from "../core/vehicles.ts";
 

@@ -6,7 +6,7 @@ import { isVehicleId, topics } from "../core/topics.ts";
 
 /**
  * The worker has no MQTT broker: it publishes each batch's geofence events as one JSON array on
- * the Redis channel `redisKeys.eventsChannel` (worker/event-messages.ts). This relays every event
+ * the Redis channel `redisKeys.eventsChannel` (core/events.ts). This relays every event
  * of such an array to MQTT `fleet/{vehicleId}/events`, QoS 1, where the vehicle itself and
  * integration accounts may subscribe.
  *

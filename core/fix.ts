@@ -65,8 +65,6 @@ export const nativeFixSchema = z.object({
     .optional(),
 });
 
-export type NativeFix = z.input<typeof nativeFixSchema>;
-
 export interface TimeWindow {
   now: number;
   retentionMs: number;

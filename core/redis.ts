@@ -15,26 +15,17 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
   return redis;
 }
 
-/** Redis keys shared by the processes (live state, metrics, control channel). */
+/**
+ * Redis keys shared by the processes. Those of the live state, the control channel and the broker
+ * heartbeat are in their own modules (core/live-state.ts, core/control.ts, core/heartbeat.ts).
+ */
 export const redisKeys = {
-  /** hash vehicleId → JSON of the newest fix */
-  live: "lt:live",
-  /** hash vehicleId → recordedAt (ms) of the newest fix, for compare-and-set */
-  liveTime: "lt:live:t",
-  /** GEO set of the newest positions */
-  geo: "lt:geo",
-  /** pub/sub channel carrying newest fixes per flush, for the API's WebSocket (see channelOf) */
-  liveChannel: "lt:live:updates",
-  /** pub/sub channel carrying vehicle events (geofence enter/exit …) as a JSON array, for /ws */
+  /** pub/sub channel carrying vehicle events (geofence enter/exit …) as a JSON array (core/events.ts) */
   eventsChannel: "lt:events:updates",
   /** prefix of the claim a broker node takes before relaying an events message to MQTT (SET NX) */
   eventsRelayed: "lt:events:relayed:",
-  /** hash of pipeline counters (bridge and worker), exported by the API's /metrics */
+  /** hash of pipeline counters (bridge and worker; core/metrics-catalogue.ts), exported by /metrics */
   metrics: "lt:metrics",
-  /** pub/sub channel: control messages to brokers (disconnect a vehicle, drop a cached credential) */
-  control: "lt:control",
-  /** broker heartbeat key prefix (with TTL) */
-  brokerHeartbeat: "lt:broker:",
 };
 
 /**

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { publishControl } from "../broker/control.ts";
 import { addToken } from "../core/api-tokens.ts";
 import { loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
@@ -9,20 +8,15 @@ import { migrate } from "../core/migrate.ts";
 import { createLocationQueues } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
 import { addUser, ROLES, type Role, UserExistsError } from "../core/users.ts";
-import {
-  addIntegration,
-  addVehicle,
-  listVehicles,
-  removeVehicle,
-  VehicleExistsError,
-} from "../core/vehicles.ts";
+import { createVehicleAdmin } from "../core/vehicle-admin.ts";
+import { addIntegration, listVehicles, VehicleExistsError } from "../core/vehicles.ts";
 
 const USAGE = `usage: npm run -s logitrack -- <command>
   migrate                                   apply pending migrations (sql/)
   vehicle add <id> [--name N] [--plate P] [--imei N] [--json]
                                             register a vehicle; prints its MQTT credentials once
   vehicle list [--json]
-  vehicle remove <id>                       delete it and disconnect its live session
+  vehicle remove <id>                       delete it, end its MQTT session, clear its live position
   integration add <name> [--json]           an MQTT account that may subscribe to fleet/# (dashboards)
   user add <name> --role admin|viewer [--password P] [--json]
                                             a fleet manager who logs in to the UI; a password is
@@ -53,6 +47,7 @@ if (opts.help || !group) {
 const config = loadConfigOrExit(withLocalServices());
 const pool = createPool(config.DATABASE_URL, 2);
 const redis = createRedis(config.REDIS_URL);
+const vehicles = createVehicleAdmin({ pool, redis });
 
 async function run(): Promise<number> {
   const cmd = [group, action].filter(Boolean).join(" ");
@@ -65,7 +60,7 @@ async function run(): Promise<number> {
     case "vehicle add": {
       if (!arg) return usage("vehicle add needs an id");
       try {
-        const creds = await addVehicle(pool, {
+        const creds = await vehicles.register({
           id: arg,
           name: opts.name,
           plate: opts.plate,
@@ -99,12 +94,10 @@ async function run(): Promise<number> {
     }
     case "vehicle remove": {
       if (!arg) return usage("vehicle remove needs an id");
-      const removed = await removeVehicle(pool, arg);
-      if (!removed) {
+      if (!(await vehicles.remove(arg))) {
         console.error(`no vehicle ${arg}`);
         return 1;
       }
-      await publishControl(redis, { type: "revoke", vehicleId: arg });
       console.log(`vehicle ${arg} removed`);
       return 0;
     }

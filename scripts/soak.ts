@@ -5,6 +5,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { type BrokerHeartbeat, isBrokerHeartbeat, readHeartbeats } from "../core/heartbeat.ts";
 import { DEFAULT_QUEUE_PARTITIONS, locationQueueName } from "../core/queues.ts";
 import { redisKeys } from "../core/redis.ts";
 import { bucketPercentile, readBuckets } from "../load/bench/commit-latency.ts";
@@ -207,11 +208,8 @@ const waiting = async () => {
   for (let p = 0; p < partitions; p++) n += await redis.llen(`bull:${locationQueueName(p)}:wait`);
   return n;
 };
-const brokerBeat = async () => {
-  const keys = await redis.keys(`${redisKeys.brokerHeartbeat}*`);
-  const raw = keys[0] ? await redis.get(keys[0]) : null;
-  return raw ? (JSON.parse(raw) as { loopDelayP99Ms?: number; loopDelayMaxMs?: number; held?: number }) : {};
-};
+const brokerBeat = async (): Promise<Partial<BrokerHeartbeat>> =>
+  (await readHeartbeats(redis)).find(isBrokerHeartbeat) ?? {};
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 

@@ -1,10 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
-import { publishControl } from "../broker/control.ts";
 import { createPool } from "../core/db.ts";
 import { createRedis } from "../core/redis.ts";
-import { addVehicle, rotateCredentials, VehicleExistsError } from "../core/vehicles.ts";
+import { createVehicleAdmin } from "../core/vehicle-admin.ts";
+import { VehicleExistsError } from "../core/vehicles.ts";
 import type { VehicleCredentials } from "./fleet.ts";
 
 /**
@@ -125,16 +125,16 @@ class Registrar {
     }
     const pool = createPool(target.databaseUrl, 4);
     const redis = target.redisUrl ? createRedis(target.redisUrl, { maxRetriesPerRequest: 1 }) : undefined;
+    // rotating ends a session with the old secret; a simulator run must not fail for want of Redis
+    const vehicles = createVehicleAdmin({ pool, redis, revokeBestEffort: true });
     this.db = {
       async register(id) {
         try {
-          return await addVehicle(pool, { id, name: `Simulated truck ${id}` });
+          return await vehicles.register({ id, name: `Simulated truck ${id}` });
         } catch (err) {
           if (!(err instanceof VehicleExistsError)) throw err;
-          const rotated = await rotateCredentials(pool, id);
+          const rotated = await vehicles.rotate(id);
           if (!rotated) throw err;
-          // a session with the old secret must not live on: the broker drops it on this message
-          if (redis) await publishControl(redis, { type: "revoke", vehicleId: id }).catch(() => {});
           return rotated;
         }
       },

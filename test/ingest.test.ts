@@ -1,5 +1,6 @@
 import type { MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { liveKeys } from "../core/live-state.ts";
 import { redisKeys } from "../core/redis.ts";
 import type { DeviceCredentials } from "../core/vehicles.ts";
 import { startPlatform, type TestPlatform } from "./support/platform.ts";
@@ -85,7 +86,7 @@ describe("MQTT ingest into PostGIS", () => {
     const older = { lat: 25.1, lng: 55.1, recordedAt: Date.now() - 60_000 };
     await client.publishAsync(`fleet/${id}/location`, JSON.stringify(newer), { qos: 1 });
     await waitFor(
-      () => p.redis.hget(redisKeys.live, id),
+      () => p.redis.hget(liveKeys.live, id),
       (v) => v !== null,
       { what: "live state" },
     );
@@ -96,14 +97,14 @@ describe("MQTT ingest into PostGIS", () => {
       (n) => n === 2,
       { what: "both fixes in history" },
     );
-    const live = JSON.parse((await p.redis.hget(redisKeys.live, id)) as string);
+    const live = JSON.parse((await p.redis.hget(liveKeys.live, id)) as string);
     expect(live).toMatchObject({
       vehicleId: id,
       lat: newer.lat,
       lng: newer.lng,
       recordedAt: newer.recordedAt,
     });
-    const geo = await p.redis.geopos(redisKeys.geo, id);
+    const geo = await p.redis.geopos(liveKeys.geo, id);
     expect(Number(geo[0]?.[1])).toBeCloseTo(newer.lat, 4);
     expect(Number(await p.redis.hget(redisKeys.metrics, "bridge_fixes_late"))).toBeGreaterThanOrEqual(1);
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publishControl, subscribeControl } from "../broker/control.ts";
+import { controlChannel, publishControl, subscribeControl } from "../core/control.ts";
 import { createLogger } from "../core/logger.ts";
-import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
+import { channelOf, type Redis } from "../core/redis.ts";
 import { createTestRedis } from "./support/services.ts";
 import { sleep, waitFor } from "./support/wait.ts";
 
@@ -30,8 +30,8 @@ describe("pub/sub channels of two deployments on one Redis server", () => {
 
   it("names each channel after its database", () => {
     const [a, b] = [connect(0), connect(1)];
-    expect(channelOf(a, redisKeys.control)).toBe(`lt:control:db${a.options.db}`);
-    expect(channelOf(a, redisKeys.control)).not.toBe(channelOf(b, redisKeys.control));
+    expect(channelOf(a, controlChannel)).toBe(`lt:control:db${a.options.db}`);
+    expect(channelOf(a, controlChannel)).not.toBe(channelOf(b, controlChannel));
   });
 
   it("delivers a control message to the brokers of its own database only", async () => {

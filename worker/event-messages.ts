@@ -1,32 +1,7 @@
+import type { EventMessage } from "../core/events.ts";
 import type { EventChanges, GeofenceEvent } from "./derive/reconcile-events.ts";
 
-/**
- * What the worker publishes on the Redis channel `redisKeys.eventsChannel` after COMMIT, one JSON
- * array per batch: the broker relays each element to MQTT `fleet/{vehicleId}/events` (QoS 1,
- * broker/relay-events.ts) and the API's /ws forwards the array as an `events` message. Times are
- * epoch milliseconds, as on the live channel. The database row is the record; this push is
- * at-most-once (a crash between COMMIT and PUBLISH loses the push, not the event).
- */
-export interface EventMessage {
-  type: "geofence";
-  /** geofence_events.id (for a retraction: the id the deleted row had) */
-  id: number;
-  vehicleId: string;
-  geofenceId: number;
-  geofenceName: string;
-  kind: "enter" | "exit";
-  /** when the vehicle crossed: the first fix on the new side */
-  at: number;
-  /** the fix that completed the geofence's dwell time */
-  confirmedAt: number;
-  lat: number;
-  lng: number;
-  /** derived by a replay after late fixes (possibly long after `at`) */
-  late: boolean;
-  /** a replay proved this earlier event false; it is deleted */
-  retracted: boolean;
-}
-
+/** The messages of a batch's event changes, in the shape of core/events.ts. */
 export function eventMessages(changes: EventChanges, replayed: ReadonlySet<string>): EventMessage[] {
   const message = (e: GeofenceEvent, retracted: boolean): EventMessage => ({
     type: "geofence",

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
-import { publishControl } from "../../broker/control.ts";
 import { type CommandRow, createCommand, getCommand, listCommands, UUID_RE } from "../../core/commands.ts";
+import { publishControl } from "../../core/control.ts";
 import type { Redis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import { getVehicle } from "../../core/vehicles.ts";

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
+import { countHeartbeats } from "../../core/heartbeat.ts";
 import type { LocationQueues } from "../../core/queues.ts";
-import { type Redis, redisKeys } from "../../core/redis.ts";
+import type { Redis } from "../../core/redis.ts";
 import type { BackpressureMonitor } from "../backpressure.ts";
 import { createMetrics, type MetricsDeps } from "../metrics.ts";
 import { withTimeout } from "../with-timeout.ts";
@@ -19,18 +20,6 @@ export interface HealthDeps extends MetricsDeps {
   queue: LocationQueues;
   backpressure: BackpressureMonitor;
   metricsPublic: boolean;
-}
-
-/** Broker nodes alive: heartbeat keys with a TTL (SCAN, never KEYS, on a busy Redis). */
-async function brokerNodes(redis: Redis): Promise<number> {
-  let cursor = "0";
-  let nodes = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${redisKeys.brokerHeartbeat}*`, "COUNT", 1000);
-    cursor = next;
-    nodes += keys.length;
-  } while (cursor !== "0");
-  return nodes;
 }
 
 async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; detail: unknown }> {
@@ -66,7 +55,7 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsyncZod {
             return "up";
           }),
           check(async () => {
-            const n = await brokerNodes(deps.redis);
+            const n = await countHeartbeats(deps.redis);
             if (n === 0) throw new Error("no broker heartbeat");
             return `${n} node(s)`;
           }),

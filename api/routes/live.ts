@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { positionsInBox } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import type { LiveHub } from "../live-hub.ts";
-import { positionsInBox } from "../live-query.ts";
 import { bboxTuple } from "../schemas.ts";
 
 const clientMessage = z.discriminatedUnion("type", [

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { positionsInBox } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import { errorSchema } from "../errors.ts";
-import { positionsInBox } from "../live-query.ts";
 import { bboxQuery, livePositionSchema, pageQuery } from "../schemas.ts";
 
 const query = pageQuery(10_000, 1000).extend({ bbox: bboxQuery.optional() });

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
-import { publishControl } from "../../broker/control.ts";
+import { livePositions } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
+import { createVehicleAdmin } from "../../core/vehicle-admin.ts";
 import { getVehicle, type VehicleRow } from "../../core/vehicles.ts";
 import { errorSchema, sendError } from "../errors.ts";
-import { livePositions } from "../live-query.ts";
 import { ifMatchHeaders, parseIfMatch, vehicleParams } from "../schemas.ts";
 import { vehicleSchema } from "./vehicles.ts";
 
@@ -27,6 +27,7 @@ const COLUMNS = ["name", "plate", "status"] as const;
  */
 export function vehiclePatchRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPluginAsyncZod {
   const { pool, redis } = deps;
+  const admin = createVehicleAdmin({ pool, redis });
   return async (app) => {
     app.patch(
       "/api/vehicles/:id",
@@ -77,12 +78,7 @@ export function vehiclePatchRoutes(deps: { pool: pg.Pool; redis: Redis }): Fasti
             currentVersion: current.version,
           });
         }
-        // An inactive vehicle may not connect (core/vehicles getMqttAccount): deactivating ends its
-        // live session; reactivating drops the brokers' cached "no such account" at once.
-        const status = req.body.status;
-        const was = r.rows[0]?.old;
-        if (status !== undefined && status !== was && (status === "inactive" || was === "inactive"))
-          await publishControl(redis, { type: "revoke", vehicleId: id });
+        if (req.body.status !== undefined) await admin.statusChanged(id, r.rows[0]?.old, req.body.status);
         const row = (await getVehicle(pool, id)) as VehicleRow;
         const [live] = await livePositions(redis, [id]);
         reply.header("etag", `"${row.version}"`);

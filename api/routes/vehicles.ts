@@ -1,21 +1,13 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
-import { publishControl } from "../../broker/control.ts";
 import type { Config } from "../../core/config.ts";
-import { type Redis, redisKeys } from "../../core/redis.ts";
+import { livePositions } from "../../core/live-state.ts";
+import type { Redis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
-import {
-  addVehicle,
-  getVehicle,
-  listVehicles,
-  removeVehicle,
-  rotateCredentials,
-  VehicleExistsError,
-  type VehicleRow,
-} from "../../core/vehicles.ts";
+import { createVehicleAdmin } from "../../core/vehicle-admin.ts";
+import { getVehicle, listVehicles, VehicleExistsError, type VehicleRow } from "../../core/vehicles.ts";
 import { errorSchema, sendError } from "../errors.ts";
-import { livePositions } from "../live-query.ts";
 import { livePositionSchema, pageQuery, vehicleIdSchema, vehicleParams } from "../schemas.ts";
 
 export const vehicleSchema = z.object({
@@ -56,6 +48,7 @@ export interface VehicleRouteDeps {
 /** Vehicle registry: register (credentials once), list and read with live state, remove, rotate. */
 export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
   const { pool, redis, config } = deps;
+  const admin = createVehicleAdmin({ pool, redis });
 
   function mqttHelp(host: string, id: string, password: string) {
     const h = /^[A-Za-z0-9.-]{1,253}$/.test(host) ? host : "<host>";
@@ -77,9 +70,6 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
     return rows.map((r, i) => ({ ...r, status: r.status as "active", live: live[i] ?? null }));
   }
 
-  /** Disconnects the vehicle's live MQTT sessions on every broker node (broker/control.ts). */
-  const revoke = (vehicleId: string) => publishControl(redis, { type: "revoke", vehicleId });
-
   return async (app) => {
     app.post(
       "/api/vehicles",
@@ -98,7 +88,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         try {
-          const creds = await addVehicle(pool, req.body);
+          const creds = await admin.register(req.body);
           const [row] = await withLive([(await getVehicle(pool, creds.id)) as VehicleRow]);
           reply.code(201).header("location", `/api/vehicles/${creds.id}`);
           return {
@@ -167,14 +157,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const id = req.params.id;
-        if (!(await removeVehicle(pool, id))) return sendError(reply, 404, `no vehicle ${id}`);
-        await revoke(id);
-        await redis
-          .multi()
-          .hdel(redisKeys.live, id)
-          .hdel(redisKeys.liveTime, id)
-          .zrem(redisKeys.geo, id)
-          .exec();
+        if (!(await admin.remove(id))) return sendError(reply, 404, `no vehicle ${id}`);
         req.log.info({ vehicleId: id }, "vehicle removed");
         return reply.code(204).send(null);
       },
@@ -192,9 +175,8 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
         },
       },
       async (req, reply) => {
-        const creds = await rotateCredentials(pool, req.params.id);
+        const creds = await admin.rotate(req.params.id);
         if (!creds) return sendError(reply, 404, `no vehicle ${req.params.id}`);
-        await revoke(creds.id);
         req.log.info({ vehicleId: creds.id }, "vehicle credentials rotated");
         return {
           credentials: { username: creds.username, password: creds.password },

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { type BrokerHeartbeat, isBrokerHeartbeat, readHeartbeats } from "../../core/heartbeat.ts";
 import { redisKeys } from "../../core/redis.ts";
 import { benchServices, envPairs, killSpawned, startPipeline } from "./suts.ts";
 import { measureStep } from "./throughput.ts";
@@ -27,8 +28,7 @@ let before = await pipe.redis.hgetall(redisKeys.metrics);
 for (const rate of (args.rates as string).split(",").map(Number)) {
   const s = await measureStep(pipe, { rate, fpm: 1, seconds: Number(args.seconds), processes: 2, cores: 2 });
   const after = await pipe.redis.hgetall(redisKeys.metrics);
-  const [beatKey] = await pipe.redis.keys(`${redisKeys.brokerHeartbeat}*`);
-  const beat = beatKey ? JSON.parse((await pipe.redis.get(beatKey)) ?? "{}") : {};
+  const beat: Partial<BrokerHeartbeat> = (await readHeartbeats(pipe.redis)).find(isBrokerHeartbeat) ?? {};
   const prev = before;
   const delta = (k: string) => counter(after, k) - counter(prev, k);
   before = after;

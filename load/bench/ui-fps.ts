@@ -13,11 +13,12 @@ import { createBroker } from "../../broker/create-broker.ts";
 import { loadConfig } from "../../core/config.ts";
 import { hashDeviceSecret } from "../../core/credentials.ts";
 import { createPool } from "../../core/db.ts";
+import { liveKeys } from "../../core/live-state.ts";
 import { withLocalServices } from "../../core/local-services.ts";
 import { createLogger } from "../../core/logger.ts";
 import { migrate } from "../../core/migrate.ts";
 import { createLocationQueues } from "../../core/queues.ts";
-import { channelOf, createRedis, type Redis, redisKeys } from "../../core/redis.ts";
+import { channelOf, createRedis, type Redis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import { addUser } from "../../core/users.ts";
 import { launchChromium } from "../../test/ui/browser.ts";
@@ -287,13 +288,13 @@ async function runPublisher(job: PublisherJob): Promise<void> {
       const id = job.ids[i] as string;
       if (pipeline) {
         const json = JSON.stringify({ vehicleId: id, ...fix, receivedAt: fix.recordedAt });
-        pipeline.hset(redisKeys.live, id, json).geoadd(redisKeys.geo, fix.lng, fix.lat, id);
+        pipeline.hset(liveKeys.live, id, json).geoadd(liveKeys.geo, fix.lng, fix.lat, id);
         live.push(json);
       } else (clients[i] as MqttClient).publish(topics.location(id), JSON.stringify(fix), { qos: 1 });
     }
     // the bridge's format: one JSON array per flush on the live channel
     if (pipeline && redis)
-      void pipeline.publish(channelOf(redis, redisKeys.liveChannel), `[${live.join(",")}]`).exec();
+      void pipeline.publish(channelOf(redis, liveKeys.liveChannel), `[${live.join(",")}]`).exec();
   }, tickMs);
   process.on("SIGTERM", () => {
     for (const c of clients) c.end(true);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isBrokerHeartbeat, readHeartbeats } from "../../core/heartbeat.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { waitFor } from "../support/wait.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
@@ -35,6 +36,25 @@ describe("/health against a Redis of this test's own", () => {
     expect(body.checks.redis.ok).toBe(true);
     expect(body.checks.broker).toEqual({ ok: true, detail: "1 node(s)" });
     expect(body.checks.queue.detail).toMatchObject({ waiting: 0, backpressure: false });
+  });
+
+  it("reads the broker's beat: event-loop delay (soak, bench probe) and ingest admission state", async () => {
+    const beats = await readHeartbeats(p.redis);
+    expect(beats).toHaveLength(1);
+    const [beat] = beats.filter(isBrokerHeartbeat);
+    expect(Object.keys(beat ?? {}).sort()).toEqual(
+      [
+        "at",
+        "clients",
+        "held",
+        "loopDelayMaxMs",
+        "loopDelayP99Ms",
+        "pendingAuth",
+        "rateDelayed",
+        "waiting",
+      ].sort(),
+    );
+    expect(beat?.loopDelayP99Ms).toBeTypeOf("number");
   });
 
   it("turns 503 when Redis is stopped", async () => {

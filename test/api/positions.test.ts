@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { redisKeys } from "../../core/redis.ts";
+import { liveKeys } from "../../core/live-state.ts";
 import { topics } from "../../core/topics.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
 
@@ -33,7 +33,7 @@ describe("GET /api/positions", () => {
       });
     }
     await h.bridge.flush();
-    expect(await h.redis.hlen(redisKeys.live)).toBe(5);
+    expect(await h.redis.hlen(liveKeys.live)).toBe(5);
   });
   afterAll(() => h?.close());
 

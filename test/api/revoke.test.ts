@@ -1,6 +1,7 @@
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { channelOf, createRedis, redisKeys } from "../../core/redis.ts";
+import { controlChannel } from "../../core/control.ts";
+import { channelOf, createRedis } from "../../core/redis.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { waitFor } from "../support/wait.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
@@ -90,7 +91,7 @@ describe("credential rotation and removal end the live MQTT session", () => {
     const control = createRedis(p.config.REDIS_URL);
     const seen: { type: string; vehicleId: string }[] = [];
     control.on("message", (_channel, msg) => seen.push(JSON.parse(msg)));
-    await control.subscribe(channelOf(control, redisKeys.control));
+    await control.subscribe(channelOf(control, controlChannel));
     const revokes = (id: string) => seen.filter((m) => m.vehicleId === id).length;
     try {
       expect((await patch("active", "2")).statusCode).toBe(200);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { redisKeys } from "../../core/redis.ts";
+import { liveKeys } from "../../core/live-state.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
 
 describe("vehicles API", () => {
@@ -79,7 +79,7 @@ describe("vehicles API", () => {
       lng: 55.2,
       receivedAt: 1_700_000_000_100,
     };
-    await h.redis.hset(redisKeys.live, "page-b", JSON.stringify(live));
+    await h.redis.hset(liveKeys.live, "page-b", JSON.stringify(live));
     const first = await h.app.inject({ url: "/api/vehicles?limit=2&cursor=page-", headers: viewer });
     expect(first.statusCode).toBe(200);
     const p1 = first.json();
@@ -110,16 +110,16 @@ describe("vehicles API", () => {
   it("removes a vehicle and its live state", async () => {
     await register("gone");
     await h.redis.hset(
-      redisKeys.live,
+      liveKeys.live,
       "gone",
       JSON.stringify({ vehicleId: "gone", lat: 1, lng: 1, recordedAt: 1 }),
     );
-    await h.redis.geoadd(redisKeys.geo, 1, 1, "gone");
+    await h.redis.geoadd(liveKeys.geo, 1, 1, "gone");
     const res = await h.app.inject({ method: "DELETE", url: "/api/vehicles/gone", headers: admin });
     expect(res.statusCode).toBe(204);
     expect((await h.app.inject({ url: "/api/vehicles/gone", headers: admin })).statusCode).toBe(404);
-    expect(await h.redis.hget(redisKeys.live, "gone")).toBeNull();
-    expect(await h.redis.geopos(redisKeys.geo, "gone")).toEqual([null]);
+    expect(await h.redis.hget(liveKeys.live, "gone")).toBeNull();
+    expect(await h.redis.geopos(liveKeys.geo, "gone")).toEqual([null]);
     const viewerDelete = await h.app.inject({
       method: "DELETE",
       url: "/api/vehicles/veh-1",

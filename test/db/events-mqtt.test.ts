@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EventMessage } from "../../core/events.ts";
 import type { DeviceCredentials } from "../../core/vehicles.ts";
-import type { EventMessage } from "../../worker/event-messages.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { waitFor } from "../support/wait.ts";
 

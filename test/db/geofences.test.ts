@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EventMessage } from "../../core/events.ts";
 import type { Fix } from "../../core/fix.ts";
-import type { EventMessage } from "../../worker/event-messages.ts";
 import { waitFor } from "../support/wait.ts";
 import { fix, HOUR, startWorker, type WorkerHarness } from "./harness.ts";
 

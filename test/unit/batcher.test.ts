@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Batcher, HoldCapError } from "../../bridge/batcher.ts";
+import { Batcher } from "../../bridge/batcher.ts";
+import { HoldCapError } from "../../core/errors.ts";
 import type { Fix } from "../../core/fix.ts";
 import { createLogger } from "../../core/logger.ts";
 import type { BatchJob } from "../../core/queues.ts";

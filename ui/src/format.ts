@@ -30,7 +30,3 @@ export function toLocalInput(d: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
-
-export function toLocalDate(d: Date): string {
-  return toLocalInput(d).slice(0, 10);
-}

@@ -1,12 +1,16 @@
 import { z } from "zod";
-import type { Logger } from "../core/logger.ts";
-import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
+import type { Logger } from "./logger.ts";
+import { channelOf, type Redis } from "./redis.ts";
 
 /**
- * Control messages from the API to every broker node, over Redis pub/sub: the API cannot reach
- * a device's MQTT session itself, and with several broker nodes it does not know which one holds it.
+ * Control messages from the API (and operator tools) to every broker node, over Redis pub/sub:
+ * they cannot reach a device's MQTT session themselves, and with several broker nodes they do not
+ * know which one holds it. The broker's side is broker/create-broker.ts.
  */
+export const controlChannel = "lt:control";
+
 export const controlMessageSchema = z.discriminatedUnion("type", [
+  /** disconnect the vehicle's live sessions and drop its cached credential (or cached refusal) */
   z.object({ type: z.literal("revoke"), vehicleId: z.string() }),
   /** a stored downlink command to publish on fleet/{vehicleId}/commands (broker/command-downlink.ts) */
   z.object({
@@ -20,7 +24,15 @@ export type ControlMessage = z.infer<typeof controlMessageSchema>;
 
 /** Resolves with the number of broker nodes (control subscribers) that received it. */
 export async function publishControl(redis: Redis, msg: ControlMessage): Promise<number> {
-  return redis.publish(channelOf(redis, redisKeys.control), JSON.stringify(msg));
+  return redis.publish(channelOf(redis, controlChannel), JSON.stringify(msg));
+}
+
+/**
+ * Tells every broker node that a vehicle's credentials or status changed: its live sessions end
+ * and its next connect is checked against PostgreSQL again. Resolves with the nodes reached.
+ */
+export function publishRevoke(redis: Redis, vehicleId: string): Promise<number> {
+  return publishControl(redis, { type: "revoke", vehicleId });
 }
 
 /** Subscribes `subscriber` (a connection of its own) to the control channel. Returns an unsubscribe. */
@@ -29,7 +41,7 @@ export async function subscribeControl(
   log: Logger,
   handle: (msg: ControlMessage) => void,
 ): Promise<() => Promise<void>> {
-  const control = channelOf(subscriber, redisKeys.control);
+  const control = channelOf(subscriber, controlChannel);
   const onMessage = (channel: string, raw: string) => {
     if (channel !== control) return;
     const parsed = controlMessageSchema.safeParse(safeParse(raw));

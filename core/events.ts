@@ -1,0 +1,27 @@
+/**
+ * What the worker publishes on the Redis channel `redisKeys.eventsChannel` (core/redis.ts) after
+ * COMMIT, one JSON array per batch (built by worker/event-messages.ts): the broker relays each
+ * element to MQTT `fleet/{vehicleId}/events` (QoS 1, broker/relay-events.ts) and the API's /ws
+ * forwards the array as an `events` message (api/live-hub.ts). Times are epoch milliseconds, as on
+ * the live channel. The database row is the record; this push is at-most-once (a crash between
+ * COMMIT and PUBLISH loses the push, not the event).
+ */
+export interface EventMessage {
+  type: "geofence";
+  /** geofence_events.id (for a retraction: the id the deleted row had) */
+  id: number;
+  vehicleId: string;
+  geofenceId: number;
+  geofenceName: string;
+  kind: "enter" | "exit";
+  /** when the vehicle crossed: the first fix on the new side */
+  at: number;
+  /** the fix that completed the geofence's dwell time */
+  confirmedAt: number;
+  lat: number;
+  lng: number;
+  /** derived by a replay after late fixes (possibly long after `at`) */
+  late: boolean;
+  /** a replay proved this earlier event false; it is deleted */
+  retracted: boolean;
+}
