@@ -13,20 +13,20 @@ import { type Redis, redisKeys } from "../core/redis.ts";
 import type { Reject } from "../core/reject-reasons.ts";
 import { topics } from "../core/topics.ts";
 import { getMqttAccount } from "../core/vehicles.ts";
-import { createAuthenticate } from "./authenticate.ts";
-import { authorizeForward } from "./authorize-forward.ts";
-import { createAuthorizePublish } from "./authorize-publish.ts";
-import { createAuthorizeSubscribe } from "./authorize-subscribe.ts";
 import { createCommandAck } from "./command-ack.ts";
 import { createCommandDownlink } from "./command-downlink.ts";
-import { createConnectLimit } from "./connect-limit.ts";
 import { subscribeControl } from "./control.ts";
 import { CredentialCache } from "./credential-cache.ts";
-import { createIngestAdmission } from "./ingest-admission.ts";
+import { createAuthenticate } from "./hooks/authenticate.ts";
+import { authorizeForward } from "./hooks/authorize-forward.ts";
+import { createAuthorizePublish } from "./hooks/authorize-publish.ts";
+import { createAuthorizeSubscribe } from "./hooks/authorize-subscribe.ts";
+import { createIngestAdmission } from "./limits/admission.ts";
+import { createConnectLimit } from "./limits/connect-limit.ts";
+import { limitPacketSize } from "./limits/packet-size-limit.ts";
+import { limitSubscriberBuffer } from "./limits/subscriber-buffer-limit.ts";
 import { deliverAtHighestQos } from "./overlapping-qos.ts";
-import { limitPacketSize } from "./packet-size-limit.ts";
 import { relayEvents } from "./relay-events.ts";
-import { limitSubscriberBuffer } from "./subscriber-buffer-limit.ts";
 
 export interface BrokerDeps {
   config: Pick<

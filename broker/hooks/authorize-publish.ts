@@ -1,10 +1,10 @@
 import type { Client, PublishPacket } from "aedes";
-import type { IncomingMessage, IngestOutcome } from "../bridge/bridge.ts";
-import type { Logger } from "../core/logger.ts";
-import type { Reject } from "../core/reject-reasons.ts";
-import { isFleetNamespace, ownIngestKind, topics } from "../core/topics.ts";
+import type { IncomingMessage, IngestOutcome } from "../../bridge/bridge.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { Reject } from "../../core/reject-reasons.ts";
+import { isFleetNamespace, ownIngestKind, topics } from "../../core/topics.ts";
+import { getIdentity } from "../identity.ts";
 import { markRejected } from "./authorize-forward.ts";
-import { getIdentity } from "./identity.ts";
 
 export interface AuthorizePublishDeps {
   ingest: (msg: IncomingMessage) => Promise<IngestOutcome>;

@@ -1,4 +1,4 @@
-import { HoldCapError } from "../bridge/batcher.ts";
+import { HoldCapError } from "../../bridge/batcher.ts";
 
 export interface HeldLimitOptions {
   /** messages of one connection in the bridge at once */
