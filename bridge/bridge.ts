@@ -195,6 +195,8 @@ export function createBridge(deps: BridgeDeps) {
     get held(): number {
       return batcher.held;
     },
+    /** the process's hold cap, shared with the broker's admission (broker/limits/admission.ts) */
+    holdCap: batcher.holdCap,
     flush: () => batcher.flush(),
     close: () => batcher.close(),
   };

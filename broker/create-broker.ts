@@ -21,10 +21,7 @@ import { createAuthenticate } from "./hooks/authenticate.ts";
 import { authorizeForward } from "./hooks/authorize-forward.ts";
 import { createAuthorizePublish } from "./hooks/authorize-publish.ts";
 import { createAuthorizeSubscribe } from "./hooks/authorize-subscribe.ts";
-import { createIngestAdmission } from "./limits/admission.ts";
-import { createConnectLimit } from "./limits/connect-limit.ts";
-import { limitPacketSize } from "./limits/packet-size-limit.ts";
-import { limitSubscriberBuffer } from "./limits/subscriber-buffer-limit.ts";
+import { type AdmissionDeps, createAdmission, MAX_CLIENT_ID_LENGTH } from "./limits/admission.ts";
 import { deliverAtHighestQos } from "./overlapping-qos.ts";
 import { relayEvents } from "./relay-events.ts";
 
@@ -39,17 +36,9 @@ export interface BrokerDeps {
     | "MQTT_HOST"
     | "MQTT_ALLOW_ANONYMOUS"
     | "MAX_PAYLOAD_BYTES"
-    | "HOLD_CAP_MS"
-    | "DEVICE_RATE_LIMIT"
-    | "DEVICE_RATE_BURST"
-    | "MQTT_MAX_HELD_PER_CONNECTION"
-    | "MQTT_MAX_HELD"
-    | "MQTT_MAX_PACKET_BYTES"
-    | "MQTT_CONNECT_RATE"
-    | "MQTT_MAX_PENDING_AUTH"
     | "MQTT_DRAIN_TIMEOUT_MS"
-    | "MQTT_MAX_SUBSCRIBER_BUFFER_BYTES"
-  >;
+  > &
+    AdmissionDeps["config"];
   pool: pg.Pool;
   bridge: Bridge;
   /** for the heartbeat; `subscriber` is a second connection for the control channel */
@@ -88,19 +77,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const clientsByVehicle = new Map<string, Set<Client>>();
   const idPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   let seq = 0;
-  const admission = createIngestAdmission({
-    ratePerSecond: config.DEVICE_RATE_LIMIT,
-    burst: config.DEVICE_RATE_BURST,
-    perConnection: config.MQTT_MAX_HELD_PER_CONNECTION,
-    total: config.MQTT_MAX_HELD,
-    holdCapMs: config.HOLD_CAP_MS,
-  });
-  const MAX_CLIENT_ID_LENGTH = 128;
-  const connectLimit = createConnectLimit({
-    ratePerSecond: config.MQTT_CONNECT_RATE,
-    maxPending: config.MQTT_MAX_PENDING_AUTH,
-    maxClientIdLength: MAX_CLIENT_ID_LENGTH,
-  });
+  const admission = createAdmission({ config, holdCap: bridge.holdCap, log });
 
   if (config.MQTT_ALLOW_ANONYMOUS)
     log.warn("MQTT_ALLOW_ANONYMOUS=true: any client may use non-fleet topics (development only)");
@@ -113,18 +90,13 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     concurrency: 1000,
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
     preConnect(client, packet, callback) {
-      connectLimit.preConnect(client, packet);
+      admission.takeConnectToken(client, packet);
       if (packet.clientId === "" && packet.clean === false) emptyIdNoClean.add(client);
       deliverAtHighestQos(client);
-      limitSubscriberBuffer(client, config.MQTT_MAX_SUBSCRIBER_BUFFER_BYTES, (c, unsent) =>
-        log.warn(
-          { clientId: c.id, unsent },
-          "subscriber not reading: disconnected (MQTT_MAX_SUBSCRIBER_BUFFER_BYTES)",
-        ),
-      );
+      admission.limitSubscriberBuffer(client);
       callback(null, true);
     },
-    authenticate: connectLimit.authenticate(
+    authenticate: admission.authenticate(
       createAuthenticate({
         credentials,
         allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
@@ -193,11 +165,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     log.info({ vehicleId, sessions: set.size }, "vehicle sessions disconnected");
   }
 
-  const limits = {
-    stats: () => ({ ...admission.stats(), pendingAuth: connectLimit.pending }),
-    heldBy: (client: Client) => admission.heldBy(client),
-    refused: connectLimit.refused,
-  };
+  const limits = { stats: admission.stats, heldBy: admission.heldBy, refused: admission.refused };
 
   const servers: Server[] = [];
   const listen = (server: Server, port: number) =>
@@ -212,7 +180,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     });
 
   const handle = (conn: Parameters<Aedes["handle"]>[0], req?: Parameters<Aedes["handle"]>[1]) =>
-    limitPacketSize(aedes.handle(conn, req), config.MQTT_MAX_PACKET_BYTES);
+    admission.limitPacketSize(aedes.handle(conn, req));
   const mqttPort = await listen(createNetServer(handle), config.MQTT_PORT);
 
   const http = createHttpServer((_req, res) => {
