@@ -69,7 +69,8 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
         );
         return;
       }
-      if (!ownIngestKind(topic, identity)) {
+      const kind = ownIngestKind(topic, identity);
+      if (!kind) {
         deps.log.warn({ vehicleId, topic }, "publish outside the device's topics refused");
         return callback(new NotAuthorizedError(`publish to ${topic} refused`));
       }
@@ -82,6 +83,7 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
               vehicleId,
               imei: identity.imei,
               topic,
+              kind,
               payload,
               receivedAt,
               messageId: deps.nextMessageId(),
