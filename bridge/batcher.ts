@@ -4,6 +4,7 @@ import type { Fix } from "../core/fix.ts";
 import type { Logger } from "../core/logger.ts";
 import type { BatchJob } from "../core/queues.ts";
 import type { Reject } from "../core/reject-reasons.ts";
+import { HoldCap, type Unwatch } from "./hold-cap.ts";
 
 /** Puts one sealed batch into the queue durably (BullMQ add with jobId = batch id). */
 export type Enqueue = (batchId: string, job: BatchJob) => Promise<void>;
@@ -16,8 +17,8 @@ export class BatcherClosedError extends Error {
 interface Entry {
   fixes: Fix[];
   rejects: Reject[];
-  heldSince: number;
   settled: boolean;
+  unwatch: Unwatch;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -50,6 +51,7 @@ export interface BatcherOptions {
  * resolved only after the batch is in the queue. Sealed batches are enqueued one at a time, in
  * order; a failed enqueue is retried with backoff while the callers stay held, and a caller held
  * past `holdCapMs` is released with HoldCapError (its device will resend) and leaves the batch.
+ * That cap is the process's one HoldCap (hold-cap.ts), created here and shared through `holdCap`.
  *
  * Batches sealed while an enqueue is in flight wait; when it returns they go out merged (up to
  * MERGE_FACTOR x `size`), never yet tried ones only, so the batch adapts to the enqueue's latency:
@@ -62,15 +64,15 @@ export class Batcher {
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
   private closed = false;
-  private readonly holdTimer: NodeJS.Timeout;
+  /** watches every caller held here; the broker's admission watches its waiting messages with it too */
+  readonly holdCap: HoldCap;
   private readonly now: () => number;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
 
   constructor(private readonly opts: BatcherOptions) {
     this.now = opts.now ?? Date.now;
-    this.holdTimer = setInterval(() => this.releaseOverdue(), Math.min(1000, opts.holdCapMs / 4));
-    this.holdTimer.unref();
+    this.holdCap = new HoldCap({ ms: opts.holdCapMs, now: this.now, log: opts.log });
   }
 
   /** Number of messages waiting for their batch to be queued. */
@@ -84,7 +86,12 @@ export class Batcher {
     if (this.closed) return Promise.reject(new BatcherClosedError("bridge is closing"));
     return new Promise<void>((resolve, reject) => {
       const batch = this.open;
-      batch.entries.push({ fixes, rejects, heldSince: this.now(), settled: false, resolve, reject });
+      const entry: Entry = { fixes, rejects, settled: false, unwatch: noop, resolve, reject };
+      // released at the cap so that Aedes closes the connection before the keepalive runs out
+      entry.unwatch = this.holdCap.watch(this.now(), () =>
+        settle(entry, new HoldCapError(`message held ${this.opts.holdCapMs} ms without reaching the queue`)),
+      );
+      batch.entries.push(entry);
       batch.size += fixes.length + rejects.length;
       if (batch.size >= this.opts.size) this.seal();
       else if (!this.timer) this.timer = setTimeout(() => this.seal(), this.opts.ms);
@@ -101,7 +108,7 @@ export class Batcher {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    clearInterval(this.holdTimer);
+    this.holdCap.close();
   }
 
   private seal(): void {
@@ -169,22 +176,6 @@ export class Batcher {
       this.sealed.splice(1, 1);
     }
   }
-
-  /** Releases callers held past the cap, so Aedes closes their connections before keepalive expiry. */
-  private releaseOverdue(): void {
-    const limit = this.now() - this.opts.holdCapMs;
-    let released = 0;
-    for (const b of this.sealed) {
-      for (const e of b.entries) {
-        if (!e.settled && e.heldSince <= limit) {
-          settle(e, new HoldCapError(`message held ${this.opts.holdCapMs} ms without reaching the queue`));
-          released++;
-        }
-      }
-    }
-    if (released > 0)
-      this.opts.log.error({ released }, "hold cap reached: closing connections without PUBACK");
-  }
 }
 
 function newBatch(): Batch {
@@ -204,9 +195,12 @@ function toJob(batch: Batch, sealedAt: number): BatchJob {
 function settle(e: Entry, err?: Error): void {
   if (e.settled) return;
   e.settled = true;
+  e.unwatch();
   if (err) e.reject(err);
   else e.resolve();
 }
+
+function noop(): void {}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

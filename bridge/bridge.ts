@@ -6,7 +6,7 @@ import { counterField, labelledField } from "../core/metrics-catalogue.ts";
 import type { BatchJob, LocationQueues } from "../core/queues.ts";
 import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { cutPayload, type Reject, type RejectReason } from "../core/reject-reasons.ts";
-import { ownIngestKind } from "../core/topics.ts";
+import { type IngestKind, ownIngestKind } from "../core/topics.ts";
 import { adapters } from "./adapters/index.ts";
 import { Batcher } from "./batcher.ts";
 
@@ -17,6 +17,12 @@ export interface IncomingMessage {
   /** the IMEI registered on it, if any: Teltonika topics (`{imei}/data`) name the vehicle by it */
   imei?: string | null | undefined;
   topic: string;
+  /**
+   * The topic's ingest kind, when the caller has classified it against this vehicle already
+   * (core/topics.ts `ownIngestKind`, as the broker's publish ACL does): the bridge takes it as
+   * is. Without it the bridge classifies the topic itself, once, at its entry.
+   */
+  kind?: IngestKind | undefined;
   payload: Buffer;
   receivedAt: number;
   /** correlation id assigned at receipt; a fix's own messageId takes precedence */
@@ -47,7 +53,8 @@ export type Bridge = ReturnType<typeof createBridge>;
 /**
  * The bridge: every ingest message goes through these steps, in this order.
  *   1. size cap           → E_TOO_LARGE
- *   2. topic → adapter    (native | native-batch | owntracks | teltonika; core/topics.ts)
+ *   2. topic → adapter    (native | native-batch | owntracks | teltonika: `msg.kind`, else
+ *                          classified here, core/topics.ts) → E_TOPIC_MISMATCH
  *   3. JSON.parse         → E_BAD_JSON (a zero-length payload reaches the adapter as undefined)
  *   4. adapter            → candidate fixes, a reject of the whole message, or ignored on purpose
  *                           (acknowledged; neither stored nor counted as an error)
@@ -133,7 +140,7 @@ export function createBridge(deps: BridgeDeps) {
       );
       return { fixes, rejects };
     }
-    const kind = ownIngestKind(msg.topic, msg);
+    const kind = msg.kind ?? ownIngestKind(msg.topic, msg);
     if (!kind) {
       reject(
         "E_TOPIC_MISMATCH",
@@ -197,6 +204,8 @@ export function createBridge(deps: BridgeDeps) {
     get held(): number {
       return batcher.held;
     },
+    /** the process's hold cap, shared with the broker's admission (broker/limits/admission.ts) */
+    holdCap: batcher.holdCap,
     flush: () => batcher.flush(),
     close: () => batcher.close(),
   };

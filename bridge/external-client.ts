@@ -193,13 +193,16 @@ export function connectExternalBroker(opts: ExternalClientOptions): ExternalClie
     );
   }
 
-  async function owner(topic: string): Promise<Pick<IncomingMessage, "vehicleId" | "imei"> | undefined> {
+  /** The vehicle a topic names and the topic's ingest kind, classified here once for the bridge. */
+  async function owner(
+    topic: string,
+  ): Promise<Pick<IncomingMessage, "vehicleId" | "imei" | "kind"> | undefined> {
     const named = parseIngestTopic(topic);
-    if (named) return { vehicleId: named.vehicleId };
+    if (named) return { vehicleId: named.vehicleId, kind: named.kind };
     const imei = parseImeiTopic(topic);
     if (imei === undefined) return undefined;
     const vehicleId = await opts.resolveImei(imei);
-    return vehicleId === undefined ? undefined : { vehicleId, imei };
+    return vehicleId === undefined ? undefined : { vehicleId, imei, kind: "teltonika" };
   }
 
   const subscribed = Promise.all(subscriptions).then(() => {

@@ -1,9 +1,11 @@
+import type { PublishPacket } from "aedes";
 import type pg from "pg";
 import { z } from "zod";
 import { recordAnswer, UUID_RE } from "../core/commands.ts";
 import type { Logger } from "../core/logger.ts";
 import { cutPayload, type Reject, type RejectReason } from "../core/reject-reasons.ts";
 import { topics } from "../core/topics.ts";
+import type { Acknowledge, PublishCallback } from "./reject-notices.ts";
 
 /** A device's answer on fleet/{id}/commands/ack. */
 export const commandAnswerSchema = z.object({
@@ -15,22 +17,39 @@ export const commandAnswerSchema = z.object({
 export interface CommandAckDeps {
   pool: pg.Pool;
   maxPayloadBytes: number;
+  acknowledge: Acknowledge;
+  nextMessageId: () => string;
   log: Logger;
 }
+
+export type CommandAnswerPublish = (
+  vehicleId: string,
+  packet: PublishPacket,
+  payload: Buffer,
+  callback: PublishCallback,
+) => void;
 
 /**
  * Records a device's answer to a command. Kept out of the fix path (no batch, no queue): the
  * answer is one row update, done before the PUBACK so that an acknowledged answer is recorded.
  * An unusable answer (bad JSON, wrong shape, unknown commandId) is acknowledged too, and the
  * device is told why on fleet/{id}/errors; it is not a fix, so it is not in rejected_messages.
- * A database failure rejects: the caller closes the connection without PUBACK, the device resends.
+ * A database failure calls back with the error: no PUBACK (the connection is closed), and the
+ * device sends its answer again.
  */
-export function createCommandAck(deps: CommandAckDeps) {
-  return async function commandAck(
-    vehicleId: string,
-    payload: Buffer,
-    messageId: string,
-  ): Promise<Reject | undefined> {
+export function createCommandAck(deps: CommandAckDeps): CommandAnswerPublish {
+  return function commandAnswerPublish(vehicleId, packet, payload, callback) {
+    record(vehicleId, payload, deps.nextMessageId()).then(
+      (reject) => deps.acknowledge(packet, reject ? [reject] : [], callback),
+      (err: Error) => {
+        deps.log.error({ err, vehicleId }, "command answer not recorded");
+        callback(err);
+      },
+    );
+  };
+
+  /** Resolves with the reject that makes the answer unusable, or undefined once it is recorded. */
+  async function record(vehicleId: string, payload: Buffer, messageId: string): Promise<Reject | undefined> {
     const rejectOf = (reason: RejectReason, detail: string): Reject => ({
       vehicleId,
       topic: topics.commandAck(vehicleId),
@@ -65,5 +84,5 @@ export function createCommandAck(deps: CommandAckDeps) {
       return rejectOf("E_BAD_PAYLOAD", `commandId ${commandId}: no such command for ${vehicleId}`);
     deps.log.debug({ vehicleId, commandId, status, result }, "command answer");
     return undefined;
-  };
+  }
 }

@@ -1,56 +1,34 @@
-import { readFileSync } from "node:fs";
-import { createServer as createHttpServer } from "node:http";
-import { createServer as createNetServer, type Server } from "node:net";
-import { monitorEventLoopDelay } from "node:perf_hooks";
-import { createServer as createTlsServer } from "node:tls";
 import { Aedes, type AedesOptions, type Client } from "aedes";
 import type pg from "pg";
-import { createWebSocketStream, WebSocketServer } from "ws";
 import type { Bridge } from "../bridge/bridge.ts";
 import type { Config } from "../core/config.ts";
 import { subscribeControl } from "../core/control.ts";
-import { startHeartbeat } from "../core/heartbeat.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Redis } from "../core/redis.ts";
-import type { Reject } from "../core/reject-reasons.ts";
-import { topics } from "../core/topics.ts";
 import { getMqttAccount } from "../core/vehicles.ts";
-import { createAuthenticate } from "./authenticate.ts";
-import { authorizeForward } from "./authorize-forward.ts";
-import { createAuthorizePublish } from "./authorize-publish.ts";
-import { createAuthorizeSubscribe } from "./authorize-subscribe.ts";
+import { createClientRegistry } from "./client-registry.ts";
 import { createCommandAck } from "./command-ack.ts";
 import { createCommandDownlink } from "./command-downlink.ts";
-import { createConnectLimit } from "./connect-limit.ts";
 import { CredentialCache } from "./credential-cache.ts";
-import { createIngestAdmission } from "./ingest-admission.ts";
-import { deliverAtHighestQos } from "./overlapping-qos.ts";
-import { limitPacketSize } from "./packet-size-limit.ts";
+import { startHeartbeat } from "./heartbeat.ts";
+import { createAuthenticate } from "./hooks/authenticate.ts";
+import { authorizeForward } from "./hooks/authorize-forward.ts";
+import { createAuthorizePublish } from "./hooks/authorize-publish.ts";
+import { createAuthorizeSubscribe } from "./hooks/authorize-subscribe.ts";
+import { forgetOnDisconnect } from "./hooks/client-disconnect.ts";
+import { logClientErrors } from "./hooks/client-errors.ts";
+import { wireDownlinkEvents } from "./hooks/downlink-events.ts";
+import { createPreConnect } from "./hooks/pre-connect.ts";
+import { createIngestPublish } from "./ingest-publish.ts";
+import { type AdmissionDeps, createAdmission, MAX_CLIENT_ID_LENGTH } from "./limits/admission.ts";
+import { type ListenerConfig, listen } from "./listeners.ts";
+import { createAcknowledge } from "./reject-notices.ts";
 import { relayEvents } from "./relay-events.ts";
-import { limitSubscriberBuffer } from "./subscriber-buffer-limit.ts";
 
 export interface BrokerDeps {
-  config: Pick<
-    Config,
-    | "MQTT_PORT"
-    | "MQTT_WS_PORT"
-    | "MQTT_TLS_PORT"
-    | "MQTT_TLS_CERT"
-    | "MQTT_TLS_KEY"
-    | "MQTT_HOST"
-    | "MQTT_ALLOW_ANONYMOUS"
-    | "MAX_PAYLOAD_BYTES"
-    | "HOLD_CAP_MS"
-    | "DEVICE_RATE_LIMIT"
-    | "DEVICE_RATE_BURST"
-    | "MQTT_MAX_HELD_PER_CONNECTION"
-    | "MQTT_MAX_HELD"
-    | "MQTT_MAX_PACKET_BYTES"
-    | "MQTT_CONNECT_RATE"
-    | "MQTT_MAX_PENDING_AUTH"
-    | "MQTT_DRAIN_TIMEOUT_MS"
-    | "MQTT_MAX_SUBSCRIBER_BUFFER_BYTES"
-  >;
+  config: Pick<Config, "MQTT_ALLOW_ANONYMOUS" | "MAX_PAYLOAD_BYTES" | "MQTT_DRAIN_TIMEOUT_MS"> &
+    ListenerConfig &
+    AdmissionDeps["config"];
   pool: pg.Pool;
   bridge: Bridge;
   /** for the heartbeat; `subscriber` is a second connection for the control channel */
@@ -79,29 +57,21 @@ export interface BrokerHandle {
 }
 
 /**
- * The embedded MQTT broker: Aedes with the device ACL hooks, listening on TCP, WebSocket and
- * (when configured) TLS, handing every ingest publish to the bridge.
+ * The embedded MQTT broker: Aedes with one hook per concern (hooks/), every client limit behind
+ * the admission (limits/admission.ts), listening on TCP, WebSocket and (when configured) TLS
+ * (listeners.ts), and handing every ingest publish to the bridge (ingest-publish.ts).
  */
 export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const { config, bridge, log } = deps;
   const credentials = new CredentialCache((username) => getMqttAccount(deps.pool, username));
+  const clients = createClientRegistry({ credentials, log });
+  // the bridge's hold cap: one timer in the process decides for both (bridge/hold-cap.ts)
+  const admission = createAdmission({ config, holdCap: bridge.holdCap, log });
   const emptyIdNoClean = new WeakSet<Client>();
-  const clientsByVehicle = new Map<string, Set<Client>>();
   const idPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   let seq = 0;
-  const admission = createIngestAdmission({
-    ratePerSecond: config.DEVICE_RATE_LIMIT,
-    burst: config.DEVICE_RATE_BURST,
-    perConnection: config.MQTT_MAX_HELD_PER_CONNECTION,
-    total: config.MQTT_MAX_HELD,
-    holdCapMs: config.HOLD_CAP_MS,
-  });
-  const MAX_CLIENT_ID_LENGTH = 128;
-  const connectLimit = createConnectLimit({
-    ratePerSecond: config.MQTT_CONNECT_RATE,
-    maxPending: config.MQTT_MAX_PENDING_AUTH,
-    maxClientIdLength: MAX_CLIENT_ID_LENGTH,
-  });
+  const nextMessageId = () => `${idPrefix}-${(seq++).toString(36)}`;
+  const acknowledge = createAcknowledge((packet) => aedes.publish(packet, () => {}));
 
   if (config.MQTT_ALLOW_ANONYMOUS)
     log.warn("MQTT_ALLOW_ANONYMOUS=true: any client may use non-fleet topics (development only)");
@@ -113,37 +83,30 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     drainTimeout: config.MQTT_DRAIN_TIMEOUT_MS,
     concurrency: 1000,
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
-    preConnect(client, packet, callback) {
-      connectLimit.preConnect(client, packet);
-      if (packet.clientId === "" && packet.clean === false) emptyIdNoClean.add(client);
-      deliverAtHighestQos(client);
-      limitSubscriberBuffer(client, config.MQTT_MAX_SUBSCRIBER_BUFFER_BYTES, (c, unsent) =>
-        log.warn(
-          { clientId: c.id, unsent },
-          "subscriber not reading: disconnected (MQTT_MAX_SUBSCRIBER_BUFFER_BYTES)",
-        ),
-      );
-      callback(null, true);
-    },
-    authenticate: connectLimit.authenticate(
+    preConnect: createPreConnect({ admission, emptyIdNoClean }),
+    authenticate: admission.authenticate(
       createAuthenticate({
         credentials,
         allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
         emptyIdNoClean,
         log,
-        onAccount(client, vehicleId) {
-          const set = clientsByVehicle.get(vehicleId) ?? new Set<Client>();
-          clientsByVehicle.set(vehicleId, set);
-          set.add(client);
-        },
+        onAccount: clients.add,
       }),
     ),
     authorizePublish: createAuthorizePublish({
-      ingest: (msg) => bridge.ingest(msg),
-      commandAck: createCommandAck({ pool: deps.pool, maxPayloadBytes: config.MAX_PAYLOAD_BYTES, log }),
-      publishRejects,
-      nextMessageId: () => `${idPrefix}-${(seq++).toString(36)}`,
-      admit: admission.admit,
+      ingest: createIngestPublish({
+        admit: admission.admit,
+        ingest: (msg) => bridge.ingest(msg),
+        acknowledge,
+        nextMessageId,
+      }),
+      commandAnswer: createCommandAck({
+        pool: deps.pool,
+        maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+        acknowledge,
+        nextMessageId,
+        log,
+      }),
       allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
       log,
     }),
@@ -151,130 +114,34 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     authorizeForward,
   });
 
-  function publishRejects(rejects: Reject[]): void {
-    for (const r of rejects) {
-      const payload = JSON.stringify({
-        reason: r.reason,
-        detail: r.detail,
-        messageId: r.messageId,
-        topic: r.topic,
-      });
-      aedes.publish(
-        { cmd: "publish", topic: topics.errors(r.vehicleId), payload, qos: 1, retain: false, dup: false },
-        () => {},
-      );
-    }
-  }
-
   const downlink = createCommandDownlink({ aedes, pool: deps.pool, redis: deps.redis, log });
-  aedes.on("ack", downlink.onAck);
-  aedes.on("connackSent", downlink.onConnackSent);
-  aedes.on("subscribe", downlink.onSubscribe);
+  wireDownlinkEvents(aedes, downlink);
+  forgetOnDisconnect(aedes, clients);
+  logClientErrors(aedes, log);
 
-  aedes.on("clientDisconnect", (client) => {
-    for (const [vehicleId, set] of clientsByVehicle) {
-      if (set.delete(client) && set.size === 0) clientsByVehicle.delete(vehicleId);
-    }
-  });
-  aedes.on("clientError", (client, err) => {
-    // a subscriber that stopped reading (MQTT_DRAIN_TIMEOUT_MS) is worth an operator's attention
-    const level = err.message === "drain timeout" ? "warn" : "debug";
-    log[level]({ clientId: client?.id, err: err.message }, "client error");
-  });
-  aedes.on("connectionError", (client, err) =>
-    log.debug({ clientId: client?.id, err: err.message }, "connection error"),
-  );
-
-  function revoke(vehicleId: string): void {
-    credentials.evict(vehicleId);
-    const set = clientsByVehicle.get(vehicleId);
-    if (!set) return;
-    for (const client of set) client.close();
-    clientsByVehicle.delete(vehicleId);
-    log.info({ vehicleId, sessions: set.size }, "vehicle sessions disconnected");
-  }
-
-  const limits = {
-    stats: () => ({ ...admission.stats(), pendingAuth: connectLimit.pending }),
-    heldBy: (client: Client) => admission.heldBy(client),
-    refused: connectLimit.refused,
-  };
-
-  const servers: Server[] = [];
-  const listen = (server: Server, port: number) =>
-    new Promise<number>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, config.MQTT_HOST, () => {
-        server.off("error", reject);
-        servers.push(server);
-        const addr = server.address();
-        resolve(typeof addr === "object" && addr ? addr.port : port);
-      });
-    });
-
-  const handle = (conn: Parameters<Aedes["handle"]>[0], req?: Parameters<Aedes["handle"]>[1]) =>
-    limitPacketSize(aedes.handle(conn, req), config.MQTT_MAX_PACKET_BYTES);
-  const mqttPort = await listen(createNetServer(handle), config.MQTT_PORT);
-
-  const http = createHttpServer((_req, res) => {
-    res.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket: upgrade required\n");
-  });
-  const wss = new WebSocketServer({ server: http });
-  wss.on("connection", (socket, req) => {
-    const stream = createWebSocketStream(socket);
-    stream.on("error", () => socket.terminate());
-    handle(stream, req);
-  });
-  const wsPort = await listen(http, config.MQTT_WS_PORT);
-
-  let tlsPort: number | undefined;
-  if (config.MQTT_TLS_PORT !== undefined && config.MQTT_TLS_CERT && config.MQTT_TLS_KEY) {
-    const tls = createTlsServer(
-      { cert: readFileSync(config.MQTT_TLS_CERT), key: readFileSync(config.MQTT_TLS_KEY) },
-      handle,
-    );
-    tlsPort = await listen(tls, config.MQTT_TLS_PORT);
-  }
-
-  // The heartbeat (core/heartbeat.ts) carries the event-loop delay of the last interval and the
-  // ingest admission state.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
-  const heartbeat = startHeartbeat({
-    redis: deps.redis,
-    node: aedes.id,
-    log,
-    content: () => {
-      const lag = {
-        loopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e4) / 100,
-        loopDelayMaxMs: Math.round(loopDelay.max / 1e4) / 100,
-      };
-      loopDelay.reset();
-      return { clients: aedes.connectedClients, ...lag, ...limits.stats() };
-    },
-  });
+  const limits = { stats: admission.stats, heldBy: admission.heldBy, refused: admission.refused };
+  const listeners = await listen(config, (conn, req) => admission.limitPacketSize(aedes.handle(conn, req)));
+  const heartbeat = startHeartbeat({ aedes, redis: deps.redis, log, limits });
 
   const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
-    if (msg.type === "revoke") revoke(msg.vehicleId);
+    if (msg.type === "revoke") clients.revoke(msg.vehicleId);
     else if (msg.type === "command")
       downlink.deliver(msg).catch((err: unknown) => log.error({ err, ...msg }, "command not delivered"));
   });
   const stopRelay = await relayEvents({ aedes, subscriber: deps.subscriber, redis: deps.redis, log });
 
-  log.info({ mqtt: mqttPort, ws: wsPort, tls: tlsPort }, "broker listening");
+  log.info(listeners.ports, "broker listening");
 
   return {
     aedes,
-    ports: { mqtt: mqttPort, ws: wsPort, ...(tlsPort !== undefined ? { tls: tlsPort } : {}) },
-    revoke,
+    ports: listeners.ports,
+    revoke: clients.revoke,
     limits,
     async close() {
       heartbeat.stop();
-      loopDelay.disable();
       admission.close();
       // 1. stop accepting connections, 2. queue what is held (PUBACKs go out), 3. close clients
-      for (const s of servers) s.close();
-      wss.close();
+      listeners.close();
       await bridge.close();
       await unsubscribeControl();
       await stopRelay();

@@ -6,6 +6,8 @@ export type Identity =
   | { kind: "integration"; name: string }
   | { kind: "anonymous" };
 
+export type DeviceIdentity = Extract<Identity, { kind: "device" }>;
+
 const identities = new WeakMap<Client, Identity>();
 
 export function setIdentity(client: Client, identity: Identity): void {

@@ -1,7 +1,7 @@
+import type { EventMessage } from "../core/events.ts";
 import type { Fix } from "../core/fix.ts";
 import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { ANOMALY_KINDS, type AnomalyKind } from "./derive/anomalies.ts";
-import type { EventMessage } from "../core/events.ts";
 
 /**
  * The worker's fields in the Redis metrics hash (`redisKeys.metrics`), which the API serves on

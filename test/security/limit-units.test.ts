@@ -1,6 +1,8 @@
+import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { HeldLimit } from "../../broker/held-limit.ts";
-import { RateLimiter } from "../../broker/rate-limit.ts";
+import { HoldCap } from "../../bridge/hold-cap.ts";
+import { HeldLimit } from "../../broker/limits/held-limit.ts";
+import { RateLimiter } from "../../broker/limits/rate-limit.ts";
 import { HoldCapError } from "../../core/errors.ts";
 
 // The two admission pieces on their own, with a hand-driven clock.
@@ -28,9 +30,11 @@ describe("RateLimiter", () => {
 
 describe("HeldLimit", () => {
   const settle = () => new Promise((r) => setImmediate(r));
+  const log = pino({ level: "silent" });
 
   it("grants per connection, then in total, in arrival order", async () => {
-    const h = new HeldLimit({ perConnection: 2, total: 3, holdCapMs: 60_000 });
+    const holdCap = new HoldCap({ ms: 60_000, log });
+    const h = new HeldLimit({ perConnection: 2, total: 3, holdCap });
     const a = {};
     const b = {};
     const order: string[] = [];
@@ -60,12 +64,13 @@ describe("HeldLimit", () => {
     expect(h.held).toBe(2);
     for (const p of [a3, b2]) (await p)();
     expect({ held: h.held, waiting: h.waiting }).toEqual({ held: 0, waiting: 0 });
-    h.close();
+    holdCap.close();
   });
 
   it("refuses with HoldCapError a message that waited past the hold cap from its receipt", async () => {
     let now = 0;
-    const h = new HeldLimit({ perConnection: 1, total: 10, holdCapMs: 100, now: () => now });
+    const holdCap = new HoldCap({ ms: 100, now: () => now, log });
+    const h = new HeldLimit({ perConnection: 1, total: 10, holdCap });
     const c = {};
     const first = await h.acquire(c, 0);
     const waiting = h.acquire(c, 0);
@@ -74,6 +79,6 @@ describe("HeldLimit", () => {
     expect(h.waiting).toBe(0);
     first();
     expect(h.held).toBe(0);
-    h.close();
+    holdCap.close();
   });
 });

@@ -1,9 +1,9 @@
 import type { AuthenticateError, Client } from "aedes";
-import { deviceSecretMatches } from "../core/credentials.ts";
-import type { Logger } from "../core/logger.ts";
-import { isVehicleId } from "../core/topics.ts";
-import type { CredentialCache } from "./credential-cache.ts";
-import { setIdentity } from "./identity.ts";
+import { deviceSecretMatches } from "../../core/credentials.ts";
+import type { Logger } from "../../core/logger.ts";
+import { isVehicleId } from "../../core/topics.ts";
+import type { CredentialCache } from "../credential-cache.ts";
+import { setIdentity } from "../identity.ts";
 
 // CONNACK return codes (MQTT 3.1.1 table 3.1)
 const IDENTIFIER_REJECTED = 2;

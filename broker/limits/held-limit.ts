@@ -1,20 +1,20 @@
-import { HoldCapError } from "../core/errors.ts";
+import type { HoldCap, Unwatch } from "../../bridge/hold-cap.ts";
+import { HoldCapError } from "../../core/errors.ts";
 
 export interface HeldLimitOptions {
   /** messages of one connection in the bridge at once */
   perConnection: number;
   /** messages of all connections in the bridge at once */
   total: number;
-  /** a message waiting longer than this (from its receipt) is refused like a held one */
-  holdCapMs: number;
-  now?: () => number;
+  /** a message waiting past the cap (from its receipt) is refused like a held one */
+  holdCap: HoldCap;
 }
 
 type Release = () => void;
 
 interface Waiter {
   conn: Connection;
-  since: number;
+  unwatch: Unwatch;
   /** "conn": waits for a slot of its connection; "total": has one, waits for a slot overall */
   stage: "conn" | "total" | "done";
   resolve: (release: Release) => void;
@@ -33,22 +33,19 @@ interface Connection {
  * since Aedes reads a socket's next chunk only after every packet of the current one has called
  * back, a waiting message also stops its socket from being read, so what waits is bounded by one
  * socket chunk per connection and nothing grows without bound. Slots are granted in arrival order.
- * A message that waited past the hold cap (from its receipt) is refused with HoldCapError: the
- * connection is closed without PUBACK and the device resends, as for a message held in the bridge.
+ * A message that waited past the hold cap (from its receipt; the HoldCap decides) is refused with
+ * HoldCapError: the connection is closed without PUBACK and the device resends, as for a message
+ * held in the bridge.
  */
 export class HeldLimit {
   private heldTotal = 0;
   private waitingCount = 0;
   private readonly conns = new Map<object, Connection>();
-  private readonly forTotal: Waiter[] = [];
-  private readonly now: () => number;
-  private readonly sweeper: NodeJS.Timeout;
+  private forTotal: Waiter[] = [];
+  /** connections that lost a waiter to the hold cap, granted anew once the cap's sweep is over */
+  private readonly expiredIn = new Set<Connection>();
 
-  constructor(private readonly o: HeldLimitOptions) {
-    this.now = o.now ?? Date.now;
-    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, o.holdCapMs / 4));
-    this.sweeper.unref();
-  }
+  constructor(private readonly o: HeldLimitOptions) {}
 
   /** messages admitted and not yet released */
   get held(): number {
@@ -84,13 +81,10 @@ export class HeldLimit {
     return this.wait(c, since, "conn");
   }
 
-  close(): void {
-    clearInterval(this.sweeper);
-  }
-
   private wait(conn: Connection, since: number, stage: "conn" | "total"): Promise<Release> {
     return new Promise<Release>((resolve, reject) => {
-      const w: Waiter = { conn, since, stage, resolve, reject };
+      const w: Waiter = { conn, stage, resolve, reject, unwatch: noop };
+      w.unwatch = this.o.holdCap.watch(since, () => this.expire(w));
       this.waitingCount++;
       if (stage === "conn") conn.waiting.push(w);
       else this.forTotal.push(w);
@@ -121,6 +115,7 @@ export class HeldLimit {
       const w = this.forTotal.shift() as Waiter;
       if (w.stage === "done") continue;
       w.stage = "done";
+      w.unwatch();
       this.waitingCount--;
       this.heldTotal++;
       w.resolve(this.releaser(w.conn));
@@ -128,28 +123,24 @@ export class HeldLimit {
     if (conn.held === 0 && conn.waiting.length === 0) this.conns.delete(conn.key);
   }
 
-  private sweep(): void {
-    const limit = this.now() - this.o.holdCapMs;
-    const touched = new Set<Connection>();
-    const expire = (w: Waiter) => {
-      if (w.stage === "done" || w.since > limit) return false;
-      if (w.stage === "total") {
-        w.conn.held--;
-        touched.add(w.conn);
-      }
-      w.stage = "done";
-      this.waitingCount--;
-      w.reject(new HoldCapError(`message waited ${this.o.holdCapMs} ms for a slot in the bridge`));
-      return true;
-    };
-    for (const w of this.forTotal) expire(w);
-    for (const c of this.conns.values()) {
-      for (const w of c.waiting) expire(w);
-      c.waiting = c.waiting.filter((w) => w.stage !== "done");
-    }
-    let kept = 0;
-    for (const w of this.forTotal) if (w.stage !== "done") this.forTotal[kept++] = w;
-    this.forTotal.length = kept;
-    for (const c of touched) this.grant(c);
+  private expire(w: Waiter): void {
+    if (w.stage === "done") return;
+    if (w.stage === "total") w.conn.held--;
+    w.stage = "done";
+    this.waitingCount--;
+    w.reject(new HoldCapError(`message waited ${this.o.holdCap.ms} ms for a slot in the bridge`));
+    // the freed slots are granted after the whole sweep: not to a waiter it is about to refuse
+    if (this.expiredIn.size === 0) queueMicrotask(() => this.afterExpiry());
+    this.expiredIn.add(w.conn);
+  }
+
+  private afterExpiry(): void {
+    this.forTotal = this.forTotal.filter((w) => w.stage !== "done");
+    const conns = [...this.expiredIn];
+    this.expiredIn.clear();
+    for (const c of conns) c.waiting = c.waiting.filter((w) => w.stage !== "done");
+    for (const c of conns) this.grant(c);
   }
 }
+
+function noop(): void {}

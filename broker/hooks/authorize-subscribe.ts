@@ -1,6 +1,6 @@
 import type { Client, Subscription } from "aedes";
-import { isFleetNamespace, isOwnDownlinkTopic } from "../core/topics.ts";
-import { getIdentity } from "./identity.ts";
+import { isFleetNamespace, isOwnDownlinkTopic } from "../../core/topics.ts";
+import { getIdentity } from "../identity.ts";
 
 /**
  * Aedes `authorizeSubscribe`: a device may subscribe only to its own errors, events and

@@ -11,7 +11,7 @@ const REJECTED = "x-logitrack-rejected";
 
 type WithProperties = { properties?: { userProperties?: Record<string, string | string[]> } };
 
-/** Called in authorizePublish, before the callback, on a message that carries any reject. */
+/** Called before the PUBACK of a message that carries any reject (reject-notices.ts). */
 export function markRejected(packet: PublishPacket): void {
   const p = packet as PublishPacket & WithProperties;
   p.properties = { ...p.properties, userProperties: { ...p.properties?.userProperties, [REJECTED]: "1" } };
