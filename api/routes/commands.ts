@@ -72,7 +72,7 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
       async (req, reply) => {
         const { id } = req.params;
         const command = await createCommand(pool, id, req.body.payload);
-        if (!command) return sendError(reply, 404, `no vehicle ${id}`);
+        if (!command) return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
         const brokersNotified = await publishControl(redis, {
           type: "command",
           vehicleId: id,
@@ -106,7 +106,7 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
       async (req, reply) => {
         const { id } = req.params;
         const { limit, cursor } = req.query;
-        if (!(await getVehicle(pool, id))) return sendError(reply, 404, `no vehicle ${id}`);
+        if (!(await getVehicle(pool, id))) return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
         const rows = await listCommands(pool, id, limit + 1, cursor);
         const page = rows.slice(0, limit);
         return {
@@ -129,7 +129,8 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
       },
       async (req, reply) => {
         const command = await getCommand(pool, req.params.id, req.params.commandId);
-        if (!command) return sendError(reply, 404, `no command ${req.params.commandId} for ${req.params.id}`);
+        if (!command)
+          return sendError(reply, "E_NOT_FOUND", `no command ${req.params.commandId} for ${req.params.id}`);
         return asBody(command);
       },
     );

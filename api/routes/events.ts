@@ -57,7 +57,9 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
       async (req, reply) => {
         const { vehicleId, geofenceId, from, to, limit, cursor } = req.query;
         if (from && to && new Date(to) <= new Date(from))
-          return sendError(reply, 400, "querystring.to: must be after from", { field: "querystring.to" });
+          return sendError(reply, "E_VALIDATION", "querystring.to: must be after from", {
+            field: "querystring.to",
+          });
         const r = await pool.query<z.infer<typeof eventSchema>>(
           `SELECT id::float8 AS id, 'geofence' AS type, vehicle_id AS "vehicleId", geofence_id::float8 AS "geofenceId",
                   geofence_name AS "geofenceName", kind, ${isoSql("at")} AS at, ${isoSql("confirmed_at")} AS "confirmedAt",

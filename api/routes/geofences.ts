@@ -17,9 +17,9 @@ import { ifMatchHeaders, pageQuery, parseIfMatch } from "../schemas.ts";
 export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
   const { pool } = deps;
   const notFound = (reply: Parameters<typeof sendError>[0], id: number) =>
-    sendError(reply, 404, `no geofence ${id}`);
+    sendError(reply, "E_NOT_FOUND", `no geofence ${id}`);
   const badGeometry = (reply: Parameters<typeof sendError>[0], reason: string) =>
-    sendError(reply, 400, `body.geometry: ${reason}`, { field: "body.geometry", reason });
+    sendError(reply, "E_VALIDATION", `body.geometry: ${reason}`, { field: "body.geometry", reason });
 
   return async (app) => {
     app.get(
@@ -44,7 +44,9 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         const { limit, cursor } = req.query;
         const after = cursor === undefined ? 0 : Number(cursor);
         if (!Number.isSafeInteger(after) || after < 0)
-          return sendError(reply, 400, "querystring.cursor: invalid cursor", { field: "querystring.cursor" });
+          return sendError(reply, "E_VALIDATION", "querystring.cursor: invalid cursor", {
+            field: "querystring.cursor",
+          });
         const r = await pool.query<Row>(`${SELECT} WHERE id > $1 ORDER BY id LIMIT $2`, [after, limit + 1]);
         const page = r.rows.slice(0, limit);
         return {
@@ -119,7 +121,7 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         const { geometry, properties } = req.body;
         const version = parseIfMatch(req.headers["if-match"]);
         if (Number.isNaN(version))
-          return sendError(reply, 400, "headers.if-match: must be a version number", {
+          return sendError(reply, "E_VALIDATION", "headers.if-match: must be a version number", {
             field: "headers.if-match",
           });
         const reason = await invalidReason(pool, geometry);
@@ -148,9 +150,12 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         ]);
         const current = cur.rows[0];
         if (!current) return notFound(reply, req.params.id);
-        return sendError(reply, 409, `version ${version} is stale; the geofence is at ${current.version}`, {
-          currentVersion: current.version,
-        });
+        return sendError(
+          reply,
+          "E_VERSION_CONFLICT",
+          `version ${version} is stale; the geofence is at ${current.version}`,
+          { currentVersion: current.version },
+        );
       },
     );
 

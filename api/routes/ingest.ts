@@ -87,7 +87,7 @@ export function ingestRoutes(deps: {
             // the queue is unreachable (hold cap) or the bridge is closing: nothing was stored
             req.log.warn({ err, vehicleId }, "http ingest not queued");
             reply.header("retry-after", "5");
-            return sendError(reply, 503, "the ingest queue is unavailable; retry later");
+            return sendError(reply, "E_INGEST_UNAVAILABLE");
           }
         },
       );

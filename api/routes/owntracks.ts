@@ -80,7 +80,7 @@ export function owntracksRoutes(deps: {
         } catch (err) {
           req.log.warn({ err, vehicleId }, "owntracks http not queued");
           reply.header("retry-after", "5");
-          return sendError(reply, 503, "the ingest queue is unavailable; retry later");
+          return sendError(reply, "E_INGEST_UNAVAILABLE");
         }
       },
     );

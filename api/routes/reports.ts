@@ -95,7 +95,8 @@ export function reportRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const range = checkRange(req.query);
-        if (typeof range === "string") return sendError(reply, 400, range, { field: "querystring.to" });
+        if (typeof range === "string")
+          return sendError(reply, "E_VALIDATION", range, { field: "querystring.to" });
         const { vehicleId, limit, cursor } = req.query;
         const r = await pool.query<z.infer<typeof tripSchema>>(
           `SELECT id::float8 AS id, vehicle_id AS "vehicleId", ${isoSql("started_at")} AS "startedAt",
@@ -131,7 +132,8 @@ export function reportRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const range = checkRange(req.query);
-        if (typeof range === "string") return sendError(reply, 400, range, { field: "querystring.to" });
+        if (typeof range === "string")
+          return sendError(reply, "E_VALIDATION", range, { field: "querystring.to" });
         const { vehicleId, limit, cursor } = req.query;
         const r = await pool.query<z.infer<typeof stopSchema>>(
           `SELECT id::float8 AS id, vehicle_id AS "vehicleId", ${isoSql("started_at")} AS "startedAt",

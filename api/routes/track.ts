@@ -46,11 +46,13 @@ export function trackRoutes(deps: {
         const from = new Date(req.query.from);
         const to = new Date(req.query.to);
         if (to <= from)
-          return sendError(reply, 400, "querystring.to: must be after from", { field: "querystring.to" });
+          return sendError(reply, "E_VALIDATION", "querystring.to: must be after from", {
+            field: "querystring.to",
+          });
         if (to.getTime() - from.getTime() > config.TRACK_MAX_DAYS * DAY_MS) {
           return sendError(
             reply,
-            400,
+            "E_VALIDATION",
             `querystring.to: the range may span at most ${config.TRACK_MAX_DAYS} days`,
             {
               field: "querystring.to",
@@ -66,11 +68,11 @@ export function trackRoutes(deps: {
         });
         // history outlives a removed vehicle; only a name with neither is unknown
         if (points.length === 0 && !(await getVehicle(pool, id)))
-          return sendError(reply, 404, `no vehicle ${id}`);
+          return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
         if (points.length > config.TRACK_MAX_POINTS) {
           return sendError(
             reply,
-            422,
+            "E_TOO_MANY_POINTS",
             `more than ${config.TRACK_MAX_POINTS} points: shorten the range or pass simplify=<metres>`,
           );
         }

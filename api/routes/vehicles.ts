@@ -107,7 +107,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
             mqtt: mqttHelp(req.hostname, creds.id, creds.password),
           };
         } catch (err) {
-          if (err instanceof VehicleExistsError) return sendError(reply, 409, err.message);
+          if (err instanceof VehicleExistsError) return sendError(reply, "E_ALREADY_EXISTS", err.message);
           throw err;
         }
       },
@@ -148,7 +148,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const row = await getVehicle(pool, req.params.id);
-        if (!row) return sendError(reply, 404, `no vehicle ${req.params.id}`);
+        if (!row) return sendError(reply, "E_NOT_FOUND", `no vehicle ${req.params.id}`);
         reply.header("etag", `"${row.version}"`);
         return (await withLive([row]))[0] as z.infer<typeof vehicleSchema>;
       },
@@ -167,7 +167,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const id = req.params.id;
-        if (!(await removeVehicle(pool, id))) return sendError(reply, 404, `no vehicle ${id}`);
+        if (!(await removeVehicle(pool, id))) return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
         await revoke(id);
         await redis
           .multi()
@@ -193,7 +193,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const creds = await rotateCredentials(pool, req.params.id);
-        if (!creds) return sendError(reply, 404, `no vehicle ${req.params.id}`);
+        if (!creds) return sendError(reply, "E_NOT_FOUND", `no vehicle ${req.params.id}`);
         await revoke(creds.id);
         req.log.info({ vehicleId: creds.id }, "vehicle credentials rotated");
         return {
