@@ -11,7 +11,15 @@ import {
   GEOFENCE_SELECT as SELECT,
   toFeature,
 } from "../geofence-features.ts";
-import { ifMatchHeaders, pageQuery, parseIfMatch } from "../schemas.ts";
+import { pageQuery, toPage } from "../pagination.ts";
+import { ifMatchHeaders, parseIfMatch } from "../schemas.ts";
+
+/** the last id of the previous page; 0 starts at the first */
+const idAfter = z
+  .string()
+  .max(128)
+  .refine((s) => Number.isSafeInteger(Number(s)) && Number(s) >= 0, "invalid cursor")
+  .transform(Number);
 
 /** Geofences as GeoJSON Features (Polygon, WGS 84), with a version for optimistic PUT. */
 export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
@@ -29,7 +37,7 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         schema: {
           tags: ["geofences"],
           summary: "geofences as a FeatureCollection, by id",
-          querystring: pageQuery(1000, 100),
+          querystring: pageQuery(1000, 100, idAfter),
           response: {
             200: z.object({
               type: z.literal("FeatureCollection"),
@@ -40,19 +48,17 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
           },
         },
       },
-      async (req, reply) => {
+      async (req) => {
         const { limit, cursor } = req.query;
-        const after = cursor === undefined ? 0 : Number(cursor);
-        if (!Number.isSafeInteger(after) || after < 0)
-          return sendError(reply, "E_VALIDATION", "querystring.cursor: invalid cursor", {
-            field: "querystring.cursor",
-          });
-        const r = await pool.query<Row>(`${SELECT} WHERE id > $1 ORDER BY id LIMIT $2`, [after, limit + 1]);
-        const page = r.rows.slice(0, limit);
+        const r = await pool.query<Row>(`${SELECT} WHERE id > $1 ORDER BY id LIMIT $2`, [
+          cursor ?? 0,
+          limit + 1,
+        ]);
+        const page = toPage(r.rows, limit, (last) => String(last.id));
         return {
           type: "FeatureCollection" as const,
-          features: page.map(toFeature),
-          nextCursor: r.rows.length > limit ? String(page.at(-1)?.id) : null,
+          features: page.items.map(toFeature),
+          nextCursor: page.nextCursor,
         };
       },
     );

@@ -16,7 +16,8 @@ import {
 } from "../../core/vehicles.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { livePositions } from "../live-query.ts";
-import { livePositionSchema, pageQuery, vehicleIdSchema, vehicleParams } from "../schemas.ts";
+import { pageQuery } from "../pagination.ts";
+import { livePositionSchema, vehicleIdSchema, vehicleParams } from "../schemas.ts";
 
 export const vehicleSchema = z.object({
   id: z.string(),
