@@ -1,45 +1,54 @@
+import { STATUS_CODES } from "node:http";
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { API_ERROR_CODES, API_ERRORS, type ApiErrorCode, codeForStatus } from "./error-catalogue.ts";
 
-/** The one error body of the API: `{statusCode, error, message}` plus details where useful. */
+/** The one error body of the API: `{statusCode, code, error, message}` plus details where useful. */
 export const errorSchema = z
   .object({
     statusCode: z.number().int(),
-    error: z.string(),
+    code: z
+      .enum(API_ERROR_CODES)
+      .describe("stable: branch on it (api/error-catalogue.ts), not on the message"),
+    error: z.string().describe("the HTTP reason phrase"),
     message: z.string(),
     field: z.string().optional().describe("the request field a 400 is about, e.g. `body.id`"),
   })
   .passthrough();
 
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  409: "Conflict",
-  413: "Payload Too Large",
-  422: "Unprocessable Entity",
-  428: "Precondition Required",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
-
-export function sendError(
+function send(
   reply: FastifyReply,
   statusCode: number,
+  code: ApiErrorCode,
   message: string,
   extra: Record<string, unknown> = {},
 ): FastifyReply {
   return reply
     .code(statusCode)
-    .send({ statusCode, error: REASONS[statusCode] ?? "Error", message, ...extra });
+    .send({ statusCode, code, error: STATUS_CODES[statusCode] ?? "Error", message, ...extra });
+}
+
+/** Answers a catalogue error with its status; `message` replaces the default one to add detail. */
+export function sendError(
+  reply: FastifyReply,
+  code: ApiErrorCode,
+  message?: string,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
+  const entry = API_ERRORS[code];
+  return send(reply, entry.status, code, message ?? entry.message, extra);
+}
+
+/** The 404 of a method and path no route answers, worded as Fastify's own. */
+export function sendRouteNotFound(reply: FastifyReply, method: string, url: string): FastifyReply {
+  return sendError(reply, "E_ROUTE_NOT_FOUND", `Route ${method}:${url} not found`);
 }
 
 /**
  * Validation failures answer 400 naming the field (`querystring.limit: Too big …`); other client
- * errors keep their status and message; server errors are logged and answered without detail.
+ * errors (Fastify's and plugins': bad JSON, 413, 415, rate limit) keep their status and message and
+ * get the code of their status; server errors are logged and answered without detail.
  */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -47,11 +56,17 @@ export function registerErrorHandler(app: FastifyInstance): void {
       const first = err.validation[0];
       const path = first?.instancePath.replace(/^\//, "").replaceAll("/", ".") ?? "";
       const field = [err.validationContext, path].filter(Boolean).join(".");
-      return sendError(reply, 400, `${field}: ${first?.message ?? "invalid"}`, { field });
+      return sendError(reply, "E_VALIDATION", `${field}: ${first?.message ?? "invalid"}`, { field });
     }
     const status = err.statusCode ?? 500;
-    if (status < 500) return sendError(reply, status, err.message);
+    if (status < 500) return send(reply, status, codeForStatus(status), err.message);
     req.log.error({ err }, "request failed");
-    return sendError(reply, status, status === 503 ? err.message : "internal error");
+    return send(
+      reply,
+      status,
+      codeForStatus(status),
+      status === 503 ? err.message : API_ERRORS.E_INTERNAL.message,
+    );
   });
+  app.setNotFoundHandler((req, reply) => sendRouteNotFound(reply, req.method, req.url));
 }

@@ -6,14 +6,6 @@ export const vehicleIdSchema = z.string().regex(VEHICLE_ID_RE, "must match [A-Za
 
 export const vehicleParams = z.object({ id: vehicleIdSchema });
 
-/** `limit` + opaque `cursor`; the answer's `nextCursor` is null on the last page. */
-export function pageQuery(max: number, fallback: number) {
-  return z.object({
-    limit: z.coerce.number().int().min(1).max(max).default(fallback),
-    cursor: z.string().max(128).optional(),
-  });
-}
-
 export const livePositionSchema = z
   .object({
     vehicleId: z.string(),

@@ -39,15 +39,15 @@ export function registerAuth(app: FastifyInstance, pool: pg.Pool): void {
       const vehicleId = await authenticateDevice(pool, req);
       if (!vehicleId) {
         reply.header("www-authenticate", 'Basic realm="logitrack devices", charset="UTF-8"');
-        return sendError(reply, 401, "device credentials required (HTTP Basic: vehicle id and secret)");
+        return sendError(reply, "E_DEVICE_UNAUTHORIZED");
       }
       req.vehicleId = vehicleId;
       return;
     }
     const principal = await authenticate(pool, req);
-    if (!principal) return sendError(reply, 401, "authentication required (session cookie or Bearer token)");
+    if (!principal) return sendError(reply, "E_UNAUTHORIZED");
     if (access === "write" && principal.role !== "admin") {
-      return sendError(reply, 403, `role ${principal.role} may not do this`);
+      return sendError(reply, "E_FORBIDDEN", `role ${principal.role} may not do this`);
     }
     req.principal = principal;
   });

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../../core/config.ts";
-import { sendError } from "../errors.ts";
+import { sendError, sendRouteNotFound } from "../errors.ts";
 
 export const UI_DIST = fileURLToPath(new URL("../../ui/dist", import.meta.url));
 
@@ -43,9 +43,7 @@ export function uiPlugin(deps: { config: Pick<Config, "TILE_URL">; distDir?: str
 
     if (!existsSync(join(root, "index.html"))) {
       app.log.info({ root }, "UI not built: run `npm run build:ui`");
-      app.get("/", { schema: { hide: true } }, async (_req, reply) =>
-        sendError(reply, 503, "the web UI is not built: run `npm run build:ui`"),
-      );
+      app.get("/", { schema: { hide: true } }, async (_req, reply) => sendError(reply, "E_UI_NOT_BUILT"));
       return;
     }
 
@@ -58,7 +56,7 @@ export function uiPlugin(deps: { config: Pick<Config, "TILE_URL">; distDir?: str
 
     app.get("/*", { schema: { hide: true } }, async (req, reply) => {
       const path = req.url.split("?")[0] ?? "/";
-      if (API_PATHS.test(path)) return sendError(reply, 404, `Route GET:${path} not found`);
+      if (API_PATHS.test(path)) return sendRouteNotFound(reply, "GET", path);
       if (FILE_PATH.test(path)) {
         const immutable = path.startsWith("/assets/");
         // @fastify/send decodes the path and keeps it inside root

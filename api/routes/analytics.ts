@@ -3,14 +3,13 @@ import type pg from "pg";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { errorSchema } from "../errors.ts";
+import { isoSql } from "../iso-sql.ts";
+import { pageQuery, pageSchema, toPage } from "../pagination.ts";
 import { vehicleIdSchema } from "../schemas.ts";
-import { isoSql } from "./reports.ts";
 
-const query = z.object({
+const query = pageQuery(10_000, 1000, vehicleIdSchema).extend({
   date: z.iso.date().optional().describe("the fleet day (FLEET_TZ), YYYY-MM-DD; today's when absent"),
   vehicleId: vehicleIdSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-  cursor: vehicleIdSchema.optional().describe("nextCursor of the previous page"),
 });
 
 const rowSchema = z.object({
@@ -45,12 +44,7 @@ export function analyticsRoutes(deps: {
           summary: `per-vehicle distance, speeds, moving and idle time for a day in ${config.FLEET_TZ}`,
           querystring: query,
           response: {
-            200: z.object({
-              date: z.string(),
-              timeZone: z.string(),
-              items: z.array(rowSchema),
-              nextCursor: z.string().nullable(),
-            }),
+            200: pageSchema(rowSchema).extend({ date: z.string(), timeZone: z.string() }),
             400: errorSchema,
           },
         },
@@ -70,13 +64,7 @@ export function analyticsRoutes(deps: {
            ORDER BY vehicle_id LIMIT $4`,
           [date, vehicleId ?? null, cursor ?? null, limit + 1],
         );
-        const page = r.rows.slice(0, limit);
-        return {
-          date,
-          timeZone: config.FLEET_TZ,
-          items: page,
-          nextCursor: r.rows.length > limit ? (page.at(-1)?.vehicleId ?? null) : null,
-        };
+        return { date, timeZone: config.FLEET_TZ, ...toPage(r.rows, limit, (last) => last.vehicleId) };
       },
     );
   };

@@ -2,20 +2,13 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
 import { errorSchema } from "../errors.ts";
+import { isoSql } from "../iso-sql.ts";
+import { idCursor, pageQuery, pageSchema, toPage } from "../pagination.ts";
 import { vehicleIdSchema } from "../schemas.ts";
-import { isoSql } from "./reports.ts";
 
-const query = z.object({
+const query = pageQuery(1000, 100, idCursor).extend({
   vehicleId: vehicleIdSchema.optional(),
   kind: z.enum(["late", "duplicate", "skewed"]).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 53)
-    .optional()
-    .describe("nextCursor of the previous page"),
 });
 
 const anomalySchema = z.object({
@@ -43,7 +36,7 @@ export function anomalyRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
           summary: "late, duplicate and clock-skewed fixes, newest first",
           querystring: query,
           response: {
-            200: z.object({ items: z.array(anomalySchema), nextCursor: z.string().nullable() }),
+            200: pageSchema(anomalySchema),
             400: errorSchema,
           },
         },
@@ -59,8 +52,7 @@ export function anomalyRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
            ORDER BY id DESC LIMIT $4`,
           [cursor ?? null, vehicleId ?? null, kind ?? null, limit + 1],
         );
-        const page = r.rows.slice(0, limit);
-        return { items: page, nextCursor: r.rows.length > limit ? String(page.at(-1)?.id) : null };
+        return toPage(r.rows, limit, (last) => String(last.id));
       },
     );
   };

@@ -42,12 +42,12 @@ export function authRoutes(deps: {
         let who: { name: string; role: (typeof ROLES)[number] };
         if ("token" in body) {
           const token = await findToken(pool, body.token);
-          if (!token) return sendError(reply, 401, "unknown token");
+          if (!token) return sendError(reply, "E_LOGIN_FAILED", "unknown token");
           owner = { tokenId: token.id };
           who = token;
         } else {
           const user = await verifyUser(pool, body.username, body.password);
-          if (!user) return sendError(reply, 401, "wrong username or password");
+          if (!user) return sendError(reply, "E_LOGIN_FAILED");
           owner = { userId: user.id };
           who = { name: user.username, role: user.role };
         }

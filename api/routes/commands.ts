@@ -7,6 +7,7 @@ import type { Redis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import { getVehicle } from "../../core/vehicles.ts";
 import { errorSchema, sendError } from "../errors.ts";
+import { pageQuery, pageSchema, toPage } from "../pagination.ts";
 import { vehicleParams } from "../schemas.ts";
 
 const commandSchema = z.object({
@@ -31,10 +32,11 @@ const newCommand = z.object({
 
 const commandParams = vehicleParams.extend({ commandId: z.string().regex(UUID_RE, "must be a command id") });
 
-const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().regex(UUID_RE, "must be the nextCursor of the previous page").optional(),
-});
+const listQuery = pageQuery(
+  1000,
+  100,
+  z.string().regex(UUID_RE, "must be the nextCursor of the previous page"),
+);
 
 const asBody = (c: CommandRow) => c as z.infer<typeof commandSchema>;
 
@@ -72,7 +74,7 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
       async (req, reply) => {
         const { id } = req.params;
         const command = await createCommand(pool, id, req.body.payload);
-        if (!command) return sendError(reply, 404, `no vehicle ${id}`);
+        if (!command) return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
         const brokersNotified = await publishControl(redis, {
           type: "command",
           vehicleId: id,
@@ -97,7 +99,7 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
           params: vehicleParams,
           querystring: listQuery,
           response: {
-            200: z.object({ items: z.array(commandSchema), nextCursor: z.string().nullable() }),
+            200: pageSchema(commandSchema),
             400: errorSchema,
             404: errorSchema,
           },
@@ -106,13 +108,10 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
       async (req, reply) => {
         const { id } = req.params;
         const { limit, cursor } = req.query;
-        if (!(await getVehicle(pool, id))) return sendError(reply, 404, `no vehicle ${id}`);
+        if (!(await getVehicle(pool, id))) return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
         const rows = await listCommands(pool, id, limit + 1, cursor);
-        const page = rows.slice(0, limit);
-        return {
-          items: page.map(asBody),
-          nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
-        };
+        const page = toPage(rows, limit, (last) => last.id);
+        return { ...page, items: page.items.map(asBody) };
       },
     );
 
@@ -129,7 +128,8 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
       },
       async (req, reply) => {
         const command = await getCommand(pool, req.params.id, req.params.commandId);
-        if (!command) return sendError(reply, 404, `no command ${req.params.commandId} for ${req.params.id}`);
+        if (!command)
+          return sendError(reply, "E_NOT_FOUND", `no command ${req.params.commandId} for ${req.params.id}`);
         return asBody(command);
       },
     );

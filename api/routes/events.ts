@@ -2,10 +2,12 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
 import { errorSchema, sendError } from "../errors.ts";
+import { isoSql } from "../iso-sql.ts";
+import { pageQuery, pageSchema, timeCursor, timeCursorOf, toPage } from "../pagination.ts";
 import { vehicleIdSchema } from "../schemas.ts";
-import { cursorOf, isoSql, timeCursor } from "./reports.ts";
+import { checkRange } from "../time-range.ts";
 
-const query = z.object({
+const query = pageQuery(1000, 200, timeCursor).extend({
   vehicleId: vehicleIdSchema.optional(),
   geofenceId: z.coerce
     .number()
@@ -15,8 +17,6 @@ const query = z.object({
     .optional(),
   from: z.iso.datetime({ offset: true }).optional().describe("events at or after (ISO-8601)"),
   to: z.iso.datetime({ offset: true }).optional().describe("events before (ISO-8601)"),
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
-  cursor: timeCursor.optional(),
 });
 
 const eventSchema = z.object({
@@ -49,15 +49,17 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
           summary: "geofence enter/exit events, oldest first, by vehicle, geofence and time",
           querystring: query,
           response: {
-            200: z.object({ items: z.array(eventSchema), nextCursor: z.string().nullable() }),
+            200: pageSchema(eventSchema),
             400: errorSchema,
           },
         },
       },
       async (req, reply) => {
         const { vehicleId, geofenceId, from, to, limit, cursor } = req.query;
-        if (from && to && new Date(to) <= new Date(from))
-          return sendError(reply, 400, "querystring.to: must be after from", { field: "querystring.to" });
+        // any span: a page is bounded by limit
+        const range = from && to ? checkRange({ from, to }, Number.POSITIVE_INFINITY) : undefined;
+        if (typeof range === "string")
+          return sendError(reply, "E_VALIDATION", range, { field: "querystring.to" });
         const r = await pool.query<z.infer<typeof eventSchema>>(
           `SELECT id::float8 AS id, 'geofence' AS type, vehicle_id AS "vehicleId", geofence_id::float8 AS "geofenceId",
                   geofence_name AS "geofenceName", kind, ${isoSql("at")} AS at, ${isoSql("confirmed_at")} AS "confirmedAt",
@@ -77,9 +79,7 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
             limit + 1,
           ],
         );
-        const page = r.rows.slice(0, limit);
-        const last = page.at(-1);
-        return { items: page, nextCursor: r.rows.length > limit && last ? cursorOf(last.at, last.id) : null };
+        return toPage(r.rows, limit, (last) => timeCursorOf(last.at, last.id));
       },
     );
   };

@@ -11,15 +11,23 @@ import {
   GEOFENCE_SELECT as SELECT,
   toFeature,
 } from "../geofence-features.ts";
-import { ifMatchHeaders, pageQuery, parseIfMatch } from "../schemas.ts";
+import { pageQuery, toPage } from "../pagination.ts";
+import { ifMatchHeaders, parseIfMatch } from "../schemas.ts";
+
+/** the last id of the previous page; 0 starts at the first */
+const idAfter = z
+  .string()
+  .max(128)
+  .refine((s) => Number.isSafeInteger(Number(s)) && Number(s) >= 0, "invalid cursor")
+  .transform(Number);
 
 /** Geofences as GeoJSON Features (Polygon, WGS 84), with a version for optimistic PUT. */
 export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
   const { pool } = deps;
   const notFound = (reply: Parameters<typeof sendError>[0], id: number) =>
-    sendError(reply, 404, `no geofence ${id}`);
+    sendError(reply, "E_NOT_FOUND", `no geofence ${id}`);
   const badGeometry = (reply: Parameters<typeof sendError>[0], reason: string) =>
-    sendError(reply, 400, `body.geometry: ${reason}`, { field: "body.geometry", reason });
+    sendError(reply, "E_VALIDATION", `body.geometry: ${reason}`, { field: "body.geometry", reason });
 
   return async (app) => {
     app.get(
@@ -29,7 +37,7 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         schema: {
           tags: ["geofences"],
           summary: "geofences as a FeatureCollection, by id",
-          querystring: pageQuery(1000, 100),
+          querystring: pageQuery(1000, 100, idAfter),
           response: {
             200: z.object({
               type: z.literal("FeatureCollection"),
@@ -40,17 +48,17 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
           },
         },
       },
-      async (req, reply) => {
+      async (req) => {
         const { limit, cursor } = req.query;
-        const after = cursor === undefined ? 0 : Number(cursor);
-        if (!Number.isSafeInteger(after) || after < 0)
-          return sendError(reply, 400, "querystring.cursor: invalid cursor", { field: "querystring.cursor" });
-        const r = await pool.query<Row>(`${SELECT} WHERE id > $1 ORDER BY id LIMIT $2`, [after, limit + 1]);
-        const page = r.rows.slice(0, limit);
+        const r = await pool.query<Row>(`${SELECT} WHERE id > $1 ORDER BY id LIMIT $2`, [
+          cursor ?? 0,
+          limit + 1,
+        ]);
+        const page = toPage(r.rows, limit, (last) => String(last.id));
         return {
           type: "FeatureCollection" as const,
-          features: page.map(toFeature),
-          nextCursor: r.rows.length > limit ? String(page.at(-1)?.id) : null,
+          features: page.items.map(toFeature),
+          nextCursor: page.nextCursor,
         };
       },
     );
@@ -119,7 +127,7 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         const { geometry, properties } = req.body;
         const version = parseIfMatch(req.headers["if-match"]);
         if (Number.isNaN(version))
-          return sendError(reply, 400, "headers.if-match: must be a version number", {
+          return sendError(reply, "E_VALIDATION", "headers.if-match: must be a version number", {
             field: "headers.if-match",
           });
         const reason = await invalidReason(pool, geometry);
@@ -148,9 +156,12 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         ]);
         const current = cur.rows[0];
         if (!current) return notFound(reply, req.params.id);
-        return sendError(reply, 409, `version ${version} is stale; the geofence is at ${current.version}`, {
-          currentVersion: current.version,
-        });
+        return sendError(
+          reply,
+          "E_VERSION_CONFLICT",
+          `version ${version} is stale; the geofence is at ${current.version}`,
+          { currentVersion: current.version },
+        );
       },
     );
 

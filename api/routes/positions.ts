@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { z } from "zod";
 import { positionsInBox } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import { errorSchema } from "../errors.ts";
-import { bboxQuery, livePositionSchema, pageQuery } from "../schemas.ts";
+import { pageQuery, pageSchema, toPage } from "../pagination.ts";
+import { bboxQuery, livePositionSchema } from "../schemas.ts";
 
 const query = pageQuery(10_000, 1000).extend({ bbox: bboxQuery.optional() });
 
@@ -19,7 +19,7 @@ export function positionRoutes(deps: { redis: Redis }): FastifyPluginAsyncZod {
           summary: "latest position of every vehicle inside bbox (all without bbox)",
           querystring: query,
           response: {
-            200: z.object({ items: z.array(livePositionSchema), nextCursor: z.string().nullable() }),
+            200: pageSchema(livePositionSchema),
             400: errorSchema,
           },
         },
@@ -30,9 +30,7 @@ export function positionRoutes(deps: { redis: Redis }): FastifyPluginAsyncZod {
         const sorted = all
           .filter((p) => cursor === undefined || p.vehicleId > cursor)
           .sort((a, b) => (a.vehicleId < b.vehicleId ? -1 : 1));
-        const items = sorted.slice(0, limit);
-        const more = sorted.length > limit;
-        return { items, nextCursor: more ? (items.at(-1)?.vehicleId ?? null) : null };
+        return toPage(sorted, limit, (last) => last.vehicleId);
       },
     );
   };

@@ -3,17 +3,10 @@ import type pg from "pg";
 import { z } from "zod";
 import { REJECT_REASONS } from "../../core/reject-reasons.ts";
 import { errorSchema } from "../errors.ts";
+import { idCursor, pageQuery, pageSchema, toPage } from "../pagination.ts";
 import { vehicleIdSchema } from "../schemas.ts";
 
-const query = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 53)
-    .optional()
-    .describe("nextCursor of the previous page"),
+const query = pageQuery(1000, 100, idCursor).extend({
   vehicleId: vehicleIdSchema.optional(),
   reason: z.enum(Object.keys(REJECT_REASONS) as [keyof typeof REJECT_REASONS]).optional(),
 });
@@ -41,7 +34,7 @@ export function rejectedRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
           summary: "rejected messages (dead letter), newest first",
           querystring: query,
           response: {
-            200: z.object({ items: z.array(rejectedSchema), nextCursor: z.string().nullable() }),
+            200: pageSchema(rejectedSchema),
             400: errorSchema,
           },
         },
@@ -58,8 +51,7 @@ export function rejectedRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
            ORDER BY id DESC LIMIT $4`,
           [cursor ?? null, vehicleId ?? null, reason ?? null, limit + 1],
         );
-        const page = r.rows.slice(0, limit);
-        return { items: page, nextCursor: r.rows.length > limit ? String(page.at(-1)?.id) : null };
+        return toPage(r.rows, limit, (last) => String(last.id));
       },
     );
   };

@@ -5,14 +5,11 @@ import type { Config } from "../../core/config.ts";
 import { getVehicle } from "../../core/vehicles.ts";
 import { sendError } from "../errors.ts";
 import { vehicleParams } from "../schemas.ts";
+import { checkRange, timeRangeQuery } from "../time-range.ts";
 import { toCsv, toGeoJson, toGpx } from "../track-formats.ts";
 import { readTrack } from "../track-query.ts";
 
-const DAY_MS = 86_400_000;
-
-const trackQuery = z.object({
-  from: z.iso.datetime({ offset: true }).describe("start, inclusive (ISO-8601)"),
-  to: z.iso.datetime({ offset: true }).describe("end, exclusive (ISO-8601)"),
+const trackQuery = timeRangeQuery.extend({
   format: z.enum(["geojson", "gpx", "csv"]).default("geojson"),
   simplify: z.coerce
     .number()
@@ -43,20 +40,10 @@ export function trackRoutes(deps: {
       async (req, reply) => {
         const { id } = req.params;
         const { format, simplify } = req.query;
-        const from = new Date(req.query.from);
-        const to = new Date(req.query.to);
-        if (to <= from)
-          return sendError(reply, 400, "querystring.to: must be after from", { field: "querystring.to" });
-        if (to.getTime() - from.getTime() > config.TRACK_MAX_DAYS * DAY_MS) {
-          return sendError(
-            reply,
-            400,
-            `querystring.to: the range may span at most ${config.TRACK_MAX_DAYS} days`,
-            {
-              field: "querystring.to",
-            },
-          );
-        }
+        const range = checkRange(req.query, config.TRACK_MAX_DAYS);
+        if (typeof range === "string")
+          return sendError(reply, "E_VALIDATION", range, { field: "querystring.to" });
+        const { from, to } = range;
         const points = await readTrack(pool, {
           vehicleId: id,
           from,
@@ -66,11 +53,11 @@ export function trackRoutes(deps: {
         });
         // history outlives a removed vehicle; only a name with neither is unknown
         if (points.length === 0 && !(await getVehicle(pool, id)))
-          return sendError(reply, 404, `no vehicle ${id}`);
+          return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
         if (points.length > config.TRACK_MAX_POINTS) {
           return sendError(
             reply,
-            422,
+            "E_TOO_MANY_POINTS",
             `more than ${config.TRACK_MAX_POINTS} points: shorten the range or pass simplify=<metres>`,
           );
         }

@@ -51,9 +51,9 @@ export function vehiclePatchRoutes(deps: { pool: pg.Pool; redis: Redis }): Fasti
       async (req, reply) => {
         const id = req.params.id;
         const version = parseIfMatch(req.headers["if-match"]);
-        if (version === undefined) return sendError(reply, 428, "If-Match: <version> is required");
+        if (version === undefined) return sendError(reply, "E_PRECONDITION_REQUIRED");
         if (Number.isNaN(version))
-          return sendError(reply, 400, "headers.if-match: must be a version number", {
+          return sendError(reply, "E_VALIDATION", "headers.if-match: must be a version number", {
             field: "headers.if-match",
           });
         const sets: string[] = [];
@@ -72,11 +72,14 @@ export function vehiclePatchRoutes(deps: { pool: pg.Pool; redis: Redis }): Fasti
         );
         if (r.rowCount === 0) {
           const current = await getVehicle(pool, id);
-          if (!current) return sendError(reply, 404, `no vehicle ${id}`);
+          if (!current) return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
           reply.header("etag", `"${current.version}"`);
-          return sendError(reply, 409, `version ${version} is stale; the vehicle is at ${current.version}`, {
-            currentVersion: current.version,
-          });
+          return sendError(
+            reply,
+            "E_VERSION_CONFLICT",
+            `version ${version} is stale; the vehicle is at ${current.version}`,
+            { currentVersion: current.version },
+          );
         }
         if (req.body.status !== undefined) await admin.statusChanged(id, r.rows[0]?.old, req.body.status);
         const row = (await getVehicle(pool, id)) as VehicleRow;

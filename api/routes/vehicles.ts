@@ -8,7 +8,8 @@ import { topics } from "../../core/topics.ts";
 import { createVehicleAdmin } from "../../core/vehicle-admin.ts";
 import { getVehicle, listVehicles, VehicleExistsError, type VehicleRow } from "../../core/vehicles.ts";
 import { errorSchema, sendError } from "../errors.ts";
-import { livePositionSchema, pageQuery, vehicleIdSchema, vehicleParams } from "../schemas.ts";
+import { pageQuery } from "../pagination.ts";
+import { livePositionSchema, vehicleIdSchema, vehicleParams } from "../schemas.ts";
 
 export const vehicleSchema = z.object({
   id: z.string(),
@@ -97,7 +98,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
             mqtt: mqttHelp(req.hostname, creds.id, creds.password),
           };
         } catch (err) {
-          if (err instanceof VehicleExistsError) return sendError(reply, 409, err.message);
+          if (err instanceof VehicleExistsError) return sendError(reply, "E_ALREADY_EXISTS", err.message);
           throw err;
         }
       },
@@ -138,7 +139,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const row = await getVehicle(pool, req.params.id);
-        if (!row) return sendError(reply, 404, `no vehicle ${req.params.id}`);
+        if (!row) return sendError(reply, "E_NOT_FOUND", `no vehicle ${req.params.id}`);
         reply.header("etag", `"${row.version}"`);
         return (await withLive([row]))[0] as z.infer<typeof vehicleSchema>;
       },
@@ -157,7 +158,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const id = req.params.id;
-        if (!(await admin.remove(id))) return sendError(reply, 404, `no vehicle ${id}`);
+        if (!(await admin.remove(id))) return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
         req.log.info({ vehicleId: id }, "vehicle removed");
         return reply.code(204).send(null);
       },
@@ -176,7 +177,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const creds = await admin.rotate(req.params.id);
-        if (!creds) return sendError(reply, 404, `no vehicle ${req.params.id}`);
+        if (!creds) return sendError(reply, "E_NOT_FOUND", `no vehicle ${req.params.id}`);
         req.log.info({ vehicleId: creds.id }, "vehicle credentials rotated");
         return {
           credentials: { username: creds.username, password: creds.password },

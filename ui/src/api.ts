@@ -131,12 +131,15 @@ interface Page<T> {
 
 export class ApiError extends Error {
   override name = "ApiError";
+  /** the API's stable error code (api/error-catalogue.ts), e.g. `E_VERSION_CONFLICT`; absent when no API answered */
+  readonly code: string | undefined;
   constructor(
     readonly status: number,
     message: string,
     readonly body: Record<string, unknown> = {},
   ) {
     super(message);
+    this.code = typeof body.code === "string" ? body.code : undefined;
   }
 }
 
