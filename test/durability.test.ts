@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { DeviceCredentials } from "../core/vehicles.ts";
 import { startPlatform, type TestPlatform } from "./support/platform.ts";
-import { type RedisInstance, spawnEntry, startRedis } from "./support/processes.ts";
+import { spawnEntry } from "./support/processes.ts";
+import { type RedisServer, startRedis } from "./support/redis-server.ts";
 import { sleep, waitFor } from "./support/wait.ts";
 
 // These tests stop or pause services of their own; they run one after another (one file).
@@ -10,12 +11,12 @@ const fix = (i: number, lat = 25.2) =>
   JSON.stringify({ lat, lng: 55.27 + i * 1e-5, recordedAt: now - 600_000 + i * 10 });
 
 describe("durability: a PUBACK means the fix is queued", () => {
-  let redis: RedisInstance | undefined;
+  let redis: RedisServer | undefined;
   let p: TestPlatform | undefined;
   afterEach(async () => {
     redis?.resume();
     await p?.close();
-    await redis?.stop();
+    await redis?.cleanup();
     p = undefined;
     redis = undefined;
   });

@@ -3,7 +3,7 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DeviceCredentials } from "../../core/vehicles.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
-import { type RedisInstance, startRedis } from "../support/processes.ts";
+import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 import { connectPacket, openRaw, type RawConnection, varint } from "./support/raw-mqtt.ts";
 
@@ -23,7 +23,7 @@ function stored(p: TestPlatform, n: number, timeoutMs = 90_000) {
 
 describe("broker limits", () => {
   let p: TestPlatform | undefined;
-  let redis: RedisInstance | undefined;
+  let redis: RedisServer | undefined;
   let lock: pg.Client | undefined;
   const raws: RawConnection[] = [];
   afterEach(async () => {
@@ -32,7 +32,7 @@ describe("broker limits", () => {
     lock = undefined;
     redis?.resume();
     await p?.close();
-    await redis?.stop();
+    await redis?.cleanup();
     p = undefined;
     redis = undefined;
   });
