@@ -276,7 +276,18 @@ describe("broker limits", () => {
       (n) => n === 7,
       { what: "7 CONNACK 3" },
     );
-    await sleep(300);
+    // the marker: a later CONNECT is refused too, so none of the three had finished when the broker
+    // took it
+    const later = await openRaw(platform.broker.ports.mqtt);
+    raws.push(later);
+    const { username, password } = creds[0] as DeviceCredentials;
+    later.socket.write(connectPacket({ clientId: "pending-later", username, password }));
+    await waitFor(
+      async () => later.connack(),
+      (c) => c !== undefined,
+      { what: "the later CONNACK" },
+    );
+    expect(later.connack()).toBe(3);
     expect(conns.filter((c) => c.connack() === undefined)).toHaveLength(3);
     expect(platform.broker.limits.stats().pendingAuth).toBe(3);
     await lock.query("COMMIT");
