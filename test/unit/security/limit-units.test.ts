@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { HoldCapError } from "../../bridge/batcher.ts";
-import { HeldLimit } from "../../broker/held-limit.ts";
-import { RateLimiter } from "../../broker/rate-limit.ts";
+import { HoldCapError } from "../../../bridge/batcher.ts";
+import { HeldLimit } from "../../../broker/held-limit.ts";
+import { RateLimiter } from "../../../broker/rate-limit.ts";
 
 // The two admission pieces on their own, with a hand-driven clock.
 describe("RateLimiter", () => {
