@@ -5,6 +5,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { freePort } from "../core/free-port.ts";
 import { type BrokerHeartbeat, isBrokerHeartbeat, readHeartbeats } from "../core/heartbeat.ts";
 import { DEFAULT_QUEUE_PARTITIONS, locationQueueName } from "../core/queues.ts";
 import { redisKeys } from "../core/redis.ts";
@@ -38,15 +39,6 @@ const log = (m: string) => process.stderr.write(`soak: ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- services of the soak's own, on free ports
-const freePort = async () => {
-  const { createServer } = await import("node:net");
-  return new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-};
 const servicesDir = join(root, ".data", "soak");
 const servicesArgs = [
   "--dir",

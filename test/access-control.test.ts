@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeviceCredentials } from "../core/vehicles.ts";
 import { startPlatform, type TestPlatform } from "./support/platform.ts";
-import { sleep } from "./support/wait.ts";
+import { storedBesides, storeSentinel } from "./support/sentinel.ts";
 
 const fix = () => JSON.stringify({ lat: 25.2, lng: 55.3, recordedAt: Date.now() - 1000 });
 
@@ -14,10 +14,12 @@ describe("device access control", () => {
   let p: TestPlatform;
   let a: DeviceCredentials;
   let b: DeviceCredentials;
+  let sentinel: DeviceCredentials;
 
   beforeAll(async () => {
     p = await startPlatform();
     [a, b] = (await p.register("acl", 2)) as [DeviceCredentials, DeviceCredentials];
+    [sentinel] = (await p.register("acl-sentinel", 1)) as [DeviceCredentials];
   });
   afterAll(() => p?.close());
 
@@ -26,8 +28,8 @@ describe("device access control", () => {
     const gone = closed(client);
     client.publish(`fleet/${b.id}/location`, fix(), { qos: 1 });
     await gone;
-    await sleep(200);
-    expect(await p.rowCount()).toBe(0);
+    await storeSentinel(p, sentinel);
+    expect((await storedBesides(p, sentinel)).fixes).toBe(0);
   });
 
   it("disconnects a device that publishes to its own errors topic or to $SYS", async () => {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { DeviceCredentials } from "../core/vehicles.ts";
 import { startPlatform, type TestPlatform } from "./support/platform.ts";
-import { type RedisInstance, spawnEntry, startRedis } from "./support/processes.ts";
+import { spawnEntry } from "./support/processes.ts";
+import { type RedisServer, startRedis } from "./support/redis-server.ts";
 import { sleep, waitFor } from "./support/wait.ts";
 
 // These tests stop or pause services of their own; they run one after another (one file).
@@ -10,12 +11,12 @@ const fix = (i: number, lat = 25.2) =>
   JSON.stringify({ lat, lng: 55.27 + i * 1e-5, recordedAt: now - 600_000 + i * 10 });
 
 describe("durability: a PUBACK means the fix is queued", () => {
-  let redis: RedisInstance | undefined;
+  let redis: RedisServer | undefined;
   let p: TestPlatform | undefined;
   afterEach(async () => {
     redis?.resume();
     await p?.close();
-    await redis?.stop();
+    await redis?.cleanup();
     p = undefined;
     redis = undefined;
   });
@@ -23,9 +24,10 @@ describe("durability: a PUBACK means the fix is queued", () => {
   it("holds PUBACKs while the queue's Redis is paused and releases them on resume, losing nothing", async () => {
     redis = await startRedis();
     p = await startPlatform({ redisUrl: redis.url, env: { HOLD_CAP_MS: "60000" } });
-    const [creds] = await p.register("pause", 1);
-    const { id } = creds as DeviceCredentials;
-    const client = await p.connect(creds as DeviceCredentials);
+    const [creds, other] = (await p.register("pause", 2)) as [DeviceCredentials, DeviceCredentials];
+    const { id } = creds;
+    const client = await p.connect(creds);
+    const marker = await p.connect(other);
     await Promise.all(
       Array.from({ length: 100 }, (_, i) => client.publishAsync(`fleet/${id}/location`, fix(i), { qos: 1 })),
     );
@@ -37,10 +39,12 @@ describe("durability: a PUBACK means the fix is queued", () => {
     );
     await waitFor(
       async () => p?.bridge.held ?? 0,
-      (n) => n > 0,
-      { what: "messages held by the bridge" },
+      (n) => n === 500,
+      { what: "all 500 messages held by the bridge" },
     );
-    await sleep(1500);
+    // every PUBACK is due by now unless it is held: the broker answers a later message from
+    // another device, one the bridge ignores (an OwnTracks lwt: nothing to queue, no Redis)
+    await marker.publishAsync(`owntracks/${other.id}/phone`, JSON.stringify({ _type: "lwt" }), { qos: 1 });
     expect(acked).toBe(0);
 
     redis.resume();

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isBrokerHeartbeat, readHeartbeats } from "../../core/heartbeat.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
+import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { waitFor } from "../support/wait.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
-import { type OwnRedis, ownRedis } from "./processes.ts";
 
 // This file stops its own Redis: its tests run serially (vitest runs a file's tests in order).
 describe("/health against a Redis of this test's own", () => {
-  let redis: OwnRedis;
+  let redis: RedisServer;
   let p: TestPlatform;
   let h: ApiHarness;
   const health = async () => {
@@ -16,7 +16,7 @@ describe("/health against a Redis of this test's own", () => {
   };
 
   beforeAll(async () => {
-    redis = await ownRedis();
+    redis = await startRedis({ appendonly: false });
     // a broker in this process beats its heartbeat into that Redis every 5 s
     p = await startPlatform({ redisUrl: redis.url, worker: false });
     h = await startApi({ platform: p });

@@ -3,9 +3,9 @@ import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { locationQueueName, partitionOf } from "../../core/queues.ts";
 import { addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
+import { type Child, spawnEntry } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
-import { type Child, spawnEntry } from "./processes.ts";
 
 /** The value of one sample in Prometheus text, 0 when absent. */
 function sample(text: string, series: string): number {

@@ -3,33 +3,36 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackpressureMonitor } from "../../api/backpressure.ts";
 import { createPool } from "../../core/db.ts";
+import { freePort } from "../../core/free-port.ts";
 import { migrate } from "../../core/migrate.ts";
 import { addIntegration, addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
+import type { FaultResult } from "../../scripts/fault-report.ts";
 import { type Fleet, startFleet } from "../../simulator/fleet.ts";
 import type { OutgoingMessage } from "../../simulator/reporter.ts";
-import { freePort } from "../support/processes.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 import { AckLog, countStored, type SentFix, verifyStored } from "./support/acked.ts";
 import { freezeSubscriber } from "./support/frozen-subscriber.ts";
 import { Pipeline } from "./support/pipeline.ts";
 import { type Pressure, startPressure } from "./support/pressure.ts";
 import { watchQueueDepth } from "./support/queue-depth.ts";
-import { type FaultResult, saveFaultRun } from "./support/report.ts";
+import { FaultRecord } from "./support/report.ts";
 import { type FaultServices, startFaultServices } from "./support/services.ts";
 
 // The fault-injection suite (issue 8): steady publishers with persistent sessions, six faults one
 // after another, and for each the fixes acknowledged during it checked against PostgreSQL field by
-// field. Assertions are on lost / corrupted / duplicated fixes, never on timings; the timings go
-// into the table (docs/reliability.md, `WRITE_DOCS=1 npm run test:faults`).
+// field. Assertions are on lost / corrupted / duplicated fixes, never on timings; every measure
+// is recorded in .data/faults/results.json (support/report.ts), which `npm run faults:table`
+// writes into docs/reliability.md.
 const TRUCKS = 80;
 const RATE = 2.5; // fixes/s per truck: 200 fixes/s from the trucks
 const QUEUE_ALERT_DEPTH = 100;
 const PG_DOWN_MS = 20_000;
+const LOAD = `${TRUCKS} simulated trucks (simulator/fleet.ts: persistent sessions, resend) at ${RATE} fixes/s each; fault 5 adds one device uploading 100-fix /locations arrays (1,000 fixes/s), fault 6 50 devices sending 1,000 single fixes/s padded to 2 KB`;
 
 describe.sequential("faults: every acknowledged fix is stored once, as it was sent", () => {
   const started = performance.now();
   const log = new AckLog();
-  const results: FaultResult[] = [];
+  let record: FaultRecord;
   let services: FaultServices;
   let pipeline: Pipeline;
   let pool: pg.Pool;
@@ -42,6 +45,7 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
   let integration: { username: string; password: string };
 
   beforeAll(async () => {
+    record = new FaultRecord(LOAD);
     services = await startFaultServices();
     await migrate(services.databaseUrl);
     pool = createPool(services.databaseUrl, 4);
@@ -166,7 +170,7 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
       maxQueueDepth: depth.takeMax(),
       note: o.note?.() ?? "",
     };
-    results.push(r);
+    record.add(r);
     console.log(JSON.stringify(r), v.examples);
     return r;
   }
@@ -365,7 +369,7 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
     );
   });
 
-  it("stores every fix acknowledged during the whole run exactly once, and writes the table", async () => {
+  it("stores every fix acknowledged during the whole run exactly once", async () => {
     log.phase = "drain";
     await fleet.stop(15_000);
     await catchUp();
@@ -377,21 +381,16 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
     );
     const total = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM vehicle_locations");
     const rejected = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM rejected_messages");
-    const table = saveFaultRun({
-      date: new Date().toISOString().slice(0, 10),
-      command: "WRITE_DOCS=1 npm run test:faults",
-      load: `${TRUCKS} simulated trucks (simulator/fleet.ts: persistent sessions, resend) at ${RATE} fixes/s each; fault 5 adds one device uploading 100-fix /locations arrays (1,000 fixes/s), fault 6 50 devices sending 1,000 single fixes/s padded to 2 KB`,
-      totals: {
+    record.finish(
+      {
         acked: all.length,
         lost: v.lost,
         corrupted: v.corrupted,
         duplicates: v.duplicates + (dup.rows[0]?.n ?? 0),
         storedUnacked: (total.rows[0]?.n ?? 0) - (all.length - v.lost),
       },
-      results,
-      seconds: (performance.now() - started) / 1000,
-    });
-    console.log(table);
+      (performance.now() - started) / 1000,
+    );
     expect(v.examples).toEqual([]);
     expect({ lost: v.lost, corrupted: v.corrupted, duplicates: v.duplicates }).toEqual({
       lost: 0,
@@ -401,6 +400,6 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
     expect(dup.rows[0]?.n).toBe(0);
     expect(rejected.rows[0]?.n).toBe(0);
     expect(pipeline.unexpectedExits).toEqual([]);
-    expect(results.map((r) => r.id)).toEqual(["1", "2", "3", "4", "5", "6"]);
+    expect(record.run.results.map((r) => r.id)).toEqual(["1", "2", "3", "4", "5", "6"]);
   });
 });

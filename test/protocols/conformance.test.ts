@@ -49,8 +49,15 @@ describe("MQTT 3.1.1 conformance beyond the fleet topics (MQTT_ALLOW_ANONYMOUS=t
     // a zero-length retained message clears it [MQTT-3.3.1-10]
     await mosquittoPub([...anon, "-r", "-q", "1", "-t", "lab/config", "-n"]);
     const late = mosquittoSub([...anon, "-t", "lab/config"]);
-    await late.listenFor(1_000);
-    expect(late.messages).toEqual([]);
+    try {
+      await late.subscribed;
+      // the marker: a retained message goes out on the subscription, before anything published later
+      await mosquittoPub([...anon, "-t", "lab/config", "-m", "later"]);
+      await late.waitForMessages(1);
+      expect(late.messages).toEqual([{ topic: "lab/config", payload: "later", retained: false, qos: 0 }]);
+    } finally {
+      await late.kill();
+    }
   });
 
   it("publishes the will of a client that vanishes without DISCONNECT", async () => {
@@ -89,8 +96,11 @@ describe("MQTT 3.1.1 conformance beyond the fleet topics (MQTT_ALLOW_ANONYMOUS=t
       // -C 1: it says DISCONNECT by itself after one message (its SIGTERM handler can deadlock)
       await mosquittoPub([...anon, "-t", "lab/x", "-m", "bye"]);
       expect(await polite.finished()).toBe(0);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(watcher.messages.map((m) => m.topic)).toEqual(["lab/status/dying"]);
+      // the marker: the broker read the polite client's DISCONNECT and close before this later
+      // client's CONNECT, so a will would be out before this message
+      await mosquittoPub([...anon, "-q", "1", "-t", "lab/status/later", "-m", "x"]);
+      await watcher.waitForMessages(2);
+      expect(watcher.messages.map((m) => m.topic)).toEqual(["lab/status/dying", "lab/status/later"]);
     } finally {
       await watcher.kill();
       await dying.kill();
@@ -120,8 +130,8 @@ describe("MQTT 3.1.1 conformance beyond the fleet topics (MQTT_ALLOW_ANONYMOUS=t
   it("delivers a message matching overlapping subscriptions at the highest granted QoS [MQTT-3.3.5-1]", async () => {
     const client = await mqtt.connectAsync(p.mqttUrl, { clientId: "lab-overlap", reconnectPeriod: 0 });
     try {
-      const received: number[] = [];
-      client.on("message", (_t, _p, packet) => received.push(packet.qos));
+      const received: [string, number][] = [];
+      client.on("message", (topic, _p, packet) => received.push([topic, packet.qos]));
       await client.subscribeAsync({
         "lab/over/#": { qos: 0 },
         "lab/over/x": { qos: 1 },
@@ -131,13 +141,19 @@ describe("MQTT 3.1.1 conformance beyond the fleet topics (MQTT_ALLOW_ANONYMOUS=t
       for (const topic of ["lab/over/x", "lab/over/y"]) {
         await mosquittoPub([...anon, "-q", "2", "-t", topic, "-m", "both"]);
       }
+      // the marker: a later message for the wildcard filter alone; a second copy of either publish
+      // would be delivered before it
+      await mosquittoPub([...anon, "-q", "1", "-t", "lab/over/z", "-m", "later"]);
       await waitFor(
         async () => received.length,
-        (n) => n >= 2,
-        { timeoutMs: 5000, what: "the overlapping deliveries" },
+        (n) => n >= 3,
+        { timeoutMs: 5000, what: "the overlapping deliveries and the later one" },
       );
-      await new Promise((r) => setTimeout(r, 200));
-      expect(received).toEqual([1, 1]);
+      expect(received).toEqual([
+        ["lab/over/x", 1],
+        ["lab/over/y", 1],
+        ["lab/over/z", 0],
+      ]);
     } finally {
       await client.endAsync();
     }

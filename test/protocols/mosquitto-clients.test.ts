@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisKeys } from "../../core/redis.ts";
 import { addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
+import { storeSentinel } from "../support/sentinel.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 import { type ProtocolApi, startProtocolApi } from "./api.ts";
 import { type Broker, connectArgs, mosquittoPub, mosquittoSub, waitForFixes } from "./clients.ts";
@@ -148,8 +149,7 @@ describe("a device using Debian's mosquitto_pub and mosquitto_sub", () => {
     await phone.subscribed;
     await phone.kill("SIGKILL"); // no DISCONNECT: the broker publishes the will
     await waitFor(ignored, (n) => n > before, { timeoutMs: 30_000, what: "the lwt counted as ignored" });
-    await p.bridge.flush();
-    await sleep(500);
+    await storeSentinel(p, await addVehicle(p.pool, { id: "mq-sentinel" }));
     const stored = await p.pool.query(
       "SELECT count(*)::int AS n FROM rejected_messages WHERE vehicle_id = $1 AND payload LIKE '%lwt%'",
       [truck.id],

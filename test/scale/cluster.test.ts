@@ -1,15 +1,11 @@
 import { createConnection } from "node:net";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../core/free-port.ts";
 import { addIntegration, type DeviceCredentials } from "../../core/vehicles.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
-import {
-  freePort,
-  type NodeProcess,
-  type RedisInstance,
-  spawnEntry,
-  startRedis,
-} from "../support/processes.ts";
+import { type Child, spawnEntry } from "../support/processes.ts";
+import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { waitFor } from "../support/wait.ts";
 
 // Two embedded-broker nodes (broker/main.ts processes, BROKER_CLUSTER=redis) sharing the
@@ -20,13 +16,13 @@ const now = Date.now();
 const badFix = JSON.stringify({ lat: 95, lng: 55.27, recordedAt: now });
 
 interface Node {
-  process: NodeProcess;
+  process: Child;
   url: string;
 }
 
 describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)", () => {
   let p: TestPlatform;
-  let redis: RedisInstance;
+  let redis: RedisServer;
   let nodeA: Node;
   let nodeB: Node;
   const clients: MqttClient[] = [];
@@ -85,7 +81,7 @@ describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)
     for (const n of [nodeA, nodeB]) n?.process.kill("SIGTERM");
     await Promise.all([nodeA, nodeB].map((n) => n?.process.exited));
     await p?.close();
-    await redis?.stop();
+    await redis?.cleanup();
   });
 
   it("delivers to a device on node A a message published through node B", async () => {

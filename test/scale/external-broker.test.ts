@@ -4,10 +4,11 @@ import { INGEST_FILTERS } from "../../bridge/external-client.ts";
 import { redisKeys } from "../../core/redis.ts";
 import { type IngestKind, ownIngestKind } from "../../core/topics.ts";
 import { addVehicle } from "../../core/vehicles.ts";
+import { type MosquittoInstance, startMosquitto } from "../support/mosquitto.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
-import { type NodeProcess, type RedisInstance, spawnEntry, startRedis } from "../support/processes.ts";
+import { type Child, spawnEntry } from "../support/processes.ts";
+import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { sleep, waitFor } from "../support/wait.ts";
-import { type MosquittoInstance, startMosquitto } from "./mosquitto.ts";
 
 // Two bridge replicas (bridge/main.ts) read from a real Mosquitto through MQTT 5 shared
 // subscriptions; the worker runs in this process. Devices publish straight to Mosquitto, which
@@ -20,11 +21,11 @@ const fix = (i: number, lat: number) =>
 describe("external-broker mode: bridge replicas behind MQTT 5 shared subscriptions", () => {
   let mosquitto: MosquittoInstance;
   let p: TestPlatform;
-  let redis: RedisInstance;
-  const replicas: NodeProcess[] = [];
+  let redis: RedisServer;
+  const replicas: Child[] = [];
   const publishers: MqttClient[] = [];
 
-  const startReplica = async (bridgeId: string): Promise<NodeProcess> => {
+  const startReplica = async (bridgeId: string): Promise<Child> => {
     const replica = spawnEntry("bridge/main.ts", {
       ...p.env,
       EXTERNAL_MQTT_URL: mosquitto.url,
@@ -69,7 +70,7 @@ describe("external-broker mode: bridge replicas behind MQTT 5 shared subscriptio
     for (const r of replicas) r.kill("SIGTERM");
     await Promise.all(replicas.map((r) => r.exited));
     await p?.close();
-    await redis?.stop();
+    await redis?.cleanup();
     await mosquitto?.stop();
   });
 

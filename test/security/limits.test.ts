@@ -3,7 +3,7 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DeviceCredentials } from "../../core/vehicles.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
-import { type RedisInstance, startRedis } from "../support/processes.ts";
+import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 import { connectPacket, openRaw, type RawConnection, varint } from "./support/raw-mqtt.ts";
 
@@ -23,7 +23,7 @@ function stored(p: TestPlatform, n: number, timeoutMs = 90_000) {
 
 describe("broker limits", () => {
   let p: TestPlatform | undefined;
-  let redis: RedisInstance | undefined;
+  let redis: RedisServer | undefined;
   let lock: pg.Client | undefined;
   const raws: RawConnection[] = [];
   afterEach(async () => {
@@ -32,7 +32,7 @@ describe("broker limits", () => {
     lock = undefined;
     redis?.resume();
     await p?.close();
-    await redis?.stop();
+    await redis?.cleanup();
     p = undefined;
     redis = undefined;
   });
@@ -276,7 +276,18 @@ describe("broker limits", () => {
       (n) => n === 7,
       { what: "7 CONNACK 3" },
     );
-    await sleep(300);
+    // the marker: a later CONNECT is refused too, so none of the three had finished when the broker
+    // took it
+    const later = await openRaw(platform.broker.ports.mqtt);
+    raws.push(later);
+    const { username, password } = creds[0] as DeviceCredentials;
+    later.socket.write(connectPacket({ clientId: "pending-later", username, password }));
+    await waitFor(
+      async () => later.connack(),
+      (c) => c !== undefined,
+      { what: "the later CONNACK" },
+    );
+    expect(later.connack()).toBe(3);
     expect(conns.filter((c) => c.connack() === undefined)).toHaveLength(3);
     expect(platform.broker.limits.stats().pendingAuth).toBe(3);
     await lock.query("COMMIT");

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../core/free-port.ts";
 import {
   type DatabaseTarget,
   ensureCredentials,
@@ -20,10 +21,7 @@ async function listen(server: Server): Promise<string> {
 
 /** A URL nothing listens on: a port the kernel just gave us, closed again. */
 async function deadUrl(): Promise<string> {
-  const s = createServer();
-  const url = await listen(s);
-  await new Promise((r) => s.close(r));
-  return url;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 async function body(req: IncomingMessage): Promise<Record<string, unknown>> {

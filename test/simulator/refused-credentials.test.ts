@@ -26,11 +26,19 @@ describe("a truck with stale credentials", () => {
       (s) => s.authRefused === 1 && s.acked >= 20,
       { what: "one refusal and 20 acknowledged fixes" },
     );
-    // long enough for a (wrong) reconnect timer to fire several times
-    await new Promise((r) => setTimeout(r, 500));
+    // the marker: the broker drops the good truck, which comes back through the same MQTT.js
+    // reconnect timer and backoff; armed seconds after the refusal, it fires after any (wrong)
+    // reconnect timer of the refused truck would have
+    p.broker.revoke(good.id);
+    await waitFor(
+      async () => fleet.stats(),
+      (s) => s.reconnects >= 1 && s.connectedTrucks === 1,
+      { what: "the good truck reconnected" },
+    );
     const final = await fleet.stop(10_000);
     expect(final.authRefused).toBe(1);
-    expect(final.reconnects).toBe(0);
+    // the good truck's, none of the refused one's
+    expect(final.reconnects).toBe(1);
     expect(errors).toEqual(["Connection refused: Bad username or password"]);
     await waitFor(
       () => p.rowCount(),

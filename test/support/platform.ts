@@ -5,7 +5,7 @@ import { type BrokerHandle, createBroker } from "../../broker/create-broker.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
 import { createPool } from "../../core/db.ts";
 import { createLogger } from "../../core/logger.ts";
-import { createLocationQueues } from "../../core/queues.ts";
+import { createLocationQueues, type LocationQueues } from "../../core/queues.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
 import { addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
 import { createWorker, type LocationWorkers } from "../../worker/create-worker.ts";
@@ -15,6 +15,8 @@ export interface TestPlatform {
   config: Config;
   pool: pg.Pool;
   redis: Redis;
+  /** the location queues the bridge adds to and the worker reads */
+  queue: LocationQueues;
   bridge: Bridge;
   broker: BrokerHandle;
   worker: LocationWorkers | undefined;
@@ -76,6 +78,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
     config,
     pool,
     redis,
+    queue,
     bridge,
     broker,
     worker,

@@ -1,119 +1,118 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "./wait.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-/** A free TCP port on 127.0.0.1 (bound and released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
-
-export interface NodeProcess {
+/** A process this test started; stopped through its own PID, never by name. */
+export interface Child {
   child: ChildProcess;
-  /** every line it printed on stdout so far */
+  /** every line it printed on stdout so far (pino JSON for the platform's entry points) */
   lines: string[];
-  /** resolves with the exit code (or signal) */
+  /** every line it printed on stderr so far */
+  errors: string[];
+  /** resolves with the exit code (or the signal) */
   exited: Promise<number | string>;
+  /**
+   * The first stdout line that `match` accepts, each parsed as JSON where it is (pino), else as
+   * `{ msg: line }`; fails if the process exits first.
+   */
+  waitForLine(
+    match: (line: Record<string, unknown>) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   kill(signal?: NodeJS.Signals): void;
-}
-
-/** Runs one of the platform's entry points (e.g. "worker/main.ts") as a process of its own. */
-export function spawnEntry(entry: string, env: NodeJS.ProcessEnv): NodeProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
-    cwd: root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  let buf = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split("\n");
-    buf = parts.pop() ?? "";
-    lines.push(...parts);
-  });
-  child.stderr?.on("data", (d: Buffer) => process.stderr.write(d));
-  const exited = new Promise<number | string>((resolve) =>
-    child.on("exit", (code, sig) => resolve(code ?? sig ?? -1)),
-  );
-  return {
-    child,
-    lines,
-    exited,
-    kill(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-  };
-}
-
-export interface RedisInstance {
-  url: string;
-  pid: number;
-  /** SIGSTOP: the server stops answering, connections stay open */
-  pause(): void;
-  resume(): void;
+  /** SIGTERM, then waits for the exit */
   stop(): Promise<void>;
 }
 
-/**
- * A Redis server of the test's own (AOF on, as in production), for tests that pause or stop
- * it; controlled only through the PID started here.
- */
-export async function startRedis(): Promise<RedisInstance> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "lt-redis-"));
-  const child = spawn(
-    "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--appendonly",
-      "yes",
-      "--maxmemory-policy",
-      "noeviction",
-    ],
-    { stdio: "ignore" },
+export interface SpawnOptions {
+  /** stderr printed as it comes (default), or only kept in `errors` (a fault's expected noise) */
+  stderr?: "print" | "keep";
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+function collectLines(into: string[], also?: (chunk: Buffer) => void): (chunk: Buffer) => void {
+  let rest = "";
+  return (chunk) => {
+    also?.(chunk);
+    const parts = (rest + chunk.toString()).split("\n");
+    rest = parts.pop() ?? "";
+    into.push(...parts);
+  };
+}
+
+function parseLine(line: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(line);
+    if (value && typeof value === "object") return value as Record<string, unknown>;
+  } catch {}
+  return { msg: line };
+}
+
+/** Runs `command` with its stdout and stderr collected line by line. */
+export function spawnTracked(command: string, args: string[], opts: SpawnOptions = {}): Child {
+  const child = spawn(command, args, {
+    cwd: opts.cwd ?? root,
+    env: opts.env ?? process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const errors: string[] = [];
+  child.stdout?.on("data", collectLines(lines));
+  child.stderr?.on(
+    "data",
+    collectLines(errors, opts.stderr === "keep" ? undefined : (d) => process.stderr.write(d)),
   );
-  const exited = new Promise<void>((r) => child.on("exit", () => r()));
-  const { createRedis } = await import("../../core/redis.ts");
-  const probe = createRedis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 100 });
-  await waitFor(
-    () => probe.ping().catch(() => "down"),
-    (v) => v === "PONG",
-    { timeoutMs: 20_000, what: "redis-server to answer" },
-  );
-  probe.disconnect();
-  const pid = child.pid as number;
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (code, signal) => resolve(code ?? signal ?? -1));
+    // a command that cannot start (ENOENT) never exits: it counts as exited with the error
+    child.once("error", (err) => {
+      errors.push(err.message);
+      resolve(err.message);
+    });
+  });
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
+  const parsed: Record<string, unknown>[] = [];
+  const running = () => !ended && child.exitCode === null && child.signalCode === null;
   return {
-    url: `redis://127.0.0.1:${port}`,
-    pid,
-    pause: () => process.kill(pid, "SIGSTOP"),
-    resume: () => process.kill(pid, "SIGCONT"),
+    child,
+    lines,
+    errors,
+    exited,
+    async waitForLine(match, what, timeoutMs = 60_000) {
+      const found = await waitFor(
+        async () => {
+          while (parsed.length < lines.length) parsed.push(parseLine(lines[parsed.length] as string));
+          const hit = parsed.find(match);
+          if (!hit && !running()) throw new Error(`${what}: the process exited (${await exited})`);
+          return hit;
+        },
+        (l) => l !== undefined,
+        { what, timeoutMs, intervalMs: 50 },
+      );
+      return found as Record<string, unknown>;
+    },
+    kill(signal = "SIGTERM") {
+      if (running()) child.kill(signal);
+    },
     async stop() {
-      if (child.exitCode === null) {
-        process.kill(pid, "SIGCONT");
-        child.kill("SIGTERM");
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
+      if (running()) child.kill("SIGTERM");
+      await exited;
     },
   };
+}
+
+/** `node --import tsx <entry>` (broker/main.ts, worker/main.ts …) with this environment. */
+export function spawnEntry(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  opts: Omit<SpawnOptions, "env"> = {},
+): Child {
+  return spawnTracked(process.execPath, ["--import", "tsx", entry], { ...opts, env });
 }

@@ -1,48 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { sleep } from "../../support/wait.ts";
-
-const root = fileURLToPath(new URL("../../..", import.meta.url));
-
-interface Proc {
-  child: ChildProcess;
-  /** stdout lines (pino JSON) */
-  lines: string[];
-  /** stderr lines: kept, not printed, so a fault's expected noise does not flood the CI log */
-  errors: string[];
-  exited: Promise<number | string>;
-}
-
-function spawnEntry(entry: string, env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
-    cwd: root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const proc: Proc = {
-    child,
-    lines: [],
-    errors: [],
-    exited: new Promise((resolve) => child.on("exit", (code, sig) => resolve(code ?? sig ?? -1))),
-  };
-  const collect = (into: string[]) => {
-    let buf = "";
-    return (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split("\n");
-      buf = parts.pop() ?? "";
-      into.push(...parts);
-    };
-  };
-  child.stdout?.on("data", collect(proc.lines));
-  child.stderr?.on("data", collect(proc.errors));
-  return proc;
-}
+import { type Child, spawnEntry } from "../../support/processes.ts";
 
 type Role = "broker" | "worker";
 
 const ENTRY: Record<Role, string> = { broker: "broker/main.ts", worker: "worker/main.ts" };
-const READY: Record<Role, RegExp> = { broker: /"msg":"broker listening"/, worker: /"msg":"worker started"/ };
+const READY: Record<Role, string> = { broker: "broker listening", worker: "worker started" };
 
 /**
  * The broker (+bridge) and the worker as processes of their own, as production runs them, so a
@@ -50,15 +11,16 @@ const READY: Record<Role, RegExp> = { broker: /"msg":"broker listening"/, worker
  * under a fault is a finding, not noise.
  */
 export class Pipeline {
-  private readonly procs = new Map<Role, Proc>();
-  private readonly expected = new Set<Proc>();
-  private readonly history: { role: Role; proc: Proc }[] = [];
+  private readonly procs = new Map<Role, Child>();
+  private readonly expected = new Set<Child>();
+  private readonly history: { role: Role; proc: Child }[] = [];
   readonly unexpectedExits: string[] = [];
 
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
   async start(role: Role, timeoutMs = 60_000): Promise<void> {
-    const proc = spawnEntry(ENTRY[role], { ...this.env, LOG_LEVEL: "info" });
+    // stderr kept, not printed, so a fault's expected noise does not flood the CI log
+    const proc = spawnEntry(ENTRY[role], { ...this.env, LOG_LEVEL: "info" }, { stderr: "keep" });
     this.procs.set(role, proc);
     this.history.push({ role, proc });
     void proc.exited.then((code) => {
@@ -67,12 +29,11 @@ export class Pipeline {
           `${role} exited (${code}): ${[...proc.lines.filter((l) => /"level":(50|60)/.test(l)).slice(-3), ...proc.errors.slice(-5)].join(" | ")}`,
         );
     });
-    const deadline = Date.now() + timeoutMs;
-    while (!proc.lines.some((l) => READY[role].test(l))) {
-      if (proc.child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`${role} did not start: ${proc.lines.slice(-5).join("\n")}`);
-      await sleep(50);
-    }
+    await proc
+      .waitForLine((l) => l.msg === READY[role], `${role} started`, timeoutMs)
+      .catch((err: Error) => {
+        throw new Error(`${role} did not start (${err.message}): ${proc.lines.slice(-5).join("\n")}`);
+      });
   }
 
   /** Kills (SIGKILL by default: no shutdown code runs) and waits for the exit. */
@@ -80,7 +41,7 @@ export class Pipeline {
     const proc = this.procs.get(role);
     if (!proc) return;
     this.expected.add(proc);
-    if (proc.child.exitCode === null) proc.child.kill(signal);
+    proc.kill(signal);
     await proc.exited;
   }
 
@@ -108,8 +69,8 @@ export class Pipeline {
       const proc = this.procs.get(role);
       if (!proc) continue;
       this.expected.add(proc);
-      if (proc.child.exitCode === null) proc.child.kill("SIGTERM");
-      const t = setTimeout(() => proc.child.kill("SIGKILL"), 15_000);
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 15_000);
       await proc.exited;
       clearTimeout(t);
     }

@@ -4,8 +4,8 @@ import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../support/processes.ts";
-import { sleep } from "../../support/wait.ts";
+import { freePort } from "../../../core/free-port.ts";
+import { waitFor } from "../../support/wait.ts";
 
 const SERVICES = fileURLToPath(new URL("../../../scripts/services", import.meta.url));
 
@@ -64,15 +64,18 @@ export async function startFaultServices(): Promise<FaultServices> {
     async killRedis() {
       const pid = Number(readFileSync(join(dir, "redis", "redis.pid"), "utf8").trim());
       process.kill(pid, "SIGKILL");
-      for (let i = 0; i < 100; i++) {
+      const alive = async () => {
         try {
-          process.kill(pid, 0);
+          return process.kill(pid, 0);
         } catch {
-          return;
+          return false;
         }
-        await sleep(50);
-      }
-      throw new Error(`redis-server ${pid} survived SIGKILL`);
+      };
+      await waitFor(alive, (up) => !up, {
+        timeoutMs: 5000,
+        intervalMs: 50,
+        what: `redis-server ${pid} gone`,
+      });
     },
     async stop() {
       await run("stop").catch(() => {});

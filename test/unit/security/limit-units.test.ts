@@ -1,9 +1,9 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { HoldCap } from "../../bridge/hold-cap.ts";
-import { HeldLimit } from "../../broker/limits/held-limit.ts";
-import { RateLimiter } from "../../broker/limits/rate-limit.ts";
-import { HoldCapError } from "../../core/errors.ts";
+import { HoldCap } from "../../../bridge/hold-cap.ts";
+import { HeldLimit } from "../../../broker/limits/held-limit.ts";
+import { RateLimiter } from "../../../broker/limits/rate-limit.ts";
+import { HoldCapError } from "../../../core/errors.ts";
 
 // The two admission pieces on their own, with a hand-driven clock.
 describe("RateLimiter", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { distanceM } from "../../simulator/geo.ts";
-import { buildRoadNetwork, loadRoadNetwork, reachableCount } from "../../simulator/road-network.ts";
+import { distanceM } from "../../../simulator/geo.ts";
+import { buildRoadNetwork, loadRoadNetwork, reachableCount } from "../../../simulator/road-network.ts";
 
 describe("the Dubai road network", () => {
   const net = loadRoadNetwork();

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { nativeFixSchema } from "../../core/fix.ts";
-import type { SimFix } from "../../simulator/payloads.ts";
-import { createRandom } from "../../simulator/random.ts";
-import { type OutgoingMessage, Reporter, type ReporterOptions } from "../../simulator/reporter.ts";
-import type { TruckReading } from "../../simulator/truck.ts";
+import { nativeFixSchema } from "../../../core/fix.ts";
+import type { SimFix } from "../../../simulator/payloads.ts";
+import { createRandom } from "../../../simulator/random.ts";
+import { type OutgoingMessage, Reporter, type ReporterOptions } from "../../../simulator/reporter.ts";
+import type { TruckReading } from "../../../simulator/truck.ts";
 
 const T0 = Date.UTC(2025, 0, 1, 8, 0, 0);
 

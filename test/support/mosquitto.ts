@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { freePort } from "../support/processes.ts";
-import { waitFor } from "../support/wait.ts";
+import { freePort } from "../../core/free-port.ts";
+import { spawnTracked } from "./processes.ts";
+import { waitFor } from "./wait.ts";
 
 export interface MosquittoInstance {
   url: string;
@@ -38,8 +38,7 @@ export async function startMosquitto(): Promise<MosquittoInstance> {
       "",
     ].join("\n"),
   );
-  const child = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "inherit"] });
-  const exited = new Promise<void>((r) => child.on("exit", () => r()));
+  const mosquitto = spawnTracked("mosquitto", ["-c", conf]);
   const url = `mqtt://127.0.0.1:${port}`;
   await waitFor(
     () =>
@@ -52,12 +51,9 @@ export async function startMosquitto(): Promise<MosquittoInstance> {
   );
   return {
     url,
-    pid: child.pid as number,
+    pid: mosquitto.child.pid as number,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await mosquitto.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

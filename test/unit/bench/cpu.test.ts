@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { cpuSecondsOf, processTree, startCpuMeter } from "../../load/bench/cpu.ts";
+import { cpuSecondsOf, processTree, startCpuMeter } from "../../../load/bench/cpu.ts";
 
 describe("the bench's CPU meter (/proc)", () => {
   const children: ReturnType<typeof spawn>[] = [];

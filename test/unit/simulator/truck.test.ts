@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { distanceM, distanceToSegmentM, turnDeg } from "../../simulator/geo.ts";
-import { createRandom } from "../../simulator/random.ts";
-import { buildRoadNetwork, type RoadNetwork } from "../../simulator/road-network.ts";
-import { Truck, type TruckReading } from "../../simulator/truck.ts";
+import { distanceM, distanceToSegmentM, turnDeg } from "../../../simulator/geo.ts";
+import { createRandom } from "../../../simulator/random.ts";
+import { buildRoadNetwork, type RoadNetwork } from "../../../simulator/road-network.ts";
+import { Truck, type TruckReading } from "../../../simulator/truck.ts";
 
 // An L-shaped road in Dubai: 3 km north-east along a straight, then 2 km south-east; dead ends at
 // both extremities, so the truck must turn round there.

@@ -1,13 +1,13 @@
 import fc from "fast-check";
 import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { adapters } from "../../bridge/adapters/index.ts";
-import { createBridge, type IncomingMessage } from "../../bridge/bridge.ts";
-import { loadConfig } from "../../core/config.ts";
-import { type Fix, toFix } from "../../core/fix.ts";
-import { createRedis } from "../../core/redis.ts";
-import { REJECT_REASONS } from "../../core/reject-reasons.ts";
-import { type IngestKind, topics } from "../../core/topics.ts";
+import { adapters } from "../../../bridge/adapters/index.ts";
+import { createBridge, type IncomingMessage } from "../../../bridge/bridge.ts";
+import { loadConfig } from "../../../core/config.ts";
+import { type Fix, toFix } from "../../../core/fix.ts";
+import { createRedis } from "../../../core/redis.ts";
+import { REJECT_REASONS } from "../../../core/reject-reasons.ts";
+import { type IngestKind, topics } from "../../../core/topics.ts";
 
 // Property-based tests of the parsing edge: whatever a device sends, every adapter and toFix
 // answer ok | reject | ignored with a known reason, never throw; valid fixes of each format come

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseCliOptions, UsageError } from "../../simulator/cli-options.ts";
-import type { FleetStats } from "../../simulator/fleet.ts";
-import { formatStatus, progressBar } from "../../simulator/status-line.ts";
+import { parseCliOptions, UsageError } from "../../../simulator/cli-options.ts";
+import type { FleetStats } from "../../../simulator/fleet.ts";
+import { formatStatus, progressBar } from "../../../simulator/status-line.ts";
 
 describe("simulate command line", () => {
   it("defaults to 500 trucks, one QoS 1 fix every 5 s, on the local broker", () => {

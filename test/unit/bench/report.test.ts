@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { bucketPercentile } from "../../load/bench/commit-latency.ts";
-import { BEGIN, END, renderMarkdown, renderSvg, spliceSection } from "../../load/bench/report.ts";
-import type { BenchResults, Step } from "../../load/bench/results.ts";
+import { bucketPercentile } from "../../../load/bench/commit-latency.ts";
+import { BEGIN, END, renderMarkdown, renderSvg, spliceSection } from "../../../load/bench/report.ts";
+import type { BenchResults, Step } from "../../../load/bench/results.ts";
 
 const step = (delivered: number, sustained = true): Step => ({
   offeredMsgs: delivered,
