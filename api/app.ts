@@ -9,7 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type pg from "pg";
 import type { Bridge } from "../bridge/bridge.ts";
-import type { Config } from "../core/config.ts";
+import type { ApiConfig } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import type { LocationQueues } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
@@ -38,7 +38,7 @@ import { vehiclePatchRoutes } from "./routes/vehicle-patch.ts";
 import { vehicleRoutes } from "./routes/vehicles.ts";
 
 export interface AppDeps {
-  config: Config;
+  config: ApiConfig;
   pool: pg.Pool;
   /** commands (fail fast: maxRetriesPerRequest 1) */
   redis: Redis;

@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
 import { createBridge } from "../bridge/bridge.ts";
-import { loadConfigOrExit } from "../core/config.ts";
+import { apiConfigSchema, loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
@@ -10,7 +10,7 @@ import { ensureAdminToken } from "./admin-token.ts";
 import { buildApp } from "./app.ts";
 
 /** api: REST, WebSocket, health and metrics over HTTP, and HTTP ingest through its own bridge. */
-const config = loadConfigOrExit();
+const config = loadConfigOrExit(apiConfigSchema);
 const log = createLogger("api", config.LOG_LEVEL);
 const pool = createPool(config.DATABASE_URL, 10);
 // commands must fail fast here (a health check, a request), not wait for Redis to come back

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { loadConfigOrExit } from "../core/config.ts";
+import { bridgeConfigSchema, loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { startHeartbeat } from "../core/heartbeat.ts";
 import { createLogger } from "../core/logger.ts";
@@ -16,11 +16,7 @@ import { createImeiResolver } from "./imei-resolver.ts";
  * through MQTT 5 shared subscriptions and feeds the same bridge as the embedded broker.
  * Run as many replicas as needed, each with a BRIDGE_ID of its own that survives restarts.
  */
-const config = loadConfigOrExit();
-if (!config.EXTERNAL_MQTT_URL) {
-  process.stderr.write("invalid configuration:\n  EXTERNAL_MQTT_URL: required by bridge/main.ts\n");
-  process.exit(2);
-}
+const config = loadConfigOrExit(bridgeConfigSchema);
 const log = createLogger("bridge", config.LOG_LEVEL);
 const bridgeId = config.BRIDGE_ID ?? hostname().replace(/[^A-Za-z0-9_.-]/g, "-");
 if (!config.BRIDGE_ID)

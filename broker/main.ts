@@ -1,5 +1,5 @@
 import { createBridge } from "../bridge/bridge.ts";
-import { loadConfigOrExit } from "../core/config.ts";
+import { brokerConfigSchema, loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
@@ -9,7 +9,7 @@ import { createRedisCluster } from "./cluster-redis.ts";
 import { createBroker } from "./create-broker.ts";
 
 /** broker + bridge: the embedded Aedes broker feeding the BullMQ pipeline. */
-const config = loadConfigOrExit();
+const config = loadConfigOrExit(brokerConfigSchema);
 const log = createLogger("broker", config.LOG_LEVEL);
 const pool = createPool(config.DATABASE_URL, 4);
 const redis = createRedis(config.REDIS_URL);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { addToken } from "../core/api-tokens.ts";
-import { loadConfigOrExit } from "../core/config.ts";
+import { cliConfigSchema, loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { withLocalServices } from "../core/local-services.ts";
 import { migrate } from "../core/migrate.ts";
@@ -44,7 +44,7 @@ if (opts.help || !group) {
   process.exit(opts.help ? 0 : 2);
 }
 
-const config = loadConfigOrExit(withLocalServices());
+const config = loadConfigOrExit(cliConfigSchema, withLocalServices());
 const pool = createPool(config.DATABASE_URL, 2);
 const redis = createRedis(config.REDIS_URL);
 const vehicles = createVehicleAdmin({ pool, redis });

@@ -1,12 +1,4 @@
-import { configSchema } from "../core/config.ts";
+import { configTable } from "../core/config/table.ts";
 
-/** Prints the README's configuration table from the one config schema (test/readme.test.ts keeps them in step). */
-for (const [name, schema] of Object.entries(configSchema.shape)) {
-  const parsed = schema.safeParse(undefined);
-  const fallback = parsed.success
-    ? parsed.data === undefined
-      ? "unset"
-      : `\`${String(parsed.data)}\``
-    : "required*";
-  console.log(`| \`${name}\` | ${fallback} | ${schema.description ?? ""} |`);
-}
+/** Prints README's configuration table from the config pieces (test/readme.test.ts keeps them in step). */
+console.log(configTable());

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { loadConfigOrExit } from "../core/config.ts";
+import { loadConfigOrExit, startConfigSchema } from "../core/config.ts";
 import { withLocalServices } from "../core/local-services.ts";
 import { createLogger } from "../core/logger.ts";
 import { migrate } from "../core/migrate.ts";
@@ -12,7 +12,7 @@ import { buildUiIfStale } from "../ui/build-if-stale.ts";
  * API as separate processes, as in production, and stops them together.
  */
 const env = withLocalServices();
-const config = loadConfigOrExit(env);
+const config = loadConfigOrExit(startConfigSchema, env);
 const log = createLogger("start", config.LOG_LEVEL);
 
 const applied = await migrate(config.DATABASE_URL, log);

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { SimulatorConfig } from "../core/config.ts";
 import { DEFAULT_CREDENTIALS_FILE } from "./credentials.ts";
 
 export const USAGE = `usage: npm run simulate -- [options]
@@ -58,16 +59,21 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** The environment's defaults for the options: the simulator's configuration (core/config.ts). */
+export type SimulatorDefaults = Partial<
+  Pick<SimulatorConfig, "MQTT_PORT" | "HTTP_PORT" | "LOGITRACK_API_URL" | "LOGITRACK_TOKEN" | "ADMIN_TOKEN">
+>;
+
 /** Parses the command line; environment variables only supply defaults. Throws UsageError. */
-export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv = {}): SimulatorOptions {
+export function parseCliOptions(argv: string[], env: SimulatorDefaults = {}): SimulatorOptions {
   let values: ReturnType<typeof parse>["values"];
   try {
     values = parse(argv).values;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const mqttPort = env.MQTT_PORT || "1883";
-  const httpPort = env.HTTP_PORT || "8080";
+  const mqttPort = env.MQTT_PORT || 1883;
+  const httpPort = env.HTTP_PORT || 8080;
   const trucks = int(values.trucks, "--trucks", 1, 100_000) ?? 500;
   const owntracks = int(values.owntracks, "--owntracks", 0, 100_000) ?? 0;
   if (owntracks > trucks) throw new UsageError(`--owntracks ${owntracks} is more than --trucks ${trucks}`);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadConfigOrExit, simulatorConfigSchema } from "../core/config.ts";
 import { withLocalServices } from "../core/local-services.ts";
 import { parseCliOptions, type SimulatorOptions, USAGE, UsageError } from "./cli-options.ts";
 import { type DatabaseTarget, ensureCredentials, vehicleIds } from "./credentials.ts";
@@ -12,9 +13,10 @@ import { type Progress, type StatusLine, startStatusLine } from "./status-line.t
  */
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
+const config = loadConfigOrExit(simulatorConfigSchema);
 let opts: SimulatorOptions;
 try {
-  opts = parseCliOptions(process.argv.slice(2), process.env);
+  opts = parseCliOptions(process.argv.slice(2), config);
 } catch (err) {
   if (!(err instanceof UsageError)) throw err;
   say(`${err.message}\n\n${USAGE}`);
@@ -125,17 +127,15 @@ function summary(s: FleetStats, seconds: number): string {
  * DATA_DIR/admin-token, mode 0600), when neither --token nor an environment variable gives one.
  */
 function localAdminToken(): string | undefined {
-  const file = join(process.env.DATA_DIR ?? ".data", "admin-token");
+  const file = join(config.DATA_DIR, "admin-token");
   return existsSync(file) ? readFileSync(file, "utf8").trim() || undefined : undefined;
 }
 
 /** The database for registration when the API is unreachable: DATABASE_URL, or the local services. */
 function databaseTarget(url: string): DatabaseTarget | undefined {
-  if (process.env.DATABASE_URL) {
-    return { databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL };
-  }
+  if (config.DATABASE_URL) return { databaseUrl: config.DATABASE_URL, redisUrl: config.REDIS_URL };
   const host = new URL(url).hostname;
   if (!["127.0.0.1", "localhost", "[::1]", "::1"].includes(host)) return undefined;
-  const env = withLocalServices(process.env);
+  const env = withLocalServices();
   return env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL } : undefined;
 }

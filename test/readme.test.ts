@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { configTable } from "../core/config/table.ts";
 import { configSchema } from "../core/config.ts";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
@@ -9,6 +10,10 @@ describe("README", () => {
     const documented = new Set([...readme.matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]));
     const missing = Object.keys(configSchema.shape).filter((name) => !documented.has(name));
     expect(missing).toEqual([]);
+  });
+
+  it("has the configuration table scripts/config-table.ts prints (defaults, used by, meaning)", () => {
+    expect(readme).toContain(`\n${configTable()}\n`);
   });
 
   it("has a two-line quick start whose test line is what .ci/run runs", () => {

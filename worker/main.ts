@@ -1,5 +1,5 @@
 import { Queue, Worker } from "bullmq";
-import { loadConfigOrExit } from "../core/config.ts";
+import { loadConfigOrExit, workerConfigSchema } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
@@ -9,7 +9,7 @@ import { createWorker } from "./create-worker.ts";
 import { maintainPartitions } from "./maintenance.ts";
 
 /** worker: writes queued batches into PostGIS, and keeps the partitions maintained. */
-const config = loadConfigOrExit();
+const config = loadConfigOrExit(workerConfigSchema);
 const log = createLogger("worker", config.LOG_LEVEL);
 // a connection per job slot (partitions x concurrency), and two for housekeeping
 const pool = createPool(config.DATABASE_URL, config.QUEUE_PARTITIONS * config.WORKER_CONCURRENCY + 2);

@@ -13,8 +13,8 @@ describe("simulate command line", () => {
 
   it("takes its ports and token from the platform's environment when not given", () => {
     const o = parseCliOptions([], {
-      MQTT_PORT: "18830",
-      HTTP_PORT: "18080",
+      MQTT_PORT: 18830,
+      HTTP_PORT: 18080,
       ADMIN_TOKEN: "t0k3n-t0k3n-t0k3n",
     });
     expect(o.url).toBe("mqtt://127.0.0.1:18830");

@@ -1,0 +1,100 @@
+import { z } from "zod";
+import { bool, port, positiveInt } from "./fields.ts";
+import { configRule, refuse } from "./rule.ts";
+
+/** The embedded broker's listeners (broker/create-broker.ts); MQTT_PORT is also what devices are told. */
+export const mqttListenerVars = z.object({
+  MQTT_PORT: port.default(1883).describe("MQTT over TCP"),
+  MQTT_WS_PORT: port.default(8083).describe("MQTT over WebSocket"),
+  MQTT_TLS_PORT: port.optional().describe("MQTT over TLS; off when unset"),
+  MQTT_TLS_CERT: z.string().optional().describe("PEM certificate file for MQTT_TLS_PORT"),
+  MQTT_TLS_KEY: z.string().optional().describe("PEM key file for MQTT_TLS_PORT"),
+  MQTT_HOST: z.string().default("0.0.0.0").describe("address the broker listeners bind to"),
+});
+
+export const mqttBrokerVars = z.object({
+  MQTT_ALLOW_ANONYMOUS: bool.default(false).describe("development only: any client may use non-fleet topics"),
+  BROKER_CLUSTER: z
+    .enum(["off", "redis"])
+    .default("off")
+    .describe("redis: broker nodes share sessions and routing through Redis"),
+});
+
+/** What one device, one connection or all of them may hold of the embedded broker. */
+export const mqttLimitVars = z.object({
+  DEVICE_RATE_LIMIT: positiveInt
+    .default(50)
+    .describe(
+      "ingest messages per second per device (a fix, or one /locations upload); above it PUBACKs are delayed, never dropped",
+    ),
+  DEVICE_RATE_BURST: positiveInt
+    .default(100)
+    .describe("messages a device may send at once before DEVICE_RATE_LIMIT applies"),
+  MQTT_MAX_HELD_PER_CONNECTION: positiveInt
+    .default(1000)
+    .describe("messages of one connection in the bridge at once; more wait unread (PUBACK later)"),
+  MQTT_MAX_HELD: positiveInt
+    .default(20_000)
+    .describe("messages of all connections in the bridge at once; more wait unread (PUBACK later)"),
+  MQTT_MAX_PACKET_BYTES: positiveInt
+    .default(2 * 1024 * 1024)
+    .describe("an MQTT packet declaring more is not buffered: the connection is closed"),
+  MQTT_CONNECT_RATE: positiveInt
+    .default(2000)
+    .describe("new MQTT connections accepted per second; above it CONNACK 3 (server unavailable)"),
+  MQTT_MAX_PENDING_AUTH: positiveInt
+    .default(1000)
+    .describe("MQTT authentications in progress at once; above it CONNACK 3 (server unavailable)"),
+  MQTT_MAX_SUBSCRIBER_BUFFER_BYTES: positiveInt
+    .default(4 * 1024 * 1024)
+    .describe("a subscriber with more unsent bytes than this is disconnected (it stopped reading)"),
+  MQTT_DRAIN_TIMEOUT_MS: positiveInt
+    .default(10_000)
+    .describe("a subscriber whose socket stays full this long is disconnected, so it cannot stall ingest"),
+});
+
+/** bridge/main.ts reading from an external broker; it cannot run without EXTERNAL_MQTT_URL. */
+export const externalBrokerVars = z.object({
+  EXTERNAL_MQTT_URL: z
+    .string({ error: (issue) => (issue.input === undefined ? "required by bridge/main.ts" : undefined) })
+    .url()
+    .describe("bridge/main.ts: URL of the external MQTT broker to read ingest topics from"),
+  EXTERNAL_MQTT_USERNAME: z.string().optional().describe("bridge/main.ts: username on the external broker"),
+  EXTERNAL_MQTT_PASSWORD: z.string().optional().describe("bridge/main.ts: password on the external broker"),
+  BRIDGE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .optional()
+    .describe("bridge/main.ts: stable replica id, client ids are BRIDGE_ID-0..K-1; default the host name"),
+  BRIDGE_CONNECTIONS: positiveInt
+    .max(256)
+    .default(32)
+    .describe(
+      "bridge/main.ts: MQTT connections per replica; one message each in flight, so also the job size",
+    ),
+  BRIDGE_SESSION_EXPIRY_S: positiveInt
+    .default(7 * 86_400)
+    .describe("bridge/main.ts: how long the external broker keeps a stopped replica's session and queue"),
+});
+
+// between the two a payload is rejected with E_TOO_LARGE and the connection kept
+export const packetAbovePayloadRule = configRule<{
+  MQTT_MAX_PACKET_BYTES: number;
+  MAX_PAYLOAD_BYTES: number;
+}>(["MQTT_MAX_PACKET_BYTES", "MAX_PAYLOAD_BYTES"], (c) => {
+  if (c.MQTT_MAX_PACKET_BYTES <= c.MAX_PAYLOAD_BYTES)
+    refuse("MQTT_MAX_PACKET_BYTES", "must be above MAX_PAYLOAD_BYTES");
+  return undefined;
+});
+
+export const tlsRule = configRule<z.output<typeof mqttListenerVars>>(
+  ["MQTT_TLS_PORT", "MQTT_TLS_CERT", "MQTT_TLS_KEY"],
+  (c) => {
+    if (
+      (c.MQTT_TLS_CERT === undefined) !== (c.MQTT_TLS_KEY === undefined) ||
+      (c.MQTT_TLS_PORT && !c.MQTT_TLS_CERT)
+    )
+      refuse("MQTT_TLS_PORT", "needs both MQTT_TLS_CERT and MQTT_TLS_KEY");
+    return undefined;
+  },
+);
