@@ -170,6 +170,14 @@ export const configSchema = z.object({
     .describe("bridge/main.ts: how long the external broker keeps a stopped replica's session and queue"),
   DATA_DIR: z.string().default(".data").describe("local state: services, generated admin token"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  TRIP_GAP_SECONDS: positiveInt
+    .default(600)
+    .describe(
+      "a silence longer than this between two fixes ends the trip; moving, idle time and distance count only shorter ones",
+    ),
+  STALE_AFTER_SECONDS: positiveInt
+    .default(300)
+    .describe("a live position older than this is answered with stale: true (show it as last known)"),
 });
 
 function isTimeZone(tz: string): boolean {
