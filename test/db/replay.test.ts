@@ -140,6 +140,7 @@ describe("late and out-of-order batches, two workers racing", () => {
       await deriveVehicles(c, locked, new Set(drive.map((f) => fixKey(f.vehicleId, f.recordedAt))), {
         movingSpeedKmh: w.config.MOVING_SPEED_KMH,
         stopMinMs: w.config.STOP_MIN_SECONDS * 1000,
+        gapMs: w.config.TRIP_GAP_SECONDS * 1000,
         tripMinDistanceM: w.config.TRIP_MIN_DISTANCE_M,
         checkpointEveryMs: 3_600_000,
         retainedFrom: 0,

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { Config } from "../../core/config.ts";
 import { parseFixKey } from "../store/insert-locations.ts";
 import type { LockedVehicle } from "../store/vehicle-state.ts";
 import { writeRuns } from "./derived-writes.ts";
@@ -14,6 +15,8 @@ import {
 
 // rows read back per round, over all the batch's vehicles (at least 200 each): ~20 MB of fixes
 const PAGE_ROWS = 100_000;
+// a replay after a late fix starts at most this much event time before it
+const CHECKPOINT_EVERY_MS = 3_600_000;
 
 export type DeriveRules = Omit<MachineRules, "dwellMs"> & {
   /** history before this (epoch ms) may be gone (retention): no replay starts before it */
@@ -21,6 +24,21 @@ export type DeriveRules = Omit<MachineRules, "dwellMs"> & {
   /** rows read back per round over all vehicles (default 100,000) */
   pageRows?: number;
 };
+
+/** The machine's rules from the configuration (a batch's, and `logitrack recompute`'s). */
+export function deriveRules(
+  config: Pick<Config, "MOVING_SPEED_KMH" | "STOP_MIN_SECONDS" | "TRIP_GAP_SECONDS" | "TRIP_MIN_DISTANCE_M">,
+  retainedFrom: number,
+): DeriveRules {
+  return {
+    movingSpeedKmh: config.MOVING_SPEED_KMH,
+    stopMinMs: config.STOP_MIN_SECONDS * 1000,
+    gapMs: config.TRIP_GAP_SECONDS * 1000,
+    tripMinDistanceM: config.TRIP_MIN_DISTANCE_M,
+    checkpointEveryMs: CHECKPOINT_EVERY_MS,
+    retainedFrom,
+  };
+}
 
 export interface DeriveResult {
   /** the machine after this batch, per vehicle that had new fixes */
