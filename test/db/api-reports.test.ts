@@ -57,7 +57,9 @@ describe("reports, events, analytics and anomalies over HTTP", () => {
     viewer = h.bearer(h.viewerToken);
     fence = (
       await p.pool.query<{ id: number }>(
-        `INSERT INTO geofences (name, polygon) VALUES ('depot', ST_MakeEnvelope(55.29, 25.29, 55.31, 25.31, 4326))
+        // created before the test's fixes: a geofence judges only fixes after its creation
+        `INSERT INTO geofences (name, polygon, created_at)
+         VALUES ('depot', ST_MakeEnvelope(55.29, 25.29, 55.31, 25.31, 4326), now() - interval '30 days')
          RETURNING id::int`,
       )
     ).rows[0]?.id as number;

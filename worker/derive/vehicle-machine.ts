@@ -20,10 +20,14 @@
  *   trip becomes a stop when the next trip starts. A silence while parked stays in the stop; after
  *   a trip a silence ended, the next stop starts at the first fix after it, if that one stands.
  *
- * Geofences, per geofence: the confirmed side (inside or outside, outside at first) changes only
- * when the fixes stay on the other side for the geofence's dwell time (0 = the first fix does).
- * The event is dated at the first fix on the new side and confirmed by the fix that completed the
- * dwell; GPS jitter across the boundary shorter than the dwell therefore emits nothing, either way.
+ * Geofences, per geofence, against the geofence as it was at each fix's time (its version): the
+ * confirmed side (inside or outside, outside at first) changes only when the fixes stay on the
+ * other side for the geofence's dwell time (0 = the first fix does). The event is dated at the
+ * first fix on the new side and confirmed by the fix that completed the dwell; GPS jitter across
+ * the boundary shorter than the dwell therefore emits nothing, either way. A geofence counts only
+ * from its creation to its deletion; where its polygon is redrawn (or first drawn), the side is
+ * set, without an event, to where the vehicle's previous fix was, so only crossings after the
+ * save are events.
  */
 
 /** A stored fix as the machine reads it. */
@@ -35,8 +39,10 @@ export interface TrackFix {
   ignition: boolean | null;
   /** metres from the previous stored fix of the vehicle (null for its first) */
   d: number | null;
-  /** geofences whose polygon holds the fix */
+  /** geofences whose polygon, as it was at `t`, holds the fix */
   fences: readonly number[];
+  /** geofences whose polygon was drawn after the previous fix and held the previous fix */
+  insideAtChange: readonly number[];
 }
 
 export interface At {
@@ -59,6 +65,8 @@ interface FenceState {
   inside: boolean;
   /** fixes on the other side since `start`, not yet for the dwell time */
   run: { start: At; last: number } | null;
+  /** shapeSince of the polygon the side was judged against (absent in older states) */
+  shape?: number;
 }
 
 /** Serializable (jsonb in vehicle_state.machine and vehicle_checkpoints.state). */
@@ -74,6 +82,8 @@ export interface MachineState {
   lastTripEnd: At | null;
   /** geofence id → state; geofences outside with nothing pending are left out */
   fences: Record<string, FenceState>;
+  /** the last geofence change (geofence_changes.seq) known when this state was derived */
+  fenceSeq?: number;
 }
 
 export interface TripOut {
@@ -107,8 +117,8 @@ export interface MachineRules {
   gapMs: number;
   /** a snapshot is emitted when this much event time passed since the last one */
   checkpointEveryMs: number;
-  /** the geofence's dwell in ms, or undefined when it no longer exists */
-  dwellMs(geofenceId: number): number | undefined;
+  /** the geofence as it was at `t`; undefined when it did not exist then */
+  fenceAt(geofenceId: number, t: number): { shapeSince: number; dwellMs: number } | undefined;
 }
 
 export interface MachineOutput {
@@ -212,23 +222,29 @@ function stepFences(
   out: MachineOutput,
 ): void {
   const inside = new Set(fix.fences);
-  const ids = new Set<number>(fix.fences);
+  const insideAtChange = new Set(fix.insideAtChange);
+  const ids = new Set<number>([...fix.fences, ...fix.insideAtChange]);
   for (const id of Object.keys(state.fences)) ids.add(Number(id));
   for (const id of ids) {
     const key = String(id);
-    const dwell = rules.dwellMs(id);
-    if (dwell === undefined) {
+    const version = rules.fenceAt(id, fix.t);
+    if (version === undefined) {
+      // not created yet, or deleted, at this fix's time: nothing to cross, and no event for it
       delete state.fences[key];
       continue;
     }
-    const f = state.fences[key] ?? { inside: false, run: null };
+    let f = state.fences[key];
+    if (f?.shape !== undefined && f.shape !== version.shapeSince) f = undefined;
+    // a polygon drawn since the previous fix: the side is where that fix was, without an event
+    f ??= { inside: insideAtChange.has(id), run: null };
+    f.shape = version.shapeSince;
     const side = inside.has(id);
     if (side === f.inside) {
       f.run = null;
     } else {
       f.run ??= { start: at, last: fix.t };
       f.run.last = fix.t;
-      if (f.run.last - f.run.start.t >= dwell) {
+      if (f.run.last - f.run.start.t >= version.dwellMs) {
         out.events.push({
           geofenceId: id,
           kind: side ? "enter" : "exit",
