@@ -1,14 +1,28 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import type { Config } from "../../core/config.ts";
 import type { Redis } from "../../core/redis.ts";
 import { errorSchema } from "../errors.ts";
 import { positionsInBox } from "../live-query.ts";
 import { bboxQuery, livePositionSchema, pageQuery } from "../schemas.ts";
 
 const query = pageQuery(10_000, 1000).extend({ bbox: bboxQuery.optional() });
+const positionSchema = livePositionSchema.extend({
+  stale: z
+    .boolean()
+    .describe("recordedAt is older than STALE_AFTER_SECONDS: speed and heading are last known, not current"),
+});
 
-/** Latest positions inside a box, from the Redis GEO index and live hash; pages by vehicle id. */
-export function positionRoutes(deps: { redis: Redis }): FastifyPluginAsyncZod {
+/**
+ * Latest positions inside a box, from the Redis GEO index and live hash; pages by vehicle id.
+ * A position whose fix is older than STALE_AFTER_SECONDS is marked stale, so a client shows it
+ * as where the vehicle was last seen rather than where it drives now.
+ */
+export function positionRoutes(deps: {
+  redis: Redis;
+  config: Pick<Config, "STALE_AFTER_SECONDS">;
+}): FastifyPluginAsyncZod {
+  const staleMs = deps.config.STALE_AFTER_SECONDS * 1000;
   return async (app) => {
     app.get(
       "/api/positions",
@@ -19,7 +33,7 @@ export function positionRoutes(deps: { redis: Redis }): FastifyPluginAsyncZod {
           summary: "latest position of every vehicle inside bbox (all without bbox)",
           querystring: query,
           response: {
-            200: z.object({ items: z.array(livePositionSchema), nextCursor: z.string().nullable() }),
+            200: z.object({ items: z.array(positionSchema), nextCursor: z.string().nullable() }),
             400: errorSchema,
           },
         },
@@ -30,7 +44,8 @@ export function positionRoutes(deps: { redis: Redis }): FastifyPluginAsyncZod {
         const sorted = all
           .filter((p) => cursor === undefined || p.vehicleId > cursor)
           .sort((a, b) => (a.vehicleId < b.vehicleId ? -1 : 1));
-        const items = sorted.slice(0, limit);
+        const now = Date.now();
+        const items = sorted.slice(0, limit).map((p) => ({ ...p, stale: now - p.recordedAt > staleMs }));
         const more = sorted.length > limit;
         return { items, nextCursor: more ? (items.at(-1)?.vehicleId ?? null) : null };
       },

@@ -151,6 +151,8 @@ describe("reports, events, analytics and anomalies over HTTP", () => {
       for (const row of res.body.items) {
         fixes += row.fixes;
         distance += row.distanceM;
+        // fixes 30 s apart: no silence (TRIP_GAP_SECONDS) to leave out
+        expect(row).toMatchObject({ gapS: 0, gapDistanceM: 0 });
       }
     }
     expect(fixes).toBe(64);
