@@ -1,44 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Fix } from "../../core/fix.ts";
-import { fix, metresPerDegreeLat, noonDaysAgo, startWorker, type WorkerHarness } from "./harness.ts";
-
-const S = 1000;
-// yesterday 12:00 UTC (16:00 in Dubai): the drive stays inside one fleet day
-const T0 = noonDaysAgo(1);
-const STEP_M = (85 / 3.6) * 30; // 85 km/h for 30 s
-const STEP = STEP_M / metresPerDegreeLat(25.1);
-const JUMP_M = 20_000; // where the truck reappears after its tracker was off
-const JUMP = JUMP_M / metresPerDegreeLat(25.2);
-
-/**
- * A truck at 85 km/h whose tracker is off for 40 minutes (seconds from T0, a fix every 30 s):
- *   0            ignition on, standing
- *   30 … 600     driving north, 85 km/h
- *   600 → 3000   silence (40 min); the truck drove on meanwhile and reappears 20 km farther
- *   3000 … 3600  driving north, 85 km/h
- *   3630         standing; 3660 ignition off
- * `speed: false` sends no speed at all (the worker derives it from distance and time).
- */
-function silentDrive(vehicleId: string, withSpeed = true): Fix[] {
-  const out: Fix[] = [];
-  let lat = 25.1;
-  const at = (s: number, speed: number, ignition: boolean) =>
-    out.push(fix(vehicleId, T0 + s * S, lat, 55.1, { ...(withSpeed ? { speed } : {}), ignition }));
-  at(0, 0, true);
-  for (let s = 30; s <= 600; s += 30) {
-    lat += STEP;
-    at(s, 85, true);
-  }
-  lat += JUMP;
-  at(3000, 85, true);
-  for (let s = 3030; s <= 3600; s += 30) {
-    lat += STEP;
-    at(s, 85, true);
-  }
-  at(3630, 0, true);
-  at(3660, 0, false);
-  return out;
-}
+import { startWorker, type WorkerHarness } from "./harness.ts";
+import { JUMP_M, S, STEP_M, silentDrive, T0 } from "./silent-drive.ts";
 
 interface TripRow {
   started: number;
