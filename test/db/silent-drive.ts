@@ -38,3 +38,32 @@ export function silentDrive(vehicleId: string, withSpeed = true): Fix[] {
   at(3660, 0, false);
   return out;
 }
+
+/**
+ * A truck parked when its tracker fell silent, found 5 km away after it (seconds from T0):
+ *   0            ignition on, standing; 30 … 300 driving north, 85 km/h; 330 ignition off
+ *   360 … 600    parked, ignition off
+ *   600 → 3000   silence; it was driven meanwhile, the tracker off
+ *   3000 … 3300  parked 5 km farther, ignition off
+ *   3330 … 3600  driving north; 3630 ignition off
+ */
+export function movedWhileSilent(vehicleId: string): Fix[] {
+  const out: Fix[] = [];
+  let lat = 25.3;
+  const at = (s: number, speed: number, ignition: boolean) =>
+    out.push(fix(vehicleId, T0 + s * S, lat, 55.3, { speed, ignition }));
+  const drive = (from: number, to: number) => {
+    for (let s = from; s <= to; s += 30) {
+      lat += STEP;
+      at(s, 85, true);
+    }
+  };
+  at(0, 0, true);
+  drive(30, 300);
+  for (let s = 330; s <= 600; s += 30) at(s, 0, false);
+  lat += 5000 / metresPerDegreeLat(25.3);
+  for (let s = 3000; s <= 3300; s += 30) at(s, 0, false);
+  drive(3330, 3600);
+  at(3630, 0, false);
+  return out;
+}

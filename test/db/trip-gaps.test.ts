@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorker, type WorkerHarness } from "./harness.ts";
-import { JUMP_M, S, STEP_M, silentDrive, T0 } from "./silent-drive.ts";
+import { JUMP_M, movedWhileSilent, S, STEP_M, silentDrive, T0 } from "./silent-drive.ts";
 
 interface TripRow {
   started: number;
@@ -102,5 +102,29 @@ describe("a silence longer than TRIP_GAP_SECONDS", () => {
     expect(day?.moving_s).toBe(1200);
     expect(day?.idle_s).toBe(60);
     expect(day?.gap_s).toBe(2400);
+  });
+
+  it("ends a stop where the truck was last seen when it reappears elsewhere after a silence", async () => {
+    const stops = async (v: string) =>
+      (
+        await w.pool.query<{ s: number; e: number }>(
+          `SELECT (extract(epoch FROM started_at) * 1000 - $2) / 1000 AS s, (extract(epoch FROM ended_at) * 1000 - $2) / 1000 AS e
+           FROM stops WHERE vehicle_id = $1 ORDER BY started_at`,
+          [v, T0],
+        )
+      ).rows.map((x) => [Number(x.s), Number(x.e)]);
+    const drive = movedWhileSilent("gap-moved");
+    for (let i = 0; i < drive.length; i += 6) await w.send(drive.slice(i, i + 6));
+    for (const f of movedWhileSilent("gap-moved-reversed").reverse()) await w.send([f]);
+    for (const v of ["gap-moved", "gap-moved-reversed"]) {
+      expect(seconds(await trips(v))).toEqual([
+        [30, 330],
+        [3330, 3630],
+      ]);
+      expect(await stops(v)).toEqual([
+        [330, 600],
+        [3000, 3330],
+      ]);
+    }
   });
 });

@@ -17,8 +17,10 @@
  *   across it belongs to no trip, and the first fix after it has only its reported speed;
  * - trips shorter than TRIP_MIN_DISTANCE_M are GPS noise and dropped;
  * - a stop is the time between two trips, where the first ended. The parking after the last
- *   trip becomes a stop when the next trip starts. A silence while parked stays in the stop; after
- *   a trip a silence ended, the next stop starts at the first fix after it, if that one stands.
+ *   trip becomes a stop when the next trip starts. A silence while parked stays in the stop, unless
+ *   the vehicle reappears elsewhere (TRIP_MIN_DISTANCE_M away): then the stop ends at the last fix
+ *   before the silence. After a silence that ended a trip or a stop, the next stop starts at the
+ *   first fix after it, if that one stands.
  *
  * Geofences, per geofence, against the geofence as it was at each fix's time (its version): the
  * confirmed side (inside or outside, outside at first) changes only when the fixes stay on the
@@ -170,6 +172,10 @@ function stepTrip(state: MachineState, fix: TrackFix, at: At, rules: MachineRule
     state.trip = null;
     const end = ended.still ?? { at: ended.last ?? ended.start, distance: ended.distance };
     if (closeTrip(state, ended, end, fix.t, rules, out)) state.lastTripEnd = motion ? null : at;
+  } else if (silent && state.lastTripEnd && state.lastAt !== null && (fix.d ?? 0) >= rules.tripMinDistanceM) {
+    // parked when it fell silent, elsewhere after: the stop ended where it was last seen there
+    out.stops.push({ start: state.lastTripEnd, endAt: state.lastAt, closedAt: fix.t });
+    state.lastTripEnd = motion ? null : at;
   }
   const trip = state.trip;
   if (!trip) {
