@@ -3,7 +3,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recomputeDerived } from "../../worker/derive/recompute.ts";
 import { startWorker, type WorkerHarness } from "./harness.ts";
-import { S, silentDrive, T0 } from "./silent-drive.ts";
+import { S, silentDrive, spans, T0 } from "./silent-drive.ts";
 
 const run = promisify(execFile);
 
@@ -15,14 +15,7 @@ const run = promisify(execFile);
 describe("logitrack recompute", () => {
   let w: WorkerHarness;
   const rules = () => ({ ...w.config, TRIP_GAP_SECONDS: 600 });
-  const trips = async (v: string) =>
-    (
-      await w.pool.query<{ s: number; e: number }>(
-        `SELECT (extract(epoch FROM started_at) * 1000 - $2) / 1000 AS s, (extract(epoch FROM ended_at) * 1000 - $2) / 1000 AS e
-         FROM trips WHERE vehicle_id = $1 ORDER BY started_at`,
-        [v, T0],
-      )
-    ).rows.map((t) => [Number(t.s), Number(t.e)]);
+  const trips = (v: string) => spans(w.pool, "trips", v);
   const movingS = async (v: string) =>
     (await w.pool.query("SELECT moving_s FROM daily_vehicle_stats WHERE vehicle_id = $1", [v])).rows[0]
       ?.moving_s;

@@ -1,3 +1,4 @@
+import type pg from "pg";
 import type { Fix } from "../../core/fix.ts";
 import { fix, metresPerDegreeLat, noonDaysAgo } from "./harness.ts";
 
@@ -66,4 +67,19 @@ export function movedWhileSilent(vehicleId: string): Fix[] {
   drive(3330, 3600);
   at(3630, 0, false);
   return out;
+}
+
+const SPANS = {
+  trips: "SELECT started_at, ended_at FROM trips WHERE vehicle_id = $1 ORDER BY started_at",
+  stops: "SELECT started_at, ended_at FROM stops WHERE vehicle_id = $1 ORDER BY started_at",
+};
+
+/** [start, end] of the vehicle's trips or stops, in seconds from T0. */
+export async function spans(
+  pool: pg.Pool,
+  table: keyof typeof SPANS,
+  vehicleId: string,
+): Promise<number[][]> {
+  const r = await pool.query<{ started_at: Date; ended_at: Date }>(SPANS[table], [vehicleId]);
+  return r.rows.map((x) => [(x.started_at.getTime() - T0) / S, (x.ended_at.getTime() - T0) / S]);
 }

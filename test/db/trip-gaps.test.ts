@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorker, type WorkerHarness } from "./harness.ts";
-import { JUMP_M, movedWhileSilent, S, STEP_M, silentDrive, T0 } from "./silent-drive.ts";
+import { JUMP_M, movedWhileSilent, S, STEP_M, silentDrive, spans, T0 } from "./silent-drive.ts";
 
 interface TripRow {
   started: number;
@@ -105,14 +105,6 @@ describe("a silence longer than TRIP_GAP_SECONDS", () => {
   });
 
   it("ends a stop where the truck was last seen when it reappears elsewhere after a silence", async () => {
-    const stops = async (v: string) =>
-      (
-        await w.pool.query<{ s: number; e: number }>(
-          `SELECT (extract(epoch FROM started_at) * 1000 - $2) / 1000 AS s, (extract(epoch FROM ended_at) * 1000 - $2) / 1000 AS e
-           FROM stops WHERE vehicle_id = $1 ORDER BY started_at`,
-          [v, T0],
-        )
-      ).rows.map((x) => [Number(x.s), Number(x.e)]);
     const drive = movedWhileSilent("gap-moved");
     for (let i = 0; i < drive.length; i += 6) await w.send(drive.slice(i, i + 6));
     for (const f of movedWhileSilent("gap-moved-reversed").reverse()) await w.send([f]);
@@ -121,7 +113,7 @@ describe("a silence longer than TRIP_GAP_SECONDS", () => {
         [30, 330],
         [3330, 3630],
       ]);
-      expect(await stops(v)).toEqual([
+      expect(await spans(w.pool, "stops", v)).toEqual([
         [330, 600],
         [3000, 3330],
       ]);
