@@ -139,7 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(vehicleRoutes({ pool, redis, config }));
   await app.register(vehiclePatchRoutes({ pool, redis }));
   await app.register(trackRoutes({ pool, config }));
-  await app.register(positionRoutes({ redis }));
+  await app.register(positionRoutes({ redis, config }));
   await app.register(geofenceRoutes({ pool }));
   await app.register(rejectedRoutes({ pool }));
   await app.register(eventRoutes({ pool }));

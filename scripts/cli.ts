@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { addToken } from "../core/api-tokens.ts";
 import { cliConfigSchema, loadConfigOrExit } from "../core/config.ts";
@@ -24,7 +26,11 @@ const USAGE = `usage: npm run -s logitrack -- <command>
   token add --role admin|viewer [--name N] [--json]
                                             an API token for scripts (Authorization: Bearer), printed once
   queue retry-failed                        move failed batches back to the queue
-  queue stats                               job counts of the locations queue`;
+  queue stats                               job counts of the locations queue
+  recompute [--vehicle ID]... [--dry-run] [--json]
+                                            derive trips, stops, events and daily analytics of the
+                                            stored history again with the current rules; prints
+                                            the rows it changed`;
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -35,6 +41,8 @@ const { values: opts, positionals } = parseArgs({
     imei: { type: "string" },
     role: { type: "string" },
     password: { type: "string" },
+    vehicle: { type: "string", multiple: true },
+    "dry-run": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -44,7 +52,8 @@ if (opts.help || !group) {
   process.exit(opts.help ? 0 : 2);
 }
 
-const config = loadConfigOrExit(cliConfigSchema, withLocalServices());
+const env = withLocalServices();
+const config = loadConfigOrExit(cliConfigSchema, env);
 const pool = createPool(config.DATABASE_URL, 2);
 const redis = createRedis(config.REDIS_URL);
 const vehicles = createVehicleAdmin({ pool, redis });
@@ -158,6 +167,20 @@ async function run(): Promise<number> {
         await queue.close();
       }
       return 0;
+    }
+    case "recompute": {
+      // the worker's code, run as a process of its own (scripts/ does not import worker/)
+      const args = [
+        ...(opts.vehicle ?? []).flatMap((v) => ["--vehicle", v]),
+        ...(opts["dry-run"] ? ["--dry-run"] : []),
+        ...(opts.json ? ["--json"] : []),
+      ];
+      const child = spawnSync(process.execPath, ["--import", "tsx", "worker/recompute-main.ts", ...args], {
+        cwd: fileURLToPath(new URL("..", import.meta.url)),
+        env,
+        stdio: "inherit",
+      });
+      return child.status ?? 1;
     }
     default:
       return usage(`unknown command: ${cmd}`);

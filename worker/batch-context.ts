@@ -12,6 +12,7 @@ export type WorkerRulesConfig = Pick<
   | "MOVING_SPEED_KMH"
   | "STOP_MIN_SECONDS"
   | "TRIP_MIN_DISTANCE_M"
+  | "TRIP_GAP_SECONDS"
   | "SKEW_ANOMALY_S"
 >;
 

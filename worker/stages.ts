@@ -11,9 +11,6 @@ import * as vehicleState from "./store/vehicle-state.ts";
  * process-batch.ts runs them in one transaction. Storage is in store/, derived data in derive/.
  */
 
-// a replay after a late fix starts at most this much event time before it
-const CHECKPOINT_EVERY_MS = 3_600_000;
-
 /**
  * Locks the state rows of the batch's vehicles (FOR UPDATE, id order) until COMMIT: everything
  * derived below for a vehicle starts from what the previous batch left.
@@ -54,20 +51,19 @@ export async function updateDailyAnalytics(ctx: BatchContext): Promise<void> {
   await analytics.updateDailyAnalytics(ctx.client, ctx.inserted, {
     fleetTz: ctx.config.FLEET_TZ,
     movingSpeedKmh: ctx.config.MOVING_SPEED_KMH,
+    gapSeconds: ctx.config.TRIP_GAP_SECONDS,
     retainedFrom: ctx.retainedFrom,
   });
 }
 
 /** Trips, stops and geofence events in event time, replayed from a checkpoint after late fixes. */
 export async function deriveVehicles(ctx: BatchContext): Promise<void> {
-  const { config } = ctx;
-  ctx.derived = await derive.deriveVehicles(ctx.client, ctx.locked, ctx.inserted, {
-    movingSpeedKmh: config.MOVING_SPEED_KMH,
-    stopMinMs: config.STOP_MIN_SECONDS * 1000,
-    tripMinDistanceM: config.TRIP_MIN_DISTANCE_M,
-    checkpointEveryMs: CHECKPOINT_EVERY_MS,
-    retainedFrom: ctx.retainedFrom,
-  });
+  ctx.derived = await derive.deriveVehicles(
+    ctx.client,
+    ctx.locked,
+    ctx.inserted,
+    derive.deriveRules(ctx.config, ctx.retainedFrom),
+  );
 }
 
 /** The vehicles' state rows, still locked: newest fix and receipt, moving or not, the machine. */

@@ -16,9 +16,15 @@ const rowSchema = z.object({
   vehicleId: z.string(),
   date: z.string(),
   fixes: z.number().int(),
-  distanceM: z.number().describe("geodesic, from consecutive fixes in time order"),
+  distanceM: z
+    .number()
+    .describe("geodesic, from consecutive fixes in time order at most TRIP_GAP_SECONDS apart"),
   movingS: z.number().describe("seconds in motion (speed >= MOVING_SPEED_KMH, ignition not off)"),
   idleS: z.number().describe("seconds with ignition on, standing"),
+  gapS: z
+    .number()
+    .describe("seconds of silences (fixes more than TRIP_GAP_SECONDS apart): neither moving nor idle"),
+  gapDistanceM: z.number().describe("straight-line estimate across those silences, not in distanceM"),
   avgSpeedKmh: z.number().nullable().describe("time-weighted while moving"),
   maxSpeedKmh: z.number().nullable(),
   firstFixAt: z.string(),
@@ -56,7 +62,8 @@ export function analyticsRoutes(deps: {
           new Intl.DateTimeFormat("en-CA", { timeZone: config.FLEET_TZ }).format(new Date()).slice(0, 10);
         const r = await pool.query<z.infer<typeof rowSchema>>(
           `SELECT vehicle_id AS "vehicleId", to_char(day, 'YYYY-MM-DD') AS date, fixes, distance_m AS "distanceM",
-                  moving_s AS "movingS", idle_s AS "idleS", avg_speed_kmh AS "avgSpeedKmh",
+                  moving_s AS "movingS", idle_s AS "idleS", gap_s AS "gapS", gap_distance_m AS "gapDistanceM",
+                  avg_speed_kmh AS "avgSpeedKmh",
                   max_speed_kmh AS "maxSpeedKmh", ${isoSql("first_fix_at")} AS "firstFixAt",
                   ${isoSql("last_fix_at")} AS "lastFixAt"
            FROM daily_vehicle_stats

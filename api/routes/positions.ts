@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Config } from "../../core/config.ts";
 import { positionsInBox } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import { errorSchema } from "../errors.ts";
@@ -6,9 +8,22 @@ import { pageQuery, pageSchema, toPage } from "../pagination.ts";
 import { bboxQuery, livePositionSchema } from "../schemas.ts";
 
 const query = pageQuery(10_000, 1000).extend({ bbox: bboxQuery.optional() });
+const positionSchema = livePositionSchema.extend({
+  stale: z
+    .boolean()
+    .describe("recordedAt is older than STALE_AFTER_SECONDS: speed and heading are last known, not current"),
+});
 
-/** Latest positions inside a box, from the Redis GEO index and live hash; pages by vehicle id. */
-export function positionRoutes(deps: { redis: Redis }): FastifyPluginAsyncZod {
+/**
+ * Latest positions inside a box, from the Redis GEO index and live hash; pages by vehicle id.
+ * A position whose fix is older than STALE_AFTER_SECONDS is marked stale, so a client shows it
+ * as where the vehicle was last seen rather than where it drives now.
+ */
+export function positionRoutes(deps: {
+  redis: Redis;
+  config: Pick<Config, "STALE_AFTER_SECONDS">;
+}): FastifyPluginAsyncZod {
+  const staleMs = deps.config.STALE_AFTER_SECONDS * 1000;
   return async (app) => {
     app.get(
       "/api/positions",
@@ -19,7 +34,7 @@ export function positionRoutes(deps: { redis: Redis }): FastifyPluginAsyncZod {
           summary: "latest position of every vehicle inside bbox (all without bbox)",
           querystring: query,
           response: {
-            200: pageSchema(livePositionSchema),
+            200: pageSchema(positionSchema),
             400: errorSchema,
           },
         },
@@ -30,7 +45,9 @@ export function positionRoutes(deps: { redis: Redis }): FastifyPluginAsyncZod {
         const sorted = all
           .filter((p) => cursor === undefined || p.vehicleId > cursor)
           .sort((a, b) => (a.vehicleId < b.vehicleId ? -1 : 1));
-        return toPage(sorted, limit, (last) => last.vehicleId);
+        const now = Date.now();
+        const page = toPage(sorted, limit, (last) => last.vehicleId);
+        return { ...page, items: page.items.map((p) => ({ ...p, stale: now - p.recordedAt > staleMs })) };
       },
     );
   };

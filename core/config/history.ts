@@ -42,6 +42,11 @@ export const derivationVars = z.object({
   SKEW_ANOMALY_S: positiveInt
     .default(600)
     .describe("a fix received this many seconds after its recordedAt is recorded as a skewed anomaly"),
+  TRIP_GAP_SECONDS: positiveInt
+    .default(600)
+    .describe(
+      "a silence longer than this between two fixes ends the trip; moving, idle time and distance count only shorter ones",
+    ),
 });
 
 function isTimeZone(tz: string): boolean {

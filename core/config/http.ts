@@ -56,4 +56,7 @@ export const uiVars = z.object({
     .string()
     .default("https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     .describe("map tiles for the UI"),
+  STALE_AFTER_SECONDS: positiveInt
+    .default(300)
+    .describe("a live position older than this is answered with stale: true (show it as last known)"),
 });

@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
 });
 const TZ = "Asia/Dubai";
 const MOVING_KMH = 5;
+const GAP_S = 600; // TRIP_GAP_SECONDS's default
 const DAY = 86_400_000;
 const log = (m: string) =>
   process.stdout.write(`[bench:analytics ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -93,7 +94,12 @@ async function analyticsStep(keys: Set<string>): Promise<number> {
   try {
     await c.query(BEGIN_BATCH);
     const [ms] = await time(() =>
-      updateDailyAnalytics(c, keys, { fleetTz: TZ, movingSpeedKmh: MOVING_KMH, retainedFrom: 0 }),
+      updateDailyAnalytics(c, keys, {
+        fleetTz: TZ,
+        movingSpeedKmh: MOVING_KMH,
+        gapSeconds: GAP_S,
+        retainedFrom: 0,
+      }),
     );
     await c.query("COMMIT");
     return ms;
@@ -119,7 +125,8 @@ const MV = `CREATE MATERIALIZED VIEW daily_vehicle_stats_mv AS
 WITH pts AS (
   SELECT vehicle_id, (recorded_at AT TIME ZONE '${TZ}')::date AS day, NULL::timestamptz AS anchor,
          recorded_at, location, speed, ignition,
-         lead(recorded_at) OVER seq AS next_at, lead(location) OVER seq AS next_location
+         lead(recorded_at) OVER seq AS next_at, lead(location) OVER seq AS next_location,
+         ${GAP_S}::float8 AS gap_after
   FROM vehicle_locations
   WINDOW seq AS (PARTITION BY vehicle_id, (recorded_at AT TIME ZONE '${TZ}')::date ORDER BY recorded_at)
 ), ${dailyAggregateSql(String(MOVING_KMH))}
@@ -172,7 +179,12 @@ for (let b = 0; b <= 20; b++) {
     await c.query(BEGIN_BATCH);
     const keys = await insertLocations(c, fixes);
     const [ms] = await time(() =>
-      updateDailyAnalytics(c, keys, { fleetTz: TZ, movingSpeedKmh: MOVING_KMH, retainedFrom: 0 }),
+      updateDailyAnalytics(c, keys, {
+        fleetTz: TZ,
+        movingSpeedKmh: MOVING_KMH,
+        gapSeconds: GAP_S,
+        retainedFrom: 0,
+      }),
     );
     await c.query("COMMIT");
     if (b > 0) {

@@ -57,7 +57,9 @@ describe("reports, events, analytics and anomalies over HTTP", () => {
     viewer = h.bearer(h.viewerToken);
     fence = (
       await p.pool.query<{ id: number }>(
-        `INSERT INTO geofences (name, polygon) VALUES ('depot', ST_MakeEnvelope(55.29, 25.29, 55.31, 25.31, 4326))
+        // created before the test's fixes: a geofence judges only fixes after its creation
+        `INSERT INTO geofences (name, polygon, created_at)
+         VALUES ('depot', ST_MakeEnvelope(55.29, 25.29, 55.31, 25.31, 4326), now() - interval '30 days')
          RETURNING id::int`,
       )
     ).rows[0]?.id as number;
@@ -149,6 +151,8 @@ describe("reports, events, analytics and anomalies over HTTP", () => {
       for (const row of res.body.items) {
         fixes += row.fixes;
         distance += row.distanceM;
+        // fixes 30 s apart: no silence (TRIP_GAP_SECONDS) to leave out
+        expect(row).toMatchObject({ gapS: 0, gapDistanceM: 0 });
       }
     }
     expect(fixes).toBe(64);

@@ -11,7 +11,9 @@ describe("geofence events reach MQTT fleet/{id}/events", () => {
   beforeAll(async () => {
     p = await startPlatform();
     const r = await p.pool.query<{ id: number }>(
-      `INSERT INTO geofences (name, polygon) VALUES ('depot', ST_MakeEnvelope(55.29, 25.29, 55.31, 25.31, 4326))
+      // created before the test's fixes: a geofence judges only fixes after its creation
+      `INSERT INTO geofences (name, polygon, created_at)
+       VALUES ('depot', ST_MakeEnvelope(55.29, 25.29, 55.31, 25.31, 4326), now() - interval '30 days')
        RETURNING id::int`,
     );
     fence = r.rows[0]?.id as number;

@@ -22,7 +22,9 @@ describe("geofence events in event time", () => {
   const addFence = async (name: string, box: [number, number, number, number], dwell: number) =>
     (
       await w.pool.query<{ id: number }>(
-        "INSERT INTO geofences (name, polygon, dwell_seconds) VALUES ($1, ST_MakeEnvelope($2, $3, $4, $5, 4326), $6) RETURNING id::int",
+        // created before the test's fixes: a geofence judges only fixes after its creation
+        `INSERT INTO geofences (name, polygon, dwell_seconds, created_at)
+         VALUES ($1, ST_MakeEnvelope($2, $3, $4, $5, 4326), $6, now() - interval '30 days') RETURNING id::int`,
         [name, ...box, dwell],
       )
     ).rows[0]?.id as number;

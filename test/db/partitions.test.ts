@@ -104,7 +104,9 @@ describe("vehicle_locations partitions: on demand, ahead, retention", () => {
     w = await startWorker();
     const h = w;
     await h.pool.query(
-      "INSERT INTO geofences (name, polygon) VALUES ('depot', ST_MakeEnvelope(55.29, 25.29, 55.31, 25.31, 4326))",
+      // created before the test's fixes: a geofence judges only fixes after its creation
+      `INSERT INTO geofences (name, polygon, created_at)
+       VALUES ('depot', ST_MakeEnvelope(55.29, 25.29, 55.31, 25.31, 4326), now() - interval '30 days')`,
     );
     const old = noonDaysAgo(20);
     const drive = [

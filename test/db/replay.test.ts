@@ -55,9 +55,10 @@ describe("late and out-of-order batches, two workers racing", () => {
   beforeAll(async () => {
     w = await startWorker({ WORKER_CONCURRENCY: "4" });
     await w.pool.query(
-      `INSERT INTO geofences (name, polygon, dwell_seconds) VALUES
-         ('gate', ST_MakeEnvelope(55.02, 24.99, 55.04, 25.01, 4326), 0),
-         ('yard', ST_MakeEnvelope(55.05, 24.99, 55.07, 25.01, 4326), 30)`,
+      // created before the test's fixes: a geofence judges only fixes after its creation
+      `INSERT INTO geofences (name, polygon, dwell_seconds, created_at) VALUES
+         ('gate', ST_MakeEnvelope(55.02, 24.99, 55.04, 25.01, 4326), 0, now() - interval '30 days'),
+         ('yard', ST_MakeEnvelope(55.05, 24.99, 55.07, 25.01, 4326), 30, now() - interval '30 days')`,
     );
   });
   afterAll(() => w?.close());
@@ -140,6 +141,7 @@ describe("late and out-of-order batches, two workers racing", () => {
       await deriveVehicles(c, locked, new Set(drive.map((f) => fixKey(f.vehicleId, f.recordedAt))), {
         movingSpeedKmh: w.config.MOVING_SPEED_KMH,
         stopMinMs: w.config.STOP_MIN_SECONDS * 1000,
+        gapMs: w.config.TRIP_GAP_SECONDS * 1000,
         tripMinDistanceM: w.config.TRIP_MIN_DISTANCE_M,
         checkpointEveryMs: 3_600_000,
         retainedFrom: 0,

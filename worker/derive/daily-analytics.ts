@@ -10,6 +10,9 @@ import { parseFixKey } from "../store/insert-locations.ts";
  *   moving     v >= MOVING_SPEED_KMH and ignition not off: the segment's time is moving time
  *   idle       ignition on and v below it: idle time
  *   avg speed  time-weighted v over moving time; max speed: the largest v
+ *   gap        a segment longer than TRIP_GAP_SECONDS is a silence: nothing is known of it, so
+ *              it is neither moving nor idle, its distance is not in `distance` and gives no v;
+ *              its time and straight-line distance are kept apart (gap_s, gap_distance_m)
  * A segment crossing midnight belongs to neither day (a few hundred metres a day at most).
  *
  * Being sums over segments, a day is extended by appending: a batch whose fixes all follow the
@@ -24,26 +27,30 @@ import { parseFixKey } from "../store/insert-locations.ts";
 
 /**
  * The aggregate over a `pts` relation (vehicle_id, day, anchor, recorded_at, location, speed,
- * ignition, next_at, next_location) into one row per (vehicle_id, day, anchor). With an anchor
- * (append), the anchor fix itself is not counted again. `minSpeed` is a parameter or a literal.
- * Shared with the benchmark's materialized view so both compute the same thing.
+ * ignition, next_at, next_location, gap_after: TRIP_GAP_SECONDS) into one row per (vehicle_id,
+ * day, anchor). With an anchor (append), the anchor fix itself is not counted again. `minSpeed`
+ * is a parameter or a literal. Shared with the benchmark's materialized view so both compute the
+ * same thing.
  */
 export function dailyAggregateSql(minSpeed: string): string {
   return `seg AS (
   SELECT pts.*, extract(epoch FROM next_at - recorded_at)::float8 AS dt,
-         ST_Distance(location::geography, next_location::geography) AS d
+         ST_Distance(location::geography, next_location::geography) AS d,
+         COALESCE(extract(epoch FROM next_at - recorded_at) > gap_after, false) AS silent
   FROM pts
 ), fix AS (
-  SELECT seg.*, COALESCE(speed, CASE WHEN dt > 0 THEN d / dt * 3.6 END) AS v,
+  SELECT seg.*, COALESCE(speed, CASE WHEN dt > 0 AND NOT silent THEN d / dt * 3.6 END) AS v,
          (anchor IS NULL OR recorded_at > anchor) AS fresh
   FROM seg
 ), agg AS (
   SELECT vehicle_id, day, anchor,
          (count(*) FILTER (WHERE fresh))::int AS fixes,
-         COALESCE(sum(d), 0) AS distance_m,
-         COALESCE(sum(dt) FILTER (WHERE v >= ${minSpeed} AND ignition IS DISTINCT FROM false), 0) AS moving_s,
-         COALESCE(sum(dt) FILTER (WHERE ignition AND COALESCE(v, 0) < ${minSpeed}), 0) AS idle_s,
-         COALESCE(sum(v * dt) FILTER (WHERE v >= ${minSpeed} AND ignition IS DISTINCT FROM false), 0) AS moving_speed_s,
+         COALESCE(sum(d) FILTER (WHERE NOT silent), 0) AS distance_m,
+         COALESCE(sum(dt) FILTER (WHERE NOT silent AND v >= ${minSpeed} AND ignition IS DISTINCT FROM false), 0) AS moving_s,
+         COALESCE(sum(dt) FILTER (WHERE NOT silent AND ignition AND COALESCE(v, 0) < ${minSpeed}), 0) AS idle_s,
+         COALESCE(sum(v * dt) FILTER (WHERE NOT silent AND v >= ${minSpeed} AND ignition IS DISTINCT FROM false), 0) AS moving_speed_s,
+         COALESCE(sum(dt) FILTER (WHERE silent), 0) AS gap_s,
+         COALESCE(sum(d) FILTER (WHERE silent), 0) AS gap_distance_m,
          max(v) AS max_speed_kmh,
          min(recorded_at) FILTER (WHERE fresh) AS first_fix_at,
          max(recorded_at) AS last_fix_at
@@ -52,7 +59,8 @@ export function dailyAggregateSql(minSpeed: string): string {
 }
 
 /**
- * $1 vehicle ids, $2 recorded_at (ms) of the inserted fixes, $3 FLEET_TZ, $4 moving speed, $5 retained from.
+ * $1 vehicle ids, $2 recorded_at (ms) of the inserted fixes, $3 FLEET_TZ, $4 moving speed, $5 retained from,
+ * $6 TRIP_GAP_SECONDS.
  * The OFFSET 0 keep each lookup a per-vehicle-day index probe: without them the planner pulled the
  * lateral reads up into a hash join over every partition (EXPLAIN ANALYZE: seq scans of the whole
  * history for a batch that appends one fix per vehicle).
@@ -70,6 +78,7 @@ WITH new AS (
   FROM days d LEFT JOIN LATERAL (
     SELECT s.fixes AS o_fixes, s.distance_m AS o_distance_m, s.moving_s AS o_moving_s, s.idle_s AS o_idle_s,
            s.moving_speed_s AS o_moving_speed_s, s.max_speed_kmh AS o_max_speed_kmh,
+           s.gap_s AS o_gap_s, s.gap_distance_m AS o_gap_distance_m,
            s.first_fix_at AS o_first_fix_at, s.last_fix_at AS o_last_fix_at
     FROM daily_vehicle_stats s WHERE s.vehicle_id = d.vehicle_id AND s.day = d.day OFFSET 0
   ) o ON true
@@ -77,7 +86,8 @@ WITH new AS (
   SELECT * FROM plan WHERE anchor IS NOT NULL OR o_fixes IS NULL OR lo >= $5
 ), pts AS (
   SELECT p.vehicle_id, p.day, p.anchor, l.recorded_at, l.location, l.speed, l.ignition,
-         lead(l.recorded_at) OVER seq AS next_at, lead(l.location) OVER seq AS next_location
+         lead(l.recorded_at) OVER seq AS next_at, lead(l.location) OVER seq AS next_location,
+         $6::float8 AS gap_after
   FROM todo p CROSS JOIN LATERAL (
     SELECT recorded_at, location, speed, ignition FROM vehicle_locations
     WHERE vehicle_id = p.vehicle_id AND recorded_at >= COALESCE(p.anchor, p.lo) AND recorded_at < p.hi
@@ -86,25 +96,31 @@ WITH new AS (
   WINDOW seq AS (PARTITION BY p.vehicle_id, p.day ORDER BY l.recorded_at)
 ), ${dailyAggregateSql("$4")}
 INSERT INTO daily_vehicle_stats AS s
-  (vehicle_id, day, fixes, distance_m, moving_s, idle_s, moving_speed_s, max_speed_kmh, first_fix_at, last_fix_at, updated_at)
+  (vehicle_id, day, fixes, distance_m, moving_s, idle_s, moving_speed_s, gap_s, gap_distance_m, max_speed_kmh,
+   first_fix_at, last_fix_at, updated_at)
 SELECT a.vehicle_id, a.day,
        a.fixes + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_fixes END,
        a.distance_m + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_distance_m END,
        a.moving_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_moving_s END,
        a.idle_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_idle_s END,
        a.moving_speed_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_moving_speed_s END,
+       a.gap_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_gap_s END,
+       a.gap_distance_m + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_gap_distance_m END,
        CASE WHEN a.anchor IS NULL THEN a.max_speed_kmh ELSE greatest(a.max_speed_kmh, o.o_max_speed_kmh) END,
        CASE WHEN a.anchor IS NULL THEN a.first_fix_at ELSE o.o_first_fix_at END,
        a.last_fix_at, now()
 FROM agg a JOIN todo o ON o.vehicle_id = a.vehicle_id AND o.day = a.day
 ON CONFLICT (vehicle_id, day) DO UPDATE SET
   fixes = EXCLUDED.fixes, distance_m = EXCLUDED.distance_m, moving_s = EXCLUDED.moving_s,
-  idle_s = EXCLUDED.idle_s, moving_speed_s = EXCLUDED.moving_speed_s, max_speed_kmh = EXCLUDED.max_speed_kmh,
+  idle_s = EXCLUDED.idle_s, moving_speed_s = EXCLUDED.moving_speed_s, gap_s = EXCLUDED.gap_s,
+  gap_distance_m = EXCLUDED.gap_distance_m, max_speed_kmh = EXCLUDED.max_speed_kmh,
   first_fix_at = EXCLUDED.first_fix_at, last_fix_at = EXCLUDED.last_fix_at, updated_at = EXCLUDED.updated_at`;
 
 export interface AnalyticsOptions {
   fleetTz: string;
   movingSpeedKmh: number;
+  /** TRIP_GAP_SECONDS: a longer segment is a silence */
+  gapSeconds: number;
   /** days starting before this (epoch ms) may have lost fixes to retention: never recomputed whole */
   retainedFrom: number;
 }
@@ -126,7 +142,7 @@ export async function updateDailyAnalytics(
   const r = await client.query({
     name: "daily-analytics",
     text: UPDATE_DAYS,
-    values: [ids, times, opts.fleetTz, opts.movingSpeedKmh, new Date(opts.retainedFrom)],
+    values: [ids, times, opts.fleetTz, opts.movingSpeedKmh, new Date(opts.retainedFrom), opts.gapSeconds],
   });
   return r.rowCount ?? 0;
 }

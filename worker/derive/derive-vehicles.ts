@@ -1,9 +1,11 @@
 import type pg from "pg";
+import type { Config } from "../../core/config.ts";
 import { parseFixKey } from "../store/insert-locations.ts";
 import type { LockedVehicle } from "../store/vehicle-state.ts";
 import { writeRuns } from "./derived-writes.ts";
+import { FenceVersions, readFenceChanges } from "./fence-versions.ts";
 import { type EventChanges, reconcileEvents } from "./reconcile-events.ts";
-import { type GeofenceInfo, readCheckpoints, readGeofences, readTrackWindows } from "./track-reads.ts";
+import { readCheckpoints, readTrackWindows } from "./track-reads.ts";
 import {
   initialState,
   type MachineOutput,
@@ -14,13 +16,30 @@ import {
 
 // rows read back per round, over all the batch's vehicles (at least 200 each): ~20 MB of fixes
 const PAGE_ROWS = 100_000;
+// a replay after a late fix starts at most this much event time before it
+const CHECKPOINT_EVERY_MS = 3_600_000;
 
-export type DeriveRules = Omit<MachineRules, "dwellMs"> & {
+export type DeriveRules = Omit<MachineRules, "fenceAt"> & {
   /** history before this (epoch ms) may be gone (retention): no replay starts before it */
   retainedFrom: number;
   /** rows read back per round over all vehicles (default 100,000) */
   pageRows?: number;
 };
+
+/** The machine's rules from the configuration (a batch's, and `logitrack recompute`'s). */
+export function deriveRules(
+  config: Pick<Config, "MOVING_SPEED_KMH" | "STOP_MIN_SECONDS" | "TRIP_GAP_SECONDS" | "TRIP_MIN_DISTANCE_M">,
+  retainedFrom: number,
+): DeriveRules {
+  return {
+    movingSpeedKmh: config.MOVING_SPEED_KMH,
+    stopMinMs: config.STOP_MIN_SECONDS * 1000,
+    gapMs: config.TRIP_GAP_SECONDS * 1000,
+    tripMinDistanceM: config.TRIP_MIN_DISTANCE_M,
+    checkpointEveryMs: CHECKPOINT_EVERY_MS,
+    retainedFrom,
+  };
+}
 
 export interface DeriveResult {
   /** the machine after this batch, per vehicle that had new fixes */
@@ -32,7 +51,7 @@ export interface DeriveResult {
   skipped: number;
 }
 
-interface Start {
+export interface Start {
   state: MachineState;
   /** the fix the state was taken at; null = before the first fix */
   since: number | null;
@@ -56,6 +75,11 @@ interface Start {
  *   arrival ends with what in-order arrival gives: the transitions that really happened, once.
  *   Without a checkpoint before t0 it runs from the start of the history, unless retention has
  *   cut that history: then the late fixes are stored but left out (counted as skipped).
+ * - a geofence change the saved state was not derived with (geofence_changes after its fenceSeq)
+ *   that takes effect at or before the machine's last fix is late data too: a fix processed before
+ *   the save committed (or from a device whose clock runs ahead) was judged without it. t0 is
+ *   then the change's time; when retention leaves nothing to replay from, the change is taken as
+ *   it comes and the new fixes continue the saved state.
  */
 export async function deriveVehicles(
   client: pg.PoolClient,
@@ -77,22 +101,38 @@ export async function deriveVehicles(
   }
   if (oldestNew.size === 0) return result;
 
+  const saved = (vehicleId: string) => locked.get(vehicleId)?.machine ?? null;
+  const seqs = [...oldestNew.keys()].map((v) => saved(v)?.fenceSeq).filter((q) => q !== undefined);
+  const fenceChanges = await readFenceChanges(client, seqs.length > 0 ? Math.min(...seqs) : null);
+  /** the earliest change this vehicle's saved state was not derived with (Infinity: none) */
+  const unseenChange = (state: MachineState) =>
+    Math.min(...fenceChanges.changes.filter((c) => c.seq > (state.fenceSeq ?? Infinity)).map((c) => c.at));
+
   const starts = new Map<string, Start>();
-  const late: { vehicleId: string; before: number }[] = [];
+  const late: { vehicleId: string; before: number; inOrder: boolean }[] = [];
   for (const [vehicleId, t0] of oldestNew) {
-    const saved = locked.get(vehicleId)?.machine ?? null;
-    if (saved?.lastAt == null) starts.set(vehicleId, { state: initialState(), since: null, replaces: true });
-    else if (t0 > saved.lastAt) starts.set(vehicleId, { state: saved, since: saved.lastAt, replaces: false });
-    else late.push({ vehicleId, before: t0 });
+    const state = saved(vehicleId);
+    if (state?.lastAt == null) {
+      starts.set(vehicleId, { state: initialState(), since: null, replaces: true });
+      continue;
+    }
+    const changed = unseenChange(state);
+    if (t0 > state.lastAt && changed > state.lastAt)
+      starts.set(vehicleId, { state, since: state.lastAt, replaces: false });
+    else late.push({ vehicleId, before: Math.min(t0, changed), inOrder: t0 > state.lastAt });
   }
   const checkpoints = await readCheckpoints(client, late);
-  for (const { vehicleId } of late) {
+  for (const { vehicleId, inOrder } of late) {
     const cp = checkpoints.get(vehicleId);
-    const origin = locked.get(vehicleId)?.machine?.origin ?? null;
+    const state = saved(vehicleId) as MachineState;
+    const origin = state.origin ?? null;
     if (cp && cp.at >= rules.retainedFrom) {
       starts.set(vehicleId, { state: cp.state, since: cp.at, replaces: true });
     } else if (!cp && (origin === null || origin >= rules.retainedFrom)) {
       starts.set(vehicleId, { state: initialState(), since: null, replaces: true });
+    } else if (inOrder) {
+      starts.set(vehicleId, { state, since: state.lastAt, replaces: false });
+      continue;
     } else {
       result.skipped++;
       continue;
@@ -100,11 +140,29 @@ export async function deriveVehicles(
     result.replayed.add(vehicleId);
   }
 
+  const runs = await runFromStarts(client, starts, rules);
+  for (const [vehicleId, start] of starts) {
+    start.state.fenceSeq = fenceChanges.head;
+    result.machines.set(vehicleId, start.state);
+  }
+  result.events = runs.events;
+  return result;
+}
+
+/**
+ * Runs each vehicle's machine from its start over its stored fixes, and writes what it emitted:
+ * trips, stops and checkpoints (derived-writes.ts), geofence events (reconcile-events.ts). Each
+ * start's state is advanced in place to the vehicle's newest fix.
+ */
+export async function runFromStarts(
+  client: pg.PoolClient,
+  starts: ReadonlyMap<string, Start>,
+  rules: DeriveRules,
+): Promise<{ events: EventChanges }> {
   // Read back and run in pages: a replay from the start of a long history (or the first batch after
   // installing this on old data) must not hold it all in memory at once.
-  const geofences = new Map<number, GeofenceInfo>();
-  const asked = new Set<number>();
-  const machineRules: MachineRules = { ...rules, dwellMs: (id) => geofences.get(id)?.dwellMs };
+  const fences = new FenceVersions();
+  const machineRules: MachineRules = { ...rules, fenceAt: (id, t) => fences.at(id, t) };
   const outputs = new Map<string, MachineOutput>();
   let todo = [...starts.keys()];
   for (let first = true; todo.length > 0; first = false) {
@@ -118,13 +176,11 @@ export async function deriveVehicles(
       }),
       limit,
     );
-    const unknown = new Set<number>();
-    for (const fixes of tracks.values()) for (const f of fixes) for (const id of f.fences) unknown.add(id);
+    const ids: number[] = [];
+    for (const fixes of tracks.values()) for (const f of fixes) ids.push(...f.fences, ...f.insideAtChange);
     if (first)
-      for (const s of starts.values()) for (const id of Object.keys(s.state.fences)) unknown.add(Number(id));
-    for (const id of asked) unknown.delete(id);
-    for (const id of unknown) asked.add(id);
-    for (const [id, info] of await readGeofences(client, unknown)) geofences.set(id, info);
+      for (const s of starts.values()) for (const id of Object.keys(s.state.fences)) ids.push(Number(id));
+    await fences.load(client, ids);
 
     for (const vehicleId of todo) {
       const out = runMachine(
@@ -142,11 +198,9 @@ export async function deriveVehicles(
   }
 
   const runs = [...starts].map(([vehicleId, start]) => {
-    result.machines.set(vehicleId, start.state);
     const out = outputs.get(vehicleId) ?? { trips: [], stops: [], events: [], checkpoints: [] };
     return { vehicleId, since: start.since, replaces: start.replaces, ...out };
   });
   await writeRuns(client, runs);
-  result.events = await reconcileEvents(client, runs, geofences);
-  return result;
+  return { events: await reconcileEvents(client, runs, fences) };
 }

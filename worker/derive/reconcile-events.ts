@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { GeofenceInfo } from "./track-reads.ts";
+import type { FenceVersions } from "./fence-versions.ts";
 import type { FenceEventOut } from "./vehicle-machine.ts";
 
 /** A geofence event as stored, and as published on the events channel (times epoch ms). */
@@ -35,14 +35,16 @@ const keyOf = (v: string, g: number, kind: string, at: number) => `${v}\u0000${g
 /**
  * Makes geofence_events hold what the runs derived: the stored events confirmed after each run's
  * `since` are compared with the run's, by (vehicle, geofence, kind, at). Events found by both
- * stay as they are (same id, not published again); new ones are inserted and returned for
- * publishing; stored ones the run no longer produces are deleted and returned as retracted.
- * An in-order run has nothing stored after `since`, so it only inserts (no read).
+ * stay as they are (same id, not published again); new ones are inserted (named after the
+ * geofence's version of their time) and returned for publishing; stored ones the run no longer
+ * produces are deleted and returned as retracted. A stored event dated when no version of its
+ * geofence is known (derived before versions were kept) cannot be judged again and is left as
+ * it is. An in-order run has nothing stored after `since`, so it only inserts (no read).
  */
 export async function reconcileEvents(
   client: pg.PoolClient,
   runs: readonly EventRun[],
-  geofences: ReadonlyMap<number, GeofenceInfo>,
+  fences: FenceVersions,
 ): Promise<EventChanges> {
   const changes: EventChanges = { inserted: [], retracted: [] };
   if (runs.length === 0) return changes;
@@ -65,7 +67,15 @@ export async function reconcileEvents(
            ) e`,
         values: [replacing.map((r) => r.vehicleId), replacing.map((r) => r.since)],
       }));
-  const old = new Map(stored.rows.map((e) => [keyOf(e.vehicleId, e.geofenceId, e.kind, e.at), e]));
+  await fences.load(
+    client,
+    stored.rows.map((e) => e.geofenceId),
+  );
+  const old = new Map(
+    stored.rows
+      .filter((e) => fences.at(e.geofenceId, e.at) !== undefined)
+      .map((e) => [keyOf(e.vehicleId, e.geofenceId, e.kind, e.at), e]),
+  );
 
   const fresh: Omit<GeofenceEvent, "id">[] = [];
   const reconfirmed: { id: number; confirmedAt: number }[] = [];
@@ -83,7 +93,7 @@ export async function reconcileEvents(
       fresh.push({
         vehicleId: run.vehicleId,
         geofenceId: ev.geofenceId,
-        geofenceName: geofences.get(ev.geofenceId)?.name ?? String(ev.geofenceId),
+        geofenceName: fences.at(ev.geofenceId, ev.at.t)?.name ?? String(ev.geofenceId),
         kind: ev.kind,
         at: ev.at.t,
         confirmedAt: ev.confirmedAt,

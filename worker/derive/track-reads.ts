@@ -3,33 +3,49 @@ import type { MachineState, TrackFix } from "./vehicle-machine.ts";
 
 /**
  * The reads the vehicle machine needs, each one statement for the whole batch: the stored track
- * of every vehicle from a point on, the geofences it touches, and the replay checkpoints.
+ * of every vehicle from a point on (with the geofences it touches) and the replay checkpoints;
+ * the geofences' versions are read by fence-versions.ts.
  */
 
 /**
  * Up to $3 stored fixes of each vehicle from `since` on (inclusive; null = from the first), in time
  * order, with the distance from the previous fix of the window (the fix at `since` is read only to
- * give the next one its distance) and the geofences holding it (GiST on geofences). The LIMIT
- * pages a long replay, and keeps this an index range scan per vehicle rather than a join the
- * planner pulls up over every partition.
+ * give the next one its distance and position) and, judged against the geofences as they were at
+ * the fix's time (geofence_versions, GiST): the geofences holding it, and the geofences whose
+ * polygon was drawn since the previous fix and held that one (where the vehicle stood when the
+ * boundary was drawn). The LIMIT pages a long replay, and keeps this an index range scan per
+ * vehicle rather than a join the planner pulls up over every partition.
  */
 const TRACK_WINDOWS = `
-SELECT w.v AS "vehicleId", (extract(epoch FROM l.recorded_at) * 1000)::float8 AS t,
-       ST_Y(l.location) AS lat, ST_X(l.location) AS lng, l.speed::float8 AS speed, l.ignition,
-       ST_Distance((lag(l.location) OVER seq)::geography, l.location::geography) AS d,
-       -- the fix at since is there for its distance only: no geofence lookup for it
-       CASE WHEN w.since IS NULL OR l.recorded_at > timestamptz 'epoch' + w.since * interval '1 millisecond'
-            THEN ARRAY(SELECT g.id FROM geofences g WHERE ST_Intersects(g.polygon, l.location) ORDER BY g.id)::float8[]
-            ELSE '{}' END AS fences
-FROM unnest($1::text[], $2::bigint[]) AS w(v, since)
-CROSS JOIN LATERAL (
-  SELECT recorded_at, location, speed, ignition FROM vehicle_locations
-  WHERE vehicle_id = w.v
-    AND recorded_at >= COALESCE(timestamptz 'epoch' + w.since * interval '1 millisecond', '-infinity')
-  ORDER BY recorded_at LIMIT $3
-) l
-WINDOW seq AS (PARTITION BY w.v ORDER BY l.recorded_at)
-ORDER BY w.v, l.recorded_at`;
+SELECT x.v AS "vehicleId", (extract(epoch FROM x.recorded_at) * 1000)::float8 AS t,
+       ST_Y(x.location) AS lat, ST_X(x.location) AS lng, x.speed::float8 AS speed, x.ignition,
+       ST_Distance(x.prev_location::geography, x.location::geography) AS d,
+       CASE WHEN x.judged THEN ARRAY(
+         SELECT g.geofence_id FROM geofence_versions g
+         WHERE ST_Intersects(g.polygon, x.location)
+           AND g.valid_from <= x.recorded_at AND (g.valid_to IS NULL OR x.recorded_at < g.valid_to)
+         ORDER BY g.geofence_id)::float8[] ELSE '{}' END AS fences,
+       CASE WHEN x.judged AND x.prev_at IS NOT NULL THEN ARRAY(
+         SELECT g.geofence_id FROM geofence_versions g
+         WHERE g.shape_since > x.prev_at AND g.shape_since <= x.recorded_at
+           AND g.valid_from <= x.recorded_at AND (g.valid_to IS NULL OR x.recorded_at < g.valid_to)
+           AND ST_Intersects(g.polygon, x.prev_location)
+         ORDER BY g.geofence_id)::float8[] ELSE '{}' END AS "insideAtChange"
+FROM (
+  SELECT w.v, l.recorded_at, l.location, l.speed, l.ignition,
+         -- the fix at since is there for its distance and position only: not judged again
+         (w.since IS NULL OR l.recorded_at > timestamptz 'epoch' + w.since * interval '1 millisecond') AS judged,
+         lag(l.location) OVER seq AS prev_location, lag(l.recorded_at) OVER seq AS prev_at
+  FROM unnest($1::text[], $2::bigint[]) AS w(v, since)
+  CROSS JOIN LATERAL (
+    SELECT recorded_at, location, speed, ignition FROM vehicle_locations
+    WHERE vehicle_id = w.v
+      AND recorded_at >= COALESCE(timestamptz 'epoch' + w.since * interval '1 millisecond', '-infinity')
+    ORDER BY recorded_at LIMIT $3
+  ) l
+  WINDOW seq AS (PARTITION BY w.v ORDER BY l.recorded_at)
+) x
+ORDER BY x.v, x.recorded_at`;
 
 export async function readTrackWindows(
   client: pg.PoolClient,
@@ -48,26 +64,6 @@ export async function readTrackWindows(
     list.push(fix);
     out.set(vehicleId, list);
   }
-  return out;
-}
-
-export interface GeofenceInfo {
-  name: string;
-  dwellMs: number;
-}
-
-export async function readGeofences(
-  client: pg.PoolClient,
-  ids: ReadonlySet<number>,
-): Promise<Map<number, GeofenceInfo>> {
-  const out = new Map<number, GeofenceInfo>();
-  if (ids.size === 0) return out;
-  const r = await client.query<{ id: number; name: string; dwell: number }>({
-    name: "geofences-by-id",
-    text: "SELECT id::float8 AS id, name, dwell_seconds AS dwell FROM geofences WHERE id = ANY($1::bigint[])",
-    values: [[...ids]],
-  });
-  for (const row of r.rows) out.set(row.id, { name: row.name, dwellMs: row.dwell * 1000 });
   return out;
 }
 

@@ -12,14 +12,24 @@
  * - a trip starts at a fix in motion; it ends at the first fix of a standstill that lasts
  *   STOP_MIN_SECONDS (shorter halts, a traffic light, stay inside the trip), or at once when the
  *   ignition goes off (ending at the first fix of the standstill that led to it);
+ * - a silence (no fix for more than TRIP_GAP_SECONDS) ends the trip at the last fix before it
+ *   (or at its standstill's first fix); what the vehicle did meanwhile is unknown, so the distance
+ *   across it belongs to no trip, and the first fix after it has only its reported speed;
  * - trips shorter than TRIP_MIN_DISTANCE_M are GPS noise and dropped;
  * - a stop is the time between two trips, where the first ended. The parking after the last
- *   trip becomes a stop when the next trip starts.
+ *   trip becomes a stop when the next trip starts. A silence while parked stays in the stop, unless
+ *   the vehicle reappears elsewhere (TRIP_MIN_DISTANCE_M away): then the stop ends at the last fix
+ *   before the silence. After a silence that ended a trip or a stop, the next stop starts at the
+ *   first fix after it, if that one stands.
  *
- * Geofences, per geofence: the confirmed side (inside or outside, outside at first) changes only
- * when the fixes stay on the other side for the geofence's dwell time (0 = the first fix does).
- * The event is dated at the first fix on the new side and confirmed by the fix that completed the
- * dwell; GPS jitter across the boundary shorter than the dwell therefore emits nothing, either way.
+ * Geofences, per geofence, against the geofence as it was at each fix's time (its version): the
+ * confirmed side (inside or outside, outside at first) changes only when the fixes stay on the
+ * other side for the geofence's dwell time (0 = the first fix does). The event is dated at the
+ * first fix on the new side and confirmed by the fix that completed the dwell; GPS jitter across
+ * the boundary shorter than the dwell therefore emits nothing, either way. A geofence counts only
+ * from its creation to its deletion; where its polygon is redrawn (or first drawn), the side is
+ * set, without an event, to where the vehicle's previous fix was, so only crossings after the
+ * save are events.
  */
 
 /** A stored fix as the machine reads it. */
@@ -31,8 +41,10 @@ export interface TrackFix {
   ignition: boolean | null;
   /** metres from the previous stored fix of the vehicle (null for its first) */
   d: number | null;
-  /** geofences whose polygon holds the fix */
+  /** geofences whose polygon, as it was at `t`, holds the fix */
   fences: readonly number[];
+  /** geofences whose polygon was drawn after the previous fix and held the previous fix */
+  insideAtChange: readonly number[];
 }
 
 export interface At {
@@ -43,6 +55,8 @@ export interface At {
 
 interface OpenTrip {
   start: At;
+  /** its newest fix (absent in states saved before silences ended trips) */
+  last?: At;
   distance: number;
   maxSpeed: number;
   /** first fix of the standstill in progress, and the trip's distance up to it */
@@ -53,6 +67,8 @@ interface FenceState {
   inside: boolean;
   /** fixes on the other side since `start`, not yet for the dwell time */
   run: { start: At; last: number } | null;
+  /** shapeSince of the polygon the side was judged against (absent in older states) */
+  shape?: number;
 }
 
 /** Serializable (jsonb in vehicle_state.machine and vehicle_checkpoints.state). */
@@ -68,6 +84,8 @@ export interface MachineState {
   lastTripEnd: At | null;
   /** geofence id → state; geofences outside with nothing pending are left out */
   fences: Record<string, FenceState>;
+  /** the last geofence change (geofence_changes.seq) known when this state was derived */
+  fenceSeq?: number;
 }
 
 export interface TripOut {
@@ -97,10 +115,12 @@ export interface MachineRules {
   movingSpeedKmh: number;
   stopMinMs: number;
   tripMinDistanceM: number;
+  /** no fix for longer than this (TRIP_GAP_SECONDS) is a silence */
+  gapMs: number;
   /** a snapshot is emitted when this much event time passed since the last one */
   checkpointEveryMs: number;
-  /** the geofence's dwell in ms, or undefined when it no longer exists */
-  dwellMs(geofenceId: number): number | undefined;
+  /** the geofence as it was at `t`; undefined when it did not exist then */
+  fenceAt(geofenceId: number, t: number): { shapeSince: number; dwellMs: number } | undefined;
 }
 
 export interface MachineOutput {
@@ -124,7 +144,7 @@ export function runMachine(
   for (const fix of fixes) {
     if (state.lastAt !== null && fix.t <= state.lastAt) continue;
     const at: At = { t: fix.t, lat: fix.lat, lng: fix.lng };
-    stepTrip(state, fix, at, effectiveSpeed(state, fix), rules, out);
+    stepTrip(state, fix, at, rules, out);
     stepFences(state, fix, at, rules, out);
     state.lastAt = fix.t;
     state.origin ??= fix.t;
@@ -136,28 +156,34 @@ export function runMachine(
   return out;
 }
 
-/** Reported speed, else the speed from the previous fix (km/h). */
-function effectiveSpeed(state: MachineState, fix: TrackFix): number {
-  if (fix.speed !== null) return fix.speed;
+/** The speed from the previous fix (km/h): distance / time. */
+function derivedSpeed(state: MachineState, fix: TrackFix): number {
   if (fix.d === null || state.lastAt === null || fix.t <= state.lastAt) return 0;
   return (fix.d / ((fix.t - state.lastAt) / 1000)) * 3.6;
 }
 
-function stepTrip(
-  state: MachineState,
-  fix: TrackFix,
-  at: At,
-  speed: number,
-  rules: MachineRules,
-  out: MachineOutput,
-): void {
+function stepTrip(state: MachineState, fix: TrackFix, at: At, rules: MachineRules, out: MachineOutput): void {
+  const silent = state.lastAt !== null && fix.t - state.lastAt > rules.gapMs;
+  // across a silence distance / time is no speed: only a reported one counts
+  const speed = fix.speed ?? (silent ? 0 : derivedSpeed(state, fix));
   const motion = fix.ignition !== false && speed >= rules.movingSpeedKmh;
+  if (silent && state.trip) {
+    const ended = state.trip;
+    state.trip = null;
+    const end = ended.still ?? { at: ended.last ?? ended.start, distance: ended.distance };
+    if (closeTrip(state, ended, end, fix.t, rules, out)) state.lastTripEnd = motion ? null : at;
+  } else if (silent && state.lastTripEnd && state.lastAt !== null && (fix.d ?? 0) >= rules.tripMinDistanceM) {
+    // parked when it fell silent, elsewhere after: the stop ended where it was last seen there
+    out.stops.push({ start: state.lastTripEnd, endAt: state.lastAt, closedAt: fix.t });
+    state.lastTripEnd = motion ? null : at;
+  }
   const trip = state.trip;
   if (!trip) {
-    if (motion) state.trip = { start: at, distance: 0, maxSpeed: speed, still: null };
+    if (motion) state.trip = { start: at, last: at, distance: 0, maxSpeed: speed, still: null };
     return;
   }
   trip.distance += fix.d ?? 0;
+  trip.last = at;
   if (motion) {
     trip.still = null;
     trip.maxSpeed = Math.max(trip.maxSpeed, speed);
@@ -165,23 +191,33 @@ function stepTrip(
   }
   trip.still ??= { at, distance: trip.distance };
   if (fix.ignition === false || fix.t - trip.still.at.t >= rules.stopMinMs) {
-    const end = trip.still.at;
-    if (trip.still.distance >= rules.tripMinDistanceM) {
-      const seconds = (end.t - trip.start.t) / 1000;
-      out.trips.push({
-        start: trip.start,
-        end,
-        closedAt: fix.t,
-        distanceM: trip.still.distance,
-        maxSpeedKmh: trip.maxSpeed,
-        avgSpeedKmh: seconds > 0 ? (trip.still.distance / seconds) * 3.6 : null,
-      });
-      if (state.lastTripEnd)
-        out.stops.push({ start: state.lastTripEnd, endAt: trip.start.t, closedAt: fix.t });
-      state.lastTripEnd = end;
-    }
+    closeTrip(state, trip, trip.still, fix.t, rules, out);
     state.trip = null;
   }
+}
+
+/** Emits the trip ending at `end` and the stop before it, unless it is noise; true if emitted. */
+function closeTrip(
+  state: MachineState,
+  trip: OpenTrip,
+  end: { at: At; distance: number },
+  closedAt: number,
+  rules: MachineRules,
+  out: MachineOutput,
+): boolean {
+  if (end.distance < rules.tripMinDistanceM) return false;
+  const seconds = (end.at.t - trip.start.t) / 1000;
+  out.trips.push({
+    start: trip.start,
+    end: end.at,
+    closedAt,
+    distanceM: end.distance,
+    maxSpeedKmh: trip.maxSpeed,
+    avgSpeedKmh: seconds > 0 ? (end.distance / seconds) * 3.6 : null,
+  });
+  if (state.lastTripEnd) out.stops.push({ start: state.lastTripEnd, endAt: trip.start.t, closedAt });
+  state.lastTripEnd = end.at;
+  return true;
 }
 
 function stepFences(
@@ -192,23 +228,29 @@ function stepFences(
   out: MachineOutput,
 ): void {
   const inside = new Set(fix.fences);
-  const ids = new Set<number>(fix.fences);
+  const insideAtChange = new Set(fix.insideAtChange);
+  const ids = new Set<number>([...fix.fences, ...fix.insideAtChange]);
   for (const id of Object.keys(state.fences)) ids.add(Number(id));
   for (const id of ids) {
     const key = String(id);
-    const dwell = rules.dwellMs(id);
-    if (dwell === undefined) {
+    const version = rules.fenceAt(id, fix.t);
+    if (version === undefined) {
+      // not created yet, or deleted, at this fix's time: nothing to cross, and no event for it
       delete state.fences[key];
       continue;
     }
-    const f = state.fences[key] ?? { inside: false, run: null };
+    let f = state.fences[key];
+    if (f?.shape !== undefined && f.shape !== version.shapeSince) f = undefined;
+    // a polygon drawn since the previous fix: the side is where that fix was, without an event
+    f ??= { inside: insideAtChange.has(id), run: null };
+    f.shape = version.shapeSince;
     const side = inside.has(id);
     if (side === f.inside) {
       f.run = null;
     } else {
       f.run ??= { start: at, last: fix.t };
       f.run.last = fix.t;
-      if (f.run.last - f.run.start.t >= dwell) {
+      if (f.run.last - f.run.start.t >= version.dwellMs) {
         out.events.push({
           geofenceId: id,
           kind: side ? "enter" : "exit",

@@ -72,3 +72,15 @@ export async function saveVehicles(
     ],
   });
 }
+
+/** Replaces a (locked) vehicle's machine and moving flag, its fix times untouched (a recompute). */
+export async function saveMachine(
+  client: pg.PoolClient,
+  vehicleId: string,
+  machine: MachineState,
+): Promise<void> {
+  await client.query(
+    "UPDATE vehicle_state SET machine = $2, moving = $3, updated_at = now() WHERE vehicle_id = $1",
+    [vehicleId, JSON.stringify(machine), machine.trip != null],
+  );
+}

@@ -1,0 +1,67 @@
+import type pg from "pg";
+
+/**
+ * Geofences as they were (sql/008_geofence_versions.sql): every save is a version valid from its
+ * save to the next one or the deletion. The machine judges a fix against the version valid at its
+ * recorded time; events are named after the version of their time; and a replay leaves alone the
+ * stored events of a time when no version of their geofence is known (history from before the
+ * versions were kept).
+ */
+export interface FenceVersion {
+  /** valid from (epoch ms, inclusive) */
+  from: number;
+  /** valid until (exclusive); Infinity for the current version */
+  to: number;
+  /** start of the run of versions with this polygon (epoch ms) */
+  shapeSince: number;
+  name: string;
+  dwellMs: number;
+}
+
+export class FenceVersions {
+  private readonly byId = new Map<number, FenceVersion[]>();
+
+  /** Reads the versions of the geofences not read yet (one statement). */
+  async load(client: pg.PoolClient, ids: Iterable<number>): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !this.byId.has(id));
+    if (missing.length === 0) return;
+    for (const id of missing) this.byId.set(id, []);
+    const r = await client.query<{ id: number } & FenceVersion>({
+      name: "geofence-versions",
+      text: `SELECT geofence_id::float8 AS id, (extract(epoch FROM valid_from) * 1000)::float8 AS "from",
+                    COALESCE((extract(epoch FROM valid_to) * 1000)::float8, 'Infinity') AS "to",
+                    (extract(epoch FROM shape_since) * 1000)::float8 AS "shapeSince",
+                    name, dwell_seconds * 1000 AS "dwellMs"
+             FROM geofence_versions WHERE geofence_id = ANY($1::bigint[]) ORDER BY geofence_id, valid_from`,
+      values: [missing],
+    });
+    for (const { id, ...v } of r.rows) this.byId.get(id)?.push(v);
+  }
+
+  /** The version valid at `t`, or undefined when the geofence did not exist then (or is not loaded). */
+  at(id: number, t: number): FenceVersion | undefined {
+    return this.byId.get(id)?.find((v) => v.from <= t && t < v.to);
+  }
+}
+
+/**
+ * The newest geofence change, and the event time of each change after `after` (null: none wanted),
+ * rounded up to the millisecond of the first fix it applies to (saves are dated in microseconds).
+ */
+export async function readFenceChanges(
+  client: pg.PoolClient,
+  after: number | null,
+): Promise<{ head: number; changes: { seq: number; at: number }[] }> {
+  const r = await client.query<{ head: number; changes: [number, number][] }>({
+    name: "geofence-changes",
+    text: `SELECT COALESCE((SELECT max(seq) FROM geofence_changes), 0)::float8 AS head,
+                  COALESCE((SELECT json_agg(json_build_array(seq, extract(epoch FROM at) * 1000) ORDER BY seq)
+                            FROM geofence_changes WHERE seq > $1), '[]') AS changes`,
+    values: [after],
+  });
+  const row = r.rows[0] as { head: number; changes: [number, number][] };
+  return {
+    head: row.head,
+    changes: row.changes.map(([seq, at]) => ({ seq: Number(seq), at: Math.ceil(Number(at)) })),
+  };
+}
