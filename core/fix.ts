@@ -37,7 +37,7 @@ const real = (min: number, max: number) =>
     .transform((v) => (Math.fround(v) === 0 ? 0 : v));
 
 /**
- * The native fix as a device sends it (ARCHITECTURE.md, "Native fix"). Adapters for other
+ * The native fix as a device sends it (README.md, "Devices": the native fix). Adapters for other
  * formats map their payloads onto this shape, so every format meets the same rules.
  * Unknown keys are dropped (zod strips them), so `__proto__` and friends never reach a Fix.
  */

@@ -1,5 +1,5 @@
 /**
- * MQTT topic contract (ARCHITECTURE.md, "Topics"). Vehicle ids are `[A-Za-z0-9_-]{1,64}`, so a
+ * MQTT topic contract (docs/architecture.md, "Contracts"). Vehicle ids are `[A-Za-z0-9_-]{1,64}`, so a
  * topic level can never smuggle a wildcard or a separator into another vehicle's space.
  */
 export const VEHICLE_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -86,7 +86,8 @@ export interface TopicOwner {
 
 /**
  * The ingest kind of `topic` when it is an ingest topic of `owner`; undefined for any other
- * topic, including another vehicle's. The broker's publish ACL and the bridge both ask this.
+ * topic, including another vehicle's. The broker classifies each publish once and passes the
+ * kind on; the bridge asks only for messages that arrive without one (HTTP ingest).
  */
 export function ownIngestKind(topic: string, owner: TopicOwner): IngestKind | undefined {
   const named = parseIngestTopic(topic);

@@ -1,5 +1,5 @@
 // Shared by load/k6-mqtt.js and load/k6-http.js: the trucks' credentials and a simple mover that
-// produces valid native fixes (ARCHITECTURE.md, "Native fix") along real Dubai corridors.
+// produces valid native fixes (README.md, "Devices": the native fix) along real Dubai corridors.
 import { SharedArray } from "k6/data";
 
 /**

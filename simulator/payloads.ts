@@ -11,7 +11,7 @@ export interface SimFix {
 
 export type WireFormat = "native" | "owntracks";
 
-/** The native fix (ARCHITECTURE.md, "Native fix"): recordedAt as epoch milliseconds. */
+/** The native fix (README.md, "Devices": the native fix): recordedAt as epoch milliseconds. */
 export function nativeFix(fix: SimFix): Record<string, unknown> {
   const r = fix.reading;
   return {
@@ -52,7 +52,7 @@ export function ownTracksLocation(fix: SimFix, tid: string, battery: number): Re
   return msg;
 }
 
-/** `owntracks/{vehicleId}/{device}` (ARCHITECTURE.md, "Topics"); the fleet/ topics are core/topics.ts. */
+/** `owntracks/{vehicleId}/{device}` (docs/architecture.md, "Contracts"); the fleet/ topics are core/topics.ts. */
 export function ownTracksTopic(vehicleId: string, device: string): string {
   return `owntracks/${vehicleId}/${device}`;
 }

@@ -1,26 +1,28 @@
 import type { EventMessage } from "../core/events.ts";
 import type { Fix } from "../core/fix.ts";
+import { counterField, type HistogramName, labelledField } from "../core/metrics-catalogue.ts";
 import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { ANOMALY_KINDS, type AnomalyKind } from "./derive/anomalies.ts";
 
 /**
  * The worker's fields in the Redis metrics hash (`redisKeys.metrics`), which the API serves on
- * /metrics (api/pipeline-metrics.ts). Every name the worker writes is here.
+ * /metrics. Names and HELP texts are the catalogue's (core/metrics-catalogue.ts): a name missing
+ * there fails type-checking here.
  */
 const FIELDS = {
-  fixesInserted: "worker_fixes_inserted",
-  fixesDuplicate: "worker_fixes_duplicate",
-  rejectsStored: "worker_rejects_stored",
-  anomalies: (kind: AnomalyKind) => `worker_anomalies:${kind}`,
-  geofenceEvents: "worker_geofence_events",
-  replays: "worker_replays",
-  replaysSkipped: "worker_replays_skipped",
-  batches: "worker_batches",
-  insertMsTotal: "worker_insert_ms_total",
-  quarantined: "worker_quarantined",
+  fixesInserted: counterField("worker_fixes_inserted"),
+  fixesDuplicate: counterField("worker_fixes_duplicate"),
+  rejectsStored: counterField("worker_rejects_stored"),
+  anomalies: (kind: AnomalyKind) => labelledField("worker_anomalies", kind),
+  geofenceEvents: counterField("worker_geofence_events"),
+  replays: counterField("worker_replays"),
+  replaysSkipped: counterField("worker_replays_skipped"),
+  batches: counterField("worker_batches"),
+  insertMsTotal: counterField("worker_insert_ms_total"),
+  quarantined: counterField("worker_quarantined"),
   /** histograms (histogramFields) */
-  commitMs: "worker_commit_ms",
-  pipelineLatencyMs: "pipeline_latency_ms",
+  commitMs: "worker_commit_ms" satisfies HistogramName,
+  pipelineLatencyMs: "pipeline_latency_ms" satisfies HistogramName,
 } as const;
 
 /** What a batch's transaction wrote, counted after its COMMIT. */

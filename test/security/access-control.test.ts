@@ -8,7 +8,7 @@ import { storedBesides, storeSentinel } from "../support/sentinel.ts";
 import { waitFor } from "../support/wait.ts";
 import { fillPath, listRoutes } from "./support/routes.ts";
 
-// Who may do what, over MQTT and HTTP (ARCHITECTURE.md "Contracts", "Accounts"): each refusal is
+// Who may do what, over MQTT and HTTP (docs/architecture.md "Contracts"; docs/security.md): each refusal is
 // checked through the front door, and that nothing was stored or delivered because of it.
 const IMEI_A = "356307042441013";
 const IMEI_B = "356307042441014";
