@@ -155,7 +155,13 @@ describe("configuration pieces keep their defaults", () => {
       "derivationVars",
       derivationVars,
       {},
-      { MOVING_SPEED_KMH: 5, STOP_MIN_SECONDS: 300, TRIP_MIN_DISTANCE_M: 100, SKEW_ANOMALY_S: 600 },
+      {
+        MOVING_SPEED_KMH: 5,
+        STOP_MIN_SECONDS: 300,
+        TRIP_MIN_DISTANCE_M: 100,
+        SKEW_ANOMALY_S: 600,
+        TRIP_GAP_SECONDS: 600,
+      },
     ],
     ["mqttListenerVars", mqttListenerVars, {}, { MQTT_PORT: 1883, MQTT_WS_PORT: 8083, MQTT_HOST: "0.0.0.0" }],
     ["mqttBrokerVars", mqttBrokerVars, {}, { MQTT_ALLOW_ANONYMOUS: false, BROKER_CLUSTER: "off" }],
@@ -200,7 +206,12 @@ describe("configuration pieces keep their defaults", () => {
         WS_MAX_BUFFER_BYTES: 1_048_576,
       },
     ],
-    ["uiVars", uiVars, {}, { TILE_URL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png" }],
+    [
+      "uiVars",
+      uiVars,
+      {},
+      { TILE_URL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png", STALE_AFTER_SECONDS: 300 },
+    ],
     ["simulatorVars", simulatorVars, {}, {}],
   ])("%s", (_, piece, required, defaults) => {
     expect(piece.parse(required)).toEqual({ ...required, ...defaults });
