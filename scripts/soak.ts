@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -11,6 +11,8 @@ import { DEFAULT_QUEUE_PARTITIONS, locationQueueName } from "../core/queues.ts";
 import { redisKeys } from "../core/redis.ts";
 import { bucketPercentile, readBuckets } from "../load/bench/commit-latency.ts";
 import { benchDbUrl, rssOf, spawnReady, startPipeline } from "../load/bench/suts.ts";
+import { type Minute, soakSection } from "./soak-report.ts";
+import { ownChildren, startSoakServices } from "./soak-services.ts";
 
 /**
  * `npm run soak -- --minutes N [--rate R] [--devices D] [--no-api] [--write]`
@@ -39,40 +41,8 @@ const log = (m: string) => process.stderr.write(`soak: ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- services of the soak's own, on free ports
-const servicesDir = join(root, ".data", "soak");
-const servicesArgs = [
-  "--dir",
-  servicesDir,
-  "--pg-port",
-  String(await freePort()),
-  "--redis-port",
-  String(await freePort()),
-];
-const env = { ...process.env };
-delete env.DATABASE_URL;
-delete env.REDIS_URL;
-const exported = execFileSync("bash", [join(root, "scripts/services"), "start", ...servicesArgs], {
-  env,
-  encoding: "utf8",
-  stdio: ["ignore", "pipe", "inherit"],
-});
-const svc = {
-  databaseUrl: /export DATABASE_URL=(.*)/.exec(exported)?.[1] as string,
-  redisUrl: /export REDIS_URL=(.*)/.exec(exported)?.[1] as string,
-};
+const { servicesDir, svc } = await startSoakServices(root);
 
-/** This process's own children (/proc), for a cleanup when something failed half-way. */
-function ownChildren(): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid) out.push(Number(d));
-    } catch {}
-  }
-  return out;
-}
 let stopping = false;
 async function abort(reason: unknown): Promise<never> {
   if (!stopping) {
@@ -270,20 +240,6 @@ const minutes = Number(args.minutes);
 const rate = Number(args.rate);
 log(`${minutes} min at ${rate} fixes/s from ${devicesN} devices (${args.publishers} publisher processes)`);
 await startPublishers(rate);
-interface Minute {
-  minute: number;
-  offered: number;
-  acked: number;
-  errors: number;
-  committedPerS: number;
-  ackP50: number;
-  ackP99: number;
-  commitP99?: number | undefined;
-  loopP99: number;
-  loopMax: number;
-  maxWaiting: number;
-  rss: Record<string, number>;
-}
 const table: Minute[] = [];
 let d0 = await delivered();
 let b0 = await readBuckets(redis);
@@ -330,38 +286,17 @@ await drain();
 const stored = await delivered();
 
 // --- report
-const names = Object.keys(processes);
-const slope = (name: string) => {
-  // least squares over minutes 2..N (minute 1 is warm-up: JIT, pools, caches)
-  const pts = table.slice(1).map((r) => [r.minute, r.rss[name] ?? 0] as const);
-  const n = pts.length;
-  if (n < 2) return 0;
-  const mx = pts.reduce((a, [x]) => a + x, 0) / n;
-  const my = pts.reduce((a, [, y]) => a + y, 0) / n;
-  const num = pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
-  const den = pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-  return num / den;
-};
-const lines = [
-  "<!-- soak:begin -->",
-  `Command: \`npm run soak -- --minutes ${minutes} --rate ${rate}${args.write ? " --write" : ""}\` (scripts/soak.ts; broker, worker${api ? " and API" : ""} as`,
-  `processes of their own on a PostgreSQL and Redis of the soak's own). Run ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores,`,
-  `${Math.round(totalmem() / 2 ** 30)} GiB, shared with other work; ${devicesN} devices, QoS 1 single-fix messages from ${args.publishers} publisher processes.`,
-  "",
-  `| minute | fixes/s offered | acked | committed/s | PUBACK p50 / p99 | receipt→commit p99 | broker loop delay p99 / max | max queue (jobs) | RSS MB ${names.join(" / ")} |`,
-  "|---|---|---|---|---|---|---|---|---|",
-  ...table.map(
-    (r) =>
-      `| ${r.minute} | ${Math.round(r.offered / 60)} | ${r.acked} | ${Math.round(r.committedPerS)} | ${r.ackP50.toFixed(1)} / ${r.ackP99.toFixed(0)} ms | ${r.commitP99 ?? "n/a"} ms | ${r.loopP99.toFixed(1)} / ${r.loopMax.toFixed(0)} ms | ${r.maxWaiting} | ${names.map((n) => r.rss[n]).join(" / ")} |`,
-  ),
-  "",
-  `${ackedTotal} PUBACKs in these minutes, ${table.reduce((a, r) => a + r.errors, 0)} publish errors; the worker committed ${stored} fixes in all (more: the warm-up and the publishers' last partial reports are outside the minute rows).`,
-  `RSS trend over minutes 2–${minutes} (least squares): ${names.map((n) => `${n} ${slope(n) >= 0 ? "+" : ""}${slope(n).toFixed(1)} MB/min`).join(", ")}.`,
-  "PUBACK p99 is the largest of the publishers' 10-second p99s in that minute; the event-loop delay is the",
-  "broker's own (monitorEventLoopDelay, reported with its heartbeat every 5 s), the largest in the minute.",
-  "<!-- soak:end -->",
-];
-const section = lines.join("\n");
+const section = soakSection(table, {
+  minutes,
+  rate,
+  write: Boolean(args.write),
+  withApi: Boolean(api),
+  devices: devicesN,
+  publishers: Number(args.publishers),
+  processes: Object.keys(processes),
+  ackedTotal,
+  stored,
+});
 console.log(section);
 if (args.write) {
   const doc = join(root, "docs/reliability.md");
