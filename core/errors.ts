@@ -5,7 +5,7 @@
 
 /**
  * A message held past HOLD_CAP_MS without reaching the queue (bridge/batcher.ts) or without a slot
- * in the bridge (broker/held-limit.ts): the connection is closed without PUBACK, so the device resends.
+ * in the bridge (broker/limits/held-limit.ts): the connection is closed without PUBACK, so the device resends.
  */
 export class HoldCapError extends Error {
   override name = "HoldCapError";

@@ -20,7 +20,7 @@ export interface BrokerHeartbeat {
   /** event-loop delay over the last interval, ms */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
-  /** ingest admission (broker/ingest-admission.ts) and connects awaiting authentication */
+  /** ingest admission (broker/limits/admission.ts) and connects awaiting authentication */
   held: number;
   waiting: number;
   rateDelayed: number;

@@ -1,7 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../core/free-port.ts";
+import { withLocalServices } from "../core/local-services.ts";
 
 /**
  * PostgreSQL and Redis of the soak's own (scripts/services, under .data/soak, on free ports), so a
@@ -23,18 +23,11 @@ export async function startSoakServices(root: string): Promise<{
   const env = { ...process.env };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
-  const exported = execFileSync("bash", [join(root, "scripts/services"), "start", ...args], {
-    env,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return {
-    servicesDir,
-    svc: {
-      databaseUrl: /export DATABASE_URL=(.*)/.exec(exported)?.[1] as string,
-      redisUrl: /export REDIS_URL=(.*)/.exec(exported)?.[1] as string,
-    },
-  };
+  const started = withLocalServices(env, args);
+  const databaseUrl = started.DATABASE_URL;
+  const redisUrl = started.REDIS_URL;
+  if (!databaseUrl || !redisUrl) throw new Error("scripts/services started no PostgreSQL or Redis");
+  return { servicesDir, svc: { databaseUrl, redisUrl } };
 }
 
 /** This process's own children (/proc), for a cleanup when something failed half-way. */
