@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { startNaive, startRelay } from "./baselines.ts";
 import { idleConnections } from "./connections.ts";
 import { queryLatency } from "./queries.ts";
 import { copyEwkb, insertWithWorkerStatement, syntheticFixes } from "./raw-insert.ts";
@@ -15,9 +16,7 @@ import {
   freshStorage,
   killSpawned,
   registerDevices,
-  startNaive,
   startPipeline,
-  startRelay,
 } from "./suts.ts";
 import { drain, ladder, measureStep } from "./throughput.ts";
 
