@@ -37,10 +37,12 @@ describe("durability: a PUBACK means the fix is queued", () => {
     const held = Array.from({ length: 500 }, (_, i) =>
       client.publishAsync(`fleet/${id}/location`, fix(100 + i), { qos: 1 }).then(() => acked++),
     );
+    // not all 500: Aedes reads a socket's next chunk only after the current one's packets have
+    // called back, so what is held is the first chunk's share, and the rest waits unread
     await waitFor(
       async () => p?.bridge.held ?? 0,
-      (n) => n === 500,
-      { what: "all 500 messages held by the bridge" },
+      (n) => n > 0,
+      { what: "messages held by the bridge" },
     );
     // every PUBACK is due by now unless it is held: the broker answers a later message from
     // another device, one the bridge ignores (an OwnTracks lwt: nothing to queue, no Redis)
