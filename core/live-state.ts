@@ -52,20 +52,8 @@ if #stale > 0 then redis.call('HINCRBY', KEYS[4], '${counterField("bridge_fixes_
 return stale
 `;
 
-/** What the live channel and the live hash carry for one vehicle. */
-export interface LivePosition {
-  vehicleId: string;
-  recordedAt: number;
-  lat: number;
-  lng: number;
-  speed?: number | undefined;
-  heading?: number | undefined;
-  altitude?: number | undefined;
-  accuracy?: number | undefined;
-  ignition?: boolean | undefined;
-  odometer?: number | undefined;
-  receivedAt: number;
-}
+/** What the live channel and the live hash carry for one vehicle: its newest fix, less the message id. */
+export type LivePosition = Omit<Fix, "messageId">;
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
