@@ -1,19 +1,10 @@
 import type pg from "pg";
+import type { EventMessage } from "../../core/events.ts";
 import type { FenceVersions } from "./fence-versions.ts";
 import type { FenceEventOut } from "./vehicle-machine.ts";
 
-/** A geofence event as stored, and as published on the events channel (times epoch ms). */
-export interface GeofenceEvent {
-  id: number;
-  vehicleId: string;
-  geofenceId: number;
-  geofenceName: string;
-  kind: "enter" | "exit";
-  at: number;
-  confirmedAt: number;
-  lat: number;
-  lng: number;
-}
+/** A geofence event as stored: the message published for it (core/events.ts) less its flags. */
+export type GeofenceEvent = Omit<EventMessage, "type" | "late" | "retracted">;
 
 export interface EventRun {
   vehicleId: string;
