@@ -25,6 +25,7 @@ import { anomalyRoutes } from "./routes/anomalies.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { commandRoutes } from "./routes/commands.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { geofenceHistoryRoutes } from "./routes/geofence-history.ts";
 import { geofenceRoutes } from "./routes/geofences.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -116,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     subscriber: deps.subscriber,
     log: log.child({ module: "live" }),
     maxBufferedBytes: config.WS_MAX_BUFFER_BYTES,
+    staleAfterMs: config.STALE_AFTER_SECONDS * 1000,
     flushMs: deps.liveFlushMs ?? 100,
     ...(deps.liveChannels ? { channels: deps.liveChannels } : {}),
   });
@@ -141,6 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(trackRoutes({ pool, config }));
   await app.register(positionRoutes({ redis, config }));
   await app.register(geofenceRoutes({ pool }));
+  await app.register(geofenceHistoryRoutes({ pool }));
   await app.register(rejectedRoutes({ pool }));
   await app.register(eventRoutes({ pool }));
   await app.register(analyticsRoutes({ pool, config }));

@@ -1,6 +1,7 @@
 import { type BBox, inBox, type LivePosition, liveKeys } from "../core/live-state.ts";
 import type { Logger } from "../core/logger.ts";
 import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
+import { markStale } from "./stale.ts";
 
 /** What the hub needs of a WebSocket (ws.WebSocket fits). */
 export interface LiveSocket {
@@ -31,6 +32,8 @@ export interface LiveHubOptions {
   maxBufferedBytes: number;
   /** send interval; 100 ms = at most 10 messages a second per client. 0: only on flush() */
   flushMs?: number;
+  /** positions with an older fix are sent marked `stale` (STALE_AFTER_SECONDS) */
+  staleAfterMs: number;
   /** channel names (default the shared ones: core/live-state.ts, core/redis.ts) */
   channels?: { live: string; events: string };
 }
@@ -112,7 +115,7 @@ export class LiveHub {
     try {
       const positions = await read();
       if (c.generation !== generation || !this.clients.has(socket)) return; // a newer subscribe won
-      this.send(c, { type: "snapshot", positions });
+      this.send(c, { type: "snapshot", positions: markStale(positions, this.opts.staleAfterMs) });
       const seen = new Map(positions.map((p) => [p.vehicleId, p.recordedAt]));
       for (const [id, p] of c.pending) if (p.recordedAt <= (seen.get(id) ?? -1)) c.pending.delete(id);
     } finally {
@@ -127,7 +130,8 @@ export class LiveHub {
       if (c.pending.size > 0) {
         const positions = [...c.pending.values()];
         c.pending.clear();
-        if (!this.send(c, { type: "positions", positions })) continue;
+        if (!this.send(c, { type: "positions", positions: markStale(positions, this.opts.staleAfterMs) }))
+          continue;
       }
       if (c.events.length > 0) {
         const events = c.events;

@@ -19,9 +19,12 @@ const OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">Op
  * The built UI (ui/dist, `npm run build:ui`) at `/`, on the API's origin, so the session
  * cookie (SameSite=Strict) and /ws need no CORS. A path without a file extension that is not
  * the API's is a UI route and gets index.html (single-page app). Also `GET /api/ui/config`:
- * what the UI needs from the config (TILE_URL).
+ * what the UI needs from the config (TILE_URL, STALE_AFTER_SECONDS).
  */
-export function uiPlugin(deps: { config: Pick<Config, "TILE_URL">; distDir?: string }) {
+export function uiPlugin(deps: {
+  config: Pick<Config, "TILE_URL" | "STALE_AFTER_SECONDS">;
+  distDir?: string;
+}) {
   const root = deps.distDir ?? UI_DIST;
   return async (app: FastifyInstance) => {
     app.addHook("onRoute", (route) => {
@@ -37,7 +40,7 @@ export function uiPlugin(deps: { config: Pick<Config, "TILE_URL">; distDir?: str
       async () => ({
         tileUrl: deps.config.TILE_URL,
         tileAttribution: deps.config.TILE_URL.includes("openstreetmap.org") ? OSM_ATTRIBUTION : "",
-        staleMinutes: 5,
+        staleAfterSeconds: deps.config.STALE_AFTER_SECONDS,
       }),
     );
 

@@ -6,6 +6,7 @@ import type { Redis } from "../../core/redis.ts";
 import { errorSchema } from "../errors.ts";
 import { pageQuery, pageSchema, toPage } from "../pagination.ts";
 import { bboxQuery, livePositionSchema } from "../schemas.ts";
+import { markStale } from "../stale.ts";
 
 const query = pageQuery(10_000, 1000).extend({ bbox: bboxQuery.optional() });
 const positionSchema = livePositionSchema.extend({
@@ -45,9 +46,8 @@ export function positionRoutes(deps: {
         const sorted = all
           .filter((p) => cursor === undefined || p.vehicleId > cursor)
           .sort((a, b) => (a.vehicleId < b.vehicleId ? -1 : 1));
-        const now = Date.now();
         const page = toPage(sorted, limit, (last) => last.vehicleId);
-        return { ...page, items: page.items.map((p) => ({ ...p, stale: now - p.recordedAt > staleMs })) };
+        return { ...page, items: markStale(page.items, staleMs) };
       },
     );
   };

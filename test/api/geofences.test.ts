@@ -123,6 +123,35 @@ describe("geofences API (GeoJSON Features)", () => {
     expect((await put(feature("Ghost", square(1, 1)))).statusCode).toBe(404);
   });
 
+  it("keeps a deleted geofence's history: every version with its validity, every change", async () => {
+    const id = (await create(feature("Gate", square(20, 20), { dwellSeconds: 5 }))).json().id;
+    const put = await h.app.inject({
+      method: "PUT",
+      url: `/api/geofences/${id}`,
+      headers: admin,
+      payload: feature("Gate B", square(21, 21)),
+    });
+    expect(put.statusCode).toBe(200);
+    expect(
+      (await h.app.inject({ method: "DELETE", url: `/api/geofences/${id}`, headers: admin })).statusCode,
+    ).toBe(204);
+    const res = await h.app.inject({ url: `/api/geofences/${id}/history`, headers: h.bearer(h.viewerToken) });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ id, deleted: true });
+    expect(body.changes.map((c: { kind: string }) => c.kind)).toEqual(["create", "edit", "delete"]);
+    expect(body.versions).toHaveLength(2);
+    const [first, second] = body.versions;
+    expect(first).toMatchObject({ name: "Gate", dwellSeconds: 5, geometry: { coordinates: square(20, 20) } });
+    expect(second).toMatchObject({ name: "Gate B", geometry: { coordinates: square(21, 21) } });
+    // one version ends where the next starts; the deletion closes the last
+    expect(first.validTo).toBe(second.validFrom);
+    expect(second.validTo).toBe(body.changes[2].at);
+    expect((await h.app.inject({ url: "/api/geofences/999999999/history", headers: admin })).statusCode).toBe(
+      404,
+    );
+  });
+
   it("lists a FeatureCollection in pages", async () => {
     for (let i = 0; i < 3; i++) await create(feature(`List ${i}`, square(20 + i, 20)));
     const first = await h.app.inject({ url: "/api/geofences?limit=2", headers: admin });

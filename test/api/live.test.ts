@@ -167,7 +167,9 @@ describe("live hub: coalescing and slow clients", () => {
     );
     h.app.hub.flush();
     const m = await ws.next((x) => x.type === "positions", 1);
-    expect(m.positions).toEqual([pos("co-1", 1005), pos("co-2", 7)]);
+    // fixes from 1970: marked stale (STALE_AFTER_SECONDS), the flag every /ws position carries
+    const stale = (p: object) => ({ ...p, stale: true });
+    expect(m.positions).toEqual([stale(pos("co-1", 1005)), stale(pos("co-2", 7))]);
     h.app.hub.flush();
     await publish([pos("co-3", 1)]);
     await waitFor(
@@ -177,7 +179,7 @@ describe("live hub: coalescing and slow clients", () => {
     );
     h.app.hub.flush();
     const next = await ws.next((x) => x.type === "positions", ws.messages.indexOf(m) + 1);
-    expect(next.positions).toEqual([pos("co-3", 1)]);
+    expect(next.positions).toEqual([stale(pos("co-3", 1))]);
     ws.close();
   });
 

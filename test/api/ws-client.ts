@@ -3,7 +3,7 @@ import { waitFor } from "../support/wait.ts";
 
 export interface LiveMessage {
   type: string;
-  positions?: { vehicleId: string; lat: number; lng: number; recordedAt: number }[];
+  positions?: { vehicleId: string; lat: number; lng: number; recordedAt: number; stale?: boolean }[];
   events?: unknown[];
   error?: string;
 }

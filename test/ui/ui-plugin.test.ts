@@ -53,7 +53,7 @@ describe("the built UI on the API's origin (api/plugins/ui.ts)", () => {
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({
       tileUrl: "https://tiles.example.test/{z}/{x}/{y}.png",
-      staleMinutes: 5,
+      staleAfterSeconds: 300,
     });
   });
 });

@@ -42,7 +42,8 @@ export interface Session {
 export interface UiConfig {
   tileUrl: string;
   tileAttribution: string;
-  staleMinutes: number;
+  /** a fix older than this is last known (STALE_AFTER_SECONDS) */
+  staleAfterSeconds: number;
 }
 
 export interface GeofenceFeature {

@@ -25,7 +25,7 @@ type Tab = (typeof TABS)[number];
 const DEFAULT_CONFIG: UiConfig = {
   tileUrl: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
   tileAttribution: "© OpenStreetMap contributors",
-  staleMinutes: 5,
+  staleAfterSeconds: 300,
 };
 
 /** The logged-in page: the map on the right, one panel at a time on the left. */
@@ -68,7 +68,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
   );
 
   const selected = fleet.vehicles.find((v) => v.id === selectedId);
-  const staleMs = (config ?? DEFAULT_CONFIG).staleMinutes * 60_000;
+  const staleMs = (config ?? DEFAULT_CONFIG).staleAfterSeconds * 1000;
 
   return (
     <div className="layout">

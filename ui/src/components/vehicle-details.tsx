@@ -34,9 +34,9 @@ export function VehicleDetails(props: {
             <span className="stale-tag"> · no fix for {timeAgo(p?.recordedAt, now).replace(" ago", "")}</span>
           )}
         </dd>
-        <dt>Speed</dt>
+        <dt>{stale ? "Last known speed" : "Speed"}</dt>
         <dd data-testid="detail-speed">{num(p?.speed, 0, " km/h")}</dd>
-        <dt>Heading</dt>
+        <dt>{stale ? "Last known heading" : "Heading"}</dt>
         <dd>{num(p?.heading, 0, "°")}</dd>
         <dt>Last fix</dt>
         <dd>
