@@ -10,6 +10,7 @@ import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod
 import type pg from "pg";
 import type { Bridge } from "../bridge/bridge.ts";
 import type { ApiConfig } from "../core/config.ts";
+import { createExternalBrokerKick } from "../core/external-broker-kick.ts";
 import type { Logger } from "../core/logger.ts";
 import type { LocationQueues } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
@@ -138,8 +139,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     healthRoutes({ pool, redis, queue: deps.queue, backpressure, hub, metricsPublic: config.METRICS_PUBLIC }),
   );
   await app.register(authRoutes({ pool, config }));
-  await app.register(vehicleRoutes({ pool, redis, config }));
-  await app.register(vehiclePatchRoutes({ pool, redis }));
+  const externalBroker = createExternalBrokerKick(config, {
+    redis,
+    log: log.child({ module: "external-broker" }),
+  });
+  await app.register(vehicleRoutes({ pool, redis, config, externalBroker }));
+  await app.register(vehiclePatchRoutes({ pool, redis, externalBroker }));
   await app.register(trackRoutes({ pool, config }));
   await app.register(positionRoutes({ redis, config }));
   await app.register(geofenceRoutes({ pool }));

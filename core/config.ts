@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { exampleSecretsRule } from "./config/example-secrets.ts";
+import { externalBrokerApiRule } from "./config/external-broker-api.ts";
 import { holdCapRule } from "./config/ingest.ts";
 import { packetAbovePayloadRule, tlsRule } from "./config/mqtt.ts";
 import {
@@ -50,7 +52,7 @@ export type SimulatorConfig = ConfigOf<typeof simulatorConfigSchema>;
 export type StartConfig = ConfigOf<typeof startConfigSchema>;
 
 /** In this order, after each variable parsed on its own; each applies where its variables are. */
-const rules = [holdCapRule, packetAbovePayloadRule, tlsRule];
+const rules = [holdCapRule, packetAbovePayloadRule, tlsRule, externalBrokerApiRule, exampleSecretsRule];
 
 /**
  * Parses `env` with a process's schema; throws a ConfigError naming each invalid variable.

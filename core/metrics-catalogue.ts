@@ -72,6 +72,11 @@ export const pipelineMetrics = {
     kind: "histogram",
     help: "time from a batch's start in the worker to its commit, ms",
   },
+  external_broker_kick_failures: {
+    kind: "counter",
+    help: "revoked devices the external broker's management API did not disconnect (EXTERNAL_BROKER_API_URL)",
+    always: true,
+  },
   pipeline_latency_ms: {
     kind: "histogram",
     help: "time from a fix's receipt (broker or HTTP) to its commit, ms",

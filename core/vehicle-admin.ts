@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { publishRevoke } from "./control.ts";
+import type { ExternalBrokerKick } from "./external-broker-kick.ts";
 import { removeLiveState } from "./live-state.ts";
 import type { Redis } from "./redis.ts";
 import {
@@ -20,6 +21,8 @@ export interface VehicleAdminDeps {
   redis: Redis | undefined;
   /** a revoke that fails is dropped instead of thrown (the database change stands); default false */
   revokeBestEffort?: boolean;
+  /** external-broker mode: ends the sessions the external broker holds (never rejects) */
+  externalBroker?: ExternalBrokerKick | undefined;
 }
 
 export interface VehicleAdmin {
@@ -45,6 +48,7 @@ export function createVehicleAdmin(deps: VehicleAdminDeps): VehicleAdmin {
   const { pool, redis } = deps;
 
   async function revoke(id: string): Promise<void> {
+    await deps.externalBroker?.kick(id);
     if (!redis) return;
     const sent = publishRevoke(redis, id);
     await (deps.revokeBestEffort ? sent.catch(() => 0) : sent);

@@ -5,7 +5,9 @@ import { parseArgs } from "node:util";
 import { addToken } from "../core/api-tokens.ts";
 import { cliConfigSchema, loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
+import { createExternalBrokerKick } from "../core/external-broker-kick.ts";
 import { withLocalServices } from "../core/local-services.ts";
+import { createLogger } from "../core/logger.ts";
 import { migrate } from "../core/migrate.ts";
 import { createLocationQueues } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
@@ -56,7 +58,11 @@ const env = withLocalServices();
 const config = loadConfigOrExit(cliConfigSchema, env);
 const pool = createPool(config.DATABASE_URL, 2);
 const redis = createRedis(config.REDIS_URL);
-const vehicles = createVehicleAdmin({ pool, redis });
+const vehicles = createVehicleAdmin({
+  pool,
+  redis,
+  externalBroker: createExternalBrokerKick(config, { redis, log: createLogger("cli", "warn") }),
+});
 
 async function run(): Promise<number> {
   const cmd = [group, action].filter(Boolean).join(" ");

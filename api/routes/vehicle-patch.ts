@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
+import type { ExternalBrokerKick } from "../../core/external-broker-kick.ts";
 import { livePositions } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import { createVehicleAdmin } from "../../core/vehicle-admin.ts";
@@ -25,9 +26,13 @@ const COLUMNS = ["name", "plate", "status"] as const;
  * (If-Match), so of two concurrent edits of the same version the second matches no row
  * (PostgreSQL re-checks the WHERE after the first commits) and answers 409.
  */
-export function vehiclePatchRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPluginAsyncZod {
-  const { pool, redis } = deps;
-  const admin = createVehicleAdmin({ pool, redis });
+export function vehiclePatchRoutes(deps: {
+  pool: pg.Pool;
+  redis: Redis;
+  externalBroker?: ExternalBrokerKick | undefined;
+}): FastifyPluginAsyncZod {
+  const { pool, redis, externalBroker } = deps;
+  const admin = createVehicleAdmin({ pool, redis, externalBroker });
   return async (app) => {
     app.patch(
       "/api/vehicles/:id",

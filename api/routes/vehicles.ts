@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
+import type { ExternalBrokerKick } from "../../core/external-broker-kick.ts";
 import { livePositions } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
@@ -44,12 +45,13 @@ export interface VehicleRouteDeps {
   pool: pg.Pool;
   redis: Redis;
   config: Pick<Config, "MQTT_PORT">;
+  externalBroker?: ExternalBrokerKick | undefined;
 }
 
 /** Vehicle registry: register (credentials once), list and read with live state, remove, rotate. */
 export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
-  const { pool, redis, config } = deps;
-  const admin = createVehicleAdmin({ pool, redis });
+  const { pool, redis, config, externalBroker } = deps;
+  const admin = createVehicleAdmin({ pool, redis, externalBroker });
 
   function mqttHelp(host: string, id: string, password: string) {
     const h = /^[A-Za-z0-9.-]{1,253}$/.test(host) ? host : "<host>";

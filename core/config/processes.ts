@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { databaseVars, localStateVars, loggingVars, redisVars } from "./common.ts";
+import { demoVars } from "./example-secrets.ts";
+import { externalBrokerApiVars } from "./external-broker-api.ts";
 import { derivationVars, fleetDayVars, partitionVars, retentionVars } from "./history.ts";
 import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
@@ -20,6 +22,7 @@ const bridgeHost = {
   ...queueVars.shape,
   ...ingestVars.shape,
   ...retentionVars.shape,
+  ...demoVars.shape,
 };
 
 /** broker/main.ts: the embedded broker and the bridge in one process. */
@@ -44,6 +47,7 @@ export const workerConfigSchema = z.object({
   ...retentionVars.shape,
   ...fleetDayVars.shape,
   ...derivationVars.shape,
+  ...demoVars.shape,
 });
 
 /** api/main.ts: also hosts a bridge, for HTTP ingest; tells devices the broker's MQTT_PORT. */
@@ -56,14 +60,17 @@ export const apiConfigSchema = z.object({
   ...uiVars.shape,
   ...localStateVars.shape,
   ...fleetDayVars.shape,
+  ...externalBrokerApiVars.shape,
   MQTT_PORT: mqttListenerVars.shape.MQTT_PORT,
 });
 
 /** scripts/cli.ts */
 export const cliConfigSchema = z.object({
   ...databaseVars.shape,
+  ...demoVars.shape,
   ...redisVars.shape,
   ...queueVars.shape,
+  ...externalBrokerApiVars.shape,
   MQTT_PORT: mqttListenerVars.shape.MQTT_PORT,
 });
 
@@ -79,6 +86,7 @@ export const simulatorConfigSchema = z.object({
   MQTT_PORT: mqttListenerVars.shape.MQTT_PORT,
   HTTP_PORT: httpVars.shape.HTTP_PORT,
   ADMIN_TOKEN: accessVars.shape.ADMIN_TOKEN,
+  ...demoVars.shape,
 });
 
 /** scripts/start.ts runs broker, worker and API with one environment: it checks theirs at once. */

@@ -1,5 +1,7 @@
 import type { z } from "zod";
 import { databaseVars, localStateVars, loggingVars, redisVars } from "./common.ts";
+import { demoVars } from "./example-secrets.ts";
+import { externalBrokerApiVars } from "./external-broker-api.ts";
 import { derivationVars, fleetDayVars, partitionVars, retentionVars } from "./history.ts";
 import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
@@ -24,10 +26,12 @@ export const configPieces: readonly z.ZodObject[] = [
   derivationVars,
   healthVars,
   accessVars,
+  demoVars,
   apiLimitVars,
   uiVars,
   mqttBrokerVars,
   externalBrokerVars,
+  externalBrokerApiVars,
   localStateVars,
   simulatorVars,
   loggingVars,

@@ -143,6 +143,16 @@ describe("deployment files stay in step with the code", () => {
     },
   );
 
+  it.each(COMPOSE_FILES)("%s documents an example of every secret file it mounts", (file) => {
+    const secrets = (yaml(file).secrets ?? {}) as Record<string, { file?: string }>;
+    const missing = Object.values(secrets)
+      .map((s) => s.file)
+      .filter((f): f is string => f !== undefined && !exists(`${f}.example`));
+    expect(missing).toEqual([]);
+    for (const f of Object.values(secrets))
+      if (f.file) expect(read(".gitignore")).toContain(f.file.replace(/^\.\//, ""));
+  });
+
   it.each(COMPOSE_FILES)("%s runs roles the image has: <role>/main.ts or the CLI", (file) => {
     const roles = entrypointRoles();
     expect(roles).toEqual(expect.arrayContaining(["broker", "worker", "api"]));

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { databaseVars, localStateVars, loggingVars, redisVars } from "../../core/config/common.ts";
+import { demoVars } from "../../core/config/example-secrets.ts";
+import { externalBrokerApiVars } from "../../core/config/external-broker-api.ts";
 import { derivationVars, fleetDayVars, partitionVars, retentionVars } from "../../core/config/history.ts";
 import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "../../core/config/http.ts";
 import { ingestVars } from "../../core/config/ingest.ts";
@@ -44,6 +46,10 @@ describe("configuration", () => {
     [{ HOLD_CAP_MS: "90000" }, "HOLD_CAP_MS"],
     [{ MQTT_TLS_PORT: "8883" }, "MQTT_TLS_PORT"],
     [{ DATABASE_URL: undefined }, "DATABASE_URL"],
+    [
+      { EXTERNAL_BROKER_API_URL: "http://emqx:18083", EXTERNAL_BROKER_API_KEY: "k" },
+      "EXTERNAL_BROKER_API_URL",
+    ],
   ])("refuses %j naming %s", (env, name) => {
     expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...env })).toThrow(name);
@@ -129,6 +135,7 @@ describe("configuration per process", () => {
       HTTP_PORT: 8080,
       ADMIN_TOKEN: "t0k3n-t0k3n-t0k3n",
       DATA_DIR: ".data",
+      LOCAL_DEMO: false,
     });
     expect(loadConfig(simulatorConfigSchema, base)).toMatchObject(base);
   });
@@ -213,6 +220,8 @@ describe("configuration pieces keep their defaults", () => {
       { TILE_URL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png", STALE_AFTER_SECONDS: 300 },
     ],
     ["simulatorVars", simulatorVars, {}, {}],
+    ["demoVars", demoVars, {}, { LOCAL_DEMO: false }],
+    ["externalBrokerApiVars", externalBrokerApiVars, {}, {}],
   ])("%s", (_, piece, required, defaults) => {
     expect(piece.parse(required)).toEqual({ ...required, ...defaults });
   });
