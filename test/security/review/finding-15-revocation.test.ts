@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENV_TOKEN_NAME, ensureAdminToken } from "../../../api/admin-token.ts";
 import { addToken } from "../../../core/api-tokens.ts";
 import { freePort } from "../../../core/free-port.ts";
 import { addUser } from "../../../core/users.ts";
@@ -97,6 +98,30 @@ describe("finding 15: revocation of API tokens, users, sessions and integration 
     // only admins list or revoke
     const viewer = h.bearer(h.viewerToken);
     expect((await h.app.inject({ url: "/api/tokens", headers: viewer })).statusCode).toBe(403);
+  });
+
+  it("finding 15: a revoked ADMIN_TOKEN stays revoked when the API starts again with it", async () => {
+    const value = "f15-env-admin-token-0123456789";
+    const dataDir = await mkdtemp(join(tmpdir(), "lt-f15-env-"));
+    try {
+      expect(await ensureAdminToken(h.pool, { adminToken: value, dataDir })).toEqual({
+        source: "env",
+        revoked: false,
+      });
+      expect((await me(h.bearer(value))).statusCode).toBe(200);
+      const id = await tokenId(ENV_TOKEN_NAME);
+      expect(
+        (await h.app.inject({ method: "DELETE", url: `/api/tokens/${id}`, headers: admin })).statusCode,
+      ).toBe(204);
+      // the next start registers ADMIN_TOKEN again: a revoked value is not brought back
+      expect(await ensureAdminToken(h.pool, { adminToken: value, dataDir })).toEqual({
+        source: "env",
+        revoked: true,
+      });
+      expect((await me(h.bearer(value))).statusCode).toBe(401);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it("finding 15: a disabled user's session cookie gets 401 and its /ws socket is closed; deleting a user does the same", async () => {
