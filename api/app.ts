@@ -21,6 +21,7 @@ import { registerAuth } from "./plugins/auth.ts";
 import { registerBullBoard } from "./plugins/bull-board.ts";
 import { DOCS_PATH, registerDocs } from "./plugins/docs.ts";
 import { uiPlugin } from "./plugins/ui.ts";
+import { accountRoutes } from "./routes/accounts.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
 import { anomalyRoutes } from "./routes/anomalies.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -38,6 +39,7 @@ import { reportRoutes } from "./routes/reports.ts";
 import { trackRoutes } from "./routes/track.ts";
 import { vehiclePatchRoutes } from "./routes/vehicle-patch.ts";
 import { vehicleRoutes } from "./routes/vehicles.ts";
+import { createSocketRevocations } from "./socket-revocations.ts";
 
 export interface AppDeps {
   config: ApiConfig;
@@ -112,7 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(rateLimit, { global: false });
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   await registerDocs(app);
-  registerAuth(app, pool);
+  registerAuth(app, pool, config);
 
   const hub = new LiveHub({
     subscriber: deps.subscriber,
@@ -123,6 +125,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(deps.liveChannels ? { channels: deps.liveChannels } : {}),
   });
   await hub.start();
+  const revocations = createSocketRevocations({
+    subscriber: deps.subscriber,
+    log: log.child({ module: "revocations" }),
+  });
+  await revocations.start();
   // BullMQ prints connection errors to the console unless someone listens; /health reports them
   const onQueueError = (err: Error, queue: string) =>
     log.debug({ err: err.message, queue }, "queue connection error");
@@ -132,13 +139,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   backpressure.start();
   app.addHook("onClose", async () => {
     backpressure.stop();
+    revocations.stop();
     await hub.close();
   });
 
   await app.register(
     healthRoutes({ pool, redis, queue: deps.queue, backpressure, hub, metricsPublic: config.METRICS_PUBLIC }),
   );
-  await app.register(authRoutes({ pool, config }));
+  await app.register(authRoutes({ pool, redis, config }));
+  await app.register(accountRoutes({ pool, redis }));
   const externalBroker = createExternalBrokerKick(config, {
     redis,
     log: log.child({ module: "external-broker" }),
@@ -157,7 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(ingestRoutes({ bridge: deps.bridge, config }));
   await app.register(owntracksRoutes({ bridge: deps.bridge, config }));
   await app.register(commandRoutes({ pool, redis }));
-  await app.register(liveRoutes({ redis, hub }));
+  await app.register(liveRoutes({ redis, hub, revocations }));
   await registerBullBoard(app, [...deps.queue.queues, ...(deps.boardQueues ?? [])]);
   await app.register(uiPlugin({ config }));
 

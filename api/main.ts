@@ -25,12 +25,15 @@ const bridge = createBridge({ config, queue, redis: bridgeRedis, log: log.child(
 
 const admin = await ensureAdminToken(pool, { adminToken: config.ADMIN_TOKEN, dataDir: config.DATA_DIR });
 if (admin.source === "generated") {
-  log.warn(
-    { file: admin.file },
-    "generated the first admin API token (printed below once; kept in this file)",
-  );
+  // the path, never the token: stdout is the container's log, readable by whoever reads logs
+  log.warn({ file: admin.file }, "generated the first admin API token into this file (mode 0600)");
   process.stdout.write(
-    `\n  admin token: ${admin.token}\n  use: Authorization: Bearer <token>, or log in with {"token": "<token>"}\n\n`,
+    `\n  admin token: in ${admin.file} (mode 0600; read it there)\n  use: Authorization: Bearer <token>, or log in with {"token": "<token>"}\n\n`,
+  );
+} else if (admin.revoked) {
+  log.warn(
+    { source: admin.source },
+    "the configured admin token was revoked and stays refused: set a new ADMIN_TOKEN (or remove the token file)",
   );
 }
 

@@ -1,11 +1,16 @@
 import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
+import type { SessionOwner } from "../core/account-admin.ts";
+import { authSubject } from "../core/auth-revocations.ts";
 import type { Role } from "../core/users.ts";
 
 /**
  * Login sessions in PostgreSQL, next to the users and tokens they belong to: deleting a user or
  * a token ends its sessions (ON DELETE CASCADE), and a login keeps working while Redis (the
  * pipeline's store) restarts. The cost is one primary-key probe per cookie request.
+ *
+ * A session ends at its absolute expiry (SESSION_TTL_HOURS) or when idle for SESSION_IDLE_MINUTES,
+ * whichever comes first; a disabled user's or a revoked token's sessions end at once.
  */
 export const SESSION_COOKIE = "lt_session";
 
@@ -14,7 +19,14 @@ export interface Principal {
   /** user name or token name */
   name: string;
   role: Role;
+  /** the user, or the token (Bearer, or the one a session was opened with) */
+  owner: SessionOwner;
+  /** what revoking ends this principal's open sockets by (core/auth-revocations.ts) */
+  subjects: string[];
 }
+
+/** last_seen_at is written at most this often per session, not on every request */
+const TOUCH_EVERY_S = 60;
 
 function hashId(value: string): Buffer {
   return createHash("sha256").update(value).digest();
@@ -22,7 +34,7 @@ function hashId(value: string): Buffer {
 
 export async function createSession(
   pool: pg.Pool,
-  owner: { userId: number } | { tokenId: number },
+  owner: SessionOwner,
   ttlHours: number,
 ): Promise<{ value: string; expiresAt: Date }> {
   const value = randomBytes(32).toString("base64url");
@@ -37,17 +49,44 @@ export async function createSession(
   return { value, expiresAt };
 }
 
-export async function findSession(pool: pg.Pool, value: string): Promise<Principal | undefined> {
-  const r = await pool.query<Principal>(
-    `SELECT CASE WHEN u.id IS NOT NULL THEN 'user' ELSE 'token' END AS kind,
-            coalesce(u.username, t.name) AS name, coalesce(u.role, t.role) AS role
+/** The principal of a live session; undefined when unknown, expired, idle too long or revoked. */
+export async function findSession(
+  pool: pg.Pool,
+  value: string,
+  idleMinutes: number,
+): Promise<Principal | undefined> {
+  const idHash = hashId(value);
+  const r = await pool.query<{
+    user_id: number | null;
+    token_id: number | null;
+    name: string;
+    role: Role;
+    stale: boolean;
+  }>(
+    `SELECT u.id::int AS user_id, t.id::int AS token_id, coalesce(u.username, t.name) AS name,
+            coalesce(u.role, t.role) AS role, s.last_seen_at < now() - make_interval(secs => $3) AS stale
      FROM sessions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN api_tokens t ON t.id = s.token_id
-     WHERE s.id_hash = $1 AND s.expires_at > now()`,
-    [hashId(value)],
+     WHERE s.id_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(mins => $2)
+       AND (u.disabled_at IS NULL AND t.revoked_at IS NULL) AND coalesce(u.id, t.id) IS NOT NULL`,
+    [idHash, idleMinutes, TOUCH_EVERY_S],
   );
-  return r.rows[0];
+  const row = r.rows[0];
+  if (!row) return undefined;
+  if (row.stale) await pool.query("UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1", [idHash]);
+  const user = row.user_id !== null;
+  const id = row.user_id ?? row.token_id ?? 0;
+  return {
+    kind: user ? "user" : "token",
+    name: row.name,
+    role: row.role,
+    owner: user ? { userId: id } : { tokenId: id },
+    subjects: [authSubject.session(idHash), user ? authSubject.user(id) : authSubject.token(id)],
+  };
 }
 
-export async function deleteSession(pool: pg.Pool, value: string): Promise<void> {
-  await pool.query("DELETE FROM sessions WHERE id_hash = $1", [hashId(value)]);
+/** Ends one session; resolves with its subject, so that its open sockets can be closed too. */
+export async function deleteSession(pool: pg.Pool, value: string): Promise<string> {
+  const idHash = hashId(value);
+  await pool.query("DELETE FROM sessions WHERE id_hash = $1", [idHash]);
+  return authSubject.session(idHash);
 }

@@ -1,6 +1,7 @@
 import type { Client } from "aedes";
 import type { Logger } from "../core/logger.ts";
 import type { CredentialCache } from "./credential-cache.ts";
+import { getIdentity, type Identity } from "./identity.ts";
 
 export type ClientRegistry = ReturnType<typeof createClientRegistry>;
 
@@ -23,14 +24,24 @@ export function createClientRegistry(deps: { credentials: CredentialCache; log: 
         if (set.delete(client) && set.size === 0) byAccount.delete(account);
       }
     },
-    /** disconnects every live session of a vehicle and forgets its cached credential */
-    revoke(vehicleId: string): void {
-      deps.credentials.evict(vehicleId);
-      const set = byAccount.get(vehicleId);
+    /**
+     * Disconnects every live session of an account (a vehicle id or an integration name; `kind`
+     * keeps a deleted integration from ending a vehicle's sessions of the same name) and forgets
+     * its cached credential.
+     */
+    revoke(account: string, kind?: Identity["kind"]): void {
+      deps.credentials.evict(account);
+      const set = byAccount.get(account);
       if (!set) return;
-      for (const client of set) client.close();
-      byAccount.delete(vehicleId);
-      deps.log.info({ vehicleId, sessions: set.size }, "vehicle sessions disconnected");
+      let closed = 0;
+      for (const client of set) {
+        if (kind && getIdentity(client)?.kind !== kind) continue;
+        set.delete(client);
+        client.close();
+        closed++;
+      }
+      if (set.size === 0) byAccount.delete(account);
+      deps.log.info({ account, kind, sessions: closed }, "account sessions disconnected");
     },
   };
 }

@@ -125,6 +125,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
 
   const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
     if (msg.type === "revoke") clients.revoke(msg.vehicleId);
+    else if (msg.type === "revoke-integration") clients.revoke(msg.name, "integration");
     else if (msg.type === "command")
       downlink.deliver(msg).catch((err: unknown) => log.error({ err, ...msg }, "command not delivered"));
   });
@@ -135,7 +136,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   return {
     aedes,
     ports: listeners.ports,
-    revoke: clients.revoke,
+    revoke: (vehicleId) => clients.revoke(vehicleId),
     limits,
     async close() {
       heartbeat.stop();

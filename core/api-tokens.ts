@@ -35,33 +35,73 @@ export async function addToken(
   return { ...(r.rows[0] as ApiToken), token };
 }
 
+/** The token with this value, unless it is unknown or revoked. */
 export async function findToken(pool: pg.Pool, value: string): Promise<ApiToken | undefined> {
-  const r = await pool.query<ApiToken>("SELECT id::int, name, role FROM api_tokens WHERE token_hash = $1", [
-    hashToken(value),
-  ]);
+  const r = await pool.query<ApiToken>(
+    "SELECT id::int, name, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    [hashToken(value)],
+  );
   return r.rows[0];
 }
 
-/** Replaces every token named `name` by one with this value (ADMIN_TOKEN set from the environment). */
+export interface ApiTokenRow extends ApiToken {
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** Every token, revoked ones included (their value is never stored, so a list shows none). */
+export async function listTokens(pool: pg.Pool): Promise<ApiTokenRow[]> {
+  const r = await pool.query<ApiTokenRow>(
+    `SELECT id::int, name, role,
+            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
+            to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "revokedAt"
+     FROM api_tokens ORDER BY id`,
+  );
+  return r.rows;
+}
+
+/**
+ * Marks a token revoked and ends the sessions opened with it. The row stays as a tombstone:
+ * replaceNamedToken must not bring a revoked ADMIN_TOKEN back at the next start. Undefined: no
+ * such token; revoking a revoked token answers it again.
+ */
+export async function revokeToken(pool: pg.Pool, id: number): Promise<ApiToken | undefined> {
+  // one statement, so no session of the token outlives its revocation
+  const r = await pool.query<ApiToken>(
+    `WITH t AS (UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
+                RETURNING id, name, role),
+          s AS (DELETE FROM sessions WHERE token_id IN (SELECT id FROM t))
+     SELECT id::int, name, role FROM t`,
+    [id],
+  );
+  return r.rows[0];
+}
+
+/**
+ * Replaces every token named `name` by one with this value (ADMIN_TOKEN set from the environment).
+ * A value that was revoked stays revoked: the caller hears `false` and should say so.
+ */
 export async function replaceNamedToken(
   pool: pg.Pool,
   name: string,
   role: Role,
   value: string,
-): Promise<void> {
+): Promise<boolean> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
-    await client.query("DELETE FROM api_tokens WHERE name = $1 AND token_hash <> $2", [
+    await client.query("DELETE FROM api_tokens WHERE name = $1 AND token_hash <> $2 AND revoked_at IS NULL", [
       name,
       hashToken(value),
     ]);
-    await client.query(
+    const r = await client.query<{ revoked: boolean }>(
       `INSERT INTO api_tokens (name, token_hash, role) VALUES ($1, $2, $3)
-       ON CONFLICT (token_hash) DO UPDATE SET role = EXCLUDED.role, name = EXCLUDED.name`,
+       ON CONFLICT (token_hash) DO UPDATE SET role = EXCLUDED.role, name = EXCLUDED.name
+       RETURNING revoked_at IS NOT NULL AS revoked`,
       [name, hashToken(value), role],
     );
     await client.query("COMMIT");
+    return !r.rows[0]?.revoked;
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
     throw err;

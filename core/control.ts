@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Logger } from "./logger.ts";
+import { subscribeJson } from "./pubsub.ts";
 import { channelOf, type Redis } from "./redis.ts";
 
 /**
@@ -12,6 +13,8 @@ export const controlChannel = "lt:control";
 export const controlMessageSchema = z.discriminatedUnion("type", [
   /** disconnect the vehicle's live sessions and drop its cached credential (or cached refusal) */
   z.object({ type: z.literal("revoke"), vehicleId: z.string() }),
+  /** disconnect an integration account's live sessions and drop its cached credential */
+  z.object({ type: z.literal("revoke-integration"), name: z.string() }),
   /** a stored downlink command to publish on fleet/{vehicleId}/commands (broker/command-downlink.ts) */
   z.object({
     type: z.literal("command"),
@@ -35,31 +38,16 @@ export function publishRevoke(redis: Redis, vehicleId: string): Promise<number> 
   return publishControl(redis, { type: "revoke", vehicleId });
 }
 
+/** The same for an integration account (deleted): its `fleet/#` sessions end on every node. */
+export function publishRevokeIntegration(redis: Redis, name: string): Promise<number> {
+  return publishControl(redis, { type: "revoke-integration", name });
+}
+
 /** Subscribes `subscriber` (a connection of its own) to the control channel. Returns an unsubscribe. */
-export async function subscribeControl(
+export function subscribeControl(
   subscriber: Redis,
   log: Logger,
   handle: (msg: ControlMessage) => void,
 ): Promise<() => Promise<void>> {
-  const control = channelOf(subscriber, controlChannel);
-  const onMessage = (channel: string, raw: string) => {
-    if (channel !== control) return;
-    const parsed = controlMessageSchema.safeParse(safeParse(raw));
-    if (parsed.success) handle(parsed.data);
-    else log.warn({ raw }, "ignored malformed control message");
-  };
-  subscriber.on("message", onMessage);
-  await subscriber.subscribe(control);
-  return async () => {
-    subscriber.off("message", onMessage);
-    await subscriber.unsubscribe(control).catch(() => {});
-  };
-}
-
-function safeParse(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
+  return subscribeJson(subscriber, controlChannel, controlMessageSchema, log, handle);
 }

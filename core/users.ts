@@ -78,17 +78,69 @@ export async function addUser(
   }
 }
 
-/** The user if the password is right; undefined otherwise (unknown user or wrong password). */
+/** The user if the password is right; undefined otherwise (unknown or disabled user, wrong password). */
 export async function verifyUser(
   pool: pg.Pool,
   username: string,
   password: string,
 ): Promise<User | undefined> {
   const r = await pool.query<User & { hash: string }>(
-    "SELECT id::int, username, role, password_hash AS hash FROM users WHERE username = $1",
+    "SELECT id::int, username, role, password_hash AS hash FROM users WHERE username = $1 AND disabled_at IS NULL",
     [username],
   );
   const row = r.rows[0];
   const ok = await passwordMatches(password, row?.hash ?? (await dummy()));
   return row && ok ? { id: row.id, username: row.username, role: row.role } : undefined;
+}
+
+export interface UserRow extends User {
+  disabled: boolean;
+  createdAt: string;
+  /** live (unexpired) login sessions */
+  sessions: number;
+}
+
+export async function listUsers(pool: pg.Pool): Promise<UserRow[]> {
+  const r = await pool.query<UserRow>(
+    `SELECT u.id::int, u.username, u.role, u.disabled_at IS NOT NULL AS disabled,
+            to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
+            (SELECT count(*)::int FROM sessions s WHERE s.user_id = u.id AND s.expires_at > now()) AS sessions
+     FROM users u ORDER BY u.username`,
+  );
+  return r.rows;
+}
+
+/**
+ * Disables (or enables again) a user; disabling also ends its sessions, in the same statement.
+ * A disabled user stays listed (who did what remains readable) but cannot log in.
+ */
+export async function setUserDisabled(
+  pool: pg.Pool,
+  username: string,
+  disabled: boolean,
+): Promise<User | undefined> {
+  const r = await pool.query<User>(
+    `WITH u AS (UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END
+                WHERE username = $1 RETURNING id, username, role),
+          s AS (DELETE FROM sessions WHERE $2 AND user_id IN (SELECT id FROM u))
+     SELECT id::int, username, role FROM u`,
+    [username, disabled],
+  );
+  return r.rows[0];
+}
+
+/** Deletes a user; its sessions go with it (ON DELETE CASCADE). */
+export async function removeUser(pool: pg.Pool, username: string): Promise<User | undefined> {
+  const r = await pool.query<User>(
+    "DELETE FROM users WHERE username = $1 RETURNING id::int, username, role",
+    [username],
+  );
+  return r.rows[0];
+}
+
+export async function getUser(pool: pg.Pool, username: string): Promise<User | undefined> {
+  const r = await pool.query<User>("SELECT id::int, username, role FROM users WHERE username = $1", [
+    username,
+  ]);
+  return r.rows[0];
 }

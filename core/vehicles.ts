@@ -125,3 +125,22 @@ export async function addIntegration(
   }
   return { username: name, password };
 }
+
+export interface IntegrationRow {
+  name: string;
+  createdAt: string;
+}
+
+export async function listIntegrations(pool: pg.Pool): Promise<IntegrationRow[]> {
+  const r = await pool.query<IntegrationRow>(
+    `SELECT name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"
+     FROM integrations ORDER BY name`,
+  );
+  return r.rows;
+}
+
+/** Deletes an integration account; the caller ends its live MQTT sessions (core/account-admin.ts). */
+export async function removeIntegration(pool: pg.Pool, name: string): Promise<boolean> {
+  const r = await pool.query("DELETE FROM integrations WHERE name = $1", [name]);
+  return r.rowCount === 1;
+}

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { createAccountAdmin } from "../core/account-admin.ts";
 import { addToken } from "../core/api-tokens.ts";
 import { cliConfigSchema, loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
@@ -14,6 +15,7 @@ import { createRedis } from "../core/redis.ts";
 import { addUser, ROLES, type Role, UserExistsError } from "../core/users.ts";
 import { createVehicleAdmin } from "../core/vehicle-admin.ts";
 import { addIntegration, listVehicles, VehicleExistsError } from "../core/vehicles.ts";
+import { ACCOUNT_USAGE, runAccountCommand } from "./cli-accounts.ts";
 
 const USAGE = `usage: npm run -s logitrack -- <command>
   migrate                                   apply pending migrations (sql/)
@@ -27,6 +29,7 @@ const USAGE = `usage: npm run -s logitrack -- <command>
                                             generated (and printed once) when none is given
   token add --role admin|viewer [--name N] [--json]
                                             an API token for scripts (Authorization: Bearer), printed once
+${ACCOUNT_USAGE}
   queue retry-failed                        move failed batches back to the queue
   queue stats                               job counts of the locations queue
   recompute [--vehicle ID]... [--dry-run] [--json]
@@ -63,6 +66,7 @@ const vehicles = createVehicleAdmin({
   redis,
   externalBroker: createExternalBrokerKick(config, { redis, log: createLogger("cli", "warn") }),
 });
+const accounts = createAccountAdmin({ pool, redis });
 
 async function run(): Promise<number> {
   const cmd = [group, action].filter(Boolean).join(" ");
@@ -189,7 +193,7 @@ async function run(): Promise<number> {
       return child.status ?? 1;
     }
     default:
-      return usage(`unknown command: ${cmd}`);
+      return (await runAccountCommand(accounts, cmd, arg, opts.json)) ?? usage(`unknown command: ${cmd}`);
   }
 }
 

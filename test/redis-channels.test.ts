@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controlChannel, publishControl, subscribeControl } from "../core/control.ts";
+import { type ControlMessage, controlChannel, publishControl, subscribeControl } from "../core/control.ts";
 import { createLogger } from "../core/logger.ts";
 import { channelOf, type Redis } from "../core/redis.ts";
 import { createTestRedis } from "./support/services.ts";
@@ -36,8 +36,9 @@ describe("pub/sub channels of two deployments on one Redis server", () => {
 
   it("delivers a control message to the brokers of its own database only", async () => {
     const heard: { a: string[]; b: string[] } = { a: [], b: [] };
-    await subscribeControl(connect(0), log, (m) => heard.a.push(m.vehicleId));
-    await subscribeControl(connect(1), log, (m) => heard.b.push(m.vehicleId));
+    const idOf = (m: ControlMessage) => ("vehicleId" in m ? m.vehicleId : m.name);
+    await subscribeControl(connect(0), log, (m) => heard.a.push(idOf(m)));
+    await subscribeControl(connect(1), log, (m) => heard.b.push(idOf(m)));
 
     expect(await publishControl(connect(0), { type: "revoke", vehicleId: "truck-a" })).toBe(1);
     expect(await publishControl(connect(1), { type: "revoke", vehicleId: "truck-b" })).toBe(1);

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { findToken } from "../../core/api-tokens.ts";
+import { authSubject } from "../../core/auth-revocations.ts";
+import type { Config } from "../../core/config.ts";
 import { deviceSecretMatches } from "../../core/credentials.ts";
 import { isVehicleId } from "../../core/topics.ts";
 import { getMqttAccount } from "../../core/vehicles.ts";
@@ -27,7 +29,11 @@ declare module "fastify" {
   }
 }
 
-export function registerAuth(app: FastifyInstance, pool: pg.Pool): void {
+export function registerAuth(
+  app: FastifyInstance,
+  pool: pg.Pool,
+  config: Pick<Config, "SESSION_IDLE_MINUTES">,
+): void {
   app.decorateRequest("principal", null);
   app.decorateRequest("vehicleId", null);
 
@@ -44,7 +50,7 @@ export function registerAuth(app: FastifyInstance, pool: pg.Pool): void {
       req.vehicleId = vehicleId;
       return;
     }
-    const principal = await authenticate(pool, req);
+    const principal = await authenticate(pool, req, config.SESSION_IDLE_MINUTES);
     if (!principal) return sendError(reply, "E_UNAUTHORIZED");
     if (access === "write" && principal.role !== "admin") {
       return sendError(reply, "E_FORBIDDEN", `role ${principal.role} may not do this`);
@@ -54,17 +60,29 @@ export function registerAuth(app: FastifyInstance, pool: pg.Pool): void {
 }
 
 /** Bearer token first (an invalid one is not rescued by a cookie), then the session cookie. */
-async function authenticate(pool: pg.Pool, req: FastifyRequest): Promise<Principal | undefined> {
+async function authenticate(
+  pool: pg.Pool,
+  req: FastifyRequest,
+  idleMinutes: number,
+): Promise<Principal | undefined> {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const m = /^Bearer (\S{16,512})$/.exec(header);
     if (!m) return undefined;
     const token = await findToken(pool, m[1] as string);
-    return token && { kind: "token", name: token.name, role: token.role };
+    return (
+      token && {
+        kind: "token",
+        name: token.name,
+        role: token.role,
+        owner: { tokenId: token.id },
+        subjects: [authSubject.token(token.id)],
+      }
+    );
   }
   const cookie = req.cookies[SESSION_COOKIE];
   if (!cookie || cookie.length > 128) return undefined;
-  return findSession(pool, cookie);
+  return findSession(pool, cookie, idleMinutes);
 }
 
 async function authenticateDevice(pool: pg.Pool, req: FastifyRequest): Promise<string | undefined> {

@@ -1,11 +1,15 @@
+import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
+import { createAccountAdmin } from "../../core/account-admin.ts";
 import { findToken } from "../../core/api-tokens.ts";
+import { publishAuthRevoked } from "../../core/auth-revocations.ts";
 import type { Config } from "../../core/config.ts";
+import type { Redis } from "../../core/redis.ts";
 import { ROLES, verifyUser } from "../../core/users.ts";
 import { errorSchema, sendError } from "../errors.ts";
-import { createSession, deleteSession, SESSION_COOKIE } from "../sessions.ts";
+import { createSession, deleteSession, type Principal, SESSION_COOKIE } from "../sessions.ts";
 
 const loginBody = z.union([
   z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }),
@@ -21,9 +25,13 @@ const sessionSchema = z.object({
 /** Login/logout for the UI: an HttpOnly, SameSite=Strict session cookie; `me` says who is logged in. */
 export function authRoutes(deps: {
   pool: pg.Pool;
+  redis: Redis;
   config: Pick<Config, "SESSION_TTL_HOURS" | "LOGIN_RATE_LIMIT">;
 }): FastifyPluginAsyncZod {
-  const { pool, config } = deps;
+  const { pool, redis, config } = deps;
+  const accounts = createAccountAdmin({ pool, redis });
+  const clearCookie = (reply: FastifyReply) =>
+    reply.clearCookie(SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "strict", secure: "auto" });
   return async (app) => {
     app.post(
       "/api/auth/login",
@@ -72,9 +80,35 @@ export function authRoutes(deps: {
       },
       async (req, reply) => {
         const value = req.cookies[SESSION_COOKIE];
-        if (value && value.length <= 128) await deleteSession(pool, value);
-        reply.clearCookie(SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "strict", secure: "auto" });
+        if (value && value.length <= 128) {
+          const subject = await deleteSession(pool, value);
+          // its open live sockets end with it; logging out works while Redis restarts, like logging in
+          await publishAuthRevoked(redis, [subject]).catch((err: unknown) =>
+            req.log.warn({ err }, "logout: live sockets of the session not told to close (Redis)"),
+          );
+        }
+        clearCookie(reply);
         return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      "/api/auth/logout-all",
+      {
+        config: { access: "read" },
+        schema: {
+          tags: ["auth"],
+          summary:
+            "log out everywhere: end every session of this user (or opened with this token) and their live sockets",
+          response: { 200: z.object({ sessions: z.number().int() }) },
+        },
+      },
+      async (req, reply) => {
+        const principal = req.principal as Principal;
+        const sessions = await accounts.endSessions(principal.owner);
+        req.log.info({ name: principal.name, sessions }, "logged out everywhere");
+        clearCookie(reply);
+        return { sessions };
       },
     );
 

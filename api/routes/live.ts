@@ -4,6 +4,7 @@ import { positionsInBox } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import type { LiveHub } from "../live-hub.ts";
 import { bboxTuple } from "../schemas.ts";
+import type { SocketRevocations } from "../socket-revocations.ts";
 
 const clientMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("subscribe"), bbox: bboxTuple.optional() }),
@@ -15,11 +16,13 @@ const clientMessage = z.discriminatedUnion("type", [
  * bbox: every vehicle) and gets a `snapshot` of the box, then `positions` deltas (coalesced, at
  * most 10 a second) and `events`; a bad message gets an `error` and the connection stays.
  */
-export function liveRoutes(deps: { redis: Redis; hub: LiveHub }) {
+export function liveRoutes(deps: { redis: Redis; hub: LiveHub; revocations: SocketRevocations }) {
   const { redis, hub } = deps;
   return async (app: FastifyInstance) => {
     app.get("/ws", { websocket: true, config: { access: "read" }, schema: { hide: true } }, (socket, req) => {
       hub.add(socket);
+      // closed when the user, token or session it was opened with is revoked
+      deps.revocations.track(socket, req.principal?.subjects ?? []);
       socket.on("close", () => hub.remove(socket));
       socket.on("error", () => hub.remove(socket));
       socket.on("message", (data, isBinary) => {

@@ -21,6 +21,10 @@ export const accessVars = z.object({
     .max(24 * 365)
     .default(24)
     .describe("lifetime of a login session cookie"),
+  SESSION_IDLE_MINUTES: positiveInt
+    .max(60 * 24 * 365)
+    .default(12 * 60)
+    .describe("a login session unused this long ends (before SESSION_TTL_HOURS)"),
   LOGIN_RATE_LIMIT: positiveInt
     .default(10)
     .describe("POST /api/auth/login attempts per minute per client IP"),

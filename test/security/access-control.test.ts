@@ -187,6 +187,7 @@ describe("access control", () => {
     const notUserWrites = new Set([
       "/api/auth/login",
       "/api/auth/logout",
+      "/api/auth/logout-all",
       "/api/location",
       "/api/locations",
       "/api/owntracks",

@@ -199,7 +199,13 @@ describe("configuration pieces keep their defaults", () => {
       "accessVars",
       accessVars,
       {},
-      { CORS_ORIGINS: "", SESSION_TTL_HOURS: 24, LOGIN_RATE_LIMIT: 10, TRUST_PROXY: false },
+      {
+        CORS_ORIGINS: "",
+        SESSION_TTL_HOURS: 24,
+        SESSION_IDLE_MINUTES: 720,
+        LOGIN_RATE_LIMIT: 10,
+        TRUST_PROXY: false,
+      },
     ],
     ["healthVars", healthVars, {}, { QUEUE_ALERT_DEPTH: 100_000, METRICS_PUBLIC: true }],
     [
