@@ -36,10 +36,23 @@ export interface IngestOutcome {
   ignored?: string | undefined;
 }
 
+/** Steps 1-5 for one message: its fixes and rejects, or why it was ignored on purpose. */
+export interface Decision {
+  fixes: Fix[];
+  rejects: Reject[];
+  ignored?: string;
+}
+
 export interface BridgeDeps {
   config: Pick<
     Config,
-    "BATCH_SIZE" | "BATCH_MS" | "HOLD_CAP_MS" | "MAX_PAYLOAD_BYTES" | "MAX_CLOCK_SKEW" | "RETENTION_DAYS"
+    | "BATCH_SIZE"
+    | "BATCH_MS"
+    | "HOLD_CAP_MS"
+    | "MAX_PAYLOAD_BYTES"
+    | "MAX_FIXES_PER_UPLOAD"
+    | "MAX_CLOCK_SKEW"
+    | "RETENTION_DAYS"
   >;
   queue: LocationQueues;
   /** for live state and counters (may be the queue's connection) */
@@ -57,7 +70,8 @@ export type Bridge = ReturnType<typeof createBridge>;
  *                          classified here, core/topics.ts) → E_TOPIC_MISMATCH
  *   3. JSON.parse         → E_BAD_JSON (a zero-length payload reaches the adapter as undefined)
  *   4. adapter            → candidate fixes, a reject of the whole message, or ignored on purpose
- *                           (acknowledged; neither stored nor counted as an error)
+ *                           (acknowledged; neither stored nor counted as an error); more than
+ *                           MAX_FIXES_PER_UPLOAD candidates → E_TOO_LARGE, one reject for the message
  *   5. zod + time window  → Fix, or a reject per candidate (core/fix.ts)
  *   6. batch              → resolved once the batch is durably queued (batcher.ts)
  * After each flush, one Redis call updates live state, the GEO index and the live channel,
@@ -112,7 +126,7 @@ export function createBridge(deps: BridgeDeps) {
   }
 
   /** Steps 1-5: a pure decision on one message. */
-  function decide(msg: IncomingMessage): { fixes: Fix[]; rejects: Reject[]; ignored?: string } {
+  function decide(msg: IncomingMessage): Decision {
     const fixes: Fix[] = [];
     const rejects: Reject[] = [];
     const reject = (
@@ -171,6 +185,11 @@ export function createBridge(deps: BridgeDeps) {
       reject(adapted.reason, adapted.detail, msg.payload);
       return { fixes, rejects };
     }
+    if (adapted.candidates.length > config.MAX_FIXES_PER_UPLOAD) {
+      const n = adapted.candidates.length;
+      reject("E_TOO_LARGE", `${n} fixes > MAX_FIXES_PER_UPLOAD ${config.MAX_FIXES_PER_UPLOAD}`, msg.payload);
+      return { fixes, rejects };
+    }
     const window: TimeWindow = { now: now(), retentionMs, maxSkewMs };
     const many = adapted.candidates.length > 1;
     adapted.candidates.forEach((candidate, i) => {
@@ -188,19 +207,23 @@ export function createBridge(deps: BridgeDeps) {
     return { fixes, rejects };
   }
 
+  /** Step 6: resolves once the decision's fixes and rejects are queued. */
+  async function queueDecision({ fixes, rejects, ignored }: Decision): Promise<IngestOutcome> {
+    if (ignored !== undefined) {
+      // nothing to store, so nothing to wait for; such messages are rare (lwt, transitions)
+      redis.hincrby(redisKeys.metrics, counterField("bridge_ignored"), 1).catch(() => {});
+      return { accepted: 0, rejects, ignored };
+    }
+    await batcher.add(fixes, rejects);
+    return { accepted: fixes.length, rejects };
+  }
+
   return {
     decide,
+    /** the broker decides first, to charge the device's rate limit by the message's fixes, then queues */
+    queueDecision,
     /** Validates and batches one message; resolves once its fixes and rejects are queued. */
-    async ingest(msg: IncomingMessage): Promise<IngestOutcome> {
-      const { fixes, rejects, ignored } = decide(msg);
-      if (ignored !== undefined) {
-        // nothing to store, so nothing to wait for; such messages are rare (lwt, transitions)
-        redis.hincrby(redisKeys.metrics, counterField("bridge_ignored"), 1).catch(() => {});
-        return { accepted: 0, rejects, ignored };
-      }
-      await batcher.add(fixes, rejects);
-      return { accepted: fixes.length, rejects };
-    },
+    ingest: (msg: IncomingMessage): Promise<IngestOutcome> => queueDecision(decide(msg)),
     get held(): number {
       return batcher.held;
     },

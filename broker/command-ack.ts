@@ -5,6 +5,7 @@ import { recordAnswer, UUID_RE } from "../core/commands.ts";
 import type { Logger } from "../core/logger.ts";
 import { cutPayload, type Reject, type RejectReason } from "../core/reject-reasons.ts";
 import { topics } from "../core/topics.ts";
+import { RateLimitedError } from "./limits/rate-limit.ts";
 import type { Acknowledge, PublishCallback } from "./reject-notices.ts";
 
 /** A device's answer on fleet/{id}/commands/ack. */
@@ -15,7 +16,10 @@ export const commandAnswerSchema = z.object({
 });
 
 export interface CommandAckDeps {
+  /** the broker's pool; credential lookups have one of their own, which answers cannot starve */
   pool: pg.Pool;
+  /** the device's answer rate limit (limits/admission.ts): waits, or rejects with RateLimitedError */
+  admit: (vehicleId: string) => Promise<void>;
   maxPayloadBytes: number;
   acknowledge: Acknowledge;
   nextMessageId: () => string;
@@ -34,18 +38,22 @@ export type CommandAnswerPublish = (
  * answer is one row update, done before the PUBACK so that an acknowledged answer is recorded.
  * An unusable answer (bad JSON, wrong shape, unknown commandId) is acknowledged too, and the
  * device is told why on fleet/{id}/errors; it is not a fix, so it is not in rejected_messages.
- * A database failure calls back with the error: no PUBACK (the connection is closed), and the
- * device sends its answer again.
+ * A database failure, or an answer past the device's answer rate limit, calls back with the
+ * error: no PUBACK (the connection is closed), and the device sends its answer again.
  */
 export function createCommandAck(deps: CommandAckDeps): CommandAnswerPublish {
   return function commandAnswerPublish(vehicleId, packet, payload, callback) {
-    record(vehicleId, payload, deps.nextMessageId()).then(
-      (reject) => deps.acknowledge(packet, reject ? [reject] : [], callback),
-      (err: Error) => {
-        deps.log.error({ err, vehicleId }, "command answer not recorded");
-        callback(err);
-      },
-    );
+    deps
+      .admit(vehicleId)
+      .then(() => record(vehicleId, payload, deps.nextMessageId()))
+      .then(
+        (reject) => deps.acknowledge(packet, reject ? [reject] : [], callback),
+        (err: Error) => {
+          if (!(err instanceof RateLimitedError))
+            deps.log.error({ err, vehicleId }, "command answer not recorded");
+          callback(err);
+        },
+      );
   };
 
   /** Resolves with the reject that makes the answer unusable, or undefined once it is recorded. */

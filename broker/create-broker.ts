@@ -22,6 +22,7 @@ import { createPreConnect } from "./hooks/pre-connect.ts";
 import { createIngestPublish } from "./ingest-publish.ts";
 import { type AdmissionDeps, createAdmission, MAX_CLIENT_ID_LENGTH } from "./limits/admission.ts";
 import { type ListenerConfig, listen } from "./listeners.ts";
+import { createRefusals, type Refusals } from "./refusals.ts";
 import { createAcknowledge } from "./reject-notices.ts";
 import { relayEvents } from "./relay-events.ts";
 
@@ -30,6 +31,11 @@ export interface BrokerDeps {
     ListenerConfig &
     AdmissionDeps["config"];
   pool: pg.Pool;
+  /**
+   * a small pool of its own for credential lookups (CONNECT): the queries on `pool` (command
+   * answers and deliveries) cannot starve other devices' connects, whatever one device sends
+   */
+  credentialPool: pg.Pool;
   bridge: Bridge;
   /** for the heartbeat; `subscriber` is a second connection for the control channel */
   redis: Redis;
@@ -52,6 +58,8 @@ export interface BrokerHandle {
     stats(): { held: number; waiting: number; rateDelayed: number; pendingAuth: number };
     heldBy(client: Client): number;
     refused: { rate: number; pending: number; clientId: number };
+    /** client ids not naming their account, and publishes past a device's fix or answer rate */
+    refusals: Refusals["counts"];
   };
   close(): Promise<void>;
 }
@@ -63,11 +71,12 @@ export interface BrokerHandle {
  */
 export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const { config, bridge, log } = deps;
-  const credentials = new CredentialCache((username) => getMqttAccount(deps.pool, username));
+  const credentials = new CredentialCache((username) => getMqttAccount(deps.credentialPool, username));
   const clients = createClientRegistry({ credentials, log });
+  const refusals = createRefusals(deps.redis, log);
   // the bridge's hold cap: one timer in the process decides for both (bridge/hold-cap.ts)
-  const admission = createAdmission({ config, holdCap: bridge.holdCap, log });
-  const emptyIdNoClean = new WeakSet<Client>();
+  const admission = createAdmission({ config, holdCap: bridge.holdCap, refusals, log });
+  const emptyId = new WeakSet<Client>();
   const idPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   let seq = 0;
   const nextMessageId = () => `${idPrefix}-${(seq++).toString(36)}`;
@@ -83,25 +92,28 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     drainTimeout: config.MQTT_DRAIN_TIMEOUT_MS,
     concurrency: 1000,
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
-    preConnect: createPreConnect({ admission, emptyIdNoClean }),
+    preConnect: createPreConnect({ admission, emptyId }),
     authenticate: admission.authenticate(
       createAuthenticate({
         credentials,
         allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
-        emptyIdNoClean,
+        emptyId,
         log,
         onAccount: clients.add,
+        onClientIdRefused: () => refusals.count("client_id"),
       }),
     ),
     authorizePublish: createAuthorizePublish({
       ingest: createIngestPublish({
         admit: admission.admit,
-        ingest: (msg) => bridge.ingest(msg),
+        decide: bridge.decide,
+        queue: bridge.queueDecision,
         acknowledge,
         nextMessageId,
       }),
       commandAnswer: createCommandAck({
         pool: deps.pool,
+        admit: admission.admitAnswer,
         maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
         acknowledge,
         nextMessageId,
@@ -119,7 +131,12 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   forgetOnDisconnect(aedes, clients);
   logClientErrors(aedes, log);
 
-  const limits = { stats: admission.stats, heldBy: admission.heldBy, refused: admission.refused };
+  const limits = {
+    stats: admission.stats,
+    heldBy: admission.heldBy,
+    refused: admission.refused,
+    refusals: refusals.counts,
+  };
   const listeners = await listen(config, (conn, req) => admission.limitPacketSize(aedes.handle(conn, req)));
   const heartbeat = startHeartbeat({ aedes, redis: deps.redis, log, limits });
 

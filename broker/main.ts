@@ -12,6 +12,8 @@ import { createBroker } from "./create-broker.ts";
 const config = loadConfigOrExit(brokerConfigSchema);
 const log = createLogger("broker", config.LOG_LEVEL);
 const pool = createPool(config.DATABASE_URL, 4);
+// credential lookups on a pool of their own: command answers and deliveries cannot starve CONNECTs
+const credentialPool = createPool(config.DATABASE_URL, 2);
 const redis = createRedis(config.REDIS_URL);
 const subscriber = createRedis(config.REDIS_URL);
 const queue = createLocationQueues(createRedis(config.REDIS_URL), config.QUEUE_PARTITIONS);
@@ -23,6 +25,7 @@ const cluster = config.BROKER_CLUSTER === "redis" ? createRedisCluster(config.RE
 const broker = await createBroker({
   config,
   pool,
+  credentialPool,
   bridge,
   redis,
   subscriber,
@@ -36,6 +39,7 @@ handleProcessSignals(log, async () => {
   await cluster?.close();
   await queue.close();
   await pool.end();
+  await credentialPool.end();
   redis.disconnect();
   subscriber.disconnect();
 });

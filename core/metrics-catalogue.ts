@@ -38,6 +38,10 @@ export const pipelineMetrics = {
     kind: "counter",
     help: "messages from the external broker with no vehicle to store them for (unknown IMEI, foreign topic)",
   },
+  broker_refused: {
+    kind: "labelled",
+    help: "MQTT connections and messages the embedded broker refused: client_id (an id not naming its account), fix_rate, ack_rate",
+  },
   worker_fixes_inserted: { kind: "counter", help: "fixes inserted into vehicle_locations", always: true },
   worker_fixes_duplicate: {
     kind: "counter",

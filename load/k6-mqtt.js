@@ -98,7 +98,8 @@ export default function () {
   // No "error" listener: without one, a failing connect() or publish() throws, which is what
   // lets each call be counted as failed or not.
   const client = new Client({
-    client_id: `k6-${vehicle.id}`,
+    // a client id names its vehicle (core/client-id.ts): the broker refuses any other
+    client_id: `${vehicle.id}:k6`,
     username: vehicle.username,
     password: vehicle.password,
   });

@@ -20,7 +20,7 @@ const clients: MqttClient[] = await Promise.all(
     mqtt.connectAsync(job.url, {
       username: d.username,
       password: d.password,
-      clientId: `soak-${d.id}`,
+      clientId: `${d.id}:soak`,
       clean: false,
       reconnectPeriod: 1000,
       keepalive: 60,

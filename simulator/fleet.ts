@@ -1,4 +1,5 @@
 import type { IClientOptions } from "mqtt";
+import { clientIdFor } from "../core/client-id.ts";
 import { type Backoff, Device, type FleetCounters, type FleetHooks } from "./device.ts";
 import { createRandom } from "./random.ts";
 import { DEFAULT_DUPLICATE_CHANCE, DEFAULT_GAPS, type GapOptions, Reporter } from "./reporter.ts";
@@ -37,7 +38,8 @@ export interface FleetOptions {
   /** new MQTT connections per second while the fleet starts (default 500) */
   connectRate?: number;
   gpsNoiseM?: number;
-  clientIdPrefix?: string;
+  /** after the vehicle id and ":" in each client id (core/client-id.ts); default "sim" */
+  clientIdSuffix?: string;
   reconnect?: Backoff;
   /** extra MQTT.js options for every client (tests) */
   mqtt?: Partial<IClientOptions>;
@@ -112,7 +114,7 @@ export function startFleet(opts: FleetOptions): Fleet {
       vehicleId: v.id,
       username: v.username,
       password: v.password,
-      clientId: `${opts.clientIdPrefix ?? "sim"}-${v.id}`,
+      clientId: clientIdFor(v.id, opts.clientIdSuffix ?? "sim"),
       qos: opts.qos ?? 1,
       keepalive: opts.keepalive ?? 60,
       truck: new Truck({ network, random: rnd.fork("truck"), gpsNoiseM: opts.gpsNoiseM }),

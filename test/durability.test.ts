@@ -66,7 +66,7 @@ describe("durability: a PUBACK means the fix is queued", () => {
     const [creds] = await p.register("holdcap", 1);
     const { id } = creds as DeviceCredentials;
     const client = await p.connect(creds as DeviceCredentials, {
-      clientId: `holdcap-${id}`,
+      clientId: `${id}:holdcap`,
       clean: false,
       reconnectPeriod: 300,
     });

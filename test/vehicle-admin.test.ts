@@ -4,6 +4,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { liveKeys } from "../core/live-state.ts";
 import { type ApiHarness, startApi } from "./api/harness.ts";
+import { withClientId } from "./support/client-id.ts";
 import { startPlatform, type TestPlatform } from "./support/platform.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -63,7 +64,7 @@ describe("removing a vehicle from the CLI or the API", () => {
   }
 
   const refused = (creds: { username: string; password: string }) =>
-    mqtt.connectAsync(p.mqttUrl, { ...creds, reconnectPeriod: 0, connectTimeout: 10_000 }).then(
+    mqtt.connectAsync(p.mqttUrl, withClientId({ ...creds, reconnectPeriod: 0, connectTimeout: 10_000 })).then(
       async (c: MqttClient) => {
         await c.endAsync(true);
         return false;

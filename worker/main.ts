@@ -18,7 +18,12 @@ const redis = createRedis(config.REDIS_URL);
 const maintain = () =>
   maintainPartitions(
     pool,
-    { unit: config.PARTITION_INTERVAL, ahead: config.PARTITIONS_AHEAD, retentionDays: config.RETENTION_DAYS },
+    {
+      unit: config.PARTITION_INTERVAL,
+      ahead: config.PARTITIONS_AHEAD,
+      retentionDays: config.RETENTION_DAYS,
+      rejectedRetentionDays: config.REJECTED_RETENTION_DAYS,
+    },
     log,
   );
 await maintain();

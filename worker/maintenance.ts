@@ -12,7 +12,12 @@ function nextStart(start: number, unit: PartitionUnit): number {
 export interface MaintenanceResult {
   created: number;
   dropped: string[];
+  /** rejected_messages rows older than their retention, deleted */
+  rejectsDeleted: number;
 }
+
+/** rows of rejected_messages deleted per statement: short transactions, whatever the backlog */
+const REJECTS_DELETE_CHUNK = 10_000;
 
 /**
  * Housekeeping for vehicle_locations: partitions for today and `ahead` units are created in
@@ -20,11 +25,19 @@ export interface MaintenanceResult {
  * a bulk DELETE: no bloat, no long locks). Partitions are judged by their bounds, whatever their
  * size or name. What was derived from the dropped fixes (daily analytics, trips, stops, geofence
  * events) lives in tables of its own and stays; the replay checkpoints and anomaly records of the
- * dropped time go with it, since nothing can be replayed there any more.
+ * dropped time go with it, since nothing can be replayed there any more. The dead letter
+ * (rejected_messages) is kept `rejectedRetentionDays` (REJECTED_RETENTION_DAYS; without it, as long as the history),
+ * so that what a device can make the platform store is bounded in time too.
  */
 export async function maintainPartitions(
   pool: pg.Pool,
-  opts: { unit: PartitionUnit; ahead: number; retentionDays: number; now?: number },
+  opts: {
+    unit: PartitionUnit;
+    ahead: number;
+    retentionDays: number;
+    rejectedRetentionDays?: number;
+    now?: number;
+  },
   log: Logger,
 ): Promise<MaintenanceResult> {
   const now = opts.now ?? Date.now();
@@ -51,6 +64,25 @@ export async function maintainPartitions(
   }
   await pool.query("DELETE FROM vehicle_checkpoints WHERE at < $1", [cutoff]);
   await pool.query("DELETE FROM location_anomalies WHERE received_at < $1", [cutoff]);
-  if (created > 0 || dropped.length > 0) log.info({ created, dropped }, "partitions maintained");
-  return { created, dropped };
+  const rejectsDeleted = await deleteOldRejects(
+    pool,
+    new Date(now - (opts.rejectedRetentionDays ?? opts.retentionDays) * DAY_MS),
+  );
+  if (created > 0 || dropped.length > 0 || rejectsDeleted > 0)
+    log.info({ created, dropped, rejectsDeleted }, "partitions maintained");
+  return { created, dropped, rejectsDeleted };
+}
+
+/** Deletes rejected_messages received before `cutoff`, a chunk per statement (index on received_at). */
+async function deleteOldRejects(pool: pg.Pool, cutoff: Date): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const r = await pool.query(
+      `DELETE FROM rejected_messages WHERE id IN
+         (SELECT id FROM rejected_messages WHERE received_at < $1 LIMIT $2)`,
+      [cutoff, REJECTS_DELETE_CHUNK],
+    );
+    deleted += r.rowCount ?? 0;
+    if ((r.rowCount ?? 0) < REJECTS_DELETE_CHUNK) return deleted;
+  }
 }

@@ -7,15 +7,12 @@ export function adaptNativeOne(payload: unknown): AdapterResult {
   return { ok: true, candidates: [payload] };
 }
 
-/** A store-and-forward upload on /locations is capped so one message cannot monopolise a batch. */
-export const MAX_FIXES_PER_UPLOAD = 5000;
-
-/** `fleet/{id}/locations`: a JSON array of native fixes; each element is validated on its own. */
+/**
+ * `fleet/{id}/locations`: a JSON array of native fixes; each element is validated on its own. Its
+ * length is capped by the bridge (MAX_FIXES_PER_UPLOAD), whatever the adapter.
+ */
 export function adaptNativeBatch(payload: unknown): AdapterResult {
   if (payload === undefined) return emptyPayload();
   if (!Array.isArray(payload)) return reject("E_BAD_PAYLOAD", "expected a JSON array on /locations");
-  if (payload.length > MAX_FIXES_PER_UPLOAD) {
-    return reject("E_TOO_LARGE", `more than ${MAX_FIXES_PER_UPLOAD} fixes in one upload`);
-  }
   return { ok: true, candidates: payload };
 }

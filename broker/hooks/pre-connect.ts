@@ -4,8 +4,8 @@ import { deliverAtHighestQos } from "../overlapping-qos.ts";
 
 export interface PreConnectDeps {
   admission: Pick<Admission, "takeConnectToken" | "limitSubscriberBuffer">;
-  /** marks clients whose CONNECT has a zero-length id with clean session 0 (refused in authenticate) */
-  emptyIdNoClean: WeakSet<Client>;
+  /** marks clients whose CONNECT has a zero-length id (refused with clean session 0 in authenticate) */
+  emptyId: WeakSet<Client>;
 }
 
 /**
@@ -16,7 +16,7 @@ export interface PreConnectDeps {
 export function createPreConnect(deps: PreConnectDeps): NonNullable<AedesOptions["preConnect"]> {
   return function preConnect(client, packet, callback) {
     deps.admission.takeConnectToken(client, packet);
-    if (packet.clientId === "" && packet.clean === false) deps.emptyIdNoClean.add(client);
+    if (packet.clientId === "") deps.emptyId.add(client);
     deliverAtHighestQos(client);
     deps.admission.limitSubscriberBuffer(client);
     callback(null, true);

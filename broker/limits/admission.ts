@@ -2,10 +2,11 @@ import type { Client, ConnectPacket } from "aedes";
 import type { HoldCap } from "../../bridge/hold-cap.ts";
 import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/logger.ts";
+import type { Refusals } from "../refusals.ts";
 import { createConnectLimit } from "./connect-limit.ts";
 import { HeldLimit } from "./held-limit.ts";
 import { limitPacketSize } from "./packet-size-limit.ts";
-import { RateLimiter } from "./rate-limit.ts";
+import { RateLimitedError, RateLimiter } from "./rate-limit.ts";
 import { limitSubscriberBuffer } from "./subscriber-buffer-limit.ts";
 
 /** Longest client id, for MQTT 3.1.1 too (Aedes checks it for 3.1 only: maxClientsIdLength). */
@@ -16,6 +17,8 @@ export interface AdmissionDeps {
     Config,
     | "DEVICE_RATE_LIMIT"
     | "DEVICE_RATE_BURST"
+    | "COMMAND_ACK_RATE"
+    | "COMMAND_ACK_BURST"
     | "MQTT_MAX_HELD_PER_CONNECTION"
     | "MQTT_MAX_HELD"
     | "MQTT_MAX_PACKET_BYTES"
@@ -25,6 +28,8 @@ export interface AdmissionDeps {
   >;
   /** the process's hold cap (the bridge's: bridge/hold-cap.ts); a message waiting past it is refused */
   holdCap: HoldCap;
+  /** counts what the rate limits refuse (refusals.ts) */
+  refusals: Refusals;
   log: Logger;
 }
 
@@ -36,14 +41,18 @@ export type Admission = ReturnType<typeof createAdmission>;
  *                        (connect-limit.ts): CONNACK 3 or 2, before any credential lookup
  *   every packet       → its declared size (packet-size-limit.ts): connection closed
  *   as a subscriber    → bytes left unsent (subscriber-buffer-limit.ts): disconnected
- *   an ingest publish  → 1. the device's rate limit: its PUBACK is delayed (never dropped) by up
- *                           to half the hold cap (rate-limit.ts)
+ *   an ingest publish  → 1. the device's rate limit, in fixes (a message costs its fixes and
+ *                           rejects): its PUBACK is delayed by up to half the hold cap; one that
+ *                           would wait longer is refused with RateLimitedError (rate-limit.ts)
  *                        2. the held ceilings, per connection then in total (held-limit.ts)
- * An ingest publish waits with its callback held, so Aedes does not read that socket meanwhile;
- * one waiting past the hold cap is refused with HoldCapError (no PUBACK, the device resends).
+ *   a command answer   → the device's answer rate limit, the same way: its own bucket, so that
+ *                        answers cannot flood the database the credential lookups also use
+ * A publish waits with its callback held, so Aedes does not read that socket meanwhile; one
+ * refused, or waiting past the hold cap (HoldCapError), gets no PUBACK: the connection is closed
+ * and the device resends.
  */
 export function createAdmission(deps: AdmissionDeps) {
-  const { config, holdCap, log } = deps;
+  const { config, holdCap, refusals, log } = deps;
   const connect = createConnectLimit({
     ratePerSecond: config.MQTT_CONNECT_RATE,
     maxPending: config.MQTT_MAX_PENDING_AUTH,
@@ -54,6 +63,32 @@ export function createAdmission(deps: AdmissionDeps) {
     burst: config.DEVICE_RATE_BURST,
     maxDelayMs: Math.floor(holdCap.ms / 2),
   });
+  let closed = false;
+  const answers = new RateLimiter({
+    ratePerSecond: config.COMMAND_ACK_RATE,
+    burst: config.COMMAND_ACK_BURST,
+    maxDelayMs: Math.floor(holdCap.ms / 2),
+  });
+  /** Waits out the rate limit's delay, or throws RateLimitedError (counted, logged) when it refuses. */
+  async function waitFor(
+    limiter: RateLimiter,
+    cause: "fix_rate" | "ack_rate",
+    vehicleId: string,
+    cost: number,
+  ) {
+    const wait = limiter.reserve(vehicleId, cost);
+    if (wait === undefined) {
+      refusals.count(cause);
+      log.warn(
+        { vehicleId, cost },
+        `${cause === "fix_rate" ? "fix" : "command answer"} rate limit exceeded: refused, no PUBACK`,
+      );
+      throw new RateLimitedError(`${vehicleId}: ${cause} limit exceeded`);
+    }
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    // the broker closed meanwhile (its pool may be gone): the message is not admitted, no PUBACK
+    if (closed) throw new RateLimitedError(`${vehicleId}: broker closing`);
+  }
   const held = new HeldLimit({
     perConnection: config.MQTT_MAX_HELD_PER_CONNECTION,
     total: config.MQTT_MAX_HELD,
@@ -78,12 +113,16 @@ export function createAdmission(deps: AdmissionDeps) {
         ),
       );
     },
-    /** Waits until an ingest publish may enter the bridge; resolves with the release to call once it has settled. */
-    async admit(client: Client, vehicleId: string, receivedAt: number): Promise<() => void> {
-      const wait = rate.reserve(vehicleId);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    /**
+     * Waits until an ingest publish of `cost` fixes may enter the bridge; resolves with the release
+     * to call once it has settled, or rejects (RateLimitedError, HoldCapError).
+     */
+    async admit(client: Client, vehicleId: string, receivedAt: number, cost = 1): Promise<() => void> {
+      await waitFor(rate, "fix_rate", vehicleId, cost);
       return held.acquire(client, receivedAt);
     },
+    /** Waits until a command answer may be recorded, or rejects with RateLimitedError. */
+    admitAnswer: (vehicleId: string): Promise<void> => waitFor(answers, "ack_rate", vehicleId, 1),
     stats: () => ({
       held: held.held,
       waiting: held.waiting,
@@ -93,7 +132,9 @@ export function createAdmission(deps: AdmissionDeps) {
     heldBy: (client: Client) => held.heldBy(client),
     refused: connect.refused,
     close(): void {
+      closed = true;
       rate.close();
+      answers.close();
     },
   };
 }

@@ -3,7 +3,7 @@ export interface RateLimitOptions {
   ratePerSecond: number;
   /** tokens a quiet key has saved up */
   burst: number;
-  /** the longest delay handed out; keeps a held PUBACK below the keepalive */
+  /** the longest delay handed out; keeps a held PUBACK below the keepalive. A reservation that would wait longer is refused. */
   maxDelayMs: number;
   now?: () => number;
 }
@@ -14,10 +14,11 @@ interface Bucket {
 }
 
 /**
- * A token bucket per key (a vehicle) that never refuses: `reserve` takes a token and answers how
- * long the caller must wait before acting. Tokens may go negative (a debt), so the packets of one
- * socket chunk, all handled at once by Aedes, are spaced 1/rate apart in arrival order instead of
- * all waiting for the same refill.
+ * A token bucket per key (a vehicle): `reserve` takes `cost` tokens (a message's fixes) and answers
+ * how long the caller must wait before acting. Tokens may go negative (a debt), so the packets of
+ * one socket chunk, all handled at once by Aedes, are spaced apart in arrival order instead of all
+ * waiting for the same refill. A reservation that would wait longer than `maxDelayMs` is refused and
+ * takes nothing: the debt, and so the rate, stays bounded however many messages arrive at once.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
@@ -33,19 +34,22 @@ export class RateLimiter {
     this.sweeper.unref();
   }
 
-  /** Takes one token for `key`; returns the milliseconds to wait first (0 = go now). */
-  reserve(key: string): number {
+  /** Takes `cost` tokens for `key`; returns the milliseconds to wait first (0 = go now), or undefined: refused. */
+  reserve(key: string, cost = 1): number | undefined {
     const now = this.now();
     const b = this.refill(key, now);
-    b.tokens -= 1;
-    if (b.tokens >= 0) return 0;
+    const left = b.tokens - cost;
+    if (left >= 0) {
+      b.tokens = left;
+      return 0;
+    }
+    const wait = (-left * 1000) / this.o.ratePerSecond;
+    // a longer wait would hold a PUBACK close to the device's keepalive, and an unbounded debt
+    // would let the messages of many sockets through at once
+    if (wait > this.o.maxDelayMs) return undefined;
+    b.tokens = left;
     this.delayed++;
-    const wait = (-b.tokens * 1000) / this.o.ratePerSecond;
-    if (wait <= this.o.maxDelayMs) return wait;
-    // a debt beyond the cap is not carried: the rate is then exceeded, but no PUBACK is held
-    // long enough for the device's keepalive to expire
-    b.tokens = -(this.o.maxDelayMs * this.o.ratePerSecond) / 1000;
-    return this.o.maxDelayMs;
+    return wait;
   }
 
   close(): void {
@@ -70,4 +74,9 @@ export class RateLimiter {
       if (b.tokens + ((now - b.at) * this.o.ratePerSecond) / 1000 >= this.o.burst) this.buckets.delete(key);
     }
   }
+}
+
+/** A message past its device's rate limit by more than the longest delay: no PUBACK, the connection is closed, the device resends later. */
+export class RateLimitedError extends Error {
+  override name = "RateLimitedError";
 }

@@ -13,6 +13,12 @@ export const retentionVars = z.object({
     .describe("history kept; older partitions are dropped, older fixes rejected"),
 });
 
+export const rejectRetentionVars = z.object({
+  REJECTED_RETENTION_DAYS: positiveInt
+    .default(30)
+    .describe("rejected messages (the dead letter) kept; older rows are deleted by the hourly maintenance"),
+});
+
 export const fleetDayVars = z.object({
   FLEET_TZ: z
     .string()

@@ -12,6 +12,9 @@ export const ingestVars = z.object({
     .describe("longest a PUBACK is held while the queue is unavailable; default 1.2 x KEEPALIVE_S"),
   MAX_PAYLOAD_BYTES: positiveInt.default(64 * 1024).describe("larger payloads are rejected (E_TOO_LARGE)"),
   MAX_CLOCK_SKEW: positiveInt.default(300).describe("seconds a fix may lie in the future"),
+  MAX_FIXES_PER_UPLOAD: positiveInt
+    .default(1000)
+    .describe("longest array in one message (/locations); a longer one is rejected whole (E_TOO_LARGE)"),
 });
 
 // Aedes drops a silent client after 1.5 x keepalive, and a held socket answers no PINGREQ:

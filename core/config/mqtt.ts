@@ -23,13 +23,21 @@ export const mqttBrokerVars = z.object({
 /** What one device, one connection or all of them may hold of the embedded broker. */
 export const mqttLimitVars = z.object({
   DEVICE_RATE_LIMIT: positiveInt
-    .default(50)
+    .default(1000)
     .describe(
-      "ingest messages per second per device (a fix, or one /locations upload); above it PUBACKs are delayed, never dropped",
+      "fixes per second per device (a message costs its fixes, at least 1); above it PUBACKs are delayed, past half HOLD_CAP_MS refused (no PUBACK, the device resends)",
     ),
   DEVICE_RATE_BURST: positiveInt
+    .default(5000)
+    .describe("fixes a device may send at once before DEVICE_RATE_LIMIT applies"),
+  COMMAND_ACK_RATE: positiveInt
+    .default(10)
+    .describe(
+      "command answers (fleet/{id}/commands/ack) per second per device; above it delayed, past half HOLD_CAP_MS refused",
+    ),
+  COMMAND_ACK_BURST: positiveInt
     .default(100)
-    .describe("messages a device may send at once before DEVICE_RATE_LIMIT applies"),
+    .describe("command answers a device may send at once before COMMAND_ACK_RATE applies"),
   MQTT_MAX_HELD_PER_CONNECTION: positiveInt
     .default(1000)
     .describe("messages of one connection in the bridge at once; more wait unread (PUBACK later)"),

@@ -2,7 +2,13 @@ import { z } from "zod";
 import { databaseVars, localStateVars, loggingVars, redisVars } from "./common.ts";
 import { demoVars } from "./example-secrets.ts";
 import { externalBrokerApiVars } from "./external-broker-api.ts";
-import { derivationVars, fleetDayVars, partitionVars, retentionVars } from "./history.ts";
+import {
+  derivationVars,
+  fleetDayVars,
+  partitionVars,
+  rejectRetentionVars,
+  retentionVars,
+} from "./history.ts";
 import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
 import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } from "./mqtt.ts";
@@ -45,6 +51,7 @@ export const workerConfigSchema = z.object({
   ...workerVars.shape,
   ...partitionVars.shape,
   ...retentionVars.shape,
+  ...rejectRetentionVars.shape,
   ...fleetDayVars.shape,
   ...derivationVars.shape,
   ...demoVars.shape,

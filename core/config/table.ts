@@ -2,7 +2,13 @@ import type { z } from "zod";
 import { databaseVars, localStateVars, loggingVars, redisVars } from "./common.ts";
 import { demoVars } from "./example-secrets.ts";
 import { externalBrokerApiVars } from "./external-broker-api.ts";
-import { derivationVars, fleetDayVars, partitionVars, retentionVars } from "./history.ts";
+import {
+  derivationVars,
+  fleetDayVars,
+  partitionVars,
+  rejectRetentionVars,
+  retentionVars,
+} from "./history.ts";
 import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
 import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } from "./mqtt.ts";
@@ -22,6 +28,7 @@ export const configPieces: readonly z.ZodObject[] = [
   workerVars,
   partitionVars,
   retentionVars,
+  rejectRetentionVars,
   fleetDayVars,
   derivationVars,
   healthVars,

@@ -38,7 +38,7 @@ async function connectDevice(d: PublisherJob["devices"][number]): Promise<MqttCl
     try {
       return await mqtt.connectAsync(job.url, {
         ...(d.username ? { username: d.username, password: d.password } : {}),
-        clientId: `bench-${d.id}`,
+        clientId: `${d.id}:bench`,
         reconnectPeriod: 0,
         keepalive: 60,
       });

@@ -100,7 +100,16 @@ async function main(): Promise<void> {
   await redis.flushdb(); // the bench's own Redis instance: start from empty live state
   const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
   const bridge = createBridge({ config, queue, redis, log: plog });
-  const broker = await createBroker({ config, pool, bridge, redis, subscriber: conn(), log: plog });
+  // one pool for all: this bench measures the UI, not the broker under an answer flood
+  const broker = await createBroker({
+    config,
+    pool,
+    credentialPool: pool,
+    bridge,
+    redis,
+    subscriber: conn(),
+    log: plog,
+  });
   const worker = createWorker({ config, pool, redis, connection: conn(), log: plog });
   const app = await buildApp({
     config,

@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { locationQueueName, partitionOf } from "../../core/queues.ts";
 import { addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
+import { clientIdOf } from "../support/client-id.ts";
 import { type Child, spawnEntry } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
@@ -42,6 +43,7 @@ describe("the pipeline across processes: /metrics and correlation ids", () => {
     client = await mqtt.connectAsync(`mqtt://127.0.0.1:${listening.mqtt}`, {
       username: dev.username,
       password: dev.password,
+      clientId: clientIdOf(dev.username),
       reconnectPeriod: 0,
     });
   });

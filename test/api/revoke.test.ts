@@ -2,6 +2,7 @@ import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlChannel } from "../../core/control.ts";
 import { channelOf, createRedis } from "../../core/redis.ts";
+import { withClientId } from "../support/client-id.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { waitFor } from "../support/wait.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
@@ -26,13 +27,18 @@ describe("credential rotation and removal end the live MQTT session", () => {
     return res.json().credentials.password;
   }
   const connectFails = (username: string, password: string) =>
-    mqtt.connectAsync(p.mqttUrl, { username, password, reconnectPeriod: 0, connectTimeout: 10_000 }).then(
-      async (c) => {
-        await c.endAsync(true);
-        return false;
-      },
-      (err: Error) => /Bad username or password|Not authorized/i.test(err.message),
-    );
+    mqtt
+      .connectAsync(
+        p.mqttUrl,
+        withClientId({ username, password, reconnectPeriod: 0, connectTimeout: 10_000 }),
+      )
+      .then(
+        async (c) => {
+          await c.endAsync(true);
+          return false;
+        },
+        (err: Error) => /Bad username or password|Not authorized/i.test(err.message),
+      );
 
   it("rotating disconnects the connected client; the old password then fails and the new one works", async () => {
     const old = await register("rev-rot");

@@ -332,7 +332,7 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
       for (const l of pipeline.lines("broker")) {
         if (!/subscriber not reading|"err":"drain timeout"/.test(l)) continue;
         const entry = JSON.parse(l) as { time: number; clientId?: string };
-        if (entry.clientId === `frozen-${integration.username}`) return entry.time;
+        if (entry.clientId === `${integration.username}:frozen`) return entry.time;
       }
       return undefined;
     };

@@ -217,7 +217,7 @@ describe("MQTT 3.1.1 semantics on the fleet's downlink topics", () => {
 
   it("delivers a command to an integration's overlapping subscriptions at the highest QoS", async () => {
     const dashboard = await addIntegration(p.pool, "conf-dashboard");
-    const client = await p.connect(dashboard, { clientId: "conf-dashboard" });
+    const client = await p.connect(dashboard, { clientId: `${dashboard.username}:conf` });
     const received: { topic: string; qos: number }[] = [];
     client.on("message", (topic, _p, packet) => received.push({ topic, qos: packet.qos }));
     await client.subscribeAsync({ "fleet/#": { qos: 0 }, [`fleet/${van.id}/commands`]: { qos: 1 } });
@@ -232,7 +232,7 @@ describe("MQTT 3.1.1 semantics on the fleet's downlink topics", () => {
   });
 
   it("keeps a command for a device's persistent session across a reconnect, with the device's own mqtt.js", async () => {
-    const opts = { clientId: "conf-van-modem", clean: false };
+    const opts = { clientId: `${van.id}:modem`, clean: false };
     const first = await p.connect(van, opts);
     await first.subscribeAsync(`fleet/${van.id}/commands`, { qos: 1 });
     await first.endAsync();

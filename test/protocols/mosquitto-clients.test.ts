@@ -162,7 +162,7 @@ describe("a device using Debian's mosquitto_pub and mosquitto_sub", () => {
       ...device,
       "-c",
       "-i",
-      `${truck.id}-modem`,
+      `${truck.id}:modem`,
       "-q",
       "1",
       "-t",
@@ -239,7 +239,7 @@ describe("a device using Debian's mosquitto_pub and mosquitto_sub", () => {
 
     // nobody was subscribed when it was published: the first subscription gets it from the table
     const first = await send({ action: "hello" });
-    const persistent = mosquittoSub([...args, "-c", "-i", `${fresh.id}-modem`]);
+    const persistent = mosquittoSub([...args, "-c", "-i", `${fresh.id}:modem`]);
     try {
       const [m] = await persistent.waitForMessages(1);
       expect(JSON.parse(m?.payload ?? "")).toEqual({ commandId: first, payload: { action: "hello" } });

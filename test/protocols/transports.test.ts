@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addVehicle } from "../../core/vehicles.ts";
+import { withClientId } from "../support/client-id.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import {
   type Broker,
@@ -14,7 +15,7 @@ import {
 
 /** Connects with mqtt.js; resolves with the client or with the connection error. */
 function tryConnect(url: string, opts: IClientOptions) {
-  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts }).then(
+  return mqtt.connectAsync(url, withClientId({ reconnectPeriod: 0, connectTimeout: 5000, ...opts })).then(
     (client) => ({ client, error: undefined }),
     (error: Error & { code?: number }) => ({ client: undefined, error }),
   );
@@ -107,6 +108,9 @@ describe("transports and protocol versions: same auth, same ACL", () => {
     const broker: Broker = { host: "127.0.0.1", port: p.broker.ports.mqtt };
     const r = await mosquittoPub([
       ...connectArgs(broker, v),
+      // MQTT 3.1 has no empty client id: mosquitto_pub would make one up, naming no account
+      "-i",
+      v.id,
       "-V",
       "mqttv31",
       "-q",

@@ -3,6 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../core/free-port.ts";
 import { addIntegration, type DeviceCredentials } from "../../core/vehicles.ts";
+import { withClientId } from "../support/client-id.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { type Child, spawnEntry } from "../support/processes.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
@@ -53,12 +54,10 @@ describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)
     return { process, url };
   };
   const connect = async (node: Node, creds: DeviceCredentials, opts: IClientOptions = {}) => {
-    const c = await mqtt.connectAsync(node.url, {
-      username: creds.username,
-      password: creds.password,
-      reconnectPeriod: 0,
-      ...opts,
-    });
+    const c = await mqtt.connectAsync(
+      node.url,
+      withClientId({ username: creds.username, password: creds.password, reconnectPeriod: 0, ...opts }),
+    );
     clients.push(c);
     return c;
   };
@@ -86,11 +85,11 @@ describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)
 
   it("delivers to a device on node A a message published through node B", async () => {
     const [creds] = (await p.register("cl-live", 1)) as [DeviceCredentials];
-    const onA = await connect(nodeA, creds, { clientId: `${creds.id}-listen` });
+    const onA = await connect(nodeA, creds, { clientId: `${creds.id}:listen` });
     await onA.subscribeAsync(`fleet/${creds.id}/errors`, { qos: 1 });
     const received = nextMessage(onA);
 
-    const onB = await connect(nodeB, creds, { clientId: `${creds.id}-publish` });
+    const onB = await connect(nodeB, creds, { clientId: `${creds.id}:publish` });
     await onB.publishAsync(`fleet/${creds.id}/location`, badFix, { qos: 1 });
 
     const { topic, body } = await received;
@@ -100,17 +99,17 @@ describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)
 
   it("never forwards a rejected payload to a subscriber on the other node", async () => {
     const [creds] = (await p.register("cl-fwd", 1)) as [DeviceCredentials];
-    const watcher = await mqtt.connectAsync(nodeA.url, {
-      ...(await addIntegration(p.pool, "cl-dashboard")),
-      reconnectPeriod: 0,
-    });
+    const watcher = await mqtt.connectAsync(
+      nodeA.url,
+      withClientId({ ...(await addIntegration(p.pool, "cl-dashboard")), reconnectPeriod: 0 }),
+    );
     clients.push(watcher);
     const seen: string[] = [];
     watcher.on("message", (topic, payload) => {
       if (topic === `fleet/${creds.id}/location`) seen.push(payload.toString());
     });
     await watcher.subscribeAsync("fleet/#", { qos: 1 });
-    const device = await connect(nodeB, creds, { clientId: `${creds.id}-dev` });
+    const device = await connect(nodeB, creds, { clientId: `${creds.id}:dev` });
     const good = JSON.stringify({ lat: 25.2, lng: 55.27, recordedAt: now });
     await device.publishAsync(`fleet/${creds.id}/location`, badFix, { qos: 1 });
     await device.publishAsync(`fleet/${creds.id}/location`, good, { qos: 1 });
@@ -125,13 +124,13 @@ describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)
 
   it("gives a device reconnecting to the other node its persistent session and queued QoS 1 messages", async () => {
     const [creds] = (await p.register("cl-session", 1)) as [DeviceCredentials];
-    const clientId = `${creds.id}-persistent`;
+    const clientId = `${creds.id}:persistent`;
     const first = await connect(nodeA, creds, { clientId, clean: false });
     await first.subscribeAsync(`fleet/${creds.id}/errors`, { qos: 1 });
     await first.endAsync();
 
     // while the device is offline, the platform has something to tell it (through node B)
-    const other = await connect(nodeB, creds, { clientId: `${creds.id}-other` });
+    const other = await connect(nodeB, creds, { clientId: `${creds.id}:other` });
     await other.publishAsync(`fleet/${creds.id}/location`, badFix, { qos: 1 });
     await other.endAsync();
 
@@ -155,7 +154,7 @@ describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)
 
     // the subscription itself came with the session: a new notice arrives without subscribing
     const next = nextMessage(again);
-    const third = await connect(nodeA, creds, { clientId: `${creds.id}-third` });
+    const third = await connect(nodeA, creds, { clientId: `${creds.id}:third` });
     await third.publishAsync(`fleet/${creds.id}/location`, badFix, { qos: 1 });
     expect((await next).body.reason).toBe("E_OUT_OF_RANGE");
   });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { topics } from "../../core/topics.ts";
 import { addIntegration, addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
 import { type ApiHarness, startApi } from "../api/harness.ts";
+import { withClientId } from "../support/client-id.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { storedBesides, storeSentinel } from "../support/sentinel.ts";
 import { waitFor } from "../support/wait.ts";
@@ -15,7 +16,7 @@ const IMEI_B = "356307042441014";
 const fix = (dt = 0) => JSON.stringify({ lat: 25.2, lng: 55.3, recordedAt: Date.now() - 60_000 + dt });
 
 function refusedCode(url: string, opts: mqtt.IClientOptions): Promise<number | undefined> {
-  return mqtt.connectAsync(url, { reconnectPeriod: 0, ...opts }).then(
+  return mqtt.connectAsync(url, withClientId({ reconnectPeriod: 0, ...opts })).then(
     (c) => {
       c.end(true);
       return undefined;

@@ -79,7 +79,7 @@ describe("broker limits", () => {
     });
     const platform = p;
     const [creds] = (await p.register("perconn", 1)) as [DeviceCredentials];
-    const clientId = `perconn-${creds.id}`;
+    const clientId = `${creds.id}:perconn`;
     const client = await p.connect(creds, { clientId });
     redis.pause();
     const n = 5000;
@@ -160,7 +160,7 @@ describe("broker limits", () => {
     p = await startPlatform({ redisUrl: redis.url, env: { MQTT_MAX_HELD: "5", HOLD_CAP_MS: "1500" } });
     const [creds] = (await p.register("waitcap", 1)) as [DeviceCredentials];
     const client: MqttClient = await p.connect(creds, {
-      clientId: `waitcap-${creds.id}`,
+      clientId: `${creds.id}:waitcap`,
       clean: false,
       reconnectPeriod: 300,
     });
@@ -227,7 +227,11 @@ describe("broker limits", () => {
     raws.push(...conns);
     for (const [i, c] of conns.entries())
       c.socket.write(
-        connectPacket({ clientId: `storm-${i}`, username: creds.username, password: creds.password }),
+        connectPacket({
+          clientId: `${creds.username}:storm-${i}`,
+          username: creds.username,
+          password: creds.password,
+        }),
       );
     await waitFor(
       async () => conns.filter((c) => c.connack() !== undefined).length,
@@ -246,7 +250,11 @@ describe("broker limits", () => {
     const later = await openRaw(platform.broker.ports.mqtt);
     raws.push(later);
     later.socket.write(
-      connectPacket({ clientId: "storm-late", username: creds.username, password: creds.password }),
+      connectPacket({
+        clientId: `${creds.username}:storm-late`,
+        username: creds.username,
+        password: creds.password,
+      }),
     );
     await waitFor(
       async () => later.connack(),
@@ -269,7 +277,7 @@ describe("broker limits", () => {
     raws.push(...conns);
     for (const [i, c] of conns.entries()) {
       const { username, password } = creds[i] as DeviceCredentials;
-      c.socket.write(connectPacket({ clientId: `pending-${i}`, username, password }));
+      c.socket.write(connectPacket({ clientId: `${username}:pending-${i}`, username, password }));
     }
     await waitFor(
       async () => conns.filter((c) => c.connack() === 3).length,
@@ -281,7 +289,7 @@ describe("broker limits", () => {
     const later = await openRaw(platform.broker.ports.mqtt);
     raws.push(later);
     const { username, password } = creds[0] as DeviceCredentials;
-    later.socket.write(connectPacket({ clientId: "pending-later", username, password }));
+    later.socket.write(connectPacket({ clientId: `${username}:pending-later`, username, password }));
     await waitFor(
       async () => later.connack(),
       (c) => c !== undefined,

@@ -55,7 +55,11 @@ describe("raw malformed MQTT packets", () => {
   async function afterConnect(bytes: Buffer): Promise<RawConnection> {
     const raw = await openRaw(p.broker.ports.mqtt);
     raw.socket.write(
-      connectPacket({ clientId: `bad-${tried}`, username: bad.username, password: bad.password }),
+      connectPacket({
+        clientId: `${bad.username}:bad-${tried}`,
+        username: bad.username,
+        password: bad.password,
+      }),
     );
     await waitFor(
       async () => raw.connack(),
@@ -84,7 +88,13 @@ describe("raw malformed MQTT packets", () => {
     [
       "CONNECT twice",
       () =>
-        afterConnect(connectPacket({ clientId: "again", username: bad.username, password: bad.password })),
+        afterConnect(
+          connectPacket({
+            clientId: `${bad.username}:again`,
+            username: bad.username,
+            password: bad.password,
+          }),
+        ),
     ],
     ["a PUBLISH to a topic with +", () => afterConnect(publishPacket(`fleet/+/location`, "{}"))],
     ["a PUBLISH to a topic with #", () => afterConnect(publishPacket("fleet/#", "{}"))],

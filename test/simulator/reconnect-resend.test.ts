@@ -53,7 +53,7 @@ describe("simulator reconnect and resend against the real broker", () => {
       creds.forEach((c, i) => {
         // half through the API's path (revoke: the broker closes the session), half by a dead TCP socket
         if (i % 2 === 0) p.broker.revoke(c.id);
-        else sessions.get(`sim-${c.id}`)?.conn.destroy();
+        else sessions.get(`${c.id}:sim`)?.conn.destroy();
       });
       await waitFor(
         async () => fleet.stats().connects,

@@ -9,6 +9,7 @@ import { createLocationQueues, type LocationQueues } from "../../core/queues.ts"
 import { createRedis, type Redis } from "../../core/redis.ts";
 import { addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
 import { createWorker, type LocationWorkers } from "../../worker/create-worker.ts";
+import { clientIdOf } from "./client-id.ts";
 import { createTestDatabase, createTestRedis } from "./services.ts";
 
 export interface TestPlatform {
@@ -36,6 +37,8 @@ export interface PlatformOptions {
   worker?: boolean;
   /** a Redis URL of the test's own (e.g. an instance it pauses) instead of a shared logical db */
   redisUrl?: string;
+  /** connections of the pool the broker and worker share (default 8; broker/main.ts has 4) */
+  poolSize?: number;
 }
 
 /**
@@ -57,7 +60,9 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
   };
   const config = loadConfig(env);
   const log = createLogger("test", config.LOG_LEVEL);
-  const pool = createPool(config.DATABASE_URL, 8);
+  const pool = createPool(config.DATABASE_URL, opts.poolSize ?? 8);
+  // as broker/main.ts: credential lookups on a pool of their own
+  const credentialPool = createPool(config.DATABASE_URL, 2);
   const redis = createRedis(redisUrl);
   const connections: Redis[] = [redis];
   const conn = () => {
@@ -67,7 +72,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
   };
   const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
   const bridge = createBridge({ config, queue, redis, log });
-  const broker = await createBroker({ config, pool, bridge, redis, subscriber: conn(), log });
+  const broker = await createBroker({ config, pool, credentialPool, bridge, redis, subscriber: conn(), log });
   const worker =
     opts.worker === false ? undefined : createWorker({ config, pool, redis, connection: conn(), log });
   await worker?.ready;
@@ -93,6 +98,8 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
       const c = await mqtt.connectAsync(mqttUrl, {
         username: creds.username,
         password: creds.password,
+        // a client id names its account (core/client-id.ts)
+        clientId: clientIdOf(creds.username),
         reconnectPeriod: 0,
         ...o,
       });
@@ -110,6 +117,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
       await queue.close();
       for (const r of connections) r.disconnect();
       await pool.end();
+      await credentialPool.end();
       await db.drop();
       await lease?.release();
     },

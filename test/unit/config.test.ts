@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { databaseVars, localStateVars, loggingVars, redisVars } from "../../core/config/common.ts";
 import { demoVars } from "../../core/config/example-secrets.ts";
 import { externalBrokerApiVars } from "../../core/config/external-broker-api.ts";
-import { derivationVars, fleetDayVars, partitionVars, retentionVars } from "../../core/config/history.ts";
+import {
+  derivationVars,
+  fleetDayVars,
+  partitionVars,
+  rejectRetentionVars,
+  retentionVars,
+} from "../../core/config/history.ts";
 import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "../../core/config/http.ts";
 import { ingestVars } from "../../core/config/ingest.ts";
 import {
@@ -153,10 +159,18 @@ describe("configuration pieces keep their defaults", () => {
       "ingestVars",
       ingestVars,
       {},
-      { BATCH_SIZE: 500, BATCH_MS: 20, KEEPALIVE_S: 60, MAX_PAYLOAD_BYTES: 65_536, MAX_CLOCK_SKEW: 300 },
+      {
+        BATCH_SIZE: 500,
+        BATCH_MS: 20,
+        KEEPALIVE_S: 60,
+        MAX_PAYLOAD_BYTES: 65_536,
+        MAX_CLOCK_SKEW: 300,
+        MAX_FIXES_PER_UPLOAD: 1000,
+      },
     ],
     ["partitionVars", partitionVars, {}, { PARTITION_INTERVAL: "day", PARTITIONS_AHEAD: 7 }],
     ["retentionVars", retentionVars, {}, { RETENTION_DAYS: 90 }],
+    ["rejectRetentionVars", rejectRetentionVars, {}, { REJECTED_RETENTION_DAYS: 30 }],
     ["fleetDayVars", fleetDayVars, {}, { FLEET_TZ: "Asia/Dubai" }],
     [
       "derivationVars",
@@ -177,8 +191,10 @@ describe("configuration pieces keep their defaults", () => {
       mqttLimitVars,
       {},
       {
-        DEVICE_RATE_LIMIT: 50,
-        DEVICE_RATE_BURST: 100,
+        DEVICE_RATE_LIMIT: 1000,
+        DEVICE_RATE_BURST: 5000,
+        COMMAND_ACK_RATE: 10,
+        COMMAND_ACK_BURST: 100,
         MQTT_MAX_HELD_PER_CONNECTION: 1000,
         MQTT_MAX_HELD: 20_000,
         MQTT_MAX_PACKET_BYTES: 2_097_152,

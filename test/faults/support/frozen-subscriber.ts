@@ -17,7 +17,7 @@ export async function freezeSubscriber(o: {
 }): Promise<FrozenSubscriber> {
   const raw = await openRaw(o.port);
   raw.socket.write(
-    connectPacket({ clientId: `frozen-${o.username}`, username: o.username, password: o.password }),
+    connectPacket({ clientId: `${o.username}:frozen`, username: o.username, password: o.password }),
   );
   raw.socket.write(subscribePacket("fleet/#", 1, 1));
   for (let i = 0; i < 200 && !raw.received().includes(0x90); i++) await sleep(25);

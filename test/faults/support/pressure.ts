@@ -27,7 +27,7 @@ export async function startPressure(o: {
       mqtt.connectAsync(o.url, {
         username: d.username,
         password: d.password,
-        clientId: `pressure-${d.id}`,
+        clientId: `${d.id}:pressure`,
         clean: false,
         reconnectPeriod: 500,
       }),

@@ -7,7 +7,7 @@ import { HoldCapError } from "../../../core/errors.ts";
 
 // The two admission pieces on their own, with a hand-driven clock.
 describe("RateLimiter", () => {
-  it("lets a burst through, then spaces the rest 1/rate apart in arrival order, never refusing", () => {
+  it("lets a burst through, then spaces the rest 1/rate apart in arrival order", () => {
     let now = 0;
     const r = new RateLimiter({ ratePerSecond: 10, burst: 3, maxDelayMs: 10_000, now: () => now });
     const waits = Array.from({ length: 6 }, () => r.reserve("v"));
@@ -18,12 +18,30 @@ describe("RateLimiter", () => {
     r.close();
   });
 
-  it("caps a delay at maxDelayMs and does not carry a debt beyond it", () => {
+  it("refuses a reservation that would wait past maxDelayMs, and takes nothing for it", () => {
     let now = 0;
     const r = new RateLimiter({ ratePerSecond: 1, burst: 1, maxDelayMs: 2000, now: () => now });
-    expect([r.reserve("v"), r.reserve("v"), r.reserve("v"), r.reserve("v")]).toEqual([0, 1000, 2000, 2000]);
+    // the debt beyond the cap used to be forgiven, so a flood of messages at once exceeded the rate
+    expect([r.reserve("v"), r.reserve("v"), r.reserve("v"), r.reserve("v")]).toEqual([
+      0,
+      1000,
+      2000,
+      undefined,
+    ]);
     now = 3000;
     expect(r.reserve("v")).toBe(0);
+    r.close();
+  });
+
+  it("charges a message its cost (its fixes): a big one waits in proportion, a too big one is refused", () => {
+    let now = 0;
+    const r = new RateLimiter({ ratePerSecond: 100, burst: 500, maxDelayMs: 5000, now: () => now });
+    expect(r.reserve("v", 500)).toBe(0);
+    expect(r.reserve("v", 200)).toBe(2000);
+    expect(r.reserve("v", 400)).toBe(undefined);
+    expect(r.reserve("v", 300)).toBe(5000);
+    now = 5000;
+    expect(r.reserve("v", 1)).toBe(10);
     r.close();
   });
 });
