@@ -38,7 +38,9 @@ export const mqttLimitVars = z.object({
     .describe("messages of all connections in the bridge at once; more wait unread (PUBACK later)"),
   MQTT_MAX_PACKET_BYTES: positiveInt
     .default(2 * 1024 * 1024)
-    .describe("an MQTT packet declaring more is not buffered: the connection is closed"),
+    .describe(
+      "an MQTT packet declaring more is not buffered: the connection is closed (over WebSocket: a message above it plus 64 KiB, close code 1009)",
+    ),
   MQTT_CONNECT_RATE: positiveInt
     .default(2000)
     .describe("new MQTT connections accepted per second; above it CONNACK 3 (server unavailable)"),
