@@ -9,6 +9,7 @@ import { getMqttAccount } from "../core/vehicles.ts";
 import { createClientRegistry } from "./client-registry.ts";
 import { createCommandAck } from "./command-ack.ts";
 import { createCommandDownlink } from "./command-downlink.ts";
+import { type ConnectRefusals, startConnectRefusalMetrics } from "./connect-refusal-metrics.ts";
 import { CredentialCache } from "./credential-cache.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import { createAuthenticate } from "./hooks/authenticate.ts";
@@ -57,7 +58,7 @@ export interface BrokerHandle {
   limits: {
     stats(): { held: number; waiting: number; rateDelayed: number; pendingAuth: number };
     heldBy(client: Client): number;
-    refused: { rate: number; pending: number; clientId: number };
+    refused: ConnectRefusals;
     /** client ids not naming their account, and publishes past a device's fix or answer rate */
     refusals: Refusals["counts"];
   };
@@ -139,6 +140,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   };
   const listeners = await listen(config, (conn, req) => admission.limitPacketSize(aedes.handle(conn, req)));
   const heartbeat = startHeartbeat({ aedes, redis: deps.redis, log, limits });
+  const refusalMetrics = startConnectRefusalMetrics({ redis: deps.redis, refused: admission.refused, log });
 
   const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
     if (msg.type === "revoke") clients.revoke(msg.vehicleId);
@@ -157,6 +159,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     limits,
     async close() {
       heartbeat.stop();
+      refusalMetrics.stop();
       admission.close();
       // 1. stop accepting connections, 2. queue what is held (PUBACKs go out), 3. close clients
       listeners.close();

@@ -8,8 +8,21 @@ import type { Config } from "../core/config.ts";
 
 export type ListenerConfig = Pick<
   Config,
-  "MQTT_PORT" | "MQTT_WS_PORT" | "MQTT_TLS_PORT" | "MQTT_TLS_CERT" | "MQTT_TLS_KEY" | "MQTT_HOST"
+  | "MQTT_PORT"
+  | "MQTT_WS_PORT"
+  | "MQTT_TLS_PORT"
+  | "MQTT_TLS_CERT"
+  | "MQTT_TLS_KEY"
+  | "MQTT_HOST"
+  | "MQTT_MAX_PACKET_BYTES"
 >;
+
+/**
+ * What a WebSocket message may carry beyond one packet of MQTT_MAX_PACKET_BYTES: its fixed header
+ * (at most 5 bytes), and the small packets a client writes in the same tick (mqtt.js in a browser
+ * sends them as one message).
+ */
+export const WS_FRAME_SLACK_BYTES = 64 * 1024;
 
 /** Takes one new connection: Aedes' `handle`, with the packet-size limit installed on its client. */
 export type HandleConnection = (
@@ -27,6 +40,10 @@ export interface Listeners {
 /**
  * The broker's listeners on MQTT_HOST: MQTT over TCP, over WebSocket (an HTTP server answering
  * 426 to a plain request), and over TLS when a port, certificate and key are configured.
+ * ws buffers a whole message before handing it on, so the packet-size limit
+ * (limits/packet-size-limit.ts) would come too late there: ws's own cap (`maxPayload`, 100 MiB by
+ * default) is set to the packet cap, and a larger message closes the socket (1009) as soon as its
+ * length is read.
  */
 export async function listen(config: ListenerConfig, handle: HandleConnection): Promise<Listeners> {
   const servers: Server[] = [];
@@ -46,7 +63,10 @@ export async function listen(config: ListenerConfig, handle: HandleConnection): 
   const http = createHttpServer((_req, res) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket: upgrade required\n");
   });
-  const wss = new WebSocketServer({ server: http });
+  const wss = new WebSocketServer({
+    server: http,
+    maxPayload: config.MQTT_MAX_PACKET_BYTES + WS_FRAME_SLACK_BYTES,
+  });
   wss.on("connection", (socket, req) => {
     const stream = createWebSocketStream(socket);
     stream.on("error", () => socket.terminate());

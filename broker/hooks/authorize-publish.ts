@@ -28,6 +28,13 @@ export class NotAuthorizedError extends Error {
  * `owntracks/{id}/{device}[/…]`, `{imei}/data` for the IMEI registered on it (fixes, to the
  * bridge, with the ingest kind decided here) and `fleet/{id}/commands/ack` (its answers to
  * commands, recorded before the PUBACK).
+ *
+ * A device never retains (README "Devices"): nothing reads a retained fix or answer, and Aedes would
+ * keep every one in memory (Redis in cluster mode) without a bound, one per topic, and OwnTracks
+ * alone offers a device any number of topics. So the flag is cleared before any step runs, a
+ * will's too (Aedes passes it through here) and a rejected message's: the message is handled as
+ * if sent without it, as OwnTracks (which retains by default) expects. A zero-length retained
+ * publish keeps its flag: it stores nothing, it only clears what an older broker kept.
  */
 export function createAuthorizePublish(
   deps: AuthorizePublishDeps,
@@ -41,6 +48,7 @@ export function createAuthorizePublish(
     if (identity?.kind === "device") {
       const { vehicleId } = identity;
       const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+      if (packet.retain && payload.length > 0) packet.retain = false;
       if (topic === topics.commandAck(vehicleId))
         return deps.commandAnswer(vehicleId, packet, payload, callback);
       const kind = ownIngestKind(topic, identity);

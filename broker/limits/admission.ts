@@ -12,6 +12,12 @@ import { limitSubscriberBuffer } from "./subscriber-buffer-limit.ts";
 /** Longest client id, for MQTT 3.1.1 too (Aedes checks it for 3.1 only: maxClientsIdLength). */
 export const MAX_CLIENT_ID_LENGTH = 128;
 
+/**
+ * Source addresses whose connect rate is remembered at once (limits/address-limit.ts): a bucket
+ * refills within a second, so only the addresses of the last moments matter; ~1.5 MB at most.
+ */
+export const MAX_CONNECT_ADDRESSES = 10_000;
+
 export interface AdmissionDeps {
   config: Pick<
     Config,
@@ -23,6 +29,7 @@ export interface AdmissionDeps {
     | "MQTT_MAX_HELD"
     | "MQTT_MAX_PACKET_BYTES"
     | "MQTT_CONNECT_RATE"
+    | "MQTT_CONNECT_RATE_PER_ADDRESS"
     | "MQTT_MAX_PENDING_AUTH"
     | "MQTT_MAX_SUBSCRIBER_BUFFER_BYTES"
   >;
@@ -37,8 +44,9 @@ export type Admission = ReturnType<typeof createAdmission>;
 
 /**
  * Every limit the broker puts on a client, in the order the client meets them:
- *   CONNECT            → connect rate, authentications in progress, client id length
- *                        (connect-limit.ts): CONNACK 3 or 2, before any credential lookup
+ *   CONNECT            → connect rate per source address then overall, authentications in
+ *                        progress, client id length (connect-limit.ts): CONNACK 3 or 2, before
+ *                        any credential lookup
  *   every packet       → its declared size (packet-size-limit.ts): connection closed
  *   as a subscriber    → bytes left unsent (subscriber-buffer-limit.ts): disconnected
  *   an ingest publish  → 1. the device's rate limit, in fixes (a message costs its fixes and
@@ -55,6 +63,13 @@ export function createAdmission(deps: AdmissionDeps) {
   const { config, holdCap, refusals, log } = deps;
   const connect = createConnectLimit({
     ratePerSecond: config.MQTT_CONNECT_RATE,
+    ratePerAddress: config.MQTT_CONNECT_RATE_PER_ADDRESS,
+    maxAddresses: MAX_CONNECT_ADDRESSES,
+    onAddressRefused: (address) =>
+      log.warn(
+        { address },
+        "connects from one address above MQTT_CONNECT_RATE_PER_ADDRESS: CONNACK 3 until it slows down",
+      ),
     maxPending: config.MQTT_MAX_PENDING_AUTH,
     maxClientIdLength: MAX_CLIENT_ID_LENGTH,
   });

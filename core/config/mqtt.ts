@@ -46,10 +46,19 @@ export const mqttLimitVars = z.object({
     .describe("messages of all connections in the bridge at once; more wait unread (PUBACK later)"),
   MQTT_MAX_PACKET_BYTES: positiveInt
     .default(2 * 1024 * 1024)
-    .describe("an MQTT packet declaring more is not buffered: the connection is closed"),
+    .describe(
+      "an MQTT packet declaring more is not buffered: the connection is closed (over WebSocket: a message above it plus 64 KiB, close code 1009)",
+    ),
   MQTT_CONNECT_RATE: positiveInt
     .default(2000)
-    .describe("new MQTT connections accepted per second; above it CONNACK 3 (server unavailable)"),
+    .describe(
+      "new MQTT connections accepted per second, all addresses together; above it CONNACK 3 (server unavailable)",
+    ),
+  MQTT_CONNECT_RATE_PER_ADDRESS: positiveInt
+    .default(500)
+    .describe(
+      "new MQTT connections accepted per second from one source address (IPv6: one /64), before MQTT_CONNECT_RATE; above it CONNACK 3. Devices behind one NAT or TCP load balancer share an address",
+    ),
   MQTT_MAX_PENDING_AUTH: positiveInt
     .default(1000)
     .describe("MQTT authentications in progress at once; above it CONNACK 3 (server unavailable)"),

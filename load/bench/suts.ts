@@ -195,6 +195,9 @@ export async function startPipeline(
     MQTT_WS_PORT: String(port + 1),
     MQTT_HOST: "127.0.0.1",
     LOG_LEVEL: "warn",
+    // the load generators stand in for thousands of devices, all from 127.0.0.1: one address may
+    // connect as fast as all of them together (the global MQTT_CONNECT_RATE still applies)
+    MQTT_CONNECT_RATE_PER_ADDRESS: process.env.MQTT_CONNECT_RATE ?? "2000",
     ...extraEnv,
   };
   const worker = await spawnReady(

@@ -87,6 +87,8 @@ async function main(): Promise<void> {
     MQTT_WS_PORT: "0",
     MQTT_HOST: "127.0.0.1",
     LOG_LEVEL: "warn",
+    // the publisher's thousands of devices all connect from 127.0.0.1
+    MQTT_CONNECT_RATE_PER_ADDRESS: env.MQTT_CONNECT_RATE ?? "2000",
   });
   const plog = createLogger("bench-ui", config.LOG_LEVEL);
   const pool = createPool(config.DATABASE_URL, 10);

@@ -1,6 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type pg from "pg";
 import { type Bridge, createBridge } from "../../bridge/bridge.ts";
+import { createRedisCluster } from "../../broker/cluster-redis.ts";
 import { type BrokerHandle, createBroker } from "../../broker/create-broker.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
 import { createPool } from "../../core/db.ts";
@@ -39,6 +40,8 @@ export interface PlatformOptions {
   redisUrl?: string;
   /** connections of the pool the broker and worker share (default 8; broker/main.ts has 4) */
   poolSize?: number;
+  /** the broker as one node of BROKER_CLUSTER=redis: routing and sessions (retained messages too) in Redis */
+  cluster?: boolean;
 }
 
 /**
@@ -72,7 +75,18 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
   };
   const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
   const bridge = createBridge({ config, queue, redis, log });
-  const broker = await createBroker({ config, pool, credentialPool, bridge, redis, subscriber: conn(), log });
+  const cluster = opts.cluster ? createRedisCluster(redisUrl, log) : undefined;
+  const broker = await createBroker({
+    config,
+    pool,
+    credentialPool,
+    bridge,
+    redis,
+    subscriber: conn(),
+    log,
+    mq: cluster?.mq,
+    persistence: cluster?.persistence,
+  });
   const worker =
     opts.worker === false ? undefined : createWorker({ config, pool, redis, connection: conn(), log });
   await worker?.ready;
@@ -113,6 +127,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
     async close() {
       await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
       await broker.close();
+      await cluster?.close();
       await worker?.close();
       await queue.close();
       for (const r of connections) r.disconnect();

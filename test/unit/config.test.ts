@@ -199,6 +199,7 @@ describe("configuration pieces keep their defaults", () => {
         MQTT_MAX_HELD: 20_000,
         MQTT_MAX_PACKET_BYTES: 2_097_152,
         MQTT_CONNECT_RATE: 2000,
+        MQTT_CONNECT_RATE_PER_ADDRESS: 500,
         MQTT_MAX_PENDING_AUTH: 1000,
         MQTT_MAX_SUBSCRIBER_BUFFER_BYTES: 4_194_304,
         MQTT_DRAIN_TIMEOUT_MS: 10_000,

@@ -78,10 +78,13 @@ export interface RawConnection {
   connack(): number | undefined;
 }
 
-/** A plain TCP connection to the broker that records what comes back. */
-export function openRaw(port: number): Promise<RawConnection> {
+/**
+ * A plain TCP connection to the broker that records what comes back; `localAddress` (any of
+ * 127.0.0.0/8 on Linux) makes it come from another source address.
+ */
+export function openRaw(port: number, localAddress?: string): Promise<RawConnection> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: "127.0.0.1" });
+    const socket = connect({ port, host: "127.0.0.1", ...(localAddress ? { localAddress } : {}) });
     const chunks: Buffer[] = [];
     let isClosed = false;
     const closed = new Promise<void>((r) =>

@@ -1,6 +1,7 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { HoldCap } from "../../../bridge/hold-cap.ts";
+import { AddressLimit, addressKey } from "../../../broker/limits/address-limit.ts";
 import { HeldLimit } from "../../../broker/limits/held-limit.ts";
 import { RateLimiter } from "../../../broker/limits/rate-limit.ts";
 import { HoldCapError } from "../../../core/errors.ts";
@@ -43,6 +44,46 @@ describe("RateLimiter", () => {
     now = 5000;
     expect(r.reserve("v", 1)).toBe(10);
     r.close();
+  });
+});
+
+describe("AddressLimit", () => {
+  it("gives each address a bucket of its own, reports the first refusal of a flood once, takes refunds", () => {
+    let now = 0;
+    const a = new AddressLimit({ ratePerSecond: 2, maxAddresses: 10, now: () => now });
+    expect([a.take("x"), a.take("x"), a.take("x"), a.take("x")]).toEqual([
+      "ok",
+      "ok",
+      "first-refusal",
+      "refused",
+    ]);
+    expect(a.take("y")).toBe("ok");
+    now = 500; // one token back: the flood goes on, not reported again
+    expect([a.take("x"), a.take("x")]).toEqual(["ok", "refused"]);
+    a.refund("x");
+    expect(a.take("x")).toBe("ok");
+    now = 2000; // full again after a quiet second: a new flood is a new report
+    expect([a.take("x"), a.take("x"), a.take("x")]).toEqual(["ok", "ok", "first-refusal"]);
+  });
+
+  it("remembers at most maxAddresses, forgetting the least recently seen", () => {
+    const a = new AddressLimit({ ratePerSecond: 1, maxAddresses: 100, now: () => 0 });
+    expect(a.take("flooder")).toBe("ok");
+    for (let i = 0; i < 10_000; i++) {
+      a.take(`10.0.${i >> 8}.${i & 255}`);
+      // the flooder keeps coming back, so it stays remembered, and refused
+      if (i % 50 === 0) expect(a.take("flooder")).not.toBe("ok");
+    }
+    expect(a.size).toBe(100);
+  });
+
+  it("keys IPv4-mapped IPv6 as IPv4 and any other IPv6 address by its /64", () => {
+    expect(addressKey("::ffff:127.0.0.2")).toBe("127.0.0.2");
+    expect(addressKey("127.0.0.2")).toBe("127.0.0.2");
+    expect(addressKey("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
+    expect(addressKey("2001:0db8:0001:0002::9%eth0")).toBe("2001:db8:1:2::/64");
+    expect(addressKey("1::2:3:4:5:6.7.8.9")).toBe("1:0:2:3::/64");
+    expect(addressKey(undefined)).toBe("unknown");
   });
 });
 
