@@ -102,7 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     .filter(Boolean);
   await app.register(helmet, {
     contentSecurityPolicy: {
-      directives: { "img-src": ["'self'", "data:", "https:"], "connect-src": ["'self'", "ws:", "wss:"] },
+      // 'self' covers ws:/wss: to the page's own host (CSP Level 3), which is all /ws needs
+      directives: { "img-src": ["'self'", "data:", "https:"], "connect-src": ["'self'"] },
     },
   });
   await app.register(cors, { origin: origins.length > 0 ? origins : false, credentials: true });
