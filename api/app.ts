@@ -16,10 +16,12 @@ import type { Redis } from "../core/redis.ts";
 import { BackpressureMonitor } from "./backpressure.ts";
 import { registerErrorHandler } from "./errors.ts";
 import { LiveHub } from "./live-hub.ts";
+import { createLoginBackoff } from "./login-backoff.ts";
 import { registerAuth } from "./plugins/auth.ts";
 import { registerBullBoard } from "./plugins/bull-board.ts";
 import { DOCS_PATH, registerDocs } from "./plugins/docs.ts";
 import { uiPlugin } from "./plugins/ui.ts";
+import { sharedRateLimitStore } from "./rate-limit-store.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
 import { anomalyRoutes } from "./routes/anomalies.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -66,6 +68,7 @@ export interface App extends FastifyInstance {
 /** Builds the HTTP app; never listens (main.ts does, tests use inject or their own port). */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, pool, redis, log } = deps;
+  const trust = config.TRUST_PROXY;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // a caller's X-Request-Id is kept when it is sane, so one id follows a request across proxies
@@ -74,8 +77,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
-    // the client address (rate limits) and https (Secure cookie) as the proxy saw them
-    trustProxy: config.TRUST_PROXY,
+    // the client address (rate limits) and https (Secure cookie) as the trusted proxies saw them:
+    // their addresses or a hop count (hop 0 is the peer), never "every hop" (the left-most entry
+    // is the client's word)
+    trustProxy: typeof trust === "number" ? (_address: string, hop: number) => hop < trust : trust,
     // request lines are written by the onResponse hook below, at a level per route
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -108,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(cors, { origin: origins.length > 0 ? origins : false, credentials: true });
   await app.register(cookie);
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, { global: false, store: sharedRateLimitStore(redis, log) });
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   await registerDocs(app);
   registerAuth(app, pool);
@@ -136,7 +141,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(
     healthRoutes({ pool, redis, queue: deps.queue, backpressure, hub, metricsPublic: config.METRICS_PUBLIC }),
   );
-  await app.register(authRoutes({ pool, config }));
+  const backoff = createLoginBackoff(redis, log.child({ module: "login" }), {
+    failures: config.LOGIN_ACCOUNT_FAILURES,
+    maxDelayMs: config.LOGIN_BACKOFF_MAX_SECONDS * 1000,
+  });
+  await app.register(authRoutes({ pool, config, backoff }));
   await app.register(vehicleRoutes({ pool, redis, config }));
   await app.register(vehiclePatchRoutes({ pool, redis }));
   await app.register(trackRoutes({ pool, config }));

@@ -1,6 +1,6 @@
 /**
  * Every pipeline metric with its Prometheus HELP, in one place. The bridge and the worker run in
- * processes of their own and count in one Redis hash (`redisKeys.metrics`, core/redis.ts) under
+ * processes of their own (and API replicas are several) and count in one Redis hash (`redisKeys.metrics`, core/redis.ts) under
  * these names; the API's /metrics (api/pipeline-metrics.ts) turns the hash into Prometheus text.
  * Field shapes in the hash, by kind:
  *   counter      `name`                    → logitrack_<name>_total (a name ending in _total keeps it)
@@ -71,6 +71,10 @@ export const pipelineMetrics = {
   worker_commit_ms: {
     kind: "histogram",
     help: "time from a batch's start in the worker to its commit, ms",
+  },
+  api_login_refused: {
+    kind: "labelled",
+    help: "logins refused before the password check, by reason (address: per-address limit, account: account backoff)",
   },
   pipeline_latency_ms: {
     kind: "histogram",

@@ -5,6 +5,7 @@ import { findToken } from "../../core/api-tokens.ts";
 import type { Config } from "../../core/config.ts";
 import { ROLES, verifyUser } from "../../core/users.ts";
 import { errorSchema, sendError } from "../errors.ts";
+import type { LoginBackoff } from "../login-backoff.ts";
 import { createSession, deleteSession, SESSION_COOKIE } from "../sessions.ts";
 
 const loginBody = z.union([
@@ -18,22 +19,36 @@ const sessionSchema = z.object({
   expiresAt: z.string().optional(),
 });
 
-/** Login/logout for the UI: an HttpOnly, SameSite=Strict session cookie; `me` says who is logged in. */
+/**
+ * Login/logout for the UI: an HttpOnly, SameSite=Strict session cookie; `me` says who is logged in.
+ * Logins are limited per client address (LOGIN_RATE_LIMIT, the address the trusted proxy saw) and
+ * back off per account after failures (api/login-backoff.ts); both are counted in Redis, so every
+ * API replica sees the same attempts.
+ */
 export function authRoutes(deps: {
   pool: pg.Pool;
   config: Pick<Config, "SESSION_TTL_HOURS" | "LOGIN_RATE_LIMIT">;
+  backoff: LoginBackoff;
 }): FastifyPluginAsyncZod {
-  const { pool, config } = deps;
+  const { pool, config, backoff } = deps;
+  const rateLimit = {
+    max: config.LOGIN_RATE_LIMIT,
+    timeWindow: 60_000,
+    onExceeded: (req: { ip: string; log: { warn(o: object, m: string): void } }) => {
+      backoff.refused("address");
+      req.log.warn({ ip: req.ip }, "login refused: per-address limit");
+    },
+  };
   return async (app) => {
     app.post(
       "/api/auth/login",
       {
-        config: { access: "public", rateLimit: { max: config.LOGIN_RATE_LIMIT, timeWindow: 60_000 } },
+        config: { access: "public", rateLimit },
         schema: {
           tags: ["auth"],
           summary: "log in with a user's password or an API token; sets the session cookie",
           body: loginBody,
-          response: { 200: sessionSchema, 401: errorSchema },
+          response: { 200: sessionSchema, 401: errorSchema, 429: errorSchema },
         },
       },
       async (req, reply) => {
@@ -46,8 +61,19 @@ export function authRoutes(deps: {
           owner = { tokenId: token.id };
           who = token;
         } else {
+          const waitMs = await backoff.remainingMs(body.username);
+          if (waitMs > 0) {
+            backoff.refused("account");
+            req.log.warn({ username: body.username, waitMs }, "login refused: account backs off");
+            reply.header("retry-after", Math.ceil(waitMs / 1000));
+            return sendError(reply, "E_LOGIN_BACKOFF");
+          }
           const user = await verifyUser(pool, body.username, body.password);
-          if (!user) return sendError(reply, "E_LOGIN_FAILED");
+          if (!user) {
+            await backoff.failed(body.username);
+            return sendError(reply, "E_LOGIN_FAILED");
+          }
+          await backoff.succeeded(body.username);
           owner = { userId: user.id };
           who = { name: user.username, role: user.role };
         }
