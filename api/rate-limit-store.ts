@@ -13,11 +13,19 @@ const LocalStore = require("@fastify/rate-limit/store/LocalStore.js") as StoreCl
 
 type RouteOptions = Parameters<FastifyRateLimitStore["child"]>[0];
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** count this route's `rateLimit` in Redis, across API replicas (api/rate-limit-store.ts) */
+    rateLimitShared?: boolean;
+  }
+}
+
 /**
- * The API's rate limits counted in Redis, so that every replica behind a load balancer spends the
- * same budget (a client spreading login attempts over replicas gets no more). When Redis does not
- * answer, each replica falls back to its own in-memory count: limits stay on (per replica), and
- * logins keep working while Redis restarts, as sessions do (api/sessions.ts).
+ * Rate limits that every API replica behind a load balancer counts together, in Redis, for the
+ * routes that ask (`config.rateLimitShared`: login, where a client spreading its guesses over
+ * replicas must get no more); the others (HTTP ingest, on the hot path) count per process. When
+ * Redis does not answer, a shared limit falls back to this process's own count: limits stay on
+ * (per replica), and logins keep working while Redis restarts, as sessions do (api/sessions.ts).
  */
 export function sharedRateLimitStore(redis: Redis, log: Logger): FastifyRateLimitStoreCtor {
   let fallingBack = false;
@@ -43,13 +51,21 @@ export function sharedRateLimitStore(redis: Redis, log: Logger): FastifyRateLimi
     },
     child: (routeOptions: RouteOptions) => combine(shared.child(routeOptions), local.child(routeOptions)),
   });
+  const isShared = (routeOptions: RouteOptions) =>
+    (routeOptions as { routeInfo?: { config?: { rateLimitShared?: boolean } } }).routeInfo?.config
+      ?.rateLimitShared === true;
 
   // the plugin calls `new store(options)` once with its global options, then `child` per route
   return function sharedStore(options: { continueExceeding?: boolean; exponentialBackoff?: boolean }) {
     const { continueExceeding = false, exponentialBackoff = false } = options;
-    return combine(
-      new RedisStore(continueExceeding, exponentialBackoff, redis, redisKeys.rateLimit),
-      new LocalStore(continueExceeding, exponentialBackoff),
-    );
+    const shared = new RedisStore(continueExceeding, exponentialBackoff, redis, redisKeys.rateLimit);
+    const local = new LocalStore(continueExceeding, exponentialBackoff);
+    return {
+      incr: (key, cb, timeWindow, max) => local.incr(key, cb, timeWindow, max),
+      child: (routeOptions) =>
+        isShared(routeOptions)
+          ? combine(shared.child(routeOptions), local.child(routeOptions))
+          : local.child(routeOptions),
+    } satisfies FastifyRateLimitStore;
   } as unknown as FastifyRateLimitStoreCtor;
 }

@@ -43,7 +43,7 @@ export function authRoutes(deps: {
     app.post(
       "/api/auth/login",
       {
-        config: { access: "public", rateLimit },
+        config: { access: "public", rateLimit, rateLimitShared: true },
         schema: {
           tags: ["auth"],
           summary: "log in with a user's password or an API token; sets the session cookie",

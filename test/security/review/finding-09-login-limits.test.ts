@@ -33,7 +33,7 @@ describe("finding 9: login limits an attacker cannot sidestep", () => {
   it("finding 9: behind a trusted proxy, a client rotating X-Forwarded-For still hits the per-address limit", async () => {
     // `true` (what deployments set before) now means one hop; a count and an address list also work
     for (const trust of ["true", "1", "127.0.0.1/8"]) {
-      const { base } = await api({ TRUST_PROXY: trust, LOGIN_RATE_LIMIT: "3" });
+      const { h, base } = await api({ TRUST_PROXY: trust, LOGIN_RATE_LIMIT: "3" });
       const codes: number[] = [];
       for (let i = 0; i < 6; i++) {
         const written = `198.51.100.${i + 1}`;
@@ -48,6 +48,8 @@ describe("finding 9: login limits an attacker cannot sidestep", () => {
       // another client behind the same proxy is not locked out by that one
       const other = await login(base, { username: "nobody", password: "guess-guess" }, "198.51.100.99");
       expect(other.status, `TRUST_PROXY=${trust}`).toBe(401);
+      const metrics = await (await fetch(`${base}/metrics`, { headers: h.bearer(h.adminToken) })).text();
+      expect(metrics).toMatch(/^logitrack_api_login_refused_total\{reason="address"\} 3$/m);
     }
   });
 
@@ -76,11 +78,12 @@ describe("finding 9: login limits an attacker cannot sidestep", () => {
     expect((await login(base, { username: "bob", password: "bob's own password" }, from(50))).status).toBe(
       200,
     );
-    // attempts refused during the backoff do not extend it past LOGIN_BACKOFF_MAX_SECONDS
+    // a guesser who keeps going never pushes the wait past LOGIN_BACKOFF_MAX_SECONDS (a guess that
+    // lands after a backoff ended is checked, fails, and starts the next one, capped too)
     for (let i = 0; i < 10; i++) {
-      expect(
-        (await login(base, { username: "alice", password: "still guessing" }, from(60 + i))).status,
-      ).toBe(429);
+      const r = await login(base, { username: "alice", password: "still guessing" }, from(60 + i));
+      expect([401, 429]).toContain(r.status);
+      if (r.status === 429) expect(Number(r.headers.get("retry-after"))).toBeLessThanOrEqual(2);
     }
     const ok = await waitFor(
       async () =>
@@ -93,7 +96,7 @@ describe("finding 9: login limits an attacker cannot sidestep", () => {
     expect((await login(base, { username: "alice", password: "typo" }, from(1))).status).toBe(401);
 
     const metrics = await (await fetch(`${base}/metrics`, { headers: h.bearer(h.adminToken) })).text();
-    expect(metrics).toMatch(/^logitrack_api_login_refused_total\{reason="account"\} (1[1-9]|[2-9]\d)$/m);
+    expect(metrics).toMatch(/^logitrack_api_login_refused_total\{reason="account"\} [1-9]\d*$/m);
   });
 
   it("finding 9: two API instances sharing Redis share the per-address count", async () => {
