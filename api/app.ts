@@ -19,7 +19,7 @@ import { LiveHub } from "./live-hub.ts";
 import { createLoginBackoff } from "./login-backoff.ts";
 import { registerAuth } from "./plugins/auth.ts";
 import { registerBullBoard } from "./plugins/bull-board.ts";
-import { DOCS_PATH, registerDocs } from "./plugins/docs.ts";
+import { registerDocs } from "./plugins/docs.ts";
 import { uiPlugin } from "./plugins/ui.ts";
 import { sharedRateLimitStore } from "./rate-limit-store.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
@@ -98,9 +98,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       "request completed",
     );
   });
-  app.addHook("onRoute", (route) => {
-    if (route.url.startsWith(DOCS_PATH)) route.config = { ...route.config, access: "public" };
-  });
 
   const origins = config.CORS_ORIGINS.split(",")
     .map((o) => o.trim())
@@ -115,7 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(cookie);
   await app.register(rateLimit, { global: false, store: sharedRateLimitStore(redis, log) });
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
-  await registerDocs(app);
+  await registerDocs(app, { public: config.DOCS_PUBLIC });
   registerAuth(app, pool);
 
   const hub = new LiveHub({
@@ -139,7 +136,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   await app.register(
-    healthRoutes({ pool, redis, queue: deps.queue, backpressure, hub, metricsPublic: config.METRICS_PUBLIC }),
+    healthRoutes({
+      pool,
+      redis,
+      queue: deps.queue,
+      backpressure,
+      hub,
+      metricsPublic: config.METRICS_PUBLIC,
+      metricsToken: config.METRICS_TOKEN,
+    }),
   );
   const backoff = createLoginBackoff(redis, log.child({ module: "login" }), {
     failures: config.LOGIN_ACCOUNT_FAILURES,

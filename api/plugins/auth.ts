@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { findToken } from "../../core/api-tokens.ts";
@@ -19,6 +20,11 @@ export type Access = "public" | "read" | "write" | "device";
 declare module "fastify" {
   interface FastifyContextConfig {
     access?: Access;
+    /**
+     * A fixed secret a `read` route also accepts as `Authorization: Bearer <secret>`, as a viewer
+     * (METRICS_TOKEN: a Prometheus scraper needs no user or database token)
+     */
+    bearerSecret?: string;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -44,6 +50,11 @@ export function registerAuth(app: FastifyInstance, pool: pg.Pool): void {
       req.vehicleId = vehicleId;
       return;
     }
+    const secret = req.routeOptions.config.bearerSecret;
+    if (access === "read" && secret && bearerMatches(req.headers.authorization, secret)) {
+      req.principal = { kind: "token", name: "bearer secret", role: "viewer" };
+      return;
+    }
     const principal = await authenticate(pool, req);
     if (!principal) return sendError(reply, "E_UNAUTHORIZED");
     if (access === "write" && principal.role !== "admin") {
@@ -53,8 +64,17 @@ export function registerAuth(app: FastifyInstance, pool: pg.Pool): void {
   });
 }
 
-/** Bearer token first (an invalid one is not rescued by a cookie), then the session cookie. */
-async function authenticate(pool: pg.Pool, req: FastifyRequest): Promise<Principal | undefined> {
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+function bearerMatches(header: string | undefined, secret: string): boolean {
+  return header !== undefined && timingSafeEqual(digest(header), digest(`Bearer ${secret}`));
+}
+
+/**
+ * Bearer token first (an invalid one is not rescued by a cookie), then the session cookie. Also
+ * for a public route that tells an authenticated caller more (/health's details for admins).
+ */
+export async function authenticate(pool: pg.Pool, req: FastifyRequest): Promise<Principal | undefined> {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const m = /^Bearer (\S{16,512})$/.exec(header);

@@ -80,7 +80,13 @@ export const healthVars = z.object({
   QUEUE_ALERT_DEPTH: positiveInt
     .default(100_000)
     .describe("queue depth that raises the backpressure warning"),
-  METRICS_PUBLIC: bool.default(true).describe("serve /metrics without credentials"),
+  METRICS_PUBLIC: bool.default(false).describe("serve /metrics without credentials"),
+  METRICS_TOKEN: z
+    .string()
+    .min(16)
+    .optional()
+    .describe("Bearer token a Prometheus scraper may use for /metrics (besides a viewer's or admin's login)"),
+  DOCS_PUBLIC: bool.default(false).describe("serve /docs and the OpenAPI document without credentials"),
 });
 
 export const apiLimitVars = z.object({

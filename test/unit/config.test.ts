@@ -220,7 +220,7 @@ describe("configuration pieces keep their defaults", () => {
         TRUST_PROXY: false,
       },
     ],
-    ["healthVars", healthVars, {}, { QUEUE_ALERT_DEPTH: 100_000, METRICS_PUBLIC: true }],
+    ["healthVars", healthVars, {}, { QUEUE_ALERT_DEPTH: 100_000, METRICS_PUBLIC: false, DOCS_PUBLIC: false }],
     [
       "apiLimitVars",
       apiLimitVars,
