@@ -17,10 +17,12 @@ import type { Redis } from "../core/redis.ts";
 import { BackpressureMonitor } from "./backpressure.ts";
 import { registerErrorHandler } from "./errors.ts";
 import { LiveHub } from "./live-hub.ts";
+import { createLoginBackoff } from "./login-backoff.ts";
 import { registerAuth } from "./plugins/auth.ts";
 import { registerBullBoard } from "./plugins/bull-board.ts";
-import { DOCS_PATH, registerDocs } from "./plugins/docs.ts";
+import { registerDocs } from "./plugins/docs.ts";
 import { uiPlugin } from "./plugins/ui.ts";
+import { sharedRateLimitStore } from "./rate-limit-store.ts";
 import { accountRoutes } from "./routes/accounts.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
 import { anomalyRoutes } from "./routes/anomalies.ts";
@@ -70,6 +72,7 @@ export interface App extends FastifyInstance {
 /** Builds the HTTP app; never listens (main.ts does, tests use inject or their own port). */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, pool, redis, log } = deps;
+  const trust = config.TRUST_PROXY;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // a caller's X-Request-Id is kept when it is sane, so one id follows a request across proxies
@@ -78,8 +81,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
-    // the client address (rate limits) and https (Secure cookie) as the proxy saw them
-    trustProxy: config.TRUST_PROXY,
+    // the client address (rate limits) and https (Secure cookie) as the trusted proxies saw them:
+    // their addresses or a hop count (hop 0 is the peer), never "every hop" (the left-most entry
+    // is the client's word)
+    trustProxy: typeof trust === "number" ? (_address: string, hop: number) => hop < trust : trust,
     // request lines are written by the onResponse hook below, at a level per route
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -97,23 +102,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       "request completed",
     );
   });
-  app.addHook("onRoute", (route) => {
-    if (route.url.startsWith(DOCS_PATH)) route.config = { ...route.config, access: "public" };
-  });
 
   const origins = config.CORS_ORIGINS.split(",")
     .map((o) => o.trim())
     .filter(Boolean);
   await app.register(helmet, {
     contentSecurityPolicy: {
-      directives: { "img-src": ["'self'", "data:", "https:"], "connect-src": ["'self'", "ws:", "wss:"] },
+      // 'self' covers ws:/wss: to the page's own host (CSP Level 3), which is all /ws needs
+      directives: { "img-src": ["'self'", "data:", "https:"], "connect-src": ["'self'"] },
     },
   });
   await app.register(cors, { origin: origins.length > 0 ? origins : false, credentials: true });
   await app.register(cookie);
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, { global: false, store: sharedRateLimitStore(redis, log) });
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
-  await registerDocs(app);
+  await registerDocs(app, { public: config.DOCS_PUBLIC });
   registerAuth(app, pool, config);
 
   const hub = new LiveHub({
@@ -144,9 +147,22 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   await app.register(
-    healthRoutes({ pool, redis, queue: deps.queue, backpressure, hub, metricsPublic: config.METRICS_PUBLIC }),
+    healthRoutes({
+      pool,
+      redis,
+      queue: deps.queue,
+      backpressure,
+      hub,
+      metricsPublic: config.METRICS_PUBLIC,
+      metricsToken: config.METRICS_TOKEN,
+      sessionIdleMinutes: config.SESSION_IDLE_MINUTES,
+    }),
   );
-  await app.register(authRoutes({ pool, redis, config }));
+  const backoff = createLoginBackoff(redis, log.child({ module: "login" }), {
+    failures: config.LOGIN_ACCOUNT_FAILURES,
+    maxDelayMs: config.LOGIN_BACKOFF_MAX_SECONDS * 1000,
+  });
+  await app.register(authRoutes({ pool, redis, config, backoff }));
   await app.register(accountRoutes({ pool, redis }));
   const externalBroker = createExternalBrokerKick(config, {
     redis,

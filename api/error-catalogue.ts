@@ -27,6 +27,8 @@ export const API_ERRORS = {
   E_TOO_MANY_POINTS: { status: 422, message: "the answer would hold too many points" },
   E_PRECONDITION_REQUIRED: { status: 428, message: "If-Match: <version> is required" },
   E_RATE_LIMITED: { status: 429, message: "rate limit exceeded; retry later" },
+  /** too many failed logins for this username, from any address: Retry-After says when to try again */
+  E_LOGIN_BACKOFF: { status: 429, message: "too many failed logins for this account; retry later" },
   E_INTERNAL: { status: 500, message: "internal error" },
   E_UNAVAILABLE: { status: 503, message: "a service the API needs is unavailable; retry later" },
   E_INGEST_UNAVAILABLE: { status: 503, message: "the ingest queue is unavailable; retry later" },

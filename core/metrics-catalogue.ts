@@ -1,6 +1,6 @@
 /**
  * Every pipeline metric with its Prometheus HELP, in one place. The broker, the bridge and the worker
- * run in processes of their own and count in one Redis hash (`redisKeys.metrics`, core/redis.ts) under
+ * run in processes of their own (and API replicas are several) and count in one Redis hash (`redisKeys.metrics`, core/redis.ts) under
  * these names; the API's /metrics (api/pipeline-metrics.ts) turns the hash into Prometheus text.
  * Field shapes in the hash, by kind:
  *   counter      `name`                    → logitrack_<name>_total (a name ending in _total keeps it)
@@ -84,6 +84,10 @@ export const pipelineMetrics = {
   broker_connects_refused: {
     kind: "labelled",
     help: "MQTT CONNECTs refused before any credential lookup, by limit (address_rate, rate, pending_auth, client_id)",
+  },
+  api_login_refused: {
+    kind: "labelled",
+    help: "logins refused before the password check, by reason (address: per-address limit, account: account backoff)",
   },
   pipeline_latency_ms: {
     kind: "histogram",

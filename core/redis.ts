@@ -26,6 +26,10 @@ export const redisKeys = {
   eventsRelayed: "lt:events:relayed:",
   /** hash of pipeline counters (bridge and worker; core/metrics-catalogue.ts), exported by /metrics */
   metrics: "lt:metrics",
+  /** prefix of the API's rate-limit counters (api/rate-limit-store.ts): every replica counts in them */
+  rateLimit: "lt:rate-limit:",
+  /** prefix of the per-account login failure counts and backoffs (api/login-backoff.ts) */
+  loginBackoff: "lt:login-backoff:",
 };
 
 /**

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { findToken } from "../../core/api-tokens.ts";
@@ -21,6 +22,11 @@ export type Access = "public" | "read" | "write" | "device";
 declare module "fastify" {
   interface FastifyContextConfig {
     access?: Access;
+    /**
+     * A fixed secret a `read` route also accepts as `Authorization: Bearer <secret>`, as a viewer
+     * (METRICS_TOKEN: a Prometheus scraper needs no user or database token)
+     */
+    bearerSecret?: string;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -50,6 +56,9 @@ export function registerAuth(
       req.vehicleId = vehicleId;
       return;
     }
+    const secret = req.routeOptions.config.bearerSecret;
+    // a route's own Bearer secret (METRICS_TOKEN on /metrics) opens that route and names no one
+    if (access === "read" && secret && bearerMatches(req.headers.authorization, secret)) return;
     const principal = await authenticate(pool, req, config.SESSION_IDLE_MINUTES);
     if (!principal) return sendError(reply, "E_UNAUTHORIZED");
     if (access === "write" && principal.role !== "admin") {
@@ -59,8 +68,17 @@ export function registerAuth(
   });
 }
 
-/** Bearer token first (an invalid one is not rescued by a cookie), then the session cookie. */
-async function authenticate(
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+function bearerMatches(header: string | undefined, secret: string): boolean {
+  return header !== undefined && timingSafeEqual(digest(header), digest(`Bearer ${secret}`));
+}
+
+/**
+ * Bearer token first (an invalid one is not rescued by a cookie), then the session cookie. Also
+ * for a public route that tells an authenticated caller more (/health's details for admins).
+ */
+export async function authenticate(
   pool: pg.Pool,
   req: FastifyRequest,
   idleMinutes: number,

@@ -5,8 +5,15 @@ import { jsonSchemaTransform } from "fastify-type-provider-zod";
 
 export const DOCS_PATH = "/docs";
 
-/** OpenAPI generated from the routes' zod schemas (never written by hand), served at /docs. */
-export async function registerDocs(app: FastifyInstance): Promise<void> {
+/**
+ * OpenAPI generated from the routes' zod schemas (never written by hand), served at /docs to a
+ * logged-in viewer or admin (the session cookie works in a browser), to anyone with DOCS_PUBLIC.
+ */
+export async function registerDocs(app: FastifyInstance, opts: { public: boolean }): Promise<void> {
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith(DOCS_PATH))
+      route.config = { ...route.config, access: opts.public ? "public" : "read" };
+  });
   await app.register(swagger, {
     openapi: {
       info: {

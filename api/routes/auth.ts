@@ -9,6 +9,7 @@ import type { Config } from "../../core/config.ts";
 import type { Redis } from "../../core/redis.ts";
 import { ROLES, verifyUser } from "../../core/users.ts";
 import { errorSchema, sendError } from "../errors.ts";
+import type { LoginBackoff } from "../login-backoff.ts";
 import { createSession, deleteSession, type Principal, SESSION_COOKIE } from "../sessions.ts";
 
 const loginBody = z.union([
@@ -22,26 +23,40 @@ const sessionSchema = z.object({
   expiresAt: z.string().optional(),
 });
 
-/** Login/logout for the UI: an HttpOnly, SameSite=Strict session cookie; `me` says who is logged in. */
+/**
+ * Login/logout for the UI: an HttpOnly, SameSite=Strict session cookie; `me` says who is logged in.
+ * Logins are limited per client address (LOGIN_RATE_LIMIT, the address the trusted proxy saw) and
+ * back off per account after failures (api/login-backoff.ts); both are counted in Redis, so every
+ * API replica sees the same attempts.
+ */
 export function authRoutes(deps: {
   pool: pg.Pool;
   redis: Redis;
   config: Pick<Config, "SESSION_TTL_HOURS" | "LOGIN_RATE_LIMIT">;
+  backoff: LoginBackoff;
 }): FastifyPluginAsyncZod {
-  const { pool, redis, config } = deps;
+  const { pool, redis, config, backoff } = deps;
   const accounts = createAccountAdmin({ pool, redis });
   const clearCookie = (reply: FastifyReply) =>
     reply.clearCookie(SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "strict", secure: "auto" });
+  const rateLimit = {
+    max: config.LOGIN_RATE_LIMIT,
+    timeWindow: 60_000,
+    onExceeded: (req: { ip: string; log: { warn(o: object, m: string): void } }) => {
+      backoff.refused("address");
+      req.log.warn({ ip: req.ip }, "login refused: per-address limit");
+    },
+  };
   return async (app) => {
     app.post(
       "/api/auth/login",
       {
-        config: { access: "public", rateLimit: { max: config.LOGIN_RATE_LIMIT, timeWindow: 60_000 } },
+        config: { access: "public", rateLimit, rateLimitShared: true },
         schema: {
           tags: ["auth"],
           summary: "log in with a user's password or an API token; sets the session cookie",
           body: loginBody,
-          response: { 200: sessionSchema, 401: errorSchema },
+          response: { 200: sessionSchema, 401: errorSchema, 429: errorSchema },
         },
       },
       async (req, reply) => {
@@ -54,8 +69,19 @@ export function authRoutes(deps: {
           owner = { tokenId: token.id };
           who = token;
         } else {
+          const waitMs = await backoff.remainingMs(body.username);
+          if (waitMs > 0) {
+            backoff.refused("account");
+            req.log.warn({ username: body.username, waitMs }, "login refused: account backs off");
+            reply.header("retry-after", Math.ceil(waitMs / 1000));
+            return sendError(reply, "E_LOGIN_BACKOFF");
+          }
           const user = await verifyUser(pool, body.username, body.password);
-          if (!user) return sendError(reply, "E_LOGIN_FAILED");
+          if (!user) {
+            await backoff.failed(body.username);
+            return sendError(reply, "E_LOGIN_FAILED");
+          }
+          await backoff.succeeded(body.username);
           owner = { userId: user.id };
           who = { name: user.username, role: user.role };
         }

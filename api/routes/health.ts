@@ -6,12 +6,16 @@ import type { LocationQueues } from "../../core/queues.ts";
 import type { Redis } from "../../core/redis.ts";
 import type { BackpressureMonitor } from "../backpressure.ts";
 import { createMetrics, type MetricsDeps } from "../metrics.ts";
+import { authenticate } from "../plugins/auth.ts";
 import { withTimeout } from "../with-timeout.ts";
 
 const checkSchema = z.object({ ok: z.boolean(), detail: z.unknown() });
 const healthSchema = z.object({
   status: z.enum(["ok", "degraded"]),
-  checks: z.object({ postgres: checkSchema, redis: checkSchema, broker: checkSchema, queue: checkSchema }),
+  checks: z
+    .object({ postgres: checkSchema, redis: checkSchema, broker: checkSchema, queue: checkSchema })
+    .optional()
+    .describe("each dependency's state and error text: for admins only"),
 });
 
 export interface HealthDeps extends MetricsDeps {
@@ -20,6 +24,10 @@ export interface HealthDeps extends MetricsDeps {
   queue: LocationQueues;
   backpressure: BackpressureMonitor;
   metricsPublic: boolean;
+  /** a Bearer secret /metrics also accepts (METRICS_TOKEN) */
+  metricsToken: string | undefined;
+  /** SESSION_IDLE_MINUTES, to tell an admin's session apart */
+  sessionIdleMinutes: number;
 }
 
 async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; detail: unknown }> {
@@ -32,8 +40,10 @@ async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; detail:
 
 /**
  * /health (open): PostgreSQL, Redis, a broker heartbeat and the queue; 503 when one is down.
- * A deep queue is reported (backpressure) but is not "down": the API still serves.
- * /metrics: Prometheus text, public unless METRICS_PUBLIC=false.
+ * A deep queue is reported (backpressure) but is not "down": the API still serves. Anyone gets the
+ * status (what load balancers and container health checks need); the checks, whose error text
+ * names hosts and internals, only an admin.
+ * /metrics: Prometheus text for a viewer, an admin or METRICS_TOKEN; open when METRICS_PUBLIC=true.
  */
 export function healthRoutes(deps: HealthDeps): FastifyPluginAsyncZod {
   const metrics = createMetrics(deps);
@@ -44,7 +54,7 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsyncZod {
         config: { access: "public" },
         schema: { tags: ["operations"], response: { 200: healthSchema, 503: healthSchema } },
       },
-      async (_req, reply) => {
+      async (req, reply) => {
         const [postgres, redis, broker, queue] = await Promise.all([
           check(async () => {
             await deps.pool.query("SELECT 1");
@@ -66,17 +76,25 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsyncZod {
           }),
         ]);
         const ok = postgres.ok && redis.ok && broker.ok && queue.ok;
-        return reply.code(ok ? 200 : 503).send({
-          status: ok ? "ok" : "degraded",
-          checks: { postgres, redis, broker, queue },
-        });
+        const status = ok ? "ok" : "degraded";
+        // PostgreSQL down: no one can be told apart, every caller gets the status alone
+        const caller = postgres.ok
+          ? await withTimeout(authenticate(deps.pool, req, deps.sessionIdleMinutes), 2000).catch(
+              () => undefined,
+            )
+          : undefined;
+        if (caller?.role !== "admin") return reply.code(ok ? 200 : 503).send({ status });
+        return reply.code(ok ? 200 : 503).send({ status, checks: { postgres, redis, broker, queue } });
       },
     );
 
     app.get(
       "/metrics",
       {
-        config: { access: deps.metricsPublic ? "public" : "read" },
+        config: {
+          access: deps.metricsPublic ? "public" : "read",
+          ...(deps.metricsToken ? { bearerSecret: deps.metricsToken } : {}),
+        },
         schema: { tags: ["operations"], summary: "Prometheus text format" },
       },
       async (_req, reply) => {

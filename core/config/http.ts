@@ -1,7 +1,44 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { bool, port, positiveInt } from "./fields.ts";
 
-/** The API process: where it listens, who may call it, and what one request may ask for. */
+// proxy-addr's names for address ranges: 127.0.0.1/8 and ::1; 169.254.0.0/16 and fe80::/10;
+// 10/8, 172.16/12, 192.168/16 and fc00::/7
+const RANGE_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+const isProxyAddress = (v: string) => {
+  if (RANGE_NAMES.has(v)) return true;
+  const [address = "", prefix, ...rest] = v.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+};
+
+/**
+ * Which X-Forwarded-For entries to believe: `false` none; the proxies' addresses/CIDRs (the
+ * safe form: a client reaching the API directly is never taken for a proxy); or a hop count, for
+ * when the API port is reachable through the proxies alone. `true` is one hop: "trust every hop"
+ * made the client-written left-most entry the client's address, which anyone can rotate.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx): false | number | string[] => {
+    if (v === "false" || v === "0") return false;
+    if (v === "true") return 1;
+    if (/^\d{1,2}$/.test(v)) return Number(v);
+    const list = v
+      .split(",")
+      .map((a) => a.trim())
+      .filter(Boolean);
+    if (list.length > 0 && list.every(isProxyAddress)) return list;
+    ctx.addIssue({
+      code: "custom",
+      message: "expected false, a hop count (true = 1), or addresses/CIDRs (loopback, uniquelocal …)",
+    });
+    return z.NEVER;
+  });
+
 export const httpVars = z.object({
   HTTP_PORT: port.default(8080).describe("API, UI and WebSocket"),
   HTTP_HOST: z.string().default("0.0.0.0").describe("address the API binds to"),
@@ -27,11 +64,19 @@ export const accessVars = z.object({
     .describe("a login session unused this long ends (before SESSION_TTL_HOURS)"),
   LOGIN_RATE_LIMIT: positiveInt
     .default(10)
-    .describe("POST /api/auth/login attempts per minute per client IP"),
-  TRUST_PROXY: bool
+    .describe("POST /api/auth/login attempts per minute per client IP (shared by the API replicas in Redis)"),
+  LOGIN_ACCOUNT_FAILURES: positiveInt
+    .default(5)
+    .describe("failed logins in a row for one username, from any address, before that account backs off"),
+  LOGIN_BACKOFF_MAX_SECONDS: positiveInt
+    .max(3600)
+    .default(300)
+    .describe("longest account backoff (1 s, doubling per further failure, up to this)"),
+  TRUST_PROXY: trustProxy
     .default(false)
     .describe(
-      "behind a TLS-terminating proxy: take client IP and https from X-Forwarded-* (rate limits, cookies)",
+      "proxies whose X-Forwarded-* to believe (client IP for rate limits, https for cookies): false, their " +
+        "addresses/CIDRs comma-separated (or loopback, uniquelocal), or a hop count (true = 1) if only they reach the API",
     ),
 });
 
@@ -39,7 +84,13 @@ export const healthVars = z.object({
   QUEUE_ALERT_DEPTH: positiveInt
     .default(100_000)
     .describe("queue depth that raises the backpressure warning"),
-  METRICS_PUBLIC: bool.default(true).describe("serve /metrics without credentials"),
+  METRICS_PUBLIC: bool.default(false).describe("serve /metrics without credentials"),
+  METRICS_TOKEN: z
+    .string()
+    .min(16)
+    .optional()
+    .describe("Bearer token a Prometheus scraper may use for /metrics (besides a viewer's or admin's login)"),
+  DOCS_PUBLIC: bool.default(false).describe("serve /docs and the OpenAPI document without credentials"),
 });
 
 export const apiLimitVars = z.object({

@@ -10,8 +10,8 @@ describe("the app: OpenAPI, security headers, CORS, request ids, Bull Board", ()
   });
   afterAll(() => h?.close());
 
-  it("serves an OpenAPI document generated from the route schemas, and Swagger UI at /docs, openly", async () => {
-    const doc = (await h.app.inject({ url: "/docs/json" })).json();
+  it("serves an OpenAPI document generated from the route schemas, and Swagger UI at /docs, to a logged-in caller", async () => {
+    const doc = (await h.app.inject({ url: "/docs/json", headers: h.bearer(h.viewerToken) })).json();
     expect(doc.openapi).toMatch(/^3\./);
     const paths = Object.keys(doc.paths);
     for (const p of [
@@ -37,7 +37,7 @@ describe("the app: OpenAPI, security headers, CORS, request ids, Bull Board", ()
     expect(doc.paths["/api/vehicles/{id}"].patch.parameters.map((x: { name: string }) => x.name)).toContain(
       "if-match",
     );
-    const ui = await h.app.inject({ url: "/docs/" });
+    const ui = await h.app.inject({ url: "/docs/", headers: h.bearer(h.viewerToken) });
     expect(ui.statusCode).toBe(200);
     expect(ui.body).toContain("swagger");
   });

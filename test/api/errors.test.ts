@@ -168,7 +168,7 @@ describe("every error the API answers carries a catalogue code", () => {
   });
 
   it("documents the code in the OpenAPI error schema", async () => {
-    const doc = (await h.app.inject({ url: "/docs/json" })).json();
+    const doc = (await h.app.inject({ url: "/docs/json", headers: h.bearer(h.viewerToken) })).json();
     const schema = doc.paths["/api/vehicles/{id}"].get.responses["404"].content["application/json"].schema;
     expect(schema.required).toContain("code");
     expect(schema.properties.code.enum).toEqual(API_ERROR_CODES);

@@ -11,7 +11,8 @@ describe("/health against a Redis of this test's own", () => {
   let p: TestPlatform;
   let h: ApiHarness;
   const health = async () => {
-    const res = await h.app.inject({ url: "/health" });
+    // the checks are for admins; anyone gets the status (test/security/review/finding-14-…)
+    const res = await h.app.inject({ url: "/health", headers: h.bearer(h.adminToken) });
     return { code: res.statusCode, body: res.json() };
   };
 
@@ -28,8 +29,11 @@ describe("/health against a Redis of this test's own", () => {
     await redis?.cleanup();
   });
 
-  it("is 200 with PostgreSQL, Redis, a broker heartbeat and the queue up, without credentials", async () => {
+  it("is 200 with PostgreSQL, Redis, a broker heartbeat and the queue up, the status without credentials", async () => {
     const { code, body } = await waitFor(health, (r) => r.code === 200, { what: "health 200" });
+    const anonymous = await h.app.inject({ url: "/health" });
+    expect(anonymous.statusCode).toBe(200);
+    expect(anonymous.json()).toEqual({ status: "ok" });
     expect(code).toBe(200);
     expect(body.status).toBe("ok");
     expect(body.checks.postgres.ok).toBe(true);

@@ -16,7 +16,10 @@ describe("/metrics", () => {
         done();
       },
     });
-    h = await startApi({ env: { QUEUE_ALERT_DEPTH: "2" }, log: pino({ level: "info" }, sink) });
+    h = await startApi({
+      env: { QUEUE_ALERT_DEPTH: "2", METRICS_PUBLIC: "true" },
+      log: pino({ level: "info" }, sink),
+    });
   });
   afterAll(() => h?.close());
 
@@ -83,7 +86,7 @@ describe("/metrics", () => {
     const warnings = logged.filter((l) => String(l.msg).startsWith("queue backpressure:"));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40, waiting: 3, threshold: 2 });
-    const health = (await h.app.inject({ url: "/health" })).json();
+    const health = (await h.app.inject({ url: "/health", headers: h.bearer(h.adminToken) })).json();
     expect(health.checks.queue.detail).toMatchObject({ waiting: 3, backpressure: true });
   });
 

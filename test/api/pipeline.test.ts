@@ -54,7 +54,8 @@ describe("the pipeline across processes: /metrics and correlation ids", () => {
     await h?.close();
   });
 
-  const metrics = async () => (await h.app.inject({ url: "/metrics" })).body;
+  const metrics = async () =>
+    (await h.app.inject({ url: "/metrics", headers: h.bearer(h.viewerToken) })).body;
 
   it("moves /metrics when the broker process accepts and rejects fixes and the worker stores them", async () => {
     const before = await metrics();

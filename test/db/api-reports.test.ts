@@ -179,7 +179,7 @@ describe("reports, events, analytics and anomalies over HTTP", () => {
       kind: "late",
       recordedAt: iso(T0 + 15 * S),
     });
-    const metrics = (await h.app.inject({ url: "/metrics" })).body;
+    const metrics = (await h.app.inject({ url: "/metrics", headers: h.bearer(h.viewerToken) })).body;
     expect(metrics).toMatch(/logitrack_worker_anomalies_total\{[a-z]+="late"\} 1/);
     // the worker's latency histograms: one commit per batch, one latency per fix
     expect(metrics).toMatch(/^logitrack_pipeline_latency_ms_count 65$/m);

@@ -147,6 +147,25 @@ describe("configuration per process", () => {
   });
 });
 
+describe("TRUST_PROXY", () => {
+  const parse = (v: string) => accessVars.shape.TRUST_PROXY.safeParse(v);
+  it("takes false, a hop count (true = one hop), or proxy addresses/CIDRs, and refuses anything else", () => {
+    expect(parse("false").data).toBe(false);
+    expect(parse("0").data).toBe(false);
+    expect(parse("true").data).toBe(1);
+    expect(parse("2").data).toBe(2);
+    expect(parse("10.0.0.0/8, 127.0.0.1,::1, fd00::/8").data).toEqual([
+      "10.0.0.0/8",
+      "127.0.0.1",
+      "::1",
+      "fd00::/8",
+    ]);
+    expect(parse("loopback,uniquelocal").data).toEqual(["loopback", "uniquelocal"]);
+    for (const bad of ["yes", "10.0.0.0/33", "::1/129", "proxy.example.com", "1.2.3.4/8/1", ",", "-1"])
+      expect(parse(bad).success, bad).toBe(false);
+  });
+});
+
 describe("configuration pieces keep their defaults", () => {
   it.each([
     ["databaseVars", databaseVars, { DATABASE_URL: base.DATABASE_URL }, {}],
@@ -221,10 +240,12 @@ describe("configuration pieces keep their defaults", () => {
         SESSION_TTL_HOURS: 24,
         SESSION_IDLE_MINUTES: 720,
         LOGIN_RATE_LIMIT: 10,
+        LOGIN_ACCOUNT_FAILURES: 5,
+        LOGIN_BACKOFF_MAX_SECONDS: 300,
         TRUST_PROXY: false,
       },
     ],
-    ["healthVars", healthVars, {}, { QUEUE_ALERT_DEPTH: 100_000, METRICS_PUBLIC: true }],
+    ["healthVars", healthVars, {}, { QUEUE_ALERT_DEPTH: 100_000, METRICS_PUBLIC: false, DOCS_PUBLIC: false }],
     [
       "apiLimitVars",
       apiLimitVars,
