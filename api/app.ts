@@ -16,6 +16,7 @@ import type { Redis } from "../core/redis.ts";
 import { BackpressureMonitor } from "./backpressure.ts";
 import { registerErrorHandler } from "./errors.ts";
 import { LiveHub } from "./live-hub.ts";
+import { LiveLimits } from "./live-limits.ts";
 import { registerAuth } from "./plugins/auth.ts";
 import { registerBullBoard } from "./plugins/bull-board.ts";
 import { DOCS_PATH, registerDocs } from "./plugins/docs.ts";
@@ -120,6 +121,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(deps.liveChannels ? { channels: deps.liveChannels } : {}),
   });
   await hub.start();
+  const liveLimits = new LiveLimits({
+    allowedOrigins: origins,
+    maxSockets: config.WS_MAX_SOCKETS,
+    maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
+    log: log.child({ module: "live" }),
+  });
   // BullMQ prints connection errors to the console unless someone listens; /health reports them
   const onQueueError = (err: Error, queue: string) =>
     log.debug({ err: err.message, queue }, "queue connection error");
@@ -133,7 +140,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   await app.register(
-    healthRoutes({ pool, redis, queue: deps.queue, backpressure, hub, metricsPublic: config.METRICS_PUBLIC }),
+    healthRoutes({
+      pool,
+      redis,
+      queue: deps.queue,
+      backpressure,
+      hub,
+      liveRefused: liveLimits.refused,
+      metricsPublic: config.METRICS_PUBLIC,
+    }),
   );
   await app.register(authRoutes({ pool, config }));
   await app.register(vehicleRoutes({ pool, redis, config }));
@@ -149,7 +164,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(ingestRoutes({ bridge: deps.bridge, config }));
   await app.register(owntracksRoutes({ bridge: deps.bridge, config }));
   await app.register(commandRoutes({ pool, redis }));
-  await app.register(liveRoutes({ redis, hub }));
+  await app.register(
+    liveRoutes({ redis, hub, limits: liveLimits, messagesPerMinute: config.WS_MESSAGES_PER_MINUTE }),
+  );
   await registerBullBoard(app, [...deps.queue.queues, ...(deps.boardQueues ?? [])]);
   await app.register(uiPlugin({ config }));
 

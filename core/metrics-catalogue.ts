@@ -121,6 +121,10 @@ export const apiMetrics = {
     name: "logitrack_ws_dropped_total",
     help: "live WebSocket clients dropped for not draining their socket",
   },
+  wsRefused: {
+    name: "logitrack_ws_refused_total",
+    help: "live WebSocket sockets refused or closed by a limit, by reason (origin, sockets, sockets_per_user, message_rate)",
+  },
 } as const;
 
 /** Prefix of the API process's default metrics (prom-client's collectDefaultMetrics). */

@@ -16,7 +16,7 @@ export const accessVars = z.object({
   CORS_ORIGINS: z
     .string()
     .default("")
-    .describe("comma-separated origins allowed by CORS; empty = same origin"),
+    .describe("comma-separated origins allowed by CORS and on /ws; empty = same origin only"),
   SESSION_TTL_HOURS: positiveInt
     .max(24 * 365)
     .default(24)
@@ -49,6 +49,17 @@ export const apiLimitVars = z.object({
   WS_MAX_BUFFER_BYTES: positiveInt
     .default(1024 * 1024)
     .describe("a live WebSocket client with more unsent bytes than this is dropped"),
+  WS_MAX_SOCKETS: positiveInt
+    .default(10_000)
+    .describe("live WebSocket connections one API process holds; more are refused (503)"),
+  WS_MAX_SOCKETS_PER_USER: positiveInt
+    .default(100)
+    .describe(
+      "live WebSocket connections per user or API token (tabs, wall screens); more are refused (429)",
+    ),
+  WS_MESSAGES_PER_MINUTE: positiveInt
+    .default(600)
+    .describe("messages a live WebSocket client may send a minute; twice as many closes it (1008)"),
 });
 
 export const uiVars = z.object({

@@ -204,6 +204,9 @@ describe("configuration pieces keep their defaults", () => {
         TRACK_MAX_DAYS: 31,
         TRACK_MAX_POINTS: 100_000,
         WS_MAX_BUFFER_BYTES: 1_048_576,
+        WS_MAX_SOCKETS: 10_000,
+        WS_MAX_SOCKETS_PER_USER: 100,
+        WS_MESSAGES_PER_MINUTE: 600,
       },
     ],
     [
