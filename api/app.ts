@@ -14,7 +14,7 @@ import type { Logger } from "../core/logger.ts";
 import type { LocationQueues } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
 import { BackpressureMonitor } from "./backpressure.ts";
-import { registerErrorHandler } from "./errors.ts";
+import { type ErrorCounters, registerErrorHandler } from "./errors.ts";
 import { LiveHub } from "./live-hub.ts";
 import { LiveLimits } from "./live-limits.ts";
 import { registerAuth } from "./plugins/auth.ts";
@@ -82,7 +82,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandler(app);
+  const errorCounters: ErrorCounters = { queryTimeouts: 0 };
+  registerErrorHandler(app, errorCounters);
   app.addHook("onSend", async (req, reply) => {
     reply.header("x-request-id", req.id);
   });
@@ -147,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       backpressure,
       hub,
       liveRefused: liveLimits.refused,
+      apiCounters: errorCounters,
       metricsPublic: config.METRICS_PUBLIC,
     }),
   );

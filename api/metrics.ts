@@ -17,6 +17,8 @@ export interface MetricsDeps {
   hub: LiveHub;
   /** refusals by /ws's limits (api/live-limits.ts) */
   liveRefused: Readonly<Record<LiveRefusal, number>>;
+  /** queries PostgreSQL cancelled at the statement timeout (api/errors.ts) */
+  apiCounters: { readonly queryTimeouts: number };
 }
 
 /**
@@ -72,6 +74,15 @@ export function createMetrics(deps: MetricsDeps): { contentType: string; render:
         this.inc({ reason: r }, deps.liveRefused[r] - refusedSeen[r]);
         refusedSeen[r] = deps.liveRefused[r];
       }
+    },
+  });
+  let timeoutsSeen = 0;
+  new Counter({
+    ...apiMetrics.queryTimeouts,
+    registers: [registry],
+    collect() {
+      this.inc(deps.apiCounters.queryTimeouts - timeoutsSeen);
+      timeoutsSeen = deps.apiCounters.queryTimeouts;
     },
   });
 

@@ -46,6 +46,9 @@ export const apiLimitVars = z.object({
   TRACK_MAX_POINTS: positiveInt
     .default(100_000)
     .describe("most points a track answer holds; more asks for simplify or a shorter range"),
+  API_STATEMENT_TIMEOUT_MS: positiveInt
+    .default(15_000)
+    .describe("PostgreSQL statement_timeout of the API's queries; one over it answers 503 E_QUERY_TIMEOUT"),
   WS_MAX_BUFFER_BYTES: positiveInt
     .default(1024 * 1024)
     .describe("a live WebSocket client with more unsent bytes than this is dropped"),
