@@ -46,6 +46,11 @@ export const apiLimitVars = z.object({
   TRACK_MAX_POINTS: positiveInt
     .default(100_000)
     .describe("most points a track answer holds; more asks for simplify or a shorter range"),
+  TRACK_SIMPLIFY_MAX_INPUT: positiveInt
+    .default(500_000)
+    .describe(
+      "most fixes a simplified track feeds to Douglas-Peucker; a range with more keeps every k-th (said in the answer)",
+    ),
   API_STATEMENT_TIMEOUT_MS: positiveInt
     .default(15_000)
     .describe("PostgreSQL statement_timeout of the API's queries; one over it answers 503 E_QUERY_TIMEOUT"),
