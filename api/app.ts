@@ -15,8 +15,9 @@ import type { Logger } from "../core/logger.ts";
 import type { LocationQueues } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
 import { BackpressureMonitor } from "./backpressure.ts";
-import { registerErrorHandler } from "./errors.ts";
+import { type ErrorCounters, registerErrorHandler } from "./errors.ts";
 import { LiveHub } from "./live-hub.ts";
+import { LiveLimits } from "./live-limits.ts";
 import { createLoginBackoff } from "./login-backoff.ts";
 import { registerAuth } from "./plugins/auth.ts";
 import { registerBullBoard } from "./plugins/bull-board.ts";
@@ -90,7 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandler(app);
+  const errorCounters: ErrorCounters = { queryTimeouts: 0 };
+  registerErrorHandler(app, errorCounters);
   app.addHook("onSend", async (req, reply) => {
     reply.header("x-request-id", req.id);
   });
@@ -133,6 +135,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     log: log.child({ module: "revocations" }),
   });
   await revocations.start();
+  const liveLimits = new LiveLimits({
+    allowedOrigins: origins,
+    maxSockets: config.WS_MAX_SOCKETS,
+    maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
+    log: log.child({ module: "live" }),
+  });
   // BullMQ prints connection errors to the console unless someone listens; /health reports them
   const onQueueError = (err: Error, queue: string) =>
     log.debug({ err: err.message, queue }, "queue connection error");
@@ -153,6 +161,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       queue: deps.queue,
       backpressure,
       hub,
+      liveRefused: liveLimits.refused,
+      apiCounters: errorCounters,
       metricsPublic: config.METRICS_PUBLIC,
       metricsToken: config.METRICS_TOKEN,
       sessionIdleMinutes: config.SESSION_IDLE_MINUTES,
@@ -182,7 +192,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(ingestRoutes({ bridge: deps.bridge, config }));
   await app.register(owntracksRoutes({ bridge: deps.bridge, config }));
   await app.register(commandRoutes({ pool, redis }));
-  await app.register(liveRoutes({ redis, hub, revocations }));
+  await app.register(
+    liveRoutes({
+      redis,
+      hub,
+      revocations,
+      limits: liveLimits,
+      messagesPerMinute: config.WS_MESSAGES_PER_MINUTE,
+    }),
+  );
   await registerBullBoard(app, [...deps.queue.queues, ...(deps.boardQueues ?? [])]);
   await app.register(uiPlugin({ config }));
 

@@ -31,6 +31,12 @@ export const API_ERRORS = {
   E_LOGIN_BACKOFF: { status: 429, message: "too many failed logins for this account; retry later" },
   E_INTERNAL: { status: 500, message: "internal error" },
   E_UNAVAILABLE: { status: 503, message: "a service the API needs is unavailable; retry later" },
+  /** PostgreSQL cancelled the query at API_STATEMENT_TIMEOUT_MS */
+  E_QUERY_TIMEOUT: {
+    status: 503,
+    message:
+      "the query ran past the API's statement timeout; ask for less (a shorter range, a smaller box) or retry later",
+  },
   E_INGEST_UNAVAILABLE: { status: 503, message: "the ingest queue is unavailable; retry later" },
   E_UI_NOT_BUILT: { status: 503, message: "the web UI is not built: run `npm run build:ui`" },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -45,13 +45,30 @@ export function sendRouteNotFound(reply: FastifyReply, method: string, url: stri
   return sendError(reply, "E_ROUTE_NOT_FOUND", `Route ${method}:${url} not found`);
 }
 
+/** SQLSTATE query_canceled: statement_timeout (api/db-pool.ts), or an operator's pg_cancel_backend. */
+const QUERY_CANCELED = "57014";
+
+/** What the error handler counts, for /metrics. */
+export interface ErrorCounters {
+  queryTimeouts: number;
+}
+
 /**
  * Validation failures answer 400 naming the field (`querystring.limit: Too big …`); other client
  * errors (Fastify's and plugins': bad JSON, 413, 415, rate limit) keep their status and message and
- * get the code of their status; server errors are logged and answered without detail.
+ * get the code of their status; a query PostgreSQL cancelled at the statement timeout answers 503
+ * E_QUERY_TIMEOUT; other server errors are logged and answered without detail.
  */
-export function registerErrorHandler(app: FastifyInstance): void {
+export function registerErrorHandler(
+  app: FastifyInstance,
+  counters: ErrorCounters = { queryTimeouts: 0 },
+): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.code === QUERY_CANCELED) {
+      counters.queryTimeouts++;
+      req.log.warn({ url: req.url, err: err.message }, "query cancelled at the statement timeout");
+      return sendError(reply, "E_QUERY_TIMEOUT");
+    }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const first = err.validation[0];
       const path = first?.instancePath.replace(/^\//, "").replaceAll("/", ".") ?? "";

@@ -20,8 +20,8 @@ interface Client {
   events: unknown[];
   /** set while a snapshot is read: deltas wait behind it */
   holding: boolean;
-  /** counts subscribes, so only the newest one's snapshot is sent */
-  generation: number;
+  /** the newest subscribe's read that came while one was being read */
+  next: (() => Promise<LivePosition[]>) | undefined;
 }
 
 export interface LiveHubOptions {
@@ -86,7 +86,7 @@ export class LiveHub {
       pending: new Map(),
       events: [],
       holding: false,
-      generation: 0,
+      next: undefined,
     });
     this.stats.clients = this.clients.size;
   }
@@ -98,7 +98,9 @@ export class LiveHub {
 
   /**
    * (Re)subscribes a client to a box and sends the snapshot `read` returns; deltas that arrive
-   * meanwhile wait, and those not newer than the snapshot are dropped.
+   * meanwhile wait, and those not newer than the snapshot are dropped. One read per client at a
+   * time: subscribes that come while one is read replace each other, and only the newest is read
+   * next, so a client sending subscribes as fast as it can costs Redis one read at a time.
    */
   async subscribe(
     socket: LiveSocket,
@@ -107,19 +109,28 @@ export class LiveHub {
   ): Promise<void> {
     const c = this.clients.get(socket);
     if (!c) return;
-    const generation = ++c.generation;
     c.subscribed = true;
     c.bbox = bbox;
     c.pending.clear();
+    if (c.holding) {
+      c.next = read;
+      return;
+    }
     c.holding = true;
     try {
-      const positions = await read();
-      if (c.generation !== generation || !this.clients.has(socket)) return; // a newer subscribe won
+      let positions = await read();
+      while (c.next) {
+        const next = c.next;
+        c.next = undefined;
+        positions = await next();
+      }
+      if (!this.clients.has(socket)) return;
       this.send(c, { type: "snapshot", positions: markStale(positions, this.opts.staleAfterMs) });
       const seen = new Map(positions.map((p) => [p.vehicleId, p.recordedAt]));
       for (const [id, p] of c.pending) if (p.recordedAt <= (seen.get(id) ?? -1)) c.pending.delete(id);
     } finally {
-      if (c.generation === generation) c.holding = false;
+      c.holding = false;
+      c.next = undefined;
     }
   }
 

@@ -1,18 +1,18 @@
 import { Queue } from "bullmq";
 import { createBridge } from "../bridge/bridge.ts";
 import { apiConfigSchema, loadConfigOrExit } from "../core/config.ts";
-import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
 import { createLocationQueues, MAINTENANCE_QUEUE } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { buildApp } from "./app.ts";
+import { createApiPool } from "./db-pool.ts";
 
 /** api: REST, WebSocket, health and metrics over HTTP, and HTTP ingest through its own bridge. */
 const config = loadConfigOrExit(apiConfigSchema);
 const log = createLogger("api", config.LOG_LEVEL);
-const pool = createPool(config.DATABASE_URL, 10);
+const pool = createApiPool(config, 10);
 // commands must fail fast here (a health check, a request), not wait for Redis to come back
 const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
 const subscriber = createRedis(config.REDIS_URL);

@@ -4,6 +4,7 @@ import type { LocationQueues } from "../core/queues.ts";
 import { type Redis, redisKeys } from "../core/redis.ts";
 import type { BackpressureMonitor } from "./backpressure.ts";
 import type { LiveHub } from "./live-hub.ts";
+import { LIVE_REFUSALS, type LiveRefusal } from "./live-limits.ts";
 import { formatPipelineMetrics } from "./pipeline-metrics.ts";
 import { withTimeout } from "./with-timeout.ts";
 
@@ -14,6 +15,10 @@ export interface MetricsDeps {
   queue: LocationQueues;
   backpressure: BackpressureMonitor;
   hub: LiveHub;
+  /** refusals by /ws's limits (api/live-limits.ts) */
+  liveRefused: Readonly<Record<LiveRefusal, number>>;
+  /** queries PostgreSQL cancelled at the statement timeout (api/errors.ts) */
+  apiCounters: { readonly queryTimeouts: number };
 }
 
 /**
@@ -56,6 +61,28 @@ export function createMetrics(deps: MetricsDeps): { contentType: string; render:
     collect() {
       this.inc(deps.hub.stats.dropped - droppedSeen);
       droppedSeen = deps.hub.stats.dropped;
+    },
+  });
+
+  const refusedSeen = Object.fromEntries(LIVE_REFUSALS.map((r) => [r, 0])) as Record<LiveRefusal, number>;
+  new Counter({
+    ...apiMetrics.wsRefused,
+    labelNames: ["reason"],
+    registers: [registry],
+    collect() {
+      for (const r of LIVE_REFUSALS) {
+        this.inc({ reason: r }, deps.liveRefused[r] - refusedSeen[r]);
+        refusedSeen[r] = deps.liveRefused[r];
+      }
+    },
+  });
+  let timeoutsSeen = 0;
+  new Counter({
+    ...apiMetrics.queryTimeouts,
+    registers: [registry],
+    collect() {
+      this.inc(deps.apiCounters.queryTimeouts - timeoutsSeen);
+      timeoutsSeen = deps.apiCounters.queryTimeouts;
     },
   });
 

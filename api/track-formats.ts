@@ -6,6 +6,8 @@ export interface TrackMeta {
   from: Date;
   to: Date;
   simplified: boolean;
+  /** 1, or k when only every k-th fix of the range went into the simplifier (api/track-query.ts) */
+  thinnedEvery: number;
 }
 
 const iso = (t: number) => new Date(t).toISOString();
@@ -32,6 +34,7 @@ export function toGeoJson(points: TrackPoint[], meta: TrackMeta) {
       to: meta.to.toISOString(),
       count: points.length,
       simplified: meta.simplified,
+      thinnedEvery: meta.thinnedEvery,
       coordinateProperties: {
         times: points.map((p) => iso(p.t)),
         speed: points.map((p) => p.speed),

@@ -138,6 +138,14 @@ export const apiMetrics = {
     name: "logitrack_ws_dropped_total",
     help: "live WebSocket clients dropped for not draining their socket",
   },
+  wsRefused: {
+    name: "logitrack_ws_refused_total",
+    help: "live WebSocket sockets refused or closed by a limit, by reason (origin, sockets, sockets_per_user, message_rate)",
+  },
+  queryTimeouts: {
+    name: "logitrack_api_query_timeouts_total",
+    help: "API queries cancelled by API_STATEMENT_TIMEOUT_MS (answered 503 E_QUERY_TIMEOUT)",
+  },
 } as const;
 
 /** Prefix of the API process's default metrics (prom-client's collectDefaultMetrics). */

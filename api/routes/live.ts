@@ -3,6 +3,7 @@ import { z } from "zod";
 import { positionsInBox } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import type { LiveHub } from "../live-hub.ts";
+import { type LiveLimits, MessageBudget } from "../live-limits.ts";
 import { bboxTuple } from "../schemas.ts";
 import type { SocketRevocations } from "../socket-revocations.ts";
 
@@ -10,43 +11,88 @@ const clientMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("subscribe"), bbox: bboxTuple.optional() }),
 ]);
 
+/** WebSocket close code for a policy violation (RFC 6455 §7.4.1); 1013 = try again later. */
+const POLICY_VIOLATION = 1008;
+const TRY_AGAIN_LATER = 1013;
+
 /**
  * `GET /ws`: the live map's WebSocket (session cookie or Bearer; browsers cannot set headers on
  * a WebSocket, hence the cookie). The client sends `{"type":"subscribe","bbox":[w,s,e,n]}` (no
  * bbox: every vehicle) and gets a `snapshot` of the box, then `positions` deltas (coalesced, at
  * most 10 a second) and `events`; a bad message gets an `error` and the connection stays.
+ * Limits (api/live-limits.ts): Origin, sockets per process and per user, messages per minute.
  */
-export function liveRoutes(deps: { redis: Redis; hub: LiveHub; revocations: SocketRevocations }) {
-  const { redis, hub } = deps;
+export function liveRoutes(deps: {
+  redis: Redis;
+  hub: LiveHub;
+  /** closes a socket when the user, token or session it was opened with is revoked */
+  revocations: SocketRevocations;
+  limits: LiveLimits;
+  messagesPerMinute: number;
+}) {
+  const { redis, hub, limits } = deps;
   return async (app: FastifyInstance) => {
-    app.get("/ws", { websocket: true, config: { access: "read" }, schema: { hide: true } }, (socket, req) => {
-      hub.add(socket);
-      // closed when the user, token or session it was opened with is revoked
-      deps.revocations.track(socket, req.principal?.subjects ?? []);
-      socket.on("close", () => hub.remove(socket));
-      socket.on("error", () => hub.remove(socket));
-      socket.on("message", (data, isBinary) => {
-        const parsed = isBinary ? undefined : safeJson(data.toString());
-        const msg = clientMessage.safeParse(parsed);
-        if (!msg.success) {
-          const issue = msg.error.issues[0];
-          const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
-          hub.send(socket, {
-            type: "error",
-            error:
-              parsed === undefined ? "message is not JSON" : `${where}${issue?.message ?? "invalid message"}`,
-          });
+    app.get(
+      "/ws",
+      { websocket: true, config: { access: "read" }, schema: { hide: true }, preHandler: limits.admit },
+      (socket, req) => {
+        const release = limits.acquire(req);
+        if (!release) {
+          socket.close(TRY_AGAIN_LATER, "too many live sockets");
           return;
         }
-        const bbox = msg.data.bbox;
-        hub
-          .subscribe(socket, bbox, () => positionsInBox(redis, bbox))
-          .catch((err: unknown) => {
-            req.log.warn({ err }, "live snapshot failed");
-            hub.send(socket, { type: "error", error: "snapshot unavailable; subscribe again" });
-          });
-      });
-    });
+        hub.add(socket);
+        deps.revocations.track(socket, req.principal?.subjects ?? []);
+        const gone = () => {
+          hub.remove(socket);
+          release();
+        };
+        socket.on("close", gone);
+        socket.on("error", gone);
+        const budget = new MessageBudget(deps.messagesPerMinute);
+        let closing = false;
+        socket.on("message", (data, isBinary) => {
+          if (closing) return;
+          const verdict = budget.take();
+          if (verdict === "warn") {
+            hub.send(socket, {
+              type: "error",
+              error: `rate limit: at most ${deps.messagesPerMinute} messages a minute; slow down or be closed`,
+            });
+            return;
+          }
+          if (verdict === "close") {
+            closing = true;
+            limits.count("message_rate", req);
+            gone();
+            socket.close(POLICY_VIOLATION, "message rate limit exceeded");
+            return;
+          }
+          if (verdict === "drop") return;
+          const parsed = isBinary ? undefined : safeJson(data.toString());
+          const msg = clientMessage.safeParse(parsed);
+          if (!msg.success) {
+            const issue = msg.error.issues[0];
+            const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+            hub.send(socket, {
+              type: "error",
+              error:
+                parsed === undefined
+                  ? "message is not JSON"
+                  : `${where}${issue?.message ?? "invalid message"}`,
+            });
+            return;
+          }
+          const bbox = msg.data.bbox;
+          hub
+            .subscribe(socket, bbox, () => positionsInBox(redis, bbox))
+            .catch((err: unknown) => {
+              req.log.warn({ err }, "live snapshot failed");
+              hub.send(socket, { type: "error", error: "snapshot unavailable; subscribe again" });
+            });
+        });
+      },
+    );
   };
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
-import { positionsInBox } from "../../core/live-state.ts";
+import { positionsPage } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import { errorSchema } from "../errors.ts";
 import { pageQuery, pageSchema, toPage } from "../pagination.ts";
@@ -16,7 +16,8 @@ const positionSchema = livePositionSchema.extend({
 });
 
 /**
- * Latest positions inside a box, from the Redis GEO index and live hash; pages by vehicle id.
+ * Latest positions inside a box, from the Redis GEO index and live hash; pages by vehicle id with
+ * a keyset cursor (core/live-state.ts, positionsPage): a page reads about its own records, not the fleet.
  * A position whose fix is older than STALE_AFTER_SECONDS is marked stale, so a client shows it
  * as where the vehicle was last seen rather than where it drives now.
  */
@@ -42,11 +43,8 @@ export function positionRoutes(deps: {
       },
       async (req) => {
         const { bbox, limit, cursor } = req.query;
-        const all = await positionsInBox(deps.redis, bbox);
-        const sorted = all
-          .filter((p) => cursor === undefined || p.vehicleId > cursor)
-          .sort((a, b) => (a.vehicleId < b.vehicleId ? -1 : 1));
-        const page = toPage(sorted, limit, (last) => last.vehicleId);
+        const rows = await positionsPage(deps.redis, { bbox, cursor, limit });
+        const page = toPage(rows, limit, (last) => last.vehicleId);
         return { ...page, items: markStale(page.items, staleMs) };
       },
     );

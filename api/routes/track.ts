@@ -16,13 +16,15 @@ const trackQuery = timeRangeQuery.extend({
     .min(0)
     .max(10_000)
     .optional()
-    .describe("Douglas-Peucker tolerance in metres; points the line does not need are left out"),
+    .describe(
+      "Douglas-Peucker tolerance in metres; points the line does not need are left out. A range of more than TRACK_SIMPLIFY_MAX_INPUT fixes is thinned to every k-th first (properties.thinnedEvery, header X-Track-Thinned-Every)",
+    ),
 });
 
 /** A vehicle's history between two times, read from the partitioned vehicle_locations. */
 export function trackRoutes(deps: {
   pool: pg.Pool;
-  config: Pick<Config, "TRACK_MAX_DAYS" | "TRACK_MAX_POINTS">;
+  config: Pick<Config, "TRACK_MAX_DAYS" | "TRACK_MAX_POINTS" | "TRACK_SIMPLIFY_MAX_INPUT">;
 }): FastifyPluginAsyncZod {
   const { pool, config } = deps;
   return async (app) => {
@@ -44,12 +46,13 @@ export function trackRoutes(deps: {
         if (typeof range === "string")
           return sendError(reply, "E_VALIDATION", range, { field: "querystring.to" });
         const { from, to } = range;
-        const points = await readTrack(pool, {
+        const { points, thinnedEvery } = await readTrack(pool, {
           vehicleId: id,
           from,
           to,
           limit: config.TRACK_MAX_POINTS + 1,
           simplifyMetres: simplify,
+          simplifyMaxInput: config.TRACK_SIMPLIFY_MAX_INPUT,
         });
         // history outlives a removed vehicle; only a name with neither is unknown
         if (points.length === 0 && !(await getVehicle(pool, id)))
@@ -61,7 +64,15 @@ export function trackRoutes(deps: {
             `more than ${config.TRACK_MAX_POINTS} points: shorten the range or pass simplify=<metres>`,
           );
         }
-        const meta = { vehicleId: id, from, to, simplified: simplify !== undefined && simplify > 0 };
+        const meta = {
+          vehicleId: id,
+          from,
+          to,
+          simplified: simplify !== undefined && simplify > 0,
+          thinnedEvery,
+        };
+        // said in every format: GeoJSON also carries it in its properties
+        if (thinnedEvery > 1) reply.header("x-track-thinned-every", String(thinnedEvery));
         const name = `${id}-${from.toISOString().slice(0, 10)}`;
         if (format === "gpx") {
           reply

@@ -53,7 +53,7 @@ export const accessVars = z.object({
   CORS_ORIGINS: z
     .string()
     .default("")
-    .describe("comma-separated origins allowed by CORS; empty = same origin"),
+    .describe("comma-separated origins allowed by CORS and on /ws; empty = same origin only"),
   SESSION_TTL_HOURS: positiveInt
     .max(24 * 365)
     .default(24)
@@ -101,9 +101,28 @@ export const apiLimitVars = z.object({
   TRACK_MAX_POINTS: positiveInt
     .default(100_000)
     .describe("most points a track answer holds; more asks for simplify or a shorter range"),
+  TRACK_SIMPLIFY_MAX_INPUT: positiveInt
+    .default(500_000)
+    .describe(
+      "most fixes a simplified track feeds to Douglas-Peucker; a range with more keeps every k-th (said in the answer)",
+    ),
+  API_STATEMENT_TIMEOUT_MS: positiveInt
+    .default(15_000)
+    .describe("PostgreSQL statement_timeout of the API's queries; one over it answers 503 E_QUERY_TIMEOUT"),
   WS_MAX_BUFFER_BYTES: positiveInt
     .default(1024 * 1024)
     .describe("a live WebSocket client with more unsent bytes than this is dropped"),
+  WS_MAX_SOCKETS: positiveInt
+    .default(10_000)
+    .describe("live WebSocket connections one API process holds; more are refused (503)"),
+  WS_MAX_SOCKETS_PER_USER: positiveInt
+    .default(100)
+    .describe(
+      "live WebSocket connections per user or API token (tabs, wall screens); more are refused (429)",
+    ),
+  WS_MESSAGES_PER_MINUTE: positiveInt
+    .default(600)
+    .describe("messages a live WebSocket client may send a minute; twice as many closes it (1008)"),
 });
 
 export const uiVars = z.object({

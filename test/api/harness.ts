@@ -1,9 +1,9 @@
 import type pg from "pg";
 import { type App, buildApp } from "../../api/app.ts";
+import { createApiPool } from "../../api/db-pool.ts";
 import { type Bridge, createBridge } from "../../bridge/bridge.ts";
 import { addToken } from "../../core/api-tokens.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
-import { createPool } from "../../core/db.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
 import { createLocationQueues, type LocationQueues } from "../../core/queues.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
@@ -48,7 +48,7 @@ export async function startApi(opts: HarnessOptions = {}): Promise<ApiHarness> {
   const redisUrl = p?.config.REDIS_URL ?? opts.redisUrl ?? (await createTestRedis()).url;
   const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ...opts.env });
   const log = opts.log ?? createLogger("api-test", config.LOG_LEVEL);
-  const pool = p?.pool ?? createPool(databaseUrl, 8);
+  const pool = p?.pool ?? createApiPool(config, 8);
   const conns: Redis[] = [];
   const conn = (o = {}) => {
     const r = createRedis(redisUrl, o);

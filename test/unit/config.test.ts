@@ -254,7 +254,12 @@ describe("configuration pieces keep their defaults", () => {
         HTTP_INGEST_RATE_LIMIT: 600,
         TRACK_MAX_DAYS: 31,
         TRACK_MAX_POINTS: 100_000,
+        TRACK_SIMPLIFY_MAX_INPUT: 500_000,
+        API_STATEMENT_TIMEOUT_MS: 15_000,
         WS_MAX_BUFFER_BYTES: 1_048_576,
+        WS_MAX_SOCKETS: 10_000,
+        WS_MAX_SOCKETS_PER_USER: 100,
+        WS_MESSAGES_PER_MINUTE: 600,
       },
     ],
     [
