@@ -52,7 +52,7 @@ for i = 2, #ARGV, 5 do
   end
 end
 if #out > 0 then redis.call('PUBLISH', ARGV[1], '[' .. table.concat(out, ',') .. ']') end
-if #stale > 0 then redis.call('HINCRBY', KEYS[4], '${counterField("bridge_fixes_late")}', #stale) end
+if #stale > 0 then redis.call('HINCRBY', KEYS[4], '${counterField("bridge_live_stale")}', #stale) end
 return stale
 `;
 

@@ -21,9 +21,11 @@ interface PipelineMetric {
 export const pipelineMetrics = {
   bridge_fixes_accepted: { kind: "counter", help: "fixes accepted by the bridge and queued", always: true },
   bridge_batches: { kind: "counter", help: "batches (BullMQ jobs) queued by the bridge", always: true },
-  bridge_fixes_late: {
+  bridge_live_stale: {
     kind: "counter",
-    help: "fixes older than the vehicle's live state (stored, marker not moved)",
+    help:
+      "live-state updates refused: once per vehicle and bridge flush whose newest fix was older than the live position " +
+      "(stored, marker not moved); late fixes one by one are worker_anomalies{kind=late}",
     always: true,
   },
   bridge_rejected: {
@@ -58,7 +60,9 @@ export const pipelineMetrics = {
   worker_insert_ms_total: { kind: "counter", help: "milliseconds spent committing batches", always: true },
   worker_anomalies: {
     kind: "labelled",
-    help: "late, duplicate and clock-skewed fixes recorded by the worker, by kind",
+    help:
+      "fixes the worker recorded as late (older than a fix of the vehicle that arrived before it), duplicate or " +
+      "clock-skewed, one per fix, by kind",
   },
   worker_geofence_events: {
     kind: "counter",

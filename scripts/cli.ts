@@ -32,10 +32,11 @@ const USAGE = `usage: npm run -s logitrack -- <command>
 ${ACCOUNT_USAGE}
   queue retry-failed                        move failed batches back to the queue
   queue stats                               job counts of the locations queue
-  recompute [--vehicle ID]... [--dry-run] [--json]
+  recompute [--vehicle ID]... [--dry-run] [--json] [--use-current-env]
                                             derive trips, stops, events and daily analytics of the
-                                            stored history again with the current rules; prints
-                                            the rows it changed`;
+                                            stored history again with the workers' rules (refused
+                                            if this environment's differ, unless --use-current-env);
+                                            prints the rows it changed`;
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -48,6 +49,7 @@ const { values: opts, positionals } = parseArgs({
     password: { type: "string" },
     vehicle: { type: "string", multiple: true },
     "dry-run": { type: "boolean", default: false },
+    "use-current-env": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -183,6 +185,7 @@ async function run(): Promise<number> {
       const args = [
         ...(opts.vehicle ?? []).flatMap((v) => ["--vehicle", v]),
         ...(opts["dry-run"] ? ["--dry-run"] : []),
+        ...(opts["use-current-env"] ? ["--use-current-env"] : []),
         ...(opts.json ? ["--json"] : []),
       ];
       const child = spawnSync(process.execPath, ["--import", "tsx", "worker/recompute-main.ts", ...args], {

@@ -106,6 +106,6 @@ describe("MQTT ingest into PostGIS", () => {
     });
     const geo = await p.redis.geopos(liveKeys.geo, id);
     expect(Number(geo[0]?.[1])).toBeCloseTo(newer.lat, 4);
-    expect(Number(await p.redis.hget(redisKeys.metrics, "bridge_fixes_late"))).toBeGreaterThanOrEqual(1);
+    expect(Number(await p.redis.hget(redisKeys.metrics, "bridge_live_stale"))).toBeGreaterThanOrEqual(1);
   });
 });

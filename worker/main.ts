@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { Queue, Worker } from "bullmq";
 import { loadConfigOrExit, workerConfigSchema } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
@@ -5,7 +6,10 @@ import { createLogger } from "../core/logger.ts";
 import { handleProcessSignals } from "../core/process.ts";
 import { MAINTENANCE_QUEUE } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
+import { batchLogSummary } from "./batch-log-summary.ts";
 import { createWorker } from "./create-worker.ts";
+import { recordDerivationSettings } from "./derive/derivation-settings.ts";
+import { closeSilentTrips } from "./derive/silent-trips.ts";
 import { maintainPartitions } from "./maintenance.ts";
 
 /** worker: writes queued batches into PostGIS, and keeps the partitions maintained. */
@@ -27,22 +31,40 @@ const maintain = () =>
     log,
   );
 await maintain();
+// the rules this worker derives with, for `logitrack recompute` to check its own against
+await recordDerivationSettings(pool, config, `${hostname()}:${process.pid}`);
+
+// trips of vehicles gone silent (worker/derive/silent-trips.ts)
+const sweepSilences = async () => {
+  const r = await closeSilentTrips(
+    pool,
+    { tripMinDistanceM: config.TRIP_MIN_DISTANCE_M, gapMs: config.TRIP_GAP_SECONDS * 1000 },
+    Date.now(),
+  );
+  if (r.vehicles > 0) log.info(r, "trips of silent vehicles ended");
+};
 
 const worker = createWorker({ config, pool, redis, connection: createRedis(config.REDIS_URL), log });
+const summary = batchLogSummary(log, 60_000);
+worker.on("completed", (_job, result) => summary.add(result));
 await worker.ready;
-// hourly housekeeping as a BullMQ job scheduler: with several workers, one of them runs it
+// housekeeping as BullMQ job schedulers: with several workers, one of them runs each
 const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis });
 maintenanceQueue.on("error", (err) => log.debug({ err: err.message }, "maintenance queue connection error"));
 await maintenanceQueue.upsertJobScheduler("partitions", { every: 3_600_000 }, { name: "partitions" });
-const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, maintain, {
-  connection: createRedis(config.REDIS_URL),
-});
+await maintenanceQueue.upsertJobScheduler("silences", { every: 60_000 }, { name: "silences" });
+const maintenanceWorker = new Worker(
+  MAINTENANCE_QUEUE,
+  async (job) => (job.name === "silences" ? sweepSilences() : maintain()),
+  { connection: createRedis(config.REDIS_URL) },
+);
 maintenanceWorker.on("error", (err) => log.warn({ err: err.message }, "maintenance worker error"));
 log.info({ partitions: config.QUEUE_PARTITIONS, concurrency: config.WORKER_CONCURRENCY }, "worker started");
 
 handleProcessSignals(log, async () => {
   // stop taking jobs, let the current ones finish, then close the pools
   await Promise.all([worker.close(), maintenanceWorker.close()]);
+  summary.stop();
   await maintenanceQueue.close();
   await pool.end();
   redis.disconnect();

@@ -77,7 +77,9 @@ async function processOnce(deps: ProcessBatchDeps, batchId: string, job: BatchJo
 
   const { inserted, duplicates, rejected, anomalies, messages } = counts;
   const anomalyCount = anomalies.late + anomalies.duplicate + anomalies.skewed;
-  deps.log.info(
+  // one line per batch is debug: a busy worker commits several a second (the info summary is in
+  // batch-log-summary.ts)
+  deps.log.debug(
     {
       jobId: batchId,
       inserted,

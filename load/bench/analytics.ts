@@ -126,6 +126,7 @@ WITH pts AS (
   SELECT vehicle_id, (recorded_at AT TIME ZONE '${TZ}')::date AS day, NULL::timestamptz AS anchor,
          recorded_at, location, speed, ignition,
          lead(recorded_at) OVER seq AS next_at, lead(location) OVER seq AS next_location,
+         lead(speed) OVER seq AS next_speed, lead(ignition) OVER seq AS next_ignition,
          ${GAP_S}::float8 AS gap_after
   FROM vehicle_locations
   WINDOW seq AS (PARTITION BY vehicle_id, (recorded_at AT TIME ZONE '${TZ}')::date ORDER BY recorded_at)

@@ -23,7 +23,12 @@ const seconds = (ms: number) => Math.round(ms / 1000);
 /**
  * Late, duplicate and clock-skewed fixes of a batch, in arrival (batch) order:
  * - late: older than the vehicle's newest fix when it arrived: the newest stored before this
- *   batch (read under the vehicle's row lock) or an earlier fix of this batch;
+ *   batch (read under the vehicle's row lock) or an earlier fix of this batch (earlier messages,
+ *   or earlier in the same message), never a fix that arrives after it. A store-and-forward
+ *   upload in time order after older data has none; one that follows the live fix sent when
+ *   coverage returned (simulator/reporter.ts, as real modems do) is late fix by fix, against that
+ *   live fix. The bridge's bridge_live_stale counts something else: flushes whose newest fix did
+ *   not move the live marker, once per vehicle;
  * - duplicate: already stored (or twice in this batch). A stored copy with the same receipt and
  *   message id is this job's own earlier attempt (BullMQ retried it after a commit), not a resend;
  * - skewed: received more than `skewMs` after recordedAt, or dated in the future (the bridge
@@ -60,7 +65,7 @@ export function detectAnomalies(
       out.push({
         ...base,
         kind: "late",
-        detail: `${seconds(prev - f.recordedAt)} s older than the newest fix (${iso(prev)})`,
+        detail: `${seconds(prev - f.recordedAt)} s older than the newest fix received before it (${iso(prev)})`,
       });
     }
     if (prev === null || f.recordedAt > prev) newest.set(f.vehicleId, f.recordedAt);

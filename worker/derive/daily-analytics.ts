@@ -5,7 +5,11 @@ import { parseFixKey } from "../store/insert-locations.ts";
  * Daily analytics per vehicle and fleet day (FLEET_TZ), kept in the rollup table
  * daily_vehicle_stats. Every figure is a sum or a maximum over the day's segments (consecutive
  * fixes in recorded_at order, both inside the day):
- *   distance   geodesic (ST_Distance on geography: the WGS 84 spheroid) from one fix to the next
+ *   distance   geodesic (ST_Distance on geography: the WGS 84 spheroid) from one fix to the next,
+ *              movement only: a segment counts when the fix it ends at is in motion (ignition not
+ *              off, its reported speed, else the segment's distance / time, >= MOVING_SPEED_KMH),
+ *              the rule the trips use (isMovementStep in vehicle-machine.ts); jitter while
+ *              parked or waiting adds nothing
  *   speed v    the fix's reported speed, else the segment's distance / time
  *   moving     v >= MOVING_SPEED_KMH and ignition not off: the segment's time is moving time
  *   idle       ignition on and v below it: idle time
@@ -27,7 +31,7 @@ import { parseFixKey } from "../store/insert-locations.ts";
 
 /**
  * The aggregate over a `pts` relation (vehicle_id, day, anchor, recorded_at, location, speed,
- * ignition, next_at, next_location, gap_after: TRIP_GAP_SECONDS) into one row per (vehicle_id,
+ * ignition, next_at, next_location, next_speed, next_ignition, gap_after: TRIP_GAP_SECONDS) into one row per (vehicle_id,
  * day, anchor). With an anchor (append), the anchor fix itself is not counted again. `minSpeed`
  * is a parameter or a literal. Shared with the benchmark's materialized view so both compute the
  * same thing.
@@ -40,12 +44,15 @@ export function dailyAggregateSql(minSpeed: string): string {
   FROM pts
 ), fix AS (
   SELECT seg.*, COALESCE(speed, CASE WHEN dt > 0 AND NOT silent THEN d / dt * 3.6 END) AS v,
-         (anchor IS NULL OR recorded_at > anchor) AS fresh
+         (anchor IS NULL OR recorded_at > anchor) AS fresh,
+         -- isMovementStep of the fix the segment ends at
+         (next_ignition IS DISTINCT FROM false
+           AND COALESCE(next_speed, CASE WHEN dt > 0 AND NOT silent THEN d / dt * 3.6 END, 0) >= ${minSpeed}) AS moved
   FROM seg
 ), agg AS (
   SELECT vehicle_id, day, anchor,
          (count(*) FILTER (WHERE fresh))::int AS fixes,
-         COALESCE(sum(d) FILTER (WHERE NOT silent), 0) AS distance_m,
+         COALESCE(sum(d) FILTER (WHERE NOT silent AND moved), 0) AS distance_m,
          COALESCE(sum(dt) FILTER (WHERE NOT silent AND v >= ${minSpeed} AND ignition IS DISTINCT FROM false), 0) AS moving_s,
          COALESCE(sum(dt) FILTER (WHERE NOT silent AND ignition AND COALESCE(v, 0) < ${minSpeed}), 0) AS idle_s,
          COALESCE(sum(v * dt) FILTER (WHERE NOT silent AND v >= ${minSpeed} AND ignition IS DISTINCT FROM false), 0) AS moving_speed_s,
@@ -87,6 +94,7 @@ WITH new AS (
 ), pts AS (
   SELECT p.vehicle_id, p.day, p.anchor, l.recorded_at, l.location, l.speed, l.ignition,
          lead(l.recorded_at) OVER seq AS next_at, lead(l.location) OVER seq AS next_location,
+         lead(l.speed) OVER seq AS next_speed, lead(l.ignition) OVER seq AS next_ignition,
          $6::float8 AS gap_after
   FROM todo p CROSS JOIN LATERAL (
     SELECT recorded_at, location, speed, ignition FROM vehicle_locations

@@ -199,7 +199,8 @@ export async function runFromStarts(
 
   const runs = [...starts].map(([vehicleId, start]) => {
     const out = outputs.get(vehicleId) ?? { trips: [], stops: [], events: [], checkpoints: [] };
-    return { vehicleId, since: start.since, replaces: start.replaces, ...out };
+    const openTripStart = start.state.trip?.start.t ?? null;
+    return { vehicleId, since: start.since, replaces: start.replaces, openTripStart, ...out };
   });
   await writeRuns(client, runs);
   return { events: await reconcileEvents(client, runs, fences) };

@@ -7,6 +7,8 @@ import type { MachineState, StopOut, TripOut } from "./vehicle-machine.ts";
  * after `since`, so the stored ones closed after it are replaced as a whole: a replay after late
  * data leaves no stale trip behind. An in-order run continues from the state after the newest
  * stored fix, after which nothing can have closed: it only adds (saving three deletes a batch).
+ * A vehicle still in a trip after the run has no stored trip from that trip's start on, save one
+ * the silence sweep wrote while it was silent (silent-trips.ts): that one is removed.
  */
 export interface VehicleRun {
   vehicleId: string;
@@ -16,6 +18,8 @@ export interface VehicleRun {
   trips: TripOut[];
   stops: StopOut[];
   checkpoints: { at: number; state: MachineState }[];
+  /** the start of the trip still in progress after the run, if any */
+  openTripStart?: number | null;
 }
 
 const TS = (col: string) => `timestamptz 'epoch' + ${col} * interval '1 millisecond'`;
@@ -42,6 +46,20 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
                  SELECT vehicle_id, ${col} FROM ${table} WHERE vehicle_id = u.v AND ${SINCE_MATCH(col)} OFFSET 0
                ) x)`,
       values: [ids, since],
+    });
+  }
+
+  const open = runs.filter((r) => r.openTripStart != null);
+  if (open.length > 0) {
+    await client.query({
+      name: "remove-swept-trips",
+      // per vehicle an index range scan that finds nothing, unless the sweep wrote a row
+      text: `DELETE FROM trips WHERE (vehicle_id, started_at) IN (
+               SELECT x.vehicle_id, x.started_at FROM unnest($1::text[], $2::bigint[]) AS u(v, s)
+               CROSS JOIN LATERAL (
+                 SELECT vehicle_id, started_at FROM trips WHERE vehicle_id = u.v AND started_at >= ${TS("u.s")} OFFSET 0
+               ) x)`,
+      values: [open.map((r) => r.vehicleId), open.map((r) => r.openTripStart)],
     });
   }
 

@@ -9,6 +9,9 @@
  * Trips (Traccar-like):
  * - a fix is in motion when ignition is not off and its speed (reported, else distance / time
  *   from the previous fix) is at least MOVING_SPEED_KMH;
+ * - distance is movement only: the step from the previous fix counts when the fix it arrives at
+ *   is in motion (isMovementStep, the rule the daily rollup applies too), so GPS jitter of a parked
+ *   truck, or of one waiting at a light, adds nothing;
  * - a trip starts at a fix in motion; it ends at the first fix of a standstill that lasts
  *   STOP_MIN_SECONDS (shorter halts, a traffic light, stay inside the trip), or at once when the
  *   ignition goes off (ending at the first fix of the standstill that led to it);
@@ -16,7 +19,8 @@
  *   (or at its standstill's first fix); what the vehicle did meanwhile is unknown, so the distance
  *   across it belongs to no trip, and the first fix after it has only its reported speed;
  * - trips shorter than TRIP_MIN_DISTANCE_M are GPS noise and dropped;
- * - a stop is the time between two trips, where the first ended. The parking after the last
+ * - a stop is the time between two trips, where the first ended; one shorter than a second (an
+ *   ignition-off fix, then a silence, then the vehicle elsewhere: zero length) is dropped. The parking after the last
  *   trip becomes a stop when the next trip starts. A silence while parked stays in the stop, unless
  *   the vehicle reappears elsewhere (TRIP_MIN_DISTANCE_M away): then the stop ends at the last fix
  *   before the silence. After a silence that ended a trip or a stop, the next stop starts at the
@@ -166,7 +170,7 @@ function stepTrip(state: MachineState, fix: TrackFix, at: At, rules: MachineRule
   const silent = state.lastAt !== null && fix.t - state.lastAt > rules.gapMs;
   // across a silence distance / time is no speed: only a reported one counts
   const speed = fix.speed ?? (silent ? 0 : derivedSpeed(state, fix));
-  const motion = fix.ignition !== false && speed >= rules.movingSpeedKmh;
+  const motion = isMovementStep(fix.ignition, speed, rules.movingSpeedKmh);
   if (silent && state.trip) {
     const ended = state.trip;
     state.trip = null;
@@ -174,7 +178,7 @@ function stepTrip(state: MachineState, fix: TrackFix, at: At, rules: MachineRule
     if (closeTrip(state, ended, end, fix.t, rules, out)) state.lastTripEnd = motion ? null : at;
   } else if (silent && state.lastTripEnd && state.lastAt !== null && (fix.d ?? 0) >= rules.tripMinDistanceM) {
     // parked when it fell silent, elsewhere after: the stop ended where it was last seen there
-    out.stops.push({ start: state.lastTripEnd, endAt: state.lastAt, closedAt: fix.t });
+    pushStop(out, { start: state.lastTripEnd, endAt: state.lastAt, closedAt: fix.t });
     state.lastTripEnd = motion ? null : at;
   }
   const trip = state.trip;
@@ -182,7 +186,7 @@ function stepTrip(state: MachineState, fix: TrackFix, at: At, rules: MachineRule
     if (motion) state.trip = { start: at, last: at, distance: 0, maxSpeed: speed, still: null };
     return;
   }
-  trip.distance += fix.d ?? 0;
+  if (motion) trip.distance += fix.d ?? 0;
   trip.last = at;
   if (motion) {
     trip.still = null;
@@ -196,13 +200,48 @@ function stepTrip(state: MachineState, fix: TrackFix, at: At, rules: MachineRule
   }
 }
 
+/**
+ * The movement rule, one for trips and the daily rollup (daily-analytics.ts states it in SQL): the
+ * step to a fix is movement when that fix is in motion, i.e. its ignition is not off and its speed
+ * (reported, else the step's distance / time; none across a silence) is at least MOVING_SPEED_KMH.
+ */
+export function isMovementStep(ignition: boolean | null, speedKmh: number, movingSpeedKmh: number): boolean {
+  return ignition !== false && speedKmh >= movingSpeedKmh;
+}
+
+// a stop under a second long (its two ends on one fix) says nothing: dropped
+const STOP_MIN_MS = 1000;
+
+function pushStop(out: MachineOutput, stop: StopOut): void {
+  if (stop.endAt - stop.start.t >= STOP_MIN_MS) out.stops.push(stop);
+}
+
+/**
+ * What the machine emits when `state`'s vehicle stays silent from now on: its trip in progress
+ * ends at its last fix (or its standstill's first fix), as the first fix after a silence would
+ * end it (closed at the time the silence became one: lastAt + gap). Pure: `state` is not changed,
+ * so fixes that later fill the silence continue the trip (worker/derive/silent-trips.ts).
+ */
+export function closeOnSilence(
+  state: MachineState,
+  rules: Pick<MachineRules, "tripMinDistanceM" | "gapMs">,
+): MachineOutput {
+  const out: MachineOutput = { trips: [], stops: [], events: [], checkpoints: [] };
+  if (!state.trip || state.lastAt === null) return out;
+  const copy = structuredClone(state);
+  const trip = copy.trip as OpenTrip;
+  const end = trip.still ?? { at: trip.last ?? trip.start, distance: trip.distance };
+  closeTrip(copy, trip, end, state.lastAt + rules.gapMs, rules, out);
+  return out;
+}
+
 /** Emits the trip ending at `end` and the stop before it, unless it is noise; true if emitted. */
 function closeTrip(
   state: MachineState,
   trip: OpenTrip,
   end: { at: At; distance: number },
   closedAt: number,
-  rules: MachineRules,
+  rules: Pick<MachineRules, "tripMinDistanceM">,
   out: MachineOutput,
 ): boolean {
   if (end.distance < rules.tripMinDistanceM) return false;
@@ -215,7 +254,7 @@ function closeTrip(
     maxSpeedKmh: trip.maxSpeed,
     avgSpeedKmh: seconds > 0 ? (end.distance / seconds) * 3.6 : null,
   });
-  if (state.lastTripEnd) out.stops.push({ start: state.lastTripEnd, endAt: trip.start.t, closedAt });
+  if (state.lastTripEnd) pushStop(out, { start: state.lastTripEnd, endAt: trip.start.t, closedAt });
   state.lastTripEnd = end.at;
   return true;
 }
