@@ -11,10 +11,11 @@ export interface TrackPoint {
   accuracy: number | null;
   ignition: boolean | null;
   odometer: number | null;
+  attributes: Record<string, number | string | boolean> | null;
 }
 
 const SELECT = `(extract(epoch FROM recorded_at) * 1000)::float8 AS t, ST_Y(location) AS lat, ST_X(location) AS lng,
-  speed, heading, altitude, accuracy, ignition, odometer`;
+  speed, heading, altitude, accuracy, ignition, odometer, attributes`;
 
 /**
  * `recorded_at >= $2 AND recorded_at < $3` on the partition key lets PostgreSQL prune every
@@ -31,7 +32,7 @@ ORDER BY recorded_at LIMIT $4`;
  * $5 is the tolerance in degrees.
  */
 export const SIMPLIFIED_TRACK_SQL = `WITH pts AS (
-  SELECT recorded_at, location, speed, heading, altitude, accuracy, ignition, odometer FROM vehicle_locations
+  SELECT recorded_at, location, speed, heading, altitude, accuracy, ignition, odometer, attributes FROM vehicle_locations
   WHERE vehicle_id = $1 AND recorded_at >= $2::timestamptz AND recorded_at < $3::timestamptz
 ), kept AS (
   SELECT ST_M((ST_DumpPoints(ST_Simplify(ST_MakeLine(
