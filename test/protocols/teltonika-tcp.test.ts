@@ -11,8 +11,8 @@ import { type ProtocolApi, startProtocolApi } from "./api.ts";
 import { storedFixes, waitForFixes } from "./clients.ts";
 
 // A Teltonika FMB device over TCP against the broker process's listener (TELTONIKA_TCP_PORT),
-// the real bridge, worker and PostgreSQL. BATCH_MS is long enough that a packet's records are
-// seen held in the bridge before its reply, so the "killed before the reply" case is certain.
+// the real bridge, worker and PostgreSQL. BATCH_MS is long enough (1 s) that a packet's records
+// are seen held in the bridge, its reply not yet sent, so "killed before the reply" is certain.
 const IMEI_BASE = 356307042441100;
 let nextImei = IMEI_BASE;
 
@@ -56,7 +56,7 @@ describe("Teltonika Codec 8/8E over TCP", () => {
     Number((await p.redis.hget(redisKeys.metrics, labelledField("teltonika_tcp_refused", reason))) ?? 0);
 
   beforeAll(async () => {
-    p = await startPlatform({ env: { TELTONIKA_TCP_PORT: "0", BATCH_MS: "400" } });
+    p = await startPlatform({ env: { TELTONIKA_TCP_PORT: "0", BATCH_MS: "1000" } });
     port = p.broker.ports.teltonika as number;
   });
   afterAll(async () => {
@@ -122,6 +122,8 @@ describe("Teltonika Codec 8/8E over TCP", () => {
       (n) => n > 0,
       { intervalMs: 5, what: "the packet held in the bridge" },
     );
+    // a reply already written would be read by now: loopback delivers within the event loop turn
+    await sleep(50);
     expect(first.received()).toEqual(Buffer.from([0x01]));
     first.socket.destroy();
 
