@@ -26,6 +26,7 @@ import { type AdmissionDeps, createAdmission, MAX_CLIENT_ID_LENGTH } from "./lim
 import { type ListenerConfig, listen } from "./listeners.ts";
 import { createAcknowledge } from "./reject-notices.ts";
 import { relayEvents } from "./relay-events.ts";
+import { createTeltonikaCommands, type TeltonikaCommands } from "./teltonika-commands.ts";
 import { listenTeltonika, type TeltonikaListener } from "./teltonika-tcp.ts";
 
 export interface BrokerDeps {
@@ -132,13 +133,18 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const limits = { stats: admission.stats, heldBy: admission.heldBy, refused: admission.refused };
   const listeners = await listen(config, (conn, req) => admission.limitPacketSize(aedes.handle(conn, req)));
   const heartbeat = startHeartbeat({ aedes, redis: deps.redis, log, limits });
-  const teltonika = await startTeltonika(deps);
+  const teltonikaCommands = createTeltonikaCommands({ pool: deps.pool, log });
+  const teltonika = await startTeltonika(deps, teltonikaCommands);
   const ports = { ...listeners.ports, ...(teltonika ? { teltonika: teltonika.port } : {}) };
 
   const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
-    if (msg.type === "revoke") clients.revoke(msg.vehicleId);
-    else if (msg.type === "command")
+    if (msg.type === "revoke") {
+      clients.revoke(msg.vehicleId);
+      teltonikaCommands.revoke(msg.vehicleId);
+    } else if (msg.type === "command") {
       downlink.deliver(msg).catch((err: unknown) => log.error({ err, ...msg }, "command not delivered"));
+      teltonikaCommands.deliver(msg);
+    }
   });
   const stopRelay = await relayEvents({ aedes, subscriber: deps.subscriber, redis: deps.redis, log });
 
@@ -168,7 +174,10 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
 }
 
 /** The Teltonika TCP listener (teltonika-tcp.ts) when TELTONIKA_TCP_PORT is set, on MQTT_HOST. */
-async function startTeltonika(deps: BrokerDeps): Promise<TeltonikaListener | undefined> {
+async function startTeltonika(
+  deps: BrokerDeps,
+  commands: TeltonikaCommands,
+): Promise<TeltonikaListener | undefined> {
   const { config, redis, log } = deps;
   if (config.TELTONIKA_TCP_PORT === undefined) return undefined;
   return listenTeltonika({
@@ -178,6 +187,7 @@ async function startTeltonika(deps: BrokerDeps): Promise<TeltonikaListener | und
     idleTimeoutMs: config.TELTONIKA_IDLE_TIMEOUT_S * 1000,
     resolveImei: createImeiResolver(deps.pool),
     ingest: (msg) => deps.bridge.ingest(msg),
+    commands,
     count: (refusal) => {
       const field = refusal
         ? labelledField("teltonika_tcp_refused", refusal)

@@ -10,6 +10,8 @@ import type { IncomingMessage, IngestOutcome } from "../bridge/bridge.ts";
 import type { ResolveImei } from "../bridge/imei-resolver.ts";
 import type { Logger } from "../core/logger.ts";
 import { IMEI_RE, topics } from "../core/topics.ts";
+import { CODEC_12, decodeCodec12, RESPONSE } from "./teltonika-codec12.ts";
+import type { TeltonikaCommands } from "./teltonika-commands.ts";
 
 export type TeltonikaRefusal = "crc" | "unknown_imei" | "bad_stream" | "oversized";
 
@@ -24,6 +26,8 @@ export interface TeltonikaTcpDeps {
   ingest: (msg: IncomingMessage) => Promise<IngestOutcome>;
   /** counts a refusal, or (undefined) a packet acknowledged */
   count: (refusal: TeltonikaRefusal | undefined) => void;
+  /** Codec 12 downlink (teltonika-commands.ts) */
+  commands: Pick<TeltonikaCommands, "attach" | "respond">;
   log: Logger;
 }
 
@@ -50,6 +54,7 @@ const CRC_BYTES = 4;
  *      that checks is handed to the bridge as a `{imei}/data` message, through the same adapter,
  *      rejects and dead letter as over MQTT, and its record count (4 bytes) goes back only once
  *      its records are queued, the guarantee PUBACK gives over MQTT. Reading stops meanwhile.
+ * Codec 12 packets carry commands to the device and its responses back (teltonika-commands.ts).
  * A packet arrives in as many TCP segments as it likes. A stream that is not an AVL packet, or
  * one declaring more than maxPayloadBytes, closes that connection only; so does silence for
  * idleTimeoutMs. Ingest failing (hold cap reached, bridge closing) closes it without the reply,
@@ -86,6 +91,8 @@ function handleConnection(socket: Socket, deps: TeltonikaTcpDeps): void {
   let buf = Buffer.alloc(0);
   let device: { imei: string; vehicleId: string } | undefined;
   let busy = false;
+  let detach: (() => void) | undefined;
+  socket.on("close", () => detach?.());
 
   socket.setNoDelay(true);
   socket.setTimeout(deps.idleTimeoutMs, () => {
@@ -134,6 +141,13 @@ function handleConnection(socket: Socket, deps: TeltonikaTcpDeps): void {
       step();
       return;
     }
+    if (packet[HEADER_BYTES] === CODEC_12) {
+      const c12 = decodeCodec12(packet);
+      if (c12?.type === RESPONSE) deps.commands.respond(device.vehicleId, c12.text);
+      else log.warn({ peer, imei: device.imei }, "codec 12 packet that is not a response: ignored");
+      step();
+      return;
+    }
     void ingest(packet, device);
   }
 
@@ -167,6 +181,10 @@ function handleConnection(socket: Socket, deps: TeltonikaTcpDeps): void {
         device = { imei, vehicleId };
         log.debug({ peer, imei, vehicleId }, "teltonika device connected");
         socket.write(Buffer.from([0x01]));
+        detach = deps.commands.attach(vehicleId, {
+          send: (packet) => socket.write(packet),
+          close: () => socket.destroy(),
+        });
         socket.resume();
         step();
       },
@@ -230,7 +248,7 @@ function framingProblem(
     return { reason: "oversized", detail: `data length ${dataBytes} > MAX_PAYLOAD_BYTES ${maxPayloadBytes}` };
   if (dataBytes < MIN_DATA_BYTES) return { reason: "bad_stream", detail: `data length ${dataBytes}` };
   const codec = buf[HEADER_BYTES];
-  if (codec !== undefined && codec !== CODEC_8 && codec !== CODEC_8E)
-    return { reason: "bad_stream", detail: `codec id ${codec} is not Codec 8 or 8E` };
+  if (codec !== undefined && codec !== CODEC_8 && codec !== CODEC_8E && codec !== CODEC_12)
+    return { reason: "bad_stream", detail: `codec id ${codec} is not Codec 8, 8E or 12` };
   return undefined;
 }

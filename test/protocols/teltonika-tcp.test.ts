@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COMMAND, decodeCodec12, encodeCodec12, RESPONSE } from "../../broker/teltonika-codec12.ts";
 import { labelledField } from "../../core/metrics-catalogue.ts";
 import { redisKeys } from "../../core/redis.ts";
 import { addVehicle } from "../../core/vehicles.ts";
@@ -219,6 +220,68 @@ describe("Teltonika Codec 8/8E over TCP", () => {
       { what: "the dead letter row" },
     );
     expect(dead).toEqual([{ reason: "E_NO_FIX", topic: `${v.imei}/data` }]);
+  });
+});
+
+describe("Teltonika Codec 12 downlink over TCP", () => {
+  let p: TestPlatform;
+  let api: ProtocolApi;
+  const devices: TcpDevice[] = [];
+  beforeAll(async () => {
+    p = await startPlatform({ env: { TELTONIKA_TCP_PORT: "0" } });
+    api = await startProtocolApi(p);
+  });
+  afterAll(async () => {
+    for (const d of devices) d.socket.destroy();
+    await api?.close();
+    await p?.close();
+  });
+  const command = async (vehicleId: string, payload: unknown) => {
+    const res = await api.app.inject({
+      method: "POST",
+      url: `/api/vehicles/${vehicleId}/commands`,
+      headers: api.admin,
+      payload: { payload },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    return res.json().id as string;
+  };
+  const status = async (vehicleId: string, id: string) =>
+    (await api.app.inject({ url: `/api/vehicles/${vehicleId}/commands/${id}`, headers: api.viewer })).json();
+
+  it("a text command reaches the device as Codec 12; its response is the command's result", async () => {
+    const imei = "356307042441501";
+    const v = await addVehicle(p.pool, { id: "tlt-c12", imei });
+    // a command created while the device is away is sent when it connects
+    const early = await command(v.id, "getver");
+    const { device, answer } = await handshake(p.broker.ports.teltonika as number, imei);
+    devices.push(device);
+    expect(answer).toBe(0x01);
+    const first = encodeCodec12(COMMAND, "getver");
+    expect((await device.waitForBytes(1 + first.length)).subarray(1)).toEqual(first);
+    device.socket.write(encodeCodec12(RESPONSE, "Ver:03.25.14 GPS:AXN_5.1.9 Hw:FMB920"));
+    await waitFor(
+      () => status(v.id, early),
+      (c) => c.status === "acked",
+      { what: "the getver command acked" },
+    );
+    expect((await status(v.id, early)).response).toBe("Ver:03.25.14 GPS:AXN_5.1.9 Hw:FMB920");
+
+    const id = await command(v.id, "setdigout 1");
+    const second = encodeCodec12(COMMAND, "setdigout 1");
+    const got = await device.waitForBytes(1 + first.length + second.length);
+    expect(decodeCodec12(got.subarray(1 + first.length))).toEqual({ type: COMMAND, text: "setdigout 1" });
+    device.socket.write(encodeCodec12(RESPONSE, "DOUT1:1 Timeout:INFINITY"));
+    const done = await waitFor(
+      () => status(v.id, id),
+      (c) => c.status === "acked",
+      { what: "the setdigout command acked" },
+    );
+    expect(done.response).toBe("DOUT1:1 Timeout:INFINITY");
+    // AVL data still flows on the same connection
+    device.socket.write(encodeAvlPacket(0x8e, records(1)));
+    const all = await device.waitForBytes(1 + first.length + second.length + 4);
+    expect(all.subarray(-4)).toEqual(countReply(1));
   });
 });
 
