@@ -6,6 +6,11 @@ export const vehicleIdSchema = z.string().regex(VEHICLE_ID_RE, "must match [A-Za
 
 export const vehicleParams = z.object({ id: vehicleIdSchema });
 
+/** A fix's device-specific values (core/fix.ts), e.g. a Teltonika device's IO elements. */
+export const fixAttributesSchema = z
+  .record(z.string(), z.union([z.number(), z.string(), z.boolean()]))
+  .describe("device-specific values: Teltonika IO elements as io{id}, and named ones (externalVoltage V, …)");
+
 export const livePositionSchema = z
   .object({
     vehicleId: z.string(),
@@ -18,6 +23,7 @@ export const livePositionSchema = z
     accuracy: z.number().optional(),
     ignition: z.boolean().optional(),
     odometer: z.number().optional(),
+    attributes: fixAttributesSchema.optional(),
     receivedAt: z.number().describe("epoch ms, when the platform received the fix"),
   })
   .describe("the newest fix of a vehicle (Redis live state)");

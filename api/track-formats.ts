@@ -43,6 +43,7 @@ export function toGeoJson(points: TrackPoint[], meta: TrackMeta) {
         accuracy: points.map((p) => p.accuracy),
         ignition: points.map((p) => p.ignition),
         odometer: points.map((p) => p.odometer),
+        attributes: points.map((p) => p.attributes),
       },
     },
   };

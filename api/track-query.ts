@@ -11,10 +11,11 @@ export interface TrackPoint {
   accuracy: number | null;
   ignition: boolean | null;
   odometer: number | null;
+  attributes: Record<string, number | string | boolean> | null;
 }
 
 const SELECT = `(extract(epoch FROM recorded_at) * 1000)::float8 AS t, ST_Y(location) AS lat, ST_X(location) AS lng,
-  speed, heading, altitude, accuracy, ignition, odometer`;
+  speed, heading, altitude, accuracy, ignition, odometer, attributes`;
 
 /**
  * `recorded_at >= $2 AND recorded_at < $3` on the partition key lets PostgreSQL prune every
@@ -36,7 +37,7 @@ WHERE vehicle_id = $1 AND recorded_at >= $2::timestamptz AND recorded_at < $3::t
  * the range's count): 1 keeps all, more bounds the line a long range builds (TRACK_SIMPLIFY_MAX_INPUT).
  */
 export const SIMPLIFIED_TRACK_SQL = `WITH pts AS (
-  SELECT recorded_at, location, speed, heading, altitude, accuracy, ignition, odometer FROM (
+  SELECT recorded_at, location, speed, heading, altitude, accuracy, ignition, odometer, attributes FROM (
     SELECT *, row_number() OVER (ORDER BY recorded_at) AS rn FROM vehicle_locations
     WHERE vehicle_id = $1 AND recorded_at >= $2::timestamptz AND recorded_at < $3::timestamptz
   ) ranged WHERE (rn - 1) % $6::int = 0 OR rn = $7::int

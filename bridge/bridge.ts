@@ -8,6 +8,8 @@ import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { cutPayload, type Reject, type RejectReason } from "../core/reject-reasons.ts";
 import { type IngestKind, ownIngestKind } from "../core/topics.ts";
 import { adapters } from "./adapters/index.ts";
+import { hasAvlPreamble } from "./adapters/teltonika-codec8.ts";
+import { CandidateReject } from "./adapters/types.ts";
 import { Batcher } from "./batcher.ts";
 
 /** One message as it reached the platform (MQTT publish or HTTP ingest). */
@@ -68,7 +70,8 @@ export type Bridge = ReturnType<typeof createBridge>;
  *   1. size cap           → E_TOO_LARGE
  *   2. topic → adapter    (native | native-batch | owntracks | teltonika: `msg.kind`, else
  *                          classified here, core/topics.ts) → E_TOPIC_MISMATCH
- *   3. JSON.parse         → E_BAD_JSON (a zero-length payload reaches the adapter as undefined)
+ *   3. JSON.parse         → E_BAD_JSON (a zero-length payload reaches the adapter as undefined;
+ *                           a binary Teltonika Codec 8/8E packet on `{imei}/data` as the Buffer)
  *   4. adapter            → candidate fixes, a reject of the whole message, or ignored on purpose
  *                           (acknowledged; neither stored nor counted as an error); more than
  *                           MAX_FIXES_PER_UPLOAD candidates → E_TOO_LARGE, one reject for the message
@@ -163,9 +166,16 @@ export function createBridge(deps: BridgeDeps) {
       );
       return { fixes, rejects };
     }
+    // a binary packet is shown in the dead letter as hex, not as mangled UTF-8
+    const binary = kind === "teltonika" && hasAvlPreamble(msg.payload);
+    const shown = binary ? msg.payload.toString("hex") : msg.payload;
     let decoded: unknown;
     try {
-      decoded = msg.payload.length === 0 ? undefined : JSON.parse(msg.payload.toString("utf8"));
+      decoded = binary
+        ? msg.payload
+        : msg.payload.length === 0
+          ? undefined
+          : JSON.parse(msg.payload.toString("utf8"));
     } catch (err) {
       reject("E_BAD_JSON", (err as Error).message, msg.payload);
       return { fixes, rejects };
@@ -177,12 +187,12 @@ export function createBridge(deps: BridgeDeps) {
       // an adapter bug must not cost the device its connection (it would resend forever): the
       // message is rejected, and the error logged so the bug gets fixed
       log.error({ err, topic: msg.topic, vehicleId: msg.vehicleId }, "adapter threw");
-      reject("E_BAD_PAYLOAD", "payload could not be read", msg.payload);
+      reject("E_BAD_PAYLOAD", "payload could not be read", shown);
       return { fixes, rejects };
     }
     if (adapted.ok === "ignored") return { fixes, rejects, ignored: adapted.detail };
     if (!adapted.ok) {
-      reject(adapted.reason, adapted.detail, msg.payload);
+      reject(adapted.reason, adapted.detail, shown);
       return { fixes, rejects };
     }
     if (adapted.candidates.length > config.MAX_FIXES_PER_UPLOAD) {
@@ -194,13 +204,16 @@ export function createBridge(deps: BridgeDeps) {
     const many = adapted.candidates.length > 1;
     adapted.candidates.forEach((candidate, i) => {
       const id = many ? `${msg.messageId}.${i}` : msg.messageId;
-      const r = toFix(candidate, msg.vehicleId, id, msg.receivedAt, window);
+      const r =
+        candidate instanceof CandidateReject
+          ? { ok: false as const, reason: candidate.reason, detail: candidate.detail }
+          : toFix(candidate, msg.vehicleId, id, msg.receivedAt, window);
       if (r.ok) fixes.push(r.fix);
       else
         reject(
           r.reason,
           many ? `[${i}] ${r.detail}` : r.detail,
-          many ? safeJson(candidate) : msg.payload,
+          many ? safeJson(candidate instanceof CandidateReject ? candidate.raw : candidate) : shown,
           id,
         );
     });

@@ -1,10 +1,12 @@
 import { Aedes, type AedesOptions, type Client } from "aedes";
 import type pg from "pg";
 import type { Bridge } from "../bridge/bridge.ts";
+import { createImeiResolver } from "../bridge/imei-resolver.ts";
 import type { Config } from "../core/config.ts";
 import { subscribeControl } from "../core/control.ts";
 import type { Logger } from "../core/logger.ts";
-import type { Redis } from "../core/redis.ts";
+import { counterField, labelledField } from "../core/metrics-catalogue.ts";
+import { type Redis, redisKeys } from "../core/redis.ts";
 import { getMqttAccount } from "../core/vehicles.ts";
 import { createClientRegistry } from "./client-registry.ts";
 import { createCommandAck } from "./command-ack.ts";
@@ -26,9 +28,18 @@ import { type ListenerConfig, listen } from "./listeners.ts";
 import { createRefusals, type Refusals } from "./refusals.ts";
 import { createAcknowledge } from "./reject-notices.ts";
 import { relayEvents } from "./relay-events.ts";
+import { createTeltonikaCommands, type TeltonikaCommands } from "./teltonika-commands.ts";
+import { listenTeltonika, type TeltonikaListener } from "./teltonika-tcp.ts";
 
 export interface BrokerDeps {
-  config: Pick<Config, "MQTT_ALLOW_ANONYMOUS" | "MAX_PAYLOAD_BYTES" | "MQTT_DRAIN_TIMEOUT_MS"> &
+  config: Pick<
+    Config,
+    | "MQTT_ALLOW_ANONYMOUS"
+    | "MAX_PAYLOAD_BYTES"
+    | "MQTT_DRAIN_TIMEOUT_MS"
+    | "TELTONIKA_TCP_PORT"
+    | "TELTONIKA_IDLE_TIMEOUT_S"
+  > &
     ListenerConfig &
     AdmissionDeps["config"];
   pool: pg.Pool;
@@ -50,8 +61,8 @@ export interface BrokerDeps {
 
 export interface BrokerHandle {
   aedes: Aedes;
-  /** bound ports (useful when configured as 0) */
-  ports: { mqtt: number; ws: number; tls?: number };
+  /** bound ports (useful when configured as 0); teltonika when TELTONIKA_TCP_PORT is set */
+  ports: { mqtt: number; ws: number; tls?: number; teltonika?: number };
   /** disconnects every live session of a vehicle and forgets its cached credential */
   revoke(vehicleId: string): void;
   /** ingest admission (rate limit, held ceilings) and connect-storm refusals, for tests and the heartbeat */
@@ -141,20 +152,27 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const listeners = await listen(config, (conn, req) => admission.limitPacketSize(aedes.handle(conn, req)));
   const heartbeat = startHeartbeat({ aedes, redis: deps.redis, log, limits });
   const refusalMetrics = startConnectRefusalMetrics({ redis: deps.redis, refused: admission.refused, log });
+  const teltonikaCommands = createTeltonikaCommands({ pool: deps.pool, log });
+  const teltonika = await startTeltonika(deps, teltonikaCommands);
+  const ports = { ...listeners.ports, ...(teltonika ? { teltonika: teltonika.port } : {}) };
 
   const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
-    if (msg.type === "revoke") clients.revoke(msg.vehicleId);
-    else if (msg.type === "revoke-integration") clients.revoke(msg.name, "integration");
-    else if (msg.type === "command")
+    if (msg.type === "revoke") {
+      clients.revoke(msg.vehicleId);
+      teltonikaCommands.revoke(msg.vehicleId);
+    } else if (msg.type === "revoke-integration") clients.revoke(msg.name, "integration");
+    else if (msg.type === "command") {
       downlink.deliver(msg).catch((err: unknown) => log.error({ err, ...msg }, "command not delivered"));
+      teltonikaCommands.deliver(msg);
+    }
   });
   const stopRelay = await relayEvents({ aedes, subscriber: deps.subscriber, redis: deps.redis, log });
 
-  log.info(listeners.ports, "broker listening");
+  log.info(ports, "broker listening");
 
   return {
     aedes,
-    ports: listeners.ports,
+    ports,
     revoke: (vehicleId) => clients.revoke(vehicleId),
     limits,
     async close() {
@@ -163,11 +181,40 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
       admission.close();
       // 1. stop accepting connections, 2. queue what is held (PUBACKs go out), 3. close clients
       listeners.close();
+      teltonika?.close();
       await bridge.close();
+      // the replies of the packets the close flushed go out first
+      await new Promise((resolve) => setImmediate(resolve));
+      teltonika?.closeConnections();
       await unsubscribeControl();
       await stopRelay();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await heartbeat.remove();
     },
   };
+}
+
+/** The Teltonika TCP listener (teltonika-tcp.ts) when TELTONIKA_TCP_PORT is set, on MQTT_HOST. */
+async function startTeltonika(
+  deps: BrokerDeps,
+  commands: TeltonikaCommands,
+): Promise<TeltonikaListener | undefined> {
+  const { config, redis, log } = deps;
+  if (config.TELTONIKA_TCP_PORT === undefined) return undefined;
+  return listenTeltonika({
+    port: config.TELTONIKA_TCP_PORT,
+    host: config.MQTT_HOST,
+    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+    idleTimeoutMs: config.TELTONIKA_IDLE_TIMEOUT_S * 1000,
+    resolveImei: createImeiResolver(deps.pool),
+    ingest: (msg) => deps.bridge.ingest(msg),
+    commands,
+    count: (refusal) => {
+      const field = refusal
+        ? labelledField("teltonika_tcp_refused", refusal)
+        : counterField("teltonika_tcp_packets");
+      redis.hincrby(redisKeys.metrics, field, 1).catch(() => {});
+    },
+    log: log.child({ listener: "teltonika" }),
+  });
 }

@@ -13,6 +13,8 @@ export interface Fix {
   accuracy?: number | undefined;
   ignition?: boolean | undefined;
   odometer?: number | undefined;
+  /** device-specific values (e.g. Teltonika IO elements), stored as jsonb */
+  attributes?: FixAttributes | undefined;
   /** correlation id: the device's messageId, or one the broker generated */
   messageId: string;
   /** when the broker received the message (epoch ms) */
@@ -36,6 +38,26 @@ const real = (min: number, max: number) =>
     .max(Math.min(max, FLOAT4_MAX))
     .transform((v) => (Math.fround(v) === 0 ? 0 : v));
 
+export type FixAttributes = Record<string, number | string | boolean>;
+
+const MAX_ATTRIBUTES = 1024;
+// starts with a letter or digit: `__proto__` can never become a key
+const ATTRIBUTE_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+// PostgreSQL refuses NUL in a jsonb string (the whole batch would fail): replaced, as in cutPayload
+const noNul = (s: string) => (s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
+
+/**
+ * Flat device-specific values: numbers, strings, booleans under short keys. The payload cap
+ * (MAX_PAYLOAD_BYTES) bounds their size; the key count is capped so one fix cannot carry an
+ * unbounded object into every /ws update.
+ */
+const attributesSchema = z
+  .record(
+    z.string().regex(ATTRIBUTE_KEY_RE, "keys are [A-Za-z0-9_.-]{1,64}, starting with a letter or digit"),
+    z.union([finite, z.boolean(), z.string().transform(noNul)]),
+  )
+  .refine((o) => Object.keys(o).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`);
+
 /**
  * The native fix as a device sends it (README.md, "Devices": the native fix). Adapters for other
  * formats map their payloads onto this shape, so every format meets the same rules.
@@ -56,13 +78,9 @@ export const nativeFixSchema = z.object({
   accuracy: real(0, FLOAT4_MAX).optional(),
   ignition: z.boolean().optional(),
   odometer: finite.min(0).optional(),
+  attributes: attributesSchema.optional(),
   // NUL cannot be stored in a text column (it would fail the batch): replaced, as in cutPayload
-  messageId: z
-    .string()
-    .min(1)
-    .max(128)
-    .transform((s) => (s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s))
-    .optional(),
+  messageId: z.string().min(1).max(128).transform(noNul).optional(),
 });
 
 export interface TimeWindow {
@@ -138,6 +156,7 @@ function validate(
       accuracy: f.accuracy,
       ignition: f.ignition,
       odometer: f.odometer,
+      ...(f.attributes !== undefined ? { attributes: f.attributes } : {}),
       messageId: f.messageId ?? messageId,
       receivedAt,
     },

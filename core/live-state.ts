@@ -104,6 +104,7 @@ export function liveArgs(newest: readonly Fix[], liveChannel: string): (string |
       accuracy: f.accuracy,
       ignition: f.ignition,
       odometer: f.odometer,
+      attributes: f.attributes,
       receivedAt: f.receivedAt,
     };
     argv.push(f.vehicleId, f.recordedAt, f.lng, f.lat, JSON.stringify(pos));

@@ -44,6 +44,14 @@ export const pipelineMetrics = {
     kind: "labelled",
     help: "MQTT connections and messages the embedded broker refused: client_id (an id not naming its account), fix_rate, ack_rate",
   },
+  teltonika_tcp_packets: {
+    kind: "counter",
+    help: "Teltonika AVL packets taken over TCP and acknowledged with their record count",
+  },
+  teltonika_tcp_refused: {
+    kind: "labelled",
+    help: "Teltonika TCP packets or connections refused, by reason (crc: no reply, the device resends; unknown_imei, bad_stream, oversized: connection closed)",
+  },
   worker_fixes_inserted: { kind: "counter", help: "fixes inserted into vehicle_locations", always: true },
   worker_fixes_duplicate: {
     kind: "counter",

@@ -1,9 +1,8 @@
 import { adapting, FieldError, preview, readNumber, required, UNIT_BOUNDARY } from "./fields.ts";
+import { type Attributes, adaptTeltonikaAvl, ioKey, namedIo } from "./teltonika-avl.ts";
 import { type AdapterResult, emptyPayload, isObject, reject } from "./types.ts";
 
-/** Teltonika AVL IO element ids used here (wiki.teltonika-gps.com, "FMB AVL ID"). */
-const IO_IGNITION = "239";
-const IO_TOTAL_ODOMETER_M = "16";
+const IO_ID_RE = /^[0-9]{1,5}$/;
 
 /**
  * Teltonika "Codec JSON" on `{imei}/data`, as FMB/FMC firmware publishes it:
@@ -11,11 +10,14 @@ const IO_TOTAL_ODOMETER_M = "16";
  * "sp":..,"evt":..,"239":<ignition>,"16":<odometer m>,…}}}`. The firmware writes most values as
  * strings ("132"), so every number is read from a number or a numeric string. `latlng`
  * "0.000000,0.000000" is what the modem sends without a GNSS fix: E_NO_FIX. `sp` is km/h, `ang`
- * degrees, `alt` metres; IO 16 (total odometer) is metres and becomes km. Other IO elements are
- * not stored.
+ * degrees, `alt` metres; the IO elements become fix fields and attributes as the binary codecs'
+ * do (teltonika-avl.ts), every scalar one kept raw as `io{id}`.
+ * A binary Codec 8 / 8E packet on the same topic arrives as a Buffer (bridge/bridge.ts tells
+ * them apart by the packet's four zero bytes).
  */
 export function adaptTeltonika(payload: unknown): AdapterResult {
   if (payload === undefined) return emptyPayload();
+  if (Buffer.isBuffer(payload)) return adaptTeltonikaAvl(payload);
   const reported = isObject(payload) && isObject(payload.state) ? payload.state.reported : undefined;
   if (!isObject(reported)) return reject("E_BAD_PAYLOAD", 'expected {"state":{"reported":{…}}}');
 
@@ -28,7 +30,11 @@ export function adaptTeltonika(payload: unknown): AdapterResult {
     if (lat === 0 && lng === 0) {
       throw new FieldError("E_NO_FIX", `latlng ${preview(reported.latlng)}: the device has no GPS fix`);
     }
-    const odometerM = readNumber(reported[IO_TOTAL_ODOMETER_M], `${IO_TOTAL_ODOMETER_M} (total odometer)`);
+    const attributes: Attributes = {};
+    for (const [k, v] of Object.entries(reported)) {
+      if (IO_ID_RE.test(k) && (typeof v === "number" || typeof v === "string")) attributes[ioKey(k)] = v;
+    }
+    const named = namedIo((id) => reported[String(id)], attributes);
     return {
       ok: true,
       candidates: [
@@ -39,8 +45,8 @@ export function adaptTeltonika(payload: unknown): AdapterResult {
           speed: readNumber(reported.sp, "sp"),
           heading: readNumber(reported.ang, "ang"),
           altitude: readNumber(reported.alt, "alt"),
-          ignition: readIgnition(reported[IO_IGNITION]),
-          odometer: odometerM === undefined ? undefined : odometerM / 1000,
+          ...named,
+          ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
         },
       ],
     };
@@ -56,12 +62,4 @@ function readLatLng(v: unknown): [number, number] {
     throw new FieldError("E_BAD_TYPE", `latlng: expected "lat,lng", got ${preview(v)}`);
   }
   return [lat, lng];
-}
-
-function readIgnition(v: unknown): boolean | undefined {
-  const n = readNumber(v, `${IO_IGNITION} (ignition)`);
-  if (n === undefined) return undefined;
-  if (n !== 0 && n !== 1)
-    throw new FieldError("E_BAD_TYPE", `${IO_IGNITION} (ignition): expected 0 or 1, got ${preview(v)}`);
-  return n === 1;
 }

@@ -27,3 +27,16 @@ export const emptyPayload = (): AdapterResult => reject("E_BAD_JSON", "empty pay
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+
+/**
+ * A candidate the adapter already knows is refused (one record of a multi-record packet that has
+ * no GPS fix): the bridge dead-letters it under its own index while the other records go on.
+ */
+export class CandidateReject {
+  constructor(
+    readonly reason: RejectReason,
+    readonly detail: string,
+    /** what the dead letter shows of it */
+    readonly raw: unknown,
+  ) {}
+}

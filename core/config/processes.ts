@@ -14,6 +14,7 @@ import { ingestVars } from "./ingest.ts";
 import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } from "./mqtt.ts";
 import { queueVars, workerVars } from "./queueing.ts";
 import { simulatorVars } from "./simulator.ts";
+import { teltonikaVars } from "./teltonika.ts";
 
 /**
  * The schema of each process, composed from the pieces: a process parses only the variables it
@@ -37,6 +38,7 @@ export const brokerConfigSchema = z.object({
   ...mqttListenerVars.shape,
   ...mqttBrokerVars.shape,
   ...mqttLimitVars.shape,
+  ...teltonikaVars.shape,
 });
 
 /** bridge/main.ts: the bridge alone, reading from an external broker. */

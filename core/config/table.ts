@@ -15,12 +15,14 @@ import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } f
 import { processConfigSchemas } from "./processes.ts";
 import { queueVars, workerVars } from "./queueing.ts";
 import { simulatorVars } from "./simulator.ts";
+import { teltonikaVars } from "./teltonika.ts";
 
 /** The pieces in README's order: related variables stay together. */
 export const configPieces: readonly z.ZodObject[] = [
   databaseVars,
   redisVars,
   mqttListenerVars,
+  teltonikaVars,
   httpVars,
   ingestVars,
   mqttLimitVars,

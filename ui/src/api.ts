@@ -17,6 +17,8 @@ export interface LivePosition {
   accuracy?: number;
   ignition?: boolean;
   odometer?: number;
+  /** device-specific values, e.g. a Teltonika device's IO elements (io{id}) and externalVoltage (V) */
+  attributes?: Record<string, number | string | boolean>;
   receivedAt: number;
 }
 

@@ -9,12 +9,13 @@ import type { Fix } from "../../core/fix.ts";
  */
 const INSERT_LOCATIONS = `
 INSERT INTO vehicle_locations
-  (vehicle_id, recorded_at, location, speed, heading, altitude, accuracy, ignition, odometer, message_id, received_at)
+  (vehicle_id, recorded_at, location, speed, heading, altitude, accuracy, ignition, odometer, message_id, received_at,
+   attributes)
 SELECT u.v, timestamptz 'epoch' + u.t * interval '1 millisecond', ST_SetSRID(ST_MakePoint(u.lng, u.lat), 4326),
-       u.spd, u.hdg, u.alt, u.acc, u.ign, u.odo, u.mid, timestamptz 'epoch' + u.rcv * interval '1 millisecond'
+       u.spd, u.hdg, u.alt, u.acc, u.ign, u.odo, u.mid, timestamptz 'epoch' + u.rcv * interval '1 millisecond', u.attr
 FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::real[], $6::real[], $7::real[], $8::real[],
-            $9::boolean[], $10::float8[], $11::text[], $12::bigint[])
-  AS u(v, t, lat, lng, spd, hdg, alt, acc, ign, odo, mid, rcv)
+            $9::boolean[], $10::float8[], $11::text[], $12::bigint[], $13::jsonb[])
+  AS u(v, t, lat, lng, spd, hdg, alt, acc, ign, odo, mid, rcv, attr)
 ON CONFLICT (vehicle_id, recorded_at) DO NOTHING
 RETURNING vehicle_id AS v, (extract(epoch FROM recorded_at) * 1000)::float8 AS t`;
 
@@ -32,7 +33,7 @@ export function parseFixKey(key: string): { vehicleId: string; recordedAt: numbe
 export async function insertLocations(client: pg.PoolClient, fixes: readonly Fix[]): Promise<Set<string>> {
   if (fixes.length === 0) return new Set();
   const n = fixes.length;
-  const cols = Array.from({ length: 12 }, () => new Array<unknown>(n));
+  const cols = Array.from({ length: 13 }, () => new Array<unknown>(n));
   for (let i = 0; i < n; i++) {
     const f = fixes[i] as Fix;
     (cols[0] as unknown[])[i] = f.vehicleId;
@@ -47,6 +48,7 @@ export async function insertLocations(client: pg.PoolClient, fixes: readonly Fix
     (cols[9] as unknown[])[i] = f.odometer ?? null;
     (cols[10] as unknown[])[i] = f.messageId;
     (cols[11] as unknown[])[i] = f.receivedAt;
+    (cols[12] as unknown[])[i] = f.attributes === undefined ? null : JSON.stringify(f.attributes);
   }
   const r = await client.query<{ v: string; t: number }>({
     name: "insert-locations",

@@ -1,13 +1,11 @@
 import fc from "fast-check";
-import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { adapters } from "../../../bridge/adapters/index.ts";
-import { createBridge, type IncomingMessage } from "../../../bridge/bridge.ts";
-import { loadConfig } from "../../../core/config.ts";
+import type { IncomingMessage } from "../../../bridge/bridge.ts";
 import { type Fix, toFix } from "../../../core/fix.ts";
-import { createRedis } from "../../../core/redis.ts";
 import { REJECT_REASONS } from "../../../core/reject-reasons.ts";
 import { type IngestKind, topics } from "../../../core/topics.ts";
+import { pureBridge } from "../../support/pure-bridge.ts";
 
 // Property-based tests of the parsing edge: whatever a device sends, every adapter and toFix
 // answer ok | reject | ignored with a known reason, never throw; valid fixes of each format come
@@ -19,19 +17,8 @@ const WINDOW = { now: NOW, retentionMs: 90 * DAY, maxSkewMs: 300_000 };
 const IMEI = "356307042441013";
 const RUNS = { numRuns: 1000 };
 
-const config = loadConfig({ DATABASE_URL: "postgres://x@127.0.0.1/x", REDIS_URL: "redis://127.0.0.1:1" });
-const redis = createRedis(config.REDIS_URL, { lazyConnect: true });
-const bridge = createBridge({
-  config,
-  queue: {} as never,
-  redis,
-  log: pino({ level: "silent" }),
-  now: () => NOW,
-});
-afterAll(async () => {
-  await bridge.close();
-  redis.disconnect();
-});
+const { bridge, close } = pureBridge(NOW);
+afterAll(close);
 
 function topicFor(kind: IngestKind): string {
   if (kind === "native") return topics.location("v1");

@@ -1,3 +1,4 @@
+import { Fragment } from "react";
 import type { Vehicle } from "../api.ts";
 import { dateTime, num, timeAgo } from "../format.ts";
 import { useNow } from "../use-store-version.ts";
@@ -46,6 +47,7 @@ export function VehicleDetails(props: {
         <dd>{p?.ignition === undefined ? "—" : p.ignition ? "on" : "off"}</dd>
         <dt>Odometer</dt>
         <dd>{num(p?.odometer, 1, " km")}</dd>
+        {p?.attributes && <DeviceAttributes attributes={p.attributes} />}
         <dt>Position</dt>
         <dd>{p ? `${p.lat.toFixed(5)}, ${p.lng.toFixed(5)}` : "—"}</dd>
         <dt>Version</dt>
@@ -53,5 +55,46 @@ export function VehicleDetails(props: {
       </dl>
       <VehicleEditForm key={v.id} vehicle={v} canEdit={props.canEdit} onSaved={props.onSaved} />
     </section>
+  );
+}
+
+const volts = (v: unknown) => (typeof v === "number" ? `${v.toFixed(2)} V` : undefined);
+
+/**
+ * A device's own values (a Teltonika device's IO elements): the named ones as rows, every raw
+ * one in a list that opens on demand.
+ */
+function DeviceAttributes(props: { attributes: Record<string, number | string | boolean> }) {
+  const a = props.attributes;
+  const named: [string, string | undefined][] = [
+    ["External voltage", volts(a.externalVoltage)],
+    ["Battery", volts(a.batteryVoltage)],
+    ["GSM signal", typeof a.gsmSignal === "number" ? `${a.gsmSignal}/5` : undefined],
+    ["Moving", typeof a.movement === "boolean" ? (a.movement ? "yes" : "no") : undefined],
+  ];
+  return (
+    <>
+      {named
+        .filter(([, v]) => v !== undefined)
+        .map(([label, v]) => (
+          <Fragment key={label}>
+            <dt>{label}</dt>
+            <dd>{v}</dd>
+          </Fragment>
+        ))}
+      <dt>Attributes</dt>
+      <dd>
+        <details data-testid="detail-attributes">
+          <summary>{Object.keys(a).length}</summary>
+          <ul className="attributes">
+            {Object.entries(a).map(([k, v]) => (
+              <li key={k}>
+                {k}: {String(v)}
+              </li>
+            ))}
+          </ul>
+        </details>
+      </dd>
+    </>
   );
 }
