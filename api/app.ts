@@ -22,6 +22,8 @@ import { registerBullBoard } from "./plugins/bull-board.ts";
 import { DOCS_PATH, registerDocs } from "./plugins/docs.ts";
 import { uiPlugin } from "./plugins/ui.ts";
 import { accountRoutes } from "./routes/accounts.ts";
+import { alertRuleRoutes } from "./routes/alert-rules.ts";
+import { alertRoutes } from "./routes/alerts.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
 import { anomalyRoutes } from "./routes/anomalies.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -160,6 +162,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(geofenceHistoryRoutes({ pool }));
   await app.register(rejectedRoutes({ pool }));
   await app.register(eventRoutes({ pool }));
+  await app.register(alertRuleRoutes({ pool }));
+  await app.register(alertRoutes({ pool }));
   await app.register(analyticsRoutes({ pool, config }));
   await app.register(reportRoutes({ pool }));
   await app.register(anomalyRoutes({ pool }));
