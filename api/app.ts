@@ -25,6 +25,8 @@ import { registerDocs } from "./plugins/docs.ts";
 import { uiPlugin } from "./plugins/ui.ts";
 import { sharedRateLimitStore } from "./rate-limit-store.ts";
 import { accountRoutes } from "./routes/accounts.ts";
+import { alertRuleRoutes } from "./routes/alert-rules.ts";
+import { alertRoutes } from "./routes/alerts.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
 import { anomalyRoutes } from "./routes/anomalies.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -186,6 +188,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(geofenceHistoryRoutes({ pool }));
   await app.register(rejectedRoutes({ pool }));
   await app.register(eventRoutes({ pool }));
+  await app.register(alertRuleRoutes({ pool }));
+  await app.register(alertRoutes({ pool }));
   await app.register(analyticsRoutes({ pool, config }));
   await app.register(reportRoutes({ pool }));
   await app.register(anomalyRoutes({ pool }));

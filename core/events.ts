@@ -1,10 +1,13 @@
+import type { AlertMessage } from "./alerts.ts";
+
 /**
  * What the worker publishes on the Redis channel `redisKeys.eventsChannel` (core/redis.ts) after
  * COMMIT, one JSON array per batch (built by worker/event-messages.ts): the broker relays each
  * element to MQTT `fleet/{vehicleId}/events` (QoS 1, broker/relay-events.ts) and the API's /ws
  * forwards the array as an `events` message (api/live-hub.ts). Times are epoch milliseconds, as on
  * the live channel. The database row is the record; this push is at-most-once (a crash between
- * COMMIT and PUBLISH loses the push, not the event).
+ * COMMIT and PUBLISH loses the push, not the event). Alert phases (core/alerts.ts, `type: "alert"`)
+ * ride in the same arrays: `EventsChannelMessage` is what an element may be.
  */
 export interface EventMessage {
   type: "geofence";
@@ -25,3 +28,6 @@ export interface EventMessage {
   /** a replay proved this earlier event false; it is deleted */
   retracted: boolean;
 }
+
+/** An element of an events-channel array: a geofence event or an alert phase. */
+export type EventsChannelMessage = EventMessage | AlertMessage;

@@ -76,6 +76,14 @@ export const pipelineMetrics = {
     kind: "counter",
     help: "geofence event messages published after commit (enter, exit, retractions)",
   },
+  worker_alert_phases: {
+    kind: "counter",
+    help: "alert episode phases published after commit (start, end, retracted)",
+  },
+  worker_alert_notify_failures: {
+    kind: "counter",
+    help: "calls of the alert notifier that failed (their alerts stay in alert_outbox and are retried)",
+  },
   worker_replays: {
     kind: "counter",
     help: "vehicles whose trips, stops and events were derived again after late fixes",

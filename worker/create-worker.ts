@@ -1,10 +1,13 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type pg from "pg";
+import type { AlertNotifier } from "../core/alerts.ts";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import { type BatchJob, cappedBackoff, LOCATIONS_QUEUE, locationQueueName } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
+import { noNotifier, startAlertOutbox } from "./alert-outbox.ts";
 import type { BatchResult, WorkerRulesConfig } from "./batch-context.ts";
+import { countNotifyFailure } from "./metrics.ts";
 import { processBatch } from "./process-batch.ts";
 import { PartitionCache } from "./store/partitions.ts";
 
@@ -18,6 +21,8 @@ export interface WorkerDeps {
   log: Logger;
   /** BullMQ key prefix; tests isolate themselves with their own */
   prefix?: string;
+  /** told of every new alert phase that is not quiet, at least once (worker/alert-outbox.ts); default: nobody */
+  notify?: AlertNotifier;
 }
 
 type BatchWorker = Worker<BatchJob, BatchResult>;
@@ -50,11 +55,17 @@ export function createWorker(deps: WorkerDeps): LocationWorkers {
   const { config, log } = deps;
   const partitions = new PartitionCache(config.PARTITION_INTERVAL);
   const prefix = deps.prefix ?? "bull";
+  const outbox = startAlertOutbox({
+    pool: deps.pool,
+    notify: deps.notify ?? noNotifier,
+    log,
+    onFailure: () => void countNotifyFailure(deps.redis).catch(() => {}),
+  });
   const listeners: [string, (...args: never[]) => void][] = [];
   const newWorker = (name: string) => {
     const worker = new Worker<BatchJob, BatchResult>(
       name,
-      (job: Job<BatchJob>) => processBatch({ ...deps, partitions }, job.id ?? "", job.data),
+      (job: Job<BatchJob>) => processBatch({ ...deps, partitions, outbox }, job.id ?? "", job.data),
       {
         connection: deps.connection,
         prefix,
@@ -120,6 +131,7 @@ export function createWorker(deps: WorkerDeps): LocationWorkers {
       // not waiting for `ready`: with Redis down it waits too, and a closing worker must not start
       closing = true;
       await Promise.all(workers.map((w) => w.close()));
+      await outbox.close();
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { AlertMessage } from "../core/alerts.ts";
 import type { EventMessage } from "../core/events.ts";
 import type { Fix } from "../core/fix.ts";
 import { counterField, type HistogramName, labelledField } from "../core/metrics-catalogue.ts";
@@ -15,6 +16,8 @@ const FIELDS = {
   rejectsStored: counterField("worker_rejects_stored"),
   anomalies: (kind: AnomalyKind) => labelledField("worker_anomalies", kind),
   geofenceEvents: counterField("worker_geofence_events"),
+  alertPhases: counterField("worker_alert_phases"),
+  alertNotifyFailures: counterField("worker_alert_notify_failures"),
   replays: counterField("worker_replays"),
   replaysSkipped: counterField("worker_replays_skipped"),
   batches: counterField("worker_batches"),
@@ -33,6 +36,8 @@ export interface BatchCounts {
   anomalies: Record<AnomalyKind, number>;
   /** the geofence event changes, for the events channel */
   messages: EventMessage[];
+  /** the alert episodes' new phases, for the events channel too */
+  alerts: AlertMessage[];
   /** vehicles whose machine re-ran from a checkpoint */
   replayed: number;
   /** vehicles whose late fixes predate any replayable point */
@@ -40,7 +45,7 @@ export interface BatchCounts {
 }
 
 /**
- * After COMMIT, one pipeline: the batch's geofence events on the events channel (at most once,
+ * After COMMIT, one pipeline: the batch's geofence events and alert phases on the events channel (at most once,
  * event-messages.ts), its counters, and the commit and end-to-end latency histograms (from the
  * bridge's receipt of each fix to the commit).
  */
@@ -52,7 +57,8 @@ export async function publishCommitted(
   const { inserted, duplicates, rejected, anomalies, messages } = counts;
   const { started, committed } = timing;
   const p = redis.pipeline();
-  if (messages.length > 0) p.publish(channelOf(redis, redisKeys.eventsChannel), JSON.stringify(messages));
+  const stream = [...messages, ...counts.alerts];
+  if (stream.length > 0) p.publish(channelOf(redis, redisKeys.eventsChannel), JSON.stringify(stream));
   p.hincrby(redisKeys.metrics, FIELDS.fixesInserted, inserted);
   if (duplicates > 0) p.hincrby(redisKeys.metrics, FIELDS.fixesDuplicate, duplicates);
   if (rejected > 0) p.hincrby(redisKeys.metrics, FIELDS.rejectsStored, rejected);
@@ -61,6 +67,7 @@ export async function publishCommitted(
     if (n > 0) p.hincrby(redisKeys.metrics, FIELDS.anomalies(kind), n);
   }
   if (messages.length > 0) p.hincrby(redisKeys.metrics, FIELDS.geofenceEvents, messages.length);
+  if (counts.alerts.length > 0) p.hincrby(redisKeys.metrics, FIELDS.alertPhases, counts.alerts.length);
   if (counts.replayed > 0) p.hincrby(redisKeys.metrics, FIELDS.replays, counts.replayed);
   if (counts.skipped > 0) p.hincrby(redisKeys.metrics, FIELDS.replaysSkipped, counts.skipped);
   p.hincrby(redisKeys.metrics, FIELDS.batches, 1);
@@ -74,6 +81,11 @@ export async function publishCommitted(
   ];
   for (const [field, n] of latencies) p.hincrby(redisKeys.metrics, field, n);
   await p.exec();
+}
+
+/** A failed call of the alert notifier (alert-outbox.ts). */
+export async function countNotifyFailure(redis: Redis): Promise<void> {
+  await redis.hincrby(redisKeys.metrics, FIELDS.alertNotifyFailures, 1);
 }
 
 /** An item refused by PostgreSQL and kept in the dead letter as E_STORAGE (quarantine.ts). */

@@ -38,6 +38,8 @@ export interface ProcessBatchDeps {
   partitions: PartitionCache;
   log: Logger;
   now?: () => number;
+  /** hands the batch's alert announcements to the notifier (alert-outbox.ts) */
+  outbox?: { kick(): void };
 }
 
 const DAY_MS = 86_400_000;
@@ -53,7 +55,9 @@ export function processBatch(deps: ProcessBatchDeps, batchId: string, job: Batch
  * One attempt at a batch:
  *   1. make sure a partition exists for every time in the batch (short transactions of their own)
  *   2. one transaction: the stages above, in order
- *   3. one pipeline: the new geofence events on the events channel, counters for /metrics (metrics.ts)
+ *   3. the alert outbox is kicked: its notifier gets the batch's new alert phases (alert-outbox.ts)
+ *   4. one pipeline: the new geofence events and alert phases on the events channel, counters for
+ *      /metrics (metrics.ts)
  * Any error propagates: BullMQ retries the whole job with backoff, and step 2 is idempotent. A
  * partition dropped between 1 and 2 is recreated and step 2 run again at once.
  */
@@ -73,6 +77,8 @@ async function processOnce(deps: ProcessBatchDeps, batchId: string, job: BatchJo
     counts = await inTransaction(pool, (client) => runStages(client, deps, batchId, job));
   }
   const committed = Date.now();
+  // the notifier's share is in alert_outbox, committed with the batch: handed over from there
+  if (counts.alerts.some((a) => a.phase !== "retracted" && !a.quiet)) deps.outbox?.kick();
   await publishCommitted(deps.redis, counts, { started, committed, fixes: job.fixes });
 
   const { inserted, duplicates, rejected, anomalies, messages } = counts;
@@ -87,6 +93,7 @@ async function processOnce(deps: ProcessBatchDeps, batchId: string, job: BatchJo
       rejected,
       anomalies: anomalyCount,
       events: messages.length,
+      alerts: counts.alerts.length,
       replayed: counts.replayed,
       ms: committed - started,
     },
@@ -121,6 +128,7 @@ async function runStages(
     derived: {
       machines: new Map(),
       events: { inserted: [], retracted: [] },
+      alerts: [],
       replayed: new Set(),
       skipped: 0,
     },
@@ -135,6 +143,7 @@ async function runStages(
     rejected: ctx.rejected,
     anomalies,
     messages: eventMessages(ctx.derived.events, ctx.derived.replayed),
+    alerts: ctx.derived.alerts,
     replayed: ctx.derived.replayed.size,
     skipped: ctx.derived.skipped,
   };

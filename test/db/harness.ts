@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Queue, QueueEvents } from "bullmq";
 import type pg from "pg";
+import type { AlertNotifier } from "../../core/alerts.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
 import { createPool } from "../../core/db.ts";
 import type { Fix } from "../../core/fix.ts";
@@ -33,7 +34,10 @@ export interface WorkerHarness {
   close(): Promise<void>;
 }
 
-export async function startWorker(env: Record<string, string> = {}): Promise<WorkerHarness> {
+export async function startWorker(
+  env: Record<string, string> = {},
+  opts: { notify?: AlertNotifier } = {},
+): Promise<WorkerHarness> {
   const db = await createTestDatabase();
   const redisUrl = (await createTestRedis()).url;
   const config = loadConfig({
@@ -58,7 +62,7 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Wor
   // one waitUntilFinished listener per job in flight (sendAll)
   events.setMaxListeners(1000);
   queue.setMaxListeners(1000);
-  const workers = [createWorker({ config, pool, redis, connection: conn(), log })];
+  const workers = [createWorker({ config, pool, redis, connection: conn(), log, ...opts })];
   await workers[0]?.ready;
   const published: unknown[] = [];
   const sub = conn();
@@ -90,7 +94,7 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Wor
       return (await Promise.all(jobs.map((j) => j.waitUntilFinished(events, 120_000)))) as BatchResult[];
     },
     async addWorker() {
-      const extra = createWorker({ config, pool, redis, connection: conn(), log });
+      const extra = createWorker({ config, pool, redis, connection: conn(), log, ...opts });
       workers.push(extra);
       await extra.ready;
       return extra;

@@ -81,7 +81,8 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
           if (!cur || cur.recordedAt <= p.recordedAt) deltas.set(p.vehicleId, p);
         }
       } else if (msg.type === "events") {
-        newEvents.push(...msg.events);
+        // alert phases ride in the same messages (core/events.ts): the feed shows geofence events
+        newEvents.push(...msg.events.filter((e) => e.type === "geofence"));
         if (newEvents.length > MAX_EVENTS) newEvents = newEvents.slice(-MAX_EVENTS);
       } else if (msg.type === "error") {
         console.warn("live socket:", msg.error);

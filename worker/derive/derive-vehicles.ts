@@ -1,9 +1,12 @@
 import type pg from "pg";
+import type { AlertMessage } from "../../core/alerts.ts";
 import type { Config } from "../../core/config.ts";
 import { parseFixKey } from "../store/insert-locations.ts";
 import type { LockedVehicle } from "../store/vehicle-state.ts";
+import { AlertRuleVersions } from "./alert-rules.ts";
 import { writeRuns } from "./derived-writes.ts";
 import { FenceVersions, readFenceChanges } from "./fence-versions.ts";
+import { reconcileAlerts } from "./reconcile-alerts.ts";
 import { type EventChanges, reconcileEvents } from "./reconcile-events.ts";
 import { readCheckpoints, readTrackWindows } from "./track-reads.ts";
 import {
@@ -19,7 +22,9 @@ const PAGE_ROWS = 100_000;
 // a replay after a late fix starts at most this much event time before it
 const CHECKPOINT_EVERY_MS = 3_600_000;
 
-export type DeriveRules = Omit<MachineRules, "fenceAt"> & {
+export type DeriveRules = Omit<MachineRules, "fenceAt" | "alerts"> & {
+  /** FLEET_TZ, where alert quiet hours are local times (default UTC) */
+  fleetTz?: string;
   /** history before this (epoch ms) may be gone (retention): no replay starts before it */
   retainedFrom: number;
   /** rows read back per round over all vehicles (default 100,000) */
@@ -28,10 +33,14 @@ export type DeriveRules = Omit<MachineRules, "fenceAt"> & {
 
 /** The machine's rules from the configuration (a batch's, and `logitrack recompute`'s). */
 export function deriveRules(
-  config: Pick<Config, "MOVING_SPEED_KMH" | "STOP_MIN_SECONDS" | "TRIP_GAP_SECONDS" | "TRIP_MIN_DISTANCE_M">,
+  config: Pick<
+    Config,
+    "MOVING_SPEED_KMH" | "STOP_MIN_SECONDS" | "TRIP_GAP_SECONDS" | "TRIP_MIN_DISTANCE_M" | "FLEET_TZ"
+  >,
   retainedFrom: number,
 ): DeriveRules {
   return {
+    fleetTz: config.FLEET_TZ,
     movingSpeedKmh: config.MOVING_SPEED_KMH,
     stopMinMs: config.STOP_MIN_SECONDS * 1000,
     gapMs: config.TRIP_GAP_SECONDS * 1000,
@@ -45,6 +54,8 @@ export interface DeriveResult {
   /** the machine after this batch, per vehicle that had new fixes */
   machines: Map<string, MachineState>;
   events: EventChanges;
+  /** the alert episodes' new phases (reconcile-alerts.ts), already queued for the notifier */
+  alerts: AlertMessage[];
   /** vehicles whose late fixes made the machine re-run from a checkpoint */
   replayed: Set<string>;
   /** vehicles whose late fixes predate any replayable point (retention): left out of trips/geofences */
@@ -90,6 +101,7 @@ export async function deriveVehicles(
   const result: DeriveResult = {
     machines: new Map(),
     events: { inserted: [], retracted: [] },
+    alerts: [],
     replayed: new Set(),
     skipped: 0,
   };
@@ -140,29 +152,36 @@ export async function deriveVehicles(
     result.replayed.add(vehicleId);
   }
 
-  const runs = await runFromStarts(client, starts, rules);
+  const runs = await runFromStarts(client, starts, rules, { replayed: result.replayed, notify: true });
   for (const [vehicleId, start] of starts) {
     start.state.fenceSeq = fenceChanges.head;
     result.machines.set(vehicleId, start.state);
   }
   result.events = runs.events;
+  result.alerts = runs.alerts;
   return result;
 }
 
 /**
  * Runs each vehicle's machine from its start over its stored fixes, and writes what it emitted:
- * trips, stops and checkpoints (derived-writes.ts), geofence events (reconcile-events.ts). Each
- * start's state is advanced in place to the vehicle's newest fix.
+ * trips, stops and checkpoints (derived-writes.ts), geofence events (reconcile-events.ts), alert
+ * episodes (reconcile-alerts.ts; their announcements queued for the notifier when `notify`).
+ * Each start's state is advanced in place to the vehicle's newest fix.
  */
 export async function runFromStarts(
   client: pg.PoolClient,
   starts: ReadonlyMap<string, Start>,
   rules: DeriveRules,
-): Promise<{ events: EventChanges }> {
+  opts: { replayed?: ReadonlySet<string>; notify?: boolean } = {},
+): Promise<{ events: EventChanges; alerts: AlertMessage[] }> {
   // Read back and run in pages: a replay from the start of a long history (or the first batch after
   // installing this on old data) must not hold it all in memory at once.
   const fences = new FenceVersions();
   const machineRules: MachineRules = { ...rules, fenceAt: (id, t) => fences.at(id, t) };
+  const alertRules = new AlertRuleVersions();
+  await alertRules.load(client, [...starts.keys()]);
+  const vehicleRules = new Map([...starts.keys()].map((v) => [v, alertRules.forVehicle(v)]));
+  const withAttributes = alertRules.readsAttributes();
   const outputs = new Map<string, MachineOutput>();
   let todo = [...starts.keys()];
   for (let first = true; todo.length > 0; first = false) {
@@ -175,6 +194,7 @@ export async function runFromStarts(
         return { vehicleId, since: first ? s.since : s.state.lastAt };
       }),
       limit,
+      withAttributes,
     );
     const ids: number[] = [];
     for (const fixes of tracks.values()) for (const f of fixes) ids.push(...f.fences, ...f.insideAtChange);
@@ -183,25 +203,30 @@ export async function runFromStarts(
     await fences.load(client, ids);
 
     for (const vehicleId of todo) {
-      const out = runMachine(
-        (starts.get(vehicleId) as Start).state,
-        tracks.get(vehicleId) ?? [],
-        machineRules,
-      );
+      const alerts = {
+        rules: vehicleRules.get(vehicleId) ?? alertRules.forVehicle(vehicleId),
+        fleetTz: rules.fleetTz ?? "UTC",
+      };
+      const out = runMachine((starts.get(vehicleId) as Start).state, tracks.get(vehicleId) ?? [], {
+        ...machineRules,
+        alerts,
+      });
       const acc = outputs.get(vehicleId);
       if (!acc) outputs.set(vehicleId, out);
       else
-        for (const k of ["trips", "stops", "events", "checkpoints"] as const)
+        for (const k of ["trips", "stops", "events", "checkpoints", "alerts"] as const)
           (acc[k] as unknown[]).push(...out[k]);
     }
     todo = todo.filter((vehicleId) => (tracks.get(vehicleId)?.length ?? 0) >= limit);
   }
 
   const runs = [...starts].map(([vehicleId, start]) => {
-    const out = outputs.get(vehicleId) ?? { trips: [], stops: [], events: [], checkpoints: [] };
+    const out = outputs.get(vehicleId) ?? { trips: [], stops: [], events: [], checkpoints: [], alerts: [] };
     const openTripStart = start.state.trip?.start.t ?? null;
     return { vehicleId, since: start.since, replaces: start.replaces, openTripStart, ...out };
   });
   await writeRuns(client, runs);
-  return { events: await reconcileEvents(client, runs, fences) };
+  const events = await reconcileEvents(client, runs, fences);
+  const alerts = await reconcileAlerts(client, runs, opts.replayed ?? new Set(), opts.notify ?? false);
+  return { events, alerts };
 }

@@ -14,11 +14,14 @@ import type { MachineState, TrackFix } from "./vehicle-machine.ts";
  * the fix's time (geofence_versions, GiST): the geofences holding it, and the geofences whose
  * polygon was drawn since the previous fix and held that one (where the vehicle stood when the
  * boundary was drawn). The LIMIT pages a long replay, and keeps this an index range scan per
- * vehicle rather than a join the planner pulls up over every partition.
+ * vehicle rather than a join the planner pulls up over every partition. The other numeric fields
+ * (and, with $4, the device attributes) are there for alert thresholds (alert-machine.ts).
  */
 const TRACK_WINDOWS = `
 SELECT x.v AS "vehicleId", (extract(epoch FROM x.recorded_at) * 1000)::float8 AS t,
        ST_Y(x.location) AS lat, ST_X(x.location) AS lng, x.speed::float8 AS speed, x.ignition,
+       x.heading::float8 AS heading, x.altitude::float8 AS altitude, x.accuracy::float8 AS accuracy, x.odometer,
+       x.attributes,
        ST_Distance(x.prev_location::geography, x.location::geography) AS d,
        CASE WHEN x.judged THEN ARRAY(
          SELECT g.geofence_id FROM geofence_versions g
@@ -32,13 +35,17 @@ SELECT x.v AS "vehicleId", (extract(epoch FROM x.recorded_at) * 1000)::float8 AS
            AND ST_Intersects(g.polygon, x.prev_location)
          ORDER BY g.geofence_id)::float8[] ELSE '{}' END AS "insideAtChange"
 FROM (
-  SELECT w.v, l.recorded_at, l.location, l.speed, l.ignition,
+  SELECT w.v, l.recorded_at, l.location, l.speed, l.ignition, l.heading, l.altitude, l.accuracy, l.odometer,
+         l.attributes,
          -- the fix at since is there for its distance and position only: not judged again
          (w.since IS NULL OR l.recorded_at > timestamptz 'epoch' + w.since * interval '1 millisecond') AS judged,
          lag(l.location) OVER seq AS prev_location, lag(l.recorded_at) OVER seq AS prev_at
   FROM unnest($1::text[], $2::bigint[]) AS w(v, since)
   CROSS JOIN LATERAL (
-    SELECT recorded_at, location, speed, ignition FROM vehicle_locations
+    SELECT recorded_at, location, speed, ignition, heading, altitude, accuracy, odometer,
+           -- device attributes (sql/012_fix_attributes.sql), for threshold rules only ($4)
+           CASE WHEN $4::boolean THEN vl.attributes END AS attributes
+    FROM vehicle_locations vl
     WHERE vehicle_id = w.v
       AND recorded_at >= COALESCE(timestamptz 'epoch' + w.since * interval '1 millisecond', '-infinity')
     ORDER BY recorded_at LIMIT $3
@@ -51,13 +58,14 @@ export async function readTrackWindows(
   client: pg.PoolClient,
   windows: readonly { vehicleId: string; since: number | null }[],
   limit: number,
+  withAttributes = false,
 ): Promise<Map<string, TrackFix[]>> {
   const out = new Map<string, TrackFix[]>();
   if (windows.length === 0) return out;
   const r = await client.query<TrackFix & { vehicleId: string }>({
     name: "track-windows",
     text: TRACK_WINDOWS,
-    values: [windows.map((w) => w.vehicleId), windows.map((w) => w.since), limit],
+    values: [windows.map((w) => w.vehicleId), windows.map((w) => w.since), limit, withAttributes],
   });
   for (const { vehicleId, ...fix } of r.rows) {
     const list = out.get(vehicleId) ?? [];

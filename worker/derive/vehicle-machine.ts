@@ -34,7 +34,17 @@
  * from its creation to its deletion; where its polygon is redrawn (or first drawn), the side is
  * set, without an event, to where the vehicle's previous fix was, so only crossings after the
  * save are events.
+ *
+ * Alert rules, per rule, as alert-machine.ts says: episodes of speeding, idling and thresholds,
+ * and an instant episode per geofence event a geofence rule asks for.
  */
+import {
+  type AlertRunState,
+  type AlertStep,
+  type EpisodeOut,
+  openEpisodes,
+  stepAlerts,
+} from "./alert-machine.ts";
 
 /** A stored fix as the machine reads it. */
 export interface TrackFix {
@@ -49,6 +59,12 @@ export interface TrackFix {
   fences: readonly number[];
   /** geofences whose polygon was drawn after the previous fix and held the previous fix */
   insideAtChange: readonly number[];
+  /** read for alert thresholds only (track-reads.ts) */
+  heading?: number | null;
+  altitude?: number | null;
+  accuracy?: number | null;
+  odometer?: number | null;
+  attributes?: Record<string, unknown> | null;
 }
 
 export interface At {
@@ -90,6 +106,8 @@ export interface MachineState {
   fences: Record<string, FenceState>;
   /** the last geofence change (geofence_changes.seq) known when this state was derived */
   fenceSeq?: number;
+  /** alert rule id → its run in progress (absent in states saved before alerts) */
+  alerts?: Record<string, AlertRunState>;
 }
 
 export interface TripOut {
@@ -125,6 +143,8 @@ export interface MachineRules {
   checkpointEveryMs: number;
   /** the geofence as it was at `t`; undefined when it did not exist then */
   fenceAt(geofenceId: number, t: number): { shapeSince: number; dwellMs: number } | undefined;
+  /** the alert rules of this vehicle, and FLEET_TZ for quiet hours (none: no alerts) */
+  alerts?: Omit<AlertStep, "movingSpeedKmh">;
 }
 
 export interface MachineOutput {
@@ -132,6 +152,8 @@ export interface MachineOutput {
   stops: StopOut[];
   events: FenceEventOut[];
   checkpoints: { at: number; state: MachineState }[];
+  /** episodes that ended during the run, then those still open after it */
+  alerts: EpisodeOut[];
 }
 
 export function initialState(): MachineState {
@@ -144,12 +166,23 @@ export function runMachine(
   fixes: Iterable<TrackFix>,
   rules: MachineRules,
 ): MachineOutput {
-  const out: MachineOutput = { trips: [], stops: [], events: [], checkpoints: [] };
+  const out: MachineOutput = { trips: [], stops: [], events: [], checkpoints: [], alerts: [] };
+  const alertStep = rules.alerts && { ...rules.alerts, movingSpeedKmh: rules.movingSpeedKmh };
   for (const fix of fixes) {
     if (state.lastAt !== null && fix.t <= state.lastAt) continue;
     const at: At = { t: fix.t, lat: fix.lat, lng: fix.lng };
-    stepTrip(state, fix, at, rules, out);
+    const silent = state.lastAt !== null && fix.t - state.lastAt > rules.gapMs;
+    // across a silence distance / time is no speed: only a reported one counts
+    const speed = fix.speed ?? (silent ? 0 : derivedSpeed(state, fix));
+    stepTrip(state, fix, at, speed, silent, rules, out);
+    const fenceEvents = out.events.length;
     stepFences(state, fix, at, rules, out);
+    if (alertStep && (alertStep.rules.ids.length > 0 || state.alerts)) {
+      state.alerts ??= {};
+      const ctx = { speed, silent, lastAt: state.lastAt };
+      stepAlerts(state.alerts, fix, ctx, out.events.slice(fenceEvents), alertStep, out.alerts);
+      if (Object.keys(state.alerts).length === 0) delete state.alerts;
+    }
     state.lastAt = fix.t;
     state.origin ??= fix.t;
     if (state.checkpointAt === null || fix.t - state.checkpointAt >= rules.checkpointEveryMs) {
@@ -157,6 +190,7 @@ export function runMachine(
       out.checkpoints.push({ at: fix.t, state: structuredClone(state) });
     }
   }
+  if (state.alerts) out.alerts.push(...openEpisodes(state.alerts));
   return out;
 }
 
@@ -166,10 +200,15 @@ function derivedSpeed(state: MachineState, fix: TrackFix): number {
   return (fix.d / ((fix.t - state.lastAt) / 1000)) * 3.6;
 }
 
-function stepTrip(state: MachineState, fix: TrackFix, at: At, rules: MachineRules, out: MachineOutput): void {
-  const silent = state.lastAt !== null && fix.t - state.lastAt > rules.gapMs;
-  // across a silence distance / time is no speed: only a reported one counts
-  const speed = fix.speed ?? (silent ? 0 : derivedSpeed(state, fix));
+function stepTrip(
+  state: MachineState,
+  fix: TrackFix,
+  at: At,
+  speed: number,
+  silent: boolean,
+  rules: MachineRules,
+  out: MachineOutput,
+): void {
   const motion = isMovementStep(fix.ignition, speed, rules.movingSpeedKmh);
   if (silent && state.trip) {
     const ended = state.trip;
@@ -226,7 +265,7 @@ export function closeOnSilence(
   state: MachineState,
   rules: Pick<MachineRules, "tripMinDistanceM" | "gapMs">,
 ): MachineOutput {
-  const out: MachineOutput = { trips: [], stops: [], events: [], checkpoints: [] };
+  const out: MachineOutput = { trips: [], stops: [], events: [], checkpoints: [], alerts: [] };
   if (!state.trip || state.lastAt === null) return out;
   const copy = structuredClone(state);
   const trip = copy.trip as OpenTrip;

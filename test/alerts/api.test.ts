@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ApiHarness, startApi } from "../api/harness.ts";
+
+describe("alert rules and alerts API", () => {
+  let h: ApiHarness;
+  let admin: { authorization: string };
+  let viewer: { authorization: string };
+  const rules = (
+    method: "POST" | "GET" | "PATCH" | "DELETE",
+    url: string,
+    payload?: object,
+    headers = admin,
+  ) => h.app.inject({ method, url: `/api/alert-rules${url}`, headers, ...(payload ? { payload } : {}) });
+
+  beforeAll(async () => {
+    h = await startApi();
+    admin = h.bearer(h.adminToken);
+    viewer = h.bearer(h.viewerToken);
+  });
+  afterAll(() => h?.close());
+
+  it("creates, reads, edits and deletes a speeding rule", async () => {
+    const res = await rules("POST", "", {
+      name: "over 80",
+      kind: "speeding",
+      params: { limitKmh: 80, minSeconds: 10 },
+      channelIds: [3],
+      quietHours: { from: "22:00", to: "06:00" },
+    });
+    expect(res.statusCode).toBe(201);
+    const rule = res.json();
+    expect(rule).toMatchObject({
+      name: "over 80",
+      kind: "speeding",
+      params: { limitKmh: 80, minSeconds: 10 },
+      scope: { kind: "fleet" },
+      channelIds: [3],
+      quietHours: { from: "22:00", to: "06:00" },
+      enabled: true,
+      version: 1,
+    });
+    expect((await rules("GET", `/${rule.id}`, undefined, viewer)).json()).toEqual(rule);
+    expect((await rules("GET", "", undefined, viewer)).json().items).toContainEqual(rule);
+
+    const patched = await rules("PATCH", `/${rule.id}`, {
+      params: { limitKmh: 90, minSeconds: 5 },
+      quietHours: null,
+    });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({
+      params: { limitKmh: 90, minSeconds: 5 },
+      quietHours: null,
+      version: 2,
+    });
+    // the edit is a new version, applying to fixes recorded from now on
+    const versions = await h.pool.query(
+      "SELECT params FROM alert_rule_versions WHERE rule_id = $1 ORDER BY valid_from",
+      [rule.id],
+    );
+    expect(versions.rows.map((r) => r.params.limitKmh)).toEqual([80, 90]);
+    const stale = await h.app.inject({
+      method: "PATCH",
+      url: `/api/alert-rules/${rule.id}`,
+      headers: { ...admin, "if-match": '"1"' },
+      payload: { name: "x" },
+    });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json()).toMatchObject({ code: "E_VERSION_CONFLICT", currentVersion: 2 });
+
+    expect((await rules("DELETE", `/${rule.id}`)).statusCode).toBe(204);
+    expect((await rules("GET", `/${rule.id}`)).json()).toMatchObject({ code: "E_NOT_FOUND" });
+  });
+
+  it("validates params per kind, the scope and the quiet hours, and refuses kinds not evaluated yet", async () => {
+    const bad = async (body: object, field: string) => {
+      const res = await rules("POST", "", { name: "r", ...body });
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(res.json()).toMatchObject({ code: "E_VALIDATION", field });
+      return res.json().message as string;
+    };
+    await bad({ kind: "speeding", params: { limitKmh: -1, minSeconds: 10 } }, "body.params.limitKmh");
+    await bad({ kind: "speeding", params: { limitKmh: 80 } }, "body.params.minSeconds");
+    await bad({ kind: "speeding", params: { limitKmh: 80, minSeconds: 1, extra: 1 } }, "body.params");
+    await bad({ kind: "threshold", params: { attribute: "battery", above: 1, below: 2 } }, "body.params");
+    await bad(
+      { kind: "idling", params: { minMinutes: 5 }, scope: { kind: "group", groupId: 999 } },
+      "body.scope.groupId",
+    );
+    await bad(
+      { kind: "idling", params: { minMinutes: 5 }, quietHours: { from: "25:00", to: "06:00" } },
+      "body.quietHours.from",
+    );
+    expect(await bad({ kind: "offline", params: { minutes: 10 } }, "body.kind")).toMatch(/not evaluated yet/);
+    const ok = await rules("POST", "", { name: "any enter", kind: "geofence_enter", params: {} });
+    expect(ok.statusCode).toBe(201);
+    const kind = await rules("PATCH", `/${ok.json().id}`, { kind: "geofence_exit" });
+    expect(kind.json()).toMatchObject({ code: "E_VALIDATION", field: "body.kind" });
+  });
+
+  it("lets a viewer read rules and alerts and acknowledge, but not write rules", async () => {
+    const body = { name: "v", kind: "idling", params: { minMinutes: 5 } };
+    expect((await rules("POST", "", body, viewer)).json()).toMatchObject({ code: "E_FORBIDDEN" });
+    const id = (await rules("POST", "", body)).json().id;
+    expect((await rules("PATCH", `/${id}`, { name: "w" }, viewer)).statusCode).toBe(403);
+    expect((await rules("DELETE", `/${id}`, undefined, viewer)).statusCode).toBe(403);
+    expect((await rules("GET", `/${id}`, undefined, viewer)).statusCode).toBe(200);
+    expect((await h.app.inject({ url: "/api/alert-rules" })).statusCode).toBe(401);
+  });
+
+  it("lists alerts newest first with filters and pages, and acknowledges one (who and when, once)", async () => {
+    const t = Date.parse("2026-01-10T10:00:00Z");
+    for (const [i, v] of ["al-api-a", "al-api-b", "al-api-a"].entries()) {
+      await h.pool.query(
+        `INSERT INTO alerts (rule_id, rule_name, vehicle_id, kind, started_at, ended_at, confirmed_at, peak, lat, lng)
+         VALUES (1, 'r', $1, 'speeding', $2, $3, $2, '{"speedKmh": 99}', 25, 55)`,
+        [v, new Date(t + i * 60_000), new Date(t + i * 60_000 + 30_000)],
+      );
+    }
+    const list = async (qs: string, headers = viewer) =>
+      (await h.app.inject({ url: `/api/alerts?${qs}`, headers })).json();
+    const a = await list("vehicleId=al-api-a");
+    expect(a.items.map((x: { startedAt: string }) => x.startedAt)).toEqual([
+      "2026-01-10T10:02:00.000Z",
+      "2026-01-10T10:00:00.000Z",
+    ]);
+    expect(a.items[0]).toMatchObject({
+      kind: "speeding",
+      peak: { speedKmh: 99 },
+      endedAt: "2026-01-10T10:02:30.000Z",
+    });
+    const p1 = await list("kind=speeding&limit=2&from=2026-01-10T00:00:00Z&to=2026-01-11T00:00:00Z");
+    const p2 = await list(
+      `kind=speeding&limit=2&from=2026-01-10T00:00:00Z&to=2026-01-11T00:00:00Z&cursor=${p1.nextCursor}`,
+    );
+    expect([...p1.items, ...p2.items].map((x: { vehicleId: string }) => x.vehicleId)).toEqual([
+      "al-api-a",
+      "al-api-b",
+      "al-api-a",
+    ]);
+    expect(p2.nextCursor).toBeNull();
+    expect(await list("kind=nope")).toMatchObject({ code: "E_VALIDATION" });
+
+    const id = a.items[0].id;
+    const ack = await h.app.inject({ method: "POST", url: `/api/alerts/${id}/ack`, headers: viewer });
+    expect(ack.statusCode).toBe(200);
+    expect(ack.json()).toMatchObject({ id, acknowledgedBy: expect.stringMatching(/^token:/) });
+    expect(Date.parse(ack.json().acknowledgedAt)).toBeGreaterThan(Date.now() - 60_000);
+    const again = await h.app.inject({ method: "POST", url: `/api/alerts/${id}/ack`, headers: admin });
+    expect(again.json().acknowledgedAt).toBe(ack.json().acknowledgedAt);
+    expect(again.json().acknowledgedBy).toBe(ack.json().acknowledgedBy);
+    expect((await list("acknowledged=false&vehicleId=al-api-a")).items).toHaveLength(1);
+    expect(
+      (await h.app.inject({ method: "POST", url: "/api/alerts/999999/ack", headers: admin })).json(),
+    ).toMatchObject({
+      code: "E_NOT_FOUND",
+    });
+  });
+});

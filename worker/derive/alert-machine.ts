@@ -1,0 +1,195 @@
+import { inQuietHours, NUMERIC_FIX_FIELDS } from "../../core/alert-params.ts";
+import type { AlertRuleKind, SpeedingParams, ThresholdParams } from "../../core/alerts.ts";
+import type { AlertRuleAt, VehicleAlertRules } from "./alert-rules.ts";
+
+/**
+ * Alert episodes of one vehicle, a step of the vehicle machine (vehicle-machine.ts), so they are
+ * derived in event time and replayed from checkpoints exactly like trips and geofence events.
+ *
+ * Duration kinds (speeding, idling, threshold): a run of consecutive fixes for which the rule's
+ * condition holds; it becomes an episode (confirmed) once it has lasted the rule's minimum, dated
+ * from its first fix; the episode ends at the first fix for which the condition no longer holds,
+ * at the first fix judged without the rule (edited out of scope, disabled, deleted), or, across a
+ * silence (no fix for more than TRIP_GAP_SECONDS), at the last fix before it. Its peak is the most
+ * extreme value seen. A fix that lacks the attribute a threshold reads changes nothing.
+ * Geofence kinds: each geofence event the machine derives is an episode of one instant.
+ * Quiet hours are judged at the episode's start, in FLEET_TZ, against the rule's version then.
+ */
+
+export interface AlertFix {
+  t: number;
+  lat: number;
+  lng: number;
+  ignition: boolean | null;
+  speed?: number | null;
+  heading?: number | null;
+  altitude?: number | null;
+  accuracy?: number | null;
+  odometer?: number | null;
+  attributes?: Record<string, unknown> | null;
+}
+
+interface At {
+  t: number;
+  lat: number;
+  lng: number;
+}
+
+/** A rule's run in progress (in vehicle_state.machine.alerts and checkpoints, jsonb). */
+export interface AlertRunState {
+  start: At;
+  /** its newest fix */
+  last: number;
+  /** the fix that made the run an episode; null: not yet */
+  confirmedAt: number | null;
+  peak: number;
+  quiet: boolean;
+  name: string;
+  kind: AlertRuleKind;
+}
+
+export interface EpisodeOut {
+  ruleId: number;
+  ruleName: string;
+  kind: AlertRuleKind;
+  start: At;
+  confirmedAt: number;
+  /** null: still open after the run */
+  endedAt: number | null;
+  peak: number | null;
+  quiet: boolean;
+}
+
+export interface AlertStep {
+  rules: VehicleAlertRules;
+  movingSpeedKmh: number;
+  fleetTz: string;
+}
+
+/** One fix against every rule; `runs` (rule id → run) is advanced in place. */
+export function stepAlerts(
+  runs: Record<string, AlertRunState>,
+  fix: AlertFix,
+  ctx: { speed: number; silent: boolean; lastAt: number | null },
+  fenceEvents: readonly { geofenceId: number; kind: "enter" | "exit"; at: At; confirmedAt: number }[],
+  step: AlertStep,
+  out: EpisodeOut[],
+): void {
+  const ids = new Set<number>(step.rules.ids);
+  for (const id of Object.keys(runs)) ids.add(Number(id));
+  const at: At = { t: fix.t, lat: fix.lat, lng: fix.lng };
+  for (const id of ids) {
+    const key = String(id);
+    const rule = step.rules.at(id, fix.t);
+    let run = runs[key];
+    if (run && ctx.silent) {
+      if (run.confirmedAt !== null) out.push(episode(id, run, ctx.lastAt ?? run.last));
+      run = undefined;
+    }
+    if (!rule) {
+      if (run && run.confirmedAt !== null) out.push(episode(id, run, fix.t));
+      delete runs[key];
+      continue;
+    }
+    if (rule.kind === "geofence_enter" || rule.kind === "geofence_exit") {
+      delete runs[key];
+      const want = rule.kind === "geofence_enter" ? "enter" : "exit";
+      const fence = (rule.params as { geofenceId?: number }).geofenceId;
+      for (const ev of fenceEvents) {
+        if (ev.kind !== want || (fence !== undefined && ev.geofenceId !== fence)) continue;
+        out.push({
+          ruleId: id,
+          ruleName: rule.name,
+          kind: rule.kind,
+          start: ev.at,
+          confirmedAt: ev.confirmedAt,
+          endedAt: ev.at.t,
+          peak: null,
+          quiet: inQuietHours(rule.quietHours, ev.at.t, step.fleetTz),
+        });
+      }
+      continue;
+    }
+    const judged = judge(rule, fix, ctx.speed, step.movingSpeedKmh);
+    if (judged === undefined) {
+      if (run) runs[key] = run;
+      else delete runs[key];
+      continue;
+    }
+    if (!judged.holds) {
+      if (run && run.confirmedAt !== null) out.push(episode(id, run, fix.t));
+      delete runs[key];
+      continue;
+    }
+    run ??= {
+      start: at,
+      last: fix.t,
+      confirmedAt: null,
+      peak: judged.value,
+      quiet: false,
+      name: rule.name,
+      kind: rule.kind,
+    };
+    run.last = fix.t;
+    run.peak = judged.lowest ? Math.min(run.peak, judged.value) : Math.max(run.peak, judged.value);
+    if (run.confirmedAt === null && fix.t - run.start.t >= judged.minMs) {
+      run.confirmedAt = fix.t;
+      run.quiet = inQuietHours(rule.quietHours, run.start.t, step.fleetTz);
+      run.name = rule.name;
+    }
+    runs[key] = run;
+  }
+}
+
+/** The episodes still open after a run (their current peak), to be stored as open. */
+export function openEpisodes(runs: Record<string, AlertRunState>): EpisodeOut[] {
+  return Object.entries(runs)
+    .filter(([, run]) => run.confirmedAt !== null)
+    .map(([id, run]) => episode(Number(id), run, null));
+}
+
+function episode(ruleId: number, run: AlertRunState, endedAt: number | null): EpisodeOut {
+  return {
+    ruleId,
+    ruleName: run.name,
+    kind: run.kind,
+    start: run.start,
+    confirmedAt: run.confirmedAt as number,
+    endedAt,
+    peak: run.kind === "idling" ? null : run.peak,
+    quiet: run.quiet,
+  };
+}
+
+/** Whether the rule's condition holds at this fix, and the value judged; undefined: cannot tell. */
+function judge(
+  rule: AlertRuleAt,
+  fix: AlertFix,
+  speed: number,
+  movingSpeedKmh: number,
+): { holds: boolean; value: number; minMs: number; lowest?: boolean } | undefined {
+  if (rule.kind === "speeding") {
+    const p = rule.params as unknown as SpeedingParams;
+    return { holds: speed > p.limitKmh, value: speed, minMs: p.minSeconds * 1000 };
+  }
+  if (rule.kind === "idling") {
+    const minMs = (rule.params as { minMinutes: number }).minMinutes * 60_000;
+    return { holds: fix.ignition === true && speed < movingSpeedKmh, value: 0, minMs };
+  }
+  if (rule.kind === "threshold") {
+    const p = rule.params as unknown as ThresholdParams;
+    const value = attributeOf(fix, p.attribute);
+    if (value === undefined) return undefined;
+    const minMs = (p.minSeconds ?? 0) * 1000;
+    if (p.above !== undefined) return { holds: value > p.above, value, minMs };
+    return { holds: value < (p.below as number), value, minMs, lowest: true };
+  }
+  return undefined;
+}
+
+function attributeOf(fix: AlertFix, name: string): number | undefined {
+  const v = (NUMERIC_FIX_FIELDS as readonly string[]).includes(name)
+    ? fix[name as (typeof NUMERIC_FIX_FIELDS)[number]]
+    : fix.attributes?.[name];
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
