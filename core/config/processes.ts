@@ -6,6 +6,7 @@ import { derivationVars, fleetDayVars, partitionVars, retentionVars } from "./hi
 import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
 import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } from "./mqtt.ts";
+import { notifyVars, smtpVars, webhookVars } from "./notifications.ts";
 import { queueVars, workerVars } from "./queueing.ts";
 import { simulatorVars } from "./simulator.ts";
 
@@ -48,6 +49,9 @@ export const workerConfigSchema = z.object({
   ...fleetDayVars.shape,
   ...derivationVars.shape,
   ...demoVars.shape,
+  ...webhookVars.shape,
+  ...notifyVars.shape,
+  ...smtpVars.shape,
 });
 
 /** api/main.ts: also hosts a bridge, for HTTP ingest; tells devices the broker's MQTT_PORT. */
@@ -61,6 +65,7 @@ export const apiConfigSchema = z.object({
   ...localStateVars.shape,
   ...fleetDayVars.shape,
   ...externalBrokerApiVars.shape,
+  ...webhookVars.shape,
   MQTT_PORT: mqttListenerVars.shape.MQTT_PORT,
 });
 

@@ -6,6 +6,7 @@ import { derivationVars, fleetDayVars, partitionVars, retentionVars } from "./hi
 import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
 import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } from "./mqtt.ts";
+import { notifyVars, smtpVars, webhookVars } from "./notifications.ts";
 import { processConfigSchemas } from "./processes.ts";
 import { queueVars, workerVars } from "./queueing.ts";
 import { simulatorVars } from "./simulator.ts";
@@ -32,6 +33,9 @@ export const configPieces: readonly z.ZodObject[] = [
   mqttBrokerVars,
   externalBrokerVars,
   externalBrokerApiVars,
+  webhookVars,
+  notifyVars,
+  smtpVars,
   localStateVars,
   simulatorVars,
   loggingVars,
