@@ -7,12 +7,16 @@ import { MAINTENANCE_QUEUE } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
 import { createWorker } from "./create-worker.ts";
 import { maintainPartitions } from "./maintenance.ts";
+import { createNotifyWorker } from "./notify/create-notify-worker.ts";
 
-/** worker: writes queued batches into PostGIS, and keeps the partitions maintained. */
+/**
+ * worker: writes queued batches into PostGIS, keeps the partitions maintained, and delivers
+ * notifications (worker/notify/).
+ */
 const config = loadConfigOrExit(workerConfigSchema);
 const log = createLogger("worker", config.LOG_LEVEL);
-// a connection per job slot (partitions x concurrency), and two for housekeeping
-const pool = createPool(config.DATABASE_URL, config.QUEUE_PARTITIONS * config.WORKER_CONCURRENCY + 2);
+// a connection per job slot (partitions x concurrency), two for housekeeping, two for notifications
+const pool = createPool(config.DATABASE_URL, config.QUEUE_PARTITIONS * config.WORKER_CONCURRENCY + 4);
 const redis = createRedis(config.REDIS_URL);
 
 const maintain = () =>
@@ -33,11 +37,19 @@ const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, maintain, {
   connection: createRedis(config.REDIS_URL),
 });
 maintenanceWorker.on("error", (err) => log.warn({ err: err.message }, "maintenance worker error"));
+// its own module and connections: a slow webhook never holds back the locations pipeline
+const notifyWorker = createNotifyWorker({
+  config,
+  pool,
+  redis,
+  connection: createRedis(config.REDIS_URL),
+  log: log.child({ module: "notify" }),
+});
 log.info({ partitions: config.QUEUE_PARTITIONS, concurrency: config.WORKER_CONCURRENCY }, "worker started");
 
 handleProcessSignals(log, async () => {
   // stop taking jobs, let the current ones finish, then close the pools
-  await Promise.all([worker.close(), maintenanceWorker.close()]);
+  await Promise.all([worker.close(), maintenanceWorker.close(), notifyWorker.close()]);
   await maintenanceQueue.close();
   await pool.end();
   redis.disconnect();
