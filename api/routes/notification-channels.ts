@@ -37,18 +37,19 @@ export function notificationChannelRoutes(deps: {
   const { pool, config } = deps;
   const notFound = (reply: Reply, id: number) =>
     sendError(reply, "E_NOT_FOUND", `no notification channel ${id}`);
-  /** undefined when the URL may be used, else the 400 already sent */
-  const refusedUrl = async (reply: Reply, url: string) => {
+  /** true when the URL was refused (the 400 is sent); a boolean, as a reply is a thenable */
+  const refusedUrl = async (reply: Reply, url: string): Promise<boolean> => {
     try {
       await checkWebhookUrl(url, config.WEBHOOK_ALLOW_PRIVATE);
-      return undefined;
+      return false;
     } catch (err) {
       if (!(err instanceof WebhookAddressError)) throw err;
       reply.log.info({ reason: err.message }, "webhook URL refused");
-      return sendError(reply, "E_VALIDATION", `body.url: ${err.message}`, {
+      sendError(reply, "E_VALIDATION", `body.url: ${err.message}`, {
         field: "body.url",
         reason: err.message,
       });
+      return true;
     }
   };
 

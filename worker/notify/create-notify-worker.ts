@@ -120,7 +120,9 @@ export function createNotifyWorker(deps: NotifyWorkerDeps) {
       if (status === "dead")
         log.warn(
           { deliveryId: entry.deliveryId, channelId: channel.id, attempt, err: outcome.error },
-          "notification dead after its last attempt",
+          outcome.final
+            ? "notification dead: retrying cannot help"
+            : "notification dead after its last attempt",
         );
       if (!(await lane.pop(head, entry.deliveryId))) return "lane lost";
     }
