@@ -16,7 +16,7 @@ export const notifyVars = z.object({
     .max(100)
     .default(15)
     .describe(
-      "attempts per notification before it is dead (status `dead` in the delivery log); with the defaults ~38 min of retries",
+      "attempts per notification before it is dead (status `dead` in the delivery log); with the defaults ~34 min of retries",
     ),
   NOTIFY_BACKOFF_MS: positiveInt
     .default(1000)
