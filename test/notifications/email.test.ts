@@ -98,7 +98,10 @@ describe("e-mail channels through SMTP", () => {
     expect(html).not.toContain("<7>");
     expect(part(second.raw, "text/plain")).toContain("Ended: 2026-03-01T10:05:00.000Z");
 
-    const log = await h.deliveries(channel);
+    const log = await waitFor(
+      () => h.deliveries(channel),
+      (rows) => rows.length >= 3,
+    );
     expect(log.map((d) => [d.phase, d.attempt, d.status])).toEqual([
       ["start", 1, "failed"],
       ["start", 2, "ok"],

@@ -1,6 +1,11 @@
 import type { LookupAddress } from "node:dns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkWebhookUrl, type Lookup, WebhookAddressError } from "../../core/webhook-address.ts";
+import {
+  checkWebhookUrl,
+  guardedLookup,
+  type Lookup,
+  WebhookAddressError,
+} from "../../core/webhook-address.ts";
 import { createWebhookSender } from "../../worker/notify/webhook.ts";
 import { waitFor } from "../support/wait.ts";
 import { alert, type NotifyHarness, startNotifications } from "./support/harness.ts";
@@ -92,6 +97,32 @@ describe("webhook SSRF guard", () => {
     allowed.close();
     expect(ok).toMatchObject({ ok: true, httpStatus: 200 });
     expect(receiver.requests).toHaveLength(1);
+  });
+
+  it("hands the socket the addresses it checked, one or all as net.connect asks, and refuses a mixed answer", async () => {
+    const ask = (lookup: Lookup, all: boolean) =>
+      new Promise<{ err: Error | null; address: unknown; family?: number }>((resolve) =>
+        guardedLookup(lookup)("hooks.example.test", { all }, (err, address, family) =>
+          resolve({ err, address, ...(family === undefined ? {} : { family }) }),
+        ),
+      );
+    expect(await ask(resolvesTo("93.184.216.34"), false)).toEqual({
+      err: null,
+      address: "93.184.216.34",
+      family: 4,
+    });
+    expect(await ask(resolvesTo("2606:2800:220:1::"), true)).toEqual({
+      err: null,
+      address: [{ address: "2606:2800:220:1::", family: 6 }],
+    });
+    const mixed: Lookup = (_h, cb) =>
+      cb(null, [
+        { address: "93.184.216.34", family: 4 },
+        { address: "10.0.0.1", family: 4 },
+      ]);
+    const refused = await ask(mixed, true);
+    expect(refused.err).toBeInstanceOf(WebhookAddressError);
+    expect(refused.err?.message).toMatch(/resolves to 10\.0\.0\.1/);
   });
 
   it("does not follow redirects: a 3xx is a failed attempt", async () => {

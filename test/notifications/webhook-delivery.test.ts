@@ -85,7 +85,11 @@ describe("webhook delivery through the notifications queue", () => {
     ).toBe(false);
 
     // the log: failed attempts with the receiver's status, then one ok per delivery
-    const log = await h.deliveries(channel.id);
+    // the receiver answered before the worker logged it: wait for the log to catch up
+    const log = await waitFor(
+      () => h.deliveries(channel.id),
+      (rows) => rows.filter((d) => d.status === "ok").length === 12,
+    );
     expect(log.filter((d) => d.status === "failed")).toHaveLength(15);
     expect(
       log.filter((d) => d.status === "failed").every((d) => d.httpStatus === 500 && d.error === "HTTP 500"),
@@ -124,7 +128,10 @@ describe("webhook delivery through the notifications queue", () => {
     const keys = receiver.delivered().map(key);
     expect(keys).toHaveLength(6);
     expect(new Set(keys).size).toBe(6);
-    const log = await h.deliveries(channel.id);
+    const log = await waitFor(
+      () => h.deliveries(channel.id),
+      (rows) => rows.length >= 6,
+    );
     expect(log.map((d) => d.status)).toEqual(Array(6).fill("ok"));
   });
 
@@ -177,7 +184,10 @@ describe("dead letter", () => {
       [doomed.id, 503],
       [next.id, 200],
     ]);
-    const log = await h.deliveries(channel.id);
+    const log = await waitFor(
+      () => h.deliveries(channel.id),
+      (rows) => rows.length >= 4,
+    );
     expect(log.map((d) => [d.deliveryId, d.attempt, d.status, d.httpStatus])).toEqual([
       [`a${doomed.id}-start-c${channel.id}`, 1, "failed", 503],
       [`a${doomed.id}-start-c${channel.id}`, 2, "failed", 503],
