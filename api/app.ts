@@ -12,6 +12,7 @@ import type { Bridge } from "../bridge/bridge.ts";
 import type { ApiConfig } from "../core/config.ts";
 import { createExternalBrokerKick } from "../core/external-broker-kick.ts";
 import type { Logger } from "../core/logger.ts";
+import type { NotificationQueue } from "../core/notifications.ts";
 import type { LocationQueues } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
 import { BackpressureMonitor } from "./backpressure.ts";
@@ -37,6 +38,7 @@ import { geofenceRoutes } from "./routes/geofences.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { liveRoutes } from "./routes/live.ts";
+import { notificationChannelRoutes } from "./routes/notification-channels.ts";
 import { owntracksRoutes } from "./routes/owntracks.ts";
 import { positionRoutes } from "./routes/positions.ts";
 import { rejectedRoutes } from "./routes/rejected.ts";
@@ -55,6 +57,8 @@ export interface AppDeps {
   subscriber: Redis;
   /** the `locations-*` queues (health, metrics, Bull Board) */
   queue: LocationQueues;
+  /** the notifications queue ("send test"); its route answers 503 without it */
+  notifications?: NotificationQueue;
   /** more queues to show in Bull Board (maintenance, …) */
   boardQueues?: Queue[];
   /** HTTP ingest goes through the same bridge as MQTT */
@@ -203,6 +207,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       revocations,
       limits: liveLimits,
       messagesPerMinute: config.WS_MESSAGES_PER_MINUTE,
+    }),
+  );
+  await app.register(
+    notificationChannelRoutes({
+      pool,
+      config,
+      ...(deps.notifications ? { notifications: deps.notifications } : {}),
     }),
   );
   await registerBullBoard(app, [...deps.queue.queues, ...(deps.boardQueues ?? [])]);

@@ -2,6 +2,7 @@ import { Queue } from "bullmq";
 import { createBridge } from "../bridge/bridge.ts";
 import { apiConfigSchema, loadConfigOrExit } from "../core/config.ts";
 import { createLogger } from "../core/logger.ts";
+import { NotificationQueue } from "../core/notifications.ts";
 import { handleProcessSignals } from "../core/process.ts";
 import { createLocationQueues, MAINTENANCE_QUEUE } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
@@ -21,6 +22,7 @@ const subscriber = createRedis(config.REDIS_URL);
 const bridgeRedis = createRedis(config.REDIS_URL);
 const queue = createLocationQueues(createRedis(config.REDIS_URL), config.QUEUE_PARTITIONS);
 const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: createRedis(config.REDIS_URL) });
+const notifications = new NotificationQueue(createRedis(config.REDIS_URL));
 const bridge = createBridge({ config, queue, redis: bridgeRedis, log: log.child({ module: "bridge" }) });
 
 const admin = await ensureAdminToken(pool, { adminToken: config.ADMIN_TOKEN, dataDir: config.DATA_DIR });
@@ -43,7 +45,8 @@ const app = await buildApp({
   redis,
   subscriber,
   queue,
-  boardQueues: [maintenance],
+  notifications,
+  boardQueues: [maintenance, notifications.queue],
   bridge,
   log,
 });
@@ -52,7 +55,7 @@ await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
 handleProcessSignals(log, async () => {
   await app.close();
   await bridge.close();
-  await Promise.all([queue.close(), maintenance.close()]);
+  await Promise.all([queue.close(), maintenance.close(), notifications.close()]);
   await pool.end();
   for (const r of [redis, subscriber, bridgeRedis]) r.disconnect();
 });

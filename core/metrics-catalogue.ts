@@ -113,6 +113,10 @@ export const pipelineMetrics = {
     kind: "histogram",
     help: "time from a fix's receipt (broker or HTTP) to its commit, ms",
   },
+  notify_deliveries: {
+    kind: "labelled",
+    help: "notification delivery attempts (webhook, e-mail), by outcome: ok, failed (retried), dead",
+  },
 } as const satisfies Record<string, PipelineMetric>;
 
 export type PipelineMetricName = keyof typeof pipelineMetrics;

@@ -3,6 +3,7 @@ import { Queue, Worker } from "bullmq";
 import { loadConfigOrExit, workerConfigSchema } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
+import { createAlertNotifier, NotificationQueue } from "../core/notifications.ts";
 import { handleProcessSignals } from "../core/process.ts";
 import { MAINTENANCE_QUEUE } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
@@ -11,12 +12,16 @@ import { createWorker } from "./create-worker.ts";
 import { recordDerivationSettings } from "./derive/derivation-settings.ts";
 import { closeSilentTrips } from "./derive/silent-trips.ts";
 import { maintainPartitions } from "./maintenance.ts";
+import { createNotifyWorker } from "./notify/create-notify-worker.ts";
 
-/** worker: writes queued batches into PostGIS, and keeps the partitions maintained. */
+/**
+ * worker: writes queued batches into PostGIS, keeps the partitions maintained, and delivers
+ * notifications (worker/notify/).
+ */
 const config = loadConfigOrExit(workerConfigSchema);
 const log = createLogger("worker", config.LOG_LEVEL);
-// a connection per job slot (partitions x concurrency), and two for housekeeping
-const pool = createPool(config.DATABASE_URL, config.QUEUE_PARTITIONS * config.WORKER_CONCURRENCY + 2);
+// a connection per job slot (partitions x concurrency), two for housekeeping, two for notifications
+const pool = createPool(config.DATABASE_URL, config.QUEUE_PARTITIONS * config.WORKER_CONCURRENCY + 4);
 const redis = createRedis(config.REDIS_URL);
 
 const maintain = () =>
@@ -44,7 +49,16 @@ const sweepSilences = async () => {
   if (r.vehicles > 0) log.info(r, "trips of silent vehicles ended");
 };
 
-const worker = createWorker({ config, pool, redis, connection: createRedis(config.REDIS_URL), log });
+// alert phases the worker commits go to the notifications queue (core/notifications.ts)
+const notificationQueue = new NotificationQueue(createRedis(config.REDIS_URL));
+const worker = createWorker({
+  config,
+  pool,
+  redis,
+  connection: createRedis(config.REDIS_URL),
+  log,
+  notify: createAlertNotifier({ queue: notificationQueue, pool }),
+});
 const summary = batchLogSummary(log, 60_000);
 worker.on("completed", (_job, result) => summary.add(result));
 await worker.ready;
@@ -59,11 +73,20 @@ const maintenanceWorker = new Worker(
   { connection: createRedis(config.REDIS_URL) },
 );
 maintenanceWorker.on("error", (err) => log.warn({ err: err.message }, "maintenance worker error"));
+// its own module and connections: a slow webhook never holds back the locations pipeline
+const notifyWorker = createNotifyWorker({
+  config,
+  pool,
+  redis,
+  connection: createRedis(config.REDIS_URL),
+  log: log.child({ module: "notify" }),
+});
 log.info({ partitions: config.QUEUE_PARTITIONS, concurrency: config.WORKER_CONCURRENCY }, "worker started");
 
 handleProcessSignals(log, async () => {
   // stop taking jobs, let the current ones finish, then close the pools
-  await Promise.all([worker.close(), maintenanceWorker.close()]);
+  await Promise.all([worker.close(), maintenanceWorker.close(), notifyWorker.close()]);
+  await notificationQueue.close();
   summary.stop();
   await maintenanceQueue.close();
   await pool.end();

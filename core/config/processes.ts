@@ -12,6 +12,7 @@ import {
 import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
 import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } from "./mqtt.ts";
+import { notifyVars, smtpVars, webhookVars } from "./notifications.ts";
 import { queueVars, workerVars } from "./queueing.ts";
 import { simulatorVars } from "./simulator.ts";
 import { teltonikaVars } from "./teltonika.ts";
@@ -57,6 +58,9 @@ export const workerConfigSchema = z.object({
   ...fleetDayVars.shape,
   ...derivationVars.shape,
   ...demoVars.shape,
+  ...webhookVars.shape,
+  ...notifyVars.shape,
+  ...smtpVars.shape,
 });
 
 /** api/main.ts: also hosts a bridge, for HTTP ingest; tells devices the broker's MQTT_PORT. */
@@ -70,6 +74,7 @@ export const apiConfigSchema = z.object({
   ...localStateVars.shape,
   ...fleetDayVars.shape,
   ...externalBrokerApiVars.shape,
+  ...webhookVars.shape,
   MQTT_PORT: mqttListenerVars.shape.MQTT_PORT,
 });
 

@@ -12,6 +12,7 @@ import {
 import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
 import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } from "./mqtt.ts";
+import { notifyVars, smtpVars, webhookVars } from "./notifications.ts";
 import { processConfigSchemas } from "./processes.ts";
 import { queueVars, workerVars } from "./queueing.ts";
 import { simulatorVars } from "./simulator.ts";
@@ -41,6 +42,9 @@ export const configPieces: readonly z.ZodObject[] = [
   mqttBrokerVars,
   externalBrokerVars,
   externalBrokerApiVars,
+  webhookVars,
+  notifyVars,
+  smtpVars,
   localStateVars,
   simulatorVars,
   loggingVars,

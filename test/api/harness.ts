@@ -5,6 +5,7 @@ import { type Bridge, createBridge } from "../../bridge/bridge.ts";
 import { addToken } from "../../core/api-tokens.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
+import { NotificationQueue } from "../../core/notifications.ts";
 import { createLocationQueues, type LocationQueues } from "../../core/queues.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
 import type { TestPlatform } from "../support/platform.ts";
@@ -18,6 +19,8 @@ export interface ApiHarness {
   redis: Redis;
   redisUrl: string;
   queue: LocationQueues;
+  /** the notifications queue the app's "send test" adds to */
+  notifications: NotificationQueue;
   bridge: Pick<Bridge, "ingest" | "flush">;
   adminToken: string;
   viewerToken: string;
@@ -57,6 +60,7 @@ export async function startApi(opts: HarnessOptions = {}): Promise<ApiHarness> {
   };
   const redis = conn({ maxRetriesPerRequest: 1 });
   const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
+  const notifications = new NotificationQueue(conn());
   const ownBridge = p ? undefined : createBridge({ config, queue, redis: conn(), log });
   const bridge = p?.bridge ?? (ownBridge as Bridge);
   const app = await buildApp({
@@ -65,6 +69,7 @@ export async function startApi(opts: HarnessOptions = {}): Promise<ApiHarness> {
     redis,
     subscriber: conn(),
     queue,
+    notifications,
     bridge,
     log,
     liveFlushMs: opts.liveFlushMs ?? 100,
@@ -80,6 +85,7 @@ export async function startApi(opts: HarnessOptions = {}): Promise<ApiHarness> {
     redis: conn(),
     redisUrl,
     queue,
+    notifications,
     bridge,
     adminToken: admin.token,
     viewerToken: viewer.token,
@@ -93,6 +99,7 @@ export async function startApi(opts: HarnessOptions = {}): Promise<ApiHarness> {
       await app.close();
       await ownBridge?.close();
       await queue.close();
+      await notifications.close();
       for (const r of conns) r.disconnect();
       if (!p) await pool.end();
       await db?.drop();
