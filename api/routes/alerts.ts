@@ -86,8 +86,8 @@ export function alertRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.post(
       "/api/alerts/:id/ack",
       {
-        // acknowledging is handling the inbox, not configuring: viewers (dispatchers) may
-        config: { access: "read" },
+        // a write like any other: a viewer reads the inbox, whoever handles it may write
+        config: { access: "write" },
         schema: {
           tags: ["alerts"],
           summary: "acknowledge an alert (who and when); acknowledging again keeps the first",

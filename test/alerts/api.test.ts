@@ -97,7 +97,7 @@ describe("alert rules and alerts API", () => {
     expect(kind.json()).toMatchObject({ code: "E_VALIDATION", field: "body.kind" });
   });
 
-  it("lets a viewer read rules and alerts and acknowledge, but not write rules", async () => {
+  it("lets a viewer read rules and alerts, but not write rules or acknowledge", async () => {
     const body = { name: "v", kind: "idling", params: { minMinutes: 5 } };
     expect((await rules("POST", "", body, viewer)).json()).toMatchObject({ code: "E_FORBIDDEN" });
     const id = (await rules("POST", "", body)).json().id;
@@ -141,7 +141,9 @@ describe("alert rules and alerts API", () => {
     expect(await list("kind=nope")).toMatchObject({ code: "E_VALIDATION" });
 
     const id = a.items[0].id;
-    const ack = await h.app.inject({ method: "POST", url: `/api/alerts/${id}/ack`, headers: viewer });
+    const refused = await h.app.inject({ method: "POST", url: `/api/alerts/${id}/ack`, headers: viewer });
+    expect(refused.statusCode).toBe(403);
+    const ack = await h.app.inject({ method: "POST", url: `/api/alerts/${id}/ack`, headers: admin });
     expect(ack.statusCode).toBe(200);
     expect(ack.json()).toMatchObject({ id, acknowledgedBy: expect.stringMatching(/^token:/) });
     expect(Date.parse(ack.json().acknowledgedAt)).toBeGreaterThan(Date.now() - 60_000);
