@@ -10,6 +10,7 @@ import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod
 import type pg from "pg";
 import type { Bridge } from "../bridge/bridge.ts";
 import type { ApiConfig } from "../core/config.ts";
+import { createConnectionGuard } from "../core/connection-guard.ts";
 import { createExternalBrokerKick } from "../core/external-broker-kick.ts";
 import type { Logger } from "../core/logger.ts";
 import type { NotificationQueue } from "../core/notifications.ts";
@@ -95,6 +96,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // request lines are written by the onResponse hook below, at a level per route
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // idle TCP connections are capped when accepted, and closed without a request's headers in time
+  const connections = createConnectionGuard({
+    maxPerAddress: config.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
+    maxTotal: config.HTTP_MAX_CONNECTIONS,
+    log: log.child({ module: "connections" }),
+  });
+  connections.guard(app.server);
+  app.server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const errorCounters: ErrorCounters = { queryTimeouts: 0 };
@@ -168,6 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       backpressure,
       hub,
       liveRefused: liveLimits.refused,
+      connectionsRefused: connections.refused,
       apiCounters: errorCounters,
       metricsPublic: config.METRICS_PUBLIC,
       metricsToken: config.METRICS_TOKEN,

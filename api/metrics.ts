@@ -17,6 +17,8 @@ export interface MetricsDeps {
   hub: LiveHub;
   /** refusals by /ws's limits (api/live-limits.ts) */
   liveRefused: Readonly<Record<LiveRefusal, number>>;
+  /** connections reset at accept (core/connection-guard.ts) */
+  connectionsRefused: Readonly<Record<"address" | "total", number>>;
   /** queries PostgreSQL cancelled at the statement timeout (api/errors.ts) */
   apiCounters: { readonly queryTimeouts: number };
 }
@@ -73,6 +75,18 @@ export function createMetrics(deps: MetricsDeps): { contentType: string; render:
       for (const r of LIVE_REFUSALS) {
         this.inc({ reason: r }, deps.liveRefused[r] - refusedSeen[r]);
         refusedSeen[r] = deps.liveRefused[r];
+      }
+    },
+  });
+  const connSeen = { address: 0, total: 0 };
+  new Counter({
+    ...apiMetrics.connectionsRefused,
+    labelNames: ["reason"],
+    registers: [registry],
+    collect() {
+      for (const r of ["address", "total"] as const) {
+        this.inc({ reason: r }, deps.connectionsRefused[r] - connSeen[r]);
+        connSeen[r] = deps.connectionsRefused[r];
       }
     },
   });

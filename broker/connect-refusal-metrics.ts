@@ -2,12 +2,14 @@ import type { Logger } from "../core/logger.ts";
 import { labelledField } from "../core/metrics-catalogue.ts";
 import { type Redis, redisKeys } from "../core/redis.ts";
 
-/** CONNECTs refused so far, by limit (limits/connect-limit.ts). */
+/** CONNECTs refused so far, by limit (limits/connect-limit.ts), and connections reset at accept (core/connection-guard.ts). */
 export interface ConnectRefusals {
   address: number;
   rate: number;
   pending: number;
   clientId: number;
+  addressConnections: number;
+  connections: number;
 }
 
 /** The `reason` label of logitrack_broker_connects_refused_total, by limit. */
@@ -16,6 +18,8 @@ const REASONS: Record<keyof ConnectRefusals, string> = {
   rate: "rate",
   pending: "pending_auth",
   clientId: "client_id",
+  addressConnections: "address_connections",
+  connections: "connections",
 };
 
 export interface ConnectRefusalMetrics {
@@ -35,7 +39,14 @@ export function startConnectRefusalMetrics(deps: {
   log: Logger;
   intervalMs?: number;
 }): ConnectRefusalMetrics {
-  const written: ConnectRefusals = { address: 0, rate: 0, pending: 0, clientId: 0 };
+  const written: ConnectRefusals = {
+    address: 0,
+    rate: 0,
+    pending: 0,
+    clientId: 0,
+    addressConnections: 0,
+    connections: 0,
+  };
   let flushing = false;
   const flush = () => {
     if (flushing) return;

@@ -3,6 +3,7 @@ import type pg from "pg";
 import type { Bridge } from "../bridge/bridge.ts";
 import { createImeiResolver } from "../bridge/imei-resolver.ts";
 import type { Config } from "../core/config.ts";
+import { type ConnectionGuard, createConnectionGuard } from "../core/connection-guard.ts";
 import { subscribeControl } from "../core/control.ts";
 import type { Logger } from "../core/logger.ts";
 import { counterField, labelledField } from "../core/metrics-catalogue.ts";
@@ -102,6 +103,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     ...(deps.persistence ? { persistence: deps.persistence } : {}),
     // a frozen subscriber must not stall ingest: drop a client whose socket stays full this long
     drainTimeout: config.MQTT_DRAIN_TIMEOUT_MS,
+    connectTimeout: config.MQTT_CONNECT_TIMEOUT_MS,
     concurrency: 1000,
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
     preConnect: createPreConnect({ admission, emptyId }),
@@ -149,11 +151,21 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     refused: admission.refused,
     refusals: refusals.counts,
   };
-  const listeners = await listen(config, (conn, req) => admission.limitPacketSize(aedes.handle(conn, req)));
+  const connections = createConnectionGuard({
+    maxPerAddress: config.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+    maxTotal: config.MQTT_MAX_CONNECTIONS,
+    log,
+    onRefuse: (reason) => admission.refused[reason === "address" ? "addressConnections" : "connections"]++,
+  });
+  const listeners = await listen(
+    config,
+    (conn, req) => admission.limitPacketSize(aedes.handle(conn, req)),
+    connections,
+  );
   const heartbeat = startHeartbeat({ aedes, redis: deps.redis, log, limits });
   const refusalMetrics = startConnectRefusalMetrics({ redis: deps.redis, refused: admission.refused, log });
   const teltonikaCommands = createTeltonikaCommands({ pool: deps.pool, log });
-  const teltonika = await startTeltonika(deps, teltonikaCommands);
+  const teltonika = await startTeltonika(deps, teltonikaCommands, connections);
   const ports = { ...listeners.ports, ...(teltonika ? { teltonika: teltonika.port } : {}) };
 
   const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
@@ -198,6 +210,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
 async function startTeltonika(
   deps: BrokerDeps,
   commands: TeltonikaCommands,
+  connections: ConnectionGuard,
 ): Promise<TeltonikaListener | undefined> {
   const { config, redis, log } = deps;
   if (config.TELTONIKA_TCP_PORT === undefined) return undefined;
@@ -206,6 +219,8 @@ async function startTeltonika(
     host: config.MQTT_HOST,
     maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
     idleTimeoutMs: config.TELTONIKA_IDLE_TIMEOUT_S * 1000,
+    handshakeTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
+    guard: connections.guard,
     resolveImei: createImeiResolver(deps.pool),
     ingest: (msg) => deps.bridge.ingest(msg),
     commands,

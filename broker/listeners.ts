@@ -5,6 +5,7 @@ import { createServer as createTlsServer } from "node:tls";
 import type { Aedes } from "aedes";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import type { Config } from "../core/config.ts";
+import type { ConnectionGuard } from "../core/connection-guard.ts";
 
 export type ListenerConfig = Pick<
   Config,
@@ -15,6 +16,9 @@ export type ListenerConfig = Pick<
   | "MQTT_TLS_KEY"
   | "MQTT_HOST"
   | "MQTT_MAX_PACKET_BYTES"
+  | "MQTT_MAX_CONNECTIONS_PER_ADDRESS"
+  | "MQTT_MAX_CONNECTIONS"
+  | "MQTT_CONNECT_TIMEOUT_MS"
 >;
 
 /**
@@ -43,13 +47,21 @@ export interface Listeners {
  * ws buffers a whole message before handing it on, so the packet-size limit
  * (limits/packet-size-limit.ts) would come too late there: ws's own cap (`maxPayload`, 100 MiB by
  * default) is set to the packet cap, and a larger message closes the socket (1009) as soon as its
- * length is read.
+ * length is read. Every listener counts its open connections in one `guard`
+ * (core/connection-guard.ts): a peer that opens connections and sends nothing is capped per
+ * address and in total, and closed after MQTT_CONNECT_TIMEOUT_MS without CONNECT (Aedes'
+ * connectTimeout; the WebSocket port's HTTP server has the same time for its upgrade request).
  */
-export async function listen(config: ListenerConfig, handle: HandleConnection): Promise<Listeners> {
+export async function listen(
+  config: ListenerConfig,
+  handle: HandleConnection,
+  guard: ConnectionGuard,
+): Promise<Listeners> {
   const servers: Server[] = [];
   const bind = (server: Server, port: number) =>
     new Promise<number>((resolve, reject) => {
       server.once("error", reject);
+      guard.guard(server);
       server.listen(port, config.MQTT_HOST, () => {
         server.off("error", reject);
         servers.push(server);
@@ -60,7 +72,7 @@ export async function listen(config: ListenerConfig, handle: HandleConnection): 
 
   const mqtt = await bind(createNetServer(handle), config.MQTT_PORT);
 
-  const http = createHttpServer((_req, res) => {
+  const http = createHttpServer({ headersTimeout: config.MQTT_CONNECT_TIMEOUT_MS }, (_req, res) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket: upgrade required\n");
   });
   const wss = new WebSocketServer({

@@ -1,4 +1,4 @@
-import { createServer, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import {
   CODEC_8,
   CODEC_8E,
@@ -21,6 +21,10 @@ export interface TeltonikaTcpDeps {
   /** an AVL packet's data field may hold this much (MAX_PAYLOAD_BYTES, the bridge's own cap) */
   maxPayloadBytes: number;
   idleTimeoutMs: number;
+  /** a connection that has not completed the IMEI handshake this long after it opened is closed */
+  handshakeTimeoutMs: number;
+  /** counts this listener's open connections with the MQTT ones (core/connection-guard.ts) */
+  guard?: (server: Server) => void;
   resolveImei: ResolveImei;
   /** the bridge's ingest: resolves once the records are durably queued */
   ingest: (msg: IncomingMessage) => Promise<IngestOutcome>;
@@ -68,6 +72,7 @@ export async function listenTeltonika(deps: TeltonikaTcpDeps): Promise<Teltonika
     socket.on("close", () => sockets.delete(socket));
     handleConnection(socket, deps);
   });
+  deps.guard?.(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.once("error", reject);
     server.listen(deps.port, deps.host, () => {
@@ -95,7 +100,8 @@ function handleConnection(socket: Socket, deps: TeltonikaTcpDeps): void {
   socket.on("close", () => detach?.());
 
   socket.setNoDelay(true);
-  socket.setTimeout(deps.idleTimeoutMs, () => {
+  // silence before the handshake is not a device keeping its link: the short timeout until then
+  socket.setTimeout(Math.min(deps.handshakeTimeoutMs, deps.idleTimeoutMs), () => {
     log.debug({ peer, imei: device?.imei }, "teltonika connection idle: closed");
     socket.destroy();
   });
@@ -179,6 +185,7 @@ function handleConnection(socket: Socket, deps: TeltonikaTcpDeps): void {
           return;
         }
         device = { imei, vehicleId };
+        socket.setTimeout(deps.idleTimeoutMs);
         log.debug({ peer, imei, vehicleId }, "teltonika device connected");
         socket.write(Buffer.from([0x01]));
         detach = deps.commands.attach(vehicleId, {

@@ -103,7 +103,7 @@ export const pipelineMetrics = {
   },
   broker_connects_refused: {
     kind: "labelled",
-    help: "MQTT CONNECTs refused before any credential lookup, by limit (address_rate, rate, pending_auth, client_id)",
+    help: "MQTT CONNECTs refused before any credential lookup, by limit (address_rate, rate, pending_auth, client_id), and connections reset when accepted (address_connections, connections)",
   },
   api_login_refused: {
     kind: "labelled",
@@ -165,6 +165,10 @@ export const apiMetrics = {
   wsRefused: {
     name: "logitrack_ws_refused_total",
     help: "live WebSocket sockets refused or closed by a limit, by reason (origin, sockets, sockets_per_user, message_rate)",
+  },
+  connectionsRefused: {
+    name: "logitrack_api_connections_refused_total",
+    help: "HTTP connections reset when accepted, by limit (address: HTTP_MAX_CONNECTIONS_PER_ADDRESS, total: HTTP_MAX_CONNECTIONS)",
   },
   queryTimeouts: {
     name: "logitrack_api_query_timeouts_total",

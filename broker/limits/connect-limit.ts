@@ -57,7 +57,7 @@ export function createConnectLimit(o: ConnectLimitOptions) {
   let at = now();
   let pending = 0;
   /** CONNECTs refused, by limit: per address, global rate, pending lookups, client id length */
-  const refused = { address: 0, rate: 0, pending: 0, clientId: 0 };
+  const refused = { address: 0, rate: 0, pending: 0, clientId: 0, addressConnections: 0, connections: 0 };
 
   return {
     refused,

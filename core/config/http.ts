@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import { bool, port, positiveInt } from "./fields.ts";
+import { bool, nonNegativeInt, port, positiveInt } from "./fields.ts";
 
 // proxy-addr's names for address ranges: 127.0.0.1/8 and ::1; 169.254.0.0/16 and fe80::/10;
 // 10/8, 172.16/12, 192.168/16 and fc00::/7
@@ -94,6 +94,19 @@ export const healthVars = z.object({
 });
 
 export const apiLimitVars = z.object({
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS: nonNegativeInt
+    .default(1000)
+    .describe(
+      "open HTTP connections (WebSockets included) from one source address, counted before a byte is read; more are reset. 0 = no cap. Behind a reverse proxy every client shares its address",
+    ),
+  HTTP_MAX_CONNECTIONS: nonNegativeInt
+    .default(10000)
+    .describe(
+      "open HTTP connections on this API process, all addresses together; more are reset. 0 = no cap",
+    ),
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt
+    .default(10000)
+    .describe("a connection that has not sent a request's headers this long after it opened is closed"),
   HTTP_INGEST_RATE_LIMIT: positiveInt
     .default(600)
     .describe("HTTP ingest requests per minute per client IP and vehicle"),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bool, port, positiveInt } from "./fields.ts";
+import { bool, nonNegativeInt, port, positiveInt } from "./fields.ts";
 import { configRule, refuse } from "./rule.ts";
 
 /** The embedded broker's listeners (broker/create-broker.ts); MQTT_PORT is also what devices are told. */
@@ -54,6 +54,19 @@ export const mqttLimitVars = z.object({
     .describe(
       "new MQTT connections accepted per second, all addresses together; above it CONNACK 3 (server unavailable)",
     ),
+  MQTT_MAX_CONNECTIONS_PER_ADDRESS: nonNegativeInt
+    .default(2000)
+    .describe(
+      "open MQTT connections (TCP, TLS and WebSocket together) from one source address, counted before a byte is read; more are reset. 0 = no cap. Devices behind one NAT share an address",
+    ),
+  MQTT_MAX_CONNECTIONS: nonNegativeInt
+    .default(20000)
+    .describe(
+      "open MQTT connections on this broker node, all addresses together; more are reset. Keep it below the process's open-file limit (ulimit -n) with room for PostgreSQL and Redis. 0 = no cap",
+    ),
+  MQTT_CONNECT_TIMEOUT_MS: positiveInt
+    .default(10000)
+    .describe("a connection that has not sent CONNECT this long after it opened is closed"),
   MQTT_CONNECT_RATE_PER_ADDRESS: positiveInt
     .default(500)
     .describe(
