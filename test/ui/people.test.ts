@@ -4,6 +4,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientIdOf } from "../support/client-id.ts";
 import { type Browser, launchChromium } from "./browser.ts";
+import { logIn } from "./log-in.ts";
 import { startUiPlatform, type UiPlatform } from "./ui-platform.ts";
 
 const poll = { timeout: 30_000, interval: 100 };
@@ -13,20 +14,13 @@ let ui: UiPlatform;
 let admin: Browser;
 let page: Page;
 
-async function login(p: Page, user: { username: string; password: string }) {
-  await p.goto(ui.baseUrl);
-  await p.getByLabel("Username").fill(user.username);
-  await p.getByLabel("Password").fill(user.password);
-  await p.getByRole("button", { name: "Log in" }).click();
-  await p.getByRole("button", { name: "Log out", exact: true }).waitFor();
-}
 const onLoginPage = (p: Page) => p.getByRole("button", { name: "Log in" }).count();
 
 beforeAll(async () => {
   ui = await startUiPlatform();
   admin = await launchChromium();
   page = await admin.context.newPage();
-  await login(page, ui.admin);
+  await logIn(page, ui.baseUrl, ui.admin);
   await page.getByRole("button", { name: "People", exact: true }).click();
 });
 
@@ -50,23 +44,30 @@ describe("people and access in the web app (Chromium)", () => {
     const other = await launchChromium();
     try {
       const p = await other.context.newPage();
-      await login(p, { username, password });
+      await logIn(p, ui.baseUrl, { username, password });
       await p.getByRole("button", { name: "Reports", exact: true }).click();
       expect(await onLoginPage(p)).toBe(0);
 
-      await users().getByRole("button", { name: `disable ${username}` }).click();
+      await users()
+        .getByRole("button", { name: `disable ${username}` })
+        .click();
       await expect
         .poll(() => users().locator(`[data-username="${username}"]`).textContent(), poll)
         .toContain("disabled");
       // the next request of the other browser is refused: it is back on the login page
       await p.getByRole("button", { name: "Vehicles", exact: true }).click();
-      await p.getByRole("button", { name: "Reports", exact: true }).click().catch(() => {});
+      await p
+        .getByRole("button", { name: "Reports", exact: true })
+        .click()
+        .catch(() => {});
       await expect.poll(() => onLoginPage(p), poll).toBe(1);
       // and a disabled user cannot log in again
       await p.getByLabel("Username").fill(username);
       await p.getByLabel("Password").fill(password);
       await p.getByRole("button", { name: "Log in" }).click();
-      await expect.poll(() => p.getByRole("alert").textContent(), poll).toMatch(/wrong username or password/i);
+      await expect
+        .poll(() => p.getByRole("alert").textContent(), poll)
+        .toMatch(/wrong username or password/i);
     } finally {
       await other.close();
     }
@@ -79,7 +80,9 @@ describe("people and access in the web app (Chromium)", () => {
     await form.getByLabel("Password (empty: generate one)").fill("eli-first-password");
     await form.getByRole("button", { name: "Add user" }).click();
     await users().locator(`[data-username="${username}"]`).waitFor();
-    await users().getByRole("button", { name: `reset the password of ${username}` }).click();
+    await users()
+      .getByRole("button", { name: `reset the password of ${username}` })
+      .click();
     await users().getByRole("alertdialog").getByRole("button", { name: "Reset password" }).click();
     const password = (await users().getByTestId("user-password").textContent()) as string;
     const res = await fetch(`${ui.baseUrl}/api/auth/login`, {
@@ -120,7 +123,9 @@ describe("people and access in the web app (Chromium)", () => {
     const cookie = (await admin.context.cookies()).find((c) => c.name === "lt_session");
     await page.getByRole("button", { name: "Log out everywhere" }).click();
     await expect.poll(() => onLoginPage(page), poll).toBe(1);
-    const me = await fetch(`${ui.baseUrl}/api/auth/me`, { headers: { cookie: `lt_session=${cookie?.value}` } });
+    const me = await fetch(`${ui.baseUrl}/api/auth/me`, {
+      headers: { cookie: `lt_session=${cookie?.value}` },
+    });
     expect(me.status).toBe(401);
   });
 });

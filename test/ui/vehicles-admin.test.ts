@@ -7,6 +7,7 @@ import { topics } from "../../core/topics.ts";
 import { addUser } from "../../core/users.ts";
 import { getVehicle } from "../../core/vehicles.ts";
 import { type Browser, launchChromium } from "./browser.ts";
+import { logIn } from "./log-in.ts";
 import { startUiPlatform, type UiPlatform } from "./ui-platform.ts";
 
 const poll = { timeout: 30_000, interval: 100 };
@@ -18,10 +19,7 @@ let page: Page;
 const clients: MqttClient[] = [];
 
 async function login(p: Page, user: { username: string; password: string }) {
-  await p.goto(ui.baseUrl);
-  await p.getByLabel("Username").fill(user.username);
-  await p.getByLabel("Password").fill(user.password);
-  await p.getByRole("button", { name: "Log in" }).click();
+  await logIn(p, ui.baseUrl, user);
   await p.getByRole("button", { name: "Manage", exact: true }).click();
 }
 

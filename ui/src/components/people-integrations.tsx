@@ -1,35 +1,15 @@
-import { type FormEvent, useCallback, useEffect, useState } from "react";
-import { adminApi, errorText, type IntegrationRow } from "../admin-api.ts";
+import { type FormEvent, useState } from "react";
+import { adminApi } from "../admin-api.ts";
 import { dateTime } from "../format.ts";
+import { useAdminList } from "../use-admin-list.ts";
 import { CopyValue } from "./copy-value.tsx";
+import { ErrorLine } from "./error-line.tsx";
 
 /** Integration accounts (MQTT clients that may subscribe to fleet/#): create (password once), revoke. */
 export function PeopleIntegrations() {
-  const [list, setList] = useState<IntegrationRow[]>([]);
-  const [error, setError] = useState<string | undefined>();
+  const { items: list, error, act } = useAdminList(adminApi.integrations);
   const [created, setCreated] = useState<{ username: string; password: string } | undefined>();
   const [name, setName] = useState("");
-
-  const load = useCallback(async () => {
-    try {
-      setList(await adminApi.integrations());
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  const act = async (what: () => Promise<void>) => {
-    setError(undefined);
-    try {
-      await what();
-    } catch (err) {
-      setError(errorText(err));
-    }
-    await load();
-  };
 
   const create = (e: FormEvent) => {
     e.preventDefault();
@@ -70,11 +50,7 @@ export function PeopleIntegrations() {
           />
         </div>
       )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       <form onSubmit={create} aria-label="create an integration account" className="row">
         <label>
           Integration name

@@ -1,48 +1,24 @@
-import { type FormEvent, useCallback, useEffect, useState } from "react";
-import { adminApi, errorText, type Role, type TokenRow } from "../admin-api.ts";
+import { type FormEvent, useState } from "react";
+import { adminApi, type Role } from "../admin-api.ts";
 import { dateTime } from "../format.ts";
+import { useAdminList } from "../use-admin-list.ts";
 import { CopyValue } from "./copy-value.tsx";
+import { ErrorLine } from "./error-line.tsx";
 
 /** API tokens for scripts: create (the value shown once), list (never the values), revoke. */
 export function PeopleTokens() {
-  const [tokens, setTokens] = useState<TokenRow[]>([]);
-  const [error, setError] = useState<string | undefined>();
+  const { items: tokens, error, act } = useAdminList(adminApi.tokens);
   const [created, setCreated] = useState<{ name: string; token: string } | undefined>();
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("viewer");
 
-  const load = useCallback(async () => {
-    try {
-      setTokens(await adminApi.tokens());
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  const create = async (e: FormEvent) => {
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setError(undefined);
-    try {
+    void act(async () => {
       const t = await adminApi.addToken({ name: name.trim(), role });
       setCreated({ name: t.name, token: t.token });
       setName("");
-    } catch (err) {
-      setError(errorText(err));
-    }
-    await load();
-  };
-
-  const revoke = async (t: TokenRow) => {
-    setError(undefined);
-    try {
-      await adminApi.revokeToken(t.id);
-    } catch (err) {
-      setError(errorText(err));
-    }
-    await load();
+    });
   };
 
   return (
@@ -71,7 +47,7 @@ export function PeopleTokens() {
                     type="button"
                     className="link danger"
                     aria-label={`revoke token ${t.name}`}
-                    onClick={() => void revoke(t)}
+                    onClick={() => void act(() => adminApi.revokeToken(t.id))}
                   >
                     Revoke
                   </button>
@@ -87,11 +63,7 @@ export function PeopleTokens() {
           <p className="muted">Scripts send it as Authorization: Bearer &lt;token&gt;.</p>
         </div>
       )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       <form onSubmit={create} aria-label="create a token" className="row">
         <label>
           Token name

@@ -1,41 +1,26 @@
-import { type FormEvent, useCallback, useEffect, useState } from "react";
-import { adminApi, errorText, type Role, type UserRow } from "../admin-api.ts";
+import { type FormEvent, useState } from "react";
+import { adminApi, type Role } from "../admin-api.ts";
+import { useAdminList } from "../use-admin-list.ts";
 import { CopyValue } from "./copy-value.tsx";
+import { ErrorLine } from "./error-line.tsx";
 
 type Pending = { kind: "remove" | "reset"; username: string } | undefined;
 
 /** Users: add (a password typed or generated, shown once), disable/enable, reset password, remove. */
 export function PeopleUsers(props: { self: string }) {
-  const [users, setUsers] = useState<UserRow[]>([]);
-  const [error, setError] = useState<string | undefined>();
+  const { items: users, error, act } = useAdminList(adminApi.users);
   const [notice, setNotice] = useState<{ text: string; password?: string } | undefined>();
   const [pending, setPending] = useState<Pending>();
   const [username, setUsername] = useState("");
   const [role, setRole] = useState<Role>("viewer");
   const [password, setPassword] = useState("");
 
-  const load = useCallback(async () => {
-    try {
-      setUsers(await adminApi.users());
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  const run = async (what: () => Promise<{ text: string; password?: string } | undefined>) => {
-    setError(undefined);
-    setNotice(undefined);
-    try {
+  const run = (what: () => Promise<{ text: string; password?: string }>) =>
+    act(async () => {
+      setNotice(undefined);
       setNotice(await what());
       setPending(undefined);
-    } catch (err) {
-      setError(errorText(err));
-    }
-    await load();
-  };
+    });
 
   const add = (e: FormEvent) => {
     e.preventDefault();
@@ -166,11 +151,7 @@ export function PeopleUsers(props: { self: string }) {
           )}
         </div>
       )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       <form onSubmit={add} aria-label="add a user">
         <h3>Add a user</h3>
         <label>

@@ -2,6 +2,7 @@ import "./admin.css";
 import { useState } from "react";
 import { adminApi, errorText } from "../admin-api.ts";
 import type { Session } from "../api.ts";
+import { ErrorLine } from "./error-line.tsx";
 import { PeopleIntegrations } from "./people-integrations.tsx";
 import { PeopleTokens } from "./people-tokens.tsx";
 import { PeopleUsers } from "./people-users.tsx";
@@ -34,11 +35,7 @@ export function People(props: { session: Session; onLoggedOut: () => void }) {
         <button type="button" onClick={() => void logoutEverywhere()}>
           Log out everywhere
         </button>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorLine error={error} />
       </section>
     </div>
   );

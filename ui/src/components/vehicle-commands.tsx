@@ -1,6 +1,7 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { adminApi, type Command, errorText } from "../admin-api.ts";
 import { dateTime } from "../format.ts";
+import { ErrorLine } from "./error-line.tsx";
 
 const POLL_MS = 2000;
 const PRESETS = ['{"action":"reportLocation"}', '{"action":"reboot"}'];
@@ -80,11 +81,7 @@ export function VehicleCommands(props: { vehicleId: string; canSend: boolean }) 
           </div>
         </form>
       )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       {list.length === 0 ? (
         <p className="muted">No commands sent yet.</p>
       ) : (

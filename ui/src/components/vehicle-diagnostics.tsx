@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { type Anomaly, adminApi, errorText, type Rejected } from "../admin-api.ts";
 import { dateTime } from "../format.ts";
+import { ErrorLine } from "./error-line.tsx";
 
 /**
  * What went wrong with a vehicle's messages: those rejected (with the reason code the bridge
@@ -38,11 +39,7 @@ export function VehicleDiagnostics(props: { vehicleId: string }) {
           Refresh
         </button>
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       {rejected?.length === 0 && <p className="muted">None.</p>}
       {rejected && rejected.length > 0 && (
         <table className="table">

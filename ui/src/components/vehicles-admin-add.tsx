@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { adminApi, errorText, type VehicleSecret } from "../admin-api.ts";
 import type { Vehicle } from "../api.ts";
+import { ErrorLine } from "./error-line.tsx";
 import { VehicleSecretPanel } from "./vehicle-secret.tsx";
 
 /** Adds a vehicle; the answer's secret and connection settings are shown once, then forgotten. */
@@ -62,11 +63,7 @@ export function VehicleAddForm(props: { onAdded: (v: Vehicle) => void; onClose: 
         IMEI (Teltonika devices)
         <input value={imei} onChange={(e) => setImei(e.target.value)} inputMode="numeric" />
       </label>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       <div className="row">
         <button type="submit" disabled={busy}>
           {busy ? "Adding…" : "Add vehicle"}

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { adminApi, errorText, type VehicleSecret } from "../admin-api.ts";
 import type { Vehicle } from "../api.ts";
+import { ErrorLine } from "./error-line.tsx";
 import { VehicleCommands } from "./vehicle-commands.tsx";
 import { VehicleDiagnostics } from "./vehicle-diagnostics.tsx";
 import { VehicleEditForm } from "./vehicle-edit-form.tsx";
@@ -90,11 +91,7 @@ export function VehicleAdminDetail(props: {
           </div>
         </div>
       )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       {secret && <VehicleSecretPanel secret={secret} onDone={() => setSecret(undefined)} />}
       <VehicleCommands vehicleId={v.id} canSend={props.canEdit} />
       <VehicleDiagnostics vehicleId={v.id} />

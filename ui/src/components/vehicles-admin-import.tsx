@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { adminApi, errorText, type ImportAnswer } from "../admin-api.ts";
+import { ErrorLine } from "./error-line.tsx";
 
 const RESULT_TEXT: Record<string, string> = {
   valid: "ready",
@@ -80,11 +81,7 @@ export function VehicleImport(props: { onImported: () => void; onClose: () => vo
           Close
         </button>
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       {answer && (
         <div data-testid="import-result">
           <p role="status">

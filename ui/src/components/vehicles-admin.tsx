@@ -2,6 +2,7 @@ import "./admin.css";
 import { useMemo, useState } from "react";
 import { adminApi, errorText } from "../admin-api.ts";
 import type { Vehicle } from "../api.ts";
+import { ErrorLine } from "./error-line.tsx";
 import { VehicleAddForm } from "./vehicles-admin-add.tsx";
 import { VehicleAdminDetail } from "./vehicles-admin-detail.tsx";
 import { VehicleImport } from "./vehicles-admin-import.tsx";
@@ -76,11 +77,7 @@ export function VehiclesAdmin(props: {
           {exporting ? "Exporting…" : "Export CSV"}
         </button>
       </div>
-      {exportError && (
-        <p className="error" role="alert" data-testid="export-error">
-          {exportError}
-        </p>
-      )}
+      <ErrorLine error={exportError} testId="export-error" />
       {mode.kind === "add" && <VehicleAddForm onAdded={() => props.onChanged()} onClose={toList} />}
       {mode.kind === "import" && <VehicleImport onImported={props.onChanged} onClose={toList} />}
       {selected && (
