@@ -26,6 +26,7 @@ import { registerBullBoard } from "./plugins/bull-board.ts";
 import { registerDocs } from "./plugins/docs.ts";
 import { uiPlugin } from "./plugins/ui.ts";
 import { sharedRateLimitStore } from "./rate-limit-store.ts";
+import { accountCreateRoutes } from "./routes/account-create.ts";
 import { accountRoutes } from "./routes/accounts.ts";
 import { alertRuleRoutes } from "./routes/alert-rules.ts";
 import { alertRoutes } from "./routes/alerts.ts";
@@ -45,6 +46,7 @@ import { positionRoutes } from "./routes/positions.ts";
 import { rejectedRoutes } from "./routes/rejected.ts";
 import { reportRoutes } from "./routes/reports.ts";
 import { trackRoutes } from "./routes/track.ts";
+import { vehicleImportRoutes } from "./routes/vehicle-import.ts";
 import { vehiclePatchRoutes } from "./routes/vehicle-patch.ts";
 import { vehicleRoutes } from "./routes/vehicles.ts";
 import { createSocketRevocations } from "./socket-revocations.ts";
@@ -190,12 +192,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(authRoutes({ pool, redis, config, backoff }));
   await app.register(accountRoutes({ pool, redis }));
+  await app.register(accountCreateRoutes({ pool, redis }));
   const externalBroker = createExternalBrokerKick(config, {
     redis,
     log: log.child({ module: "external-broker" }),
   });
   await app.register(vehicleRoutes({ pool, redis, config, externalBroker }));
   await app.register(vehiclePatchRoutes({ pool, redis, externalBroker }));
+  await app.register(vehicleImportRoutes({ pool, redis, externalBroker }));
   await app.register(trackRoutes({ pool, config }));
   await app.register(positionRoutes({ redis, config }));
   await app.register(geofenceRoutes({ pool }));

@@ -3,7 +3,7 @@ import { type ApiToken, listTokens, revokeToken } from "./api-tokens.ts";
 import { authSubject, publishAuthRevoked } from "./auth-revocations.ts";
 import { publishRevokeIntegration } from "./control.ts";
 import type { Redis } from "./redis.ts";
-import { getUser, listUsers, removeUser, setUserDisabled, type User } from "./users.ts";
+import { getUser, listUsers, removeUser, setPassword, setUserDisabled, type User } from "./users.ts";
 import { listIntegrations, removeIntegration } from "./vehicles.ts";
 
 export interface AccountAdminDeps {
@@ -49,6 +49,13 @@ export function createAccountAdmin(deps: AccountAdminDeps) {
     },
 
     enableUser: (username: string) => setUserDisabled(pool, username, false),
+
+    /** Sets a new password; the user's sessions and live sockets end. Undefined: no such user. */
+    async resetPassword(username: string, password: string): Promise<User | undefined> {
+      const user = await setPassword(pool, username, password);
+      if (user) await publishAuthRevoked(redis, [authSubject.user(user.id)]);
+      return user;
+    },
 
     async removeUser(username: string): Promise<User | undefined> {
       const user = await removeUser(pool, username);

@@ -6,6 +6,7 @@ export const ROLES = ["admin", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
 
 export const USERNAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
+export const MIN_PASSWORD_LENGTH = 8;
 
 export interface User {
   id: number;
@@ -64,7 +65,8 @@ export async function addUser(
 ): Promise<User> {
   if (!USERNAME_RE.test(u.username))
     throw new RangeError(`username must match [A-Za-z0-9_.@-]{1,64}: ${JSON.stringify(u.username)}`);
-  if (u.password.length < 8) throw new RangeError("password must have at least 8 characters");
+  if (u.password.length < MIN_PASSWORD_LENGTH)
+    throw new RangeError(`password must have at least ${MIN_PASSWORD_LENGTH} characters`);
   try {
     const r = await pool.query<User>(
       `INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3)
@@ -125,6 +127,26 @@ export async function setUserDisabled(
           s AS (DELETE FROM sessions WHERE $2 AND user_id IN (SELECT id FROM u))
      SELECT id::int, username, role FROM u`,
     [username, disabled],
+  );
+  return r.rows[0];
+}
+
+/**
+ * Sets a user's password (an admin's reset) and ends its sessions in the same statement: whoever
+ * held the old password is out. Undefined: no such user.
+ */
+export async function setPassword(
+  pool: pg.Pool,
+  username: string,
+  password: string,
+): Promise<User | undefined> {
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new RangeError(`password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  const r = await pool.query<User>(
+    `WITH u AS (UPDATE users SET password_hash = $2 WHERE username = $1 RETURNING id, username, role),
+          s AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u))
+     SELECT id::int, username, role FROM u`,
+    [username, await hashPassword(password)],
   );
   return r.rows[0];
 }

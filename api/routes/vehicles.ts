@@ -1,13 +1,18 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
-import type { Config } from "../../core/config.ts";
 import type { ExternalBrokerKick } from "../../core/external-broker-kick.ts";
 import { livePositions } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import { createVehicleAdmin } from "../../core/vehicle-admin.ts";
 import { getVehicle, listVehicles, VehicleExistsError, type VehicleRow } from "../../core/vehicles.ts";
+import {
+  type ConnectionConfig,
+  deviceConnectionSchema,
+  deviceConnections,
+  deviceHost,
+} from "../device-connections.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { pageQuery } from "../pagination.ts";
 import { livePositionSchema, vehicleIdSchema, vehicleParams } from "../schemas.ts";
@@ -29,9 +34,14 @@ const credentialsSchema = z.object({
     .object({ username: z.string(), password: z.string() })
     .describe("MQTT / HTTP ingest credentials, shown only in this answer"),
   mqtt: z.object({ port: z.number(), topic: z.string(), example: z.string() }),
+  connections: z
+    .array(deviceConnectionSchema)
+    .describe(
+      "how a device connects, for each enabled listener (native MQTT, TLS, WebSocket, OwnTracks, Teltonika)",
+    ),
 });
 
-const newVehicle = z.object({
+export const newVehicle = z.object({
   id: vehicleIdSchema,
   name: z.string().min(1).max(200).optional(),
   plate: z.string().min(1).max(32).optional(),
@@ -44,7 +54,7 @@ const newVehicle = z.object({
 export interface VehicleRouteDeps {
   pool: pg.Pool;
   redis: Redis;
-  config: Pick<Config, "MQTT_PORT">;
+  config: ConnectionConfig;
   externalBroker?: ExternalBrokerKick | undefined;
 }
 
@@ -54,7 +64,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
   const admin = createVehicleAdmin({ pool, redis, externalBroker });
 
   function mqttHelp(host: string, id: string, password: string) {
-    const h = /^[A-Za-z0-9.-]{1,253}$/.test(host) ? host : "<host>";
+    const h = deviceHost(host);
     const topic = topics.location(id);
     return {
       port: config.MQTT_PORT,
@@ -98,6 +108,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
             ...(row as z.infer<typeof vehicleSchema>),
             credentials: { username: creds.username, password: creds.password },
             mqtt: mqttHelp(req.hostname, creds.id, creds.password),
+            connections: deviceConnections(config, req, { id: creds.id, imei: row?.imei ?? null }),
           };
         } catch (err) {
           if (err instanceof VehicleExistsError) return sendError(reply, "E_ALREADY_EXISTS", err.message);
@@ -179,11 +190,13 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const creds = await admin.rotate(req.params.id);
+        const row = creds && (await getVehicle(pool, creds.id));
         if (!creds) return sendError(reply, "E_NOT_FOUND", `no vehicle ${req.params.id}`);
         req.log.info({ vehicleId: creds.id }, "vehicle credentials rotated");
         return {
           credentials: { username: creds.username, password: creds.password },
           mqtt: mqttHelp(req.hostname, creds.id, creds.password),
+          connections: deviceConnections(config, req, { id: creds.id, imei: row ? row.imei : null }),
         };
       },
     );

@@ -63,7 +63,10 @@ export const workerConfigSchema = z.object({
   ...smtpVars.shape,
 });
 
-/** api/main.ts: also hosts a bridge, for HTTP ingest; tells devices the broker's MQTT_PORT. */
+/**
+ * api/main.ts: also hosts a bridge, for HTTP ingest; tells devices the broker's listeners (MQTT_PORT,
+ * MQTT_WS_PORT, MQTT_TLS_PORT, TELTONIKA_TCP_PORT: the connection settings a new vehicle is shown).
+ */
 export const apiConfigSchema = z.object({
   ...bridgeHost,
   ...httpVars.shape,
@@ -76,6 +79,9 @@ export const apiConfigSchema = z.object({
   ...externalBrokerApiVars.shape,
   ...webhookVars.shape,
   MQTT_PORT: mqttListenerVars.shape.MQTT_PORT,
+  MQTT_WS_PORT: mqttListenerVars.shape.MQTT_WS_PORT,
+  MQTT_TLS_PORT: mqttListenerVars.shape.MQTT_TLS_PORT,
+  TELTONIKA_TCP_PORT: teltonikaVars.shape.TELTONIKA_TCP_PORT,
 });
 
 /** scripts/cli.ts */

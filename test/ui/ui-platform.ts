@@ -32,7 +32,8 @@ export async function startUiPlatform(opts: PlatformOptions = {}): Promise<UiPla
   };
   const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
   const app = await buildApp({
-    config,
+    // the ports the broker bound (0 in the config): what a new vehicle's connection settings show
+    config: { ...config, MQTT_PORT: platform.broker.ports.mqtt, MQTT_WS_PORT: platform.broker.ports.ws },
     pool,
     redis: conn({ maxRetriesPerRequest: 1 }),
     subscriber: conn(),

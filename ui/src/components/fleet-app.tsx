@@ -14,13 +14,17 @@ import { GeofenceLayer } from "./geofence-layer.tsx";
 import { GeofencePanel } from "./geofence-panel.tsx";
 import { HistoryPanel } from "./history-panel.tsx";
 import { MapView } from "./map-view.tsx";
+import { People } from "./people.tsx";
 import { ReportsPanel } from "./reports-panel.tsx";
 import { type Track, TrackLayer } from "./track-layer.tsx";
 import { VehicleDetails } from "./vehicle-details.tsx";
 import { VehicleList } from "./vehicle-list.tsx";
+import { VehiclesAdmin } from "./vehicles-admin.tsx";
 
-const TABS = ["vehicles", "history", "geofences", "reports", "events"] as const;
+const TABS = ["vehicles", "history", "geofences", "reports", "events", "manage", "people"] as const;
 type Tab = (typeof TABS)[number];
+/** admin screens: vehicles-admin.tsx (viewers see it without its write controls), people.tsx (admins only) */
+const ADMIN_ONLY: ReadonlySet<Tab> = new Set(["people"]);
 
 const DEFAULT_CONFIG: UiConfig = {
   tileUrl: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -85,7 +89,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
       </header>
       <aside className="sidebar">
         <nav className="tabs" aria-label="panels">
-          {TABS.map((t) => (
+          {TABS.filter((t) => canEdit || !ADMIN_ONLY.has(t)).map((t) => (
             <button
               type="button"
               key={t}
@@ -131,6 +135,15 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           {tab === "geofences" && <GeofencePanel g={geofences} map={map} canEdit={canEdit} />}
           {tab === "reports" && <ReportsPanel vehicles={fleet.vehicles} initialVehicleId={selectedId} />}
           {tab === "events" && <EventsFeed live={live.events} onSelectVehicle={select} />}
+          {tab === "manage" && (
+            <VehiclesAdmin
+              vehicles={fleet.vehicles}
+              canEdit={canEdit}
+              onChanged={() => void fleet.reload()}
+              onSaved={fleet.replace}
+            />
+          )}
+          {tab === "people" && canEdit && <People session={props.session} onLoggedOut={props.onAuthLost} />}
         </div>
       </aside>
       <section className="map-area">

@@ -1,0 +1,125 @@
+import mqtt from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addVehicle } from "../../core/vehicles.ts";
+import { withClientId } from "../support/client-id.ts";
+import { startPlatform, type TestPlatform } from "../support/platform.ts";
+import { type ApiHarness, startApi } from "./harness.ts";
+
+describe("creating accounts from the API (users, passwords, tokens, integrations)", () => {
+  let p: TestPlatform;
+  let h: ApiHarness;
+  let admin: { authorization: string };
+  let viewer: { authorization: string };
+
+  beforeAll(async () => {
+    p = await startPlatform({ worker: false });
+    h = await startApi({ platform: p });
+    admin = h.bearer(h.adminToken);
+    viewer = h.bearer(h.viewerToken);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await p?.close();
+  });
+
+  const post = (url: string, payload: unknown, headers = admin) =>
+    h.app.inject({ method: "POST", url, headers, payload: payload as object });
+  const login = (username: string, password: string) =>
+    h.app.inject({ method: "POST", url: "/api/auth/login", payload: { username, password } });
+  const cookieOf = (res: { cookies: { name: string; value: string }[] }) => {
+    const c = res.cookies.find((x) => x.name === "lt_session");
+    return { cookie: `lt_session=${c?.value}` };
+  };
+
+  it("adds a user with a password of its own or a generated one (shown once); refuses a repeat", async () => {
+    const res = await post("/api/users", { username: "ops.anna", role: "viewer", password: "anna-password" });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toEqual({ id: expect.any(Number), username: "ops.anna", role: "viewer" });
+    expect((await login("ops.anna", "anna-password")).statusCode).toBe(200);
+
+    const gen = await post("/api/users", { username: "ops.ben", role: "admin" });
+    expect(gen.statusCode).toBe(201);
+    expect(gen.json().password).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect((await login("ops.ben", gen.json().password)).json()).toMatchObject({ role: "admin" });
+
+    const again = await post("/api/users", { username: "ops.anna", role: "viewer" });
+    expect(again.statusCode).toBe(409);
+    const short = await post("/api/users", { username: "ops.cem", role: "viewer", password: "short" });
+    expect(short.statusCode).toBe(400);
+    expect(short.json().message).toBe("body.password: must have at least 8 characters");
+    const users = (await h.app.inject({ url: "/api/users", headers: admin })).json().items;
+    expect(users.map((u: { username: string }) => u.username)).not.toContain("ops.cem");
+  });
+
+  it("a password reset ends the user's sessions: the old password and the old cookie are refused", async () => {
+    await post("/api/users", { username: "ops.dora", role: "viewer", password: "dora-password" });
+    const session = cookieOf(await login("ops.dora", "dora-password"));
+    expect((await h.app.inject({ url: "/api/auth/me", headers: session })).statusCode).toBe(200);
+
+    const reset = await post("/api/users/ops.dora/password", {});
+    expect(reset.statusCode).toBe(200);
+    const fresh = reset.json().password as string;
+    expect(fresh).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect((await h.app.inject({ url: "/api/auth/me", headers: session })).statusCode).toBe(401);
+    expect((await login("ops.dora", "dora-password")).statusCode).toBe(401);
+    expect((await login("ops.dora", fresh)).statusCode).toBe(200);
+
+    expect((await post("/api/users/nobody/password", {})).statusCode).toBe(404);
+  });
+
+  it("creates an API token answered once, which then authenticates and can be revoked", async () => {
+    const res = await post("/api/tokens", { name: "grafana", role: "viewer" });
+    expect(res.statusCode).toBe(201);
+    const t = res.json();
+    expect(t).toMatchObject({ name: "grafana", role: "viewer" });
+    expect(t.token).toMatch(/^lt_/);
+    const bearer = h.bearer(t.token);
+    expect((await h.app.inject({ url: "/api/vehicles", headers: bearer })).statusCode).toBe(200);
+    const list = (await h.app.inject({ url: "/api/tokens", headers: admin })).json().items;
+    expect(JSON.stringify(list)).not.toContain(t.token);
+    expect(
+      (await h.app.inject({ method: "DELETE", url: `/api/tokens/${t.id}`, headers: admin })).statusCode,
+    ).toBe(204);
+    expect((await h.app.inject({ url: "/api/vehicles", headers: bearer })).statusCode).toBe(401);
+  });
+
+  it("creates an integration account that subscribes over MQTT; refuses a vehicle's name", async () => {
+    const res = await post("/api/integrations", { name: "dashboard-1" });
+    expect(res.statusCode).toBe(201);
+    const creds = res.json();
+    expect(creds.username).toBe("dashboard-1");
+    const client = await mqtt.connectAsync(
+      p.mqttUrl,
+      withClientId({ username: creds.username, password: creds.password, reconnectPeriod: 0 }),
+    );
+    const granted = await client.subscribeAsync("fleet/#", { qos: 1 });
+    expect(granted[0]?.qos).toBe(1);
+    await client.endAsync(true);
+
+    await addVehicle(p.pool, { id: "truck-named" });
+    const clash = await post("/api/integrations", { name: "truck-named" });
+    expect(clash.statusCode).toBe(409);
+    expect((await post("/api/integrations", { name: "dashboard-1" })).statusCode).toBe(409);
+  });
+
+  it("refuses every create to a viewer (403)", async () => {
+    for (const [url, body] of [
+      ["/api/users", { username: "v-user", role: "admin", password: "password1" }],
+      ["/api/users/ops.anna/password", { password: "password1" }],
+      ["/api/tokens", { name: "v", role: "admin" }],
+      ["/api/integrations", { name: "v-int" }],
+    ] as const)
+      expect((await post(url, body, viewer)).statusCode).toBe(403);
+    expect((await login("ops.anna", "password1")).statusCode).toBe(401);
+  });
+
+  it("answers a new vehicle with its connection settings for each enabled listener", async () => {
+    const res = await post("/api/vehicles", { id: "conn-1", imei: "356307042449999" });
+    const kinds = res.json().connections.map((c: { kind: string }) => c.kind);
+    expect(kinds).toEqual(["mqtt", "mqtt-ws", "owntracks", "owntracks-http"]);
+    expect(res.json().connections[0]).toMatchObject({
+      url: `mqtt://localhost:${h.config.MQTT_PORT}`,
+      settings: expect.arrayContaining([{ name: "Topic", value: "fleet/conn-1/location" }]),
+    });
+  });
+});

@@ -1,0 +1,83 @@
+import { type FormEvent, useState } from "react";
+import { adminApi, type Role } from "../admin-api.ts";
+import { dateTime } from "../format.ts";
+import { useAdminList } from "../use-admin-list.ts";
+import { CopyValue } from "./copy-value.tsx";
+import { ErrorLine } from "./error-line.tsx";
+
+/** API tokens for scripts: create (the value shown once), list (never the values), revoke. */
+export function PeopleTokens() {
+  const { items: tokens, error, act } = useAdminList(adminApi.tokens);
+  const [created, setCreated] = useState<{ name: string; token: string } | undefined>();
+  const [name, setName] = useState("");
+  const [role, setRole] = useState<Role>("viewer");
+
+  const create = (e: FormEvent) => {
+    e.preventDefault();
+    void act(async () => {
+      const t = await adminApi.addToken({ name: name.trim(), role });
+      setCreated({ name: t.name, token: t.token });
+      setName("");
+    });
+  };
+
+  return (
+    <section className="card" aria-label="API tokens" data-testid="people-tokens">
+      <h3>API tokens</h3>
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Role</th>
+            <th>Created</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {tokens.map((t) => (
+            <tr key={t.id} data-testid="token-row">
+              <td>{t.name}</td>
+              <td>{t.role}</td>
+              <td>{dateTime(t.createdAt)}</td>
+              <td>
+                {t.revokedAt ? (
+                  <span className="muted">revoked {dateTime(t.revokedAt)}</span>
+                ) : (
+                  <button
+                    type="button"
+                    className="link danger"
+                    aria-label={`revoke token ${t.name}`}
+                    onClick={() => void act(() => adminApi.revokeToken(t.id))}
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {created && (
+        <div role="status">
+          <CopyValue label={`Token ${created.name} (shown once)`} value={created.token} testId="new-token" />
+          <p className="muted">Scripts send it as Authorization: Bearer &lt;token&gt;.</p>
+        </div>
+      )}
+      <ErrorLine error={error} />
+      <form onSubmit={create} aria-label="create a token" className="row">
+        <label>
+          Token name
+          <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
+        </label>
+        <label>
+          Token role
+          <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+            <option value="viewer">viewer</option>
+            <option value="admin">admin</option>
+          </select>
+        </label>
+        <button type="submit">Create token</button>
+      </form>
+    </section>
+  );
+}
