@@ -193,13 +193,14 @@ export class LiveHub {
     }
   }
 
-  /** Events (core/events.ts) with a position go to the clients whose box holds it; others to every subscriber. */
+  /** Events (core/events.ts) with a position go to the clients whose box holds it; alerts and unlocated ones to every subscriber. */
   private fanOutEvents(events: unknown[]): void {
     for (const c of this.clients.values()) {
       if (!c.subscribed) continue;
       for (const e of events) {
-        const at = e as { lat?: unknown; lng?: unknown };
-        const located = typeof at.lat === "number" && typeof at.lng === "number";
+        const at = e as { type?: unknown; lat?: unknown; lng?: unknown };
+        // an alert is for whoever watches the fleet, wherever the vehicle is (the UI's toast)
+        const located = at.type !== "alert" && typeof at.lat === "number" && typeof at.lng === "number";
         if (c.bbox && located && !inBox(at as { lat: number; lng: number }, c.bbox)) continue;
         if (c.events.length < MAX_PENDING_EVENTS) c.events.push(e);
       }

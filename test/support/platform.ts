@@ -6,10 +6,12 @@ import { type BrokerHandle, createBroker } from "../../broker/create-broker.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
 import { createPool } from "../../core/db.ts";
 import { createLogger } from "../../core/logger.ts";
+import { createAlertNotifier, NotificationQueue } from "../../core/notifications.ts";
 import { createLocationQueues, type LocationQueues } from "../../core/queues.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
 import { addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
 import { createWorker, type LocationWorkers } from "../../worker/create-worker.ts";
+import { createNotifyWorker, type NotifyWorker } from "../../worker/notify/create-notify-worker.ts";
 import { clientIdOf } from "./client-id.ts";
 import { createTestDatabase, createTestRedis } from "./services.ts";
 
@@ -22,6 +24,8 @@ export interface TestPlatform {
   bridge: Bridge;
   broker: BrokerHandle;
   worker: LocationWorkers | undefined;
+  /** the notifications queue, with the worker's notifier and consumer on it (opts.notifications) */
+  notifications: NotificationQueue | undefined;
   /** environment for child processes (worker/main.ts …) pointing at this platform's services */
   env: NodeJS.ProcessEnv;
   mqttUrl: string;
@@ -42,6 +46,8 @@ export interface PlatformOptions {
   poolSize?: number;
   /** the broker as one node of BROKER_CLUSTER=redis: routing and sessions (retained messages too) in Redis */
   cluster?: boolean;
+  /** the worker hands alert phases to the notifications queue and a consumer delivers them, as worker/main.ts */
+  notifications?: boolean;
 }
 
 /**
@@ -87,9 +93,22 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
     mq: cluster?.mq,
     persistence: cluster?.persistence,
   });
+  const notifications = opts.notifications ? new NotificationQueue(conn()) : undefined;
   const worker =
-    opts.worker === false ? undefined : createWorker({ config, pool, redis, connection: conn(), log });
+    opts.worker === false
+      ? undefined
+      : createWorker({
+          config,
+          pool,
+          redis,
+          connection: conn(),
+          log,
+          ...(notifications ? { notify: createAlertNotifier({ queue: notifications, pool }) } : {}),
+        });
   await worker?.ready;
+  const notifyWorker: NotifyWorker | undefined = notifications
+    ? createNotifyWorker({ config, pool, redis: conn(), connection: conn(), log })
+    : undefined;
   const clients: MqttClient[] = [];
   const mqttUrl = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
 
@@ -101,6 +120,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
     bridge,
     broker,
     worker,
+    notifications,
     env,
     mqttUrl,
     async register(prefix, n) {
@@ -129,6 +149,8 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
       await broker.close();
       await cluster?.close();
       await worker?.close();
+      await notifyWorker?.close();
+      await notifications?.close();
       await queue.close();
       for (const r of connections) r.disconnect();
       await pool.end();

@@ -40,6 +40,7 @@ export async function startUiPlatform(opts: PlatformOptions = {}): Promise<UiPla
     queue,
     bridge: platform.bridge,
     log,
+    ...(platform.notifications ? { notifications: platform.notifications } : {}),
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const admin = { username: "ui-admin", password: "ui-admin-password" };

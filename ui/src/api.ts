@@ -127,7 +127,7 @@ export interface Stop {
   lng: number;
 }
 
-interface Page<T> {
+export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
@@ -152,6 +152,7 @@ export function setUnauthorizedHandler(fn: () => void): void {
   onUnauthorized = fn;
 }
 
+/** One API call; shared by the other API modules of the UI (alerts-api.ts, admin-api.ts). */
 export async function request<T>(
   method: string,
   path: string,
@@ -183,7 +184,8 @@ function safeJson(text: string): unknown {
   }
 }
 
-const q = (params: Record<string, string | number | undefined>) => {
+/** A query string without the empty parameters. */
+export const q = (params: Record<string, string | number | undefined>) => {
   const s = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") s.set(k, String(v));
   return s.toString();

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from "react";
+import type { AlertMessage } from "./alerts-api.ts";
 import type { FleetEvent, LivePosition } from "./api.ts";
 import { FleetStore } from "./fleet-store.ts";
 
@@ -14,12 +15,14 @@ export interface LiveFleet {
   retryAt: number | undefined;
   /** newest first, at most MAX_EVENTS */
   events: FleetEvent[];
+  /** alert phases that arrived while the page is open, newest first, at most MAX_EVENTS */
+  alerts: AlertMessage[];
 }
 
 type ServerMessage =
   | { type: "snapshot"; positions: LivePosition[] }
   | { type: "positions"; positions: LivePosition[] }
-  | { type: "events"; events: FleetEvent[] }
+  | { type: "events"; events: (FleetEvent | AlertMessage)[] }
   | { type: "error"; error: string };
 
 const MAX_EVENTS = 200;
@@ -39,6 +42,7 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
   const [state, setState] = useState<ConnectionState>("connecting");
   const [retryAt, setRetryAt] = useState<number | undefined>();
   const [events, setEvents] = useState<FleetEvent[]>([]);
+  const [alerts, setAlerts] = useState<AlertMessage[]>([]);
   const socketRef = useRef<WebSocket | undefined>(undefined);
   const bboxRef = useRef(bbox);
   const authLostRef = useRef(onAuthLost);
@@ -53,6 +57,7 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
     let snapshot: LivePosition[] | undefined;
     const deltas = new Map<string, LivePosition>();
     let newEvents: FleetEvent[] = [];
+    let newAlerts: AlertMessage[] = [];
 
     const flush = () => {
       frame = undefined;
@@ -63,6 +68,11 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
         const fresh = newEvents.reverse();
         newEvents = [];
         setEvents((old) => [...fresh, ...old].slice(0, MAX_EVENTS));
+      }
+      if (newAlerts.length > 0) {
+        const fresh = newAlerts.reverse();
+        newAlerts = [];
+        setAlerts((old) => [...fresh, ...old].slice(0, MAX_EVENTS));
       }
     };
     const schedule = () => {
@@ -81,9 +91,14 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
           if (!cur || cur.recordedAt <= p.recordedAt) deltas.set(p.vehicleId, p);
         }
       } else if (msg.type === "events") {
-        // alert phases ride in the same messages (core/events.ts): the feed shows geofence events
-        newEvents.push(...msg.events.filter((e) => e.type === "geofence"));
+        // alert phases ride in the same messages (core/events.ts): the feed shows geofence events,
+        // the toasts and the inbox the alerts
+        for (const e of msg.events) {
+          if (e.type === "geofence") newEvents.push(e);
+          else if (e.type === "alert") newAlerts.push(e);
+        }
         if (newEvents.length > MAX_EVENTS) newEvents = newEvents.slice(-MAX_EVENTS);
+        if (newAlerts.length > MAX_EVENTS) newAlerts = newAlerts.slice(-MAX_EVENTS);
       } else if (msg.type === "error") {
         console.warn("live socket:", msg.error);
         // the server could not read the snapshot (Redis busy or restarting): ask again shortly
@@ -142,7 +157,7 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
     if (ws?.readyState === WebSocket.OPEN) sendSubscribe(ws, bbox);
   }, [bbox]);
 
-  return { store, state, retryAt, events };
+  return { store, state, retryAt, events, alerts };
 }
 
 function sendSubscribe(ws: WebSocket, bbox: BBox | null): void {

@@ -6,6 +6,8 @@ import { useGeofences } from "../use-geofences.ts";
 import type { BBox } from "../use-live-fleet.ts";
 import { useLiveFleet } from "../use-live-fleet.ts";
 import { useVehicles } from "../use-vehicles.ts";
+import { AlertToasts } from "./alert-toasts.tsx";
+import { AlertsPanel, type AlertView } from "./alerts-panel.tsx";
 import { ConnectionBadge } from "./connection-badge.tsx";
 import { EventsFeed } from "./events-feed.tsx";
 import { FleetLayer } from "./fleet-layer.tsx";
@@ -16,12 +18,13 @@ import { HistoryPanel } from "./history-panel.tsx";
 import { MapView } from "./map-view.tsx";
 import { People } from "./people.tsx";
 import { ReportsPanel } from "./reports-panel.tsx";
+import { TabButtons } from "./tab-buttons.tsx";
 import { type Track, TrackLayer } from "./track-layer.tsx";
 import { VehicleDetails } from "./vehicle-details.tsx";
 import { VehicleList } from "./vehicle-list.tsx";
 import { VehiclesAdmin } from "./vehicles-admin.tsx";
 
-const TABS = ["vehicles", "history", "geofences", "reports", "events", "manage", "people"] as const;
+const TABS = ["vehicles", "history", "geofences", "reports", "events", "alerts", "manage", "people"] as const;
 type Tab = (typeof TABS)[number];
 /** admin screens: vehicles-admin.tsx (viewers see it without its write controls), people.tsx (admins only) */
 const ADMIN_ONLY: ReadonlySet<Tab> = new Set(["people"]);
@@ -38,6 +41,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
   const [map, setMap] = useState<L.Map | null>(null);
   const [bbox, setBBox] = useState<BBox | null>(null);
   const [tab, setTab] = useState<Tab>("vehicles");
+  const [alertView, setAlertView] = useState<AlertView>("inbox");
   const [selectedId, setSelectedId] = useState<string | undefined>();
   const [track, setTrack] = useState<Track | undefined>();
   const live = useLiveFleet(bbox, props.onAuthLost);
@@ -88,19 +92,13 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
         </button>
       </header>
       <aside className="sidebar">
-        <nav className="tabs" aria-label="panels">
-          {TABS.filter((t) => canEdit || !ADMIN_ONLY.has(t)).map((t) => (
-            <button
-              type="button"
-              key={t}
-              className={t === tab ? "active" : ""}
-              aria-pressed={t === tab}
-              onClick={() => setTab(t)}
-            >
-              {t[0]?.toUpperCase() + t.slice(1)}
-            </button>
-          ))}
-        </nav>
+        <TabButtons
+          tabs={TABS.filter((t) => canEdit || !ADMIN_ONLY.has(t))}
+          active={tab}
+          onSelect={setTab}
+          label="panels"
+          className="tabs"
+        />
         <div className="panel">
           {tab === "vehicles" && (
             <>
@@ -135,6 +133,17 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           {tab === "geofences" && <GeofencePanel g={geofences} map={map} canEdit={canEdit} />}
           {tab === "reports" && <ReportsPanel vehicles={fleet.vehicles} initialVehicleId={selectedId} />}
           {tab === "events" && <EventsFeed live={live.events} onSelectVehicle={select} />}
+          {tab === "alerts" && (
+            <AlertsPanel
+              view={alertView}
+              onView={setAlertView}
+              canEdit={canEdit}
+              vehicles={fleet.vehicles}
+              geofences={geofences.geofences}
+              live={live.alerts}
+              onSelectVehicle={select}
+            />
+          )}
           {tab === "manage" && (
             <VehiclesAdmin
               vehicles={fleet.vehicles}
@@ -163,6 +172,13 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           </MapView>
         )}
       </section>
+      <AlertToasts
+        alerts={live.alerts}
+        onShow={() => {
+          setAlertView("inbox");
+          setTab("alerts");
+        }}
+      />
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { ApiError, api } from "../api.ts";
 import { dateTime, num, toLocalInput } from "../format.ts";
 import type { VehicleView } from "../use-vehicles.ts";
 import { type Track, trackFromFeature } from "./track-layer.tsx";
+import { VehicleSelect } from "./vehicle-select.tsx";
 
 const REPLAY_STEP_MS = 100;
 
@@ -55,17 +56,13 @@ export function HistoryPanel(props: {
   return (
     <section className="history">
       <form className="card" onSubmit={load} aria-label="track">
-        <label>
-          Vehicle
-          <select value={vehicleId} onChange={(e) => setVehicleId(e.target.value)} required>
-            <option value="">choose…</option>
-            {props.vehicles.map((v) => (
-              <option key={v.id} value={v.id}>
-                {v.name ? `${v.name} (${v.id})` : v.id}
-              </option>
-            ))}
-          </select>
-        </label>
+        <VehicleSelect
+          vehicles={props.vehicles}
+          value={vehicleId}
+          onChange={setVehicleId}
+          empty="choose…"
+          required
+        />
         <label>
           From
           <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} required />

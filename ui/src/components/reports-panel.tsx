@@ -3,6 +3,7 @@ import { ApiError, api, type DailyReport, type Stop, type Trip } from "../api.ts
 import { dateTime, duration, num, toLocalInput } from "../format.ts";
 import type { VehicleView } from "../use-vehicles.ts";
 import { DailyChart } from "./daily-chart.tsx";
+import { VehicleSelect } from "./vehicle-select.tsx";
 
 const message = (err: unknown) =>
   err instanceof ApiError || err instanceof Error ? err.message : String(err);
@@ -116,17 +117,13 @@ function TripsAndStops(props: { vehicles: VehicleView[]; initialVehicleId: strin
     <div className="card">
       <form onSubmit={load} aria-label="trips and stops">
         <h3>Trips and stops</h3>
-        <label>
-          Vehicle
-          <select value={vehicleId} onChange={(e) => setVehicleId(e.target.value)} required>
-            <option value="">choose…</option>
-            {props.vehicles.map((v) => (
-              <option key={v.id} value={v.id}>
-                {v.name ? `${v.name} (${v.id})` : v.id}
-              </option>
-            ))}
-          </select>
-        </label>
+        <VehicleSelect
+          vehicles={props.vehicles}
+          value={vehicleId}
+          onChange={setVehicleId}
+          empty="choose…"
+          required
+        />
         <label>
           From
           <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} required />
