@@ -76,6 +76,8 @@ export const apiConfigSchema = z.object({
   ...externalBrokerApiVars.shape,
   ...webhookVars.shape,
   MQTT_PORT: mqttListenerVars.shape.MQTT_PORT,
+  // the web UI calls a vehicle moving from the worker's speed (trips, moving time)
+  MOVING_SPEED_KMH: derivationVars.shape.MOVING_SPEED_KMH,
 });
 
 /** scripts/cli.ts */
