@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { FleetEvent, LivePosition } from "./api.ts";
 import { FleetStore } from "./fleet-store.ts";
 
@@ -14,6 +14,8 @@ export interface LiveFleet {
   retryAt: number | undefined;
   /** newest first, at most MAX_EVENTS */
   events: FleetEvent[];
+  /** while reconnecting: try now instead of waiting out the backoff */
+  retryNow: () => void;
 }
 
 type ServerMessage =
@@ -43,6 +45,7 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
   const bboxRef = useRef(bbox);
   const authLostRef = useRef(onAuthLost);
   authLostRef.current = onAuthLost;
+  const retryRef = useRef<() => void>(() => {});
 
   useEffect(() => {
     let closed = false;
@@ -125,6 +128,13 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
       };
     };
     connect();
+    retryRef.current = () => {
+      if (closed || socketRef.current) return;
+      clearTimeout(timer);
+      setRetryAt(undefined);
+      setState("connecting");
+      connect();
+    };
 
     return () => {
       closed = true;
@@ -142,7 +152,8 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
     if (ws?.readyState === WebSocket.OPEN) sendSubscribe(ws, bbox);
   }, [bbox]);
 
-  return { store, state, retryAt, events };
+  const retryNow = useCallback(() => retryRef.current(), []);
+  return { store, state, retryAt, events, retryNow };
 }
 
 function sendSubscribe(ws: WebSocket, bbox: BBox | null): void {
