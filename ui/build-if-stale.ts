@@ -7,7 +7,15 @@ import { fileURLToPath } from "node:url";
 
 const UI = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = join(UI, "..");
-const SOURCES = ["src", "index.html", "vite.config.ts", "tsconfig.json"];
+// the simulator's road network is copied into the build (the offline basemap)
+const SOURCES = [
+  "src",
+  "public",
+  "index.html",
+  "vite.config.ts",
+  "tsconfig.json",
+  "../simulator/dubai-roads.geojson",
+];
 
 /** Newest modification time (ms) under a file or folder; 0 when it does not exist. */
 function newest(path: string): number {
@@ -42,6 +50,8 @@ export function buildUiIfStale(log: (msg: string) => void = () => {}): void {
     log("building the web UI (ui/dist is missing or older than ui/src)");
     const r = spawnSync("npm", ["run", "-s", "build:ui"], {
       cwd: ROOT,
+      // the production build whoever asks (vitest sets NODE_ENV=test, which would build React's development bundle)
+      env: { ...process.env, NODE_ENV: "production" },
       stdio: ["ignore", "inherit", "inherit"],
     });
     if (r.status !== 0) throw new Error(`npm run build:ui failed (exit ${r.status ?? r.signal})`);

@@ -13,18 +13,41 @@ const API_PATHS = /^\/(api|ws|docs|admin|health|metrics)(\/|$)/;
 // a path whose last segment has an extension asks for a file; anything else is a UI route
 const FILE_PATH = /\.[A-Za-z0-9]+$/;
 
+// a source map hands out the whole UI source: the build writes none, and one put there by hand is not served
+const SOURCE_MAP = /\.map$/i;
+
 const OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
+
+type UiSettings = Pick<
+  Config,
+  "TILE_URL" | "MAP_TILE_URL" | "MAP_TILE_ATTRIBUTION" | "MAP_MAX_ZOOM" | "STALE_AFTER_SECONDS" | "FLEET_TZ"
+> &
+  Partial<Pick<Config, "MOVING_SPEED_KMH">>;
+
+/** What the browser is told about the map (GET /api/ui/config). */
+export function uiConfig(config: UiSettings) {
+  const tileUrl = config.MAP_TILE_URL ?? config.TILE_URL;
+  return {
+    tileUrl,
+    // a single-file basemap (PMTiles) is read by range requests, not as {z}/{x}/{y} tiles
+    tileFormat: /\.pmtiles(\?|$)/i.test(tileUrl) ? ("pmtiles" as const) : ("xyz" as const),
+    tileAttribution:
+      config.MAP_TILE_ATTRIBUTION ?? (tileUrl.includes("openstreetmap.org") ? OSM_ATTRIBUTION : ""),
+    maxZoom: config.MAP_MAX_ZOOM,
+    staleAfterSeconds: config.STALE_AFTER_SECONDS,
+    fleetTimeZone: config.FLEET_TZ,
+    movingSpeedKmh: config.MOVING_SPEED_KMH ?? 5,
+  };
+}
 
 /**
  * The built UI (ui/dist, `npm run build:ui`) at `/`, on the API's origin, so the session
  * cookie (SameSite=Strict) and /ws need no CORS. A path without a file extension that is not
- * the API's is a UI route and gets index.html (single-page app). Also `GET /api/ui/config`:
- * what the UI needs from the config (TILE_URL, STALE_AFTER_SECONDS).
+ * the API's is a UI route and gets index.html (single-page app). Files go out as the build's
+ * brotli/gzip copies to a browser that takes them (ui/vite.config.ts writes them). Also
+ * `GET /api/ui/config`: what the UI needs from the config (map tiles, staleness, fleet zone).
  */
-export function uiPlugin(deps: {
-  config: Pick<Config, "TILE_URL" | "STALE_AFTER_SECONDS">;
-  distDir?: string;
-}) {
+export function uiPlugin(deps: { config: UiSettings; distDir?: string }) {
   const root = deps.distDir ?? UI_DIST;
   return async (app: FastifyInstance) => {
     app.addHook("onRoute", (route) => {
@@ -37,11 +60,7 @@ export function uiPlugin(deps: {
         config: { access: "read" },
         schema: { tags: ["ui"], summary: "map settings for the web UI" },
       },
-      async () => ({
-        tileUrl: deps.config.TILE_URL,
-        tileAttribution: deps.config.TILE_URL.includes("openstreetmap.org") ? OSM_ATTRIBUTION : "",
-        staleAfterSeconds: deps.config.STALE_AFTER_SECONDS,
-      }),
+      async () => uiConfig(deps.config),
     );
 
     if (!existsSync(join(root, "index.html"))) {
@@ -55,11 +74,13 @@ export function uiPlugin(deps: {
       root,
       wildcard: false,
       serve: false,
+      preCompressed: true,
     });
 
     app.get("/*", { schema: { hide: true } }, async (req, reply) => {
       const path = req.url.split("?")[0] ?? "/";
       if (API_PATHS.test(path)) return sendRouteNotFound(reply, "GET", path);
+      if (SOURCE_MAP.test(path)) return sendRouteNotFound(reply, "GET", path);
       if (FILE_PATH.test(path)) {
         const immutable = path.startsWith("/assets/");
         // @fastify/send decodes the path and keeps it inside root

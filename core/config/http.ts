@@ -139,10 +139,21 @@ export const apiLimitVars = z.object({
 });
 
 export const uiVars = z.object({
+  MAP_TILE_URL: z
+    .string()
+    .optional()
+    .describe(
+      "map tiles for the UI: an {z}/{x}/{y} URL template, or a single-file .pmtiles basemap; unset: TILE_URL",
+    ),
   TILE_URL: z
     .string()
     .default("https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-    .describe("map tiles for the UI"),
+    .describe("older name of MAP_TILE_URL, used when MAP_TILE_URL is unset"),
+  MAP_TILE_ATTRIBUTION: z
+    .string()
+    .optional()
+    .describe("credit shown on the map (HTML); unset: OpenStreetMap's for its tile servers, none otherwise"),
+  MAP_MAX_ZOOM: positiveInt.max(24).default(19).describe("deepest zoom the map offers (the tile source's)"),
   STALE_AFTER_SECONDS: positiveInt
     .default(300)
     .describe("a live position older than this is answered with stale: true (show it as last known)"),

@@ -82,6 +82,8 @@ export const apiConfigSchema = z.object({
   MQTT_WS_PORT: mqttListenerVars.shape.MQTT_WS_PORT,
   MQTT_TLS_PORT: mqttListenerVars.shape.MQTT_TLS_PORT,
   TELTONIKA_TCP_PORT: teltonikaVars.shape.TELTONIKA_TCP_PORT,
+  // the web UI calls a vehicle moving from the worker's speed (trips, moving time)
+  MOVING_SPEED_KMH: derivationVars.shape.MOVING_SPEED_KMH,
 });
 
 /** scripts/cli.ts */

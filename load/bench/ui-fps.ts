@@ -185,6 +185,7 @@ async function main(): Promise<void> {
             p99GapMs: gaps[Math.floor(gaps.length * 0.99)],
             maxGapMs: gaps[gaps.length - 1],
             markers: Number(document.querySelector(".leaflet-container").dataset.markerCount),
+            mode: window.logitrack.mode(),
           });
         }
       };
@@ -197,6 +198,7 @@ async function main(): Promise<void> {
       p99GapMs: number;
       maxGapMs: number;
       markers: number;
+      mode: string;
     };
     const fixesAfter = Number((await redis.hget("lt:metrics", "worker_fixes_inserted")) ?? 0);
     const fps = (r.frames - 1) / (r.ms / 1000);
@@ -210,6 +212,10 @@ async function main(): Promise<void> {
       positionUpdatesPerSecond: Math.round(r.updates / (r.ms / 1000)),
       canvasRedrawsPerSecond: Math.round((r.draws / (r.ms / 1000)) * 10) / 10,
       markersDrawn: r.markers,
+      // past MAX_MARKERS in view the map draws counted bubbles (ui/src/fleet-canvas-layer.ts)
+      renderMode: r.mode,
+      // live sockets the API dropped as too slow (WS_MAX_BUFFER_BYTES) during the whole run
+      socketsDropped: app.hub.stats.dropped,
       fixesStoredPerSecond: Math.round((fixesAfter - fixesBefore) / (r.ms / 1000)),
       loadAverage: loadavg()[0]?.toFixed(1),
       machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${browser.context.browser()?.version() ?? "chromium"}`,

@@ -1,6 +1,7 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UI_DIST } from "../../api/plugins/ui.ts";
+import { UI_DIST, uiConfig } from "../../api/plugins/ui.ts";
 import { buildUiIfStale } from "../../ui/build-if-stale.ts";
 import { type ApiHarness, startApi } from "../api/harness.ts";
 
@@ -39,6 +40,48 @@ describe("the built UI on the API's origin (api/plugins/ui.ts)", () => {
     );
   });
 
+  it("sends the bundles as the build's brotli or gzip copy to a browser that takes them", async () => {
+    const js = readdirSync(`${UI_DIST}/assets`).find((f) => f.endsWith(".js")) as string;
+    const size = statSync(`${UI_DIST}/assets/${js}`).size;
+    const plain = await h.app.inject({ url: `/assets/${js}` });
+    expect(plain.headers["content-encoding"]).toBeUndefined();
+    expect(plain.rawPayload.length).toBe(size);
+    const br = await h.app.inject({
+      url: `/assets/${js}`,
+      headers: { "accept-encoding": "gzip, deflate, br" },
+    });
+    expect(br.headers["content-encoding"]).toBe("br");
+    expect(br.headers.vary).toMatch(/accept-encoding/i);
+    expect(br.headers["content-type"]).toMatch(/javascript/);
+    expect(br.headers["cache-control"]).toContain("immutable");
+    expect(br.rawPayload.length).toBeLessThan(size / 3);
+    expect(brotliDecompressSync(br.rawPayload).equals(plain.rawPayload)).toBe(true);
+    const gz = await h.app.inject({ url: `/assets/${js}`, headers: { "accept-encoding": "gzip" } });
+    expect(gz.headers["content-encoding"]).toBe("gzip");
+    expect(gunzipSync(gz.rawPayload).equals(plain.rawPayload)).toBe(true);
+  });
+
+  it("serves no source map, and a favicon", async () => {
+    expect(readdirSync(`${UI_DIST}/assets`).filter((f) => f.endsWith(".map"))).toEqual([]);
+    const js = readdirSync(`${UI_DIST}/assets`).find((f) => f.endsWith(".js")) as string;
+    const r = await h.app.inject({ url: `/assets/${js}.map` });
+    expect(r.statusCode).toBe(404);
+    expect(r.json()).toMatchObject({ statusCode: 404 });
+    const page = await h.app.inject({ url: "/" });
+    expect(page.body).toContain('rel="icon" href="/favicon.svg"');
+    const icon = await h.app.inject({ url: "/favicon.svg" });
+    expect(icon.statusCode).toBe(200);
+    expect(icon.headers["content-type"]).toMatch(/^image\/svg\+xml/);
+  });
+
+  it("ships the offline basemap's data: land and the simulator's Dubai roads", async () => {
+    for (const url of ["/basemap/land.geojson", "/basemap/dubai-roads.geojson"]) {
+      const r = await h.app.inject({ url });
+      expect(r.statusCode).toBe(200);
+      expect(JSON.parse(r.body)).toMatchObject({ type: "FeatureCollection" });
+    }
+  });
+
   it("answers unknown API paths with the API's JSON 404", async () => {
     for (const url of ["/api/nope", "/ws/x", "/health/x"]) {
       const r = await h.app.inject({ url });
@@ -53,7 +96,35 @@ describe("the built UI on the API's origin (api/plugins/ui.ts)", () => {
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({
       tileUrl: "https://tiles.example.test/{z}/{x}/{y}.png",
+      tileFormat: "xyz",
       staleAfterSeconds: 300,
+      fleetTimeZone: "Asia/Dubai",
+      maxZoom: 19,
+    });
+  });
+
+  it("takes MAP_TILE_URL over its older name TILE_URL, a .pmtiles file as one, and the attribution and zoom given", () => {
+    const base = { TILE_URL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png", MAP_MAX_ZOOM: 19 };
+    const rest = { STALE_AFTER_SECONDS: 300, FLEET_TZ: "Europe/Oslo", MOVING_SPEED_KMH: 7 };
+    expect(uiConfig({ ...base, ...rest })).toMatchObject({
+      tileUrl: base.TILE_URL,
+      tileFormat: "xyz",
+      tileAttribution: expect.stringContaining("OpenStreetMap"),
+      fleetTimeZone: "Europe/Oslo",
+      movingSpeedKmh: 7,
+    });
+    const own = uiConfig({
+      ...base,
+      ...rest,
+      MAP_TILE_URL: "https://maps.example.test/fleet.pmtiles",
+      MAP_TILE_ATTRIBUTION: "© ours",
+      MAP_MAX_ZOOM: 15,
+    });
+    expect(own).toMatchObject({
+      tileUrl: "https://maps.example.test/fleet.pmtiles",
+      tileFormat: "pmtiles",
+      tileAttribution: "© ours",
+      maxZoom: 15,
     });
   });
 });

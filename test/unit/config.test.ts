@@ -266,7 +266,11 @@ describe("configuration pieces keep their defaults", () => {
       "uiVars",
       uiVars,
       {},
-      { TILE_URL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png", STALE_AFTER_SECONDS: 300 },
+      {
+        TILE_URL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        MAP_MAX_ZOOM: 19,
+        STALE_AFTER_SECONDS: 300,
+      },
     ],
     ["simulatorVars", simulatorVars, {}, {}],
     ["demoVars", demoVars, {}, { LOCAL_DEMO: false }],

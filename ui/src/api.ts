@@ -20,6 +20,8 @@ export interface LivePosition {
   /** device-specific values, e.g. a Teltonika device's IO elements (io{id}) and externalVoltage (V) */
   attributes?: Record<string, number | string | boolean>;
   receivedAt: number;
+  /** the API's word (STALE_AFTER_SECONDS) when it was sent: the fix is last known, not current */
+  stale?: boolean;
 }
 
 export type VehicleStatus = "active" | "inactive" | "maintenance";
@@ -42,10 +44,17 @@ export interface Session {
 }
 
 export interface UiConfig {
+  /** MAP_TILE_URL: an {z}/{x}/{y} template, or a .pmtiles file (tileFormat) */
   tileUrl: string;
+  tileFormat: "xyz" | "pmtiles";
   tileAttribution: string;
+  maxZoom: number;
   /** a fix older than this is last known (STALE_AFTER_SECONDS) */
   staleAfterSeconds: number;
+  /** FLEET_TZ: the zone of the fleet's day (reports) and the default zone of every time shown */
+  fleetTimeZone: string;
+  /** MOVING_SPEED_KMH: from this speed a vehicle is moving (as the worker's trips count it) */
+  movingSpeedKmh: number;
 }
 
 export interface GeofenceFeature {

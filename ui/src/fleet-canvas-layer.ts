@@ -1,44 +1,50 @@
 import L from "leaflet";
 import type { LivePosition } from "./api.ts";
+import { type Cell, CellGrid, cellRadius, describeCell, drawCell } from "./fleet-clusters.ts";
+import { SpriteCache } from "./fleet-sprites.ts";
 import type { FleetStore } from "./fleet-store.ts";
+import { type StateRule, stateOf } from "./vehicle-state.ts";
 
-export interface FleetCanvasOptions {
-  /** a vehicle without a fix for this long is drawn as stale */
-  staleMs: number;
+export interface FleetCanvasOptions extends StateRule {
   onSelect: (vehicleId: string) => void;
+  /** the tooltip and label text of a vehicle (its name, the id when it has none) */
+  describe: (p: LivePosition, now: number) => { label: string; tooltip: string };
 }
 
 const HIT_RADIUS_PX = 10;
 const MARGIN_PX = 12;
-// marker images: 72 headings (5° apart) per look, drawn once and copied per marker
-const HEADING_STEP = 5;
-// pixels a marker image covers: the blit cost is its area
-const spritePx = (selected: boolean) => (selected ? 32 : 20);
-const COLORS = {
-  moving: "#1565c0",
-  idle: "#2e7d32",
-  stale: "#9e9e9e",
-  selected: "#ff6f00",
-  outline: "#ffffff",
-};
+/** more vehicles than this in view are drawn as counted bubbles, not one marker each */
+export const MAX_MARKERS = 2000;
+/** names beside the markers when this few are in view (and zoomed in enough to read them) */
+const MAX_LABELS = 150;
+const LABEL_MIN_ZOOM = 13;
+/** bubbles change slowly: live updates redraw them at most this often (the map's own moves at once) */
+const CLUSTER_REDRAW_MS = 250;
+const MAX_LAT = 85.0511287798;
 
 /**
  * All vehicle markers on ONE canvas (a DOM or SVG element per vehicle stops being smooth in
- * the low thousands). Redraws at most once per animation frame, on store updates and map
- * moves, and keeps what it drew — each marker's container pixel position — which is both the
- * click hit test and what the map container reports as `data-marker-count`.
+ * the low thousands); past MAX_MARKERS in view, one bubble per grid cell instead, so 20,000
+ * vehicles cost a few hundred shapes. Redraws at most once per animation frame, on store
+ * updates and map moves, and keeps what it drew — each marker's container pixel position —
+ * which is the click and hover hit test; the map container reports `data-marker-count` (the
+ * vehicles in view, as markers or inside bubbles) and `data-render-mode`.
  */
 export class FleetCanvasLayer extends L.Layer {
   private canvas: HTMLCanvasElement | undefined;
+  private tooltip: HTMLDivElement | undefined;
   private frame: number | undefined;
+  private throttle: ReturnType<typeof setTimeout> | undefined;
   private unsubscribe: (() => void) | undefined;
   private staleTimer: ReturnType<typeof setInterval> | undefined;
   private selected: string | undefined;
-  /** vehicle id → [x, y] in container pixels, as drawn in the last frame */
+  private cells: Cell[] = [];
+  /** vehicle id → [x, y] in container pixels, as drawn (one marker each) in the last frame */
   readonly drawn = new Map<string, [number, number]>();
+  mode: "markers" | "clusters" = "markers";
   /** frames drawn so far (the frame-rate benchmark reports redraws per second) */
   drawCount = 0;
-  private readonly sprites = new Map<string, HTMLCanvasElement>();
+  private readonly sprites = new SpriteCache();
 
   constructor(
     private readonly store: FleetStore,
@@ -52,12 +58,17 @@ export class FleetCanvasLayer extends L.Layer {
     canvas.dataset.testid = "fleet-canvas";
     map.getPane("overlayPane")?.appendChild(canvas);
     this.canvas = canvas;
-    this.unsubscribe = this.store.subscribe(this.requestDraw);
+    this.tooltip = L.DomUtil.create("div", "fleet-tooltip", map.getContainer());
+    this.tooltip.setAttribute("role", "tooltip");
+    this.tooltip.hidden = true;
+    this.unsubscribe = this.store.subscribe(this.onData);
     // staleness changes with time alone; a redraw every 15 s shows it without any message
     this.staleTimer = setInterval(this.requestDraw, 15_000);
     map.on("moveend zoomend resize viewreset", this.reset, this);
     map.on("move", this.requestDraw, this);
     map.on("click", this.onClick, this);
+    map.on("mousemove", this.onHover, this);
+    map.on("mouseout movestart", this.hideTooltip, this);
     this.reset();
     return this;
   }
@@ -66,14 +77,20 @@ export class FleetCanvasLayer extends L.Layer {
     map.off("moveend zoomend resize viewreset", this.reset, this);
     map.off("move", this.requestDraw, this);
     map.off("click", this.onClick, this);
+    map.off("mousemove", this.onHover, this);
+    map.off("mouseout movestart", this.hideTooltip, this);
     this.unsubscribe?.();
     clearInterval(this.staleTimer);
+    clearTimeout(this.throttle);
     if (this.frame !== undefined) cancelAnimationFrame(this.frame);
     this.frame = undefined;
     this.canvas?.remove();
+    this.tooltip?.remove();
     this.canvas = undefined;
     this.drawn.clear();
-    delete map.getContainer().dataset.markerCount;
+    const c = map.getContainer();
+    delete c.dataset.markerCount;
+    delete c.dataset.renderMode;
     return this;
   }
 
@@ -99,13 +116,26 @@ export class FleetCanvasLayer extends L.Layer {
     this.frame ??= requestAnimationFrame(this.draw);
   };
 
+  /** Live updates: every frame for markers; bubbles at most every CLUSTER_REDRAW_MS. */
+  private readonly onData = (): void => {
+    if (this.mode === "markers") {
+      this.requestDraw();
+      return;
+    }
+    this.throttle ??= setTimeout(() => {
+      this.throttle = undefined;
+      this.requestDraw();
+    }, CLUSTER_REDRAW_MS);
+  };
+
   private readonly draw = (): void => {
     this.frame = undefined;
     const map = this._map;
     const canvas = this.canvas;
     if (!map || !canvas) return;
     // the canvas sits in the panning overlay pane: pin it to the container's top-left corner
-    L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([0, 0]));
+    const topLeft = map.containerPointToLayerPoint([0, 0]);
+    L.DomUtil.setPosition(canvas, topLeft);
     const ctx = canvas.getContext("2d");
     if (!ctx) return;
     this.drawCount++;
@@ -114,104 +144,121 @@ export class FleetCanvasLayer extends L.Layer {
     const size = map.getSize();
     ctx.clearRect(0, 0, size.x, size.y);
     this.drawn.clear();
-    const now = Date.now();
-    let selected: LivePosition | undefined;
+
+    // Web Mercator by hand (Leaflet's latLngToContainerPoint allocates per call): world pixels
+    // at this zoom, minus the world pixel of the container's top-left corner
+    const scale = 256 * 2 ** map.getZoom();
+    const origin = map.getPixelOrigin();
+    const ox = origin.x + topLeft.x;
+    const oy = origin.y + topLeft.y;
+    const inView: { p: LivePosition; wx: number; wy: number }[] = [];
     for (const p of this.store.positions.values()) {
-      const pt = map.latLngToContainerPoint([p.lat, p.lng]);
-      if (pt.x < -MARGIN_PX || pt.y < -MARGIN_PX || pt.x > size.x + MARGIN_PX || pt.y > size.y + MARGIN_PX)
-        continue;
-      this.drawn.set(p.vehicleId, [pt.x, pt.y]);
-      if (p.vehicleId === this.selected) selected = p;
-      else this.stamp(ctx, pt.x, pt.y, lookOf(p, now, this.opts.staleMs), p.heading, false);
+      const wx = ((p.lng + 180) / 360) * scale;
+      const s = Math.sin((Math.max(-MAX_LAT, Math.min(MAX_LAT, p.lat)) * Math.PI) / 180);
+      const wy = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * scale;
+      const x = wx - ox;
+      const y = wy - oy;
+      if (x < -MARGIN_PX || y < -MARGIN_PX || x > size.x + MARGIN_PX || y > size.y + MARGIN_PX) continue;
+      inView.push({ p, wx, wy });
     }
-    // the selected vehicle last, larger, on top of the others
+
+    const now = Date.now();
+    this.mode = inView.length > MAX_MARKERS ? "clusters" : "markers";
+    let selected: { p: LivePosition; wx: number; wy: number } | undefined;
+    if (this.mode === "clusters") {
+      const grid = new CellGrid();
+      for (const v of inView) {
+        if (v.p.vehicleId === this.selected) selected = v;
+        else grid.add(v.wx, v.wy, v.wx - ox, v.wy - oy, stateOf(v.p, now, this.opts));
+      }
+      this.cells = grid.done();
+      ctx.font = "600 11px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      for (const c of this.cells) drawCell(ctx, c);
+    } else {
+      this.cells = [];
+      for (const v of inView) {
+        const { p } = v;
+        const x = v.wx - ox;
+        const y = v.wy - oy;
+        this.drawn.set(p.vehicleId, [x, y]);
+        if (p.vehicleId === this.selected) selected = v;
+        else this.sprites.stamp(ctx, x, y, stateOf(p, now, this.opts), p.heading, false);
+      }
+    }
+    // the selected vehicle last, larger, on top of the others (and of the bubbles)
     if (selected) {
-      const [x, y] = this.drawn.get(selected.vehicleId) as [number, number];
-      this.stamp(ctx, x, y, lookOf(selected, now, this.opts.staleMs), selected.heading, true);
+      const { p } = selected;
+      const [x, y] = [selected.wx - ox, selected.wy - oy];
+      this.drawn.set(p.vehicleId, [x, y]);
+      this.sprites.stamp(ctx, x, y, stateOf(p, now, this.opts), p.heading, true);
     }
-    const count = String(this.drawn.size);
+    if (this.mode === "markers" && inView.length <= MAX_LABELS && map.getZoom() >= LABEL_MIN_ZOOM)
+      this.drawLabels(ctx, inView, now);
     const container = map.getContainer();
+    const count = String(inView.length);
     if (container.dataset.markerCount !== count) container.dataset.markerCount = count;
+    if (container.dataset.renderMode !== this.mode) container.dataset.renderMode = this.mode;
   };
 
-  /**
-   * Copies a pre-drawn marker image: with the software rasterizer (no GPU) a blit is about twice
-   * as fast as filling and stroking 5,000 anti-aliased paths (41 vs 21 full redraws/s measured).
-   */
-  private stamp(
-    ctx: CanvasRenderingContext2D,
-    x: number,
-    y: number,
-    look: Look,
-    heading: number | undefined,
-    selected: boolean,
-  ): void {
-    const bucket = heading === undefined ? -1 : Math.round(heading / HEADING_STEP) % (360 / HEADING_STEP);
-    const key = `${look}:${bucket}:${selected ? 1 : 0}`;
-    let sprite = this.sprites.get(key);
-    if (!sprite) {
-      sprite = drawSprite(look, bucket < 0 ? undefined : bucket * HEADING_STEP, selected);
-      this.sprites.set(key, sprite);
+  private drawLabels(ctx: CanvasRenderingContext2D, inView: { p: LivePosition }[], now: number): void {
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = "rgb(255 255 255 / 90%)";
+    ctx.fillStyle = "#102a43";
+    for (const { p } of inView) {
+      const at = this.drawn.get(p.vehicleId);
+      if (!at) continue;
+      const text = this.opts.describe(p, now).label;
+      ctx.strokeText(text, at[0] + 12, at[1]);
+      ctx.fillText(text, at[0] + 12, at[1]);
     }
-    const px = spritePx(selected);
-    ctx.drawImage(sprite, Math.round(x - px / 2), Math.round(y - px / 2), px, px);
   }
 
-  private onClick(e: L.LeafletMouseEvent): void {
+  /** The marker nearest a container point (within the hit radius), or the bubble under it. */
+  private hit(pt: L.Point): { id: string } | { cell: Cell } | undefined {
     let best: string | undefined;
     let bestD = HIT_RADIUS_PX * HIT_RADIUS_PX;
     for (const [id, [x, y]] of this.drawn) {
-      const d = (x - e.containerPoint.x) ** 2 + (y - e.containerPoint.y) ** 2;
+      const d = (x - pt.x) ** 2 + (y - pt.y) ** 2;
       if (d <= bestD) {
         best = id;
         bestD = d;
       }
     }
-    if (best) this.opts.onSelect(best);
+    if (best) return { id: best };
+    const cell = this.cells.find((c) => (c.x - pt.x) ** 2 + (c.y - pt.y) ** 2 <= cellRadius(c.n) ** 2);
+    return cell ? { cell } : undefined;
   }
-}
 
-type Look = "moving" | "idle" | "stale";
-
-/** Stale: no fix for `staleMs` (grey, hollow); otherwise moving (blue) or standing (green). */
-function lookOf(p: LivePosition, now: number, staleMs: number): Look {
-  if (now - p.recordedAt > staleMs) return "stale";
-  return (p.speed ?? 0) > 1 ? "moving" : "idle";
-}
-
-/** One marker image: an arrow along the heading, or a dot when the heading is unknown. */
-function drawSprite(look: Look, heading: number | undefined, selected: boolean): HTMLCanvasElement {
-  const ratio = window.devicePixelRatio || 1;
-  const canvas = document.createElement("canvas");
-  const px = spritePx(selected);
-  canvas.width = px * ratio;
-  canvas.height = px * ratio;
-  const ctx = canvas.getContext("2d") as CanvasRenderingContext2D;
-  ctx.scale(ratio, ratio);
-  const color = selected ? COLORS.selected : COLORS[look];
-  const stale = look === "stale";
-  ctx.fillStyle = stale ? COLORS.outline : color;
-  ctx.strokeStyle = stale ? color : COLORS.outline;
-  ctx.lineWidth = stale || selected ? 2 : 1.5;
-  const c = px / 2;
-  const r = selected ? 9 : 6;
-  ctx.beginPath();
-  if (heading === undefined) {
-    ctx.arc(c, c, r * 0.8, 0, 2 * Math.PI);
-  } else {
-    // heading: degrees clockwise from north; canvas angles run clockwise from east
-    const a = ((heading - 90) * Math.PI) / 180;
-    const cos = Math.cos(a);
-    const sin = Math.sin(a);
-    const px = (f: number, s: number) => c + f * cos - s * sin;
-    const py = (f: number, s: number) => c + f * sin + s * cos;
-    ctx.moveTo(px(r * 1.4, 0), py(r * 1.4, 0));
-    ctx.lineTo(px(-r, r * 0.9), py(-r, r * 0.9));
-    ctx.lineTo(px(-r * 0.5, 0), py(-r * 0.5, 0));
-    ctx.lineTo(px(-r, -r * 0.9), py(-r, -r * 0.9));
-    ctx.closePath();
+  private onClick(e: L.LeafletMouseEvent): void {
+    const h = this.hit(e.containerPoint);
+    if (!h || !this._map) return;
+    if ("id" in h) this.opts.onSelect(h.id);
+    else this._map.setView(this._map.containerPointToLatLng([h.cell.x, h.cell.y]), this._map.getZoom() + 2);
   }
-  ctx.fill();
-  ctx.stroke();
-  return canvas;
+
+  private onHover(e: L.LeafletMouseEvent): void {
+    const tip = this.tooltip;
+    if (!tip) return;
+    const h = this.hit(e.containerPoint);
+    const p = h && "id" in h ? this.store.positions.get(h.id) : undefined;
+    const text = p ? this.opts.describe(p, Date.now()).tooltip : h && "cell" in h ? describeCell(h.cell) : "";
+    if (!text) {
+      this.hideTooltip();
+      return;
+    }
+    tip.textContent = text;
+    tip.hidden = false;
+    L.DomUtil.setPosition(tip, e.containerPoint.add([14, 14]));
+    this._map?.getContainer().classList.add("fleet-hover");
+  }
+
+  private hideTooltip(): void {
+    if (this.tooltip) this.tooltip.hidden = true;
+    this._map?.getContainer().classList.remove("fleet-hover");
+  }
 }

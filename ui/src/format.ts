@@ -1,4 +1,42 @@
-/** Display helpers: the API speaks UTC epoch ms / ISO-8601; people read local time. */
+/**
+ * Display helpers: the API speaks UTC epoch ms / ISO-8601 and km/h; people read times in a zone
+ * (FLEET_TZ unless they chose another), always named, and speeds in their unit. The choice is
+ * set once for the page (setDisplay) so every panel formats alike.
+ */
+let timeZone: string | undefined;
+let units: "kmh" | "mph" = "kmh";
+let formatter = makeFormatter(undefined);
+
+function makeFormatter(zone: string | undefined): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat("en-GB", {
+    timeZone: zone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+    timeZoneName: "short",
+  });
+}
+
+export function setDisplay(d: { timeZone: string; units: "kmh" | "mph" }): void {
+  if (d.timeZone !== timeZone) {
+    try {
+      formatter = makeFormatter(d.timeZone);
+      timeZone = d.timeZone;
+    } catch {
+      // an unknown zone name: keep the one before
+    }
+  }
+  units = d.units;
+}
+
+export function displayZone(): string {
+  return timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
 export function timeAgo(ms: number | undefined, now = Date.now()): string {
   if (ms === undefined) return "never";
   const s = Math.max(0, Math.round((now - ms) / 1000));
@@ -8,10 +46,21 @@ export function timeAgo(ms: number | undefined, now = Date.now()): string {
   return `${Math.floor(s / 86_400)}d ago`;
 }
 
+/** `2025-03-01 14:05:09 GMT+4`: ISO order, 24 h, and the zone it is in. */
 export function dateTime(t: number | string | undefined): string {
   if (t === undefined) return "—";
   const d = new Date(t);
-  return Number.isNaN(d.getTime()) ? String(t) : d.toLocaleString();
+  if (Number.isNaN(d.getTime())) return String(t);
+  const p = Object.fromEntries(formatter.formatToParts(d).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${p.timeZoneName ?? ""}`.trim();
+}
+
+const KMH_PER_MPH = 1.609344;
+
+/** A speed the API gave in km/h, in the chosen unit. */
+export function speed(kmh: number | null | undefined): string {
+  if (kmh === undefined || kmh === null) return "—";
+  return units === "mph" ? `${(kmh / KMH_PER_MPH).toFixed(0)} mph` : `${kmh.toFixed(0)} km/h`;
 }
 
 export function num(v: number | null | undefined, digits = 0, unit = ""): string {

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { AlertMessage } from "./alerts-api.ts";
 import type { FleetEvent, LivePosition } from "./api.ts";
 import { FleetStore } from "./fleet-store.ts";
@@ -17,6 +17,8 @@ export interface LiveFleet {
   events: FleetEvent[];
   /** alert phases that arrived while the page is open, newest first, at most MAX_EVENTS */
   alerts: AlertMessage[];
+  /** while reconnecting: try now instead of waiting out the backoff */
+  retryNow: () => void;
 }
 
 type ServerMessage =
@@ -47,6 +49,7 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
   const bboxRef = useRef(bbox);
   const authLostRef = useRef(onAuthLost);
   authLostRef.current = onAuthLost;
+  const retryRef = useRef<() => void>(() => {});
 
   useEffect(() => {
     let closed = false;
@@ -140,6 +143,13 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
       };
     };
     connect();
+    retryRef.current = () => {
+      if (closed || socketRef.current) return;
+      clearTimeout(timer);
+      setRetryAt(undefined);
+      setState("connecting");
+      connect();
+    };
 
     return () => {
       closed = true;
@@ -157,7 +167,8 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
     if (ws?.readyState === WebSocket.OPEN) sendSubscribe(ws, bbox);
   }, [bbox]);
 
-  return { store, state, retryAt, events, alerts };
+  const retryNow = useCallback(() => retryRef.current(), []);
+  return { store, state, retryAt, events, alerts, retryNow };
 }
 
 function sendSubscribe(ws: WebSocket, bbox: BBox | null): void {

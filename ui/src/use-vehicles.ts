@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, type LivePosition, type Vehicle } from "./api.ts";
 import type { FleetStore } from "./fleet-store.ts";
 import { useStoreVersion } from "./use-store-version.ts";
+import { naturalCompare } from "./vehicle-state.ts";
 
 const REFRESH_MS = 30_000;
 
@@ -28,7 +29,8 @@ export function useVehicles(store: FleetStore) {
     loading.current = true;
     lastLoad.current = Date.now();
     try {
-      setVehicles(await api.vehicles());
+      // natural order (truck-2 before truck-10): the list shows them so, and the views keep it
+      setVehicles((await api.vehicles()).sort((a, b) => naturalCompare(a.id, b.id)));
       setError(undefined);
       setLoaded(true);
     } catch (err) {

@@ -1,11 +1,14 @@
 import L from "leaflet";
-import { useCallback, useEffect, useRef, useState } from "react";
-import { api, type Session, type UiConfig } from "../api.ts";
+import { type MouseEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { api, type LivePosition, type Session, type UiConfig } from "../api.ts";
+import { useDisplaySettings, zoneOf } from "../display-settings.ts";
+import { setDisplay, speed, timeAgo } from "../format.ts";
 import { readMapHash } from "../map-hash.ts";
 import { useGeofences } from "../use-geofences.ts";
 import type { BBox } from "../use-live-fleet.ts";
 import { useLiveFleet } from "../use-live-fleet.ts";
 import { useVehicles } from "../use-vehicles.ts";
+import { STATE_LABELS, STATES, type StateRule, stateOf, type VehicleState } from "../vehicle-state.ts";
 import { AlertToasts } from "./alert-toasts.tsx";
 import { AlertsPanel, type AlertView } from "./alerts-panel.tsx";
 import { ConnectionBadge } from "./connection-badge.tsx";
@@ -15,13 +18,16 @@ import { GeofenceDraw } from "./geofence-draw.tsx";
 import { GeofenceLayer } from "./geofence-layer.tsx";
 import { GeofencePanel } from "./geofence-panel.tsx";
 import { HistoryPanel } from "./history-panel.tsx";
+import { MapLegend } from "./map-legend.tsx";
 import { MapView } from "./map-view.tsx";
 import { People } from "./people.tsx";
+import { ReconnectBanner } from "./reconnect-banner.tsx";
 import { ReportsPanel } from "./reports-panel.tsx";
+import { SettingsMenu } from "./settings-menu.tsx";
 import { TabButtons } from "./tab-buttons.tsx";
 import { type Track, TrackLayer } from "./track-layer.tsx";
 import { VehicleDetails } from "./vehicle-details.tsx";
-import { VehicleList } from "./vehicle-list.tsx";
+import { titleOf, VehicleList } from "./vehicle-list.tsx";
 import { VehiclesAdmin } from "./vehicles-admin.tsx";
 
 const TABS = ["vehicles", "history", "geofences", "reports", "events", "alerts", "manage", "people"] as const;
@@ -31,11 +37,19 @@ const ADMIN_ONLY: ReadonlySet<Tab> = new Set(["people"]);
 
 const DEFAULT_CONFIG: UiConfig = {
   tileUrl: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+  tileFormat: "xyz",
   tileAttribution: "© OpenStreetMap contributors",
+  maxZoom: 19,
   staleAfterSeconds: 300,
+  fleetTimeZone: "Asia/Dubai",
+  movingSpeedKmh: 5,
 };
 
-/** The logged-in page: the map on the right, one panel at a time on the left. */
+/**
+ * The logged-in page: the map on the right, one panel at a time on the left; on a phone the map
+ * first and the panels in a bottom sheet (styles.css). A skip link leads to the map; Escape
+ * closes the vehicle details.
+ */
 export function FleetApp(props: { session: Session; onLogout: () => void; onAuthLost: () => void }) {
   const [config, setConfig] = useState<UiConfig | undefined>();
   const [map, setMap] = useState<L.Map | null>(null);
@@ -43,7 +57,10 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
   const [tab, setTab] = useState<Tab>("vehicles");
   const [alertView, setAlertView] = useState<AlertView>("inbox");
   const [selectedId, setSelectedId] = useState<string | undefined>();
+  const [follow, setFollow] = useState(true);
+  const [sheetOpen, setSheetOpen] = useState(true);
   const [track, setTrack] = useState<Track | undefined>();
+  const [settings, setSettings] = useDisplaySettings();
   const live = useLiveFleet(bbox, props.onAuthLost);
   const fleet = useVehicles(live.store);
   const geofences = useGeofences();
@@ -55,6 +72,14 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
       .then(setConfig)
       .catch(() => setConfig(DEFAULT_CONFIG));
   }, []);
+
+  const cfg = config ?? DEFAULT_CONFIG;
+  // every panel formats times and speeds alike (format.ts); set before the children render
+  setDisplay({ timeZone: zoneOf(settings, cfg.fleetTimeZone), units: settings.units });
+  const rule = useMemo<StateRule>(
+    () => ({ staleMs: cfg.staleAfterSeconds * 1000, movingKmh: cfg.movingSpeedKmh }),
+    [cfg.staleAfterSeconds, cfg.movingSpeedKmh],
+  );
 
   // first load without a view in the URL: show the whole fleet
   const fitted = useRef(readMapHash() !== undefined);
@@ -68,7 +93,9 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
   const select = useCallback(
     (id: string) => {
       setSelectedId(id);
+      setFollow(true);
       setTab("vehicles");
+      setSheetOpen(true);
       const p = live.store.positions.get(id) ?? fleet.vehicles.find((v) => v.id === id)?.position;
       if (map && p) map.flyTo([p.lat, p.lng], Math.max(map.getZoom(), 14), { duration: 0.8 });
     },
@@ -76,38 +103,85 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
   );
 
   const selected = fleet.vehicles.find((v) => v.id === selectedId);
-  const staleMs = (config ?? DEFAULT_CONFIG).staleAfterSeconds * 1000;
+  const close = useCallback(() => setSelectedId(undefined), []);
+  useEffect(() => {
+    if (!selectedId) return;
+    const onKey = (e: KeyboardEvent) => {
+      // Escape also ends a polygon being drawn (geoman): that one is not for the details
+      if (e.key === "Escape" && !map?.pm?.globalDrawModeEnabled()) close();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [selectedId, close, map]);
+
+  const names = useMemo(() => new Map(fleet.vehicles.map((v) => [v.id, titleOf(v)])), [fleet.vehicles]);
+  const describe = useCallback(
+    (p: LivePosition, now: number) => {
+      const t = names.get(p.vehicleId) ?? { title: p.vehicleId, sub: undefined };
+      const state = stateOf(p, now, rule);
+      const what = state === "offline" ? `last seen ${timeAgo(p.recordedAt, now)}` : speed(p.speed ?? 0);
+      return {
+        label: t.title,
+        tooltip: `${t.title}${t.sub ? ` (${t.sub})` : ""} · ${STATE_LABELS[state]} · ${what}`,
+      };
+    },
+    [names, rule],
+  );
+  const counts = useMemo(() => {
+    const now = Date.now();
+    const c = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<VehicleState, number>;
+    for (const v of fleet.vehicles) c[stateOf(v.position, now, rule)]++;
+    return c;
+  }, [fleet.vehicles, rule]);
 
   return (
-    <div className="layout">
+    <div className={`layout${sheetOpen ? " sheet-open" : ""}`}>
+      {/* biome-ignore lint/a11y/useValidAnchor: a skip link is a link (a fragment link without JS); the handler keeps the map view in the URL */}
+      <a className="skip-link" href="#map" onClick={focusMap}>
+        Skip to map
+      </a>
       <header className="topbar">
         <strong>Logitrack</strong>
         <ConnectionBadge state={live.state} retryAt={live.retryAt} />
         <span className="spacer" />
-        <span>
+        <SettingsMenu settings={settings} fleetTimeZone={cfg.fleetTimeZone} onChange={setSettings} />
+        <span className="who">
           {props.session.name} ({props.session.role})
         </span>
         <button type="button" onClick={props.onLogout}>
           Log out
         </button>
       </header>
-      <aside className="sidebar">
+      <aside className="sidebar" aria-label="panels">
+        <button
+          type="button"
+          className="sheet-handle"
+          aria-expanded={sheetOpen}
+          onClick={() => setSheetOpen((o) => !o)}
+        >
+          {sheetOpen ? "Hide panel" : "Show list and panels"}
+        </button>
         <TabButtons
           tabs={TABS.filter((t) => canEdit || !ADMIN_ONLY.has(t))}
           active={tab}
-          onSelect={setTab}
+          onSelect={(t) => {
+            setTab(t);
+            setSheetOpen(true);
+          }}
           label="panels"
           className="tabs"
         />
-        <div className="panel">
+        <div className={tab === "vehicles" ? "panel panel-vehicles" : "panel"}>
           {tab === "vehicles" && (
             <>
               {selected && (
                 <VehicleDetails
                   vehicle={selected}
                   canEdit={canEdit}
-                  staleMs={staleMs}
-                  onClose={() => setSelectedId(undefined)}
+                  rule={rule}
+                  follow={follow}
+                  onFollowChange={setFollow}
+                  onClose={close}
                   onSaved={fleet.replace}
                 />
               )}
@@ -115,7 +189,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
                 vehicles={fleet.vehicles}
                 error={fleet.error}
                 selectedId={selectedId}
-                staleMs={staleMs}
+                rule={rule}
                 onSelect={select}
                 map={map}
               />
@@ -155,10 +229,19 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           {tab === "people" && canEdit && <People session={props.session} onLoggedOut={props.onAuthLost} />}
         </div>
       </aside>
-      <section className="map-area">
+      <main className="map-area">
+        <ReconnectBanner state={live.state} retryAt={live.retryAt} onRetry={live.retryNow} />
         {config && (
           <MapView config={config} onMap={setMap} onBBox={setBBox}>
-            <FleetLayer store={live.store} staleMs={staleMs} selectedId={selectedId} onSelect={select} />
+            <FleetLayer
+              store={live.store}
+              rule={rule}
+              selectedId={selectedId}
+              onSelect={select}
+              describe={describe}
+              follow={follow && tab === "vehicles" && selectedId !== undefined}
+              onFollowChange={setFollow}
+            />
             <GeofenceLayer g={geofences} />
             <GeofenceDraw
               drawing={tab === "geofences" && geofences.mode.kind === "drawing"}
@@ -171,14 +254,24 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
             {tab === "history" && track && <TrackLayer track={track} />}
           </MapView>
         )}
-      </section>
+        <MapLegend counts={counts} />
+      </main>
       <AlertToasts
         alerts={live.alerts}
         onShow={() => {
           setAlertView("inbox");
           setTab("alerts");
+          setSheetOpen(true);
         }}
       />
     </div>
   );
+}
+
+/** The skip link moves keyboard focus onto the map (Leaflet's container takes arrow keys and +/-). */
+function focusMap(e: MouseEvent<HTMLAnchorElement>): void {
+  const el = document.getElementById("map");
+  if (!el) return;
+  e.preventDefault();
+  el.focus();
 }

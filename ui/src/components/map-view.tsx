@@ -1,17 +1,18 @@
 import type L from "leaflet";
 import { type ReactNode, useEffect, useRef, useState } from "react";
-import { MapContainer, TileLayer, useMapEvents } from "react-leaflet";
+import { MapContainer, useMapEvents } from "react-leaflet";
 import type { UiConfig } from "../api.ts";
 import { readMapHash, writeMapHash } from "../map-hash.ts";
 import type { BBox } from "../use-live-fleet.ts";
+import { Basemap } from "./basemap.tsx";
 
 // the platform's default fleet time zone is Asia/Dubai; a "fit fleet" button finds the rest
 const START_CENTER: [number, number] = [25.2048, 55.2708];
 const START_ZOOM = 11;
 
 /**
- * The map: tiles from TILE_URL (without network they fail and the background stays blank; the
- * markers, polygons and panels do not need them) and the visible box reported on every move.
+ * The map: the basemap (tiles from MAP_TILE_URL over the offline one shipped with the app) and
+ * the visible box reported on every move. The map is the skip link's target (#map).
  */
 export function MapView(props: {
   config: UiConfig;
@@ -25,12 +26,14 @@ export function MapView(props: {
       center={start ? [start.lat, start.lng] : START_CENTER}
       zoom={start?.zoom ?? START_ZOOM}
       className="map"
+      id="map"
+      maxZoom={props.config.maxZoom}
       ref={(m) => {
         if (m) props.onMap(m);
       }}
       worldCopyJump
     >
-      <TileLayer url={props.config.tileUrl} attribution={props.config.tileAttribution} />
+      <Basemap config={props.config} />
       <BBoxWatcher onBBox={props.onBBox} />
       {props.children}
     </MapContainer>
@@ -56,6 +59,10 @@ function BBoxWatcher(props: { onBBox: (bbox: BBox) => void }) {
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, for the first view
   useEffect(() => {
     map.whenReady(() => report(map));
+    // the phone layout's bottom sheet resizes the map without resizing the window
+    const ro = new ResizeObserver(() => map.invalidateSize());
+    ro.observe(map.getContainer());
+    return () => ro.disconnect();
   }, [map]);
   return null;
 }

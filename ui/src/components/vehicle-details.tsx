@@ -1,45 +1,66 @@
 import { Fragment } from "react";
 import type { Vehicle } from "../api.ts";
-import { dateTime, num, timeAgo } from "../format.ts";
+import { dateTime, num, speed, timeAgo } from "../format.ts";
 import { useNow } from "../use-store-version.ts";
 import type { VehicleView } from "../use-vehicles.ts";
+import { STATE_COLORS, STATE_LABELS, type StateRule, stateOf } from "../vehicle-state.ts";
 import { VehicleEditForm } from "./vehicle-edit-form.tsx";
 
-/** The selected vehicle: its newest fix and the registry fields, with the edit form. */
+/**
+ * The selected vehicle: its newest fix and the registry fields, with the edit form; follow keeps
+ * it in the middle of the map. Escape closes it (fleet-app.tsx).
+ */
 export function VehicleDetails(props: {
   vehicle: VehicleView;
   canEdit: boolean;
-  staleMs: number;
+  rule: StateRule;
+  follow: boolean;
+  onFollowChange: (follow: boolean) => void;
   onClose: () => void;
   onSaved: (v: Vehicle) => void;
 }) {
   const { vehicle: v } = props;
   const p = v.position;
   const now = useNow(1000);
-  const stale = !p || now - p.recordedAt > props.staleMs;
+  const state = stateOf(p, now, props.rule);
+  const stale = state === "offline";
   return (
     <section className="card details" data-testid="vehicle-details" aria-label={`vehicle ${v.id}`}>
       <header className="row">
         <h2>{v.name ?? v.id}</h2>
-        <button type="button" className="link" onClick={props.onClose} aria-label="close details">
+        <label className="follow">
+          <input
+            type="checkbox"
+            checked={props.follow}
+            onChange={(e) => props.onFollowChange(e.target.checked)}
+          />
+          Follow
+        </label>
+        <button type="button" className="link" onClick={props.onClose} aria-label="close details (Escape)">
           ✕
         </button>
       </header>
       <dl className="facts">
         <dt>Vehicle</dt>
         <dd>{v.id}</dd>
-        <dt>Status</dt>
-        <dd>
-          {v.status}
-          {stale && (
-            <span className="stale-tag"> · no fix for {timeAgo(p?.recordedAt, now).replace(" ago", "")}</span>
+        <dt>State</dt>
+        <dd data-testid="detail-state" data-state={state}>
+          <span style={{ color: STATE_COLORS[state] }}>{STATE_LABELS[state]}</span>
+          {stale && p && (
+            <span className="stale-tag"> · no fix for {timeAgo(p.recordedAt, now).replace(" ago", "")}</span>
           )}
         </dd>
+        {v.status !== "active" && (
+          <>
+            <dt>Status</dt>
+            <dd>{v.status}</dd>
+          </>
+        )}
         <dt>{stale ? "Last known speed" : "Speed"}</dt>
-        <dd data-testid="detail-speed">{num(p?.speed, 0, " km/h")}</dd>
+        <dd data-testid="detail-speed">{speed(p?.speed)}</dd>
         <dt>{stale ? "Last known heading" : "Heading"}</dt>
         <dd>{num(p?.heading, 0, "°")}</dd>
-        <dt>Last fix</dt>
+        <dt>{stale ? "Last seen" : "Last fix"}</dt>
         <dd>
           {dateTime(p?.recordedAt)} ({timeAgo(p?.recordedAt, now)})
         </dd>
