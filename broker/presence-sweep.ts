@@ -78,8 +78,9 @@ export async function sweepPresence(deps: {
 }
 
 /**
- * Nodes with sessions whose heartbeat key is gone: their sessions end at the node's last beat
- * (the margin lets a node that registered a session before its first beat landed live).
+ * Nodes with sessions whose heartbeat key is gone: their sessions end at the node's last beat (or
+ * at their connect, if later); the margin lets a node that registered a session before its first
+ * beat landed live.
  */
 async function endSessionsOfDeadNodes(
   redis: Redis,
@@ -108,7 +109,7 @@ async function endSessionsOfDeadNodes(
         `${node}|`,
         String(lastSeen),
         v,
-        String(lastSeen + graceMs),
+        String(graceMs),
       );
     await redis.del(presenceKeys.node(node));
     await redis.hdel(presenceKeys.nodes, node);

@@ -38,18 +38,24 @@ redis.call('SADD', KEYS[4], ARGV[3])
 redis.call('HSETNX', KEYS[5], ARGV[4], ARGV[2])
 return 1`;
 
-/** Removes the session fields starting with ARGV[1]; if none is left, the vehicle's last session ended at ARGV[2]. */
+/**
+ * Removes the session fields starting with ARGV[1]; if none is left, the vehicle's last session
+ * ended at ARGV[2] (or at the newest removed session's connect, if later) and is due a grace
+ * (ARGV[4], ms) after.
+ */
 export const END_SESSIONS = `
 local removed = 0
+local ended = tonumber(ARGV[2])
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   if string.sub(f, 1, string.len(ARGV[1])) == ARGV[1] then
+    ended = math.max(ended, tonumber(redis.call('HGET', KEYS[1], f)))
     redis.call('HDEL', KEYS[1], f)
     removed = removed + 1
   end
 end
 if removed > 0 and redis.call('HLEN', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[2], ARGV[3], ARGV[2])
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+  redis.call('HSET', KEYS[2], ARGV[3], ended)
+  redis.call('ZADD', KEYS[3], ended + tonumber(ARGV[4]), ARGV[3])
 end
 return removed`;
 
@@ -121,7 +127,7 @@ export function trackPresence(deps: {
         session.field,
         String(at),
         session.vehicleId,
-        String(at + deps.graceMs),
+        String(deps.graceMs),
       ),
       { vehicleId: session.vehicleId, event: "disconnect" },
     );
