@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import type { FleetEvent, LivePosition } from "./api.ts";
+import type { FleetEvent, LivePosition, PresenceEvent } from "./api.ts";
 import { FleetStore } from "./fleet-store.ts";
 
 /** [west, south, east, north] in degrees, west < east. */
@@ -19,7 +19,7 @@ export interface LiveFleet {
 type ServerMessage =
   | { type: "snapshot"; positions: LivePosition[] }
   | { type: "positions"; positions: LivePosition[] }
-  | { type: "events"; events: FleetEvent[] }
+  | { type: "events"; events: (FleetEvent | PresenceEvent)[] }
   | { type: "error"; error: string };
 
 const MAX_EVENTS = 200;
@@ -81,8 +81,14 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
           if (!cur || cur.recordedAt <= p.recordedAt) deltas.set(p.vehicleId, p);
         }
       } else if (msg.type === "events") {
-        // alert phases ride in the same messages (core/events.ts): the feed shows geofence events
-        newEvents.push(...msg.events.filter((e) => e.type === "geofence"));
+        // alert phases and presence changes ride in the same messages (core/events.ts): the feed
+        // shows geofence events, the vehicle list presence
+        newEvents.push(...msg.events.filter((e): e is FleetEvent => e.type === "geofence"));
+        const presence = msg.events.filter((e): e is PresenceEvent => e.type === "presence");
+        if (presence.length > 0)
+          store.applyPresence(
+            presence.map((e) => ({ vehicleId: e.vehicleId, online: e.kind === "online", at: e.at })),
+          );
         if (newEvents.length > MAX_EVENTS) newEvents = newEvents.slice(-MAX_EVENTS);
       } else if (msg.type === "error") {
         console.warn("live socket:", msg.error);

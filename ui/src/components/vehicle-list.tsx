@@ -16,18 +16,20 @@ export function VehicleList(props: {
   map: L.Map | null;
 }) {
   const [query, setQuery] = useState("");
+  const [presence, setPresence] = useState<"all" | "online" | "offline">("all");
   const deferred = useDeferredValue(query.trim().toLowerCase());
   const now = useNow(5000);
   const matches = useMemo(
     () =>
       props.vehicles.filter(
         (v) =>
-          !deferred ||
-          v.id.toLowerCase().includes(deferred) ||
-          v.name?.toLowerCase().includes(deferred) ||
-          v.plate?.toLowerCase().includes(deferred),
+          (presence === "all" || (presence === "online") === (v.online === true)) &&
+          (!deferred ||
+            v.id.toLowerCase().includes(deferred) ||
+            v.name?.toLowerCase().includes(deferred) ||
+            v.plate?.toLowerCase().includes(deferred)),
       ),
-    [props.vehicles, deferred],
+    [props.vehicles, deferred, presence],
   );
 
   const fitFleet = () => {
@@ -48,6 +50,15 @@ export function VehicleList(props: {
           value={query}
           onChange={(e) => setQuery(e.target.value)}
         />
+        <select
+          aria-label="filter by presence"
+          value={presence}
+          onChange={(e) => setPresence(e.target.value as typeof presence)}
+        >
+          <option value="all">All</option>
+          <option value="online">Online</option>
+          <option value="offline">Offline</option>
+        </select>
         <button type="button" onClick={fitFleet} title="zoom to every vehicle with a position">
           Fit fleet
         </button>
@@ -74,6 +85,17 @@ export function VehicleList(props: {
                   {v.plate && <span className="plate">{v.plate}</span>}
                 </span>
                 <span className="item-side">
+                  {v.online !== null && (
+                    <span
+                      className={`presence ${v.online ? "presence-online" : "presence-offline"}`}
+                      data-testid="presence-badge"
+                      title={
+                        v.lastSeenAt ? `last seen ${new Date(v.lastSeenAt).toLocaleString()}` : undefined
+                      }
+                    >
+                      {v.online ? "online" : "offline"}
+                    </span>
+                  )}
                   <span className={`status status-${v.status}`}>{v.status}</span>
                   <span className="muted" title={seen ? new Date(seen).toLocaleString() : "no fix yet"}>
                     {timeAgo(seen, now)}
