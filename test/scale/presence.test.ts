@@ -1,58 +1,29 @@
-import { createConnection } from "node:net";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { presenceKeys } from "../../broker/presence.ts";
 import { sweepPresence } from "../../broker/presence-sweep.ts";
-import { freePort } from "../../core/free-port.ts";
 import { createLogger } from "../../core/logger.ts";
 import { addIntegration, type DeviceCredentials } from "../../core/vehicles.ts";
+import { type BrokerNode, startBrokerNode } from "../support/broker-node.ts";
 import { clientIdOf, withClientId } from "../support/client-id.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
-import { type Child, spawnEntry } from "../support/processes.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { waitFor } from "../support/wait.ts";
 
 // Presence over two embedded-broker nodes (broker/main.ts processes, BROKER_CLUSTER=redis) sharing
 // the platform's Redis and PostgreSQL, as behind a TCP load balancer: it is per vehicle, not per
 // node. A grace of one second; heartbeats lapse after 15 s (core/heartbeat.ts).
-interface Node {
-  process: Child;
-  url: string;
-}
 
 describe("presence over several broker nodes", () => {
   let p: TestPlatform;
   let redis: RedisServer;
-  let nodeA: Node;
-  let nodeB: Node;
+  let nodeA: BrokerNode;
+  let nodeB: BrokerNode;
   const clients: MqttClient[] = [];
 
-  const startNode = async (): Promise<Node> => {
-    const port = await freePort();
-    const process = spawnEntry("broker/main.ts", {
-      ...p.env,
-      BROKER_CLUSTER: "redis",
-      MQTT_HOST: "127.0.0.1",
-      MQTT_PORT: String(port),
-      MQTT_WS_PORT: String(await freePort()),
-    });
-    await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const socket = createConnection(port, "127.0.0.1");
-          socket.once("connect", () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.once("error", () => resolve(false));
-        }),
-      (up) => up,
-      { what: `broker node on ${port}` },
-    );
-    return { process, url: `mqtt://127.0.0.1:${port}` };
-  };
+  const startNode = () => startBrokerNode(p.env);
   const connect = async (
-    node: Node,
+    node: BrokerNode,
     creds: { username: string; password: string },
     opts: IClientOptions = {},
   ) => {
