@@ -26,6 +26,8 @@ import { createPreConnect } from "./hooks/pre-connect.ts";
 import { createIngestPublish } from "./ingest-publish.ts";
 import { type AdmissionDeps, createAdmission, MAX_CLIENT_ID_LENGTH } from "./limits/admission.ts";
 import { type ListenerConfig, listen } from "./listeners.ts";
+import { trackPresence } from "./presence.ts";
+import { startPresenceSweep } from "./presence-sweep.ts";
 import { createRefusals, type Refusals } from "./refusals.ts";
 import { createAcknowledge } from "./reject-notices.ts";
 import { relayEvents } from "./relay-events.ts";
@@ -40,6 +42,7 @@ export interface BrokerDeps {
     | "MQTT_DRAIN_TIMEOUT_MS"
     | "TELTONIKA_TCP_PORT"
     | "TELTONIKA_IDLE_TIMEOUT_S"
+    | "PRESENCE_GRACE_S"
   > &
     ListenerConfig &
     AdmissionDeps["config"];
@@ -144,6 +147,16 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   wireDownlinkEvents(aedes, downlink);
   forgetOnDisconnect(aedes, clients);
   logClientErrors(aedes, log);
+  // online/offline per vehicle over every node (presence.ts, presence-sweep.ts)
+  const graceMs = config.PRESENCE_GRACE_S * 1000;
+  const presence = trackPresence({ aedes, redis: deps.redis, graceMs, log });
+  const presenceSweep = startPresenceSweep({
+    pool: deps.pool,
+    redis: deps.redis,
+    graceMs,
+    node: aedes.id,
+    log,
+  });
 
   const limits = {
     stats: admission.stats,
@@ -190,6 +203,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     async close() {
       heartbeat.stop();
       refusalMetrics.stop();
+      await presenceSweep.stop();
       admission.close();
       // 1. stop accepting connections, 2. queue what is held (PUBACKs go out), 3. close clients
       listeners.close();
@@ -201,6 +215,8 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
       await unsubscribeControl();
       await stopRelay();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      // the sessions it closed end in Redis before the connection goes
+      await presence.flush();
       await heartbeat.remove();
     },
   };

@@ -88,6 +88,3 @@ export interface QuietHours {
  * (worker/alert-outbox.ts), so a receiver must be idempotent on (alert.id, alert.phase).
  */
 export type AlertNotifier = (items: { alert: AlertMessage; channelIds: number[] }[]) => Promise<void>;
-
-/** The kinds the worker does not evaluate yet (they need wall-clock timers): refused by the API. */
-export const ALERT_RULE_KINDS_NOT_YET: readonly AlertRuleKind[] = ["offline", "no_fix"];

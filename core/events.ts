@@ -7,7 +7,8 @@ import type { AlertMessage } from "./alerts.ts";
  * forwards the array as an `events` message (api/live-hub.ts). Times are epoch milliseconds, as on
  * the live channel. The database row is the record; this push is at-most-once (a crash between
  * COMMIT and PUBLISH loses the push, not the event). Alert phases (core/alerts.ts, `type: "alert"`)
- * ride in the same arrays: `EventsChannelMessage` is what an element may be.
+ * ride in the same arrays, and the broker publishes presence changes (`type: "presence"`) the same
+ * way: `EventsChannelMessage` is what an element may be.
  */
 export interface EventMessage {
   type: "geofence";
@@ -29,5 +30,18 @@ export interface EventMessage {
   retracted: boolean;
 }
 
-/** An element of an events-channel array: a geofence event or an alert phase. */
-export type EventsChannelMessage = EventMessage | AlertMessage;
+/**
+ * A vehicle went online or offline (presence_events.id): published by the broker node that swept
+ * the transition (broker/presence-sweep.ts). `at` is when it happened: the first session's connect,
+ * or the end of the last session (the grace that confirmed it is not part of it).
+ */
+export interface PresenceMessage {
+  type: "presence";
+  id: number;
+  vehicleId: string;
+  kind: "online" | "offline";
+  at: number;
+}
+
+/** An element of an events-channel array: a geofence event, an alert phase or a presence change. */
+export type EventsChannelMessage = EventMessage | AlertMessage | PresenceMessage;

@@ -12,6 +12,12 @@ export interface VehicleRow {
   version: number;
   createdAt: string;
   updatedAt: string;
+  /** holds an MQTT session (broker/presence-sweep.ts); null: never connected over MQTT */
+  online: boolean | null;
+  /** start of the current online period; null while offline */
+  onlineSince: string | null;
+  /** the later of its last presence change and its last fix received */
+  lastSeenAt: string | null;
 }
 
 export interface DeviceCredentials {
@@ -31,9 +37,10 @@ export class VehicleExistsError extends Error {
   override name = "VehicleExistsError";
 }
 
-const COLUMNS = `id, name, plate, imei, status, version,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
-  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"`;
+const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const COLUMNS = `id, name, plate, imei, status, version, ${iso("created_at")} AS "createdAt",
+  ${iso("updated_at")} AS "updatedAt", online, ${iso("online_since")} AS "onlineSince",
+  ${iso("greatest(last_seen_at, (SELECT s.last_received_at FROM vehicle_state s WHERE s.vehicle_id = vehicles.id))")} AS "lastSeenAt"`;
 
 /** Registers a vehicle; returns its MQTT credentials. The password exists only in this return value. */
 export async function addVehicle(pool: pg.Pool, v: NewVehicle): Promise<DeviceCredentials> {

@@ -34,6 +34,8 @@ export interface LocationWorkers {
   ready: Promise<void>;
   on(event: "failed", listener: (job: Job<BatchJob> | undefined, err: Error) => void): void;
   on(event: "completed", listener: (job: Job<BatchJob>, result: BatchResult) => void): void;
+  /** hands alert_outbox to the notifier now (after a wall-clock sweep queued alert phases) */
+  kickAlerts(): void;
   close(): Promise<void>;
 }
 
@@ -127,6 +129,7 @@ export function createWorker(deps: WorkerDeps): LocationWorkers {
       listeners.push([event, listener]);
       for (const w of workers) w.on(event, listener as never);
     },
+    kickAlerts: () => outbox.kick(),
     async close() {
       // not waiting for `ready`: with Redis down it waits too, and a closing worker must not start
       closing = true;

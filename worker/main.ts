@@ -10,8 +10,10 @@ import { createRedis } from "../core/redis.ts";
 import { batchLogSummary } from "./batch-log-summary.ts";
 import { createWorker } from "./create-worker.ts";
 import { recordDerivationSettings } from "./derive/derivation-settings.ts";
+import { sweepPresenceAlerts } from "./derive/presence-alerts.ts";
 import { closeSilentTrips } from "./derive/silent-trips.ts";
 import { maintainPartitions } from "./maintenance.ts";
+import { publishSweptAlerts } from "./metrics.ts";
 import { createNotifyWorker } from "./notify/create-notify-worker.ts";
 
 /**
@@ -47,6 +49,13 @@ const sweepSilences = async () => {
     Date.now(),
   );
   if (r.vehicles > 0) log.info(r, "trips of silent vehicles ended");
+  // offline / no_fix alert rules, judged against the wall clock (worker/derive/presence-alerts.ts)
+  const alerts = await sweepPresenceAlerts(pool, { now: Date.now(), fleetTz: config.FLEET_TZ });
+  if (alerts.length > 0) {
+    worker.kickAlerts();
+    await publishSweptAlerts(redis, alerts);
+    log.info({ phases: alerts.length }, "offline / no-fix alert phases");
+  }
 };
 
 // alert phases the worker commits go to the notifications queue (core/notifications.ts)

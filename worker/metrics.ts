@@ -83,6 +83,16 @@ export async function publishCommitted(
   await p.exec();
 }
 
+/** Alert phases a wall-clock sweep committed (derive/presence-alerts.ts): on the events channel, counted. */
+export async function publishSweptAlerts(redis: Redis, alerts: readonly AlertMessage[]): Promise<void> {
+  if (alerts.length === 0) return;
+  await redis
+    .pipeline()
+    .publish(channelOf(redis, redisKeys.eventsChannel), JSON.stringify(alerts))
+    .hincrby(redisKeys.metrics, FIELDS.alertPhases, alerts.length)
+    .exec();
+}
+
 /** A failed call of the alert notifier (alert-outbox.ts). */
 export async function countNotifyFailure(redis: Redis): Promise<void> {
   await redis.hincrby(redisKeys.metrics, FIELDS.alertNotifyFailures, 1);

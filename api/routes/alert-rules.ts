@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
 import { alertParamsSchemas, alertScopeSchema, quietHoursSchema } from "../../core/alert-params.ts";
-import { ALERT_RULE_KINDS, ALERT_RULE_KINDS_NOT_YET, type AlertRuleKind } from "../../core/alerts.ts";
+import { ALERT_RULE_KINDS, type AlertRuleKind } from "../../core/alerts.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { isoSql } from "../iso-sql.ts";
 import { idCursor, pageQuery, toPage } from "../pagination.ts";
@@ -63,8 +63,8 @@ const SELECT = `SELECT id::float8 AS id, name, kind, params, scope, channel_ids:
                        ${isoSql("updated_at")} AS "updatedAt" FROM alert_rules`;
 
 /**
- * Alert rules (core/alerts.ts): read by viewers, written by admins. Params are checked per kind;
- * kinds that need wall-clock timers (offline, no_fix) are refused until the worker evaluates them.
+ * Alert rules (core/alerts.ts): read by viewers, written by admins. Params are checked per kind
+ * (offline and no_fix are judged by the worker's wall-clock sweep, worker/derive/presence-alerts.ts).
  * Every save is a version (sql/013_alerts.sql): an edit applies to fixes recorded after it.
  */
 export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
@@ -78,11 +78,6 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
     params: Record<string, unknown> | undefined,
     scope: z.infer<typeof alertScopeSchema> | undefined,
   ): Promise<{ field: string; message: string } | undefined> {
-    if (ALERT_RULE_KINDS_NOT_YET.includes(kind))
-      return {
-        field: "body.kind",
-        message: `body.kind: ${kind} rules are not evaluated yet (they need wall-clock timers)`,
-      };
     if (params !== undefined) {
       const parsed = alertParamsSchemas[kind].safeParse(params);
       if (!parsed.success) {

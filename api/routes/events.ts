@@ -9,17 +9,19 @@ import { checkRange } from "../time-range.ts";
 
 const query = pageQuery(1000, 200, timeCursor).extend({
   vehicleId: vehicleIdSchema.optional(),
+  type: z.enum(["geofence", "presence"]).optional().describe("one kind of event; default both"),
   geofenceId: z.coerce
     .number()
     .int()
     .positive()
     .max(2 ** 53)
-    .optional(),
+    .optional()
+    .describe("geofence events of this geofence (presence events have none)"),
   from: z.iso.datetime({ offset: true }).optional().describe("events at or after (ISO-8601)"),
   to: z.iso.datetime({ offset: true }).optional().describe("events before (ISO-8601)"),
 });
 
-const eventSchema = z.object({
+const geofenceEventSchema = z.object({
   id: z.number().int(),
   type: z.literal("geofence"),
   vehicleId: z.string(),
@@ -32,10 +34,23 @@ const eventSchema = z.object({
   lng: z.number(),
 });
 
+const presenceEventSchema = z.object({
+  id: z.number().int(),
+  type: z.literal("presence"),
+  vehicleId: z.string(),
+  kind: z.enum(["online", "offline"]),
+  at: z.string().describe("the first session's connect, or the end of the last session"),
+});
+
+const eventSchema = z.discriminatedUnion("type", [geofenceEventSchema, presenceEventSchema]);
+type EventRow = z.infer<typeof geofenceEventSchema> | z.infer<typeof presenceEventSchema>;
+
 /**
- * Geofence enter/exit events in event time (recorded_at of the crossing fix), oldest first. The
- * worker derives them per vehicle and geofence in recorded_at order, so late fixes add the events
- * that really happened and remove those they prove false (worker/derive/derive-vehicles.ts).
+ * Geofence enter/exit events in event time (recorded_at of the crossing fix) and presence changes
+ * (online/offline, broker/presence-sweep.ts), oldest first. The worker derives geofence events per
+ * vehicle and geofence in recorded_at order, so late fixes add the events that really happened and
+ * remove those they prove false (worker/derive/derive-vehicles.ts). Both tables draw ids from one
+ * sequence (sql/015_presence.sql), so (at, id) orders and pages them together.
  */
 export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
   const { pool } = deps;
@@ -46,7 +61,8 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         config: { access: "read" },
         schema: {
           tags: ["events"],
-          summary: "geofence enter/exit events, oldest first, by vehicle, geofence and time",
+          summary:
+            "geofence enter/exit and presence online/offline events, oldest first, by vehicle, type and time",
           querystring: query,
           response: {
             200: pageSchema(eventSchema),
@@ -55,20 +71,31 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         },
       },
       async (req, reply) => {
-        const { vehicleId, geofenceId, from, to, limit, cursor } = req.query;
+        const { vehicleId, type, geofenceId, from, to, limit, cursor } = req.query;
         // any span: a page is bounded by limit
         const range = from && to ? checkRange({ from, to }, Number.POSITIVE_INFINITY) : undefined;
         if (typeof range === "string")
           return sendError(reply, "E_VALIDATION", range, { field: "querystring.to" });
-        const r = await pool.query<z.infer<typeof eventSchema>>(
-          `SELECT id::float8 AS id, 'geofence' AS type, vehicle_id AS "vehicleId", geofence_id::float8 AS "geofenceId",
-                  geofence_name AS "geofenceName", kind, ${isoSql("at")} AS at, ${isoSql("confirmed_at")} AS "confirmedAt",
-                  ST_Y(location) AS lat, ST_X(location) AS lng
-           FROM geofence_events
-           WHERE ($1::text IS NULL OR vehicle_id = $1) AND ($2::bigint IS NULL OR geofence_id = $2)
-             AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
-             AND ($5::timestamptz IS NULL OR (at, id) > ($5, $6::bigint))
-           ORDER BY at, id LIMIT $7`,
+        const r = await pool.query<EventRow & { geofenceId: number | null }>(
+          `SELECT id::float8 AS id, type, "vehicleId", "geofenceId", "geofenceName", kind, ${isoSql("at")} AS at,
+                  ${isoSql("confirmed_at")} AS "confirmedAt", lat, lng
+           FROM (
+             SELECT id, 'geofence' AS type, vehicle_id AS "vehicleId", geofence_id::float8 AS "geofenceId",
+                    geofence_name AS "geofenceName", kind, at, confirmed_at, ST_Y(location) AS lat, ST_X(location) AS lng
+             FROM geofence_events
+             WHERE ($8::text IS NULL OR $8 = 'geofence')
+               AND ($1::text IS NULL OR vehicle_id = $1) AND ($2::bigint IS NULL OR geofence_id = $2)
+               AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
+               AND ($5::timestamptz IS NULL OR (at, id) > ($5, $6::bigint))
+             UNION ALL
+             SELECT id, 'presence', vehicle_id, NULL, NULL, kind, at, NULL, NULL, NULL
+             FROM presence_events
+             WHERE ($8::text IS NULL OR $8 = 'presence') AND $2::bigint IS NULL
+               AND ($1::text IS NULL OR vehicle_id = $1)
+               AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
+               AND ($5::timestamptz IS NULL OR (at, id) > ($5, $6::bigint))
+           ) e
+           ORDER BY e.at, e.id LIMIT $7`,
           [
             vehicleId ?? null,
             geofenceId ?? null,
@@ -77,9 +104,15 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
             cursor?.t ?? null,
             cursor?.id ?? 0,
             limit + 1,
+            type ?? null,
           ],
         );
-        return toPage(r.rows, limit, (last) => timeCursorOf(last.at, last.id));
+        const rows: EventRow[] = r.rows.map((row) =>
+          row.type === "presence"
+            ? { id: row.id, type: "presence", vehicleId: row.vehicleId, kind: row.kind, at: row.at }
+            : row,
+        );
+        return toPage(rows, limit, (last) => timeCursorOf(last.at, last.id));
       },
     );
   };

@@ -26,6 +26,17 @@ export const vehicleSchema = z.object({
   version: z.number().int().describe("send it back in If-Match to PATCH"),
   createdAt: z.string(),
   updatedAt: z.string(),
+  online: z
+    .boolean()
+    .nullable()
+    .describe(
+      "holds an MQTT session on any broker node (after PRESENCE_GRACE_S); null: never connected over MQTT",
+    ),
+  onlineSince: z.string().nullable().describe("start of the current online period; null while offline"),
+  lastSeenAt: z
+    .string()
+    .nullable()
+    .describe("the later of its last connect/disconnect and its last fix received"),
   live: livePositionSchema.nullable(),
 });
 

@@ -18,6 +18,14 @@ export const mqttBrokerVars = z.object({
     .enum(["off", "redis"])
     .default("off")
     .describe("redis: broker nodes share sessions and routing through Redis"),
+  PRESENCE_GRACE_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30)
+    .describe(
+      "a vehicle whose last MQTT session ended (DISCONNECT, keepalive expiry, revoked, its node gone) is offline after this many seconds without a new one; a reconnect within it is no event",
+    ),
 });
 
 /** What one device, one connection or all of them may hold of the embedded broker. */

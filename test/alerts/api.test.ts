@@ -71,7 +71,7 @@ describe("alert rules and alerts API", () => {
     expect((await rules("GET", `/${rule.id}`)).json()).toMatchObject({ code: "E_NOT_FOUND" });
   });
 
-  it("validates params per kind, the scope and the quiet hours, and refuses kinds not evaluated yet", async () => {
+  it("validates params per kind, the scope and the quiet hours, and takes offline / no_fix rules", async () => {
     const bad = async (body: object, field: string) => {
       const res = await rules("POST", "", { name: "r", ...body });
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
@@ -90,7 +90,13 @@ describe("alert rules and alerts API", () => {
       { kind: "idling", params: { minMinutes: 5 }, quietHours: { from: "25:00", to: "06:00" } },
       "body.quietHours.from",
     );
-    expect(await bad({ kind: "offline", params: { minutes: 10 } }, "body.kind")).toMatch(/not evaluated yet/);
+    await bad({ kind: "offline", params: { minutes: 0 } }, "body.params.minutes");
+    await bad({ kind: "no_fix", params: {} }, "body.params.minutes");
+    for (const kind of ["offline", "no_fix"]) {
+      const made = await rules("POST", "", { name: kind, kind, params: { minutes: 10 } });
+      expect(made.statusCode).toBe(201);
+      expect(made.json()).toMatchObject({ kind, params: { minutes: 10 } });
+    }
     const ok = await rules("POST", "", { name: "any enter", kind: "geofence_enter", params: {} });
     expect(ok.statusCode).toBe(201);
     const kind = await rules("PATCH", `/${ok.json().id}`, { kind: "geofence_exit" });

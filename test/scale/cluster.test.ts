@@ -1,11 +1,9 @@
-import { createConnection } from "node:net";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../core/free-port.ts";
 import { addIntegration, type DeviceCredentials } from "../../core/vehicles.ts";
+import { type BrokerNode, startBrokerNode } from "../support/broker-node.ts";
 import { withClientId } from "../support/client-id.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
-import { type Child, spawnEntry } from "../support/processes.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -16,44 +14,15 @@ import { waitFor } from "../support/wait.ts";
 const now = Date.now();
 const badFix = JSON.stringify({ lat: 95, lng: 55.27, recordedAt: now });
 
-interface Node {
-  process: Child;
-  url: string;
-}
-
 describe("clustered embedded brokers (mqemitter-redis + aedes-persistence-redis)", () => {
   let p: TestPlatform;
   let redis: RedisServer;
-  let nodeA: Node;
-  let nodeB: Node;
+  let nodeA: BrokerNode;
+  let nodeB: BrokerNode;
   const clients: MqttClient[] = [];
 
-  const startNode = async (): Promise<Node> => {
-    const port = await freePort();
-    const process = spawnEntry("broker/main.ts", {
-      ...p.env,
-      BROKER_CLUSTER: "redis",
-      MQTT_HOST: "127.0.0.1",
-      MQTT_PORT: String(port),
-      MQTT_WS_PORT: String(await freePort()),
-    });
-    const url = `mqtt://127.0.0.1:${port}`;
-    await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const socket = createConnection(port, "127.0.0.1");
-          socket.once("connect", () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.once("error", () => resolve(false));
-        }),
-      (up) => up,
-      { what: `broker node on ${port}` },
-    );
-    return { process, url };
-  };
-  const connect = async (node: Node, creds: DeviceCredentials, opts: IClientOptions = {}) => {
+  const startNode = () => startBrokerNode(p.env);
+  const connect = async (node: BrokerNode, creds: DeviceCredentials, opts: IClientOptions = {}) => {
     const c = await mqtt.connectAsync(
       node.url,
       withClientId({ username: creds.username, password: creds.password, reconnectPeriod: 0, ...opts }),

@@ -51,7 +51,8 @@ const markerCount = () => page.locator(".leaflet-container").getAttribute("data-
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  ui = await startUiPlatform();
+  // a grace of a second: a disconnect shows as offline soon after (PRESENCE_GRACE_S)
+  ui = await startUiPlatform({ env: { PRESENCE_GRACE_S: "1" } });
   const creds = await ui.platform.register(prefix, N);
   for (const c of creds) clients.push(await ui.platform.connect(c));
   browser = await launchChromium();
@@ -216,5 +217,24 @@ describe("web UI in Chromium against the running platform", () => {
     await expect.poll(() => row.count(), poll).toBe(0);
     const left = await ui.platform.pool.query("SELECT 1 FROM geofences WHERE name = $1", [name]);
     expect(left.rowCount).toBe(0);
+  });
+
+  it("badges each vehicle online or offline, live, and filters the list by presence", async () => {
+    await page.getByRole("button", { name: "Vehicles" }).click();
+    const row = (i: number) => page.locator(`[data-testid="vehicle-row"][data-vehicle-id="${prefix}-${i}"]`);
+    const badge = (i: number) => row(i).getByTestId("presence-badge");
+    await expect.poll(() => badge(19).textContent(), poll).toBe("online");
+    // the device disconnects: after the grace the broker's offline event reaches the page over /ws
+    await (clients[19] as MqttClient).endAsync();
+    await expect.poll(() => badge(19).textContent(), poll).toBe("offline");
+    const filter = page.getByLabel("filter by presence");
+    await filter.selectOption("offline");
+    await expect.poll(() => page.getByTestId("vehicle-row").count(), poll).toBe(1);
+    expect(await row(19).count()).toBe(1);
+    await filter.selectOption("online");
+    await expect.poll(() => page.getByTestId("vehicle-row").count(), poll).toBe(N - 1);
+    expect(await row(19).count()).toBe(0);
+    await filter.selectOption("all");
+    await expect.poll(() => page.getByTestId("vehicle-row").count(), poll).toBe(N);
   });
 });

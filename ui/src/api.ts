@@ -35,7 +35,20 @@ export interface Vehicle {
   version: number;
   createdAt: string;
   updatedAt: string;
+  /** holds an MQTT session (after the broker's grace); null: never connected over MQTT */
+  online: boolean | null;
+  onlineSince: string | null;
+  lastSeenAt: string | null;
   live: LivePosition | null;
+}
+
+/** A presence change on /ws (core/events.ts PresenceMessage). */
+export interface PresenceEvent {
+  type: "presence";
+  id: number;
+  vehicleId: string;
+  kind: "online" | "offline";
+  at: number;
 }
 
 export interface Session {
@@ -269,7 +282,7 @@ export const api = {
     do {
       const page: Page<FleetEvent> = await request(
         "GET",
-        `/api/events?${q({ from: from.toISOString(), to: to.toISOString(), limit: 1000, cursor: cursor ?? undefined })}`,
+        `/api/events?${q({ type: "geofence", from: from.toISOString(), to: to.toISOString(), limit: 1000, cursor: cursor ?? undefined })}`,
       );
       out = [...out, ...page.items].slice(-max);
       cursor = page.nextCursor;

@@ -9,6 +9,8 @@ type Listener = () => void;
  */
 export class FleetStore {
   readonly positions = new Map<string, LivePosition>();
+  /** presence changes heard on /ws since the page opened (the REST list has the state before) */
+  readonly presence = new Map<string, { online: boolean; at: number }>();
   version = 0;
   /** positions applied so far, snapshots included (the frame-rate benchmark reports the rate) */
   applied = 0;
@@ -36,6 +38,16 @@ export class FleetStore {
       // the server coalesces and never goes back in time; this guards a delta racing a snapshot
       if (!cur || cur.recordedAt <= p.recordedAt) this.positions.set(p.vehicleId, p);
       this.applied++;
+    }
+    this.version++;
+    for (const fn of this.listeners) fn();
+  }
+
+  /** Presence changes from /ws: the newest per vehicle is kept. */
+  applyPresence(changes: Iterable<{ vehicleId: string; online: boolean; at: number }>): void {
+    for (const c of changes) {
+      const cur = this.presence.get(c.vehicleId);
+      if (!cur || cur.at <= c.at) this.presence.set(c.vehicleId, { online: c.online, at: c.at });
     }
     this.version++;
     for (const fn of this.listeners) fn();

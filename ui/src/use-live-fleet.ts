@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { AlertMessage } from "./alerts-api.ts";
-import type { FleetEvent, LivePosition } from "./api.ts";
+import type { FleetEvent, LivePosition, PresenceEvent } from "./api.ts";
 import { FleetStore } from "./fleet-store.ts";
 
 /** [west, south, east, north] in degrees, west < east. */
@@ -24,7 +24,7 @@ export interface LiveFleet {
 type ServerMessage =
   | { type: "snapshot"; positions: LivePosition[] }
   | { type: "positions"; positions: LivePosition[] }
-  | { type: "events"; events: (FleetEvent | AlertMessage)[] }
+  | { type: "events"; events: (FleetEvent | AlertMessage | PresenceEvent)[] }
   | { type: "error"; error: string };
 
 const MAX_EVENTS = 200;
@@ -94,12 +94,18 @@ export function useLiveFleet(bbox: BBox | null, onAuthLost: () => void): LiveFle
           if (!cur || cur.recordedAt <= p.recordedAt) deltas.set(p.vehicleId, p);
         }
       } else if (msg.type === "events") {
-        // alert phases ride in the same messages (core/events.ts): the feed shows geofence events,
-        // the toasts and the inbox the alerts
+        // alert phases and presence changes ride in the same messages (core/events.ts): the feed
+        // shows geofence events, the toasts and the inbox the alerts, the vehicle list presence
+        const presence: PresenceEvent[] = [];
         for (const e of msg.events) {
           if (e.type === "geofence") newEvents.push(e);
           else if (e.type === "alert") newAlerts.push(e);
+          else if (e.type === "presence") presence.push(e);
         }
+        if (presence.length > 0)
+          store.applyPresence(
+            presence.map((e) => ({ vehicleId: e.vehicleId, online: e.kind === "online", at: e.at })),
+          );
         if (newEvents.length > MAX_EVENTS) newEvents = newEvents.slice(-MAX_EVENTS);
         if (newAlerts.length > MAX_EVENTS) newAlerts = newAlerts.slice(-MAX_EVENTS);
       } else if (msg.type === "error") {

@@ -52,7 +52,11 @@ export function useVehicles(store: FleetStore) {
       vehicles.map((v) => {
         const ws = store.positions.get(v.id);
         const position = ws && (!v.live || ws.recordedAt >= v.live.recordedAt) ? ws : v.live;
-        return { ...v, position };
+        // a presence change heard on /ws after the list's own state wins
+        const heard = store.presence.get(v.id);
+        const known = Math.max(Date.parse(v.onlineSince ?? ""), Date.parse(v.lastSeenAt ?? "")) || 0;
+        const online = heard && heard.at >= known ? heard.online : v.online;
+        return { ...v, position, online };
       }),
     [vehicles, store, version],
   );

@@ -36,7 +36,8 @@ const instant = (kind: AlertRuleKind) => kind === "geofence_enter" || kind === "
  * it already ended); a stored open one that the run ends is announced `end` once (end_announced);
  * a stored one the run no longer gives (late fixes proved it false) is deleted and announced
  * `retracted`. With `notify`, announcements that are not quiet or retractions go to alert_outbox
- * in this transaction (a recompute does not notify).
+ * in this transaction (a recompute does not notify). Offline and no_fix episodes are the
+ * wall-clock sweep's (presence-alerts.ts), not derived from fixes: a run never touches them.
  * Returns every announcement, per vehicle in event time, for the events channel.
  */
 export async function reconcileAlerts(
@@ -58,7 +59,8 @@ export async function reconcileAlerts(
                   ${MS("a.started_at")} AS "startedAt", ${MS("a.ended_at")} AS "endedAt", a.end_announced AS "endAnnounced"
            FROM unnest($1::text[], $2::bigint[]) AS u(v, since)
            CROSS JOIN LATERAL (
-             SELECT * FROM alerts WHERE vehicle_id = u.v AND (u.since IS NULL OR settled_at > ${TS("u.since")}) OFFSET 0
+             SELECT * FROM alerts WHERE vehicle_id = u.v AND (u.since IS NULL OR settled_at > ${TS("u.since")})
+               AND kind NOT IN ('offline', 'no_fix') OFFSET 0
            ) a
            UNION
            SELECT a.id::float8, a.rule_id::float8, a.vehicle_id, ${MS("a.started_at")}, ${MS("a.ended_at")}, a.end_announced

@@ -33,19 +33,20 @@ export function VehicleList(props: {
   map: L.Map | null;
 }) {
   const [query, setQuery] = useState("");
+  const [presence, setPresence] = useState<"all" | "online" | "offline">("all");
   const deferred = useDeferredValue(query.trim().toLowerCase());
   const now = useNow(5000);
   const matches = useMemo(
     () =>
-      deferred
-        ? props.vehicles.filter(
-            (v) =>
-              v.id.toLowerCase().includes(deferred) ||
-              v.name?.toLowerCase().includes(deferred) ||
-              v.plate?.toLowerCase().includes(deferred),
-          )
-        : props.vehicles,
-    [props.vehicles, deferred],
+      props.vehicles.filter(
+        (v) =>
+          (presence === "all" || (presence === "online") === (v.online === true)) &&
+          (!deferred ||
+            v.id.toLowerCase().includes(deferred) ||
+            v.name?.toLowerCase().includes(deferred) ||
+            v.plate?.toLowerCase().includes(deferred)),
+      ),
+    [props.vehicles, deferred, presence],
   );
 
   const fitFleet = () => {
@@ -76,6 +77,15 @@ export function VehicleList(props: {
           onChange={(e) => setQuery(e.target.value)}
           onKeyDown={onKeyDown}
         />
+        <select
+          aria-label="filter by presence"
+          value={presence}
+          onChange={(e) => setPresence(e.target.value as typeof presence)}
+        >
+          <option value="all">All</option>
+          <option value="online">Online</option>
+          <option value="offline">Offline</option>
+        </select>
         <button type="button" onClick={fitFleet} title="zoom to every vehicle with a position">
           Fit fleet
         </button>
@@ -162,6 +172,15 @@ function Row(props: { v: VehicleView; now: number; rule: StateRule; onSelect: (i
         {v.status !== "active" && <span className={`status status-${v.status}`}>{v.status}</span>}
       </span>
       <span className="item-side" title={p ? `last fix ${dateTime(p.recordedAt)}` : "no fix yet"}>
+        {v.online !== null && (
+          <span
+            className={`presence ${v.online ? "presence-online" : "presence-offline"}`}
+            data-testid="presence-badge"
+            title={v.lastSeenAt ? `last seen ${dateTime(Date.parse(v.lastSeenAt))}` : undefined}
+          >
+            {v.online ? "online" : "offline"}
+          </span>
+        )}
         <span className={`state state-${state}`}>{state}</span>
         <span className="muted">
           {state === "offline" ? timeAgo(p?.recordedAt, now) : speed(p?.speed ?? 0)}

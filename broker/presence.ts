@@ -1,0 +1,141 @@
+import type { Aedes, Client } from "aedes";
+import type { Logger } from "../core/logger.ts";
+import type { Redis } from "../core/redis.ts";
+import { getIdentity } from "./identity.ts";
+
+/**
+ * The MQTT sessions of each vehicle, over every broker node, in Redis. A vehicle is online while
+ * it holds at least one session on any node: counting sessions, not remembering "the last event",
+ * is what keeps a vehicle that moved to node B online when node A sees its old session end, and a
+ * vehicle with two sessions (two client ids) online when one of them closes.
+ *
+ * - `sessions(v)`: hash, one field per live session (`<node>|<n>|`, unique per connection) → its
+ *   connect time (ms).
+ * - `ended`: hash vehicle → when its last session ended (its sessions hash became empty).
+ * - `due`: sorted set vehicle → when the presence sweep (presence-sweep.ts) should look at it: at
+ *   once after a connect, after the grace after the last session ended.
+ * - `node(n)` and `nodes`: the vehicles with sessions on node n, and the nodes with sessions (→ the
+ *   last time the sweep saw their heartbeat), so that the sessions of a node that died without
+ *   closing them (SIGKILL, power loss) are ended by the sweep once its heartbeat lapses.
+ *
+ * Every change is one Lua script: a connect and a disconnect racing on two nodes leave the hash
+ * as both happened.
+ */
+export const presenceKeys = {
+  sessions: (vehicleId: string) => `lt:presence:s:${vehicleId}`,
+  ended: "lt:presence:ended",
+  due: "lt:presence:due",
+  node: (node: string) => `lt:presence:n:${node}`,
+  nodes: "lt:presence:nodes",
+  sweepLock: "lt:presence:sweep",
+};
+
+const CONNECT = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[3])
+redis.call('HSETNX', KEYS[5], ARGV[4], ARGV[2])
+return 1`;
+
+/**
+ * Removes the session fields starting with ARGV[1]; if none is left, the vehicle's last session
+ * ended at ARGV[2] (or at the newest removed session's connect, if later) and is due a grace
+ * (ARGV[4], ms) after.
+ */
+export const END_SESSIONS = `
+local removed = 0
+local ended = tonumber(ARGV[2])
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, string.len(ARGV[1])) == ARGV[1] then
+    ended = math.max(ended, tonumber(redis.call('HGET', KEYS[1], f)))
+    redis.call('HDEL', KEYS[1], f)
+    removed = removed + 1
+  end
+end
+if removed > 0 and redis.call('HLEN', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[2], ARGV[3], ended)
+  redis.call('ZADD', KEYS[3], ended + tonumber(ARGV[4]), ARGV[3])
+end
+return removed`;
+
+export interface PresenceTracker {
+  /** waits for the session writes under way (the broker closes its Redis connection after) */
+  flush(): Promise<void>;
+}
+
+/**
+ * Aedes "client" (a session registered, after CONNACK) and "clientDisconnect" (DISCONNECT, a
+ * dropped socket, keepalive expiry, a revoked credential, a session taken over by a new CONNECT
+ * with its client id, the broker closing): the device sessions of this node, kept in Redis.
+ */
+export function trackPresence(deps: {
+  aedes: Aedes;
+  redis: Redis;
+  graceMs: number;
+  log: Logger;
+}): PresenceTracker {
+  const { aedes, redis, log } = deps;
+  const node = aedes.id;
+  const fields = new WeakMap<Client, { vehicleId: string; field: string }>();
+  const pending = new Set<Promise<unknown>>();
+  let seq = 0;
+  const track = (p: Promise<unknown>, what: object) => {
+    const done = p
+      .catch((err: unknown) => log.warn({ err, ...what }, "presence not recorded"))
+      .finally(() => pending.delete(done));
+    pending.add(done);
+  };
+
+  aedes.on("client", (client) => {
+    const identity = getIdentity(client);
+    if (identity?.kind !== "device") return;
+    const field = `${node}|${(seq++).toString(36)}|`;
+    fields.set(client, { vehicleId: identity.vehicleId, field });
+    const v = identity.vehicleId;
+    const at = String(Date.now());
+    track(
+      redis.eval(
+        CONNECT,
+        5,
+        presenceKeys.sessions(v),
+        presenceKeys.ended,
+        presenceKeys.due,
+        presenceKeys.node(node),
+        presenceKeys.nodes,
+        field,
+        at,
+        v,
+        node,
+      ),
+      { vehicleId: v, event: "connect" },
+    );
+  });
+
+  aedes.on("clientDisconnect", (client) => {
+    const session = fields.get(client);
+    if (!session) return;
+    fields.delete(client);
+    const at = Date.now();
+    track(
+      redis.eval(
+        END_SESSIONS,
+        3,
+        presenceKeys.sessions(session.vehicleId),
+        presenceKeys.ended,
+        presenceKeys.due,
+        session.field,
+        String(at),
+        session.vehicleId,
+        String(deps.graceMs),
+      ),
+      { vehicleId: session.vehicleId, event: "disconnect" },
+    );
+  });
+
+  return {
+    async flush() {
+      await Promise.all([...pending]);
+    },
+  };
+}
