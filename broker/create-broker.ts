@@ -25,6 +25,7 @@ import { createPreConnect } from "./hooks/pre-connect.ts";
 import { createIngestPublish } from "./ingest-publish.ts";
 import { type AdmissionDeps, createAdmission, MAX_CLIENT_ID_LENGTH } from "./limits/admission.ts";
 import { type ListenerConfig, listen } from "./listeners.ts";
+import { queueOncePerSession } from "./overlapping-qos.ts";
 import { createRefusals, type Refusals } from "./refusals.ts";
 import { createAcknowledge } from "./reject-notices.ts";
 import { relayEvents } from "./relay-events.ts";
@@ -138,6 +139,9 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     authorizeForward,
   });
 
+  queueOncePerSession(
+    (aedes as unknown as { persistence: Parameters<typeof queueOncePerSession>[0] }).persistence,
+  );
   const downlink = createCommandDownlink({ aedes, pool: deps.pool, redis: deps.redis, log });
   wireDownlinkEvents(aedes, downlink);
   forgetOnDisconnect(aedes, clients);
