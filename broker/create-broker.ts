@@ -26,6 +26,7 @@ import { createPreConnect } from "./hooks/pre-connect.ts";
 import { createIngestPublish } from "./ingest-publish.ts";
 import { type AdmissionDeps, createAdmission, MAX_CLIENT_ID_LENGTH } from "./limits/admission.ts";
 import { type ListenerConfig, listen } from "./listeners.ts";
+import { queueOncePerSession } from "./overlapping-qos.ts";
 import { trackPresence } from "./presence.ts";
 import { startPresenceSweep } from "./presence-sweep.ts";
 import { createRefusals, type Refusals } from "./refusals.ts";
@@ -143,6 +144,9 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     authorizeForward,
   });
 
+  queueOncePerSession(
+    (aedes as unknown as { persistence: Parameters<typeof queueOncePerSession>[0] }).persistence,
+  );
   const downlink = createCommandDownlink({ aedes, pool: deps.pool, redis: deps.redis, log });
   wireDownlinkEvents(aedes, downlink);
   forgetOnDisconnect(aedes, clients);

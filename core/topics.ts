@@ -97,13 +97,14 @@ export function ownIngestKind(topic: string, owner: TopicOwner): IngestKind | un
 }
 
 /**
- * Topics (or filters) in the fleet's namespace: `fleet/…`, OwnTracks' `owntracks/…`, an IMEI's
- * `{imei}/…`, and filters starting with a wildcard that would match them. Anonymous clients
- * (MQTT_ALLOW_ANONYMOUS, development) may use everything else, as on a plain broker.
+ * Topics (or filters) naming the fleet's namespace: `fleet/…`, OwnTracks' `owntracks/…`, an IMEI's
+ * `{imei}/…`. Anonymous clients (MQTT_ALLOW_ANONYMOUS, development) may use everything else, as on
+ * a plain broker; a filter starting with a wildcard also matches fleet topics, so the broker hides
+ * those from anonymous subscribers when it forwards (broker/hooks/authorize-forward.ts).
  */
 export function isFleetNamespace(topicOrFilter: string): boolean {
   const first = topicOrFilter.split("/", 1)[0] as string;
-  return first === "fleet" || first === "owntracks" || first === "+" || first === "#" || IMEI_RE.test(first);
+  return first === "fleet" || first === "owntracks" || IMEI_RE.test(first);
 }
 
 /** Platform → device topics a device may subscribe to: its own errors, events and commands. */

@@ -1,4 +1,6 @@
 import type { AedesPublishPacket, Client, PublishPacket } from "aedes";
+import { isFleetNamespace } from "../../core/topics.ts";
+import { getIdentity } from "../identity.ts";
 
 /**
  * A message the bridge rejected is acknowledged (a modem would resend it forever) but never passed
@@ -17,9 +19,13 @@ export function markRejected(packet: PublishPacket): void {
   p.properties = { ...p.properties, userProperties: { ...p.properties?.userProperties, [REJECTED]: "1" } };
 }
 
-/** Aedes `authorizeForward`: rejected messages are not delivered. */
-export function authorizeForward(_client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
-  return (packet as AedesPublishPacket & WithProperties).properties?.userProperties?.[REJECTED]
-    ? null
-    : packet;
+/**
+ * Aedes `authorizeForward`, for every message a subscriber is about to get (retained ones and a
+ * persistent session's queue too): rejected messages are not delivered, and an anonymous client
+ * (MQTT_ALLOW_ANONYMOUS, development) subscribed to `#` or `+/…` gets no message of the fleet's.
+ */
+export function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+  if ((packet as AedesPublishPacket & WithProperties).properties?.userProperties?.[REJECTED]) return null;
+  if (getIdentity(client)?.kind === "anonymous" && isFleetNamespace(packet.topic)) return null;
+  return packet;
 }

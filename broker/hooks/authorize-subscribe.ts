@@ -16,7 +16,9 @@ export function createAuthorizeSubscribe(allowAnonymous: boolean) {
       case "integration":
         return topic.startsWith("fleet/");
       case "anonymous":
-        // development mode: a plain broker for everything outside the fleet's and broker's own topics
+        // development mode: a plain broker for everything outside the fleet's and broker's own
+        // topics; `#` or `+/…` are granted as MQTT 3.1.1 clients expect, and never see a fleet
+        // message (authorize-forward.ts)
         return allowAnonymous && !isFleetNamespace(topic) && !topic.startsWith("$");
       default:
         return false;
