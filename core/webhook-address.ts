@@ -31,6 +31,12 @@ for (const [net, bits] of [
 for (const [net, bits] of [
   ["::", 128],
   ["::1", 128],
+  // forms that carry an IPv4 address inside (and so reach 127.0.0.1 or 10.x where routed):
+  ["::", 96], // IPv4-compatible (deprecated)
+  ["64:ff9b::", 96], // NAT64, well-known prefix
+  ["64:ff9b:1::", 48], // NAT64, local use
+  ["2002::", 16], // 6to4
+  ["2001::", 32], // Teredo
   ["100::", 64], // discard
   ["2001:db8::", 32], // documentation
   ["fc00::", 7], // unique-local

@@ -198,6 +198,9 @@ export async function startPipeline(
     // the load generators stand in for thousands of devices, all from 127.0.0.1: one address may
     // connect as fast as all of them together (the global MQTT_CONNECT_RATE still applies)
     MQTT_CONNECT_RATE_PER_ADDRESS: process.env.MQTT_CONNECT_RATE ?? "2000",
+    // and hold as many connections as the idle-connection step opens (bounded by ulimit -n instead)
+    MQTT_MAX_CONNECTIONS_PER_ADDRESS: "0",
+    MQTT_MAX_CONNECTIONS: "0",
     ...extraEnv,
   };
   const worker = await spawnReady(

@@ -89,6 +89,8 @@ async function main(): Promise<void> {
     LOG_LEVEL: "warn",
     // the publisher's thousands of devices all connect from 127.0.0.1
     MQTT_CONNECT_RATE_PER_ADDRESS: env.MQTT_CONNECT_RATE ?? "2000",
+    MQTT_MAX_CONNECTIONS_PER_ADDRESS: "0",
+    MQTT_MAX_CONNECTIONS: "0",
   });
   const plog = createLogger("bench-ui", config.LOG_LEVEL);
   const pool = createPool(config.DATABASE_URL, 10);

@@ -46,6 +46,11 @@ describe("webhook SSRF guard", () => {
       ["http://2130706433/", /127\.0\.0\.1/], // 127.0.0.1 as one number
       ["http://[::1]/hook", /::1 is a private/],
       ["http://[::ffff:127.0.0.1]/hook", /private/],
+      // IPv6 forms that embed an IPv4 address (the attacker trial of the security issue)
+      ["http://[64:ff9b::7f00:1]/hook", /private/], // NAT64 of 127.0.0.1
+      ["http://[::127.0.0.1]/hook", /private/], // IPv4-compatible
+      ["http://[2002:7f00:1::]/hook", /private/], // 6to4 of 127.0.0.1
+      ["http://[2001:0:4136:e378::1]/hook", /private/], // Teredo
       ["http://[fd12:3456::1]/hook", /private/],
       ["http://[fe80::1]/hook", /private/],
       [`http://localhost:${receiver.port}/hook`, /localhost resolves to (127\.0\.0\.1|::1)/],
