@@ -23,7 +23,17 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
     async drop() {
       const a = new pg.Client({ connectionString: base });
       await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      // FORCE ends this database's sessions, but the non-superuser role may not end an autovacuum
+      // worker's: wait for it to finish
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          break;
+        } catch (err) {
+          if (attempt >= 20 || !/pg_signal_backend/.test((err as Error).message)) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
       await a.end();
     },
   };

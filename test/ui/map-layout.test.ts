@@ -205,10 +205,12 @@ describe("the map, the list and the layout in Chromium", () => {
 
   it("has a skip link that takes the keyboard to the map", async () => {
     await visit(`#map=12/${CENTER.lat}/${CENTER.lng}`);
+    // the map is drawn before the link has somewhere to go
+    await expect.poll(() => container().count(), poll).toBe(1);
     await page.keyboard.press("Tab");
     expect(await page.evaluate("document.activeElement?.textContent")).toBe("Skip to map");
     await page.keyboard.press("Enter");
-    expect(await page.evaluate("document.activeElement?.id")).toBe("map");
+    await expect.poll(() => page.evaluate("document.activeElement?.id"), poll).toBe("map");
     // the view stays in the URL: the skip link does not replace it
     expect(page.url()).toMatch(/#map=\d/);
   });

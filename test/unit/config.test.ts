@@ -204,12 +204,20 @@ describe("configuration pieces keep their defaults", () => {
       },
     ],
     ["mqttListenerVars", mqttListenerVars, {}, { MQTT_PORT: 1883, MQTT_WS_PORT: 8083, MQTT_HOST: "0.0.0.0" }],
-    ["mqttBrokerVars", mqttBrokerVars, {}, { MQTT_ALLOW_ANONYMOUS: false, BROKER_CLUSTER: "off" }],
+    [
+      "mqttBrokerVars",
+      mqttBrokerVars,
+      {},
+      { MQTT_ALLOW_ANONYMOUS: false, BROKER_CLUSTER: "off", PRESENCE_GRACE_S: 30 },
+    ],
     [
       "mqttLimitVars",
       mqttLimitVars,
       {},
       {
+        MQTT_MAX_CONNECTIONS_PER_ADDRESS: 2000,
+        MQTT_MAX_CONNECTIONS: 20000,
+        MQTT_CONNECT_TIMEOUT_MS: 10000,
         DEVICE_RATE_LIMIT: 1000,
         DEVICE_RATE_BURST: 5000,
         COMMAND_ACK_RATE: 10,
@@ -251,6 +259,9 @@ describe("configuration pieces keep their defaults", () => {
       apiLimitVars,
       {},
       {
+        HTTP_MAX_CONNECTIONS_PER_ADDRESS: 1000,
+        HTTP_MAX_CONNECTIONS: 10000,
+        HTTP_HEADERS_TIMEOUT_MS: 10000,
         HTTP_INGEST_RATE_LIMIT: 600,
         TRACK_MAX_DAYS: 31,
         TRACK_MAX_POINTS: 100_000,
