@@ -9,7 +9,7 @@ import {
   rejectRetentionVars,
   retentionVars,
 } from "./history.ts";
-import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
+import { accessVars, apiLimitVars, healthVars, httpVars, osmandVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
 import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } from "./mqtt.ts";
 import { notifyVars, smtpVars, webhookVars } from "./notifications.ts";
@@ -67,6 +67,7 @@ export const workerConfigSchema = z.object({
 export const apiConfigSchema = z.object({
   ...bridgeHost,
   ...httpVars.shape,
+  ...osmandVars.shape,
   ...accessVars.shape,
   ...healthVars.shape,
   ...apiLimitVars.shape,
