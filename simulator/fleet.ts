@@ -12,6 +12,10 @@ export interface VehicleCredentials {
   id: string;
   username: string;
   password: string;
+  /** the OsmAnd device key (--protocol osmand); absent in files of older simulators */
+  deviceKey?: string | undefined;
+  /** the IMEI registered on the vehicle (--protocol teltonika-*) */
+  imei?: string | undefined;
 }
 
 export interface FleetOptions {
