@@ -100,6 +100,8 @@ export const simulatorConfigSchema = z.object({
   ...localStateVars.shape,
   MQTT_PORT: mqttListenerVars.shape.MQTT_PORT,
   HTTP_PORT: httpVars.shape.HTTP_PORT,
+  TELTONIKA_TCP_PORT: teltonikaVars.shape.TELTONIKA_TCP_PORT,
+  OSMAND_PORT: osmandVars.shape.OSMAND_PORT,
   ADMIN_TOKEN: accessVars.shape.ADMIN_TOKEN,
   ...demoVars.shape,
 });
