@@ -6,6 +6,11 @@
  */
 export const API_ERRORS = {
   E_VALIDATION: { status: 400, message: "a request field is invalid" },
+  /** a device's fix refused by the bridge and kept in the dead letter: `reason` (core/reject-reasons.ts) says why */
+  E_FIX_REJECTED: {
+    status: 400,
+    message: "the fix was rejected (see reason and detail); it is in the dead letter",
+  },
   /** a request Fastify cannot read: a malformed JSON body, a Content-Length that does not match */
   E_BAD_REQUEST: { status: 400, message: "the request is malformed" },
   E_UNAUTHORIZED: { status: 401, message: "authentication required (session cookie or Bearer token)" },
@@ -14,6 +19,8 @@ export const API_ERRORS = {
     message: "device credentials required (HTTP Basic: vehicle id and secret)",
   },
   E_LOGIN_FAILED: { status: 401, message: "wrong username or password" },
+  /** OsmAnd / Traccar Client: the request's `id` (device_id) is no vehicle's current device key */
+  E_DEVICE_KEY_REFUSED: { status: 403, message: "no, unknown or rotated device key (id)" },
   E_FORBIDDEN: { status: 403, message: "this role may not do this" },
   /** no route answers this method and path */
   E_ROUTE_NOT_FOUND: { status: 404, message: "no such route" },

@@ -9,8 +9,12 @@ import { createRedis } from "../core/redis.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { buildApp } from "./app.ts";
 import { createApiPool } from "./db-pool.ts";
+import { listenOsmAnd } from "./osmand-listener.ts";
 
-/** api: REST, WebSocket, health and metrics over HTTP, and HTTP ingest through its own bridge. */
+/**
+ * api: REST, WebSocket, health and metrics over HTTP, and HTTP ingest through its own bridge
+ * (also the OsmAnd listener's, on OSMAND_PORT).
+ */
 const config = loadConfigOrExit(apiConfigSchema);
 const log = createLogger("api", config.LOG_LEVEL);
 const pool = createApiPool(config, 10);
@@ -51,9 +55,22 @@ const app = await buildApp({
   log,
 });
 await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
+// Traccar Client (OsmAnd protocol) on a port of its own, through this process's bridge
+const osmand =
+  config.OSMAND_PORT === undefined
+    ? undefined
+    : await listenOsmAnd({
+        port: config.OSMAND_PORT,
+        host: config.HTTP_HOST,
+        pool,
+        bridge,
+        redis,
+        config,
+        log: log.child({ listener: "osmand" }),
+      });
 
 handleProcessSignals(log, async () => {
-  await app.close();
+  await Promise.all([app.close(), osmand?.close()]);
   await bridge.close();
   await Promise.all([queue.close(), maintenance.close(), notifications.close()]);
   await pool.end();

@@ -6,8 +6,8 @@ import { counterField, labelledField } from "../core/metrics-catalogue.ts";
 import type { BatchJob, LocationQueues } from "../core/queues.ts";
 import { channelOf, type Redis, redisKeys } from "../core/redis.ts";
 import { cutPayload, type Reject, type RejectReason } from "../core/reject-reasons.ts";
-import { type IngestKind, ownIngestKind } from "../core/topics.ts";
-import { adapters } from "./adapters/index.ts";
+import { ownIngestKind } from "../core/topics.ts";
+import { type AdapterKind, adapters } from "./adapters/index.ts";
 import { hasAvlPreamble } from "./adapters/teltonika-codec8.ts";
 import { CandidateReject } from "./adapters/types.ts";
 import { Batcher } from "./batcher.ts";
@@ -24,7 +24,7 @@ export interface IncomingMessage {
    * (core/topics.ts `ownIngestKind`, as the broker's publish ACL does): the bridge takes it as
    * is. Without it the bridge classifies the topic itself, once, at its entry.
    */
-  kind?: IngestKind | undefined;
+  kind?: AdapterKind | undefined;
   payload: Buffer;
   receivedAt: number;
   /** correlation id assigned at receipt; a fix's own messageId takes precedence */
@@ -69,7 +69,8 @@ export type Bridge = ReturnType<typeof createBridge>;
  * The bridge: every ingest message goes through these steps, in this order.
  *   1. size cap           → E_TOO_LARGE
  *   2. topic → adapter    (native | native-batch | owntracks | teltonika: `msg.kind`, else
- *                          classified here, core/topics.ts) → E_TOPIC_MISMATCH
+ *                          classified here, core/topics.ts; osmand: `msg.kind` only, set by the
+ *                          HTTP listener) → E_TOPIC_MISMATCH
  *   3. JSON.parse         → E_BAD_JSON (a zero-length payload reaches the adapter as undefined;
  *                           a binary Teltonika Codec 8/8E packet on `{imei}/data` as the Buffer)
  *   4. adapter            → candidate fixes, a reject of the whole message, or ignored on purpose

@@ -52,6 +52,10 @@ export const pipelineMetrics = {
     kind: "labelled",
     help: "Teltonika TCP packets or connections refused, by reason (crc: no reply, the device resends; unknown_imei, bad_stream, oversized: connection closed)",
   },
+  osmand_requests: {
+    kind: "labelled",
+    help: "OsmAnd (Traccar Client) HTTP requests, by answer: queued (200), rejected (400, in the dead letter), key_refused (403: no, unknown or rotated device key)",
+  },
   worker_fixes_inserted: { kind: "counter", help: "fixes inserted into vehicle_locations", always: true },
   worker_fixes_duplicate: {
     kind: "counter",

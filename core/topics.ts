@@ -20,6 +20,11 @@ export const topics = {
   commandAck: (vehicleId: string) => `fleet/${vehicleId}/commands/ack`,
   owntracks: (vehicleId: string, device: string) => `owntracks/${vehicleId}/${device}`,
   teltonika: (imei: string) => `${imei}/data`,
+  /**
+   * What the dead letter names an OsmAnd HTTP request by (api/osmand-listener.ts): no MQTT topic,
+   * no device can publish on it (parseIngestTopic does not know it)
+   */
+  osmand: (vehicleId: string) => `osmand/${vehicleId}`,
 };
 
 /** Device → platform fix topics, by the payload format they carry. */

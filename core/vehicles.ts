@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { hashDeviceSecret, newDeviceSecret } from "./credentials.ts";
+import { DEVICE_KEY_RE, hashDeviceSecret, newDeviceKey, newDeviceSecret } from "./credentials.ts";
 import { isVehicleId } from "./topics.ts";
 
 /** Vehicle registry in PostgreSQL: registration, listing, removal, device credentials. */
@@ -24,6 +24,8 @@ export interface DeviceCredentials {
   id: string;
   username: string;
   password: string;
+  /** the device key, the whole credential of a device that sends no password (Traccar Client's `id`) */
+  deviceKey: string;
 }
 
 export interface NewVehicle {
@@ -42,32 +44,77 @@ const COLUMNS = `id, name, plate, imei, status, version, ${iso("created_at")} AS
   ${iso("updated_at")} AS "updatedAt", online, ${iso("online_since")} AS "onlineSince",
   ${iso("greatest(last_seen_at, (SELECT s.last_received_at FROM vehicle_state s WHERE s.vehicle_id = vehicles.id))")} AS "lastSeenAt"`;
 
-/** Registers a vehicle; returns its MQTT credentials. The password exists only in this return value. */
+/**
+ * Registers a vehicle; returns its credentials (MQTT secret and device key). They exist only in
+ * this return value.
+ */
 export async function addVehicle(pool: pg.Pool, v: NewVehicle): Promise<DeviceCredentials> {
   if (!isVehicleId(v.id))
     throw new RangeError(`vehicle id must match [A-Za-z0-9_-]{1,64}: ${JSON.stringify(v.id)}`);
   const password = newDeviceSecret();
+  const deviceKey = newDeviceKey();
   try {
     await pool.query(
-      "INSERT INTO vehicles (id, name, plate, imei, credential_hash) VALUES ($1, $2, $3, $4, $5)",
-      [v.id, v.name ?? null, v.plate ?? null, v.imei ?? null, hashDeviceSecret(password)],
+      `INSERT INTO vehicles (id, name, plate, imei, credential_hash, device_key_hash)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        v.id,
+        v.name ?? null,
+        v.plate ?? null,
+        v.imei ?? null,
+        hashDeviceSecret(password),
+        hashDeviceSecret(deviceKey),
+      ],
     );
   } catch (err) {
     if ((err as { code?: string }).code === "23505")
       throw new VehicleExistsError(`vehicle ${v.id} (or its IMEI) exists`);
     throw err;
   }
-  return { id: v.id, username: v.id, password };
+  return { id: v.id, username: v.id, password, deviceKey };
 }
 
-/** Issues a new secret; the old one stops working (the caller disconnects the live session). */
+/**
+ * Issues a new secret and a new device key; the old ones stop working (the caller disconnects
+ * the live session). Both at once: a rotation answers a leak, and either one names the vehicle.
+ */
 export async function rotateCredentials(pool: pg.Pool, id: string): Promise<DeviceCredentials | undefined> {
   const password = newDeviceSecret();
-  const r = await pool.query("UPDATE vehicles SET credential_hash = $2, updated_at = now() WHERE id = $1", [
-    id,
-    hashDeviceSecret(password),
-  ]);
-  return r.rowCount === 1 ? { id, username: id, password } : undefined;
+  const deviceKey = newDeviceKey();
+  const r = await pool.query(
+    "UPDATE vehicles SET credential_hash = $2, device_key_hash = $3, updated_at = now() WHERE id = $1",
+    [id, hashDeviceSecret(password), hashDeviceSecret(deviceKey)],
+  );
+  return r.rowCount === 1 ? { id, username: id, password, deviceKey } : undefined;
+}
+
+/**
+ * The active vehicle a device key names; undefined for an unknown, rotated or malformed key, or
+ * an inactive vehicle. Looked up by the key's SHA-256 (full entropy: equality on the hash leaks
+ * nothing an attacker can use), so no comparison runs on the key itself.
+ */
+export async function vehicleByDeviceKey(pool: pg.Pool, key: string): Promise<string | undefined> {
+  if (!DEVICE_KEY_RE.test(key)) return undefined;
+  const r = await pool.query<{ id: string }>(
+    "SELECT id FROM vehicles WHERE device_key_hash = $1 AND status <> 'inactive'",
+    [hashDeviceSecret(key)],
+  );
+  return r.rows[0]?.id;
+}
+
+/** Registers `imei` on a vehicle that has none; answers the IMEI the vehicle has now (null: none, or taken). */
+export async function setImeiIfUnset(pool: pg.Pool, id: string, imei: string): Promise<string | undefined> {
+  try {
+    await pool.query(
+      "UPDATE vehicles SET imei = $2, version = version + 1, updated_at = now() WHERE id = $1 AND imei IS NULL",
+      [id, imei],
+    );
+  } catch (err) {
+    // another vehicle has this IMEI: the vehicle stays without one
+    if ((err as { code?: string }).code !== "23505") throw err;
+  }
+  const r = await pool.query<{ imei: string | null }>("SELECT imei FROM vehicles WHERE id = $1", [id]);
+  return r.rows[0]?.imei ?? undefined;
 }
 
 export async function listVehicles(pool: pg.Pool, limit = 1000, after = ""): Promise<VehicleRow[]> {

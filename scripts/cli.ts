@@ -20,9 +20,12 @@ import { ACCOUNT_USAGE, runAccountCommand } from "./cli-accounts.ts";
 const USAGE = `usage: npm run -s logitrack -- <command>
   migrate                                   apply pending migrations (sql/)
   vehicle add <id> [--name N] [--plate P] [--imei N] [--json]
-                                            register a vehicle; prints its MQTT credentials once
+                                            register a vehicle; prints its MQTT credentials and
+                                            device key (Traccar Client) once
   vehicle list [--json]
   vehicle remove <id>                       delete it, end its MQTT session, clear its live position
+  vehicle rotate <id> [--json]              new MQTT secret and device key (printed once); the old
+                                            ones stop working, live sessions end
   integration add <name> [--json]           an MQTT account that may subscribe to fleet/# (dashboards)
   user add <name> --role admin|viewer [--password P] [--json]
                                             a fleet manager who logs in to the UI; a password is
@@ -91,6 +94,7 @@ async function run(): Promise<number> {
         else {
           console.log(`vehicle ${creds.id} registered. MQTT credentials (shown once, store them now):`);
           console.log(`  username: ${creds.username}\n  password: ${creds.password}`);
+          console.log(`  device key (Traccar Client's device identifier): ${creds.deviceKey}`);
           console.log(
             `  try: mosquitto_pub -h <host> -p ${config.MQTT_PORT} -u '${creds.username}' -P '${creds.password}' -q 1 ` +
               `-t 'fleet/${creds.id}/location' -m '{"lat":25.2,"lng":55.27,"recordedAt":"'$(date -u +%FT%TZ)'"}'`,
@@ -120,6 +124,20 @@ async function run(): Promise<number> {
         return 1;
       }
       console.log(`vehicle ${arg} removed`);
+      return 0;
+    }
+    case "vehicle rotate": {
+      if (!arg) return usage("vehicle rotate needs an id");
+      const creds = await vehicles.rotate(arg);
+      if (!creds) {
+        console.error(`no vehicle ${arg}`);
+        return 1;
+      }
+      console.log(
+        opts.json
+          ? JSON.stringify(creds)
+          : `username: ${creds.username}\npassword: ${creds.password}\ndevice key: ${creds.deviceKey}`,
+      );
       return 0;
     }
     case "integration add": {

@@ -1,10 +1,11 @@
 import { parseArgs } from "node:util";
 import type { SimulatorConfig } from "../core/config.ts";
 import { DEFAULT_CREDENTIALS_FILE } from "./credentials.ts";
+import { PROTOCOLS, type Protocol } from "./fleet.ts";
 
 export const USAGE = `usage: npm run simulate -- [options]
 
-Drives virtual trucks around Dubai over MQTT, each its own client with its own credentials.
+Drives virtual trucks around Dubai, each its own device with its own credentials.
 
   --trucks N          trucks (default 500)
   --rate R            fixes per second per truck (default 0.2: one fix every 5 s, a common
@@ -16,8 +17,16 @@ Drives virtual trucks around Dubai over MQTT, each its own client with its own c
   --coverage-gaps     trucks lose coverage now and then ("tunnels", 20-90 s about every 3 min);
                       they buffer the fixes and upload them later as ONE fleet/{id}/locations array
   --duplicates        5 % of fixes are sent twice (stored once: idempotent by vehicle and time)
-  --owntracks N       the first N trucks speak OwnTracks JSON on owntracks/{id}/phone
-  --url URL           broker (default mqtt://127.0.0.1:$MQTT_PORT, MQTT_PORT defaulting to 1883)
+  --protocol P        how the trucks talk (default native):
+                        native          native JSON over MQTT (fleet/{id}/location)
+                        teltonika-mqtt  Codec 8E packets over MQTT on {imei}/data
+                        teltonika-tcp   Codec 8E over TCP (TELTONIKA_TCP_PORT on the broker)
+                        osmand          Traccar Client's JSON over HTTP (OSMAND_PORT on the API)
+                      trucks get an IMEI and a device key at registration
+  --owntracks N       the first N trucks speak OwnTracks JSON on owntracks/{id}/phone (native only)
+  --url URL           where the trucks send (default by protocol: mqtt://127.0.0.1:$MQTT_PORT,
+                      tcp://127.0.0.1:$TELTONIKA_TCP_PORT, http://127.0.0.1:$OSMAND_PORT; the
+                      ports defaulting to 1883, 5027 and 5055)
   --keepalive S       MQTT keepalive in seconds (default 60)
   --prefix P          vehicle ids P-0001, P-0002, … (default truck)
   --credentials FILE  credentials file, written on first run, mode 0600
@@ -34,6 +43,7 @@ Without the API, vehicles are registered straight into PostgreSQL ($DATABASE_URL
 local services that npm start uses when the broker is on this machine).`;
 
 export interface SimulatorOptions {
+  protocol: Protocol;
   trucks: number;
   rate: number;
   qos: 0 | 1;
@@ -61,7 +71,16 @@ export class UsageError extends Error {
 
 /** The environment's defaults for the options: the simulator's configuration (core/config.ts). */
 export type SimulatorDefaults = Partial<
-  Pick<SimulatorConfig, "MQTT_PORT" | "HTTP_PORT" | "LOGITRACK_API_URL" | "LOGITRACK_TOKEN" | "ADMIN_TOKEN">
+  Pick<
+    SimulatorConfig,
+    | "MQTT_PORT"
+    | "HTTP_PORT"
+    | "TELTONIKA_TCP_PORT"
+    | "OSMAND_PORT"
+    | "LOGITRACK_API_URL"
+    | "LOGITRACK_TOKEN"
+    | "ADMIN_TOKEN"
+  >
 >;
 
 /** Parses the command line; environment variables only supply defaults. Throws UsageError. */
@@ -79,9 +98,20 @@ export function parseCliOptions(argv: string[], env: SimulatorDefaults = {}): Si
   if (owntracks > trucks) throw new UsageError(`--owntracks ${owntracks} is more than --trucks ${trucks}`);
   const prefix = values.prefix ?? "truck";
   if (!/^[A-Za-z0-9_-]{1,50}$/.test(prefix)) throw new UsageError("--prefix: letters, digits, _ and - only");
+  const protocol = (values.protocol ?? "native") as Protocol;
+  if (!PROTOCOLS.includes(protocol))
+    throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(", ")}`);
+  if (owntracks > 0 && protocol !== "native") throw new UsageError("--owntracks goes with --protocol native");
+  const defaultUrl = {
+    native: `mqtt://127.0.0.1:${mqttPort}`,
+    "teltonika-mqtt": `mqtt://127.0.0.1:${mqttPort}`,
+    "teltonika-tcp": `tcp://127.0.0.1:${env.TELTONIKA_TCP_PORT || 5027}`,
+    osmand: `http://127.0.0.1:${env.OSMAND_PORT || 5055}/`,
+  }[protocol];
   const qos = values.qos ?? "1";
   if (qos !== "0" && qos !== "1") throw new UsageError("--qos must be 0 or 1");
   return {
+    protocol,
     trucks,
     rate: num(values.rate, "--rate", 0.0001, 1000) ?? 0.2,
     qos: qos === "0" ? 0 : 1,
@@ -91,7 +121,7 @@ export function parseCliOptions(argv: string[], env: SimulatorDefaults = {}): Si
     coverageGaps: values["coverage-gaps"] ?? false,
     duplicates: values.duplicates ?? false,
     owntracks,
-    url: values.url ?? `mqtt://127.0.0.1:${mqttPort}`,
+    url: values.url ?? defaultUrl,
     keepalive: int(values.keepalive, "--keepalive", 1, 65_535) ?? 60,
     prefix,
     credentialsFile: values.credentials ?? DEFAULT_CREDENTIALS_FILE,
@@ -110,6 +140,7 @@ function parse(argv: string[]) {
     strict: true,
     allowPositionals: false,
     options: {
+      protocol: { type: "string" },
       trucks: { type: "string" },
       rate: { type: "string" },
       qos: { type: "string" },

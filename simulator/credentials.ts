@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { createPool } from "../core/db.ts";
 import { createRedis } from "../core/redis.ts";
 import { createVehicleAdmin } from "../core/vehicle-admin.ts";
-import { VehicleExistsError } from "../core/vehicles.ts";
+import { setImeiIfUnset, VehicleExistsError } from "../core/vehicles.ts";
 import type { VehicleCredentials } from "./fleet.ts";
 
 /**
@@ -17,7 +18,15 @@ export const DEFAULT_CREDENTIALS_FILE = ".data/simulator-credentials.json";
 
 const fileSchema = z.object({
   version: z.literal(1),
-  vehicles: z.array(z.object({ id: z.string(), username: z.string(), password: z.string() })),
+  vehicles: z.array(
+    z.object({
+      id: z.string(),
+      username: z.string(),
+      password: z.string(),
+      deviceKey: z.string().optional(),
+      imei: z.string().optional(),
+    }),
+  ),
 });
 
 export interface DatabaseTarget {
@@ -34,7 +43,18 @@ export interface CredentialsOptions {
   database?: (() => DatabaseTarget | undefined) | undefined;
   /** issue new secrets even for ids the file knows */
   fresh?: boolean;
+  /** what each truck needs besides its MQTT secret (--protocol): ids the file knows without it are registered again */
+  needs?: ("deviceKey" | "imei")[];
   say?: (line: string) => void;
+}
+
+/**
+ * The IMEI a simulated truck is registered with (Teltonika over TCP or MQTT names the vehicle by
+ * it): 15 digits from the id's hash, so a truck keeps its IMEI across runs and fleets.
+ */
+export function simImei(id: string): string {
+  const n = BigInt(`0x${createHash("sha256").update(id).digest("hex").slice(0, 16)}`) % 10n ** 13n;
+  return `35${n.toString().padStart(13, "0")}`;
 }
 
 /** `truck-0001` … : ids sort in truck order. */
@@ -62,7 +82,8 @@ export function writeCredentialsFile(file: string, vehicles: VehicleCredentials[
 export async function ensureCredentials(opts: CredentialsOptions): Promise<VehicleCredentials[]> {
   const say = opts.say ?? (() => {});
   const known = new Map(readCredentialsFile(opts.file).map((v) => [v.id, v]));
-  const missing = opts.ids.filter((id) => opts.fresh || !known.has(id));
+  const lacks = (id: string) => (opts.needs ?? []).some((field) => !known.get(id)?.[field]);
+  const missing = opts.ids.filter((id) => opts.fresh || !known.has(id) || lacks(id));
   if (missing.length > 0) {
     const registrar = new Registrar(opts, say);
     try {
@@ -70,7 +91,8 @@ export async function ensureCredentials(opts: CredentialsOptions): Promise<Vehic
       for (let i = 0; i < missing.length; i += CHUNK) {
         const chunk = missing.slice(i, i + CHUNK);
         const creds = await Promise.all(chunk.map((id) => registrar.register(id)));
-        for (const c of creds) known.set(c.id, c);
+        // a rotation leaves the vehicle's IMEI as it was: keep the one the file knew
+        for (const c of creds) known.set(c.id, { ...c, imei: c.imei ?? known.get(c.id)?.imei });
         writeCredentialsFile(opts.file, [...known.values()]);
         say(
           `registered ${Math.min(i + CHUNK, missing.length)}/${missing.length} vehicles (${registrar.via})`,
@@ -130,12 +152,14 @@ class Registrar {
     this.db = {
       async register(id) {
         try {
-          return await vehicles.register({ id, name: `Simulated truck ${id}` });
+          const imei = simImei(id);
+          return { ...(await vehicles.register({ id, name: `Simulated truck ${id}`, imei })), imei };
         } catch (err) {
           if (!(err instanceof VehicleExistsError)) throw err;
           const rotated = await vehicles.rotate(id);
           if (!rotated) throw err;
-          return rotated;
+          // registered by an older simulator, without an IMEI: it gets its own now
+          return { ...rotated, imei: await setImeiIfUnset(pool, id, simImei(id)) };
         }
       },
       async close() {
@@ -147,8 +171,15 @@ class Registrar {
   }
 }
 
-const apiCredentials = z.object({ username: z.string().min(1), password: z.string().min(1) });
-const apiAnswer = z.union([z.object({ credentials: apiCredentials }), apiCredentials]);
+const apiCredentials = z.object({
+  username: z.string().min(1),
+  password: z.string().min(1),
+  deviceKey: z.string().min(1).optional(),
+});
+const apiAnswer = z.union([
+  z.object({ credentials: apiCredentials, imei: z.string().nullable().optional() }),
+  apiCredentials,
+]);
 
 /** POST /api/vehicles; an existing vehicle gets new credentials (POST /api/vehicles/:id/credentials). */
 async function registerViaApi(api: { url: string; token?: string | undefined }, id: string) {
@@ -168,7 +199,7 @@ async function registerViaApi(api: { url: string; token?: string | undefined }, 
       throw new ApiUnavailable(`${base}: ${cause}`);
     }
   };
-  let res = await call("/api/vehicles", { id, name: `Simulated truck ${id}` });
+  let res = await call("/api/vehicles", { id, name: `Simulated truck ${id}`, imei: simImei(id) });
   if (res.status === 409) res = await call(`/api/vehicles/${encodeURIComponent(id)}/credentials`, {});
   // the API not deployed yet (404 on the route) counts as unavailable
   if (res.status === 404 || res.status === 502 || res.status === 503) {
@@ -183,5 +214,13 @@ async function registerViaApi(api: { url: string; token?: string | undefined }, 
   const parsed = apiAnswer.safeParse(await res.json());
   if (!parsed.success) throw new Error(`${base}/api/vehicles: unexpected answer for ${id}`);
   const c = "credentials" in parsed.data ? parsed.data.credentials : parsed.data;
-  return { id, username: c.username, password: c.password };
+  // a rotation answers with credentials only; the IMEI stays what the file knew (ensureCredentials)
+  const imei = "imei" in parsed.data ? parsed.data.imei : undefined;
+  return {
+    id,
+    username: c.username,
+    password: c.password,
+    ...(c.deviceKey ? { deviceKey: c.deviceKey } : {}),
+    ...(imei ? { imei } : {}),
+  };
 }

@@ -1,65 +1,18 @@
 import mqtt, { type ErrorWithReasonCode, type IClientOptions, type MqttClient } from "mqtt";
 import { topics } from "../core/topics.ts";
-import type { SimFix } from "./payloads.ts";
-import type { OutgoingMessage, Reporter } from "./reporter.ts";
-import type { Truck } from "./truck.ts";
+import { accountSend, jitter, sleep } from "./fix-source.ts";
+import type { OutgoingMessage } from "./reporter.ts";
+import type { TrackerOptions } from "./tracker.ts";
+import { TrackerBase } from "./tracker-base.ts";
 
-/** Counters shared by every device of a fleet (plain numbers: one Node thread). */
-export interface FleetCounters {
-  generated: number;
-  /** fixes published for the first time (live and backlog; duplicates not counted) */
-  sent: number;
-  /** fixes published again on purpose (--duplicates) */
-  duplicates: number;
-  /** store-and-forward uploads on fleet/{id}/locations */
-  batches: number;
-  /** fixes whose first publish was acknowledged (PUBACK at QoS 1, written to the socket at QoS 0) */
-  acked: number;
-  messagesAcked: number;
-  inflight: number;
-  /** rejects the platform reported on fleet/{id}/errors */
-  rejected: number;
-  publishErrors: number;
-  connectionErrors: number;
-  authRefused: number;
-  connects: number;
-  reconnects: number;
-  /** QoS 1 publishes MQTT.js sent again on a new connection because no PUBACK came on the old one */
-  resent: number;
-}
+export type { Backoff, FleetCounters, FleetHooks, Tracker, TrackerOptions } from "./tracker.ts";
 
-export interface FleetHooks {
-  /** every generated fix, once, in generation order per truck */
-  onFix?(fix: SimFix): void;
-  onMessage?(msg: OutgoingMessage): void;
-  onAck?(msg: OutgoingMessage): void;
-  onError?(vehicleId: string, err: Error): void;
-  onReject?(vehicleId: string, payload: string): void;
-}
-
-export interface Backoff {
-  initialMs: number;
-  maxMs: number;
-}
-
-export interface DeviceOptions {
-  url: string;
-  vehicleId: string;
+export interface DeviceOptions extends TrackerOptions {
   username: string;
   password: string;
   clientId: string;
   qos: 0 | 1;
   keepalive: number;
-  truck: Truck;
-  reporter: Reporter;
-  intervalMs: number;
-  /** wall-clock time of the first fix; fix k is recorded at firstAt + k * intervalMs */
-  firstAt: number;
-  /** OwnTracks carries whole seconds: stamp fixes so that nothing is lost to rounding */
-  wholeSeconds: boolean;
-  counters: FleetCounters;
-  hooks: FleetHooks;
-  backoff: Backoff;
   mqtt?: Partial<IClientOptions> | undefined;
 }
 
@@ -72,42 +25,20 @@ const AUTH_REFUSED = new Set([4, 5, 134, 135]);
  * a QoS 1 fix that was not acknowledged before a disconnect is sent again after the reconnect;
  * reconnects back off exponentially with jitter, so a broker restart is not met by a storm.
  */
-export class Device {
-  readonly vehicleId: string;
-  private readonly o: DeviceOptions;
+export class Device extends TrackerBase<DeviceOptions> {
   private readonly client: MqttClient;
-  private seq = 0;
   private period: number;
   private dialled = false;
-  private ended = false;
   /** publishes awaiting their acknowledgement */
   private pending = 0;
   /** packet ids sent and not yet acknowledged (to count resends) */
   private readonly unacked = new Set<number>();
   connected = false;
-  /** refused with bad credentials: the device stays down */
-  refused = false;
 
   constructor(opts: DeviceOptions) {
-    this.o = opts;
-    this.vehicleId = opts.vehicleId;
+    super(opts);
     this.period = opts.backoff.initialMs;
     this.client = this.createClient();
-  }
-
-  /** wall-clock time the next fix is due */
-  get nextDueAt(): number {
-    return this.recordedAt(this.seq);
-  }
-
-  /** generating and sending: not refused by the broker, not stopped */
-  get active(): boolean {
-    return !this.refused && !this.ended;
-  }
-
-  /** fixes held back by a coverage gap */
-  get buffered(): number {
-    return this.o.reporter.buffered;
   }
 
   /**
@@ -182,22 +113,6 @@ export class Device {
     this.client.connect();
   }
 
-  /** Generates the next fix and publishes what the reporter decides to send. */
-  tick(): void {
-    const o = this.o;
-    if (this.seq > 0) o.truck.advance(o.intervalMs / 1000);
-    const fix: SimFix = {
-      vehicleId: o.vehicleId,
-      recordedAt: this.recordedAt(this.seq),
-      messageId: `${o.vehicleId}-${this.seq}`,
-      reading: o.truck.read(),
-    };
-    this.seq++;
-    o.counters.generated++;
-    o.hooks.onFix?.(fix);
-    for (const msg of o.reporter.report(fix)) this.publish(msg);
-  }
-
   /** Sends what a coverage gap still holds, waits for the acknowledgements (or the deadline), disconnects. */
   async stop(deadline: number): Promise<void> {
     if (this.ended) return;
@@ -206,48 +121,19 @@ export class Device {
     if (this.refused) return;
     const client = this.client;
     this.connect();
-    for (const msg of this.o.reporter.flush()) this.publish(msg);
+    for (const msg of this.o.reporter.flush()) this.send(msg);
     while (this.pending > 0 && Date.now() < deadline && !this.refused) await sleep(50);
     if (this.refused) return;
     const force = this.pending > 0 || !this.connected;
     await new Promise<void>((resolve) => client.end(force, {}, () => resolve()));
   }
 
-  private publish(msg: OutgoingMessage): void {
-    const { counters, hooks, qos } = this.o;
-    const client = this.client;
-    const n = msg.fixes.length;
-    if (msg.kind === "duplicate") counters.duplicates += n;
-    else counters.sent += n;
-    if (msg.kind === "backlog" && msg.topic.endsWith("/locations")) counters.batches++;
-    hooks.onMessage?.(msg);
+  protected send(msg: OutgoingMessage): void {
+    const done = accountSend(this.vehicleId, this.o.counters, this.o.hooks, msg);
     this.pending++;
-    counters.inflight++;
-    client.publish(msg.topic, msg.payload, { qos }, (err) => {
+    this.client.publish(msg.topic, msg.payload, { qos: this.o.qos }, (err) => {
       this.pending--;
-      counters.inflight--;
-      if (err) {
-        counters.publishErrors++;
-        hooks.onError?.(this.o.vehicleId, err);
-        return;
-      }
-      counters.messagesAcked++;
-      if (msg.kind !== "duplicate") counters.acked += n;
-      hooks.onAck?.(msg);
+      done(err ? { ok: false, error: err } : { ok: true });
     });
   }
-
-  private recordedAt(k: number): number {
-    const t = this.o.firstAt + k * this.o.intervalMs;
-    return this.o.wholeSeconds ? Math.floor(t / 1000) * 1000 : Math.round(t);
-  }
-}
-
-/** ±25 %: trucks dropped together (a broker restart) do not all come back in the same instant */
-function jitter(ms: number): number {
-  return Math.round(ms * (0.75 + Math.random() * 0.5));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

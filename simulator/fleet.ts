@@ -1,9 +1,11 @@
 import type { IClientOptions } from "mqtt";
 import { clientIdFor } from "../core/client-id.ts";
-import { type Backoff, Device, type FleetCounters, type FleetHooks } from "./device.ts";
+import { type Backoff, Device, type FleetCounters, type FleetHooks, type Tracker } from "./device.ts";
+import { OsmAndDevice } from "./osmand-device.ts";
 import { createRandom } from "./random.ts";
 import { DEFAULT_DUPLICATE_CHANCE, DEFAULT_GAPS, type GapOptions, Reporter } from "./reporter.ts";
 import { loadRoadNetwork, type RoadNetwork } from "./road-network.ts";
+import { TeltonikaTcpDevice } from "./teltonika-tcp-device.ts";
 import { Truck } from "./truck.ts";
 
 export type { FleetHooks } from "./device.ts";
@@ -12,11 +14,25 @@ export interface VehicleCredentials {
   id: string;
   username: string;
   password: string;
+  /** the OsmAnd device key (--protocol osmand); absent in files of older simulators */
+  deviceKey?: string | undefined;
+  /** the IMEI registered on the vehicle (--protocol teltonika-*) */
+  imei?: string | undefined;
 }
 
+/**
+ * How the trucks talk to the platform: native JSON over MQTT (OwnTracks for the first --owntracks
+ * trucks), Teltonika Codec 8E over TCP or over MQTT on {imei}/data, or Traccar Client's OsmAnd
+ * JSON over HTTP.
+ */
+export const PROTOCOLS = ["native", "teltonika-tcp", "teltonika-mqtt", "osmand"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
 export interface FleetOptions {
-  /** mqtt://host:port (or ws://, mqtts://) */
+  /** mqtt://host:port (or ws://, mqtts://); tcp://host:TELTONIKA_TCP_PORT; http://host:OSMAND_PORT */
   url: string;
+  /** default native */
+  protocol?: Protocol;
   /** one truck per entry */
   vehicles: VehicleCredentials[];
   seed?: number | string;
@@ -103,28 +119,38 @@ export function startFleet(opts: FleetOptions): Fleet {
     resent: 0,
   };
   const n = opts.vehicles.length;
-  const devices = opts.vehicles.map((v, i) => {
-    const owntracks = i < (opts.owntracks ?? 0);
+  const protocol = opts.protocol ?? "native";
+  const devices = opts.vehicles.map((v, i): Tracker => {
+    const owntracks = protocol === "native" && i < (opts.owntracks ?? 0);
     // OwnTracks stamps whole seconds: at most one fix per second, or fixes would collide
     const intervalMs = owntracks ? Math.max(1000, 1000 / rate) : 1000 / rate;
     // each truck's streams depend on the seed and its id only, not on the fleet's size
     const rnd = root.fork(v.id);
-    return new Device({
+    const format = owntracks
+      ? "owntracks"
+      : protocol === "native"
+        ? "native"
+        : protocol === "osmand"
+          ? "osmand"
+          : "teltonika";
+    if ((format === "teltonika" && !v.imei) || (format === "osmand" && !v.deviceKey)) {
+      throw new Error(
+        `${v.id} has no ${format === "osmand" ? "device key" : "IMEI"} for --protocol ${protocol}`,
+      );
+    }
+    const tracker = {
       url: opts.url,
       vehicleId: v.id,
-      username: v.username,
-      password: v.password,
-      clientId: clientIdFor(v.id, opts.clientIdSuffix ?? "sim"),
-      qos: opts.qos ?? 1,
-      keepalive: opts.keepalive ?? 60,
       truck: new Truck({ network, random: rnd.fork("truck"), gpsNoiseM: opts.gpsNoiseM }),
       reporter: new Reporter({
         vehicleId: v.id,
-        format: owntracks ? "owntracks" : "native",
+        format,
         random: rnd.fork("reporter"),
         intervalMs,
         gaps,
         duplicateChance,
+        imei: v.imei,
+        deviceKey: v.deviceKey,
       }),
       intervalMs,
       firstAt: startAt + (i / n) * intervalMs,
@@ -132,6 +158,16 @@ export function startFleet(opts: FleetOptions): Fleet {
       counters,
       hooks: opts.hooks ?? {},
       backoff: opts.reconnect ?? { initialMs: 1000, maxMs: 30_000 },
+    };
+    if (protocol === "teltonika-tcp") return new TeltonikaTcpDevice({ ...tracker, imei: v.imei as string });
+    if (protocol === "osmand") return new OsmAndDevice(tracker);
+    return new Device({
+      ...tracker,
+      username: v.username,
+      password: v.password,
+      clientId: clientIdFor(v.id, opts.clientIdSuffix ?? "sim"),
+      qos: opts.qos ?? 1,
+      keepalive: opts.keepalive ?? 60,
       mqtt: opts.mqtt,
     });
   });

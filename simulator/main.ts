@@ -8,8 +8,9 @@ import { type FleetStats, startFleet } from "./fleet.ts";
 import { type Progress, type StatusLine, startStatusLine } from "./status-line.ts";
 
 /**
- * `npm run simulate -- --trucks 500`: registers the trucks (once), then drives them over MQTT
- * with a live status line until --duration / --fixes is reached or Ctrl-C.
+ * `npm run simulate -- --trucks 500 [--protocol teltonika-tcp]`: registers the trucks (once), then
+ * drives them (MQTT, Teltonika TCP or OsmAnd HTTP) with a live status line until --duration /
+ * --fixes is reached or Ctrl-C.
  */
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -33,6 +34,7 @@ const vehicles = await ensureCredentials({
   api: { url: opts.api, token: opts.token ?? localAdminToken() },
   database: () => databaseTarget(opts.url),
   fresh: opts.register,
+  needs: opts.protocol === "osmand" ? ["deviceKey"] : opts.protocol.startsWith("teltonika") ? ["imei"] : [],
   say,
 });
 if (opts.registerOnly) {
@@ -41,7 +43,7 @@ if (opts.registerOnly) {
 }
 
 say(
-  `${opts.trucks} trucks → ${opts.url} · ${opts.rate} fix/s each (${(opts.trucks * opts.rate).toFixed(1)}/s) · ` +
+  `${opts.trucks} trucks → ${opts.url} (${opts.protocol}) · ${opts.rate} fix/s each (${(opts.trucks * opts.rate).toFixed(1)}/s) · ` +
     `QoS ${opts.qos} · seed ${opts.seed}` +
     (opts.coverageGaps ? " · coverage gaps" : "") +
     (opts.duplicates ? " · duplicates" : "") +
@@ -53,6 +55,7 @@ let status: StatusLine | undefined;
 const startedAt = Date.now();
 const fleet = startFleet({
   url: opts.url,
+  protocol: opts.protocol,
   vehicles,
   seed: opts.seed,
   rate: opts.rate,
@@ -103,7 +106,7 @@ status?.stop();
 say(summary(final, (Date.now() - startedAt) / 1000));
 if (final.authRefused > 0) {
   say(
-    `${final.authRefused} truck(s) refused by the broker: their credentials in ${opts.credentialsFile} ` +
+    `${final.authRefused} truck(s) refused by the platform: their credentials in ${opts.credentialsFile} ` +
       "are stale (a reset platform?). Run again with --register.",
   );
 }

@@ -1,6 +1,15 @@
 import { topics } from "../core/topics.ts";
-import { nativeFix, ownTracksLocation, ownTracksTopic, type SimFix, type WireFormat } from "./payloads.ts";
+import {
+  nativeFix,
+  osmAndLocation,
+  ownTracksLocation,
+  ownTracksTopic,
+  type SimFix,
+  teltonikaRecord,
+  type WireFormat,
+} from "./payloads.ts";
 import type { Random } from "./random.ts";
+import { encodeAvlPacket } from "./teltonika-codec8.ts";
 
 /** Coverage gaps ("tunnels"): how often a moving truck loses coverage, and for how long. */
 export interface GapOptions {
@@ -15,6 +24,8 @@ export const DEFAULT_GAPS: GapOptions = { meanEveryS: 180, minS: 20, maxS: 90 };
 export const DEFAULT_DUPLICATE_CHANCE = 0.05;
 /** fixes per store-and-forward upload; the bridge accepts up to 5,000 per message */
 const MAX_BATCH = 500;
+/** records per AVL packet: its record count is one byte */
+const MAX_AVL_RECORDS = 255;
 
 export interface ReporterOptions {
   vehicleId: string;
@@ -26,13 +37,19 @@ export interface ReporterOptions {
   duplicateChance?: number | undefined;
   /** the {device} level of an OwnTracks topic */
   ownTracksDevice?: string | undefined;
+  /** teltonika: the IMEI its topic ({imei}/data) names */
+  imei?: string | undefined;
+  /** osmand: the device key its JSON names */
+  deviceKey?: string | undefined;
 }
 
 export type MessageKind = "live" | "backlog" | "duplicate";
 
 export interface OutgoingMessage {
+  /** the MQTT topic (a Teltonika packet over TCP and an OsmAnd request carry it unused) */
   topic: string;
-  payload: string;
+  /** JSON text, or a binary Codec 8E packet */
+  payload: string | Buffer;
   /** the fixes this message carries (for a duplicate: the fixes it repeats) */
   fixes: SimFix[];
   kind: MessageKind;
@@ -42,8 +59,9 @@ export interface OutgoingMessage {
  * What a tracker sends for each fix, as a pure decision (no I/O, no clock): the live message,
  * or nothing while in a coverage gap. When coverage returns, the live fix goes first and the
  * buffered fixes follow as ONE `fleet/{id}/locations` array, so the platform sees late,
- * out-of-order data exactly as a store-and-forward modem produces it. OwnTracks has no batch
- * message: its backlog is replayed one message per fix, as the app does.
+ * out-of-order data exactly as a store-and-forward modem produces it. OwnTracks and OsmAnd have
+ * no batch message: their backlog is replayed one message per fix, as the apps do; a Teltonika
+ * tracker sends its backlog as AVL packets of up to 255 records.
  */
 export class Reporter {
   private readonly o: ReporterOptions;
@@ -96,9 +114,12 @@ export class Reporter {
     this.backlog = [];
     this.gapLeftMs = 0;
     const out: OutgoingMessage[] = [];
-    if (this.o.format === "owntracks") return held.flatMap((f) => this.encode([f], "backlog"));
-    for (let i = 0; i < held.length; i += MAX_BATCH) {
-      out.push(...this.encode(held.slice(i, i + MAX_BATCH), "backlog"));
+    const format = this.o.format;
+    if (format === "owntracks" || format === "osmand")
+      return held.flatMap((f) => this.encode([f], "backlog"));
+    const chunk = format === "teltonika" ? MAX_AVL_RECORDS : MAX_BATCH;
+    for (let i = 0; i < held.length; i += chunk) {
+      out.push(...this.encode(held.slice(i, i + chunk), "backlog"));
     }
     return out;
   }
@@ -109,6 +130,19 @@ export class Reporter {
       return fixes.map((f) => ({
         topic: ownTracksTopic(id, this.o.ownTracksDevice ?? "phone"),
         payload: JSON.stringify(ownTracksLocation(f, this.tid, this.battery)),
+        fixes: [f],
+        kind,
+      }));
+    }
+    if (this.o.format === "teltonika") {
+      const imei = this.o.imei ?? "";
+      const packet = encodeAvlPacket(0x8e, fixes.map(teltonikaRecord));
+      return [{ topic: topics.teltonika(imei), payload: packet, fixes, kind }];
+    }
+    if (this.o.format === "osmand") {
+      return fixes.map((f) => ({
+        topic: "",
+        payload: JSON.stringify(osmAndLocation(f, this.o.deviceKey ?? "", this.battery)),
         fixes: [f],
         kind,
       }));

@@ -19,14 +19,31 @@ describe("operator commands", () => {
   it("vehicle add --json prints credentials once that then authenticate over MQTT", async () => {
     const { stdout } = await cli("vehicle", "add", "cli-truck", "--imei", "356307042441013", "--json");
     const creds = JSON.parse(stdout);
-    expect(Object.keys(creds).sort()).toEqual(["id", "password", "username"]);
+    expect(Object.keys(creds).sort()).toEqual(["deviceKey", "id", "password", "username"]);
     expect(creds).toMatchObject({ id: "cli-truck", username: "cli-truck" });
     expect(creds.password).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    const stored = await p.pool.query("SELECT imei, credential_hash FROM vehicles WHERE id = 'cli-truck'");
+    expect(creds.deviceKey).toMatch(/^[a-z2-7]{26}$/);
+    const stored = await p.pool.query(
+      "SELECT imei, credential_hash, device_key_hash FROM vehicles WHERE id = 'cli-truck'",
+    );
     expect(stored.rows[0].imei).toBe("356307042441013");
     expect(stored.rows[0].credential_hash.toString()).not.toContain(creds.password);
+    expect(stored.rows[0].device_key_hash.toString()).not.toContain(creds.deviceKey);
     const client = await p.connect(creds);
     expect(client.connected).toBe(true);
+  });
+
+  it("vehicle rotate prints a new secret and device key once; the old secret stops working", async () => {
+    const { stdout } = await cli("vehicle", "rotate", "cli-truck", "--json");
+    const creds = JSON.parse(stdout);
+    expect(Object.keys(creds).sort()).toEqual(["deviceKey", "id", "password", "username"]);
+    expect(creds.deviceKey).toMatch(/^[a-z2-7]{26}$/);
+    expect((await p.connect(creds)).connected).toBe(true);
+    const missing = await cli("vehicle", "rotate", "no-such-truck").then(
+      () => 0,
+      (e: { code: number }) => e.code,
+    );
+    expect(missing).toBe(1);
   });
 
   it("vehicle list shows it and vehicle remove deletes it; a second add of the same id fails", async () => {

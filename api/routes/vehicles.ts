@@ -42,8 +42,14 @@ export const vehicleSchema = z.object({
 
 const credentialsSchema = z.object({
   credentials: z
-    .object({ username: z.string(), password: z.string() })
-    .describe("MQTT / HTTP ingest credentials, shown only in this answer"),
+    .object({
+      username: z.string(),
+      password: z.string(),
+      deviceKey: z
+        .string()
+        .describe("Traccar Client / OsmAnd protocol: the app's device identifier (`id`), a secret"),
+    })
+    .describe("MQTT / HTTP ingest credentials and the device key, shown only in this answer"),
   mqtt: z.object({ port: z.number(), topic: z.string(), example: z.string() }),
   connections: z
     .array(deviceConnectionSchema)
@@ -117,7 +123,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
           reply.code(201).header("location", `/api/vehicles/${creds.id}`);
           return {
             ...(row as z.infer<typeof vehicleSchema>),
-            credentials: { username: creds.username, password: creds.password },
+            credentials: { username: creds.username, password: creds.password, deviceKey: creds.deviceKey },
             mqtt: mqttHelp(req.hostname, creds.id, creds.password),
             connections: deviceConnections(config, req, { id: creds.id, imei: row?.imei ?? null }),
           };
@@ -194,7 +200,8 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
         config: { access: "write" },
         schema: {
           tags: ["vehicles"],
-          summary: "issue a new device secret; the old one stops working and live sessions are disconnected",
+          summary:
+            "issue a new device secret and device key; the old ones stop working and live sessions are disconnected",
           params: vehicleParams,
           response: { 200: credentialsSchema, 404: errorSchema },
         },
@@ -205,7 +212,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
         if (!creds) return sendError(reply, "E_NOT_FOUND", `no vehicle ${req.params.id}`);
         req.log.info({ vehicleId: creds.id }, "vehicle credentials rotated");
         return {
-          credentials: { username: creds.username, password: creds.password },
+          credentials: { username: creds.username, password: creds.password, deviceKey: creds.deviceKey },
           mqtt: mqttHelp(req.hostname, creds.id, creds.password),
           connections: deviceConnections(config, req, { id: creds.id, imei: row ? row.imei : null }),
         };

@@ -1,3 +1,8 @@
+import { crc16Ibm } from "../../core/crc16-ibm.ts";
+
+// the device side (simulator/teltonika-codec8.ts) computes it too, and cannot import bridge/
+export { crc16Ibm };
+
 /**
  * Teltonika Codec 8 (0x08) and Codec 8 Extended (0x8E) AVL data packets, as FMB/FMC/FMM devices
  * send them over TCP and MQTT (wiki.teltonika-gps.com, "Teltonika Data Sending Protocols"):
@@ -54,16 +59,6 @@ export class Codec8Error extends Error {
   ) {
     super(detail);
   }
-}
-
-/** CRC-16/IBM (ARC): polynomial 0xA001 reflected, initial 0. */
-export function crc16Ibm(buf: Uint8Array): number {
-  let crc = 0;
-  for (const byte of buf) {
-    crc ^= byte;
-    for (let i = 0; i < 8; i++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
-  }
-  return crc;
 }
 
 /** Starts with the four zero bytes of an AVL packet (JSON never starts with a NUL). */

@@ -44,6 +44,15 @@ export const httpVars = z.object({
   HTTP_HOST: z.string().default("0.0.0.0").describe("address the API binds to"),
 });
 
+/** Traccar Client and other OsmAnd-protocol apps (api/osmand-listener.ts), in the API process. */
+export const osmandVars = z.object({
+  OSMAND_PORT: port
+    .optional()
+    .describe(
+      "OsmAnd protocol (Traccar Client; its usual port is 5055) over HTTP on HTTP_HOST; off when unset. Limited per vehicle by HTTP_INGEST_RATE_LIMIT",
+    ),
+});
+
 export const accessVars = z.object({
   ADMIN_TOKEN: z
     .string()

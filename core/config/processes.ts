@@ -9,7 +9,7 @@ import {
   rejectRetentionVars,
   retentionVars,
 } from "./history.ts";
-import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
+import { accessVars, apiLimitVars, healthVars, httpVars, osmandVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
 import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } from "./mqtt.ts";
 import { notifyVars, smtpVars, webhookVars } from "./notifications.ts";
@@ -70,6 +70,7 @@ export const workerConfigSchema = z.object({
 export const apiConfigSchema = z.object({
   ...bridgeHost,
   ...httpVars.shape,
+  ...osmandVars.shape,
   ...accessVars.shape,
   ...healthVars.shape,
   ...apiLimitVars.shape,
@@ -107,6 +108,8 @@ export const simulatorConfigSchema = z.object({
   ...localStateVars.shape,
   MQTT_PORT: mqttListenerVars.shape.MQTT_PORT,
   HTTP_PORT: httpVars.shape.HTTP_PORT,
+  TELTONIKA_TCP_PORT: teltonikaVars.shape.TELTONIKA_TCP_PORT,
+  OSMAND_PORT: osmandVars.shape.OSMAND_PORT,
   ADMIN_TOKEN: accessVars.shape.ADMIN_TOKEN,
   ...demoVars.shape,
 });

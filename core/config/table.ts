@@ -9,7 +9,7 @@ import {
   rejectRetentionVars,
   retentionVars,
 } from "./history.ts";
-import { accessVars, apiLimitVars, healthVars, httpVars, uiVars } from "./http.ts";
+import { accessVars, apiLimitVars, healthVars, httpVars, osmandVars, uiVars } from "./http.ts";
 import { ingestVars } from "./ingest.ts";
 import { externalBrokerVars, mqttBrokerVars, mqttLimitVars, mqttListenerVars } from "./mqtt.ts";
 import { notifyVars, smtpVars, webhookVars } from "./notifications.ts";
@@ -25,6 +25,7 @@ export const configPieces: readonly z.ZodObject[] = [
   mqttListenerVars,
   teltonikaVars,
   httpVars,
+  osmandVars,
   ingestVars,
   mqttLimitVars,
   queueVars,

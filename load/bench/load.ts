@@ -50,6 +50,7 @@ export async function runLoad<T>(
       fixesPerMessage: spec.fixesPerMessage,
       qos: spec.qos,
       ...(spec.topic ? { topic: spec.topic } : {}),
+      ...(spec.protocol ? { protocol: spec.protocol } : {}),
     };
     const file = join(dir, `job-${p}.json`);
     writeFileSync(file, JSON.stringify(job));

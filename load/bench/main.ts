@@ -16,6 +16,7 @@ import {
   freshStorage,
   killSpawned,
   registerDevices,
+  startDevicePipeline,
   startPipeline,
 } from "./suts.ts";
 import { drain, ladder, measureStep } from "./throughput.ts";
@@ -23,8 +24,9 @@ import { drain, ladder, measureStep } from "./throughput.ts";
 /**
  * `npm run bench [-- --quick]`: the ingest pipeline measured side by side with its baselines in
  * one run (loopback only, bounded in time), written to BENCHMARKS.md, docs/bench-chart.svg and
- * load/bench/results.json. Sections: throughput ladders (pipeline, naive, bare Aedes, Mosquitto),
- * raw storage, overload, idle connections, query latency.
+ * load/bench/results.json. Sections: throughput ladders (pipeline; the pipeline fed by Codec 8E
+ * over TCP and by OsmAnd over HTTP; naive, bare Aedes, Mosquitto), raw storage, overload, idle
+ * connections, query latency.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const { values: args } = parseArgs({
@@ -132,6 +134,18 @@ if (want("throughput")) {
     await ladder(naive, { mode: "batch50", rates: naiveBatchRates, seconds, processes, cores, log }),
   );
   await naive.stop();
+}
+
+// the pipeline fed by the other device protocols, single fixes, beside native MQTT's ladder
+if (want("throughput") || want("devices")) {
+  for (const protocol of ["teltonika-tcp", "osmand"] as const) {
+    log(`throughput over ${protocol}: ${devices} devices`);
+    const sut = await startDevicePipeline(svc, devices, nextPort(), protocol);
+    results.throughput.push(
+      await ladder(sut, { mode: "single", rates: singleRates, seconds, processes, cores, log }),
+    );
+    await sut.stop();
+  }
 }
 
 if (want("raw")) {

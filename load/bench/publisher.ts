@@ -1,15 +1,19 @@
 import { readFileSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
+import { type BenchFix, osmandSender, type Sender, teltonikaSender } from "./device-senders.ts";
 import { Samples } from "./histogram.ts";
 
 /**
  * One load-generator process: N device connections publishing QoS 1 fixes at a fixed total
- * rate for a fixed time, measuring publish→PUBACK. Run as a child of the bench (loopback only),
+ * rate for a fixed time, measuring publish→PUBACK (or, for the other protocols, send→the
+ * Teltonika record count / the OsmAnd 200). Run as a child of the bench (loopback only),
  * configured by a JSON file; prints one JSON result line on stdout.
  */
 export interface PublisherJob {
   url: string;
-  devices: { id: string; username: string; password: string }[];
+  /** default mqtt; teltonika-tcp devices need an imei, osmand ones a deviceKey */
+  protocol?: "mqtt" | "teltonika-tcp" | "osmand";
+  devices: { id: string; username: string; password: string; imei?: string; deviceKey?: string }[];
   /** messages per second, all connections together */
   rate: number;
   seconds: number;
@@ -48,9 +52,36 @@ async function connectDevice(d: PublisherJob["devices"][number]): Promise<MqttCl
     }
   }
 }
-const clients: MqttClient[] = [];
+/** An MQTT device publishes its fixes as native JSON on the job's topic. */
+function mqttSender(c: MqttClient, id: string): Sender {
+  const topic = (
+    job.topic ?? (job.fixesPerMessage === 1 ? "fleet/{id}/location" : "fleet/{id}/locations")
+  ).replace("{id}", id);
+  const one = (f: BenchFix) =>
+    `{"lat":${f.lat.toFixed(6)},"lng":${f.lng.toFixed(6)},"recordedAt":${f.recordedAt},"speed":${f.speed},"heading":${f.heading}}`;
+  return {
+    send: async (fixes) => {
+      await c.publishAsync(
+        topic,
+        fixes.length === 1 ? one(fixes[0] as BenchFix) : `[${fixes.map(one).join(",")}]`,
+        {
+          qos: job.qos,
+        },
+      );
+    },
+    close: () => void c.endAsync(true).catch(() => {}),
+  };
+}
+
+async function openSender(d: PublisherJob["devices"][number]): Promise<Sender> {
+  if (job.protocol === "teltonika-tcp") return teltonikaSender(job.url, d.imei as string);
+  if (job.protocol === "osmand") return osmandSender(job.url, d.deviceKey as string);
+  return mqttSender(await connectDevice(d), d.id);
+}
+
+const clients: Sender[] = [];
 for (let i = 0; i < job.devices.length; i += 100) {
-  clients.push(...(await Promise.all(job.devices.slice(i, i + 100).map(connectDevice))));
+  clients.push(...(await Promise.all(job.devices.slice(i, i + 100).map(openSender))));
 }
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 // wait for the go signal (a line on stdin), so every publisher starts together
@@ -68,14 +99,17 @@ const pending: Promise<void>[] = [];
 
 // recordedAt strictly increases per device, so every fix is a distinct row (no accidental duplicates)
 const lastT = new Float64Array(job.devices.length);
-function payload(deviceIndex: number): string {
+function fixesFor(deviceIndex: number): BenchFix[] {
   const first = Math.max(Date.now() - job.fixesPerMessage + 1, (lastT[deviceIndex] as number) + 1);
   lastT[deviceIndex] = first + job.fixesPerMessage - 1;
-  const lat = (25 + (deviceIndex % 1000) * 0.0005).toFixed(6);
-  const one = (k: number) =>
-    `{"lat":${lat},"lng":${(55 + ((seq + k) % 1000) * 0.0001).toFixed(6)},"recordedAt":${first + k},"speed":${(seq + k) % 120},"heading":${seq % 360}}`;
-  if (job.fixesPerMessage === 1) return one(0);
-  return `[${Array.from({ length: job.fixesPerMessage }, (_, k) => one(k)).join(",")}]`;
+  const lat = 25 + (deviceIndex % 1000) * 0.0005;
+  return Array.from({ length: job.fixesPerMessage }, (_, k) => ({
+    lat,
+    lng: 55 + ((seq + k) % 1000) * 0.0001,
+    recordedAt: first + k,
+    speed: (seq + k) % 120,
+    heading: seq % 360,
+  }));
 }
 
 await new Promise<void>((resolve) => {
@@ -91,15 +125,11 @@ await new Promise<void>((resolve) => {
     const due = Math.floor((elapsed * job.rate) / 1000);
     while (sent < due) {
       const i = seq++ % clients.length;
-      const c = clients[i] as MqttClient;
-      const id = job.devices[i]?.id as string;
-      const topic = (
-        job.topic ?? (job.fixesPerMessage === 1 ? "fleet/{id}/location" : "fleet/{id}/locations")
-      ).replace("{id}", id);
+      const c = clients[i] as Sender;
       const t0 = performance.now();
       sent++;
       pending.push(
-        c.publishAsync(topic, payload(i), { qos: job.qos }).then(
+        c.send(fixesFor(i)).then(
           () => {
             acked++;
             samples.add(performance.now() - t0);
@@ -125,6 +155,6 @@ const result: PublisherResult = {
   cpuMs: (cpu.user + cpu.system) / 1000,
   wallMs: performance.now() - start,
 };
-await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+for (const c of clients) c.close();
 // a result line longer than the pipe buffer is written asynchronously: exit only once it is out
 process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));

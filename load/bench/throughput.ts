@@ -54,6 +54,7 @@ export async function measureStep(
   let cpu: Record<string, number> | undefined;
   const result = await runLoad(
     {
+      ...(sut.protocol ? { protocol: sut.protocol } : {}),
       urls: sut.urls,
       devices: sut.devices,
       rate: o.rate,

@@ -82,7 +82,7 @@ describe.sequential("faults: every acknowledged fix is stored once, as it was se
         onAck: (m) => {
           const vehicleId = m.fixes[0]?.vehicleId;
           if (!vehicleId) return;
-          const parsed = JSON.parse(m.payload) as SentFix | SentFix[];
+          const parsed = JSON.parse(m.payload.toString()) as SentFix | SentFix[];
           log.record(vehicleId, Array.isArray(parsed) ? parsed : [parsed], sentAt.get(m) ?? 0, "trucks");
         },
       },

@@ -1,0 +1,143 @@
+import rateLimit from "@fastify/rate-limit";
+import Fastify, { type FastifyBaseLogger, type FastifyRequest, LogController } from "fastify";
+import type pg from "pg";
+import type { Bridge } from "../bridge/bridge.ts";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../core/logger.ts";
+import { labelledField } from "../core/metrics-catalogue.ts";
+import { type Redis, redisKeys } from "../core/redis.ts";
+import { topics } from "../core/topics.ts";
+import { vehicleByDeviceKey } from "../core/vehicles.ts";
+import { registerErrorHandler, sendError } from "./errors.ts";
+import { readOsmAndRequest } from "./osmand-request.ts";
+
+export interface OsmAndListenerDeps {
+  port: number;
+  host: string;
+  pool: pg.Pool;
+  /** the API process's bridge, the one HTTP ingest uses */
+  bridge: Pick<Bridge, "ingest">;
+  /** for the osmand_requests counter */
+  redis: Redis;
+  config: Pick<Config, "MAX_PAYLOAD_BYTES" | "HTTP_INGEST_RATE_LIMIT">;
+  log: Logger;
+}
+
+export interface OsmAndListener {
+  port: number;
+  close(): Promise<void>;
+}
+
+type Outcome = "queued" | "rejected" | "key_refused";
+
+/**
+ * The OsmAnd protocol (Traccar Client, the OsmAnd app's online tracking) on a port of its own
+ * (OSMAND_PORT; the app's usual 5055), in the API process beside HTTP ingest and through the same
+ * bridge: `GET` or `POST` on any path, parameters in the query or a form, or the JSON body of
+ * Traccar Client 9+ (osmand-request.ts; the adapter, bridge/adapters/osmand.ts, reads the fields).
+ *
+ * The app sends no password: `id` is the vehicle's device key (a 128-bit secret, core/vehicles.ts),
+ * looked up on every request, so a rotated key is refused from the next request on. Answers:
+ *   200  the fix is queued (bridge.ingest resolved: the guarantee of HTTP ingest and PUBACK);
+ *   400  E_FIX_REJECTED: the fix was refused and is in the dead letter, `reason` says why;
+ *   403  E_DEVICE_KEY_REFUSED: no, unknown or rotated key; nothing is recorded (no vehicle to
+ *        record it under);
+ *   429  past HTTP_INGEST_RATE_LIMIT requests (one fix each) a minute for this vehicle;
+ *   503  the queue is unavailable (hold cap): nothing stored, retry.
+ * Traccar Client tells only 2xx from the rest: on anything else it keeps the fix and sends it
+ * again later (README, "Traccar Client"), so a 400 or a 403 stays visible in the app and in
+ * `osmand_requests` until the phone is set up right.
+ * The URL carries the key: it is never logged here (paths only), and a proxy in front should not
+ * log query strings either (docs/architecture.md).
+ */
+export async function listenOsmAnd(deps: OsmAndListenerDeps): Promise<OsmAndListener> {
+  const { pool, bridge, redis, config, log } = deps;
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // bodies up to twice the bridge's cap are read, so that an oversized one is dead-lettered
+    bodyLimit: config.MAX_PAYLOAD_BYTES * 2,
+  });
+  registerErrorHandler(app);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  app.decorateRequest("vehicleId", null);
+  const payloads = new WeakMap<FastifyRequest, Buffer>();
+  const idPrefix = `k${process.pid.toString(36)}${Date.now().toString(36)}`;
+  let seq = 0;
+  const count = (outcome: Outcome) =>
+    redis.hincrby(redisKeys.metrics, labelledField("osmand_requests", outcome), 1).catch(() => {});
+
+  // after the key lookup (preValidation), so that the budget is the vehicle's: one fix a request
+  await app.register(rateLimit, {
+    hook: "preHandler",
+    max: config.HTTP_INGEST_RATE_LIMIT,
+    timeWindow: 60_000,
+    keyGenerator: (req) => req.vehicleId ?? "",
+  });
+
+  app.addHook("preValidation", async (req, reply) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+    const { key, payload } = readOsmAndRequest(req.url, req.headers["content-type"], body);
+    const vehicleId = key === undefined ? undefined : await vehicleByDeviceKey(pool, key);
+    if (vehicleId === undefined) {
+      count("key_refused");
+      log.info({ peer: req.ip, keyGiven: key !== undefined }, "osmand request refused: device key");
+      return sendError(reply, "E_DEVICE_KEY_REFUSED");
+    }
+    req.vehicleId = vehicleId;
+    payloads.set(req, payload);
+  });
+
+  app.addHook("onResponse", async (req, reply) => {
+    req.log.debug(
+      {
+        method: req.method,
+        path: req.url.split("?", 1)[0],
+        vehicleId: req.vehicleId,
+        statusCode: reply.statusCode,
+      },
+      "osmand request completed",
+    );
+  });
+
+  app.route({
+    method: ["GET", "POST"],
+    url: "/*",
+    handler: async (req, reply) => {
+      const vehicleId = req.vehicleId as string;
+      let outcome: Awaited<ReturnType<typeof bridge.ingest>>;
+      try {
+        outcome = await bridge.ingest({
+          vehicleId,
+          topic: topics.osmand(vehicleId),
+          kind: "osmand",
+          payload: payloads.get(req) ?? Buffer.alloc(0),
+          receivedAt: Date.now(),
+          messageId: `${idPrefix}-${(seq++).toString(36)}`,
+        });
+      } catch (err) {
+        // the queue is unreachable (hold cap) or the bridge is closing: nothing was stored
+        req.log.warn({ err, vehicleId }, "osmand fix not queued");
+        reply.header("retry-after", "5");
+        return sendError(reply, "E_INGEST_UNAVAILABLE");
+      }
+      const [first] = outcome.rejects;
+      if (first) {
+        count("rejected");
+        return sendError(reply, "E_FIX_REJECTED", `${first.reason}: ${first.detail}`, {
+          reason: first.reason,
+          detail: first.detail,
+        });
+      }
+      count("queued");
+      return reply.code(200).send();
+    },
+  });
+
+  await app.listen({ port: deps.port, host: deps.host });
+  const addr = app.server.address();
+  const port = typeof addr === "object" && addr ? addr.port : deps.port;
+  log.info({ port }, "osmand listening");
+  return { port, close: () => app.close() };
+}

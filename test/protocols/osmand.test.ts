@@ -1,0 +1,242 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listenOsmAnd, type OsmAndListener } from "../../api/osmand-listener.ts";
+import { createLogger } from "../../core/logger.ts";
+import { labelledField } from "../../core/metrics-catalogue.ts";
+import { redisKeys } from "../../core/redis.ts";
+import { createVehicleAdmin } from "../../core/vehicle-admin.ts";
+import { addVehicle, type DeviceCredentials } from "../../core/vehicles.ts";
+import { startPlatform, type TestPlatform } from "../support/platform.ts";
+import { waitFor } from "../support/wait.ts";
+import { storedFixes, waitForFixes } from "./clients.ts";
+
+/** The OsmAnd listener (Traccar Client) on a real port, through the platform's bridge and worker. */
+describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
+  let p: TestPlatform;
+  let osmand: OsmAndListener;
+  let base: string;
+  const nowS = () => Math.floor(Date.now() / 1000);
+
+  const listen = (rateLimit: number) =>
+    listenOsmAnd({
+      port: 0,
+      host: "127.0.0.1",
+      pool: p.pool,
+      bridge: p.bridge,
+      redis: p.redis,
+      config: { MAX_PAYLOAD_BYTES: p.config.MAX_PAYLOAD_BYTES, HTTP_INGEST_RATE_LIMIT: rateLimit },
+      log: createLogger("osmand-test", p.config.LOG_LEVEL),
+    });
+
+  beforeAll(async () => {
+    p = await startPlatform();
+    osmand = await listen(10_000);
+    base = `http://127.0.0.1:${osmand.port}`;
+  });
+  afterAll(async () => {
+    await osmand?.close();
+    await p?.close();
+  });
+
+  const get = (query: Record<string, string | number>, path = "/") =>
+    fetch(
+      `${base}${path}?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)] as [string, string]))}`,
+    );
+  const postJson = (body: unknown) =>
+    fetch(`${base}/`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+  const attributesOf = async (vehicleId: string) =>
+    (
+      await p.pool.query<{ attributes: Record<string, unknown> | null }>(
+        "SELECT attributes FROM vehicle_locations WHERE vehicle_id = $1 ORDER BY recorded_at",
+        [vehicleId],
+      )
+    ).rows.map((r) => r.attributes);
+  const deadLetters = (vehicleId: string, n: number) =>
+    waitFor(
+      async () =>
+        (
+          await p.pool.query<{ topic: string; reason: string; payload: string }>(
+            "SELECT topic, reason, payload FROM rejected_messages WHERE vehicle_id = $1 ORDER BY id",
+            [vehicleId],
+          )
+        ).rows,
+      (rows) => rows.length >= n,
+      { timeoutMs: 20_000, what: `${n} dead letter(s) of ${vehicleId}` },
+    );
+  const counted = async (outcome: string) =>
+    Number((await p.redis.hget(redisKeys.metrics, labelledField("osmand_requests", outcome))) ?? 0);
+
+  it("stores the query form (GET) as Traccar Client sends it: speed in knots, timestamp in seconds", async () => {
+    const phone = await addVehicle(p.pool, { id: "osm-query" });
+    const ts = nowS() - 60;
+    const res = await get({
+      id: phone.deviceKey,
+      lat: 25.2048,
+      lon: 55.2708,
+      timestamp: ts,
+      speed: 10,
+      bearing: 90.5,
+      altitude: 12,
+      accuracy: 4.5,
+      batt: 77,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("");
+    const [row] = await waitForFixes(p.pool, phone.id, 1);
+    expect(row).toMatchObject({
+      lat: 25.2048,
+      lng: 55.2708,
+      recordedAt: ts * 1000,
+      heading: 90.5,
+      altitude: 12,
+    });
+    // 10 knots is 18.52 km/h (the column is a real)
+    expect(row?.speed).toBeCloseTo(18.52, 3);
+    expect(await attributesOf(phone.id)).toEqual([{ batt: 77 }]);
+  });
+
+  it("stores the form body (POST) and an ISO or 'yyyy-MM-dd HH:mm:ss' timestamp, on any path", async () => {
+    const phone = await addVehicle(p.pool, { id: "osm-form" });
+    const iso = new Date((nowS() - 120) * 1000).toISOString();
+    const spaced = new Date((nowS() - 90) * 1000).toISOString().slice(0, 19).replace("T", " ");
+    const form = (ts: string) =>
+      new URLSearchParams({ deviceid: phone.deviceKey, lat: "25.1", lon: "55.1", timestamp: ts }).toString();
+    for (const [path, ts] of [
+      ["/", iso],
+      ["/track", spaced],
+    ] as const) {
+      const res = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: form(ts),
+      });
+      expect(res.status, `${path} ${ts}`).toBe(200);
+    }
+    const rows = await waitForFixes(p.pool, phone.id, 2);
+    expect(rows.map((r) => r.recordedAt)).toEqual([
+      Date.parse(iso),
+      Date.parse(`${spaced.replace(" ", "T")}Z`),
+    ]);
+  });
+
+  it("stores the JSON body of Traccar Client 9+: speed in m/s, -1 as unknown, battery 0..1", async () => {
+    const phone = await addVehicle(p.pool, { id: "osm-json" });
+    const timestamp = new Date(Date.now() - 30_000).toISOString();
+    const body = (coords: Record<string, number>, at = timestamp) => ({
+      location: {
+        timestamp: at,
+        coords: { latitude: 25.3, longitude: 55.4, accuracy: 6, altitude: 20, ...coords },
+        is_moving: true,
+        odometer: 1234.5,
+        event: "motionchange",
+        battery: { level: 0.42, is_charging: false },
+        activity: { type: "in_vehicle" },
+        extras: {},
+        _: `&id=${phone.deviceKey}&lat=25.3&lon=55.4&timestamp=${at}&`,
+      },
+      device_id: phone.deviceKey,
+    });
+    expect((await postJson(body({ speed: 10, heading: 45 }))).status).toBe(200);
+    const later = new Date(Date.now() - 20_000).toISOString();
+    expect((await postJson(body({ speed: -1, heading: -1 }, later))).status).toBe(200);
+    const rows = await waitForFixes(p.pool, phone.id, 2);
+    expect(rows[0]).toMatchObject({ lat: 25.3, lng: 55.4, recordedAt: Date.parse(timestamp), heading: 45 });
+    expect(rows[0]?.speed).toBeCloseTo(36, 3);
+    expect(rows[1]).toMatchObject({ speed: null, heading: null });
+    expect((await attributesOf(phone.id))[0]).toEqual({
+      batt: 42,
+      charge: false,
+      motion: true,
+      odometerM: 1234.5,
+      event: "motionchange",
+      activity: "in_vehicle",
+    });
+  });
+
+  it("refuses a missing, unknown or rotated key with 403 and records nothing", async () => {
+    const phone = await addVehicle(p.pool, { id: "osm-rotate" });
+    const fix = { lat: 25, lon: 55, timestamp: nowS() - 10 };
+    const refusedBefore = await counted("key_refused");
+    for (const query of [fix, { ...fix, id: "a".repeat(26) }, { ...fix, id: phone.password }]) {
+      const res = await get(query);
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({ code: "E_DEVICE_KEY_REFUSED" });
+    }
+    const admin = createVehicleAdmin({ pool: p.pool, redis: p.redis });
+    const rotated = (await admin.rotate(phone.id)) as DeviceCredentials;
+    expect((await get({ ...fix, id: phone.deviceKey })).status).toBe(403);
+    expect((await get({ ...fix, id: rotated.deviceKey })).status).toBe(200);
+    await p.pool.query("UPDATE vehicles SET status = 'inactive' WHERE id = $1", [phone.id]);
+    expect((await get({ ...fix, timestamp: nowS() - 5, id: rotated.deviceKey })).status).toBe(403);
+    expect(await counted("key_refused")).toBe(refusedBefore + 5);
+    expect(await waitForFixes(p.pool, phone.id, 1)).toHaveLength(1);
+    const dead = await p.pool.query("SELECT 1 FROM rejected_messages WHERE vehicle_id = $1", [phone.id]);
+    expect(dead.rowCount).toBe(0);
+  });
+
+  it("answers bad input 400 with its reason code and dead-letters it, without the key", async () => {
+    const phone = await addVehicle(p.pool, { id: "osm-bad" });
+    const rejectedBefore = await counted("rejected");
+    const cases: [() => Promise<Response>, string][] = [
+      [() => get({ id: phone.deviceKey, lat: 91, lon: 55, timestamp: nowS() }), "E_OUT_OF_RANGE"],
+      [() => get({ id: phone.deviceKey, lat: 25, lon: 55 }), "E_MISSING_FIELD"],
+      [() => get({ id: phone.deviceKey, lat: "north", lon: 55, timestamp: nowS() }), "E_BAD_TYPE"],
+      [
+        () => postJson({ device_id: phone.deviceKey, location: { timestamp: "x", coords: {} } }),
+        "E_MISSING_FIELD",
+      ],
+    ];
+    for (const [send, reason] of cases) {
+      const res = await send();
+      expect(res.status, reason).toBe(400);
+      expect(await res.json()).toMatchObject({ code: "E_FIX_REJECTED", reason });
+    }
+    // a body that is not JSON, from a device the query names
+    const broken = await fetch(`${base}/?id=${phone.deviceKey}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"location": ',
+    });
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toMatchObject({ code: "E_FIX_REJECTED", reason: "E_BAD_JSON" });
+    const rows = await deadLetters(phone.id, 5);
+    expect(rows.map((r) => r.reason)).toEqual([
+      "E_OUT_OF_RANGE",
+      "E_MISSING_FIELD",
+      "E_BAD_TYPE",
+      "E_MISSING_FIELD",
+      "E_BAD_JSON",
+    ]);
+    for (const r of rows) {
+      expect(r.topic).toBe(`osmand/${phone.id}`);
+      expect(r.payload).not.toContain(phone.deviceKey);
+    }
+    expect(await counted("rejected")).toBe(rejectedBefore + 5);
+    expect(await storedFixes(p.pool, phone.id)).toHaveLength(0);
+  });
+
+  it("limits each vehicle to HTTP_INGEST_RATE_LIMIT requests a minute; others keep their budget", async () => {
+    const limited = await listen(2);
+    try {
+      const [a, b] = [
+        await addVehicle(p.pool, { id: "osm-rate-a" }),
+        await addVehicle(p.pool, { id: "osm-rate-b" }),
+      ];
+      const send = (v: DeviceCredentials, k: number) =>
+        fetch(
+          `http://127.0.0.1:${limited.port}/?${new URLSearchParams({ id: v.deviceKey, lat: "25", lon: "55", timestamp: String(nowS() - 100 + k) })}`,
+        );
+      expect((await send(a, 0)).status).toBe(200);
+      expect((await send(a, 1)).status).toBe(200);
+      const third = await send(a, 2);
+      expect(third.status).toBe(429);
+      expect(await third.json()).toMatchObject({ code: "E_RATE_LIMITED" });
+      expect((await send(b, 0)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
