@@ -34,7 +34,7 @@ export function uiPlugin(deps: {
     app.get(
       "/api/ui/config",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "none" },
         schema: { tags: ["ui"], summary: "map settings for the web UI" },
       },
       async () => ({

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
+import { visibleSql } from "../../core/vehicle-groups.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { isoSql } from "../iso-sql.ts";
 import { pageQuery, pageSchema, timeCursor, timeCursorOf, toPage } from "../pagination.ts";
@@ -43,7 +44,7 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.get(
       "/api/events",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "filtered" },
         schema: {
           tags: ["events"],
           summary: "geofence enter/exit events, oldest first, by vehicle, geofence and time",
@@ -68,6 +69,7 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
            WHERE ($1::text IS NULL OR vehicle_id = $1) AND ($2::bigint IS NULL OR geofence_id = $2)
              AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
              AND ($5::timestamptz IS NULL OR (at, id) > ($5, $6::bigint))
+             AND ${visibleSql("vehicle_id", "$8")}
            ORDER BY at, id LIMIT $7`,
           [
             vehicleId ?? null,
@@ -77,6 +79,7 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
             cursor?.t ?? null,
             cursor?.id ?? 0,
             limit + 1,
+            req.principal?.groups ?? null,
           ],
         );
         return toPage(r.rows, limit, (last) => timeCursorOf(last.at, last.id));

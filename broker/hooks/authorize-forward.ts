@@ -1,4 +1,5 @@
 import type { AedesPublishPacket, Client, PublishPacket } from "aedes";
+import { getIdentity } from "../identity.ts";
 
 /**
  * A message the bridge rejected is acknowledged (a modem would resend it forever) but never passed
@@ -17,9 +18,26 @@ export function markRejected(packet: PublishPacket): void {
   p.properties = { ...p.properties, userProperties: { ...p.properties?.userProperties, [REJECTED]: "1" } };
 }
 
-/** Aedes `authorizeForward`: rejected messages are not delivered. */
-export function authorizeForward(_client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
-  return (packet as AedesPublishPacket & WithProperties).properties?.userProperties?.[REJECTED]
-    ? null
-    : packet;
+const FLEET = "fleet/";
+
+/** `fleet/{id}/…` → id; undefined for any other topic. */
+function vehicleOf(topic: string): string | undefined {
+  if (!topic.startsWith(FLEET)) return undefined;
+  const end = topic.indexOf("/", FLEET.length);
+  return topic.slice(FLEET.length, end < 0 ? undefined : end);
+}
+
+/**
+ * Aedes `authorizeForward`, per message and subscriber: rejected messages are not delivered, and
+ * an integration account limited to vehicle groups gets only its vehicles' `fleet/{id}/…`
+ * messages (one Set lookup; a subscription to `fleet/#` stays granted, the filter is here).
+ */
+export function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+  if ((packet as AedesPublishPacket & WithProperties).properties?.userProperties?.[REJECTED]) return null;
+  const identity = getIdentity(client);
+  if (identity?.kind === "integration" && identity.vehicles) {
+    const id = vehicleOf(packet.topic);
+    if (id === undefined || !identity.vehicles.has(id)) return null;
+  }
+  return packet;
 }
