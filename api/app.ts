@@ -16,8 +16,10 @@ import type { Logger } from "../core/logger.ts";
 import type { NotificationQueue } from "../core/notifications.ts";
 import type { LocationQueues } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
+import { registerAudit } from "./audit-hook.ts";
 import { BackpressureMonitor } from "./backpressure.ts";
 import { type ErrorCounters, registerErrorHandler } from "./errors.ts";
+import { createLiveAccess, type LiveAccess } from "./live-access.ts";
 import { LiveHub } from "./live-hub.ts";
 import { LiveLimits } from "./live-limits.ts";
 import { createLoginBackoff } from "./login-backoff.ts";
@@ -26,17 +28,21 @@ import { registerBullBoard } from "./plugins/bull-board.ts";
 import { registerDocs } from "./plugins/docs.ts";
 import { uiPlugin } from "./plugins/ui.ts";
 import { sharedRateLimitStore } from "./rate-limit-store.ts";
+import { registerRouteRules } from "./route-rules.ts";
 import { accountCreateRoutes } from "./routes/account-create.ts";
 import { accountRoutes } from "./routes/accounts.ts";
 import { alertRuleRoutes } from "./routes/alert-rules.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
 import { anomalyRoutes } from "./routes/anomalies.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { commandRoutes } from "./routes/commands.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { geofenceHistoryRoutes } from "./routes/geofence-history.ts";
 import { geofenceRoutes } from "./routes/geofences.ts";
+import { grantRoutes } from "./routes/grants.ts";
+import { groupRoutes } from "./routes/groups.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { liveRoutes } from "./routes/live.ts";
@@ -77,6 +83,7 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export interface App extends FastifyInstance {
   hub: LiveHub;
+  liveAccess: LiveAccess;
 }
 
 /** Builds the HTTP app; never listens (main.ts does, tests use inject or their own port). */
@@ -106,6 +113,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   connections.guard(app.server);
   app.server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
+  // first: it sees every route, the plugins' too
+  registerRouteRules(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const errorCounters: ErrorCounters = { queryTimeouts: 0 };
@@ -136,6 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(rateLimit, { global: false, store: sharedRateLimitStore(redis, log) });
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   await registerDocs(app, { public: config.DOCS_PUBLIC });
+  registerAudit(app, pool);
   registerAuth(app, pool, config);
 
   const hub = new LiveHub({
@@ -152,6 +162,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     log: log.child({ module: "revocations" }),
   });
   await revocations.start();
+  const liveAccess = createLiveAccess({
+    pool,
+    subscriber: deps.subscriber,
+    hub,
+    log: log.child({ module: "live" }),
+  });
+  await liveAccess.start();
   const liveLimits = new LiveLimits({
     allowedOrigins: origins,
     maxSockets: config.WS_MAX_SOCKETS,
@@ -168,6 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook("onClose", async () => {
     backpressure.stop();
     revocations.stop();
+    liveAccess.stop();
     await hub.close();
   });
 
@@ -193,6 +211,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(authRoutes({ pool, redis, config, backoff }));
   await app.register(accountRoutes({ pool, redis }));
   await app.register(accountCreateRoutes({ pool, redis }));
+  await app.register(groupRoutes({ pool, redis }));
+  await app.register(grantRoutes({ pool, redis }));
+  await app.register(auditRoutes({ pool }));
   const externalBroker = createExternalBrokerKick(config, {
     redis,
     log: log.child({ module: "external-broker" }),
@@ -201,7 +222,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(vehiclePatchRoutes({ pool, redis, externalBroker }));
   await app.register(vehicleImportRoutes({ pool, redis, externalBroker }));
   await app.register(trackRoutes({ pool, config }));
-  await app.register(positionRoutes({ redis, config }));
+  await app.register(positionRoutes({ pool, redis, config }));
   await app.register(geofenceRoutes({ pool }));
   await app.register(geofenceHistoryRoutes({ pool }));
   await app.register(rejectedRoutes({ pool }));
@@ -220,6 +241,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       hub,
       revocations,
       limits: liveLimits,
+      access: liveAccess,
       messagesPerMinute: config.WS_MESSAGES_PER_MINUTE,
     }),
   );
@@ -235,5 +257,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const out = app as unknown as App;
   out.hub = hub;
+  out.liveAccess = liveAccess;
   return out;
 }

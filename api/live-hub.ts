@@ -15,6 +15,8 @@ interface Client {
   subscribed: boolean;
   /** undefined = every vehicle */
   bbox: BBox | undefined;
+  /** the vehicles its account may see; null = every vehicle (api/live-access.ts refreshes it) */
+  vehicles: ReadonlySet<string> | null;
   /** newest position per vehicle since the last send (coalescing) */
   pending: Map<string, LivePosition>;
   events: unknown[];
@@ -78,17 +80,31 @@ export class LiveHub {
     this.clients.clear();
   }
 
-  add(socket: LiveSocket): void {
+  /** `vehicles`: what the socket's account may see (null: every vehicle); checked on every send */
+  add(socket: LiveSocket, vehicles: ReadonlySet<string> | null = null): void {
     this.clients.set(socket, {
       socket,
       subscribed: false,
       bbox: undefined,
+      vehicles,
       pending: new Map(),
       events: [],
       holding: false,
       next: undefined,
     });
     this.stats.clients = this.clients.size;
+  }
+
+  /**
+   * A socket's account may now see other vehicles: pending updates of the others are dropped and
+   * a subscribed client is told (`access-changed`), so it subscribes again for a fresh snapshot.
+   */
+  setVehicles(socket: LiveSocket, vehicles: ReadonlySet<string> | null): void {
+    const c = this.clients.get(socket);
+    if (!c || sameSet(c.vehicles, vehicles)) return;
+    c.vehicles = vehicles;
+    if (vehicles) for (const id of c.pending.keys()) if (!vehicles.has(id)) c.pending.delete(id);
+    if (c.subscribed) this.send(c, { type: "access-changed" });
   }
 
   remove(socket: LiveSocket): void {
@@ -125,6 +141,8 @@ export class LiveHub {
         positions = await next();
       }
       if (!this.clients.has(socket)) return;
+      const { vehicles } = c;
+      if (vehicles) positions = positions.filter((p) => vehicles.has(p.vehicleId));
       this.send(c, { type: "snapshot", positions: markStale(positions, this.opts.staleAfterMs) });
       const seen = new Map(positions.map((p) => [p.vehicleId, p.recordedAt]));
       for (const [id, p] of c.pending) if (p.recordedAt <= (seen.get(id) ?? -1)) c.pending.delete(id);
@@ -187,18 +205,23 @@ export class LiveHub {
       if (!c.subscribed) continue;
       for (const p of positions) {
         if (typeof p?.vehicleId !== "string" || (c.bbox && !inBox(p, c.bbox))) continue;
+        if (c.vehicles && !c.vehicles.has(p.vehicleId)) continue;
         const cur = c.pending.get(p.vehicleId);
         if (!cur || cur.recordedAt < p.recordedAt) c.pending.set(p.vehicleId, p);
       }
     }
   }
 
-  /** Events (core/events.ts) with a position go to the clients whose box holds it; alerts and unlocated ones to every subscriber. */
+  /**
+   * Events (core/events.ts) with a position go to the clients whose box holds it; alerts and
+   * unlocated ones to every subscriber. A client limited to some vehicles gets only events naming one of them.
+   */
   private fanOutEvents(events: unknown[]): void {
     for (const c of this.clients.values()) {
       if (!c.subscribed) continue;
       for (const e of events) {
-        const at = e as { type?: unknown; lat?: unknown; lng?: unknown };
+        const at = e as { type?: unknown; lat?: unknown; lng?: unknown; vehicleId?: unknown };
+        if (c.vehicles && !(typeof at.vehicleId === "string" && c.vehicles.has(at.vehicleId))) continue;
         // an alert is for whoever watches the fleet, wherever the vehicle is (the UI's toast)
         const located = at.type !== "alert" && typeof at.lat === "number" && typeof at.lng === "number";
         if (c.bbox && located && !inBox(at as { lat: number; lng: number }, c.bbox)) continue;
@@ -206,4 +229,11 @@ export class LiveHub {
       }
     }
   }
+}
+
+function sameSet(a: ReadonlySet<string> | null, b: ReadonlySet<string> | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { SessionOwner } from "../core/account-admin.ts";
+import type { GroupScope } from "../core/api-tokens.ts";
 import { authSubject } from "../core/auth-revocations.ts";
 import type { Role } from "../core/users.ts";
 
@@ -23,6 +24,8 @@ export interface Principal {
   owner: SessionOwner;
   /** what revoking ends this principal's open sockets by (core/auth-revocations.ts) */
   subjects: string[];
+  /** the vehicle groups it may see; null = every vehicle (admins, whole-fleet grants) */
+  groups: GroupScope;
 }
 
 /** last_seen_at is written at most this often per session, not on every request */
@@ -62,9 +65,13 @@ export async function findSession(
     name: string;
     role: Role;
     stale: boolean;
+    groups: GroupScope;
   }>(
     `SELECT u.id::int AS user_id, t.id::int AS token_id, coalesce(u.username, t.name) AS name,
-            coalesce(u.role, t.role) AS role, s.last_seen_at < now() - make_interval(secs => $3) AS stale
+            coalesce(u.role, t.role) AS role, s.last_seen_at < now() - make_interval(secs => $3) AS stale,
+            CASE WHEN coalesce(u.role, t.role) = 'admin' OR coalesce(u.all_vehicles, t.all_vehicles) THEN NULL
+                 WHEN u.id IS NOT NULL THEN array(SELECT g.group_id::float8 FROM user_groups g WHERE g.user_id = u.id)
+                 ELSE array(SELECT g.group_id::float8 FROM token_groups g WHERE g.token_id = t.id) END AS groups
      FROM sessions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN api_tokens t ON t.id = s.token_id
      WHERE s.id_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(mins => $2)
        AND (u.disabled_at IS NULL AND t.revoked_at IS NULL) AND coalesce(u.id, t.id) IS NOT NULL`,
@@ -81,12 +88,24 @@ export async function findSession(
     role: row.role,
     owner: user ? { userId: id } : { tokenId: id },
     subjects: [authSubject.session(idHash), user ? authSubject.user(id) : authSubject.token(id)],
+    groups: row.groups,
   };
 }
 
-/** Ends one session; resolves with its subject, so that its open sockets can be closed too. */
-export async function deleteSession(pool: pg.Pool, value: string): Promise<string> {
+/**
+ * Ends one session; resolves with its subject, so that its open sockets can be closed too, and
+ * whose it was (`user:<name>` or `token:<name>`; undefined when no such session was open).
+ */
+export async function deleteSession(
+  pool: pg.Pool,
+  value: string,
+): Promise<{ subject: string; owner: string | undefined }> {
   const idHash = hashId(value);
-  await pool.query("DELETE FROM sessions WHERE id_hash = $1", [idHash]);
-  return authSubject.session(idHash);
+  const r = await pool.query<{ owner: string }>(
+    `WITH d AS (DELETE FROM sessions WHERE id_hash = $1 RETURNING user_id, token_id)
+     SELECT coalesce('user:' || u.username, 'token:' || t.name) AS owner
+     FROM d LEFT JOIN users u ON u.id = d.user_id LEFT JOIN api_tokens t ON t.id = d.token_id`,
+    [idHash],
+  );
+  return { subject: authSubject.session(idHash), owner: r.rows[0]?.owner };
 }

@@ -18,6 +18,10 @@ export function createClientRegistry(deps: { credentials: CredentialCache; log: 
       byAccount.set(account, set);
       set.add(client);
     },
+    /** the live sessions of every account, by account name */
+    sessions(): ReadonlyMap<string, ReadonlySet<Client>> {
+      return byAccount;
+    },
     /** a session closed (hooks/client-disconnect.ts) */
     remove(client: Client): void {
       for (const [account, set] of byAccount) {

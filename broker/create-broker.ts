@@ -24,6 +24,7 @@ import { logClientErrors } from "./hooks/client-errors.ts";
 import { wireDownlinkEvents } from "./hooks/downlink-events.ts";
 import { createPreConnect } from "./hooks/pre-connect.ts";
 import { createIngestPublish } from "./ingest-publish.ts";
+import { startIntegrationScope } from "./integration-scope.ts";
 import { type AdmissionDeps, createAdmission, MAX_CLIENT_ID_LENGTH } from "./limits/admission.ts";
 import { type ListenerConfig, listen } from "./listeners.ts";
 import { queueOncePerSession } from "./overlapping-qos.ts";
@@ -195,6 +196,12 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
       teltonikaCommands.deliver(msg);
     }
   });
+  const stopIntegrationScope = await startIntegrationScope({
+    subscriber: deps.subscriber,
+    credentials,
+    clients,
+    log,
+  });
   const stopRelay = await relayEvents({ aedes, subscriber: deps.subscriber, redis: deps.redis, log });
 
   log.info(ports, "broker listening");
@@ -217,6 +224,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
       await new Promise((resolve) => setImmediate(resolve));
       teltonika?.closeConnections();
       await unsubscribeControl();
+      await stopIntegrationScope();
       await stopRelay();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       // the sessions it closed end in Redis before the connection goes

@@ -3,7 +3,12 @@ import type { Client } from "aedes";
 /** Who an MQTT connection is, decided once in `authenticate` and read by every ACL hook. */
 export type Identity =
   | { kind: "device"; vehicleId: string; imei: string | null }
-  | { kind: "integration"; name: string }
+  | {
+      kind: "integration";
+      name: string;
+      /** limited to groups: the vehicles it receives messages of (refreshed: integration-scope.ts) */
+      vehicles: ReadonlySet<string> | null;
+    }
   | { kind: "anonymous" };
 
 export type DeviceIdentity = Extract<Identity, { kind: "device" }>;

@@ -12,6 +12,9 @@ export interface ApiToken {
   role: Role;
 }
 
+/** Which vehicles a token (or user) may see: null = every vehicle, else those of these groups. */
+export type GroupScope = number[] | null;
+
 export const TOKEN_PREFIX = "lt_";
 
 export function newTokenValue(): string {
@@ -22,29 +25,41 @@ export function hashToken(value: string): Buffer {
   return createHash("sha256").update(value).digest();
 }
 
-/** Stores a token; `value` defaults to a fresh random one. The value exists only in the return. */
+/**
+ * Stores a token; `value` defaults to a fresh random one. The value exists only in the return.
+ * `allVehicles: false` limits a non-admin token to its groups (core/vehicle-groups.ts).
+ */
 export async function addToken(
   pool: pg.Pool,
-  t: { name: string; role: Role; value?: string },
+  t: { name: string; role: Role; value?: string; allVehicles?: boolean },
 ): Promise<ApiToken & { token: string }> {
   const token = t.value ?? newTokenValue();
   const r = await pool.query<ApiToken>(
-    "INSERT INTO api_tokens (name, token_hash, role) VALUES ($1, $2, $3) RETURNING id::int, name, role",
-    [t.name, hashToken(token), t.role],
+    `INSERT INTO api_tokens (name, token_hash, role, all_vehicles) VALUES ($1, $2, $3, $4)
+     RETURNING id::int, name, role`,
+    [t.name, hashToken(token), t.role, t.allVehicles ?? true],
   );
   return { ...(r.rows[0] as ApiToken), token };
 }
 
-/** The token with this value, unless it is unknown or revoked. */
-export async function findToken(pool: pg.Pool, value: string): Promise<ApiToken | undefined> {
-  const r = await pool.query<ApiToken>(
-    "SELECT id::int, name, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+/** The token with this value and the vehicles it may see, unless it is unknown or revoked. */
+export async function findToken(
+  pool: pg.Pool,
+  value: string,
+): Promise<(ApiToken & { groups: GroupScope }) | undefined> {
+  const r = await pool.query<ApiToken & { groups: GroupScope }>(
+    `SELECT id::int, name, role,
+            CASE WHEN role = 'admin' OR all_vehicles THEN NULL
+                 ELSE array(SELECT g.group_id::float8 FROM token_groups g WHERE g.token_id = t.id) END AS groups
+     FROM api_tokens t WHERE token_hash = $1 AND revoked_at IS NULL`,
     [hashToken(value)],
   );
   return r.rows[0];
 }
 
 export interface ApiTokenRow extends ApiToken {
+  allVehicles: boolean;
+  groupIds: number[];
   createdAt: string;
   revokedAt: string | null;
 }
@@ -52,10 +67,11 @@ export interface ApiTokenRow extends ApiToken {
 /** Every token, revoked ones included (their value is never stored, so a list shows none). */
 export async function listTokens(pool: pg.Pool): Promise<ApiTokenRow[]> {
   const r = await pool.query<ApiTokenRow>(
-    `SELECT id::int, name, role,
+    `SELECT id::int, name, role, all_vehicles AS "allVehicles",
+            array(SELECT g.group_id::int FROM token_groups g WHERE g.token_id = t.id ORDER BY 1) AS "groupIds",
             to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
             to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "revokedAt"
-     FROM api_tokens ORDER BY id`,
+     FROM api_tokens t ORDER BY id`,
   );
   return r.rows;
 }

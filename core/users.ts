@@ -1,8 +1,12 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
 import type pg from "pg";
 
-/** Fleet managers: users with a role, passwords hashed with scrypt. */
-export const ROLES = ["admin", "viewer"] as const;
+/**
+ * Fleet managers: users with a role, passwords hashed with scrypt. admin: everything; operator:
+ * vehicles, geofences, alert rules and commands of the vehicles it may see; viewer: reads them.
+ * Which vehicles a non-admin sees is its grant (core/vehicle-groups.ts).
+ */
+export const ROLES = ["admin", "operator", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
 
 export const USERNAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -59,9 +63,10 @@ function dummy(): Promise<string> {
   return dummyHash;
 }
 
+/** `allVehicles: false` limits a non-admin to its groups (core/vehicle-groups.ts), none until given some. */
 export async function addUser(
   pool: pg.Pool,
-  u: { username: string; password: string; role: Role },
+  u: { username: string; password: string; role: Role; allVehicles?: boolean },
 ): Promise<User> {
   if (!USERNAME_RE.test(u.username))
     throw new RangeError(`username must match [A-Za-z0-9_.@-]{1,64}: ${JSON.stringify(u.username)}`);
@@ -69,9 +74,9 @@ export async function addUser(
     throw new RangeError(`password must have at least ${MIN_PASSWORD_LENGTH} characters`);
   try {
     const r = await pool.query<User>(
-      `INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3)
+      `INSERT INTO users (username, password_hash, role, all_vehicles) VALUES ($1, $2, $3, $4)
        RETURNING id::int, username, role`,
-      [u.username, await hashPassword(u.password), u.role],
+      [u.username, await hashPassword(u.password), u.role, u.allVehicles ?? true],
     );
     return r.rows[0] as User;
   } catch (err) {
@@ -97,6 +102,10 @@ export async function verifyUser(
 
 export interface UserRow extends User {
   disabled: boolean;
+  /** sees every vehicle (admins always do) */
+  allVehicles: boolean;
+  /** the vehicle groups granted */
+  groupIds: number[];
   createdAt: string;
   /** live (unexpired) login sessions */
   sessions: number;
@@ -105,6 +114,8 @@ export interface UserRow extends User {
 export async function listUsers(pool: pg.Pool): Promise<UserRow[]> {
   const r = await pool.query<UserRow>(
     `SELECT u.id::int, u.username, u.role, u.disabled_at IS NOT NULL AS disabled,
+            u.all_vehicles AS "allVehicles",
+            array(SELECT g.group_id::int FROM user_groups g WHERE g.user_id = u.id ORDER BY 1) AS "groupIds",
             to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
             (SELECT count(*)::int FROM sessions s WHERE s.user_id = u.id AND s.expires_at > now()) AS sessions
      FROM users u ORDER BY u.username`,

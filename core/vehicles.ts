@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { GroupScope } from "./api-tokens.ts";
 import { DEVICE_KEY_RE, hashDeviceSecret, newDeviceKey, newDeviceSecret } from "./credentials.ts";
 import { isVehicleId } from "./topics.ts";
 
@@ -117,10 +118,18 @@ export async function setImeiIfUnset(pool: pg.Pool, id: string, imei: string): P
   return r.rows[0]?.imei ?? undefined;
 }
 
-export async function listVehicles(pool: pg.Pool, limit = 1000, after = ""): Promise<VehicleRow[]> {
+/** Vehicles by id after `after`; `groups` narrows them to those groups' members (null: all). */
+export async function listVehicles(
+  pool: pg.Pool,
+  limit = 1000,
+  after = "",
+  groups: GroupScope = null,
+): Promise<VehicleRow[]> {
   const r = await pool.query<VehicleRow>(
-    `SELECT ${COLUMNS} FROM vehicles WHERE id > $1 ORDER BY id LIMIT $2`,
-    [after, limit],
+    `SELECT ${COLUMNS} FROM vehicles
+     WHERE id > $1 AND ($3::bigint[] IS NULL OR id IN (SELECT m.vehicle_id FROM vehicle_group_members m WHERE m.group_id = ANY ($3::bigint[])))
+     ORDER BY id LIMIT $2`,
+    [after, limit, groups],
   );
   return r.rows;
 }
@@ -142,6 +151,11 @@ export interface MqttAccount {
   hash: Buffer;
   /** a device's registered IMEI (its Teltonika topic is `{imei}/data`); null otherwise */
   imei: string | null;
+  /**
+   * an integration account limited to groups: the vehicles whose `fleet/{id}/…` messages it
+   * receives (core/vehicle-groups.ts). Null: a device, or an integration granted the whole fleet
+   */
+  vehicles: string[] | null;
 }
 
 /**
@@ -150,9 +164,14 @@ export interface MqttAccount {
  */
 export async function getMqttAccount(pool: pg.Pool, username: string): Promise<MqttAccount | undefined> {
   const r = await pool.query<MqttAccount>(
-    `SELECT 'device' AS kind, credential_hash AS hash, imei FROM vehicles WHERE id = $1 AND status <> 'inactive'
+    `SELECT 'device' AS kind, credential_hash AS hash, imei, NULL::text[] AS vehicles
+     FROM vehicles WHERE id = $1 AND status <> 'inactive'
      UNION ALL
-     SELECT 'integration', credential_hash, NULL FROM integrations WHERE name = $1
+     SELECT 'integration', credential_hash, NULL,
+            CASE WHEN all_vehicles THEN NULL
+                 ELSE array(SELECT DISTINCT m.vehicle_id FROM integration_groups g
+                            JOIN vehicle_group_members m ON m.group_id = g.group_id WHERE g.integration = i.name) END
+     FROM integrations i WHERE name = $1
      LIMIT 1`,
     [username],
   );
@@ -182,13 +201,18 @@ export async function addIntegration(
 
 export interface IntegrationRow {
   name: string;
+  /** receives every vehicle's messages, not only its groups' (core/vehicle-groups.ts) */
+  allVehicles: boolean;
+  groupIds: number[];
   createdAt: string;
 }
 
 export async function listIntegrations(pool: pg.Pool): Promise<IntegrationRow[]> {
   const r = await pool.query<IntegrationRow>(
-    `SELECT name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"
-     FROM integrations ORDER BY name`,
+    `SELECT name, all_vehicles AS "allVehicles",
+            array(SELECT g.group_id::int FROM integration_groups g WHERE g.integration = i.name ORDER BY 1) AS "groupIds",
+            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"
+     FROM integrations i ORDER BY name`,
   );
   return r.rows;
 }

@@ -14,8 +14,10 @@ import { createLocationQueues } from "../core/queues.ts";
 import { createRedis } from "../core/redis.ts";
 import { addUser, ROLES, type Role, UserExistsError } from "../core/users.ts";
 import { createVehicleAdmin } from "../core/vehicle-admin.ts";
+import { type Grantee, setGrant, unknownGroups } from "../core/vehicle-groups.ts";
 import { addIntegration, listVehicles, VehicleExistsError } from "../core/vehicles.ts";
 import { ACCOUNT_USAGE, runAccountCommand } from "./cli-accounts.ts";
+import { auditCliCommand } from "./cli-audit.ts";
 
 const USAGE = `usage: npm run -s logitrack -- <command>
   migrate                                   apply pending migrations (sql/)
@@ -26,12 +28,15 @@ const USAGE = `usage: npm run -s logitrack -- <command>
   vehicle remove <id>                       delete it, end its MQTT session, clear its live position
   vehicle rotate <id> [--json]              new MQTT secret and device key (printed once); the old
                                             ones stop working, live sessions end
-  integration add <name> [--json]           an MQTT account that may subscribe to fleet/# (dashboards)
-  user add <name> --role admin|viewer [--password P] [--json]
+  integration add <name> [--groups 1,2] [--json]
+                                            an MQTT account that may subscribe to fleet/# (dashboards)
+  user add <name> --role admin|operator|viewer [--password P] [--groups 1,2] [--json]
                                             a fleet manager who logs in to the UI; a password is
                                             generated (and printed once) when none is given
-  token add --role admin|viewer [--name N] [--json]
+  token add --role admin|operator|viewer [--name N] [--groups 1,2] [--json]
                                             an API token for scripts (Authorization: Bearer), printed once
+                                            --groups: sees only these vehicle groups' vehicles
+                                            (GET /api/groups), not the whole fleet
 ${ACCOUNT_USAGE}
   queue retry-failed                        move failed batches back to the queue
   queue stats                               job counts of the locations queue
@@ -50,6 +55,7 @@ const { values: opts, positionals } = parseArgs({
     imei: { type: "string" },
     role: { type: "string" },
     password: { type: "string" },
+    groups: { type: "string" },
     vehicle: { type: "string", multiple: true },
     "dry-run": { type: "boolean", default: false },
     "use-current-env": { type: "boolean", default: false },
@@ -142,7 +148,10 @@ async function run(): Promise<number> {
     }
     case "integration add": {
       if (!arg) return usage("integration add needs a name");
+      const groupIds = await parseGroups(opts.groups);
+      if (typeof groupIds === "string") return usage(groupIds);
       const creds = await addIntegration(pool, arg);
+      await limitTo({ integration: creds.username }, groupIds);
       console.log(
         opts.json ? JSON.stringify(creds) : `username: ${creds.username}\npassword: ${creds.password}`,
       );
@@ -151,10 +160,13 @@ async function run(): Promise<number> {
     case "user add": {
       if (!arg) return usage("user add needs a name");
       const role = parseRole(opts.role);
-      if (!role) return usage("user add needs --role admin|viewer");
+      if (!role) return usage("user add needs --role admin|operator|viewer");
+      const groupIds = await parseGroups(opts.groups);
+      if (typeof groupIds === "string") return usage(groupIds);
       const password = opts.password ?? randomBytes(12).toString("base64url");
       try {
         const user = await addUser(pool, { username: arg, password, role });
+        await limitTo({ user: user.username }, groupIds);
         const out = { username: user.username, role: user.role, ...(opts.password ? {} : { password }) };
         if (opts.json) console.log(JSON.stringify(out));
         else {
@@ -172,8 +184,11 @@ async function run(): Promise<number> {
     }
     case "token add": {
       const role = parseRole(opts.role);
-      if (!role) return usage("token add needs --role admin|viewer");
+      if (!role) return usage("token add needs --role admin|operator|viewer");
+      const groupIds = await parseGroups(opts.groups);
+      if (typeof groupIds === "string") return usage(groupIds);
       const t = await addToken(pool, { name: opts.name ?? `cli-${role}`, role });
+      await limitTo({ token: t.id }, groupIds);
       const out = { name: t.name, role: t.role, token: t.token };
       console.log(
         opts.json ? JSON.stringify(out) : `API token ${t.name} (${t.role}), shown once:\n  ${t.token}`,
@@ -218,6 +233,20 @@ async function run(): Promise<number> {
   }
 }
 
+/** `--groups 1,2` → [1, 2]; a message when it names no group; undefined when absent. */
+async function parseGroups(value: string | undefined): Promise<number[] | string | undefined> {
+  if (value === undefined) return undefined;
+  const ids = value.split(",").map((x) => Number(x.trim()));
+  if (ids.some((id) => !Number.isSafeInteger(id) || id <= 0)) return `--groups takes group ids: ${value}`;
+  const unknown = await unknownGroups(pool, ids);
+  return unknown.length > 0 ? `no group ${unknown.join(", ")}` : ids;
+}
+
+/** A new account limited to these groups (none given: it sees the whole fleet). */
+async function limitTo(who: Grantee, groupIds: number[] | undefined): Promise<void> {
+  if (groupIds) await setGrant(pool, undefined, who, { allVehicles: false, groupIds });
+}
+
 function parseRole(value: string | undefined): Role | undefined {
   return ROLES.find((r) => r === value);
 }
@@ -227,8 +256,15 @@ function usage(msg: string): number {
   return 2;
 }
 
-const code = await run().finally(async () => {
+let code = 1;
+try {
+  code = await run();
+} finally {
+  // every write is recorded, whatever its outcome (a thrown error as exit code 1)
+  await auditCliCommand(pool, [group, action].filter(Boolean).join(" "), arg, opts, code).catch(
+    (err: unknown) => console.error(`audit row not written: ${(err as Error).message}`),
+  );
   await pool.end();
   redis.disconnect();
-});
+}
 process.exit(code);

@@ -6,18 +6,22 @@ import { authSubject } from "../../core/auth-revocations.ts";
 import type { Config } from "../../core/config.ts";
 import { deviceSecretMatches } from "../../core/credentials.ts";
 import { isVehicleId } from "../../core/topics.ts";
+import { canSee } from "../../core/vehicle-groups.ts";
 import { getMqttAccount } from "../../core/vehicles.ts";
 import { sendError } from "../errors.ts";
 import { findSession, type Principal, SESSION_COOKIE } from "../sessions.ts";
+import type { VehicleRule } from "../vehicle-scope.ts";
 
 /**
  * Who may call a route, declared in its `config.access`:
- *   public  anyone
- *   read    a viewer or an admin (session cookie or Bearer token)
- *   write   an admin; also the default for a route that declares nothing (Bull Board, …)
- *   device  a vehicle: HTTP Basic, username = vehicle id, password = its device secret
+ *   public   anyone
+ *   read     any role: viewer, operator, admin (session cookie or Bearer token)
+ *   operate  an operator or an admin: vehicles, geofences, alert rules, commands
+ *   write    an admin; also the default for a route that declares nothing (Bull Board, …)
+ *   device   a vehicle: HTTP Basic, username = vehicle id, password = its device secret
+ * Which vehicles a non-admin reaches is the route's `config.vehicles` (api/vehicle-scope.ts).
  */
-export type Access = "public" | "read" | "write" | "device";
+export type Access = "public" | "read" | "operate" | "write" | "device";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -27,6 +31,8 @@ declare module "fastify" {
      * (METRICS_TOKEN: a Prometheus scraper needs no user or database token)
      */
     bearerSecret?: string;
+    /** how the route keeps a caller to the vehicles it may see (api/vehicle-scope.ts) */
+    vehicles?: VehicleRule;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -61,10 +67,27 @@ export function registerAuth(
     if (access === "read" && secret && bearerMatches(req.headers.authorization, secret)) return;
     const principal = await authenticate(pool, req, config.SESSION_IDLE_MINUTES);
     if (!principal) return sendError(reply, "E_UNAUTHORIZED");
-    if (access === "write" && principal.role !== "admin") {
-      return sendError(reply, "E_FORBIDDEN", `role ${principal.role} may not do this`);
-    }
+    // set before the role check: a refused attempt is audited with who made it (api/audit-hook.ts)
     req.principal = principal;
+    const allowed =
+      access === "read" ||
+      principal.role === "admin" ||
+      (access === "operate" && principal.role === "operator");
+    if (!allowed) return sendError(reply, "E_FORBIDDEN", `role ${principal.role} may not do this`);
+  });
+
+  // after validation: `:id` and `vehicleId` are parsed. An invisible vehicle is answered like an
+  // unknown one, so a caller cannot tell other groups' vehicles exist.
+  app.addHook("preHandler", async (req, reply) => {
+    const rule = req.routeOptions.config.vehicles;
+    const groups = req.principal?.groups ?? null;
+    if (groups === null || (rule !== "param" && rule !== "filtered")) return;
+    const id =
+      rule === "param"
+        ? (req.params as { id?: unknown }).id
+        : (req.query as { vehicleId?: unknown } | undefined)?.vehicleId;
+    if (typeof id === "string" && !(await canSee(pool, groups, id)))
+      return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
   });
 }
 
@@ -95,6 +118,7 @@ export async function authenticate(
         role: token.role,
         owner: { tokenId: token.id },
         subjects: [authSubject.token(token.id)],
+        groups: token.groups,
       }
     );
   }

@@ -12,7 +12,7 @@ export const DOCS_PATH = "/docs";
 export async function registerDocs(app: FastifyInstance, opts: { public: boolean }): Promise<void> {
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith(DOCS_PATH))
-      route.config = { ...route.config, access: opts.public ? "public" : "read" };
+      route.config = { ...route.config, access: opts.public ? "public" : "read", vehicles: "none" };
   });
   await app.register(swagger, {
     openapi: {

@@ -57,7 +57,7 @@ export function uiPlugin(deps: { config: UiSettings; distDir?: string }) {
     app.get(
       "/api/ui/config",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "none" },
         schema: { tags: ["ui"], summary: "map settings for the web UI" },
       },
       async () => uiConfig(deps.config),

@@ -8,7 +8,12 @@ import { errorSchema, sendError } from "../errors.ts";
 import { vehicleIdSchema } from "../schemas.ts";
 
 const userSchema = z.object({ id: z.number().int(), username: z.string(), role: z.enum(ROLES) });
+const grantFields = {
+  allVehicles: z.boolean().describe("sees every vehicle (admins always do); PUT …/access changes it"),
+  groupIds: z.array(z.number().int()).describe("the vehicle groups it may see otherwise"),
+};
 const userRowSchema = userSchema.extend({
+  ...grantFields,
   disabled: z.boolean(),
   createdAt: z.string(),
   sessions: z.number().int().describe("live login sessions"),
@@ -17,10 +22,11 @@ const tokenRowSchema = z.object({
   id: z.number().int(),
   name: z.string(),
   role: z.enum(ROLES),
+  ...grantFields,
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
 });
-const integrationRowSchema = z.object({ name: z.string(), createdAt: z.string() });
+const integrationRowSchema = z.object({ name: z.string(), ...grantFields, createdAt: z.string() });
 
 const userParams = z.object({ username: z.string().min(1).max(64) });
 const tokenParams = z.object({

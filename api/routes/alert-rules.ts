@@ -4,6 +4,8 @@ import type pg from "pg";
 import { z } from "zod";
 import { alertParamsSchemas, alertScopeSchema, quietHoursSchema } from "../../core/alert-params.ts";
 import { ALERT_RULE_KINDS, type AlertRuleKind } from "../../core/alerts.ts";
+import type { GroupScope } from "../../core/api-tokens.ts";
+import { canSee } from "../../core/vehicle-groups.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { isoSql } from "../iso-sql.ts";
 import { idCursor, pageQuery, toPage } from "../pagination.ts";
@@ -63,7 +65,9 @@ const SELECT = `SELECT id::float8 AS id, name, kind, params, scope, channel_ids:
                        ${isoSql("updated_at")} AS "updatedAt" FROM alert_rules`;
 
 /**
- * Alert rules (core/alerts.ts): read by viewers, written by admins. Params are checked per kind
+ * Alert rules (core/alerts.ts): read by every role (fleet-wide objects, like geofences), written
+ * by admins and operators; an operator limited to groups writes only rules scoped to one of its
+ * groups or to a vehicle it sees, and only changes or removes such rules. Params are checked per kind
  * (offline and no_fix are judged by the worker's wall-clock sweep, worker/derive/presence-alerts.ts).
  * Every save is a version (sql/013_alerts.sql): an edit applies to fixes recorded after it.
  */
@@ -94,11 +98,26 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
     return undefined;
   }
 
+  /** Whether a caller limited to `groups` (null: not limited) may own a rule of this scope. */
+  async function mayOwn(groups: GroupScope, scope: z.infer<typeof alertScopeSchema>): Promise<boolean> {
+    if (groups === null) return true;
+    if (scope.kind === "group") return groups.includes(scope.groupId);
+    if (scope.kind === "vehicle") return canSee(pool, groups, scope.vehicleId);
+    return false;
+  }
+  const outOfScope = (reply: FastifyReply) =>
+    sendError(
+      reply,
+      "E_FORBIDDEN",
+      "body.scope: limited to your groups, a rule must be scoped to one of them or to a vehicle of them",
+      { field: "body.scope" },
+    );
+
   return async (app) => {
     app.get(
       "/api/alert-rules",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "fleet" },
         schema: {
           tags: ["alerts"],
           summary: "alert rules, by id",
@@ -122,7 +141,7 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
     app.get(
       "/api/alert-rules/:id",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "fleet" },
         schema: {
           tags: ["alerts"],
           params: idParams,
@@ -140,7 +159,7 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
     app.post(
       "/api/alert-rules",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "fleet" },
         schema: {
           tags: ["alerts"],
           summary: "create an alert rule; params are validated for its kind",
@@ -152,6 +171,7 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
         const b = req.body;
         const bad = await check(b.kind, b.params, b.scope);
         if (bad) return sendError(reply, "E_VALIDATION", bad.message, { field: bad.field });
+        if (!(await mayOwn(req.principal?.groups ?? null, b.scope))) return outOfScope(reply);
         const r = await pool.query<Rule>(
           `WITH ins AS (
              INSERT INTO alert_rules (name, kind, params, scope, channel_ids, quiet_hours, enabled)
@@ -169,6 +189,8 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
         );
         const row = r.rows[0] as Rule;
         reply.code(201).header("location", `/api/alert-rules/${row.id}`);
+        req.audit.entityId = String(row.id);
+        req.audit.after = row;
         return row;
       },
     );
@@ -176,7 +198,7 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
     app.patch(
       "/api/alert-rules/:id",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "fleet" },
         schema: {
           tags: ["alerts"],
           summary: "change a rule (not its kind); with If-Match, only if it is still at that version",
@@ -206,6 +228,10 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
           );
         const bad = await check(cur.kind, b.params, b.scope);
         if (bad) return sendError(reply, "E_VALIDATION", bad.message, { field: bad.field });
+        const groups = req.principal?.groups ?? null;
+        if (!(await mayOwn(groups, cur.scope))) return notFound(reply, req.params.id);
+        if (b.scope && !(await mayOwn(groups, b.scope))) return outOfScope(reply);
+        req.audit.before = cur;
         const r = await pool.query<Rule>(
           `WITH upd AS (
              UPDATE alert_rules SET name = COALESCE($2, name), params = COALESCE($3, params),
@@ -237,6 +263,7 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
             },
           );
         reply.header("etag", `"${row.version}"`);
+        req.audit.after = row;
         return row;
       },
     );
@@ -244,7 +271,7 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
     app.delete(
       "/api/alert-rules/:id",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "fleet" },
         schema: {
           tags: ["alerts"],
           summary: "remove a rule; its alerts stay",
@@ -253,6 +280,10 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
         },
       },
       async (req, reply) => {
+        const cur = (await pool.query<Rule>(`${SELECT} WHERE id = $1`, [req.params.id])).rows[0];
+        if (!cur || !(await mayOwn(req.principal?.groups ?? null, cur.scope)))
+          return notFound(reply, req.params.id);
+        req.audit.before = cur;
         const r = await pool.query("DELETE FROM alert_rules WHERE id = $1", [req.params.id]);
         if (r.rowCount === 0) return notFound(reply, req.params.id);
         return reply.code(204).send(null);

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
 import { ALERT_RULE_KINDS } from "../../core/alerts.ts";
+import { visibleSql } from "../../core/vehicle-groups.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { isoSql } from "../iso-sql.ts";
 import { idCursor, pageQuery, pageSchema, timeCursor, timeCursorOf, toPage } from "../pagination.ts";
@@ -46,7 +47,7 @@ export function alertRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.get(
       "/api/alerts",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "filtered" },
         schema: {
           tags: ["alerts"],
           summary: "alert episodes, newest first, by vehicle, kind, rule and start time",
@@ -66,6 +67,7 @@ export function alertRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
              AND ($4::boolean IS NULL OR (acknowledged_at IS NOT NULL) = $4)
              AND ($5::timestamptz IS NULL OR started_at >= $5) AND ($6::timestamptz IS NULL OR started_at < $6)
              AND ($7::timestamptz IS NULL OR (started_at, id) < ($7, $8::bigint))
+             AND ${visibleSql("vehicle_id", "$10")}
            ORDER BY started_at DESC, id DESC LIMIT $9`,
           [
             vehicleId ?? null,
@@ -77,6 +79,7 @@ export function alertRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
             cursor?.t ?? null,
             cursor?.id ?? 0,
             limit + 1,
+            req.principal?.groups ?? null,
           ],
         );
         return toPage(r.rows, limit, (last) => timeCursorOf(last.startedAt, last.id));
@@ -86,8 +89,8 @@ export function alertRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.post(
       "/api/alerts/:id/ack",
       {
-        // a write like any other: a viewer reads the inbox, whoever handles it may write
-        config: { access: "write" },
+        // a write like any other: a viewer reads the inbox, those who may operate handle it
+        config: { access: "operate", vehicles: "filtered" },
         schema: {
           tags: ["alerts"],
           summary: "acknowledge an alert (who and when); acknowledging again keeps the first",
@@ -101,9 +104,9 @@ export function alertRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
           `WITH upd AS (
              UPDATE alerts SET acknowledged_at = COALESCE(acknowledged_at, now()),
                acknowledged_by = COALESCE(acknowledged_by, $2)
-             WHERE id = $1 RETURNING *
+             WHERE id = $1 AND ${visibleSql("vehicle_id", "$3")} RETURNING *
            ) ${SELECT.replace("FROM alerts", "FROM upd")}`,
-          [req.params.id, who],
+          [req.params.id, who, req.principal?.groups ?? null],
         );
         const row = r.rows[0];
         if (!row) return sendError(reply, "E_NOT_FOUND", `no alert ${req.params.id}`);

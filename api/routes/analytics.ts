@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
+import { visibleSql } from "../../core/vehicle-groups.ts";
 import { errorSchema } from "../errors.ts";
 import { isoSql } from "../iso-sql.ts";
 import { pageQuery, pageSchema, toPage } from "../pagination.ts";
@@ -44,7 +45,7 @@ export function analyticsRoutes(deps: {
     app.get(
       "/api/analytics/daily",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "filtered" },
         schema: {
           tags: ["reports"],
           summary: `per-vehicle distance, speeds, moving and idle time for a day in ${config.FLEET_TZ}`,
@@ -68,8 +69,9 @@ export function analyticsRoutes(deps: {
                   ${isoSql("last_fix_at")} AS "lastFixAt"
            FROM daily_vehicle_stats
            WHERE day = $1::date AND ($2::text IS NULL OR vehicle_id = $2) AND ($3::text IS NULL OR vehicle_id > $3)
+             AND ${visibleSql("vehicle_id", "$5")}
            ORDER BY vehicle_id LIMIT $4`,
-          [date, vehicleId ?? null, cursor ?? null, limit + 1],
+          [date, vehicleId ?? null, cursor ?? null, limit + 1, req.principal?.groups ?? null],
         );
         return { date, timeZone: config.FLEET_TZ, ...toPage(r.rows, limit, (last) => last.vehicleId) };
       },

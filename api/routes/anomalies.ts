@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
+import { visibleSql } from "../../core/vehicle-groups.ts";
 import { errorSchema } from "../errors.ts";
 import { isoSql } from "../iso-sql.ts";
 import { idCursor, pageQuery, pageSchema, toPage } from "../pagination.ts";
@@ -30,7 +31,7 @@ export function anomalyRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.get(
       "/api/anomalies",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "filtered" },
         schema: {
           tags: ["ingest"],
           summary: "late, duplicate and clock-skewed fixes, newest first",
@@ -48,9 +49,9 @@ export function anomalyRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
                   ${isoSql("received_at")} AS "receivedAt", detail
            FROM location_anomalies
            WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR vehicle_id = $2)
-             AND ($3::text IS NULL OR kind = $3)
+             AND ($3::text IS NULL OR kind = $3) AND ${visibleSql("vehicle_id", "$5")}
            ORDER BY id DESC LIMIT $4`,
-          [cursor ?? null, vehicleId ?? null, kind ?? null, limit + 1],
+          [cursor ?? null, vehicleId ?? null, kind ?? null, limit + 1, req.principal?.groups ?? null],
         );
         return toPage(r.rows, limit, (last) => String(last.id));
       },

@@ -63,12 +63,16 @@ export function authRoutes(deps: {
         const body = req.body;
         let owner: { userId: number } | { tokenId: number };
         let who: { name: string; role: (typeof ROLES)[number] };
+        // audited either way (api/audit-hook.ts): the route is rate limited per address
+        req.audit.actor = "anonymous";
+        req.audit.entity = "sessions";
         if ("token" in body) {
           const token = await findToken(pool, body.token);
           if (!token) return sendError(reply, "E_LOGIN_FAILED", "unknown token");
           owner = { tokenId: token.id };
           who = token;
         } else {
+          req.audit.params = { username: body.username };
           const waitMs = await backoff.remainingMs(body.username);
           if (waitMs > 0) {
             backoff.refused("account");
@@ -85,6 +89,7 @@ export function authRoutes(deps: {
           owner = { userId: user.id };
           who = { name: user.username, role: user.role };
         }
+        req.audit.actor = `${"token" in body ? "token" : "user"}:${who.name}`;
         const session = await createSession(pool, owner, config.SESSION_TTL_HOURS);
         reply.setCookie(SESSION_COOKIE, session.value, {
           httpOnly: true,
@@ -107,7 +112,9 @@ export function authRoutes(deps: {
       async (req, reply) => {
         const value = req.cookies[SESSION_COOKIE];
         if (value && value.length <= 128) {
-          const subject = await deleteSession(pool, value);
+          const { subject, owner } = await deleteSession(pool, value);
+          // an audit row names who logged out; an unknown cookie changed nothing and is none
+          if (owner) req.audit.actor = owner;
           // its open live sockets end with it; logging out works while Redis restarts, like logging in
           await publishAuthRevoked(redis, [subject]).catch((err: unknown) =>
             req.log.warn({ err }, "logout: live sockets of the session not told to close (Redis)"),
@@ -121,7 +128,7 @@ export function authRoutes(deps: {
     app.post(
       "/api/auth/logout-all",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "none" },
         schema: {
           tags: ["auth"],
           summary:
@@ -141,7 +148,7 @@ export function authRoutes(deps: {
     app.get(
       "/api/auth/me",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "none" },
         schema: {
           tags: ["auth"],
           summary: "who this request is authenticated as",

@@ -52,7 +52,7 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
     app.post(
       "/api/vehicles/:id/commands",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "param" },
         bodyLimit: 64 * 1024,
         schema: {
           tags: ["commands"],
@@ -92,7 +92,7 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
     app.get(
       "/api/vehicles/:id/commands",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "param" },
         schema: {
           tags: ["commands"],
           summary: "a vehicle's commands and their status, newest first",
@@ -118,7 +118,7 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
     app.get(
       "/api/vehicles/:id/commands/:commandId",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "param" },
         schema: {
           tags: ["commands"],
           summary: "one command and its status",

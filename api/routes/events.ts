@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
+import { visibleSql } from "../../core/vehicle-groups.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { isoSql } from "../iso-sql.ts";
 import { pageQuery, pageSchema, timeCursor, timeCursorOf, toPage } from "../pagination.ts";
@@ -58,7 +59,7 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.get(
       "/api/events",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "filtered" },
         schema: {
           tags: ["events"],
           summary:
@@ -87,6 +88,7 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
                AND ($1::text IS NULL OR vehicle_id = $1) AND ($2::bigint IS NULL OR geofence_id = $2)
                AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
                AND ($5::timestamptz IS NULL OR (at, id) > ($5, $6::bigint))
+               AND ${visibleSql("vehicle_id", "$9")}
              UNION ALL
              SELECT id, 'presence', vehicle_id, NULL, NULL, kind, at, NULL, NULL, NULL
              FROM presence_events
@@ -94,6 +96,7 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
                AND ($1::text IS NULL OR vehicle_id = $1)
                AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
                AND ($5::timestamptz IS NULL OR (at, id) > ($5, $6::bigint))
+               AND ${visibleSql("vehicle_id", "$9")}
            ) e
            ORDER BY e.at, e.id LIMIT $7`,
           [
@@ -105,6 +108,7 @@ export function eventRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
             cursor?.id ?? 0,
             limit + 1,
             type ?? null,
+            req.principal?.groups ?? null,
           ],
         );
         const rows: EventRow[] = r.rows.map((row) =>

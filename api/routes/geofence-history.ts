@@ -28,7 +28,7 @@ export function geofenceHistoryRoutes(deps: { pool: pg.Pool }): FastifyPluginAsy
     app.get(
       "/api/geofences/:id/history",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "fleet" },
         schema: {
           tags: ["geofences"],
           summary: "the versions of a geofence (deleted ones included) and its changes",

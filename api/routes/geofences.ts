@@ -26,6 +26,10 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
   const { pool } = deps;
   const notFound = (reply: Parameters<typeof sendError>[0], id: number) =>
     sendError(reply, "E_NOT_FOUND", `no geofence ${id}`);
+  const featureOf = async (id: number) => {
+    const row = (await pool.query<Row>(`${SELECT} WHERE id = $1`, [id])).rows[0];
+    return row && toFeature(row);
+  };
   const badGeometry = (reply: Parameters<typeof sendError>[0], reason: string) =>
     sendError(reply, "E_VALIDATION", `body.geometry: ${reason}`, { field: "body.geometry", reason });
 
@@ -33,7 +37,7 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.get(
       "/api/geofences",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "fleet" },
         schema: {
           tags: ["geofences"],
           summary: "geofences as a FeatureCollection, by id",
@@ -66,7 +70,7 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.get(
       "/api/geofences/:id",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "fleet" },
         schema: {
           tags: ["geofences"],
           params: idParams,
@@ -85,7 +89,7 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.post(
       "/api/geofences",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "fleet" },
         schema: {
           tags: ["geofences"],
           summary: "create a geofence; an invalid polygon answers 400 with PostGIS's reason",
@@ -106,14 +110,17 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         );
         const row = r.rows[0] as Row;
         reply.code(201).header("location", `/api/geofences/${row.id}`);
-        return toFeature(row);
+        const feature = toFeature(row);
+        req.audit.entityId = String(row.id);
+        req.audit.after = feature;
+        return feature;
       },
     );
 
     app.put(
       "/api/geofences/:id",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "fleet" },
         schema: {
           tags: ["geofences"],
           summary: "replace a geofence; with If-Match, only if it is still at that version",
@@ -132,6 +139,7 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
           });
         const reason = await invalidReason(pool, geometry);
         if (reason) return badGeometry(reply, reason);
+        req.audit.before = await featureOf(req.params.id);
         const r = await pool.query<Row>(
           `WITH upd AS (
              UPDATE geofences SET name = $2, polygon = ST_SetSRID(ST_GeomFromGeoJSON($3), 4326),
@@ -149,7 +157,9 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         const row = r.rows[0];
         if (row) {
           reply.header("etag", `"${row.version}"`);
-          return toFeature(row);
+          const feature = toFeature(row);
+          req.audit.after = feature;
+          return feature;
         }
         const cur = await pool.query<{ version: number }>("SELECT version FROM geofences WHERE id = $1", [
           req.params.id,
@@ -168,7 +178,7 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.delete(
       "/api/geofences/:id",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "fleet" },
         schema: {
           tags: ["geofences"],
           params: idParams,
@@ -176,6 +186,7 @@ export function geofenceRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         },
       },
       async (req, reply) => {
+        req.audit.before = await featureOf(req.params.id);
         const r = await pool.query("DELETE FROM geofences WHERE id = $1", [req.params.id]);
         if (r.rowCount === 0) return notFound(reply, req.params.id);
         return reply.code(204).send(null);

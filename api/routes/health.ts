@@ -93,6 +93,8 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsyncZod {
       {
         config: {
           access: deps.metricsPublic ? "public" : "read",
+          // fleet totals, no vehicle's data
+          vehicles: "none",
           ...(deps.metricsToken ? { bearerSecret: deps.metricsToken } : {}),
         },
         schema: { tags: ["operations"], summary: "Prometheus text format" },

@@ -1,7 +1,8 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { positionsInBox } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
+import type { LiveAccess } from "../live-access.ts";
 import type { LiveHub } from "../live-hub.ts";
 import { type LiveLimits, MessageBudget } from "../live-limits.ts";
 import { bboxTuple } from "../schemas.ts";
@@ -21,6 +22,8 @@ const TRY_AGAIN_LATER = 1013;
  * bbox: every vehicle) and gets a `snapshot` of the box, then `positions` deltas (coalesced, at
  * most 10 a second) and `events`; a bad message gets an `error` and the connection stays.
  * Limits (api/live-limits.ts): Origin, sockets per process and per user, messages per minute.
+ * An account limited to vehicle groups gets only its vehicles' positions and events, and an
+ * `access-changed` message when what it may see changed (subscribe again for a fresh snapshot).
  */
 export function liveRoutes(deps: {
   redis: Redis;
@@ -28,20 +31,34 @@ export function liveRoutes(deps: {
   /** closes a socket when the user, token or session it was opened with is revoked */
   revocations: SocketRevocations;
   limits: LiveLimits;
+  /** what each socket's account may see, kept current (api/live-access.ts) */
+  access: LiveAccess;
   messagesPerMinute: number;
 }) {
-  const { redis, hub, limits } = deps;
+  const { redis, hub, limits, access } = deps;
+  // read before the upgrade: the socket's first message may come at once
+  const visible = new WeakMap<FastifyRequest, ReadonlySet<string> | null>();
+  const loadVisible = async (req: FastifyRequest) => {
+    visible.set(req, await access.vehiclesFor(req.principal?.groups ?? null));
+  };
   return async (app: FastifyInstance) => {
     app.get(
       "/ws",
-      { websocket: true, config: { access: "read" }, schema: { hide: true }, preHandler: limits.admit },
+      {
+        websocket: true,
+        config: { access: "read", vehicles: "filtered" },
+        schema: { hide: true },
+        preHandler: [limits.admit, loadVisible],
+      },
       (socket, req) => {
         const release = limits.acquire(req);
         if (!release) {
           socket.close(TRY_AGAIN_LATER, "too many live sockets");
           return;
         }
-        hub.add(socket);
+        const vehicles = visible.get(req) ?? null;
+        hub.add(socket, vehicles);
+        if (req.principal && req.principal.role !== "admin") access.track(socket, req.principal.owner);
         deps.revocations.track(socket, req.principal?.subjects ?? []);
         const gone = () => {
           hub.remove(socket);

@@ -57,7 +57,7 @@ export function notificationChannelRoutes(deps: {
     app.get(
       "/api/notification-channels",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "fleet" },
         schema: {
           tags,
           summary: "notification channels by id, secrets masked",
@@ -79,7 +79,7 @@ export function notificationChannelRoutes(deps: {
     app.get(
       "/api/notification-channels/:id",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "fleet" },
         schema: {
           tags,
           params: channelParams,
@@ -211,7 +211,7 @@ export function notificationChannelRoutes(deps: {
     app.get(
       "/api/notification-channels/:id/deliveries",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "fleet" },
         schema: {
           tags,
           summary: "a channel's delivery log: one row per attempt, newest first",

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
 import { REJECT_REASONS } from "../../core/reject-reasons.ts";
+import { visibleSql } from "../../core/vehicle-groups.ts";
 import { errorSchema } from "../errors.ts";
 import { idCursor, pageQuery, pageSchema, toPage } from "../pagination.ts";
 import { vehicleIdSchema } from "../schemas.ts";
@@ -28,7 +29,7 @@ export function rejectedRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.get(
       "/api/rejected",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "filtered" },
         schema: {
           tags: ["ingest"],
           summary: "rejected messages (dead letter), newest first",
@@ -47,9 +48,9 @@ export function rejectedRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
                   to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "receivedAt"
            FROM rejected_messages
            WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR vehicle_id = $2)
-             AND ($3::text IS NULL OR reason = $3)
+             AND ($3::text IS NULL OR reason = $3) AND ${visibleSql("vehicle_id", "$5")}
            ORDER BY id DESC LIMIT $4`,
-          [cursor ?? null, vehicleId ?? null, reason ?? null, limit + 1],
+          [cursor ?? null, vehicleId ?? null, reason ?? null, limit + 1, req.principal?.groups ?? null],
         );
         return toPage(r.rows, limit, (last) => String(last.id));
       },

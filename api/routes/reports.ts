@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
+import { visibleSql } from "../../core/vehicle-groups.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { isoSql } from "../iso-sql.ts";
 import { pageQuery, pageSchema, timeCursor, timeCursorOf, toPage } from "../pagination.ts";
@@ -50,7 +51,7 @@ export function reportRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.get(
       "/api/reports/trips",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "filtered" },
         schema: {
           tags: ["reports"],
           summary: "trips overlapping from/to (one vehicle or all), oldest first",
@@ -72,8 +73,17 @@ export function reportRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
            FROM trips
            WHERE started_at < $2 AND ended_at > $1 AND ($3::text IS NULL OR vehicle_id = $3)
              AND ($4::timestamptz IS NULL OR (started_at, id) > ($4, $5::bigint))
+             AND ${visibleSql("vehicle_id", "$7")}
            ORDER BY started_at, id LIMIT $6`,
-          [range.from, range.to, vehicleId ?? null, cursor?.t ?? null, cursor?.id ?? 0, limit + 1],
+          [
+            range.from,
+            range.to,
+            vehicleId ?? null,
+            cursor?.t ?? null,
+            cursor?.id ?? 0,
+            limit + 1,
+            req.principal?.groups ?? null,
+          ],
         );
         return toPage(r.rows, limit, (last) => timeCursorOf(last.startedAt, last.id));
       },
@@ -82,7 +92,7 @@ export function reportRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
     app.get(
       "/api/reports/stops",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "filtered" },
         schema: {
           tags: ["reports"],
           summary: "stops (time between two trips) overlapping from/to, oldest first",
@@ -102,8 +112,17 @@ export function reportRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
            FROM stops
            WHERE started_at < $2 AND ended_at > $1 AND ($3::text IS NULL OR vehicle_id = $3)
              AND ($4::timestamptz IS NULL OR (started_at, id) > ($4, $5::bigint))
+             AND ${visibleSql("vehicle_id", "$7")}
            ORDER BY started_at, id LIMIT $6`,
-          [range.from, range.to, vehicleId ?? null, cursor?.t ?? null, cursor?.id ?? 0, limit + 1],
+          [
+            range.from,
+            range.to,
+            vehicleId ?? null,
+            cursor?.t ?? null,
+            cursor?.id ?? 0,
+            limit + 1,
+            req.principal?.groups ?? null,
+          ],
         );
         return toPage(r.rows, limit, (last) => timeCursorOf(last.startedAt, last.id));
       },

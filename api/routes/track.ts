@@ -31,7 +31,7 @@ export function trackRoutes(deps: {
     app.get(
       "/api/vehicles/:id/track",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "param" },
         schema: {
           tags: ["history"],
           summary: `history between from and to (at most ${config.TRACK_MAX_DAYS} days): GeoJSON, GPX or CSV`,

@@ -201,19 +201,23 @@ export function vehicleImportRoutes(deps: {
     app.get(
       "/api/vehicles/export.csv",
       {
-        config: { access: "read" },
-        schema: { tags: ["vehicles"], summary: "every vehicle as CSV (id,name,plate,imei,status,createdAt)" },
+        config: { access: "read", vehicles: "filtered" },
+        schema: {
+          tags: ["vehicles"],
+          summary: "every vehicle the caller sees as CSV (id,name,plate,imei,status,createdAt)",
+        },
       },
-      async (_req, reply) => {
+      async (req, reply) => {
+        const groups = req.principal?.groups ?? null;
         // the first page before the headers: a database that is down answers an error, not an empty file
-        const first = await listVehicles(pool, EXPORT_PAGE, "");
+        const first = await listVehicles(pool, EXPORT_PAGE, "", groups);
         async function* lines() {
           yield csvLine(["id", "name", "plate", "imei", "status", "createdAt"]);
           let page = first;
           while (page.length > 0) {
             for (const v of page) yield csvLine([v.id, v.name, v.plate, v.imei, v.status, v.createdAt]);
             if (page.length < EXPORT_PAGE) break;
-            page = await listVehicles(pool, EXPORT_PAGE, page.at(-1)?.id ?? "");
+            page = await listVehicles(pool, EXPORT_PAGE, page.at(-1)?.id ?? "", groups);
           }
         }
         reply

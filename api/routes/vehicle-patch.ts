@@ -37,7 +37,7 @@ export function vehiclePatchRoutes(deps: {
     app.patch(
       "/api/vehicles/:id",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "param" },
         schema: {
           tags: ["vehicles"],
           summary: "update name, plate or status; If-Match: <version> is required",
@@ -68,6 +68,7 @@ export function vehiclePatchRoutes(deps: {
           values.push(req.body[col]);
           sets.push(`${col} = $${values.length}`);
         }
+        req.audit.before = await getVehicle(pool, id);
         // `old` reads the statement's snapshot: when the version matches, that is the row replaced
         const r = await pool.query<{ old: string }>(
           `WITH old AS (SELECT status FROM vehicles WHERE id = $1)
@@ -88,6 +89,7 @@ export function vehiclePatchRoutes(deps: {
         }
         if (req.body.status !== undefined) await admin.statusChanged(id, r.rows[0]?.old, req.body.status);
         const row = (await getVehicle(pool, id)) as VehicleRow;
+        req.audit.after = row;
         const [live] = await livePositions(redis, [id]);
         reply.header("etag", `"${row.version}"`);
         req.log.info({ vehicleId: id, version: row.version }, "vehicle updated");

@@ -6,6 +6,7 @@ import { livePositions } from "../../core/live-state.ts";
 import type { Redis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import { createVehicleAdmin } from "../../core/vehicle-admin.ts";
+import { addMembers, announceAccessChanged, unknownGroups } from "../../core/vehicle-groups.ts";
 import { getVehicle, listVehicles, VehicleExistsError, type VehicleRow } from "../../core/vehicles.ts";
 import {
   type ConnectionConfig,
@@ -14,7 +15,7 @@ import {
   deviceHost,
 } from "../device-connections.ts";
 import { errorSchema, sendError } from "../errors.ts";
-import { pageQuery } from "../pagination.ts";
+import { idCursor, pageQuery } from "../pagination.ts";
 import { livePositionSchema, vehicleIdSchema, vehicleParams } from "../schemas.ts";
 
 export const vehicleSchema = z.object({
@@ -66,6 +67,11 @@ export const newVehicle = z.object({
     .string()
     .regex(/^[0-9]{8,20}$/, "must be 8 to 20 digits")
     .optional(),
+  groupIds: z
+    .array(idCursor)
+    .max(100)
+    .optional()
+    .describe("groups to put it in; an operator limited to groups must name one of its own"),
 });
 
 export interface VehicleRouteDeps {
@@ -104,7 +110,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
     app.post(
       "/api/vehicles",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "filtered" },
         schema: {
           tags: ["vehicles"],
           summary: "register a vehicle; the answer holds its device credentials, shown once",
@@ -117,9 +123,28 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
         },
       },
       async (req, reply) => {
+        const groupIds = [...new Set(req.body.groupIds ?? [])];
+        const own = req.principal?.groups ?? null;
+        const foreign = own === null ? [] : groupIds.filter((g) => !own.includes(g));
+        if ((own !== null && groupIds.length === 0) || foreign.length > 0)
+          return sendError(
+            reply,
+            "E_VALIDATION",
+            `body.groupIds: name one or more of your groups (${own?.join(", ")}), or you could not see the vehicle`,
+            { field: "body.groupIds" },
+          );
+        const unknown = await unknownGroups(pool, groupIds);
+        if (unknown.length > 0)
+          return sendError(reply, "E_VALIDATION", `body.groupIds: no group ${unknown.join(", ")}`, {
+            field: "body.groupIds",
+          });
         try {
           const creds = await admin.register(req.body);
+          for (const g of groupIds) await addMembers(pool, g, [creds.id]);
+          if (groupIds.length > 0) await announceAccessChanged(redis);
           const [row] = await withLive([(await getVehicle(pool, creds.id)) as VehicleRow]);
+          req.audit.entityId = creds.id;
+          req.audit.after = { ...row, groupIds };
           reply.code(201).header("location", `/api/vehicles/${creds.id}`);
           return {
             ...(row as z.infer<typeof vehicleSchema>),
@@ -137,7 +162,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
     app.get(
       "/api/vehicles",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "filtered" },
         schema: {
           tags: ["vehicles"],
           summary: "vehicles by id, with their latest state",
@@ -147,7 +172,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req) => {
         const { limit, cursor } = req.query;
-        const rows = await listVehicles(pool, limit + 1, cursor ?? "");
+        const rows = await listVehicles(pool, limit + 1, cursor ?? "", req.principal?.groups ?? null);
         const page = rows.slice(0, limit);
         return {
           items: await withLive(page),
@@ -159,7 +184,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
     app.get(
       "/api/vehicles/:id",
       {
-        config: { access: "read" },
+        config: { access: "read", vehicles: "param" },
         schema: {
           tags: ["vehicles"],
           summary: "one vehicle with its latest state; ETag carries the version",
@@ -178,7 +203,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
     app.delete(
       "/api/vehicles/:id",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "param" },
         schema: {
           tags: ["vehicles"],
           summary: "remove a vehicle and disconnect its live MQTT session (history is kept)",
@@ -188,6 +213,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const id = req.params.id;
+        req.audit.before = await getVehicle(pool, id);
         if (!(await admin.remove(id))) return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
         req.log.info({ vehicleId: id }, "vehicle removed");
         return reply.code(204).send(null);
@@ -197,7 +223,7 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
     app.post(
       "/api/vehicles/:id/credentials",
       {
-        config: { access: "write" },
+        config: { access: "operate", vehicles: "param" },
         schema: {
           tags: ["vehicles"],
           summary:

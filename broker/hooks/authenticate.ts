@@ -73,7 +73,11 @@ export function createAuthenticate(deps: AuthenticateDeps) {
         }
         const identity: Identity =
           account.kind === "integration"
-            ? { kind: "integration", name: username }
+            ? {
+                kind: "integration",
+                name: username,
+                vehicles: account.vehicles && new Set(account.vehicles),
+              }
             : { kind: "device", vehicleId: username, imei: account.imei };
         const names = identity.kind === "device" ? [username, identity.imei] : [username];
         if (!assigned && !clientIdNames(client.id, names)) {

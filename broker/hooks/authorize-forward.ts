@@ -19,13 +19,29 @@ export function markRejected(packet: PublishPacket): void {
   p.properties = { ...p.properties, userProperties: { ...p.properties?.userProperties, [REJECTED]: "1" } };
 }
 
+const FLEET = "fleet/";
+
+/** `fleet/{id}/…` → id; undefined for any other topic. */
+function vehicleOf(topic: string): string | undefined {
+  if (!topic.startsWith(FLEET)) return undefined;
+  const end = topic.indexOf("/", FLEET.length);
+  return topic.slice(FLEET.length, end < 0 ? undefined : end);
+}
+
 /**
  * Aedes `authorizeForward`, for every message a subscriber is about to get (retained ones and a
- * persistent session's queue too): rejected messages are not delivered, and an anonymous client
- * (MQTT_ALLOW_ANONYMOUS, development) subscribed to `#` or `+/…` gets no message of the fleet's.
+ * persistent session's queue too): rejected messages are not delivered; an anonymous client
+ * (MQTT_ALLOW_ANONYMOUS, development) subscribed to `#` or `+/…` gets no message of the fleet's;
+ * an integration account limited to vehicle groups gets only its vehicles' `fleet/{id}/…`
+ * messages (one Set lookup; a subscription to `fleet/#` stays granted, the filter is here).
  */
 export function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
   if ((packet as AedesPublishPacket & WithProperties).properties?.userProperties?.[REJECTED]) return null;
-  if (getIdentity(client)?.kind === "anonymous" && isFleetNamespace(packet.topic)) return null;
+  const identity = getIdentity(client);
+  if (identity?.kind === "anonymous" && isFleetNamespace(packet.topic)) return null;
+  if (identity?.kind === "integration" && identity.vehicles) {
+    const id = vehicleOf(packet.topic);
+    if (id === undefined || !identity.vehicles.has(id)) return null;
+  }
   return packet;
 }
