@@ -47,7 +47,11 @@ describe("onboarding a device: the printed mosquitto_pub line works as printed",
       });
       expect(res.statusCode).toBe(201);
       const body = res.json();
-      expect(body.credentials).toEqual({ username: "onb-api", password: expect.any(String) });
+      expect(body.credentials).toEqual({
+        username: "onb-api",
+        password: expect.any(String),
+        deviceKey: expect.any(String),
+      });
       await paste(body.mqtt.example);
       const [row] = await waitForFixes(p.pool, "onb-api", 1);
       expect(row).toMatchObject({ lat: 25.2, lng: 55.27 });

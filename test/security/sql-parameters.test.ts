@@ -72,8 +72,8 @@ const ALLOWED: Record<string, string> = {
     "constant SQL with a $5 placeholder (vehicle groups)",
   'api/routes/anomalies.ts: visibleSql("vehicle_id", "$5")':
     "constant SQL with a $5 placeholder (vehicle groups)",
-  'api/routes/events.ts: visibleSql("vehicle_id", "$8")':
-    "constant SQL with a $8 placeholder (vehicle groups)",
+  'api/routes/events.ts: visibleSql("vehicle_id", "$9")':
+    "constant SQL with a $9 placeholder (vehicle groups)",
   'api/routes/rejected.ts: visibleSql("vehicle_id", "$5")':
     "constant SQL with a $5 placeholder (vehicle groups)",
   'api/routes/reports.ts: visibleSql("vehicle_id", "$7")':
