@@ -242,7 +242,14 @@ describe("the map, the list and the layout in Chromium", () => {
     await visit(`#map=14/${CENTER.lat}/${CENTER.lng}`);
     const v = 12;
     await page.getByLabel("search vehicles").fill(id(v));
-    await page.getByLabel("search vehicles").press("Enter");
+    // Enter opens the match once the fleet list has loaded (2,500 vehicles on a busy machine)
+    const details = page.getByTestId("vehicle-details");
+    await expect
+      .poll(async () => {
+        if ((await details.count()) === 0) await page.getByLabel("search vehicles").press("Enter");
+        return details.getAttribute("aria-label");
+      }, poll)
+      .toBe(`vehicle ${id(v)}`);
     const box = await container().boundingBox();
     if (!box) throw new Error("no map");
     const mid = [box.width / 2, box.height / 2];
