@@ -24,7 +24,8 @@ export function createConnectionGuard(o: ConnectionGuardOptions) {
   const open = new Map<string, number>();
   let total = 0;
   const refused = { address: 0, total: 0 };
-  const warned = new Set<string>();
+  // one warning a second at most, whatever the number of addresses a flood comes from
+  let warnedAt = 0;
 
   const admit = (socket: Socket): void => {
     const key = addressKey(socket.remoteAddress);
@@ -38,11 +39,11 @@ export function createConnectionGuard(o: ConnectionGuardOptions) {
     if (reason) {
       refused[reason]++;
       o.onRefuse?.(reason);
-      // one warning per address until its count falls below the cap again
-      if (!warned.has(key)) {
-        warned.add(key);
+      const now = Date.now();
+      if (now - warnedAt >= 1000) {
+        warnedAt = now;
         o.log.warn(
-          { address: key, open: mine, total, reason },
+          { address: key, open: mine, total, reason, refused },
           "connection refused: too many open connections",
         );
       }
@@ -56,7 +57,6 @@ export function createConnectionGuard(o: ConnectionGuardOptions) {
       const left = (open.get(key) ?? 1) - 1;
       if (left <= 0) open.delete(key);
       else open.set(key, left);
-      if (left < o.maxPerAddress) warned.delete(key);
     });
   };
 
