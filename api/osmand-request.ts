@@ -12,7 +12,7 @@ export interface OsmAndRequest {
 const KEY_PARAMS = ["id", "deviceid"];
 
 /**
- * Reads an OsmAnd request as Traccar's server does (traccar.org/osmand): parameters in the query,
+ * Reads an OsmAnd request as Traccar's server does (its published OsmAnd protocol description): parameters in the query,
  * or, when the query has none, in a form body; or the JSON body Traccar Client 9 and later POST
  * (`{"location": {...}, "device_id": "..."}`), told by its content type or its opening brace.
  */

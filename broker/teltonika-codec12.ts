@@ -1,7 +1,7 @@
 import { crc16Ibm, HEADER_BYTES } from "../bridge/adapters/teltonika-codec8.ts";
 
 /**
- * Teltonika Codec 12 (wiki.teltonika-gps.com, "Codec 12"): a text command to the device and its
+ * Teltonika Codec 12 (Teltonika's published "Codec 12" document): a text command to the device and its
  * text response, framed as an AVL packet is (preamble, data length, CRC-16/IBM):
  *   0x0C | quantity 1 (1) | type (1: 0x05 command, 0x06 response) | size (4) | text | quantity 2 (1)
  * A pure module.

@@ -51,7 +51,7 @@ const MIN_DATA_BYTES = 3;
 const CRC_BYTES = 4;
 
 /**
- * Teltonika devices over TCP (wiki.teltonika-gps.com, "Teltonika Data Sending Protocols"):
+ * Teltonika devices over TCP (Teltonika's published "Teltonika Data Sending Protocols" document):
  *   1. handshake: two-byte length + the IMEI in ASCII; 0x01 if a vehicle is registered with it
  *      (bridge/imei-resolver.ts), else 0x00 and the connection is closed;
  *   2. AVL packets, one at a time: a CRC mismatch gets no reply (the device resends); a packet

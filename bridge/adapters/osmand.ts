@@ -9,7 +9,7 @@ const KMH_PER_MPS = 3.6;
 type Attributes = Record<string, number | string | boolean>;
 
 /**
- * The OsmAnd protocol as Traccar Client speaks it (traccar.org/osmand), after the listener
+ * The OsmAnd protocol as Traccar Client speaks it (its published OsmAnd protocol description), after the listener
  * (api/osmand-listener.ts) has taken the device key out. Two forms:
  *
  * Query or form parameters, as the listener hands them on: an object of strings.

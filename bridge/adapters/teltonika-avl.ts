@@ -2,7 +2,7 @@ import { FieldError, preview, readNumber } from "./fields.ts";
 import { type AvlRecord, Codec8Error, decodeAvlPacket } from "./teltonika-codec8.ts";
 import { type AdapterResult, CandidateReject, reject } from "./types.ts";
 
-/** Teltonika AVL IO element ids mapped onto fix fields (wiki.teltonika-gps.com, "FMB AVL ID"). */
+/** Teltonika AVL IO element ids mapped onto fix fields (Teltonika's published "FMB AVL ID" document). */
 export const IO = {
   gsmSignal: 21,
   totalOdometerM: 16,

@@ -5,7 +5,7 @@ export { crc16Ibm };
 
 /**
  * Teltonika Codec 8 (0x08) and Codec 8 Extended (0x8E) AVL data packets, as FMB/FMC/FMM devices
- * send them over TCP and MQTT (wiki.teltonika-gps.com, "Teltonika Data Sending Protocols"):
+ * send them over TCP and MQTT (Teltonika's published "Teltonika Data Sending Protocols" document):
  *
  *   00 00 00 00 | data length (4) | codec id (1) | records (1) | record… | records again (1) | CRC (4)
  *

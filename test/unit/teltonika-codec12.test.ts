@@ -7,7 +7,7 @@ import {
   RESPONSE,
 } from "../../broker/teltonika-codec12.ts";
 
-// The command packets of Teltonika's Codec 12 documentation (wiki.teltonika-gps.com, "Codec 12").
+// The command packets of Teltonika's Codec 12 documentation (Teltonika's published "Codec 12" document).
 describe("Codec 12", () => {
   it("encodes the documented getinfo and getio commands byte for byte", () => {
     expect(encodeCodec12(COMMAND, "getinfo").toString("hex").toUpperCase()).toBe(

@@ -10,7 +10,7 @@ import { topics } from "../../core/topics.ts";
 import { pureBridge } from "../support/pure-bridge.ts";
 import { type EncodableRecord, encodeAvlPacket } from "../support/teltonika-codec8-encoder.ts";
 
-// The example packets of Teltonika's protocol document (wiki.teltonika-gps.com, "Teltonika Data
+// The example packets of Teltonika's published protocol document ("Teltonika Data
 // Sending Protocols": Codec 8 examples 1-3, Codec 8 Extended example), decoded field by field.
 const CODEC8_EXAMPLE_1 =
   "000000000000003608010000016B40D8EA30010000000000000000000000000000000105021503010101425E0F01F10000601A014E0000000000000000010000C7CF";
