@@ -66,7 +66,7 @@ const batchRates = quick ? [100, 400, 800] : [100, 200, 300, 400, 600, 800, 1000
 const naiveRates = quick ? [1000, 3000] : [1000, 2000, 3000, 4500, 6000, 9000, 12000];
 const naiveBatchRates = quick ? [40, 120] : [40, 80, 120, 160, 240, 320, 400];
 const processes = 2;
-let port = 21883;
+let port = Number(process.env.LOGITRACK_BENCH_PORT_BASE ?? 21883);
 const nextPort = () => (port += 10);
 
 const results: BenchResults = {

@@ -50,7 +50,10 @@ export interface BenchServices {
  */
 export function benchServices(): BenchServices {
   const dir = `${root}.data/bench-services`;
-  const env = withLocalServices(process.env, ["--dir", dir, "--pg-port", "54359", "--redis-port", "63829"]);
+  // other ports let two checkouts bench side by side without colliding
+  const pgPort = process.env.LOGITRACK_BENCH_PG_PORT ?? "54359";
+  const redisPort = process.env.LOGITRACK_BENCH_REDIS_PORT ?? "63829";
+  const env = withLocalServices(process.env, ["--dir", dir, "--pg-port", pgPort, "--redis-port", redisPort]);
   return {
     databaseUrl: env.DATABASE_URL as string,
     redisUrl: env.REDIS_URL as string,
