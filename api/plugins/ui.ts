@@ -22,7 +22,7 @@ type UiSettings = Pick<
   Config,
   "TILE_URL" | "MAP_TILE_URL" | "MAP_TILE_ATTRIBUTION" | "MAP_MAX_ZOOM" | "STALE_AFTER_SECONDS" | "FLEET_TZ"
 > &
-  Partial<Pick<Config, "MOVING_SPEED_KMH">>;
+  Partial<Pick<Config, "MOVING_SPEED_KMH" | "TRIP_GAP_SECONDS">>;
 
 /** What the browser is told about the map (GET /api/ui/config). */
 export function uiConfig(config: UiSettings) {
@@ -37,6 +37,8 @@ export function uiConfig(config: UiSettings) {
     staleAfterSeconds: config.STALE_AFTER_SECONDS,
     fleetTimeZone: config.FLEET_TZ,
     movingSpeedKmh: config.MOVING_SPEED_KMH ?? 5,
+    // history draws a silence longer than the one that ends a trip as a gap, not as a road driven
+    gapSeconds: config.TRIP_GAP_SECONDS ?? 600,
   };
 }
 

@@ -85,6 +85,8 @@ export const apiConfigSchema = z.object({
   TELTONIKA_TCP_PORT: teltonikaVars.shape.TELTONIKA_TCP_PORT,
   // the web UI calls a vehicle moving from the worker's speed (trips, moving time)
   MOVING_SPEED_KMH: derivationVars.shape.MOVING_SPEED_KMH,
+  // and draws a silence longer than the one that ends a trip as a gap in a history track
+  TRIP_GAP_SECONDS: derivationVars.shape.TRIP_GAP_SECONDS,
 });
 
 /** scripts/cli.ts */

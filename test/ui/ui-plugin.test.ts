@@ -105,13 +105,20 @@ describe("the built UI on the API's origin (api/plugins/ui.ts)", () => {
 
   it("takes MAP_TILE_URL over its older name TILE_URL, a .pmtiles file as one, and the attribution and zoom given", () => {
     const base = { TILE_URL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png", MAP_MAX_ZOOM: 19 };
-    const rest = { STALE_AFTER_SECONDS: 300, FLEET_TZ: "Europe/Oslo", MOVING_SPEED_KMH: 7 };
+    const rest = {
+      STALE_AFTER_SECONDS: 300,
+      FLEET_TZ: "Europe/Oslo",
+      MOVING_SPEED_KMH: 7,
+      TRIP_GAP_SECONDS: 900,
+    };
     expect(uiConfig({ ...base, ...rest })).toMatchObject({
       tileUrl: base.TILE_URL,
       tileFormat: "xyz",
       tileAttribution: expect.stringContaining("OpenStreetMap"),
       fleetTimeZone: "Europe/Oslo",
       movingSpeedKmh: 7,
+      // the history track's gaps are the silences that end a trip
+      gapSeconds: 900,
     });
     const own = uiConfig({
       ...base,

@@ -68,6 +68,8 @@ export interface UiConfig {
   fleetTimeZone: string;
   /** MOVING_SPEED_KMH: from this speed a vehicle is moving (as the worker's trips count it) */
   movingSpeedKmh: number;
+  /** TRIP_GAP_SECONDS: a longer silence between two fixes is a gap in a track, not a road driven */
+  gapSeconds: number;
 }
 
 export interface GeofenceFeature {

@@ -1,3 +1,5 @@
+import { WALL_CLOCK } from "./zone-time.ts";
+
 /**
  * Display helpers: the API speaks UTC epoch ms / ISO-8601 and km/h; people read times in a zone
  * (FLEET_TZ unless they chose another), always named, and speeds in their unit. The choice is
@@ -8,17 +10,7 @@ let units: "kmh" | "mph" = "kmh";
 let formatter = makeFormatter(undefined);
 
 function makeFormatter(zone: string | undefined): Intl.DateTimeFormat {
-  return new Intl.DateTimeFormat("en-GB", {
-    timeZone: zone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    hourCycle: "h23",
-    timeZoneName: "short",
-  });
+  return new Intl.DateTimeFormat("en-GB", { ...WALL_CLOCK, timeZone: zone, timeZoneName: "short" });
 }
 
 export function setDisplay(d: { timeZone: string; units: "kmh" | "mph" }): void {
@@ -61,6 +53,21 @@ const KMH_PER_MPH = 1.609344;
 export function speed(kmh: number | null | undefined): string {
   if (kmh === undefined || kmh === null) return "—";
   return units === "mph" ? `${(kmh / KMH_PER_MPH).toFixed(0)} mph` : `${kmh.toFixed(0)} km/h`;
+}
+
+const M2_PER_ACRE = 4046.8564224;
+const ACRES_PER_SQ_MILE = 640;
+
+/** An area in m², in the chosen system: m², ha, km² or acres, mi² (with mph). */
+export function area(m2: number): string {
+  if (units === "mph") {
+    const acres = m2 / M2_PER_ACRE;
+    return acres < ACRES_PER_SQ_MILE
+      ? `${acres.toFixed(1)} acres`
+      : `${(acres / ACRES_PER_SQ_MILE).toFixed(2)} mi²`;
+  }
+  if (m2 < 10_000) return `${Math.round(m2)} m²`;
+  return m2 < 1_000_000 ? `${(m2 / 10_000).toFixed(1)} ha` : `${(m2 / 1_000_000).toFixed(2)} km²`;
 }
 
 export function num(v: number | null | undefined, digits = 0, unit = ""): string {

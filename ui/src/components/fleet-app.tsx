@@ -43,6 +43,7 @@ const DEFAULT_CONFIG: UiConfig = {
   staleAfterSeconds: 300,
   fleetTimeZone: "Asia/Dubai",
   movingSpeedKmh: 5,
+  gapSeconds: 600,
 };
 
 /**
@@ -202,6 +203,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
               map={map}
               track={track}
               onTrack={setTrack}
+              gapSeconds={cfg.gapSeconds}
             />
           )}
           {tab === "geofences" && <GeofencePanel g={geofences} map={map} canEdit={canEdit} />}

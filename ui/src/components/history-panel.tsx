@@ -1,61 +1,108 @@
 import L from "leaflet";
-import { type FormEvent, useEffect, useState } from "react";
-import { ApiError, api } from "../api.ts";
-import { dateTime, num, toLocalInput } from "../format.ts";
+import { type FormEvent, useState } from "react";
+import { api } from "../api.ts";
+import { downloadFile } from "../download.ts";
+import { errorText } from "../error-text.ts";
+import { displayZone } from "../format.ts";
 import type { VehicleView } from "../use-vehicles.ts";
+import { dayStart, fromZoneInput, toZoneInput } from "../zone-time.ts";
+import { ErrorLine } from "./error-line.tsx";
+import { HistoryReplay } from "./history-replay.tsx";
 import { type Track, trackFromFeature } from "./track-layer.tsx";
 import { VehicleSelect } from "./vehicle-select.tsx";
 
-const REPLAY_STEP_MS = 100;
+type Range = { from: Date; to: Date };
+type Format = "geojson" | "gpx" | "csv";
 
-/** A vehicle's track between two times, replayed with a scrubber, exported as GPX or CSV. */
+/** Days in the display zone (the fleet's, or the one the viewer chose). */
+const PRESETS: { label: string; range: (now: Date, zone: string) => Range }[] = [
+  {
+    label: "Today",
+    range: (now, zone) => ({ from: dayStart(now, zone), to: new Date(now.getTime() + 60_000) }),
+  },
+  { label: "Yesterday", range: (now, zone) => ({ from: dayStart(now, zone, 1), to: dayStart(now, zone) }) },
+  {
+    label: "Last 7 days",
+    range: (now, zone) => ({ from: dayStart(now, zone, 6), to: new Date(now.getTime() + 60_000) }),
+  },
+];
+
+const LABELS = { "querystring.to": "The time range", "querystring.from": "The start" };
+
+/** A vehicle's track between two times, replayed with a scrubber, exported as GeoJSON, GPX or CSV. */
 export function HistoryPanel(props: {
   vehicles: VehicleView[];
   initialVehicleId: string | undefined;
   map: L.Map | null;
   track: Track | undefined;
   onTrack: (t: Track | undefined) => void;
+  /** TRIP_GAP_SECONDS: a longer silence is a gap in the track */
+  gapSeconds: number;
 }) {
   const { track, onTrack } = props;
+  const zone = displayZone();
   const [vehicleId, setVehicleId] = useState(props.initialVehicleId ?? props.vehicles[0]?.id ?? "");
-  const [from, setFrom] = useState(() => toLocalInput(new Date(Date.now() - 6 * 3_600_000)));
-  const [to, setTo] = useState(() => toLocalInput(new Date(Date.now() + 60_000)));
+  const [range, setRange] = useState<Range>(() => ({
+    from: new Date(Date.now() - 6 * 3_600_000),
+    to: new Date(Date.now() + 60_000),
+  }));
   const [error, setError] = useState<string | undefined>();
+  const [exportError, setExportError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
-  const [playing, setPlaying] = useState(false);
-  const range = { from: new Date(from), to: new Date(to) };
-  const valid = vehicleId !== "" && range.from < range.to;
+  const [exporting, setExporting] = useState<Format | undefined>();
+  const valid =
+    vehicleId !== "" &&
+    !Number.isNaN(range.from.getTime()) &&
+    !Number.isNaN(range.to.getTime()) &&
+    range.from < range.to;
 
-  const load = async (e: FormEvent) => {
-    e.preventDefault();
+  const load = async (r: Range) => {
     setBusy(true);
     setError(undefined);
-    setPlaying(false);
     try {
-      const t = trackFromFeature(vehicleId, await api.track(vehicleId, range.from, range.to));
+      const t = trackFromFeature(
+        vehicleId,
+        await api.track(vehicleId, r.from, r.to),
+        props.gapSeconds * 1000,
+      );
       onTrack(t);
       if (t.points.length === 0) setError("No fixes in this range.");
       else if (props.map) props.map.fitBounds(L.latLngBounds(t.points), { padding: [40, 40], maxZoom: 16 });
     } catch (err) {
       onTrack(undefined);
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err, LABELS));
     } finally {
       setBusy(false);
     }
   };
 
-  useEffect(() => {
-    if (!playing || !track) return;
-    const t = setInterval(() => {
-      if (track.index >= track.points.length - 1) setPlaying(false);
-      else onTrack({ ...track, index: track.index + 1 });
-    }, REPLAY_STEP_MS);
-    return () => clearInterval(t);
-  }, [playing, track, onTrack]);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void load(range);
+  };
+
+  const preset = (p: (typeof PRESETS)[number]) => {
+    const r = p.range(new Date(), zone);
+    setRange(r);
+    if (vehicleId !== "") void load(r);
+  };
+
+  const download = async (format: Format) => {
+    setExporting(format);
+    setExportError(undefined);
+    try {
+      const name = `${vehicleId}-${toZoneInput(range.from, zone).slice(0, 10)}.${format}`;
+      await downloadFile(api.trackUrl(vehicleId, range.from, range.to, format), name);
+    } catch (err) {
+      setExportError(`The ${format.toUpperCase()} export failed: ${errorText(err, LABELS)}`);
+    } finally {
+      setExporting(undefined);
+    }
+  };
 
   return (
     <section className="history">
-      <form className="card" onSubmit={load} aria-label="track">
+      <form className="card" onSubmit={submit} aria-label="track">
         <VehicleSelect
           vehicles={props.vehicles}
           value={vehicleId}
@@ -63,13 +110,31 @@ export function HistoryPanel(props: {
           empty="choose…"
           required
         />
+        <fieldset className="group">
+          <legend>Range in {zone}</legend>
+          {PRESETS.map((p) => (
+            <button key={p.label} type="button" disabled={vehicleId === "" || busy} onClick={() => preset(p)}>
+              {p.label}
+            </button>
+          ))}
+        </fieldset>
         <label>
-          From
-          <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} required />
+          From ({zone})
+          <input
+            type="datetime-local"
+            value={toZoneInput(range.from, zone)}
+            onChange={(e) => setRange({ ...range, from: fromZoneInput(e.target.value, zone) })}
+            required
+          />
         </label>
         <label>
-          To
-          <input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} required />
+          To ({zone})
+          <input
+            type="datetime-local"
+            value={toZoneInput(range.to, zone)}
+            onChange={(e) => setRange({ ...range, to: fromZoneInput(e.target.value, zone) })}
+            required
+          />
         </label>
         <button type="submit" disabled={!valid || busy}>
           {busy ? "Loading…" : "Show track"}
@@ -77,43 +142,23 @@ export function HistoryPanel(props: {
         {valid && (
           <p className="row">
             Export:
-            <a href={api.trackUrl(vehicleId, range.from, range.to, "gpx")} download>
-              GPX
-            </a>
-            <a href={api.trackUrl(vehicleId, range.from, range.to, "csv")} download>
-              CSV
-            </a>
+            {(["geojson", "gpx", "csv"] as const).map((f) => (
+              <button
+                key={f}
+                type="button"
+                className="link"
+                disabled={exporting !== undefined}
+                onClick={() => void download(f)}
+              >
+                {exporting === f ? "Exporting…" : f === "geojson" ? "GeoJSON" : f.toUpperCase()}
+              </button>
+            ))}
           </p>
         )}
+        <ErrorLine error={exportError} testId="export-error" />
       </form>
       {error && <p className="error">{error}</p>}
-      {track && track.points.length > 0 && (
-        <div className="card replay">
-          <p>
-            {track.points.length} points · {dateTime(track.times[0])} → {dateTime(track.times.at(-1))}
-          </p>
-          <input
-            type="range"
-            aria-label="replay position"
-            min={0}
-            max={track.points.length - 1}
-            value={track.index}
-            onChange={(e) => onTrack({ ...track, index: Number(e.target.value) })}
-          />
-          <p>
-            {dateTime(track.times[track.index])} · {num(track.speed[track.index], 0, " km/h")}
-          </p>
-          <button
-            type="button"
-            onClick={() => {
-              if (track.index >= track.points.length - 1) onTrack({ ...track, index: 0 });
-              setPlaying(!playing);
-            }}
-          >
-            {playing ? "Pause" : "Replay"}
-          </button>
-        </div>
-      )}
+      {track && track.points.length > 0 && <HistoryReplay track={track} onTrack={onTrack} />}
     </section>
   );
 }
