@@ -268,11 +268,11 @@ export const api = {
       geometry,
       properties: { name, dwellSeconds },
     }),
-  updateGeofence: (g: GeofenceFeature, name: string, geometry: Polygon) =>
+  updateGeofence: (g: GeofenceFeature, name: string, geometry: Polygon, dwellSeconds: number) =>
     request<GeofenceFeature>(
       "PUT",
       `/api/geofences/${g.id}`,
-      { type: "Feature", geometry, properties: { name, dwellSeconds: g.properties.dwellSeconds } },
+      { type: "Feature", geometry, properties: { name, dwellSeconds } },
       { "if-match": String(g.properties.version) },
     ),
   deleteGeofence: (id: number) => request<void>("DELETE", `/api/geofences/${id}`),

@@ -2,8 +2,8 @@ import type L from "leaflet";
 import { useEffect } from "react";
 import { Polygon, Popup } from "react-leaflet";
 import type { GeofenceFeature } from "../api.ts";
-import { dateTime } from "../format.ts";
-import { type Polygon as GeoPolygon, latLngsFromPolygon } from "../geojson.ts";
+import { area, dateTime } from "../format.ts";
+import { type Polygon as GeoPolygon, latLngsFromPolygon, polygonArea } from "../geojson.ts";
 import type { Geofences } from "../use-geofences.ts";
 
 /** Saved geofences on the map, each with a details popup; the one being edited gets geoman's handles. */
@@ -49,20 +49,41 @@ function GeofenceShape(props: { f: GeofenceFeature; selected: boolean; layers: M
       }}
     >
       <Popup>
-        <div data-testid="geofence-popup">
-          <strong>{f.properties.name}</strong>
-          <br />
-          id {f.id} · version {f.properties.version}
-          <br />
-          dwell before enter: {f.properties.dwellSeconds}s
-          <br />
-          {f.geometry.coordinates[0]?.length ?? 0} vertices (closed ring)
-          <br />
-          updated {dateTime(f.properties.updatedAt)}
-        </div>
+        <GeofencePopup f={f} />
       </Popup>
     </Polygon>
   );
+}
+
+/** What a fleet manager asks of a geofence: its name, shape, size and rule; no database fields. */
+function GeofencePopup(props: { f: GeofenceFeature }) {
+  const { f } = props;
+  const outline = f.geometry.coordinates[0]?.length ?? 1;
+  const holes = f.geometry.coordinates.length - 1;
+  return (
+    <div data-testid="geofence-popup">
+      <strong>{f.properties.name}</strong>
+      <br />
+      Polygon · {outline - 1} corners{holes > 0 ? ` · ${holes} hole${holes > 1 ? "s" : ""}` : ""} ·{" "}
+      {area(polygonArea(f.geometry))}
+      {f.properties.dwellSeconds > 0 && (
+        <>
+          <br />
+          <span data-testid="geofence-dwell">Dwell before enter: {dwellText(f.properties.dwellSeconds)}</span>
+        </>
+      )}
+      <br />
+      Updated {dateTime(f.properties.updatedAt)}
+    </div>
+  );
+}
+
+/** 90 → "1 min 30 s", 3600 → "1 h". */
+export function dwellText(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return [h && `${h} h`, m && `${m} min`, s && `${s} s`].filter(Boolean).join(" ");
 }
 
 function DraftShape(props: { polygon: GeoPolygon }) {

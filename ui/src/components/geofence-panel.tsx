@@ -1,8 +1,35 @@
 import type L from "leaflet";
 import { type FormEvent, useState } from "react";
 import { ApiError, api, type GeofenceFeature } from "../api.ts";
+import { errorText } from "../error-text.ts";
 import { latLngsFromPolygon, polygonBounds, polygonFromLatLngs } from "../geojson.ts";
 import type { Geofences } from "../use-geofences.ts";
+
+const LABELS = { "body.properties.name": "Name", "body.properties.dwellSeconds": "Dwell before enter" };
+const MAX_DWELL_S = 86_400;
+
+/** The field's seconds; empty is none (an enter counts at the first fix inside). */
+const dwellSeconds = (value: string) => (value.trim() === "" ? 0 : Math.round(Number(value)));
+
+/** Dwell time: a vehicle must stay inside this long before its enter counts (the API's dwellSeconds). */
+function DwellField(props: { value: string; onChange: (v: string) => void }) {
+  return (
+    <label>
+      Dwell before enter (seconds)
+      <input
+        name="geofence-dwell"
+        type="number"
+        inputMode="numeric"
+        min={0}
+        max={MAX_DWELL_S}
+        step={1}
+        placeholder="none: enter at the first fix inside"
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+    </label>
+  );
+}
 
 /** Geofences: draw → name → save; list, select, go to, edit (name and shape), delete. */
 export function GeofencePanel(props: { g: Geofences; map: L.Map | null; canEdit: boolean }) {
@@ -22,7 +49,7 @@ export function GeofencePanel(props: { g: Geofences; map: L.Map | null; canEdit:
       if (g.selectedId === f.id) g.setSelectedId(undefined);
       await g.reload();
     } catch (err) {
-      setError(String(err));
+      setError(errorText(err, LABELS));
     }
   };
 
@@ -50,7 +77,6 @@ export function GeofencePanel(props: { g: Geofences; map: L.Map | null; canEdit:
             <div className={f.id === g.selectedId ? "item selected" : "item"}>
               <button type="button" className="link item-main" onClick={() => goTo(f)}>
                 <strong>{f.properties.name}</strong>
-                <span className="muted"> v{f.properties.version}</span>
               </button>
               {props.canEdit && g.mode.kind === "idle" && (
                 <span className="item-side">
@@ -78,6 +104,7 @@ export function GeofencePanel(props: { g: Geofences; map: L.Map | null; canEdit:
 function NewGeofenceForm(props: { g: Geofences }) {
   const { g } = props;
   const [name, setName] = useState("");
+  const [dwell, setDwell] = useState("");
   const [error, setError] = useState<string | undefined>();
   if (g.mode.kind !== "naming") return null;
   const polygon = g.mode.polygon;
@@ -85,12 +112,12 @@ function NewGeofenceForm(props: { g: Geofences }) {
   const save = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      const f = await api.createGeofence(name.trim(), polygon);
+      const f = await api.createGeofence(name.trim(), polygon, dwellSeconds(dwell));
       await g.reload();
       g.setSelectedId(f.id);
       g.setMode({ kind: "idle" });
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err, LABELS));
     }
   };
 
@@ -106,6 +133,7 @@ function NewGeofenceForm(props: { g: Geofences }) {
           maxLength={200}
         />
       </label>
+      <DwellField value={dwell} onChange={setDwell} />
       <p className="muted">{(polygon.coordinates[0]?.length ?? 1) - 1} corners</p>
       {error && (
         <p className="error" role="alert">
@@ -126,6 +154,7 @@ function EditGeofenceForm(props: { g: Geofences; id: number }) {
   const { g, id } = props;
   const f = g.geofences.find((x) => x.id === id);
   const [name, setName] = useState(f?.properties.name ?? "");
+  const [dwell, setDwell] = useState(f?.properties.dwellSeconds ? String(f.properties.dwellSeconds) : "");
   const [error, setError] = useState<string | undefined>();
   if (!f) return null;
 
@@ -141,7 +170,7 @@ function EditGeofenceForm(props: { g: Geofences; id: number }) {
     const layer = g.layers.get(id);
     const geometry = layer ? polygonFromLatLngs(layer.getLatLngs() as L.LatLng[][]) : f.geometry;
     try {
-      await api.updateGeofence(f, name.trim(), geometry);
+      await api.updateGeofence(f, name.trim(), geometry, dwellSeconds(dwell));
       g.setMode({ kind: "idle" });
       await g.reload();
     } catch (err) {
@@ -149,9 +178,7 @@ function EditGeofenceForm(props: { g: Geofences; id: number }) {
       setError(
         stale
           ? `Conflict: this geofence was changed by someone else (${err.message}). Cancel to see the current one.`
-          : err instanceof Error
-            ? err.message
-            : String(err),
+          : errorText(err, LABELS),
       );
     }
   };
@@ -163,6 +190,7 @@ function EditGeofenceForm(props: { g: Geofences; id: number }) {
         Name
         <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
       </label>
+      <DwellField value={dwell} onChange={setDwell} />
       {error && (
         <p className="error" role="alert">
           {error}
