@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, launchChromium } from "./browser.ts";
@@ -7,6 +7,7 @@ import { startUiPlatform, type UiPlatform } from "./ui-platform.ts";
 
 // away from the other browser tests' vehicles (Dubai, Reykjavík)
 const CENTER = { lat: 38.7223, lng: -9.1393 };
+const ARTIFACTS = new URL("../../artifacts/", import.meta.url).pathname;
 const MIN = 60_000;
 const poll = { timeout: 30_000, interval: 100 };
 
@@ -34,6 +35,7 @@ async function insertFixes(fixes: { t: number; lat: number; lng: number }[]) {
 }
 
 beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
   ui = await startUiPlatform();
   await ui.platform.register(prefix, 1);
   const r = await ui.platform.pool.query<{ t: number }>(
@@ -89,6 +91,7 @@ describe("history in Chromium", () => {
       .poll(() => time.getAttribute("data-at"), poll)
       .toBe(new Date(yesterday8 + span / 2).toISOString());
     expect(await time.textContent()).toContain("no fixes");
+    await page.screenshot({ path: `${ARTIFACTS}ui-history.png` });
   });
 
   it("downloads the track as GeoJSON, and says so when an export fails", async () => {
@@ -156,8 +159,17 @@ describe("geofences in Chromium", () => {
     const text = await popup().textContent();
     expect(text).toContain(name);
     expect(text).toContain("Dwell before enter: 1 min 30 s");
-    expect(text).toMatch(/Polygon · 4 corners · [\d.]+ (ha|m²|km²)/);
+    // the area as PostGIS measures it on the spheroid, in the default (metric) units
+    const m = /Polygon · 4 corners · ([\d.]+) (ha|m²|km²)/.exec(text ?? "");
+    expect(m).not.toBeNull();
+    const shown = Number(m?.[1]) * { "m²": 1, ha: 10_000, "km²": 1_000_000 }[m?.[2] as "ha"];
+    const a = await ui.platform.pool.query<{ m2: number }>(
+      "SELECT ST_Area(polygon::geography) AS m2 FROM geofences WHERE name = $1",
+      [name],
+    );
+    expect(Math.abs(shown / (a.rows[0]?.m2 as number) - 1)).toBeLessThan(0.01);
     expect(text).not.toMatch(/version|vertices|closed ring|id \d/i);
+    await page.screenshot({ path: `${ARTIFACTS}ui-geofence-popup.png` });
   });
 
   it("edits the dwell away: no dwell line at all, not a dwell of 0s", async () => {
