@@ -74,7 +74,8 @@ export async function findSession(
                  ELSE array(SELECT g.group_id::float8 FROM token_groups g WHERE g.token_id = t.id) END AS groups
      FROM sessions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN api_tokens t ON t.id = s.token_id
      WHERE s.id_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(mins => $2)
-       AND (u.disabled_at IS NULL AND t.revoked_at IS NULL) AND coalesce(u.id, t.id) IS NOT NULL`,
+       AND (u.disabled_at IS NULL AND t.revoked_at IS NULL) AND coalesce(u.id, t.id) IS NOT NULL
+       AND NOT coalesce(t.expires_at <= now(), false)`,
     [idHash, idleMinutes, TOUCH_EVERY_S],
   );
   const row = r.rows[0];

@@ -83,6 +83,41 @@ describe("creating accounts from the API (users, passwords, tokens, integrations
     expect((await h.app.inject({ url: "/api/vehicles", headers: bearer })).statusCode).toBe(401);
   });
 
+  it("creates a token with an expiry, listed with it; past it the token and its sessions are refused (E_TOKEN_EXPIRED)", async () => {
+    const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const res = await post("/api/tokens", { name: "contractor", role: "viewer", expiresAt });
+    expect(res.statusCode).toBe(201);
+    const t = res.json();
+    expect(t).toMatchObject({ name: "contractor", expiresAt });
+    const bearer = h.bearer(t.token);
+    expect((await h.app.inject({ url: "/api/vehicles", headers: bearer })).statusCode).toBe(200);
+    const login = await h.app.inject({ method: "POST", url: "/api/auth/login", payload: { token: t.token } });
+    const session = cookieOf(login);
+    expect((await h.app.inject({ url: "/api/auth/me", headers: session })).statusCode).toBe(200);
+    const listed = (await h.app.inject({ url: "/api/tokens", headers: admin })).json().items;
+    expect(listed.find((x: { id: number }) => x.id === t.id)).toMatchObject({ expiresAt, revokedAt: null });
+
+    // the 30 days pass
+    await h.pool.query("UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1", [
+      t.id,
+    ]);
+    const refused = await h.app.inject({ url: "/api/vehicles", headers: bearer });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toMatchObject({ code: "E_TOKEN_EXPIRED", message: "the API token has expired" });
+    const again = await h.app.inject({ method: "POST", url: "/api/auth/login", payload: { token: t.token } });
+    expect(again.json()).toMatchObject({ statusCode: 401, code: "E_TOKEN_EXPIRED" });
+    expect((await h.app.inject({ url: "/api/auth/me", headers: session })).statusCode).toBe(401);
+
+    for (const [when, why] of [
+      [new Date(Date.now() - 60_000).toISOString(), "body.expiresAt: must be in the future"],
+      [new Date(Date.now() + 4000 * 86_400_000).toISOString(), "body.expiresAt: at most 3650 days away"],
+    ] as const) {
+      const bad = await post("/api/tokens", { name: "late", role: "viewer", expiresAt: when });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().message).toContain(why);
+    }
+  });
+
   it("creates an integration account that subscribes over MQTT; refuses a vehicle's name", async () => {
     const res = await post("/api/integrations", { name: "dashboard-1" });
     expect(res.statusCode).toBe(201);
