@@ -1,5 +1,6 @@
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deviceConnections } from "../../api/device-connections.ts";
 import { addVehicle } from "../../core/vehicles.ts";
 import { withClientId } from "../support/client-id.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
@@ -156,5 +157,13 @@ describe("creating accounts from the API (users, passwords, tokens, integrations
       url: `mqtt://localhost:${h.config.MQTT_PORT}`,
       settings: expect.arrayContaining([{ name: "Topic", value: "fleet/conn-1/location" }]),
     });
+    // with OSMAND_PORT on, Traccar Client's entry: the server URL; the device key is in the credentials
+    const withOsmAnd = deviceConnections(
+      { ...h.config, OSMAND_PORT: 5055 },
+      { hostname: "fleet.example", protocol: "https", host: "fleet.example" },
+      { id: "conn-1", imei: null },
+    );
+    expect(withOsmAnd.at(-1)).toMatchObject({ kind: "osmand", url: "http://fleet.example:5055" });
+    expect(res.json().credentials.deviceKey).toMatch(/^[a-z2-7]{26}$/);
   });
 });
