@@ -159,4 +159,24 @@ describe("roles, groups and the audit log in the web app (Chromium)", () => {
       .toEqual(["DELETE /api/geofences/:id", "PATCH /api/vehicles/:id", "POST /api/auth/login"]);
     expect(await rows.nth(1).textContent()).toContain("Renamed by the operator");
   });
+
+  it("lets an operator limited to a group add a vehicle into it, and see it", async () => {
+    const name = `North ${prefix}`;
+    await tab(admin, "Groups").click();
+    await admin.getByRole("button", { name, exact: true }).click();
+    const tick = admin.getByTestId("group-members").getByLabel(`${operator.username} sees ${name}`);
+    await tick.click();
+    await expect.poll(() => tick.isChecked(), poll).toBe(true);
+
+    const p = await open(operator);
+    await expect.poll(() => managed(p), poll).toEqual([carA]);
+    await p.getByRole("button", { name: "Add vehicle" }).click();
+    const form = p.getByRole("form", { name: "add a vehicle" });
+    await form.getByLabel("Vehicle id").fill(`${prefix}-2`);
+    await form.getByLabel(name).check();
+    await form.getByRole("button", { name: "Add vehicle" }).click();
+    await p.getByTestId("vehicle-secret").waitFor();
+    await p.getByRole("button", { name: "Done, I have copied it" }).click();
+    await expect.poll(() => managed(p), poll).toEqual([carA, `${prefix}-2`]);
+  });
 });

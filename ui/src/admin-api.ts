@@ -94,7 +94,7 @@ const enc = encodeURIComponent;
 const items = <T>(p: Promise<{ items: T[] }>) => p.then((x) => x.items);
 
 export const adminApi = {
-  addVehicle: (v: { id: string; name?: string; plate?: string; imei?: string }) =>
+  addVehicle: (v: { id: string; name?: string; plate?: string; imei?: string; groupIds?: number[] }) =>
     request<Vehicle & VehicleSecret>("POST", "/api/vehicles", v),
   rotate: (id: string) => request<VehicleSecret>("POST", `/api/vehicles/${enc(id)}/credentials`),
   removeVehicle: (id: string) => request<void>("DELETE", `/api/vehicles/${enc(id)}`),
