@@ -44,14 +44,16 @@ export async function addToken(
 
 /**
  * The token with this value and the vehicles it may see, unless it is unknown or revoked. An
- * expired one is answered with `expired` set: the caller refuses it, saying why (E_TOKEN_EXPIRED).
+ * expired one is answered with `expired` set: the caller refuses it, saying why (E_TOKEN_EXPIRED);
+ * `expiresAtMs` (epoch ms, null: never) closes its live sockets when it comes.
  */
 export async function findToken(
   pool: pg.Pool,
   value: string,
-): Promise<(ApiToken & { groups: GroupScope; expired: boolean }) | undefined> {
-  const r = await pool.query<ApiToken & { groups: GroupScope; expired: boolean }>(
+): Promise<(ApiToken & { groups: GroupScope; expired: boolean; expiresAtMs: number | null }) | undefined> {
+  const r = await pool.query<ApiToken & { groups: GroupScope; expired: boolean; expiresAtMs: number | null }>(
     `SELECT id::int, name, role, coalesce(expires_at <= now(), false) AS expired,
+            (extract(epoch FROM expires_at) * 1000)::float8 AS "expiresAtMs",
             CASE WHEN role = 'admin' OR all_vehicles THEN NULL
                  ELSE array(SELECT g.group_id::float8 FROM token_groups g WHERE g.token_id = t.id) END AS groups
      FROM api_tokens t WHERE token_hash = $1 AND revoked_at IS NULL`,

@@ -1,10 +1,12 @@
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deviceConnections } from "../../api/device-connections.ts";
+import { addToken } from "../../core/api-tokens.ts";
 import { addVehicle } from "../../core/vehicles.ts";
 import { withClientId } from "../support/client-id.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
+import { openWs } from "./ws-client.ts";
 
 describe("creating accounts from the API (users, passwords, tokens, integrations)", () => {
   let p: TestPlatform;
@@ -117,6 +119,20 @@ describe("creating accounts from the API (users, passwords, tokens, integrations
       expect(bad.statusCode).toBe(400);
       expect(bad.json().message).toContain(why);
     }
+  });
+
+  it("closes a live socket opened with a token when the token expires", async () => {
+    const base = await h.listen();
+    const t = await addToken(h.pool, {
+      name: "wall",
+      role: "viewer",
+      expiresAt: new Date(Date.now() + 4000),
+    });
+    const ws = await openWs(`ws://${base}/ws`, h.bearer(t.token));
+    ws.send({ type: "subscribe" });
+    await ws.next((m) => m.type === "snapshot");
+    expect(await ws.closed).toBe(1008);
+    await expect(openWs(`ws://${base}/ws`, h.bearer(t.token))).rejects.toThrow("HTTP 401");
   });
 
   it("creates an integration account that subscribes over MQTT; refuses a vehicle's name", async () => {
