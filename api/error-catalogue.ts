@@ -19,6 +19,8 @@ export const API_ERRORS = {
     message: "device credentials required (HTTP Basic: vehicle id and secret)",
   },
   E_LOGIN_FAILED: { status: 401, message: "wrong username or password" },
+  /** an API token past its expiry (POST /api/tokens `expiresAt`): make a new one */
+  E_TOKEN_EXPIRED: { status: 401, message: "the API token has expired" },
   /** OsmAnd / Traccar Client: the request's `id` (device_id) is no vehicle's current device key */
   E_DEVICE_KEY_REFUSED: { status: 403, message: "no, unknown or rotated device key (id)" },
   E_FORBIDDEN: { status: 403, message: "this role may not do this" },

@@ -26,6 +26,8 @@ export interface Principal {
   subjects: string[];
   /** the vehicle groups it may see; null = every vehicle (admins, whole-fleet grants) */
   groups: GroupScope;
+  /** epoch ms its token expires at (Bearer, or the token a session was opened with); null: never */
+  tokenExpiresAt: number | null;
 }
 
 /** last_seen_at is written at most this often per session, not on every request */
@@ -66,15 +68,18 @@ export async function findSession(
     role: Role;
     stale: boolean;
     groups: GroupScope;
+    token_expires_ms: number | null;
   }>(
     `SELECT u.id::int AS user_id, t.id::int AS token_id, coalesce(u.username, t.name) AS name,
+            (extract(epoch FROM t.expires_at) * 1000)::float8 AS token_expires_ms,
             coalesce(u.role, t.role) AS role, s.last_seen_at < now() - make_interval(secs => $3) AS stale,
             CASE WHEN coalesce(u.role, t.role) = 'admin' OR coalesce(u.all_vehicles, t.all_vehicles) THEN NULL
                  WHEN u.id IS NOT NULL THEN array(SELECT g.group_id::float8 FROM user_groups g WHERE g.user_id = u.id)
                  ELSE array(SELECT g.group_id::float8 FROM token_groups g WHERE g.token_id = t.id) END AS groups
      FROM sessions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN api_tokens t ON t.id = s.token_id
      WHERE s.id_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(mins => $2)
-       AND (u.disabled_at IS NULL AND t.revoked_at IS NULL) AND coalesce(u.id, t.id) IS NOT NULL`,
+       AND (u.disabled_at IS NULL AND t.revoked_at IS NULL) AND coalesce(u.id, t.id) IS NOT NULL
+       AND NOT coalesce(t.expires_at <= now(), false)`,
     [idHash, idleMinutes, TOUCH_EVERY_S],
   );
   const row = r.rows[0];
@@ -89,6 +94,7 @@ export async function findSession(
     owner: user ? { userId: id } : { tokenId: id },
     subjects: [authSubject.session(idHash), user ? authSubject.user(id) : authSubject.token(id)],
     groups: row.groups,
+    tokenExpiresAt: row.token_expires_ms,
   };
 }
 

@@ -52,6 +52,8 @@ export async function recordAudit(pool: pg.Pool, e: AuditEntry): Promise<void> {
 
 export interface AuditFilter {
   actor?: string | undefined;
+  /** part of the action, any case: "groups" finds every write to /api/groups… */
+  action?: string | undefined;
   entity?: string | undefined;
   entityId?: string | undefined;
   from?: Date | undefined;
@@ -72,6 +74,7 @@ export async function listAudit(pool: pg.Pool, f: AuditFilter): Promise<AuditRow
        AND ($3::text IS NULL OR entity_id = $3)
        AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
        AND ($6::bigint IS NULL OR id < $6)
+       AND ($8::text IS NULL OR strpos(lower(action), lower($8)) > 0)
      ORDER BY id DESC LIMIT $7`,
     [
       f.actor ?? null,
@@ -81,6 +84,7 @@ export async function listAudit(pool: pg.Pool, f: AuditFilter): Promise<AuditRow
       f.to ?? null,
       f.beforeId ?? null,
       f.limit,
+      f.action ?? null,
     ],
   );
   return r.rows;

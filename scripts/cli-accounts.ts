@@ -73,6 +73,7 @@ export async function runAccountCommand(
         t.name,
         t.role,
         t.revokedAt ? `revoked ${t.revokedAt}` : "active",
+        t.expiresAt ? `expires ${t.expiresAt}` : "never expires",
       ]);
     case "token revoke": {
       const id = Number(name);

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createAccountAdmin } from "../core/account-admin.ts";
-import { addToken } from "../core/api-tokens.ts";
+import { addToken, parseExpiry } from "../core/api-tokens.ts";
 import { cliConfigSchema, loadConfigOrExit } from "../core/config.ts";
 import { createPool } from "../core/db.ts";
 import { createExternalBrokerKick } from "../core/external-broker-kick.ts";
@@ -33,7 +33,7 @@ const USAGE = `usage: npm run -s logitrack -- <command>
   user add <name> --role admin|operator|viewer [--password P] [--groups 1,2] [--json]
                                             a fleet manager who logs in to the UI; a password is
                                             generated (and printed once) when none is given
-  token add --role admin|operator|viewer [--name N] [--groups 1,2] [--json]
+  token add --role admin|operator|viewer [--name N] [--groups 1,2] [--expires 30d|2027-01-31] [--json]
                                             an API token for scripts (Authorization: Bearer), printed once
                                             --groups: sees only these vehicle groups' vehicles
                                             (GET /api/groups), not the whole fleet
@@ -56,6 +56,7 @@ const { values: opts, positionals } = parseArgs({
     role: { type: "string" },
     password: { type: "string" },
     groups: { type: "string" },
+    expires: { type: "string" },
     vehicle: { type: "string", multiple: true },
     "dry-run": { type: "boolean", default: false },
     "use-current-env": { type: "boolean", default: false },
@@ -187,11 +188,16 @@ async function run(): Promise<number> {
       if (!role) return usage("token add needs --role admin|operator|viewer");
       const groupIds = await parseGroups(opts.groups);
       if (typeof groupIds === "string") return usage(groupIds);
-      const t = await addToken(pool, { name: opts.name ?? `cli-${role}`, role });
+      const expiresAt = opts.expires === undefined ? null : parseExpiry(opts.expires);
+      if (typeof expiresAt === "string") return usage(expiresAt);
+      const t = await addToken(pool, { name: opts.name ?? `cli-${role}`, role, expiresAt });
       await limitTo({ token: t.id }, groupIds);
-      const out = { name: t.name, role: t.role, token: t.token };
+      const out = { name: t.name, role: t.role, expiresAt: t.expiresAt, token: t.token };
+      const until = t.expiresAt ? `, expires ${t.expiresAt}` : "";
       console.log(
-        opts.json ? JSON.stringify(out) : `API token ${t.name} (${t.role}), shown once:\n  ${t.token}`,
+        opts.json
+          ? JSON.stringify(out)
+          : `API token ${t.name} (${t.role}${until}), shown once:\n  ${t.token}`,
       );
       return 0;
     }

@@ -65,7 +65,8 @@ export function registerAuth(
     const secret = req.routeOptions.config.bearerSecret;
     // a route's own Bearer secret (METRICS_TOKEN on /metrics) opens that route and names no one
     if (access === "read" && secret && bearerMatches(req.headers.authorization, secret)) return;
-    const principal = await authenticate(pool, req, config.SESSION_IDLE_MINUTES);
+    const principal = await identify(pool, req, config.SESSION_IDLE_MINUTES);
+    if (principal === "expired") return sendError(reply, "E_TOKEN_EXPIRED");
     if (!principal) return sendError(reply, "E_UNAUTHORIZED");
     // set before the role check: a refused attempt is audited with who made it (api/audit-hook.ts)
     req.principal = principal;
@@ -98,19 +99,34 @@ function bearerMatches(header: string | undefined, secret: string): boolean {
 }
 
 /**
- * Bearer token first (an invalid one is not rescued by a cookie), then the session cookie. Also
- * for a public route that tells an authenticated caller more (/health's details for admins).
+ * The caller, for a public route that tells an authenticated one more (/health's details for
+ * admins): as identify, an expired token being no one.
  */
 export async function authenticate(
   pool: pg.Pool,
   req: FastifyRequest,
   idleMinutes: number,
 ): Promise<Principal | undefined> {
+  const caller = await identify(pool, req, idleMinutes);
+  return caller === "expired" ? undefined : caller;
+}
+
+/**
+ * Bearer token first (an invalid one is not rescued by a cookie), then the session cookie.
+ * "expired": a token past its expiry, refused as such (E_TOKEN_EXPIRED) so that its owner knows
+ * to make a new one rather than look for a typo.
+ */
+async function identify(
+  pool: pg.Pool,
+  req: FastifyRequest,
+  idleMinutes: number,
+): Promise<Principal | "expired" | undefined> {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const m = /^Bearer (\S{16,512})$/.exec(header);
     if (!m) return undefined;
     const token = await findToken(pool, m[1] as string);
+    if (token?.expired) return "expired";
     return (
       token && {
         kind: "token",
@@ -119,6 +135,7 @@ export async function authenticate(
         owner: { tokenId: token.id },
         subjects: [authSubject.token(token.id)],
         groups: token.groups,
+        tokenExpiresAt: token.expiresAtMs,
       }
     );
   }

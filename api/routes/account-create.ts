@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
 import { createAccountAdmin } from "../../core/account-admin.ts";
-import { addToken } from "../../core/api-tokens.ts";
+import { addToken, expiryProblem, MAX_TOKEN_DAYS } from "../../core/api-tokens.ts";
 import type { Redis } from "../../core/redis.ts";
 import { addUser, MIN_PASSWORD_LENGTH, ROLES, USERNAME_RE, UserExistsError } from "../../core/users.ts";
 import { addIntegration, getVehicle, VehicleExistsError } from "../../core/vehicles.ts";
@@ -109,16 +109,39 @@ export function accountCreateRoutes(deps: { pool: pg.Pool; redis: Redis }): Fast
         schema: {
           tags,
           summary: "create an API token (Authorization: Bearer); its value is answered once",
-          body: z.object({ name: z.string().trim().min(1).max(100), role: z.enum(ROLES) }),
+          body: z.object({
+            name: z.string().trim().min(1).max(100),
+            role: z.enum(ROLES),
+            expiresAt: z.iso
+              .datetime({ offset: true })
+              .optional()
+              .describe(`when it stops working (at most ${MAX_TOKEN_DAYS} days away); left out: never`),
+          }),
           response: {
-            201: z.object({ id: z.number().int(), name: z.string(), role: z.enum(ROLES), token: z.string() }),
+            201: z.object({
+              id: z.number().int(),
+              name: z.string(),
+              role: z.enum(ROLES),
+              expiresAt: z.string().nullable(),
+              token: z.string(),
+            }),
             400: errorSchema,
           },
         },
       },
       async (req, reply) => {
-        const t = await addToken(pool, req.body);
-        req.log.info({ token: t.id, name: t.name, role: t.role, by: req.principal?.name }, "token created");
+        const { expiresAt, ...body } = req.body;
+        const at = expiresAt === undefined ? null : new Date(expiresAt);
+        const wrong = at && expiryProblem(at);
+        if (wrong)
+          return sendError(reply, "E_VALIDATION", `body.expiresAt: ${wrong}`, { field: "body.expiresAt" });
+        const t = await addToken(pool, { ...body, expiresAt: at });
+        req.audit.entityId = String(t.id);
+        req.audit.after = { id: t.id, name: t.name, role: t.role, expiresAt: t.expiresAt };
+        req.log.info(
+          { token: t.id, name: t.name, role: t.role, expiresAt: t.expiresAt, by: req.principal?.name },
+          "token created",
+        );
         reply.code(201);
         return t;
       },

@@ -25,6 +25,7 @@ const tokenRowSchema = z.object({
   ...grantFields,
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
+  expiresAt: z.string().nullable().describe("past it the token is refused (E_TOKEN_EXPIRED); null: never"),
 });
 const integrationRowSchema = z.object({ name: z.string(), ...grantFields, createdAt: z.string() });
 

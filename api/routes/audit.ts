@@ -8,6 +8,11 @@ import { checkRange } from "../time-range.ts";
 
 const query = pageQuery(1000, 100, idCursor).extend({
   actor: z.string().max(200).optional().describe('exactly, e.g. "user:alice", "token:ci", "cli:root"'),
+  action: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('part of the action, any case: "groups", "PATCH /api/vehicles/:id", "vehicle add"'),
   entity: z.string().max(64).optional().describe("vehicles, geofences, alert-rules, groups, users, …"),
   entityId: z.string().max(200).optional(),
   from: z.iso.datetime({ offset: true }).optional().describe("rows at or after (ISO-8601)"),
@@ -39,18 +44,20 @@ export function auditRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         config: { access: "write" },
         schema: {
           tags: ["access"],
-          summary: "every write through the API or the CLI, newest first; filter by actor, entity, id, time",
+          summary:
+            "every write through the API or the CLI, newest first; filter by actor, action, entity, id, time",
           querystring: query,
           response: { 200: pageSchema(rowSchema), 400: errorSchema },
         },
       },
       async (req, reply) => {
-        const { actor, entity, entityId, from, to, limit, cursor } = req.query;
+        const { actor, action, entity, entityId, from, to, limit, cursor } = req.query;
         const range = from && to ? checkRange({ from, to }, Number.POSITIVE_INFINITY) : undefined;
         if (typeof range === "string")
           return sendError(reply, "E_VALIDATION", range, { field: "querystring.to" });
         const rows = await listAudit(deps.pool, {
           actor,
+          action,
           entity,
           entityId,
           from: from ? new Date(from) : undefined,

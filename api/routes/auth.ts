@@ -69,6 +69,7 @@ export function authRoutes(deps: {
         if ("token" in body) {
           const token = await findToken(pool, body.token);
           if (!token) return sendError(reply, "E_LOGIN_FAILED", "unknown token");
+          if (token.expired) return sendError(reply, "E_TOKEN_EXPIRED");
           owner = { tokenId: token.id };
           who = token;
         } else {

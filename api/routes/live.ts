@@ -16,6 +16,25 @@ const clientMessage = z.discriminatedUnion("type", [
 const POLICY_VIOLATION = 1008;
 const TRY_AGAIN_LATER = 1013;
 
+/** setTimeout waits at most 2^31-1 ms (24.8 days): a later expiry is waited for in steps */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Closes a socket opened with an API token when the token expires (E_TOKEN_EXPIRED refuses its
+ * requests from then on; a socket makes none, so it is closed here). null: it never expires.
+ */
+function closeAtExpiry(socket: { close(code: number, reason: string): void }, at: number | null) {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    if (at === null) return;
+    const wait = at - Date.now();
+    if (wait <= 0) socket.close(POLICY_VIOLATION, "the API token has expired");
+    else timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
+  };
+  arm();
+  return { cancel: () => clearTimeout(timer) };
+}
+
 /**
  * `GET /ws`: the live map's WebSocket (session cookie or Bearer; browsers cannot set headers on
  * a WebSocket, hence the cookie). The client sends `{"type":"subscribe","bbox":[w,s,e,n]}` (no
@@ -60,7 +79,9 @@ export function liveRoutes(deps: {
         hub.add(socket, vehicles);
         if (req.principal && req.principal.role !== "admin") access.track(socket, req.principal.owner);
         deps.revocations.track(socket, req.principal?.subjects ?? []);
+        const expiry = closeAtExpiry(socket, req.principal?.tokenExpiresAt ?? null);
         const gone = () => {
+          expiry.cancel();
           hub.remove(socket);
           release();
         };

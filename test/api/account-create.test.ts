@@ -1,9 +1,12 @@
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deviceConnections } from "../../api/device-connections.ts";
+import { addToken } from "../../core/api-tokens.ts";
 import { addVehicle } from "../../core/vehicles.ts";
 import { withClientId } from "../support/client-id.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
+import { openWs } from "./ws-client.ts";
 
 describe("creating accounts from the API (users, passwords, tokens, integrations)", () => {
   let p: TestPlatform;
@@ -83,6 +86,55 @@ describe("creating accounts from the API (users, passwords, tokens, integrations
     expect((await h.app.inject({ url: "/api/vehicles", headers: bearer })).statusCode).toBe(401);
   });
 
+  it("creates a token with an expiry, listed with it; past it the token and its sessions are refused (E_TOKEN_EXPIRED)", async () => {
+    const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const res = await post("/api/tokens", { name: "contractor", role: "viewer", expiresAt });
+    expect(res.statusCode).toBe(201);
+    const t = res.json();
+    expect(t).toMatchObject({ name: "contractor", expiresAt });
+    const bearer = h.bearer(t.token);
+    expect((await h.app.inject({ url: "/api/vehicles", headers: bearer })).statusCode).toBe(200);
+    const login = await h.app.inject({ method: "POST", url: "/api/auth/login", payload: { token: t.token } });
+    const session = cookieOf(login);
+    expect((await h.app.inject({ url: "/api/auth/me", headers: session })).statusCode).toBe(200);
+    const listed = (await h.app.inject({ url: "/api/tokens", headers: admin })).json().items;
+    expect(listed.find((x: { id: number }) => x.id === t.id)).toMatchObject({ expiresAt, revokedAt: null });
+
+    // the 30 days pass
+    await h.pool.query("UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1", [
+      t.id,
+    ]);
+    const refused = await h.app.inject({ url: "/api/vehicles", headers: bearer });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toMatchObject({ code: "E_TOKEN_EXPIRED", message: "the API token has expired" });
+    const again = await h.app.inject({ method: "POST", url: "/api/auth/login", payload: { token: t.token } });
+    expect(again.json()).toMatchObject({ statusCode: 401, code: "E_TOKEN_EXPIRED" });
+    expect((await h.app.inject({ url: "/api/auth/me", headers: session })).statusCode).toBe(401);
+
+    for (const [when, why] of [
+      [new Date(Date.now() - 60_000).toISOString(), "body.expiresAt: must be in the future"],
+      [new Date(Date.now() + 4000 * 86_400_000).toISOString(), "body.expiresAt: at most 3650 days away"],
+    ] as const) {
+      const bad = await post("/api/tokens", { name: "late", role: "viewer", expiresAt: when });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().message).toContain(why);
+    }
+  });
+
+  it("closes a live socket opened with a token when the token expires", async () => {
+    const base = await h.listen();
+    const t = await addToken(h.pool, {
+      name: "wall",
+      role: "viewer",
+      expiresAt: new Date(Date.now() + 4000),
+    });
+    const ws = await openWs(`ws://${base}/ws`, h.bearer(t.token));
+    ws.send({ type: "subscribe" });
+    await ws.next((m) => m.type === "snapshot");
+    expect(await ws.closed).toBe(1008);
+    await expect(openWs(`ws://${base}/ws`, h.bearer(t.token))).rejects.toThrow("HTTP 401");
+  });
+
   it("creates an integration account that subscribes over MQTT; refuses a vehicle's name", async () => {
     const res = await post("/api/integrations", { name: "dashboard-1" });
     expect(res.statusCode).toBe(201);
@@ -121,5 +173,13 @@ describe("creating accounts from the API (users, passwords, tokens, integrations
       url: `mqtt://localhost:${h.config.MQTT_PORT}`,
       settings: expect.arrayContaining([{ name: "Topic", value: "fleet/conn-1/location" }]),
     });
+    // with OSMAND_PORT on, Traccar Client's entry: the server URL; the device key is in the credentials
+    const withOsmAnd = deviceConnections(
+      { ...h.config, OSMAND_PORT: 5055 },
+      { hostname: "fleet.example", protocol: "https", host: "fleet.example" },
+      { id: "conn-1", imei: null },
+    );
+    expect(withOsmAnd.at(-1)).toMatchObject({ kind: "osmand", url: "http://fleet.example:5055" });
+    expect(res.json().credentials.deviceKey).toMatch(/^[a-z2-7]{26}$/);
   });
 });

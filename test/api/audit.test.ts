@@ -102,7 +102,7 @@ describe("audit log", () => {
     expect(mine.json().items[0]).toMatchObject({ action: "DELETE /api/vehicles/:id", status: 403 });
   });
 
-  it("filters by actor, entity, id and time, pages newest first, and is for admins only", async () => {
+  it("filters by actor, action, entity, id and time, pages newest first, and is for admins only", async () => {
     const all = await h.app.inject({ url: "/api/audit?limit=2", headers: admin });
     const page = all.json();
     expect(page.items).toHaveLength(2);
@@ -115,6 +115,13 @@ describe("audit log", () => {
       headers: admin,
     });
     expect(none.json().items).toEqual([]);
+    // part of the action, any case: every write to a group's members, none other
+    const groupWrites = await h.app.inject({ url: "/api/audit?action=GROUPS/:ID/VEHICLES", headers: admin });
+    const actions = groupWrites.json().items.map((r: { action: string }) => r.action);
+    expect(actions.length).toBeGreaterThan(0);
+    expect(new Set(actions)).toEqual(
+      new Set(["POST /api/groups/:id/vehicles", "DELETE /api/groups/:id/vehicles/:vehicleId"]),
+    );
     expect((await h.app.inject({ url: "/api/audit", headers: h.bearer(h.viewerToken) })).statusCode).toBe(
       403,
     );

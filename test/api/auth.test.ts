@@ -190,6 +190,19 @@ describe("auth: users, sessions, tokens", () => {
     expect(token).toMatchObject({ name: "ci", role: "admin" });
     const me = await h.app.inject({ url: "/api/auth/me", headers: h.bearer(token.token) });
     expect(me.json()).toEqual({ name: "ci", role: "admin" });
+    const expiring = JSON.parse(
+      (await cli(["token", "add", "--role", "viewer", "--name", "ci-30d", "--expires", "30d", "--json"]))
+        .stdout,
+    );
+    const days = (Date.parse(expiring.expiresAt) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29.9);
+    expect(days).toBeLessThanOrEqual(30);
+    const listed = JSON.parse((await cli(["token", "list", "--json"])).stdout);
+    expect(listed.find((x: { name: string }) => x.name === "ci-30d").expiresAt).toBe(expiring.expiresAt);
+    await expect(cli(["token", "add", "--role", "viewer", "--expires", "2020-01-01"])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("--expires: 2020-01-01: must be in the future"),
+    });
 
     await expect(cli(["user", "add", "dave", "--role", "root"])).rejects.toMatchObject({ code: 2 });
   });

@@ -96,8 +96,20 @@ describe("people and access in the web app (Chromium)", () => {
   it("creates an API token (shown once) that works, and revokes it", async () => {
     const tokens = page.getByTestId("people-tokens");
     await tokens.getByLabel("Token name").fill(`${prefix}-grafana`);
+    await tokens.getByLabel("Expires after").selectOption("7");
     await tokens.getByRole("button", { name: "Create token" }).click();
     const token = (await tokens.getByTestId("new-token").textContent()) as string;
+    // listed with its expiry, a week ahead, in the display zone
+    const row = tokens.getByTestId("token-row").filter({ hasText: `${prefix}-grafana` });
+    await expect
+      .poll(() => row.getByTestId("token-expiry").textContent(), poll)
+      .toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [A-Z]{2,5}/);
+    const stored = await ui.platform.pool.query<{ days: number }>(
+      "SELECT extract(epoch FROM expires_at - now()) / 86400 AS days FROM api_tokens WHERE name = $1",
+      [`${prefix}-grafana`],
+    );
+    expect(Number(stored.rows[0]?.days)).toBeGreaterThan(6.9);
+    expect(Number(stored.rows[0]?.days)).toBeLessThanOrEqual(7);
     const get = () => fetch(`${ui.baseUrl}/api/vehicles`, { headers: { authorization: `Bearer ${token}` } });
     expect((await get()).status).toBe(200);
     await tokens.getByRole("button", { name: `revoke token ${prefix}-grafana` }).click();

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { type App, buildApp } from "../../api/app.ts";
+import { listenOsmAnd, type OsmAndListener } from "../../api/osmand-listener.ts";
 import { createLogger } from "../../core/logger.ts";
 import { createLocationQueues } from "../../core/queues.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
@@ -17,9 +18,13 @@ export interface UiPlatform {
 
 /**
  * The whole platform for a browser: broker, bridge and worker in this process (startPlatform)
- * plus the API with the built UI on an ephemeral 127.0.0.1 port, and an admin user.
+ * plus the API with the built UI on an ephemeral 127.0.0.1 port, and an admin user. `osmand`: the
+ * OsmAnd listener too (OSMAND_PORT), as api/main.ts starts it.
  */
-export async function startUiPlatform(opts: PlatformOptions = {}): Promise<UiPlatform> {
+export async function startUiPlatform(
+  opts: PlatformOptions = {},
+  ui: { osmand?: boolean } = {},
+): Promise<UiPlatform> {
   buildUiIfStale((msg) => process.stderr.write(`${msg}\n`));
   const platform = await startPlatform(opts);
   const { config, pool } = platform;
@@ -31,9 +36,25 @@ export async function startUiPlatform(opts: PlatformOptions = {}): Promise<UiPla
     return r;
   };
   const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
+  let osmand: OsmAndListener | undefined;
+  if (ui.osmand)
+    osmand = await listenOsmAnd({
+      port: 0,
+      host: "127.0.0.1",
+      pool,
+      bridge: platform.bridge,
+      redis: conn(),
+      config,
+      log,
+    });
   const app = await buildApp({
     // the ports the broker bound (0 in the config): what a new vehicle's connection settings show
-    config: { ...config, MQTT_PORT: platform.broker.ports.mqtt, MQTT_WS_PORT: platform.broker.ports.ws },
+    config: {
+      ...config,
+      MQTT_PORT: platform.broker.ports.mqtt,
+      MQTT_WS_PORT: platform.broker.ports.ws,
+      ...(osmand ? { OSMAND_PORT: osmand.port } : {}),
+    },
     pool,
     redis: conn({ maxRetriesPerRequest: 1 }),
     subscriber: conn(),
@@ -52,6 +73,7 @@ export async function startUiPlatform(opts: PlatformOptions = {}): Promise<UiPla
     admin,
     async close() {
       await app.close();
+      await osmand?.close();
       await queue.close();
       for (const r of conns) r.disconnect();
       await platform.close();

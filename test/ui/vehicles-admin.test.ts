@@ -53,7 +53,7 @@ const refused = (s: { url: string; username: string; password: string }) =>
   );
 
 beforeAll(async () => {
-  ui = await startUiPlatform();
+  ui = await startUiPlatform({}, { osmand: true });
   browser = await launchChromium();
   page = await browser.context.newPage();
   await login(page, ui.admin);
@@ -86,6 +86,17 @@ describe("managing vehicles in the web app (Chromium)", () => {
     expect(first.password).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(first.url).toBe(`mqtt://127.0.0.1:${ui.platform.broker.ports.mqtt}`);
     expect(await page.getByTestId("connection-owntracks").count()).toBe(1);
+    // Traccar Client (OSMAND_PORT is on): the server URL and the device key as the app wants them
+    await page.getByTestId("connection-osmand").locator("summary").click();
+    const osmandUrl = (await page.getByTestId("connection-osmand-url").textContent()) as string;
+    const deviceKey = (await page.getByTestId("connection-osmand-key").textContent()) as string;
+    expect(osmandUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(deviceKey).toMatch(/^[a-z2-7]{26}$/);
+    const traccar = await fetch(
+      `${osmandUrl}/?id=${deviceKey}&lat=64.1&lon=-21.9&timestamp=${Math.floor(Date.now() / 1000)}`,
+      { method: "POST" },
+    );
+    expect(traccar.status).toBe(200);
 
     device = await connectDevice(first);
     const fix = { lat: 64.1, lng: -21.9, recordedAt: Date.now() };

@@ -10,7 +10,8 @@ export interface DeviceConnection {
 }
 
 export interface VehicleSecret {
-  credentials: { username: string; password: string };
+  /** deviceKey: the Traccar Client (OsmAnd) device identifier */
+  credentials: { username: string; password: string; deviceKey?: string };
   mqtt: { port: number; topic: string; example: string };
   connections: DeviceConnection[];
 }
@@ -60,12 +61,15 @@ export interface ImportAnswer {
   items: ImportRow[];
 }
 
-export type Role = "admin" | "viewer";
+export type Role = "admin" | "operator" | "viewer";
 
 export interface UserRow {
   id: number;
   username: string;
   role: Role;
+  /** sees every vehicle; else those of groupIds (admins always see all) */
+  allVehicles: boolean;
+  groupIds: number[];
   disabled: boolean;
   createdAt: string;
   sessions: number;
@@ -77,6 +81,8 @@ export interface TokenRow {
   role: Role;
   createdAt: string;
   revokedAt: string | null;
+  /** null: never expires */
+  expiresAt: string | null;
 }
 
 export interface IntegrationRow {
@@ -88,7 +94,7 @@ const enc = encodeURIComponent;
 const items = <T>(p: Promise<{ items: T[] }>) => p.then((x) => x.items);
 
 export const adminApi = {
-  addVehicle: (v: { id: string; name?: string; plate?: string; imei?: string }) =>
+  addVehicle: (v: { id: string; name?: string; plate?: string; imei?: string; groupIds?: number[] }) =>
     request<Vehicle & VehicleSecret>("POST", "/api/vehicles", v),
   rotate: (id: string) => request<VehicleSecret>("POST", `/api/vehicles/${enc(id)}/credentials`),
   removeVehicle: (id: string) => request<void>("DELETE", `/api/vehicles/${enc(id)}`),
@@ -139,7 +145,7 @@ export const adminApi = {
   logoutEverywhere: () => request<{ sessions: number }>("POST", "/api/auth/logout-all"),
 
   tokens: () => items(request<{ items: TokenRow[] }>("GET", "/api/tokens")),
-  addToken: (t: { name: string; role: Role }) =>
+  addToken: (t: { name: string; role: Role; expiresAt?: string }) =>
     request<TokenRow & { token: string }>("POST", "/api/tokens", t),
   revokeToken: (id: number) => request<void>("DELETE", `/api/tokens/${id}`),
 

@@ -53,7 +53,7 @@ export interface PresenceEvent {
 
 export interface Session {
   name: string;
-  role: "admin" | "viewer";
+  role: "admin" | "operator" | "viewer";
 }
 
 export interface UiConfig {

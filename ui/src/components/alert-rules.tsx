@@ -48,7 +48,7 @@ export function AlertRules(props: {
           New rule
         </button>
       )}
-      {!props.canEdit && <p className="muted">Only administrators can change alert rules.</p>}
+      {!props.canEdit && <p className="muted">Viewers cannot change alert rules.</p>}
       {editing.kind !== "none" && (
         <AlertRuleForm
           // a fresh form for each rule version (after "load their version" too)

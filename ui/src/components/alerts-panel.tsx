@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { type AlertMessage, type AlertRule, alertsApi, type NotificationChannel } from "../alerts-api.ts";
 import type { GeofenceFeature } from "../api.ts";
 import { errorText } from "../error-text.ts";
+import type { Permissions } from "../permissions.ts";
 import type { VehicleView } from "../use-vehicles.ts";
 import { AlertInbox } from "./alert-inbox.tsx";
 import { AlertRules } from "./alert-rules.tsx";
@@ -15,7 +16,7 @@ export type AlertView = (typeof ALERT_VIEWS)[number];
 export function AlertsPanel(props: {
   view: AlertView;
   onView: (v: AlertView) => void;
-  canEdit: boolean;
+  can: Permissions;
   vehicles: VehicleView[];
   geofences: GeofenceFeature[];
   live: AlertMessage[];
@@ -55,7 +56,7 @@ export function AlertsPanel(props: {
         <AlertInbox
           vehicles={props.vehicles}
           live={props.live}
-          canEdit={props.canEdit}
+          canEdit={props.can.operate}
           onSelectVehicle={props.onSelectVehicle}
         />
       )}
@@ -65,12 +66,12 @@ export function AlertsPanel(props: {
           channels={channels}
           vehicles={props.vehicles}
           geofences={props.geofences}
-          canEdit={props.canEdit}
+          canEdit={props.can.operate}
           reload={reload}
         />
       )}
       {props.view === "channels" && (
-        <ChannelsPanel channels={channels} canEdit={props.canEdit} reload={reload} />
+        <ChannelsPanel channels={channels} canEdit={props.can.admin} reload={reload} />
       )}
     </section>
   );

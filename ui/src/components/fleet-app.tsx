@@ -4,6 +4,7 @@ import { api, type LivePosition, type Session, type UiConfig } from "../api.ts";
 import { useDisplaySettings, zoneOf } from "../display-settings.ts";
 import { setDisplay, speed, timeAgo } from "../format.ts";
 import { readMapHash } from "../map-hash.ts";
+import { permissionsOf } from "../permissions.ts";
 import { useGeofences } from "../use-geofences.ts";
 import type { BBox } from "../use-live-fleet.ts";
 import { useLiveFleet } from "../use-live-fleet.ts";
@@ -11,12 +12,14 @@ import { useVehicles } from "../use-vehicles.ts";
 import { STATE_LABELS, STATES, type StateRule, stateOf, type VehicleState } from "../vehicle-state.ts";
 import { AlertToasts } from "./alert-toasts.tsx";
 import { AlertsPanel, type AlertView } from "./alerts-panel.tsx";
+import { AuditLog } from "./audit-log.tsx";
 import { ConnectionBadge } from "./connection-badge.tsx";
 import { EventsFeed } from "./events-feed.tsx";
 import { FleetLayer } from "./fleet-layer.tsx";
 import { GeofenceDraw } from "./geofence-draw.tsx";
 import { GeofenceLayer } from "./geofence-layer.tsx";
 import { GeofencePanel } from "./geofence-panel.tsx";
+import { GroupsAdmin } from "./groups-admin.tsx";
 import { HistoryPanel } from "./history-panel.tsx";
 import { MapLegend } from "./map-legend.tsx";
 import { MapView } from "./map-view.tsx";
@@ -30,10 +33,21 @@ import { VehicleDetails } from "./vehicle-details.tsx";
 import { titleOf, VehicleList } from "./vehicle-list.tsx";
 import { VehiclesAdmin } from "./vehicles-admin.tsx";
 
-const TABS = ["vehicles", "history", "geofences", "reports", "events", "alerts", "manage", "people"] as const;
+const TABS = [
+  "vehicles",
+  "history",
+  "geofences",
+  "reports",
+  "events",
+  "alerts",
+  "manage",
+  "people",
+  "groups",
+  "audit",
+] as const;
 type Tab = (typeof TABS)[number];
-/** admin screens: vehicles-admin.tsx (viewers see it without its write controls), people.tsx (admins only) */
-const ADMIN_ONLY: ReadonlySet<Tab> = new Set(["people"]);
+/** vehicles-admin.tsx shows every role the registry (its write controls to operators and admins) */
+const ADMIN_ONLY: ReadonlySet<Tab> = new Set(["people", "groups", "audit"]);
 
 const DEFAULT_CONFIG: UiConfig = {
   tileUrl: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -65,7 +79,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
   const live = useLiveFleet(bbox, props.onAuthLost);
   const fleet = useVehicles(live.store);
   const geofences = useGeofences();
-  const canEdit = props.session.role === "admin";
+  const can = permissionsOf(props.session.role);
 
   useEffect(() => {
     api
@@ -163,7 +177,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           {sheetOpen ? "Hide panel" : "Show list and panels"}
         </button>
         <TabButtons
-          tabs={TABS.filter((t) => canEdit || !ADMIN_ONLY.has(t))}
+          tabs={TABS.filter((t) => can.admin || !ADMIN_ONLY.has(t))}
           active={tab}
           onSelect={(t) => {
             setTab(t);
@@ -178,7 +192,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
               {selected && (
                 <VehicleDetails
                   vehicle={selected}
-                  canEdit={canEdit}
+                  canEdit={can.operate}
                   rule={rule}
                   follow={follow}
                   onFollowChange={setFollow}
@@ -206,14 +220,14 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
               gapSeconds={cfg.gapSeconds}
             />
           )}
-          {tab === "geofences" && <GeofencePanel g={geofences} map={map} canEdit={canEdit} />}
+          {tab === "geofences" && <GeofencePanel g={geofences} map={map} canEdit={can.operate} />}
           {tab === "reports" && <ReportsPanel vehicles={fleet.vehicles} initialVehicleId={selectedId} />}
           {tab === "events" && <EventsFeed live={live.events} onSelectVehicle={select} />}
           {tab === "alerts" && (
             <AlertsPanel
               view={alertView}
               onView={setAlertView}
-              canEdit={canEdit}
+              can={can}
               vehicles={fleet.vehicles}
               geofences={geofences.geofences}
               live={live.alerts}
@@ -223,12 +237,14 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           {tab === "manage" && (
             <VehiclesAdmin
               vehicles={fleet.vehicles}
-              canEdit={canEdit}
+              can={can}
               onChanged={() => void fleet.reload()}
               onSaved={fleet.replace}
             />
           )}
-          {tab === "people" && canEdit && <People session={props.session} onLoggedOut={props.onAuthLost} />}
+          {tab === "people" && can.admin && <People session={props.session} onLoggedOut={props.onAuthLost} />}
+          {tab === "groups" && can.admin && <GroupsAdmin vehicles={fleet.vehicles} />}
+          {tab === "audit" && can.admin && <AuditLog />}
         </div>
       </aside>
       <main className="map-area">
@@ -247,7 +263,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
             <GeofenceLayer g={geofences} />
             <GeofenceDraw
               drawing={tab === "geofences" && geofences.mode.kind === "drawing"}
-              canEdit={canEdit}
+              canEdit={can.operate}
               onDrawn={(polygon) => {
                 setTab("geofences");
                 geofences.setMode({ kind: "naming", polygon });

@@ -5,17 +5,36 @@ import { useAdminList } from "../use-admin-list.ts";
 import { CopyValue } from "./copy-value.tsx";
 import { ErrorLine } from "./error-line.tsx";
 
-/** API tokens for scripts: create (the value shown once), list (never the values), revoke. */
+/** How long a new token lives; a token that never expires is a deliberate choice, last. */
+const EXPIRIES = [
+  ["7", "7 days"],
+  ["30", "30 days"],
+  ["90", "90 days"],
+  ["365", "1 year"],
+  ["never", "never"],
+] as const;
+
+/**
+ * API tokens for scripts: create with a name, a role and an expiry (the value shown once), list
+ * (never the values) with each expiry, revoke. Past its expiry the API refuses a token.
+ */
 export function PeopleTokens() {
   const { items: tokens, error, act } = useAdminList(adminApi.tokens);
   const [created, setCreated] = useState<{ name: string; token: string } | undefined>();
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("viewer");
+  const [expiry, setExpiry] = useState<string>("90");
 
   const create = (e: FormEvent) => {
     e.preventDefault();
     void act(async () => {
-      const t = await adminApi.addToken({ name: name.trim(), role });
+      const t = await adminApi.addToken({
+        name: name.trim(),
+        role,
+        ...(expiry === "never"
+          ? {}
+          : { expiresAt: new Date(Date.now() + Number(expiry) * 86_400_000).toISOString() }),
+      });
       setCreated({ name: t.name, token: t.token });
       setName("");
     });
@@ -30,6 +49,7 @@ export function PeopleTokens() {
             <th>Name</th>
             <th>Role</th>
             <th>Created</th>
+            <th>Expires</th>
             <th />
           </tr>
         </thead>
@@ -39,6 +59,10 @@ export function PeopleTokens() {
               <td>{t.name}</td>
               <td>{t.role}</td>
               <td>{dateTime(t.createdAt)}</td>
+              <td data-testid="token-expiry">
+                {t.expiresAt === null ? "never" : dateTime(t.expiresAt)}
+                {t.expiresAt !== null && Date.parse(t.expiresAt) <= Date.now() && " (expired)"}
+              </td>
               <td>
                 {t.revokedAt ? (
                   <span className="muted">revoked {dateTime(t.revokedAt)}</span>
@@ -73,7 +97,18 @@ export function PeopleTokens() {
           Token role
           <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
             <option value="viewer">viewer</option>
+            <option value="operator">operator</option>
             <option value="admin">admin</option>
+          </select>
+        </label>
+        <label>
+          Expires after
+          <select value={expiry} onChange={(e) => setExpiry(e.target.value)}>
+            {EXPIRIES.map(([v, label]) => (
+              <option key={v} value={v}>
+                {label}
+              </option>
+            ))}
           </select>
         </label>
         <button type="submit">Create token</button>

@@ -162,6 +162,7 @@ export function PeopleUsers(props: { self: string }) {
           Role
           <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
             <option value="viewer">viewer (reads)</option>
+            <option value="operator">operator (vehicles, geofences, rules, commands)</option>
             <option value="admin">admin (everything)</option>
           </select>
         </label>

@@ -18,10 +18,24 @@ export function VehicleSecretPanel(props: { secret: VehicleSecret; onDone: () =>
       {connections.map((c) => (
         <details key={c.kind} open={c.kind === "mqtt"} data-testid={`connection-${c.kind}`}>
           <summary>{c.label}</summary>
-          <CopyValue label="Address" value={c.url} testId={`connection-${c.kind}-url`} />
-          {c.settings.map((s) => (
-            <CopyValue key={s.name} label={s.name} value={s.value} />
-          ))}
+          <CopyValue
+            label={c.kind === "osmand" ? "Server URL" : "Address"}
+            value={c.url}
+            testId={`connection-${c.kind}-url`}
+          />
+          {c.settings.map((s) =>
+            // Traccar Client's device identifier is the device key, which the API names only beside the secret
+            c.kind === "osmand" && s.name === "Device identifier" && credentials.deviceKey ? (
+              <CopyValue
+                key={s.name}
+                label={s.name}
+                value={credentials.deviceKey}
+                testId="connection-osmand-key"
+              />
+            ) : (
+              <CopyValue key={s.name} label={s.name} value={s.value} />
+            ),
+          )}
         </details>
       ))}
       <details>

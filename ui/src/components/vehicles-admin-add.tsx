@@ -1,10 +1,14 @@
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useState } from "react";
+import { accessApi, type Group } from "../access-api.ts";
 import { adminApi, errorText, type VehicleSecret } from "../admin-api.ts";
 import type { Vehicle } from "../api.ts";
 import { ErrorLine } from "./error-line.tsx";
 import { VehicleSecretPanel } from "./vehicle-secret.tsx";
 
-/** Adds a vehicle; the answer's secret and connection settings are shown once, then forgotten. */
+/**
+ * Adds a vehicle, into the groups ticked (an operator limited to groups must name one of theirs,
+ * or could not see it); the answer's secret and connection settings are shown once, then forgotten.
+ */
 export function VehicleAddForm(props: { onAdded: (v: Vehicle) => void; onClose: () => void }) {
   const [id, setId] = useState("");
   const [name, setName] = useState("");
@@ -13,6 +17,15 @@ export function VehicleAddForm(props: { onAdded: (v: Vehicle) => void; onClose: 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const [secret, setSecret] = useState<VehicleSecret | undefined>();
+  const [groups, setGroups] = useState<Group[]>([]);
+  const [groupIds, setGroupIds] = useState<number[]>([]);
+
+  useEffect(() => {
+    accessApi
+      .groups()
+      .then(setGroups)
+      .catch(() => setGroups([]));
+  }, []);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -25,6 +38,7 @@ export function VehicleAddForm(props: { onAdded: (v: Vehicle) => void; onClose: 
         name: opt(name),
         plate: opt(plate),
         imei: opt(imei),
+        ...(groupIds.length > 0 ? { groupIds } : {}),
       });
       setSecret({ credentials, mqtt, connections });
       props.onAdded(vehicle);
@@ -63,6 +77,23 @@ export function VehicleAddForm(props: { onAdded: (v: Vehicle) => void; onClose: 
         IMEI (Teltonika devices)
         <input value={imei} onChange={(e) => setImei(e.target.value)} inputMode="numeric" />
       </label>
+      {groups.length > 0 && (
+        <fieldset>
+          <legend>Groups</legend>
+          {groups.map((g) => (
+            <label key={g.id}>
+              <input
+                type="checkbox"
+                checked={groupIds.includes(g.id)}
+                onChange={(e) =>
+                  setGroupIds(e.target.checked ? [...groupIds, g.id] : groupIds.filter((x) => x !== g.id))
+                }
+              />{" "}
+              {g.name}
+            </label>
+          ))}
+        </fieldset>
+      )}
       <ErrorLine error={error} />
       <div className="row">
         <button type="submit" disabled={busy}>

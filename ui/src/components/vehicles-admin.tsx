@@ -2,6 +2,7 @@ import "./admin.css";
 import { useMemo, useState } from "react";
 import { adminApi, errorText } from "../admin-api.ts";
 import type { Vehicle } from "../api.ts";
+import type { Permissions } from "../permissions.ts";
 import { ErrorLine } from "./error-line.tsx";
 import { VehicleAddForm } from "./vehicles-admin-add.tsx";
 import { VehicleAdminDetail } from "./vehicles-admin-detail.tsx";
@@ -23,11 +24,12 @@ function download(blob: Blob, name: string) {
 
 /**
  * The registry, to manage: add, import, export, and per vehicle edit, rotate, remove, commands
- * and diagnostics. A viewer sees the same without the controls that write (the API refuses them).
+ * and diagnostics. An operator adds and changes vehicles (import is for admins); a viewer sees the
+ * same without the controls that write (the API refuses them).
  */
 export function VehiclesAdmin(props: {
   vehicles: Vehicle[];
-  canEdit: boolean;
+  can: Permissions;
   onChanged: () => void;
   onSaved: (v: Vehicle) => void;
 }) {
@@ -63,15 +65,15 @@ export function VehiclesAdmin(props: {
   return (
     <div className="vehicles-admin" data-testid="vehicles-admin">
       <div className="row toolbar">
-        {props.canEdit && (
-          <>
-            <button type="button" onClick={() => setMode({ kind: "add" })}>
-              Add vehicle
-            </button>
-            <button type="button" onClick={() => setMode({ kind: "import" })}>
-              Import CSV
-            </button>
-          </>
+        {props.can.operate && (
+          <button type="button" onClick={() => setMode({ kind: "add" })}>
+            Add vehicle
+          </button>
+        )}
+        {props.can.admin && (
+          <button type="button" onClick={() => setMode({ kind: "import" })}>
+            Import CSV
+          </button>
         )}
         <button type="button" onClick={() => void exportCsv()} disabled={exporting}>
           {exporting ? "Exporting…" : "Export CSV"}
@@ -83,7 +85,7 @@ export function VehiclesAdmin(props: {
       {selected && (
         <VehicleAdminDetail
           vehicle={selected}
-          canEdit={props.canEdit}
+          canEdit={props.can.operate}
           onSaved={props.onSaved}
           onRemoved={() => {
             toList();
