@@ -25,6 +25,7 @@ import { LiveLimits } from "./live-limits.ts";
 import { createLoginBackoff } from "./login-backoff.ts";
 import { registerAuth } from "./plugins/auth.ts";
 import { registerBullBoard } from "./plugins/bull-board.ts";
+import { registerCompression } from "./plugins/compression.ts";
 import { registerDocs } from "./plugins/docs.ts";
 import { uiPlugin } from "./plugins/ui.ts";
 import { sharedRateLimitStore } from "./rate-limit-store.ts";
@@ -134,6 +135,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const origins = config.CORS_ORIGINS.split(",")
     .map((o) => o.trim())
     .filter(Boolean);
+  // before every route: its onRoute hook adds the compressing onSend to the routes registered after it
+  await registerCompression(app);
   await app.register(helmet, {
     contentSecurityPolicy: {
       // 'self' covers ws:/wss: to the page's own host (CSP Level 3), which is all /ws needs
