@@ -60,8 +60,12 @@ module.exports = {
       name: "product-imports-no-harness",
       severity: "error",
       comment: "Tests and load tools may import the product; the product never imports them.",
-      // scripts/soak*.ts is a load tool that drives the bench's pipeline
-      from: { path: "^(core|broker|bridge|worker|api|ui|simulator|scripts)/", pathNot: "^scripts/soak" },
+      // scripts/soak*.ts is a load tool that drives the bench's pipeline; scripts/screenshots.ts
+      // launches the UI tests' Chromium (test/ui/browser.ts)
+      from: {
+        path: "^(core|broker|bridge|worker|api|ui|simulator|scripts)/",
+        pathNot: "^scripts/(soak|screenshots)",
+      },
       to: { path: "^(test|load)/" },
     },
   ],

@@ -24,9 +24,11 @@ import { LiveHub } from "./live-hub.ts";
 import { LiveLimits } from "./live-limits.ts";
 import { createLoginBackoff } from "./login-backoff.ts";
 import { registerAuth } from "./plugins/auth.ts";
+import { basemapFilePlugin } from "./plugins/basemap-file.ts";
 import { registerBullBoard } from "./plugins/bull-board.ts";
+import { registerCompression } from "./plugins/compression.ts";
 import { registerDocs } from "./plugins/docs.ts";
-import { uiPlugin } from "./plugins/ui.ts";
+import { basemapCsp, uiPlugin } from "./plugins/ui.ts";
 import { sharedRateLimitStore } from "./rate-limit-store.ts";
 import { registerRouteRules } from "./route-rules.ts";
 import { accountCreateRoutes } from "./routes/account-create.ts";
@@ -134,10 +136,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const origins = config.CORS_ORIGINS.split(",")
     .map((o) => o.trim())
     .filter(Boolean);
+  // before every route: its onRoute hook adds the compressing onSend to the routes registered after it
+  await registerCompression(app);
+  const basemap = basemapCsp(config);
   await app.register(helmet, {
     contentSecurityPolicy: {
       // 'self' covers ws:/wss: to the page's own host (CSP Level 3), which is all /ws needs
-      directives: { "img-src": ["'self'", "data:", "https:"], "connect-src": ["'self'"] },
+      directives: {
+        "img-src": ["'self'", "data:", "https:", ...basemap.imgSrc],
+        "connect-src": ["'self'", ...basemap.connectSrc],
+      },
     },
   });
   await app.register(cors, { origin: origins.length > 0 ? origins : false, credentials: true });
@@ -253,6 +261,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }),
   );
   await registerBullBoard(app, [...deps.queue.queues, ...(deps.boardQueues ?? [])]);
+  if (config.MAP_PMTILES_FILE) await app.register(basemapFilePlugin({ file: config.MAP_PMTILES_FILE }));
   await app.register(uiPlugin({ config }));
 
   const out = app as unknown as App;

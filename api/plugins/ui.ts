@@ -22,15 +22,41 @@ type UiSettings = Pick<
   Config,
   "TILE_URL" | "MAP_TILE_URL" | "MAP_TILE_ATTRIBUTION" | "MAP_MAX_ZOOM" | "STALE_AFTER_SECONDS" | "FLEET_TZ"
 > &
-  Partial<Pick<Config, "MOVING_SPEED_KMH" | "TRIP_GAP_SECONDS">>;
+  Partial<Pick<Config, "MOVING_SPEED_KMH" | "TRIP_GAP_SECONDS" | "MAP_PMTILES_FILE">>;
+
+/** Where the API serves MAP_PMTILES_FILE (api/plugins/basemap-file.ts). */
+export const BASEMAP_FILE_PATH = "/api/ui/basemap.pmtiles";
+
+const PMTILES_SCHEME = /^pmtiles:\/\//i;
+const PMTILES_FILE = /\.pmtiles(\?|$)/i;
+
+/** The tile source the browser reads: MAP_TILE_URL, else the served MAP_PMTILES_FILE, else TILE_URL. */
+export function tileSource(config: UiSettings): { url: string; format: "xyz" | "pmtiles" } {
+  const given = config.MAP_TILE_URL ?? (config.MAP_PMTILES_FILE ? BASEMAP_FILE_PATH : config.TILE_URL);
+  // a single-file basemap (PMTiles) is read by range requests, not as {z}/{x}/{y} tiles; the
+  // pmtiles:// form (as MapLibre's protocol names it) is the same file at the URL after the scheme
+  if (PMTILES_SCHEME.test(given)) return { url: given.replace(PMTILES_SCHEME, ""), format: "pmtiles" };
+  return { url: given, format: PMTILES_FILE.test(given) ? "pmtiles" : "xyz" };
+}
+
+/**
+ * What the page's CSP must allow beyond 'self' for the basemap: a PMTiles archive on another
+ * origin is fetched (connect-src that origin, nothing wider), and its tiles are shown as blob:
+ * images made in the page (img-src blob:).
+ */
+export function basemapCsp(config: UiSettings): { connectSrc: string[]; imgSrc: string[] } {
+  const { url, format } = tileSource(config);
+  if (format !== "pmtiles") return { connectSrc: [], imgSrc: [] };
+  const origin = /^https?:\/\//i.test(url) ? new URL(url).origin : undefined;
+  return { connectSrc: origin ? [origin] : [], imgSrc: ["blob:"] };
+}
 
 /** What the browser is told about the map (GET /api/ui/config). */
 export function uiConfig(config: UiSettings) {
-  const tileUrl = config.MAP_TILE_URL ?? config.TILE_URL;
+  const { url: tileUrl, format: tileFormat } = tileSource(config);
   return {
     tileUrl,
-    // a single-file basemap (PMTiles) is read by range requests, not as {z}/{x}/{y} tiles
-    tileFormat: /\.pmtiles(\?|$)/i.test(tileUrl) ? ("pmtiles" as const) : ("xyz" as const),
+    tileFormat,
     tileAttribution:
       config.MAP_TILE_ATTRIBUTION ?? (tileUrl.includes("openstreetmap.org") ? OSM_ATTRIBUTION : ""),
     maxZoom: config.MAP_MAX_ZOOM,

@@ -152,7 +152,14 @@ export const uiVars = z.object({
     .string()
     .optional()
     .describe(
-      "map tiles for the UI: an {z}/{x}/{y} URL template, or a single-file .pmtiles basemap; unset: TILE_URL",
+      "map tiles for the UI: an {z}/{x}/{y} URL template, or a single-file raster PMTiles basemap (a URL ending in .pmtiles, or pmtiles://URL; read with range requests); unset: MAP_PMTILES_FILE's address when that is set, else TILE_URL",
+    ),
+  MAP_PMTILES_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "a raster .pmtiles file the API serves (to logged-in users, with range requests) at /api/ui/basemap.pmtiles: a self-hosted basemap with no tile server",
     ),
   TILE_URL: z
     .string()

@@ -1,29 +1,17 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import mqtt, { type MqttClient } from "mqtt";
-import pg from "pg";
-import { buildApp } from "../../api/app.ts";
-import { createBridge } from "../../bridge/bridge.ts";
-import { createBroker } from "../../broker/create-broker.ts";
-import { loadConfig } from "../../core/config.ts";
 import { hashDeviceSecret } from "../../core/credentials.ts";
-import { createPool } from "../../core/db.ts";
 import { liveKeys } from "../../core/live-state.ts";
-import { withLocalServices } from "../../core/local-services.ts";
-import { createLogger } from "../../core/logger.ts";
-import { migrate } from "../../core/migrate.ts";
-import { createLocationQueues } from "../../core/queues.ts";
-import { channelOf, createRedis, type Redis } from "../../core/redis.ts";
+import { channelOf, createRedis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import { addUser } from "../../core/users.ts";
 import { launchChromium } from "../../test/ui/browser.ts";
-import { buildUiIfStale } from "../../ui/build-if-stale.ts";
-import { createWorker } from "../../worker/create-worker.ts";
+import { startUiBenchPlatform } from "./ui-platform.ts";
 
 /**
  * `npm run bench:ui`: the browser's frame rate on the live map with N vehicles (default 5,000)
@@ -62,70 +50,19 @@ else await main();
 async function main(): Promise<void> {
   const n = Number(args.vehicles);
   const seconds = Number(args.seconds);
-  buildUiIfStale(log);
-  const servicesDir = `${root}.data/bench-ui-services`;
-  const env = withLocalServices(process.env, [
-    "--dir",
-    servicesDir,
-    "--pg-port",
-    "54397",
-    "--redis-port",
-    "63897",
-  ]);
-  const dbName = `lt_bench_ui_${process.pid}`;
-  const adminDb = new pg.Client({ connectionString: env.DATABASE_URL });
-  await adminDb.connect();
-  await adminDb.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(env.DATABASE_URL as string);
-  dbUrl.pathname = `/${dbName}`;
-  await migrate(dbUrl.toString());
-
-  const config = loadConfig({
-    ...env,
-    DATABASE_URL: dbUrl.toString(),
-    MQTT_PORT: "0",
-    MQTT_WS_PORT: "0",
-    MQTT_HOST: "127.0.0.1",
-    LOG_LEVEL: "warn",
-    // the publisher's thousands of devices all connect from 127.0.0.1
-    MQTT_CONNECT_RATE_PER_ADDRESS: env.MQTT_CONNECT_RATE ?? "2000",
-    MQTT_MAX_CONNECTIONS_PER_ADDRESS: "0",
-    MQTT_MAX_CONNECTIONS: "0",
+  const platform = await startUiBenchPlatform({
+    name: "bench-ui",
+    ports: { pg: "54397", redis: "63897" },
+    poolSize: 10,
+    env: {
+      // the publisher's thousands of devices all connect from 127.0.0.1
+      MQTT_CONNECT_RATE_PER_ADDRESS: process.env.MQTT_CONNECT_RATE ?? "2000",
+      MQTT_MAX_CONNECTIONS_PER_ADDRESS: "0",
+      MQTT_MAX_CONNECTIONS: "0",
+    },
+    log,
   });
-  const plog = createLogger("bench-ui", config.LOG_LEVEL);
-  const pool = createPool(config.DATABASE_URL, 10);
-  const conns: Redis[] = [];
-  const conn = (o = {}) => {
-    const r = createRedis(config.REDIS_URL, o);
-    conns.push(r);
-    return r;
-  };
-  const redis = conn();
-  await redis.flushdb(); // the bench's own Redis instance: start from empty live state
-  const queue = createLocationQueues(conn(), config.QUEUE_PARTITIONS);
-  const bridge = createBridge({ config, queue, redis, log: plog });
-  // one pool for all: this bench measures the UI, not the broker under an answer flood
-  const broker = await createBroker({
-    config,
-    pool,
-    credentialPool: pool,
-    bridge,
-    redis,
-    subscriber: conn(),
-    log: plog,
-  });
-  const worker = createWorker({ config, pool, redis, connection: conn(), log: plog });
-  const app = await buildApp({
-    config,
-    pool,
-    redis: conn({ maxRetriesPerRequest: 1 }),
-    subscriber: conn(),
-    queue,
-    bridge,
-    log: plog,
-  });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const { config, pool, redis, broker, app, baseUrl } = platform;
   await addUser(pool, { username: "bench", password: "bench-password", role: "admin" });
 
   const password = "bench-ui-secret-not-for-production";
@@ -227,18 +164,8 @@ async function main(): Promise<void> {
   } finally {
     publisher.kill("SIGTERM");
     await browser.close();
-    await app.close();
-    await broker.close();
-    await worker.close();
-    await queue.close();
-    for (const c of conns) c.disconnect();
-    await pool.end();
-    await adminDb.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await adminDb.end();
+    await platform.close();
     rmSync(dir, { recursive: true, force: true });
-    // the bench's own PostgreSQL and Redis (not those of DATABASE_URL/REDIS_URL, which it never starts)
-    if (!process.env.DATABASE_URL || !process.env.REDIS_URL)
-      execFileSync("bash", [`${root}scripts/services`, "stop", "--dir", servicesDir], { stdio: "inherit" });
   }
 }
 

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UI_DIST, uiConfig } from "../../api/plugins/ui.ts";
+import { basemapCsp, UI_DIST, uiConfig } from "../../api/plugins/ui.ts";
 import { buildUiIfStale } from "../../ui/build-if-stale.ts";
 import { type ApiHarness, startApi } from "../api/harness.ts";
 
@@ -133,5 +133,20 @@ describe("the built UI on the API's origin (api/plugins/ui.ts)", () => {
       tileAttribution: "© ours",
       maxZoom: 15,
     });
+  });
+
+  it("points the map at the served MAP_PMTILES_FILE, reads pmtiles:// as a PMTiles URL, and widens the CSP by that origin and blob: images only", () => {
+    const base = { TILE_URL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png", MAP_MAX_ZOOM: 19 };
+    const rest = { STALE_AFTER_SECONDS: 300, FLEET_TZ: "Asia/Dubai" };
+    const served = { ...base, ...rest, MAP_PMTILES_FILE: "/srv/maps/dubai.pmtiles" };
+    expect(uiConfig(served)).toMatchObject({ tileUrl: "/api/ui/basemap.pmtiles", tileFormat: "pmtiles" });
+    expect(basemapCsp(served)).toEqual({ connectSrc: [], imgSrc: ["blob:"] });
+    const remote = { ...base, ...rest, MAP_TILE_URL: "pmtiles://https://cdn.example.test/world.pmtiles?v=2" };
+    expect(uiConfig(remote)).toMatchObject({
+      tileUrl: "https://cdn.example.test/world.pmtiles?v=2",
+      tileFormat: "pmtiles",
+    });
+    expect(basemapCsp(remote)).toEqual({ connectSrc: ["https://cdn.example.test"], imgSrc: ["blob:"] });
+    expect(basemapCsp({ ...base, ...rest })).toEqual({ connectSrc: [], imgSrc: [] });
   });
 });

@@ -1,4 +1,5 @@
 import L from "leaflet";
+import { leafletRasterLayer, PMTiles, TileType } from "pmtiles";
 import { useEffect, useState } from "react";
 import { TileLayer, useMap } from "react-leaflet";
 import type { UiConfig } from "../api.ts";
@@ -29,14 +30,12 @@ type BasemapState = "loading" | "tiles" | "offline";
  * coastlines, the Dubai road network), in a pane below the tiles: while tiles load, where one
  * fails, or with no network at all, the map shows that instead of a grey box. The map container
  * says which one the viewer sees (`data-basemap`: tiles, or offline when no tile has loaded and
- * one has failed). A single-file .pmtiles basemap needs the pmtiles library, not in this build:
- * such a source shows the offline basemap.
+ * one has failed). A single-file raster .pmtiles basemap is read by the pmtiles library with
+ * range requests (PmtilesLayer).
  */
 export function Basemap(props: { config: UiConfig }) {
   const map = useMap();
-  const [state, setState] = useState<BasemapState>(
-    props.config.tileFormat === "xyz" && props.config.tileUrl ? "loading" : "offline",
-  );
+  const [state, setState] = useState<BasemapState>(props.config.tileUrl ? "loading" : "offline");
 
   useEffect(() => {
     const pane = map.getPane("basemap") ?? map.createPane("basemap");
@@ -77,7 +76,14 @@ export function Basemap(props: { config: UiConfig }) {
     c.classList.toggle("basemap-offline", state === "offline");
   }, [map, state]);
 
-  if (props.config.tileFormat !== "xyz" || !props.config.tileUrl) return <OfflineNote />;
+  if (!props.config.tileUrl) return <OfflineNote />;
+  if (props.config.tileFormat === "pmtiles")
+    return (
+      <>
+        <PmtilesLayer config={props.config} onState={setState} />
+        {state === "offline" && <OfflineNote />}
+      </>
+    );
   return (
     <>
       <TileLayer
@@ -92,6 +98,48 @@ export function Basemap(props: { config: UiConfig }) {
       {state === "offline" && <OfflineNote />}
     </>
   );
+}
+
+const RASTER = new Set([TileType.Png, TileType.Jpeg, TileType.Webp, TileType.Avif]);
+
+/**
+ * A raster PMTiles archive as a Leaflet layer (the library's leafletRasterLayer). Its header says
+ * which zooms it holds: beyond them Leaflet scales the nearest tiles rather than showing none.
+ * An archive that cannot be read (missing, not PMTiles, vector tiles) leaves the offline basemap.
+ */
+function PmtilesLayer(props: { config: UiConfig; onState: (s: BasemapState) => void }) {
+  const map = useMap();
+  const { tileUrl, tileAttribution, maxZoom } = props.config;
+  const { onState } = props;
+  useEffect(() => {
+    const source = new PMTiles(tileUrl);
+    let layer: L.GridLayer | undefined;
+    let cancelled = false;
+    source
+      .getHeader()
+      .then((header) => {
+        if (cancelled) return;
+        if (!RASTER.has(header.tileType))
+          throw new Error(`tile type ${header.tileType} is not a raster image`);
+        layer = leafletRasterLayer(source, {
+          attribution: tileAttribution,
+          maxZoom,
+          minNativeZoom: header.minZoom,
+          maxNativeZoom: header.maxZoom,
+        }) as L.GridLayer;
+        layer.on("tileload", () => onState("tiles"));
+        layer.addTo(map);
+      })
+      .catch((err: unknown) => {
+        console.warn("PMTiles basemap unavailable:", err);
+        if (!cancelled) onState("offline");
+      });
+    return () => {
+      cancelled = true;
+      layer?.remove();
+    };
+  }, [map, tileUrl, tileAttribution, maxZoom, onState]);
+  return null;
 }
 
 function OfflineNote() {
