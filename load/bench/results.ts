@@ -1,19 +1,28 @@
 /** The shape of one `npm run bench` run (load/bench/results.json). */
 export interface Step {
   offeredMsgs: number;
+  /** messages the load generators actually sent; below offered when they fell behind */
+  sentMsgs?: number | undefined;
   offeredFixes: number;
   deliveredFixes: number;
   /** fixes whose PUBACK the publishers received in this step */
   fixesAcked: number;
   ackP50: number;
   ackP99: number;
+  /** exact publish→commit latency of the step's stored messages (load/bench/commit-latency.ts) */
   commitP50?: number | undefined;
   commitP99?: number | undefined;
+  /** messages published in the step's window whose commit was measured */
+  committedMsgs?: number | undefined;
+  /** seconds the system took, after the step, to store what it had accepted */
+  drainS?: number | undefined;
   loadCpuShare: number;
   /** CPU used in the measured window by the system's processes, in cores (broker, worker …) */
   cpu?: Record<string, number> | undefined;
   rssMB: number;
   sustained: boolean;
+  /** why a step was not sustained, e.g. "delivered 80 %", "commit p99 1,240 ms", "generator sent 91 %" */
+  failed?: string | undefined;
 }
 
 export interface ThroughputRun {
@@ -21,6 +30,8 @@ export interface ThroughputRun {
   mode: "single" | "batch50";
   devices: number;
   steps: Step[];
+  /** the step run before the ladder to warm the system (JIT, pools, caches); not counted */
+  warmup?: Step | undefined;
   /** highest sustained delivered fixes/s (0 when no step was sustained) */
   maxSustained: number;
   /** highest delivered fixes/s of any step, sustained or not */
@@ -65,8 +76,21 @@ export interface QueryRun {
   p99: number;
 }
 
+/** What the machine costs, measured before the systems (load/bench/calibration.ts). */
+export interface Calibration {
+  redisRttUs: number;
+  pgRttUs: number;
+  /** 8 KiB write + fdatasync where the bench's PostgreSQL keeps its data */
+  fsyncUs: number;
+  /** one fstat(2): the cost of entering and leaving the kernel */
+  syscallNs: number;
+  /** the kernel's share of all busy CPU time during the run (filled in at the end) */
+  kernelShare?: number | undefined;
+}
+
 export interface BenchResults {
   machine: { cores: number; memGiB: number; cpu: string; node: string; date: string };
+  calibration?: Calibration | undefined;
   command: string;
   quick: boolean;
   throughput: ThroughputRun[];

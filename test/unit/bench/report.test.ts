@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { median } from "../../../load/bench/calibration.ts";
 import { bucketPercentile } from "../../../load/bench/commit-latency.ts";
 import { BEGIN, END, renderMarkdown, renderSvg, spliceSection } from "../../../load/bench/report.ts";
 import type { BenchResults, Step } from "../../../load/bench/results.ts";
+import { failure } from "../../../load/bench/throughput.ts";
 
 const step = (delivered: number, sustained = true): Step => ({
   offeredMsgs: delivered,
@@ -18,13 +20,17 @@ const step = (delivered: number, sustained = true): Step => ({
 const results: BenchResults = {
   machine: { cores: 2, memGiB: 24, cpu: "test cpu", node: "v20", date: "2026-11-28" },
   command: "npm run bench -- --quick",
+  calibration: { redisRttUs: 61.4, pgRttUs: 140.2, fsyncUs: 115, syscallNs: 310, kernelShare: 0.42 },
   quick: true,
   throughput: [
     {
       sut: "pipeline",
       mode: "single",
       devices: 500,
-      steps: [{ ...step(6000), cpu: { broker: 0.614, worker: 0.3, postgres: 0.42 } }, step(7000, false)],
+      steps: [
+        { ...step(6000), cpu: { broker: 0.614, worker: 0.3, postgres: 0.42 } },
+        { ...step(7000, false), failed: "delivered 80 %" },
+      ],
       maxSustained: 6000,
       peakDelivered: 7000,
     },
@@ -77,7 +83,8 @@ describe("benchmark report writer", () => {
     expect(md).toContain("| pipeline batch50 / fastest raw COPY | 0.75 | ≥ 0.75 | yes |");
     expect(md).toContain("| pipeline batch50 / naive batch50 | 15.00 | ≥ 10 | yes |");
     expect(md).toContain("Command: `npm run bench -- --quick`");
-    expect(md).toContain("| pipeline | single | 500 | 7,000 | 7,000 |");
+    expect(md).toContain("| pipeline | single | 500 | 7,000 | n/a | 7,000 |");
+    expect(md).toContain("| 120 | no: delivered 80 % |");
     expect(md).toContain("| 40 % | broker 0.61 · worker 0.30 · postgres 0.42 | 120 |");
     expect(md).toContain("| 40 % | n/a | 120 |");
     expect(md).toContain("| one vehicle, one day track | 1,000,000 | 1.2 | 3.4 |");
@@ -123,5 +130,22 @@ describe("benchmark report writer", () => {
     expect(bucketPercentile(before, after, 50)).toBe(10);
     expect(bucketPercentile(before, after, 99)).toBe(1000);
     expect(bucketPercentile(after, after, 99)).toBeUndefined();
+  });
+
+  it("puts the machine's calibration row before the throughput tables", () => {
+    const md = renderMarkdown(results);
+    expect(md).toContain("| 61 | 140 | 115 | 310 | 42 % |");
+    expect(md.indexOf("### Calibration")).toBeLessThan(md.indexOf("### Throughput"));
+    expect(median([5, 1, 3, 100])).toBe(3);
+  });
+
+  it("fails a step for each reason it was not sustained, the generator's shortfall included", () => {
+    expect(failure({ deliveredShare: 0.99, commitP99: 120, sentShare: 1 })).toBeUndefined();
+    expect(failure({ deliveredShare: 0.99, sentShare: 0.9 })).toBe("sent 90 % of the offer");
+    expect(failure({ deliveredShare: 0.5, commitP99: 1000, sentShare: 1 })).toBe(
+      "delivered 50 %, commit p99 1000 ms",
+    );
+    // exact, not a bucket edge: 999 ms passes, 1000 ms does not
+    expect(failure({ deliveredShare: 1, commitP99: 999, sentShare: 1 })).toBeUndefined();
   });
 });
