@@ -73,12 +73,24 @@ export function renderMarkdown(r: BenchResults): string {
     const o = r.overload;
     out.push("\n### Overload (2 × max sustained single-fix rate)\n");
     out.push(
-      "| offered fixes/s | delivered fixes/s | PUBACK p99 ms | commit p99 ms | peak RSS MB | RSS after MB | acked | stored | lost | recovered in s | load-gen CPU | CPU by process, cores |",
+      "| offered fixes/s | delivered fixes/s | PUBACK p99 ms | commit p99 ms | RSS before / peak / after / a minute after MB | recovered in s | load-gen CPU | CPU by process, cores |",
     );
-    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    out.push("|---|---|---|---|---|---|---|---|");
     out.push(
-      `| ${fmt(o.offeredFixes)} | ${fmt(o.deliveredFixes)} | ${fmt(o.ackP99, 1)} | ${fmt(o.commitP99)} | ${fmt(o.peakRssMB)} | ${fmt(o.rssAfterMB)} | ${fmt(o.acked)} | ${fmt(o.stored)} | ${fmt(Math.max(0, o.acked - o.stored))} | ${fmt(o.recoveredInS, 1)} | ${o.loadCpuShare === undefined ? "n/a" : `${fmt(o.loadCpuShare * 100)} %`} | ${cpuCell(o.cpu)} |`,
+      `| ${fmt(o.offeredFixes)} | ${fmt(o.deliveredFixes)} | ${fmt(o.ackP99, 1)} | ${fmt(o.commitP99)} | ${fmt(o.rssBeforeMB)} / ${fmt(o.peakRssMB)} / ${fmt(o.rssAfterMB)} / ${fmt(o.rssMinuteAfterMB)} | ${fmt(o.recoveredInS, 1)} | ${o.loadCpuShare === undefined ? "n/a" : `${fmt(o.loadCpuShare * 100)} %`} | ${cpuCell(o.cpu)} |`,
     );
+    const rc = o.reconciled;
+    if (rc) {
+      out.push(
+        "\nEvery message of the overload, checked against the database after it drained (lost = acknowledged, never stored):\n",
+      );
+      out.push(
+        "| sent | acknowledged | stored | lost | stored, not acknowledged | neither (refused or unanswered: the device resends) |\n|---|---|---|---|---|---|",
+      );
+      out.push(
+        `| ${fmt(rc.sent)} | ${fmt(rc.acked)} | ${fmt(rc.stored)} | ${fmt(rc.ackedNotStored)} | ${fmt(rc.storedNotAcked)} | ${fmt(rc.sent - rc.acked - rc.storedNotAcked)} |`,
+      );
+    }
   }
   if (r.connections) {
     const c = r.connections;

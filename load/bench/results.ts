@@ -20,6 +20,8 @@ export interface Step {
   /** CPU used in the measured window by the system's processes, in cores (broker, worker …) */
   cpu?: Record<string, number> | undefined;
   rssMB: number;
+  /** per message, when the step asked for it (the overload step) */
+  reconciled?: Reconciliation | undefined;
   sustained: boolean;
   /** why a step was not sustained, e.g. "delivered 80 %", "commit p99 1,240 ms", "generator sent 91 %" */
   failed?: string | undefined;
@@ -45,6 +47,16 @@ export interface RawRun {
   rowsPerSec: number;
 }
 
+/** Every message of a step against the database (load/bench/reconcile.ts). */
+export interface Reconciliation {
+  sent: number;
+  acked: number;
+  stored: number;
+  /** lost: acknowledged, never stored; must be 0 */
+  ackedNotStored: number;
+  storedNotAcked: number;
+}
+
 export interface OverloadRun {
   offeredFixes: number;
   deliveredFixes: number;
@@ -55,6 +67,11 @@ export interface OverloadRun {
   acked: number;
   stored: number;
   recoveredInS: number;
+  /** per message: sent, acknowledged, stored, lost */
+  reconciled?: Reconciliation | undefined;
+  /** the system's RSS before the overload, and a minute after it ended */
+  rssBeforeMB?: number | undefined;
+  rssMinuteAfterMB?: number | undefined;
   /** the load generators' share of the machine during the overload, 0-1 */
   loadCpuShare?: number | undefined;
   /** CPU used by the system's processes during the overload, in cores */

@@ -9,6 +9,9 @@ import { migrate } from "../../core/migrate.ts";
 import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
 import { type CommitLatency, exactCommitLatency } from "./commit-latency.ts";
 import { type CpuGroups, pidFromFile, processTree } from "./cpu.ts";
+import type { Ledger } from "./load.ts";
+import { reconcile } from "./reconcile.ts";
+import type { Reconciliation } from "./results.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -32,6 +35,8 @@ export interface Sut {
   delivered(): Promise<number>;
   /** exact publish→commit latency of the messages published in a window; absent for relays */
   commitLatency?(fromMs: number, toMs: number): Promise<CommitLatency | undefined>;
+  /** every message of a step against the database; absent for relays */
+  reconcile?(ledger: Ledger): Promise<Reconciliation>;
   /** resident memory of its server processes, bytes */
   rss(): number;
   pids(): number[];
@@ -265,6 +270,7 @@ export async function startPipeline(
       return Number((await redis.hget(redisKeys.metrics, "worker_fixes_inserted")) ?? 0);
     },
     commitLatency: (fromMs, toMs) => exactCommitLatency(pool, fromMs, toMs),
+    reconcile: (ledger) => reconcile(pool, ledger),
     rss: () => rssOf(broker.child.pid) + rssOf(worker.child.pid),
     pids: () => [broker.child.pid as number, worker.child.pid as number],
     cpuGroups: () => ({

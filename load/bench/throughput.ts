@@ -62,6 +62,8 @@ export async function measureStep(
     cores: number;
     /** how long the system may take to store what it accepted before the step is read */
     drainTimeoutMs?: number;
+    /** check every message against the database after the step (Step.reconciled) */
+    reconcile?: boolean;
   },
 ): Promise<Step> {
   let peakRss = 0;
@@ -77,6 +79,7 @@ export async function measureStep(
       processes: o.processes,
       fixesPerMessage: o.fpm,
       qos: 1,
+      ...(o.reconcile ? { ledger: true } : {}),
     },
     async () => {
       // skip the publishers' ramp-up and stop before they do: a steady-state window
@@ -101,6 +104,7 @@ export async function measureStep(
   // commit latency once everything accepted is stored: a commit slower than the step still counts
   const drainS = await drain(sut, o.drainTimeoutMs ?? 30_000);
   const commit = sut.commitLatency ? await sut.commitLatency(...windowMs) : undefined;
+  const reconciled = result.ledger && sut.reconcile ? await sut.reconcile(result.ledger) : undefined;
   const offeredFixes = o.rate * o.fpm;
   const delivered = result.during;
   const failed = failure({
@@ -123,6 +127,7 @@ export async function measureStep(
     loadCpuShare: result.loadCpuShare,
     cpu,
     rssMB: peakRss / 2 ** 20,
+    reconciled,
     sustained: failed === undefined,
     failed,
   };

@@ -67,7 +67,10 @@ const results: BenchResults = {
     ackP99: 800,
     commitP99: 2500,
     peakRssMB: 500,
+    rssBeforeMB: 300,
     rssAfterMB: 400,
+    rssMinuteAfterMB: 320,
+    reconciled: { sent: 360_000, acked: 350_000, stored: 351_000, ackedNotStored: 0, storedNotAcked: 1_000 },
     acked: 100,
     stored: 100,
     recoveredInS: 2,
@@ -90,8 +93,9 @@ describe("benchmark report writer", () => {
     expect(md).toContain("| one vehicle, one day track | 1,000,000 | 1.2 | 3.4 |");
     expect(md).toContain("| pipeline | single | 6,000 | 7,000 |");
     expect(md).toContain(
-      "| 12,000 | 5,000 | 800 | 2,500 | 500 | 400 | 100 | 100 | 0 | 2 | 45 % | broker 0.50 · worker 0.20 |",
+      "| 12,000 | 5,000 | 800 | 2,500 | 300 / 500 / 400 / 320 | 2 | 45 % | broker 0.50 · worker 0.20 |",
     );
+    expect(md).toContain("| 360,000 | 350,000 | 351,000 | 0 | 1,000 | 9,000 |");
     expect(md).toContain("| overload delivered / max sustained | 0.83 | ≥ 0.8 | yes |");
   });
 
