@@ -94,12 +94,22 @@ export function renderMarkdown(r: BenchResults): string {
   }
   if (r.connections) {
     const c = r.connections;
-    out.push("\n### Idle connections (keepalive 60 s)\n");
+    const codes = Object.entries(c.codes ?? {})
+      .map(
+        ([k, v]) =>
+          `${k === "0" ? "accepted" : k === "reset" || k === "timeout" ? k : `CONNACK ${k}`} ${fmt(v)}`,
+      )
+      .join(" · ");
+    const refusals = Object.entries(c.brokerRefusals ?? {})
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(" · ");
+    out.push(`\n### Idle connections (keepalive ${c.keepaliveS ?? 60} s, held across it with PINGREQs)\n`);
     out.push(
-      "| target | held | broker RSS before MB | after MB | bytes per connection |\n|---|---|---|---|---|",
+      "| target | connect pace /s | outcomes | broker refusal counters | held | held after keepalive | broker RSS before / after MB | bytes per connection | ulimit -n |",
     );
+    out.push("|---|---|---|---|---|---|---|---|---|");
     out.push(
-      `| ${fmt(c.target)} | ${fmt(c.held)} | ${fmt(c.rssBeforeMB)} | ${fmt(c.rssAfterMB)} | ${fmt(c.bytesPerConnection)} |`,
+      `| ${fmt(c.target)} | ${fmt(c.perSecond)} | ${codes || "n/a"} | ${refusals || "none"} | ${fmt(c.held)} | ${fmt(c.heldAfterKeepalive)} | ${fmt(c.rssBeforeMB)} / ${fmt(c.rssAfterMB)} | ${fmt(c.bytesPerConnection)} | ${fmt(c.fdLimit)} |`,
     );
   }
   if (r.queries.length) {

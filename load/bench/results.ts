@@ -80,10 +80,26 @@ export interface OverloadRun {
 
 export interface ConnectionsRun {
   target: number;
+  /** open with CONNACK 0 once every device had tried */
   held: number;
+  /** still open after a keepalive period and a half of PINGREQs */
+  heldAfterKeepalive?: number | undefined;
+  keepaliveS?: number | undefined;
+  /** the pace the devices connected at, per second, and how long connecting took */
+  perSecond?: number | undefined;
+  connectS?: number | undefined;
+  /** CONNACK return codes, "reset" (closed before a CONNACK) and "timeout" */
+  codes?: Record<string, number> | undefined;
+  /** the broker's refusal counters that moved during the step */
+  brokerRefusals?: Record<string, number> | undefined;
   rssBeforeMB: number;
+  /** after the keepalive period */
   rssAfterMB: number;
+  /** (RSS after the keepalive period − before) / connections held then */
   bytesPerConnection: number;
+  bytesPerConnectionAtConnect?: number | undefined;
+  /** the open-file limit of a process on this machine (ulimit -n) */
+  fdLimit?: number | undefined;
 }
 
 export interface QueryRun {

@@ -60,6 +60,19 @@ const results: BenchResults = {
     },
   ],
   raw: [{ method: "COPY hex-EWKB", batch: 5000, parallel: 1, rowsPerSec: 40000 }],
+  connections: {
+    target: 20_000,
+    perSecond: 1800,
+    codes: { "0": 19_990, "3": 10 },
+    brokerRefusals: { "broker_connects_refused{reason=rate}": 10 },
+    held: 19_990,
+    heldAfterKeepalive: 19_990,
+    keepaliveS: 60,
+    rssBeforeMB: 100,
+    rssAfterMB: 500,
+    bytesPerConnection: 21_000,
+    fdLimit: 20_000,
+  },
   queries: [{ name: "one vehicle, one day track", rows: 1_000_000, p50: 1.2, p99: 3.4 }],
   overload: {
     offeredFixes: 12000,
@@ -96,6 +109,9 @@ describe("benchmark report writer", () => {
       "| 12,000 | 5,000 | 800 | 2,500 | 300 / 500 / 400 / 320 | 2 | 45 % | broker 0.50 · worker 0.20 |",
     );
     expect(md).toContain("| 360,000 | 350,000 | 351,000 | 0 | 1,000 | 9,000 |");
+    expect(md).toContain(
+      "| 20,000 | 1,800 | accepted 19,990 · CONNACK 3 10 | broker_connects_refused{reason=rate} 10 | 19,990 | 19,990 | 100 / 500 | 21,000 | 20,000 |",
+    );
     expect(md).toContain("| overload delivered / max sustained | 0.83 | ≥ 0.8 | yes |");
   });
 
