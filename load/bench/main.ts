@@ -6,7 +6,8 @@ import { parseArgs } from "node:util";
 import { startNaive, startRelay } from "./baselines.ts";
 import { calibrate, kernelShare, machineCpu } from "./calibration.ts";
 import { idleConnections } from "./connections.ts";
-import { queryLatency } from "./queries.ts";
+import { runLoad } from "./load.ts";
+import { loadQueryData, queryLatency } from "./queries.ts";
 import { copyEwkb, insertWithWorkerStatement, syntheticFixes } from "./raw-insert.ts";
 import { renderMarkdown, renderSvg, spliceSection } from "./report.ts";
 import type { BenchResults } from "./results.ts";
@@ -238,12 +239,40 @@ if (want("connections")) {
 
 if (want("queries")) {
   const rows = quick ? 1_000_000 : 10_000_000;
-  log(`query latency at ${rows.toLocaleString("en-US")} rows`);
-  const { pool, redis } = await freshStorage(svc);
-  redis.disconnect();
-  results.queries = await queryLatency(pool, rows, log);
+  const runs = 1000;
+  const ingestRate = 1000;
+  log(
+    `query latency at ${rows.toLocaleString("en-US")} rows, ${runs} runs each, while ${ingestRate} fixes/s are ingested`,
+  );
+  // the queries run against the pipeline's own database while it stores a live fleet's fixes
+  const pipe = await startPipeline(svc, devices, nextPort(), pipelineEnv);
+  const data = await loadQueryData(pipe.pool, rows, log);
+  const d0 = await pipe.delivered();
+  const t0 = performance.now();
+  let queriesS = 0;
+  const load = await runLoad(
+    {
+      urls: pipe.urls,
+      devices: pipe.devices,
+      rate: ingestRate,
+      seconds: quick ? 90 : 240,
+      processes: 1,
+      fixesPerMessage: 1,
+      qos: 1,
+    },
+    async () => {
+      const q0 = performance.now();
+      const out = await queryLatency(pipe.pool, data, runs);
+      queriesS = (performance.now() - q0) / 1000;
+      return out;
+    },
+    cores,
+  );
+  const ingestFixesPerS = ((await pipe.delivered()) - d0) / ((performance.now() - t0) / 1000);
+  if (queriesS > load.wallMs / 1000) log(`  the queries outlasted the ingest (${queriesS.toFixed(0)} s)`);
+  results.queries = load.during.map((q) => ({ ...q, ingestFixesPerS }));
   for (const q of results.queries) log(`  ${q.name}: p50 ${q.p50.toFixed(2)} ms, p99 ${q.p99.toFixed(2)} ms`);
-  await pool.end();
+  await pipe.stop();
 }
 
 results.calibration.kernelShare = kernelShare(cpuAtStart, machineCpu());

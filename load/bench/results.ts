@@ -105,6 +105,9 @@ export interface ConnectionsRun {
 export interface QueryRun {
   rows: number;
   name: string;
+  runs?: number | undefined;
+  /** fixes/s the pipeline stored while the queries ran (0: an idle database) */
+  ingestFixesPerS?: number | undefined;
   p50: number;
   p99: number;
 }

@@ -73,7 +73,16 @@ const results: BenchResults = {
     bytesPerConnection: 21_000,
     fdLimit: 20_000,
   },
-  queries: [{ name: "one vehicle, one day track", rows: 1_000_000, p50: 1.2, p99: 3.4 }],
+  queries: [
+    {
+      name: "one vehicle, one day track",
+      rows: 1_000_000,
+      runs: 1000,
+      ingestFixesPerS: 980,
+      p50: 1.2,
+      p99: 3.4,
+    },
+  ],
   overload: {
     offeredFixes: 12000,
     deliveredFixes: 5000,
@@ -103,7 +112,7 @@ describe("benchmark report writer", () => {
     expect(md).toContain("| 120 | no: delivered 80 % |");
     expect(md).toContain("| 40 % | broker 0.61 · worker 0.30 · postgres 0.42 | 120 |");
     expect(md).toContain("| 40 % | n/a | 120 |");
-    expect(md).toContain("| one vehicle, one day track | 1,000,000 | 1.2 | 3.4 |");
+    expect(md).toContain("| one vehicle, one day track | 1,000,000 | 1,000 | 980 | 1.2 | 3.4 |");
     expect(md).toContain("| pipeline | single | 6,000 | 7,000 |");
     expect(md).toContain(
       "| 12,000 | 5,000 | 800 | 2,500 | 300 / 500 / 400 / 320 | 2 | 45 % | broker 0.50 · worker 0.20 |",
