@@ -10,7 +10,7 @@ import { runLoad } from "./load.ts";
 import { loadQueryData, queryLatency } from "./queries.ts";
 import { copyEwkb, insertWithWorkerStatement, syntheticFixes } from "./raw-insert.ts";
 import { renderMarkdown, renderSvg, spliceSection } from "./report.ts";
-import type { BenchResults } from "./results.ts";
+import type { BenchResults, ThroughputRun } from "./results.ts";
 import {
   type BenchServices,
   benchServices,
@@ -40,9 +40,12 @@ const { values: args } = parseArgs({
     env: { type: "string", multiple: true },
     // a side run (another setting, one section): its JSON to this file, BENCHMARKS.md untouched
     out: { type: "string" },
+    // the throughput ladders run this many times, each system on a fresh database every time
+    repeat: { type: "string" },
   },
 });
 const quick = args.quick;
+const repeat = Math.max(1, Number(args.repeat ?? (quick ? 1 : 3)) || 1);
 const only = args.only?.split(",");
 const want = (s: string) => !only || only.includes(s);
 const pipelineEnv = envPairs(args.env);
@@ -101,16 +104,17 @@ results.calibration = await calibrate(svc, svc.dir ?? root);
   );
 }
 
-if (want("throughput")) {
-  log(`throughput: ${devices} devices, ${processes} publisher processes, ${seconds} s per step`);
+for (let repetition = 1; repetition <= repeat && want("throughput"); repetition++) {
+  log(
+    `throughput, repetition ${repetition} of ${repeat}: ${devices} devices, ${processes} publisher processes, ${seconds} s per step`,
+  );
+  const push = (run: ThroughputRun) => results.throughput.push({ ...run, repetition });
   const pipe = await startPipeline(svc, devices, nextPort(), pipelineEnv);
   const single = await ladder(pipe, { mode: "single", rates: singleRates, seconds, processes, cores, log });
-  results.throughput.push(single);
-  results.throughput.push(
-    await ladder(pipe, { mode: "batch50", rates: batchRates, seconds, processes, cores, log }),
-  );
+  push(single);
+  push(await ladder(pipe, { mode: "batch50", rates: batchRates, seconds, processes, cores, log }));
 
-  if (want("overload") && single.maxSustained > 0) {
+  if (repetition === 1 && want("overload") && single.maxSustained > 0) {
     const rate = 2 * single.maxSustained;
     log(`overload: ${rate} fixes/s for ${quick ? 10 : 30} s`);
     const acked0 = await pipe.delivered();
@@ -157,20 +161,14 @@ if (want("throughput")) {
   const relays: ("aedes" | "mosquitto")[] = hasMosquitto ? ["aedes", "mosquitto"] : ["aedes"];
   for (const kind of relays) {
     const relay = await startRelay(kind, devices, nextPort());
-    results.throughput.push(
-      await ladder(relay, { mode: "single", rates: relayRates, seconds, processes, cores, log }),
-    );
+    push(await ladder(relay, { mode: "single", rates: relayRates, seconds, processes, cores, log }));
     await relay.stop();
   }
   if (!hasMosquitto) log("mosquitto not installed (scripts/services install adds it): relay skipped");
 
   const naive = await startNaive(svc, devices, nextPort());
-  results.throughput.push(
-    await ladder(naive, { mode: "single", rates: naiveRates, seconds, processes, cores, log }),
-  );
-  results.throughput.push(
-    await ladder(naive, { mode: "batch50", rates: naiveBatchRates, seconds, processes, cores, log }),
-  );
+  push(await ladder(naive, { mode: "single", rates: naiveRates, seconds, processes, cores, log }));
+  push(await ladder(naive, { mode: "batch50", rates: naiveBatchRates, seconds, processes, cores, log }));
   await naive.stop();
 }
 

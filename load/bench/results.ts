@@ -29,6 +29,8 @@ export interface Step {
 
 export interface ThroughputRun {
   sut: string;
+  /** which repetition of the throughput section (`--repeat`), from 1 */
+  repetition?: number | undefined;
   mode: "single" | "batch50";
   devices: number;
   steps: Step[];
