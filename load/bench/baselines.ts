@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { exactCommitLatency } from "./commit-latency.ts";
 import {
   type BenchServices,
   benchDbUrl,
@@ -41,6 +42,7 @@ export async function startNaive(svc: BenchServices, devices: number, port: numb
         (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM vehicle_locations")).rows[0]?.n ?? 0
       );
     },
+    commitLatency: (fromMs, toMs) => exactCommitLatency(pool, fromMs, toMs),
     rss: () => rssOf(broker.child.pid),
     pids: () => [broker.child.pid as number],
     cpuGroups: () => ({

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,7 +8,9 @@ import type { PublisherJob, PublisherResult } from "./publisher.ts";
 
 const PUBLISHER = fileURLToPath(new URL("./publisher.ts", import.meta.url));
 
-export interface LoadSpec extends Omit<PublisherJob, "devices" | "rate" | "url"> {
+export interface LoadSpec extends Omit<PublisherJob, "devices" | "rate" | "url" | "ledger"> {
+  /** keep every message's identity and whether it was acknowledged (LoadResult.ledger) */
+  ledger?: boolean;
   urls: string[];
   devices: PublisherJob["devices"];
   /** messages per second in total */
@@ -28,6 +30,14 @@ export interface LoadResult {
   /** CPU the load generators used, as a share of the machine's cores over the run */
   loadCpuShare: number;
   wallMs: number;
+  /** every message sent: vehicle id, its last fix's recordedAt (ms), acknowledged */
+  ledger?: Ledger;
+}
+
+export interface Ledger {
+  vehicleIds: string[];
+  recordedAt: number[];
+  acked: boolean[];
 }
 
 /**
@@ -51,6 +61,7 @@ export async function runLoad<T>(
       qos: spec.qos,
       ...(spec.topic ? { topic: spec.topic } : {}),
       ...(spec.protocol ? { protocol: spec.protocol } : {}),
+      ...(spec.ledger ? { ledger: join(dir, `ledger-${p}.csv`) } : {}),
     };
     const file = join(dir, `job-${p}.json`);
     writeFileSync(file, JSON.stringify(job));
@@ -106,6 +117,7 @@ export async function runLoad<T>(
       loadCpuShare: cpuMs / (wallMs * cores),
       wallMs,
       during,
+      ...(spec.ledger ? { ledger: readLedgers(dir, spec.processes) } : {}),
     };
   } finally {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
@@ -119,4 +131,18 @@ export async function runLoad<T>(
 
 function sum(rs: PublisherResult[], k: "offered" | "sent" | "acked" | "errors" | "fixesAcked"): number {
   return rs.reduce((a, r) => a + r[k], 0);
+}
+
+function readLedgers(dir: string, processes: number): Ledger {
+  const out: Ledger = { vehicleIds: [], recordedAt: [], acked: [] };
+  for (let p = 0; p < processes; p++) {
+    for (const line of readFileSync(join(dir, `ledger-${p}.csv`), "utf8").split("\n")) {
+      if (!line) continue;
+      const [id, t, a] = line.split(",");
+      out.vehicleIds.push(id as string);
+      out.recordedAt.push(Number(t));
+      out.acked.push(a === "1");
+    }
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import { type BenchFix, osmandSender, type Sender, teltonikaSender } from "./device-senders.ts";
 import { Samples } from "./histogram.ts";
@@ -22,6 +22,8 @@ export interface PublisherJob {
   qos: 0 | 1;
   /** topic template; {id} is replaced */
   topic?: string;
+  /** a file to write every message to (device id, last fix's recordedAt, acknowledged 0/1) */
+  ledger?: string;
 }
 
 export interface PublisherResult {
@@ -88,6 +90,9 @@ process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
 
 const samples = new Samples();
+// per message, for the bench's reconciliation (load/bench/reconcile.ts): who, when, acknowledged
+const ledger: number[] | undefined = job.ledger ? [] : undefined;
+const ackedFlags = job.ledger ? new Uint8Array(Math.ceil(job.rate * job.seconds * 1.5) + 1000) : undefined;
 let sent = 0;
 let acked = 0;
 let errors = 0;
@@ -127,11 +132,14 @@ await new Promise<void>((resolve) => {
       const i = seq++ % clients.length;
       const c = clients[i] as Sender;
       const t0 = performance.now();
-      sent++;
+      const n = sent++;
+      const fixes = fixesFor(i);
+      if (ledger) ledger.push(i, (fixes[fixes.length - 1] as BenchFix).recordedAt);
       pending.push(
-        c.send(fixesFor(i)).then(
+        c.send(fixes).then(
           () => {
             acked++;
+            if (ackedFlags) ackedFlags[n] = 1;
             samples.add(performance.now() - t0);
           },
           () => {
@@ -155,6 +163,13 @@ const result: PublisherResult = {
   cpuMs: (cpu.user + cpu.system) / 1000,
   wallMs: performance.now() - start,
 };
+if (job.ledger && ledger && ackedFlags) {
+  const lines: string[] = [];
+  for (let k = 0; k < ledger.length; k += 2) {
+    lines.push(`${job.devices[ledger[k] as number]?.id},${ledger[k + 1]},${ackedFlags[k / 2] ?? 0}`);
+  }
+  writeFileSync(job.ledger, `${lines.join("\n")}\n`);
+}
 for (const c of clients) c.close();
 // a result line longer than the pipe buffer is written asynchronously: exit only once it is out
 process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -7,7 +7,11 @@ import { createPool } from "../../core/db.ts";
 import { withLocalServices } from "../../core/local-services.ts";
 import { migrate } from "../../core/migrate.ts";
 import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
+import { type CommitLatency, exactCommitLatency } from "./commit-latency.ts";
 import { type CpuGroups, pidFromFile, processTree } from "./cpu.ts";
+import type { Ledger } from "./load.ts";
+import { reconcile } from "./reconcile.ts";
+import type { Reconciliation } from "./results.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -29,6 +33,10 @@ export interface Sut {
   urls: string[];
   devices: Device[];
   delivered(): Promise<number>;
+  /** exact publish→commit latency of the messages published in a window; absent for relays */
+  commitLatency?(fromMs: number, toMs: number): Promise<CommitLatency | undefined>;
+  /** every message of a step against the database; absent for relays */
+  reconcile?(ledger: Ledger): Promise<Reconciliation>;
   /** resident memory of its server processes, bytes */
   rss(): number;
   pids(): number[];
@@ -53,12 +61,40 @@ export function benchServices(): BenchServices {
   // other ports let two checkouts bench side by side without colliding
   const pgPort = process.env.LOGITRACK_BENCH_PG_PORT ?? "54359";
   const redisPort = process.env.LOGITRACK_BENCH_REDIS_PORT ?? "63829";
-  const env = withLocalServices(process.env, ["--dir", dir, "--pg-port", pgPort, "--redis-port", redisPort]);
+  const env = withLocalServices({ ...process.env, LOGITRACK_PG_COMMIT_TIMESTAMPS: "on" }, [
+    "--dir",
+    dir,
+    "--pg-port",
+    pgPort,
+    "--redis-port",
+    redisPort,
+  ]);
   return {
     databaseUrl: env.DATABASE_URL as string,
     redisUrl: env.REDIS_URL as string,
     dir: process.env.DATABASE_URL || process.env.REDIS_URL ? undefined : dir,
   };
+}
+
+/**
+ * The bench's PostgreSQL keeps commit times (exact commit latency); one started before that
+ * setting existed is restarted with it. PostgreSQL the user set through DATABASE_URL must have
+ * `track_commit_timestamp = on` already: the bench says so instead of reporting no latency.
+ */
+export async function ensureCommitTimestamps(svc: BenchServices): Promise<BenchServices> {
+  const show = async () => {
+    const c = new pg.Client({ connectionString: svc.databaseUrl });
+    await c.connect();
+    const { rows } = await c.query<{ track_commit_timestamp: string }>("SHOW track_commit_timestamp");
+    await c.end();
+    return rows[0]?.track_commit_timestamp === "on";
+  };
+  if (await show()) return svc;
+  if (!svc.dir) throw new Error("the bench needs track_commit_timestamp = on in DATABASE_URL's server");
+  execFileSync("bash", [`${root}scripts/services`, "stop-pg", "--dir", svc.dir], { stdio: "inherit" });
+  const again = benchServices();
+  if (!(await show())) throw new Error("track_commit_timestamp is still off after a restart");
+  return again;
 }
 
 /** `--env KEY=VALUE` options (repeatable) as an environment for the pipeline under test. */
@@ -233,6 +269,8 @@ export async function startPipeline(
     async delivered() {
       return Number((await redis.hget(redisKeys.metrics, "worker_fixes_inserted")) ?? 0);
     },
+    commitLatency: (fromMs, toMs) => exactCommitLatency(pool, fromMs, toMs),
+    reconcile: (ledger) => reconcile(pool, ledger),
     rss: () => rssOf(broker.child.pid) + rssOf(worker.child.pid),
     pids: () => [broker.child.pid as number, worker.child.pid as number],
     cpuGroups: () => ({

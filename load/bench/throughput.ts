@@ -1,4 +1,3 @@
-import { bucketPercentile, readBuckets } from "./commit-latency.ts";
 import { startCpuMeter } from "./cpu.ts";
 import { runLoad } from "./load.ts";
 import type { Step, ThroughputRun } from "./results.ts";
@@ -15,8 +14,10 @@ export interface LadderOptions {
 }
 
 /**
- * Climbs the offered-load ladder against one system until a step is not sustained
- * (delivered < 95 % of offered, or p99 commit latency ≥ 1 s where it is measured).
+ * Climbs the offered-load ladder against one system, after a warm-up step, until a step is not
+ * sustained: delivered < 95 % of offered, exact p99 publish→commit ≥ 1 s where it is measured,
+ * or the load generators could not send what the step offered (then the generator, not the
+ * system, is what the step measured).
  */
 export async function ladder(
   sut: Sut & { redis?: import("ioredis").Redis },
@@ -24,14 +25,19 @@ export async function ladder(
 ): Promise<ThroughputRun> {
   const fpm = o.mode === "single" ? 1 : 50;
   const steps: Step[] = [];
+  // a first step at the lowest rate warms the system (JIT, connection pools, caches, the
+  // database's first partitions): without it the first step of a cold system fails (issue 18)
+  const warmup = await measureStep(sut, {
+    ...o,
+    rate: o.rates[0] as number,
+    fpm,
+    seconds: Math.max(3, o.seconds / 2),
+  });
+  o.log(`  ${sut.name} ${o.mode} warm-up: ${describe(warmup)}`);
   for (const rate of o.rates) {
     const step = await measureStep(sut, { ...o, rate, fpm });
     steps.push(step);
-    o.log(
-      `  ${sut.name} ${o.mode} offered ${Math.round(step.offeredFixes)} fixes/s → delivered ${Math.round(step.deliveredFixes)}; ` +
-        `PUBACK p99 ${step.ackP99.toFixed(1)} ms; commit p99 ${step.commitP99 ?? "n/a"} ms; ${step.sustained ? "sustained" : "NOT sustained"}`,
-    );
-    await drain(sut, 30_000);
+    o.log(`  ${sut.name} ${o.mode} ${describe(step)}`);
     if (!step.sustained) break;
   }
   const sustained = steps.filter((s) => s.sustained);
@@ -40,6 +46,7 @@ export async function ladder(
     mode: o.mode,
     devices: sut.devices.length,
     steps,
+    warmup,
     maxSustained: Math.max(0, ...sustained.map((s) => s.deliveredFixes)),
     peakDelivered: Math.max(0, ...steps.map((s) => s.deliveredFixes)),
   };
@@ -47,11 +54,21 @@ export async function ladder(
 
 export async function measureStep(
   sut: Sut & { redis?: import("ioredis").Redis },
-  o: { rate: number; fpm: number; seconds: number; processes: number; cores: number },
+  o: {
+    rate: number;
+    fpm: number;
+    seconds: number;
+    processes: number;
+    cores: number;
+    /** how long the system may take to store what it accepted before the step is read */
+    drainTimeoutMs?: number;
+    /** check every message against the database after the step (Step.reconciled) */
+    reconcile?: boolean;
+  },
 ): Promise<Step> {
-  const bucketsBefore = sut.redis ? await readBuckets(sut.redis) : undefined;
   let peakRss = 0;
   let cpu: Record<string, number> | undefined;
+  let windowMs: [number, number] = [0, 0];
   const result = await runLoad(
     {
       ...(sut.protocol ? { protocol: sut.protocol } : {}),
@@ -62,6 +79,7 @@ export async function measureStep(
       processes: o.processes,
       fixesPerMessage: o.fpm,
       qos: 1,
+      ...(o.reconcile ? { ledger: true } : {}),
     },
     async () => {
       // skip the publishers' ramp-up and stop before they do: a steady-state window
@@ -69,39 +87,71 @@ export async function measureStep(
       await new Promise((r) => setTimeout(r, warm));
       const d0 = await sut.delivered();
       const t0 = performance.now();
+      const wall0 = Date.now();
       const cpuMeter = startCpuMeter(sut.cpuGroups());
       const sampler = setInterval(() => {
         peakRss = Math.max(peakRss, sut.rss());
       }, 250);
       await new Promise((r) => setTimeout(r, o.seconds * 1000 - 2 * warm));
       clearInterval(sampler);
+      windowMs = [wall0, Date.now()];
       const d1 = await sut.delivered();
       cpu = cpuMeter();
       return (d1 - d0) / ((performance.now() - t0) / 1000);
     },
     o.cores,
   );
-  const bucketsAfter = sut.redis ? await readBuckets(sut.redis) : undefined;
-  const commitP50 =
-    bucketsBefore && bucketsAfter ? bucketPercentile(bucketsBefore, bucketsAfter, 50) : undefined;
-  const commitP99 =
-    bucketsBefore && bucketsAfter ? bucketPercentile(bucketsBefore, bucketsAfter, 99) : undefined;
+  // commit latency once everything accepted is stored: a commit slower than the step still counts
+  const drainS = await drain(sut, o.drainTimeoutMs ?? 30_000);
+  const commit = sut.commitLatency ? await sut.commitLatency(...windowMs) : undefined;
+  const reconciled = result.ledger && sut.reconcile ? await sut.reconcile(result.ledger) : undefined;
   const offeredFixes = o.rate * o.fpm;
   const delivered = result.during;
+  const failed = failure({
+    deliveredShare: delivered / offeredFixes,
+    commitP99: commit?.p99,
+    sentShare: result.offered > 0 ? result.sent / result.offered : 1,
+  });
   return {
     offeredMsgs: o.rate,
+    sentMsgs: result.sent / (o.seconds || 1),
     offeredFixes,
     deliveredFixes: delivered,
     fixesAcked: result.fixesAcked,
     ackP50: result.ackP50,
     ackP99: result.ackP99,
-    commitP50,
-    commitP99,
+    commitP50: commit?.p50,
+    commitP99: commit?.p99,
+    committedMsgs: commit?.messages,
+    drainS,
     loadCpuShare: result.loadCpuShare,
     cpu,
     rssMB: peakRss / 2 ** 20,
-    sustained: delivered >= 0.95 * offeredFixes && (commitP99 === undefined || commitP99 < 1000),
+    reconciled,
+    sustained: failed === undefined,
+    failed,
   };
+}
+
+/** Why a step was not sustained, or undefined when it was. */
+export function failure(m: {
+  deliveredShare: number;
+  commitP99?: number | undefined;
+  sentShare: number;
+}): string | undefined {
+  const why: string[] = [];
+  if (m.sentShare < 0.98) why.push(`sent ${Math.round(m.sentShare * 100)} % of the offer`);
+  if (m.deliveredShare < 0.95) why.push(`delivered ${Math.round(m.deliveredShare * 100)} %`);
+  if (m.commitP99 !== undefined && m.commitP99 >= 1000) why.push(`commit p99 ${Math.round(m.commitP99)} ms`);
+  return why.length ? why.join(", ") : undefined;
+}
+
+function describe(s: Step): string {
+  return (
+    `offered ${Math.round(s.offeredFixes)} fixes/s → delivered ${Math.round(s.deliveredFixes)}; ` +
+    `PUBACK p99 ${s.ackP99.toFixed(1)} ms; commit p99 ${s.commitP99 === undefined ? "n/a" : `${Math.round(s.commitP99)} ms`}; ` +
+    (s.sustained ? "sustained" : `NOT sustained (${s.failed})`)
+  );
 }
 
 /** Waits until the system has delivered everything (its count stops moving), bounded. */

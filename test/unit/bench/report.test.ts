@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { median } from "../../../load/bench/calibration.ts";
 import { bucketPercentile } from "../../../load/bench/commit-latency.ts";
-import { BEGIN, END, renderMarkdown, renderSvg, spliceSection } from "../../../load/bench/report.ts";
+import { BEGIN, END, renderMarkdown, renderSvg, spliceSection, spread } from "../../../load/bench/report.ts";
 import type { BenchResults, Step } from "../../../load/bench/results.ts";
+import { failure } from "../../../load/bench/throughput.ts";
 
 const step = (delivered: number, sustained = true): Step => ({
   offeredMsgs: delivered,
@@ -18,13 +20,17 @@ const step = (delivered: number, sustained = true): Step => ({
 const results: BenchResults = {
   machine: { cores: 2, memGiB: 24, cpu: "test cpu", node: "v20", date: "2026-11-28" },
   command: "npm run bench -- --quick",
+  calibration: { redisRttUs: 61.4, pgRttUs: 140.2, fsyncUs: 115, syscallNs: 310, kernelShare: 0.42 },
   quick: true,
   throughput: [
     {
       sut: "pipeline",
       mode: "single",
       devices: 500,
-      steps: [{ ...step(6000), cpu: { broker: 0.614, worker: 0.3, postgres: 0.42 } }, step(7000, false)],
+      steps: [
+        { ...step(6000), cpu: { broker: 0.614, worker: 0.3, postgres: 0.42 } },
+        { ...step(7000, false), failed: "delivered 80 %" },
+      ],
       maxSustained: 6000,
       peakDelivered: 7000,
     },
@@ -54,14 +60,39 @@ const results: BenchResults = {
     },
   ],
   raw: [{ method: "COPY hex-EWKB", batch: 5000, parallel: 1, rowsPerSec: 40000 }],
-  queries: [{ name: "one vehicle, one day track", rows: 1_000_000, p50: 1.2, p99: 3.4 }],
+  connections: {
+    target: 20_000,
+    perSecond: 1800,
+    codes: { "0": 19_990, "3": 10 },
+    brokerRefusals: { "broker_connects_refused{reason=rate}": 10 },
+    held: 19_990,
+    heldAfterKeepalive: 19_990,
+    keepaliveS: 60,
+    rssBeforeMB: 100,
+    rssAfterMB: 500,
+    bytesPerConnection: 21_000,
+    fdLimit: 20_000,
+  },
+  queries: [
+    {
+      name: "one vehicle, one day track",
+      rows: 1_000_000,
+      runs: 1000,
+      ingestFixesPerS: 980,
+      p50: 1.2,
+      p99: 3.4,
+    },
+  ],
   overload: {
     offeredFixes: 12000,
     deliveredFixes: 5000,
     ackP99: 800,
     commitP99: 2500,
     peakRssMB: 500,
+    rssBeforeMB: 300,
     rssAfterMB: 400,
+    rssMinuteAfterMB: 320,
+    reconciled: { sent: 360_000, acked: 350_000, stored: 351_000, ackedNotStored: 0, storedNotAcked: 1_000 },
     acked: 100,
     stored: 100,
     recoveredInS: 2,
@@ -74,16 +105,21 @@ describe("benchmark report writer", () => {
   it("computes each goal's ratio from the run and says whether it is met", () => {
     const md = renderMarkdown(results);
     expect(md).toContain("| pipeline single / bare Aedes relay | 0.75 | ≥ 1.0 | **no** |");
-    expect(md).toContain("| pipeline batch50 / fastest raw COPY | 0.75 | ≥ 0.75 | yes |");
+    expect(md).toContain("| pipeline batch50 / fastest raw COPY | 0.75 | ≥ 0.5 | yes |");
     expect(md).toContain("| pipeline batch50 / naive batch50 | 15.00 | ≥ 10 | yes |");
     expect(md).toContain("Command: `npm run bench -- --quick`");
-    expect(md).toContain("| pipeline | single | 500 | 7,000 | 7,000 |");
+    expect(md).toContain("| pipeline | single | 500 | 7,000 | n/a | 7,000 |");
+    expect(md).toContain("| 120 | no: delivered 80 % |");
     expect(md).toContain("| 40 % | broker 0.61 · worker 0.30 · postgres 0.42 | 120 |");
     expect(md).toContain("| 40 % | n/a | 120 |");
-    expect(md).toContain("| one vehicle, one day track | 1,000,000 | 1.2 | 3.4 |");
+    expect(md).toContain("| one vehicle, one day track | 1,000,000 | 1,000 | 980 | 1.2 | 3.4 |");
     expect(md).toContain("| pipeline | single | 6,000 | 7,000 |");
     expect(md).toContain(
-      "| 12,000 | 5,000 | 800 | 2,500 | 500 | 400 | 100 | 100 | 0 | 2 | 45 % | broker 0.50 · worker 0.20 |",
+      "| 12,000 | 5,000 | 800 | 2,500 | 300 / 500 / 400 / 320 | 2 | 45 % | broker 0.50 · worker 0.20 |",
+    );
+    expect(md).toContain("| 360,000 | 350,000 | 351,000 | 0 | 1,000 | 9,000 |");
+    expect(md).toContain(
+      "| 20,000 | 1,800 | accepted 19,990 · CONNACK 3 10 | broker_connects_refused{reason=rate} 10 | 19,990 | 19,990 | 100 / 500 | 21,000 | 20,000 |",
     );
     expect(md).toContain("| overload delivered / max sustained | 0.83 | ≥ 0.8 | yes |");
   });
@@ -123,5 +159,48 @@ describe("benchmark report writer", () => {
     expect(bucketPercentile(before, after, 50)).toBe(10);
     expect(bucketPercentile(before, after, 99)).toBe(1000);
     expect(bucketPercentile(after, after, 99)).toBeUndefined();
+  });
+
+  it("shows each ratio as the median of the repetitions with its range, and judges the goal on the median", () => {
+    const rep = (sut: string, v: number, repetition: number) => ({
+      sut,
+      mode: "single" as const,
+      devices: 500,
+      repetition,
+      steps: [step(v)],
+      maxSustained: v,
+      peakDelivered: v,
+    });
+    const md = renderMarkdown({
+      ...results,
+      throughput: [
+        rep("pipeline", 9000, 1),
+        rep("aedes-relay", 10000, 1),
+        rep("pipeline", 12000, 2),
+        rep("aedes-relay", 10000, 2),
+        rep("pipeline", 8000, 3),
+        rep("aedes-relay", 10000, 3),
+      ],
+    });
+    expect(md).toContain("| pipeline single / bare Aedes relay | 0.90 (0.80–1.20) | ≥ 1.0 | **no** |");
+    expect(spread([3, undefined, 1, 2])).toEqual({ median: 2, min: 1, max: 3, n: 3 });
+    expect(spread([])).toBeUndefined();
+  });
+
+  it("puts the machine's calibration row before the throughput tables", () => {
+    const md = renderMarkdown(results);
+    expect(md).toContain("| 61 | 140 | 115 | 310 | 42 % |");
+    expect(md.indexOf("### Calibration")).toBeLessThan(md.indexOf("### Throughput"));
+    expect(median([5, 1, 3, 100])).toBe(3);
+  });
+
+  it("fails a step for each reason it was not sustained, the generator's shortfall included", () => {
+    expect(failure({ deliveredShare: 0.99, commitP99: 120, sentShare: 1 })).toBeUndefined();
+    expect(failure({ deliveredShare: 0.99, sentShare: 0.9 })).toBe("sent 90 % of the offer");
+    expect(failure({ deliveredShare: 0.5, commitP99: 1000, sentShare: 1 })).toBe(
+      "delivered 50 %, commit p99 1000 ms",
+    );
+    // exact, not a bucket edge: 999 ms passes, 1000 ms does not
+    expect(failure({ deliveredShare: 1, commitP99: 999, sentShare: 1 })).toBeUndefined();
   });
 });
