@@ -5,11 +5,13 @@ import type { AlertRuleKind, AlertScope } from "../../core/alerts.ts";
  * The alert rules the bench's alerts section runs the ingest ladder with (load/bench/alerts.ts),
  * fitted to what load/bench/publisher.ts sends: vehicle j of a publisher process sits at latitude
  * 25 + j × 0.0005 and a longitude that cycles over 55 + (j + k × devices) × 0.0001, and its speed
- * cycles over (j + k × devices) mod 120 km/h. So a few speeding rules with limits near 120 and no
- * minimum fire now and then, the others track runs that only sometimes last their minimum, and the
- * geofences are latitude bands over the fleet's area with an eastern edge the vehicles cross when
- * their longitude cycles (in quick mode; in the full ladder each vehicle stays put, so the
- * geofence rules fire at its first fix and are then judged without firing).
+ * cycles over (j + k × devices) mod 120 km/h. So two speeding rules with limits just under 120 and
+ * no minimum fire at about 1 fix in 40, the others track runs of fixes over their limit that end
+ * before their minimum, and the geofences are narrow latitude bands over the fleet's area (a few
+ * vehicles each) with an eastern edge the vehicles cross when their longitude cycles (in quick
+ * mode, a few fixes in a hundred; in the full ladder each vehicle stays put, so the geofence rules
+ * fire at its first fix and are then judged without firing). Real fleets raise far fewer alerts
+ * per fix: this is the busy end.
  */
 export interface BenchRule {
   name: string;
@@ -23,9 +25,9 @@ export type Box = [number, number, number, number];
 
 export const FENCE_COUNT = 25;
 
-/** Latitude bands 0.01° high every 0.02°, from longitude 54.99 to 55.06. */
+/** Latitude bands 0.001° high every 0.02°, from longitude 54.99 to 55.06. */
 export function benchFences(count = FENCE_COUNT): Box[] {
-  return Array.from({ length: count }, (_, k) => [54.99, 25 + k * 0.02, 55.06, 25 + k * 0.02 + 0.01]);
+  return Array.from({ length: count }, (_, k) => [54.99, 25 + k * 0.02, 55.06, 25 + k * 0.02 + 0.001]);
 }
 
 /**
@@ -36,11 +38,11 @@ export function benchRules(speeding: number, fenceIds: readonly number[], groupI
   const scope = (i: number): AlertScope => (i % 2 === 0 ? { kind: "fleet" } : { kind: "group", groupId });
   const rules: BenchRule[] = [];
   for (let i = 0; i < speeding; i++) {
-    // three fire at every fix over 116-118 km/h; the others need a run of 1-55 s over 40-119 km/h
+    // two fire at a fix over 117 or 118 km/h; the others need a run of 5-59 s over 40-119 km/h
     const params =
-      i < 3
-        ? { limitKmh: 116 + i, minSeconds: 0 }
-        : { limitKmh: 40 + ((i * 7) % 80), minSeconds: 1 + (i % 10) * 6 };
+      i < 2
+        ? { limitKmh: 117 + i, minSeconds: 0 }
+        : { limitKmh: 40 + ((i * 7) % 80), minSeconds: 5 + (i % 10) * 6 };
     rules.push({ name: `bench speeding ${i + 1}`, kind: "speeding", params, scope: scope(i) });
   }
   fenceIds.forEach((geofenceId, k) => {

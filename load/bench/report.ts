@@ -1,4 +1,4 @@
-import type { AlertsRun, BenchResults, ThroughputRun } from "./results.ts";
+import type { AlertsRun, BenchResults, Step, ThroughputRun } from "./results.ts";
 
 const fmt = (n: number | undefined, digits = 0) =>
   n === undefined || Number.isNaN(n) ? "n/a" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
@@ -144,6 +144,16 @@ export function alertsRatio(a: AlertsRun): number | undefined {
   return a.without.maxSustained > 0 ? a.with.maxSustained / a.without.maxSustained : undefined;
 }
 
+/**
+ * CPU milliseconds the system's processes (or one of them) spent per 1,000 fixes delivered in a
+ * step: what a rule costs, read even when a busy machine leaves the ladder short of its capacity.
+ */
+export function cpuPerThousand(s: Step, process?: string): number | undefined {
+  if (!s.cpu || s.deliveredFixes <= 0) return undefined;
+  const cores = process ? s.cpu[process] : Object.values(s.cpu).reduce((a, b) => a + b, 0);
+  return cores === undefined ? undefined : (cores * 1e6) / s.deliveredFixes;
+}
+
 /** The alerts subsection (load/bench/alerts.ts): both ladders step by step, the ratio, the latency. */
 export function renderAlerts(a: AlertsRun): string {
   const out: string[] = [];
@@ -155,16 +165,16 @@ export function renderAlerts(a: AlertsRun): string {
       "the rest to the fleet; no channels).\n",
   );
   out.push(
-    "| rules | offered fixes/s | delivered fixes/s | PUBACK p99 ms | commit p50 / p99 ms | CPU by process, cores | sustained |",
+    "| rules | offered fixes/s | delivered fixes/s | PUBACK p99 ms | commit p50 / p99 ms | CPU by process, cores | CPU ms per 1,000 fixes, worker / all | sustained |",
   );
-  out.push("|---|---|---|---|---|---|---|");
+  out.push("|---|---|---|---|---|---|---|---|");
   for (const [label, t] of [
     ["none", a.without],
     [String(n), a.with],
   ] as const)
     for (const s of t.steps)
       out.push(
-        `| ${label} | ${fmt(s.offeredFixes)} | ${fmt(s.deliveredFixes)} | ${fmt(s.ackP99, 1)} | ${fmt(s.commitP50)} / ${fmt(s.commitP99)} | ${cpuCell(s.cpu)} | ${s.sustained ? "yes" : "no"} |`,
+        `| ${label} | ${fmt(s.offeredFixes)} | ${fmt(s.deliveredFixes)} | ${fmt(s.ackP99, 1)} | ${fmt(s.commitP50)} / ${fmt(s.commitP99)} | ${cpuCell(s.cpu)} | ${fmt(cpuPerThousand(s, "worker"))} / ${fmt(cpuPerThousand(s))} | ${s.sustained ? "yes" : "no"} |`,
       );
   out.push(
     "\n| rules | max sustained fixes/s | peak delivered fixes/s | alert episodes stored |\n|---|---|---|---|",

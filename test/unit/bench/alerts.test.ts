@@ -7,8 +7,8 @@ import {
   type Receipt,
   triggerKey,
 } from "../../../load/bench/alert-latency.ts";
-import { renderAlerts, renderMarkdown } from "../../../load/bench/report.ts";
-import type { AlertsRun, BenchResults, ThroughputRun } from "../../../load/bench/results.ts";
+import { cpuPerThousand, renderAlerts, renderMarkdown } from "../../../load/bench/report.ts";
+import type { AlertsRun, BenchResults, Step, ThroughputRun } from "../../../load/bench/results.ts";
 
 const t0 = Date.parse("2026-12-06T10:00:00.000Z");
 const receipt = (vehicleId: string, t: number, at: number, phase = "start"): Receipt => ({
@@ -62,11 +62,10 @@ describe("the bench's alert rules", () => {
     expect(rules.filter((r) => r.scope.kind === "fleet")).toHaveLength(28);
   });
 
-  it("hold 50 speeding rules, some firing at a fix over 116-118 km/h (the publishers send up to 119)", () => {
+  it("hold 50 speeding rules, two firing at a fix over 117 or 118 km/h (the publishers send up to 119)", () => {
     const speeding = rules.filter((r) => r.kind === "speeding").map((r) => r.params);
     expect(speeding).toHaveLength(50);
     expect(speeding.filter((p) => p.minSeconds === 0)).toEqual([
-      { limitKmh: 116, minSeconds: 0 },
       { limitKmh: 117, minSeconds: 0 },
       { limitKmh: 118, minSeconds: 0 },
     ]);
@@ -92,9 +91,9 @@ describe("the bench's alert rules", () => {
     // load/bench/publisher.ts: latitude 25 + j × 0.0005, longitude 55 + (j + k × devices) mod 1000 × 0.0001
     const inside = (lat: number, lng: number) =>
       fences.some(([w, s, e, n]) => lng >= w && lng <= e && lat >= s && lat <= n);
-    expect(inside(25.005, 55.01)).toBe(true);
-    expect(inside(25.005, 55.08)).toBe(false);
-    expect(inside(25.015, 55.01)).toBe(false);
+    expect(inside(25.0005, 55.01)).toBe(true);
+    expect(inside(25.0005, 55.08)).toBe(false);
+    expect(inside(25.005, 55.01)).toBe(false);
   });
 });
 
@@ -137,6 +136,17 @@ const alerts: AlertsRun = {
 };
 
 describe("the alerts section of the report", () => {
+  it("charges each step's CPU to the fixes it delivered", () => {
+    const s = {
+      ...(alerts.with.steps[0] as Step),
+      deliveredFixes: 2000,
+      cpu: { worker: 0.5, postgres: 0.3 },
+    };
+    expect(cpuPerThousand(s, "worker")).toBe(250);
+    expect(cpuPerThousand(s)).toBe(400);
+    expect(cpuPerThousand({ ...s, cpu: undefined })).toBeUndefined();
+  });
+
   it("shows both ladders, the ratio against the goal and the latency", () => {
     const md = renderAlerts(alerts);
     expect(md).toContain("| none | 6,000 | 6,000 |");
