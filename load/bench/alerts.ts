@@ -58,6 +58,11 @@ export async function alertsSection(o: AlertsOptions): Promise<AlertsRun> {
   o.log(`alerts: the same with ${rules.length} rules`);
   const withRules = await ladder({ ...pipe, name: "pipeline, 100 rules" }, { ...o, mode: "single" });
   const alertsWith = await countAlerts(pipe.pool);
+  // the latency is that of a pipeline keeping up: every fix the ladder had acknowledged stored first
+  const acked = withRules.steps.reduce((sum, s) => sum + s.fixesAcked, 0);
+  const deadline0 = performance.now() + 300_000;
+  while (performance.now() < deadline0 && (await pipe.delivered()) < acked)
+    await new Promise((r) => setTimeout(r, 500));
 
   const secret = randomBytes(24).toString("hex");
   const receiver = await startReceiver(secret);
