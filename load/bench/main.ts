@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { alertsSection } from "./alerts.ts";
 import { startNaive, startRelay } from "./baselines.ts";
 import { calibrate, kernelShare, machineCpu } from "./calibration.ts";
 import { idleConnections } from "./connections.ts";
@@ -29,7 +30,8 @@ import { ladder, measureStep } from "./throughput.ts";
  * one run (loopback only, bounded in time), written to BENCHMARKS.md, docs/bench-chart.svg and
  * load/bench/results.json. Sections: throughput ladders (pipeline; the pipeline fed by Codec 8E
  * over TCP and by OsmAnd over HTTP; naive, bare Aedes, Mosquitto), raw storage, overload, idle
- * connections, query latency.
+ * connections, query latency, alerts (ingest with 100 alert rules against none; alert latency).
+ * `--only a,b` runs some of them (throughput, overload, devices, raw, connections, queries, alerts).
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const { values: args } = parseArgs({
@@ -271,6 +273,26 @@ if (want("queries")) {
   results.queries = load.during.map((q) => ({ ...q, ingestFixesPerS }));
   for (const q of results.queries) log(`  ${q.name}: p50 ${q.p50.toFixed(2)} ms, p99 ${q.p99.toFixed(2)} ms`);
   await pipe.stop();
+}
+
+if (want("alerts")) {
+  results.alerts = await alertsSection({
+    svc,
+    devices,
+    nextPort,
+    env: pipelineEnv,
+    // one lower step first: on a busy machine the ladder's first step may already be too much
+    rates: [1500, ...singleRates],
+    seconds,
+    processes,
+    cores,
+    log,
+    latencySeconds: quick ? 10 : 30,
+  });
+  const a = results.alerts;
+  log(
+    `  max sustained ${Math.round(a.without.maxSustained)} → ${Math.round(a.with.maxSustained)} fixes/s with ${a.rules.speeding + a.rules.geofence} rules`,
+  );
 }
 
 results.calibration.kernelShare = kernelShare(cpuAtStart, machineCpu());

@@ -126,6 +126,33 @@ export interface Calibration {
   kernelShare?: number | undefined;
 }
 
+/** Ingest with alert rules against none, and the alert latency (load/bench/alerts.ts). */
+export interface AlertsRun {
+  devices: number;
+  rules: { speeding: number; geofence: number; geofences: number };
+  /** the single-fix ladder with the geofences and no rules */
+  without: ThroughputRun;
+  /** the same with the rules */
+  with: ThroughputRun;
+  /** alert episodes stored by each ladder */
+  alertsWithout: number;
+  alertsWith: number;
+  /** triggering fix's PUBACK → its start webhook's receipt, ms, exact percentiles of the samples */
+  latency: LatencyFigures & { vehicles: number; seconds: number };
+}
+
+export interface LatencyFigures {
+  /** triggering fixes acknowledged */
+  triggers: number;
+  /** of them, how many got their `start` webhook */
+  received: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** webhook bodies whose signature did not verify */
+  badSignatures: number;
+}
+
 export interface BenchResults {
   machine: { cores: number; memGiB: number; cpu: string; node: string; date: string };
   calibration?: Calibration | undefined;
@@ -136,4 +163,5 @@ export interface BenchResults {
   overload?: OverloadRun | undefined;
   connections?: ConnectionsRun | undefined;
   queries: QueryRun[];
+  alerts?: AlertsRun | undefined;
 }

@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import {
+  benchFences,
+  benchRules,
+  seedFences,
+  seedGroup,
+  seedRules,
+  seedWebhookChannel,
+} from "./alert-fixtures.ts";
+import { latencyFigures, publishTriggers, startReceiver } from "./alert-latency.ts";
+import type { AlertsRun } from "./results.ts";
+import { type BenchServices, startPipeline } from "./suts.ts";
+import { type LadderOptions, ladder } from "./throughput.ts";
+
+export interface AlertsOptions extends Omit<LadderOptions, "mode"> {
+  svc: BenchServices;
+  devices: number;
+  nextPort: () => number;
+  /** the pipeline's settings (--env) */
+  env: Record<string, string>;
+  /** how long the latency publishers run */
+  latencySeconds: number;
+}
+
+const SPEEDING_RULES = 50;
+/** the latency rule's limit: above every speed the ladder's publishers send (at most 119 km/h) */
+const LATENCY_LIMIT_KMH = 130;
+const LATENCY_VEHICLES = 20;
+
+/**
+ * Ingest with 100 alert rules against none, side by side in one run: the single-fix ladder on a
+ * fresh pipeline with the bench's geofences and no rules, then on another with the same geofences
+ * and 50 speeding + 50 geofence rules (alert-fixtures.ts), so the ratio is what the rules cost.
+ * The ladder's rules have no channels (their alerts are stored and streamed, not delivered). Then,
+ * on the second pipeline, the alert latency: a speeding rule with no minimum that notifies a
+ * webhook receiver in this process, and publishers whose fixes trigger it.
+ */
+export async function alertsSection(o: AlertsOptions): Promise<AlertsRun> {
+  const env = { ...o.env, WEBHOOK_ALLOW_PRIVATE: "true" };
+  const boxes = benchFences();
+
+  o.log(`alerts: ${o.devices} devices, ${boxes.length} geofences, no rules`);
+  const bare = await startPipeline(o.svc, o.devices, o.nextPort(), env);
+  await seedFences(bare.pool, boxes);
+  const without = await ladder({ ...bare, name: "pipeline, no rules" }, { ...o, mode: "single" });
+  const alertsWithout = await countAlerts(bare.pool);
+  await bare.stop();
+
+  const pipe = await startPipeline(o.svc, o.devices, o.nextPort(), env);
+  const fenceIds = await seedFences(pipe.pool, boxes);
+  const groupId = await seedGroup(
+    pipe.pool,
+    "bench half",
+    pipe.devices.filter((_, i) => i % 2 === 0).map((d) => d.id),
+  );
+  const rules = benchRules(SPEEDING_RULES, fenceIds, groupId);
+  await seedRules(pipe.pool, rules);
+  o.log(`alerts: the same with ${rules.length} rules`);
+  const withRules = await ladder({ ...pipe, name: "pipeline, 100 rules" }, { ...o, mode: "single" });
+  const alertsWith = await countAlerts(pipe.pool);
+  // the latency is that of a pipeline keeping up: every fix the ladder had acknowledged stored first
+  const acked = withRules.steps.reduce((sum, s) => sum + s.fixesAcked, 0);
+  const deadline0 = performance.now() + 300_000;
+  while (performance.now() < deadline0 && (await pipe.delivered()) < acked)
+    await new Promise((r) => setTimeout(r, 500));
+
+  const secret = randomBytes(24).toString("hex");
+  const receiver = await startReceiver(secret);
+  const channelId = await seedWebhookChannel(pipe.pool, receiver.url, secret);
+  await seedRules(
+    pipe.pool,
+    [
+      {
+        name: "bench latency",
+        kind: "speeding",
+        params: { limitKmh: LATENCY_LIMIT_KMH, minSeconds: 0 },
+        scope: { kind: "fleet" },
+      },
+    ],
+    [channelId],
+  );
+  const vehicles = pipe.devices.slice(0, LATENCY_VEHICLES);
+  o.log(`alert latency: ${vehicles.length} vehicles, one episode each a second, ${o.latencySeconds} s`);
+  const acks = await publishTriggers(pipe.urls[0] as string, vehicles, {
+    seconds: o.latencySeconds,
+    intervalMs: 500,
+    overKmh: LATENCY_LIMIT_KMH + 20,
+  });
+  // every start webhook, or 30 s
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline && receipts(receiver.receipts) < acks.size)
+    await new Promise((r) => setTimeout(r, 200));
+  const latency = latencyFigures(acks, receiver.receipts, receiver.badSignatures());
+  await receiver.close();
+  await pipe.stop();
+  o.log(
+    `  ${latency.received}/${latency.triggers} alerts received; PUBACK → webhook p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms`,
+  );
+
+  return {
+    devices: o.devices,
+    rules: { speeding: SPEEDING_RULES, geofence: rules.length - SPEEDING_RULES, geofences: boxes.length },
+    without,
+    with: withRules,
+    alertsWithout,
+    alertsWith,
+    latency: { vehicles: vehicles.length, seconds: o.latencySeconds, ...latency },
+  };
+}
+
+const receipts = (list: readonly { phase: string }[]) => list.filter((r) => r.phase === "start").length;
+
+async function countAlerts(pool: import("pg").Pool): Promise<number> {
+  const r = await pool.query<{ n: number }>("SELECT count(*)::float8 AS n FROM alerts");
+  return r.rows[0]?.n ?? 0;
+}
