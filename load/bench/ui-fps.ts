@@ -193,6 +193,8 @@ async function runPublisher(job: PublisherJob): Promise<void> {
       ...(await Promise.all(
         batch.map((id) =>
           mqtt.connectAsync(job.url, {
+            // the client id is bound to the account (docs/security.md, finding 6)
+            clientId: `${id}:uibench`,
             username: id,
             password: job.password,
             reconnectPeriod: 0,
