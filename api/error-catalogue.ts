@@ -38,6 +38,14 @@ export const API_ERRORS = {
   E_RATE_LIMITED: { status: 429, message: "rate limit exceeded; retry later" },
   /** too many failed logins for this username, from any address: Retry-After says when to try again */
   E_LOGIN_BACKOFF: { status: 429, message: "too many failed logins for this account; retry later" },
+  /**
+   * OsmAnd / Traccar Client: this source address sent too many refused device keys (a guessing
+   * loop, or phones behind it set up with a wrong key); a key already known still passes
+   */
+  E_DEVICE_KEY_REFUSALS: {
+    status: 429,
+    message: "too many refused device keys from this address; retry later",
+  },
   E_INTERNAL: { status: 500, message: "internal error" },
   E_UNAVAILABLE: { status: 503, message: "a service the API needs is unavailable; retry later" },
   /** PostgreSQL cancelled the query at API_STATEMENT_TIMEOUT_MS */

@@ -65,6 +65,7 @@ const osmand =
         pool,
         bridge,
         redis,
+        subscriber,
         config,
         log: log.child({ listener: "osmand" }),
       });

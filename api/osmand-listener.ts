@@ -3,12 +3,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyRequest, LogController } f
 import type pg from "pg";
 import type { Bridge } from "../bridge/bridge.ts";
 import type { Config } from "../core/config.ts";
+import { subscribeControl } from "../core/control.ts";
 import type { Logger } from "../core/logger.ts";
 import { labelledField } from "../core/metrics-catalogue.ts";
 import { type Redis, redisKeys } from "../core/redis.ts";
 import { topics } from "../core/topics.ts";
-import { vehicleByDeviceKey } from "../core/vehicles.ts";
+import { createDeviceKeyCache, type DeviceKeyCacheOptions } from "./device-key-cache.ts";
 import { registerErrorHandler, sendError } from "./errors.ts";
+import { createKeyRefusalLimit } from "./osmand-key-refusals.ts";
 import { readOsmAndRequest } from "./osmand-request.ts";
 
 export interface OsmAndListenerDeps {
@@ -19,8 +21,11 @@ export interface OsmAndListenerDeps {
   bridge: Pick<Bridge, "ingest">;
   /** for the osmand_requests counter */
   redis: Redis;
-  config: Pick<Config, "MAX_PAYLOAD_BYTES" | "HTTP_INGEST_RATE_LIMIT">;
+  /** a connection in subscriber mode: the revokes that drop a cached device key (core/control.ts) */
+  subscriber: Redis;
+  config: Pick<Config, "MAX_PAYLOAD_BYTES" | "HTTP_INGEST_RATE_LIMIT" | "OSMAND_KEY_REFUSALS_PER_MINUTE">;
   log: Logger;
+  deviceKeyCache?: DeviceKeyCacheOptions;
 }
 
 export interface OsmAndListener {
@@ -28,7 +33,7 @@ export interface OsmAndListener {
   close(): Promise<void>;
 }
 
-type Outcome = "queued" | "rejected" | "key_refused";
+type Outcome = "queued" | "rejected" | "key_refused" | "address_limited";
 
 /**
  * The OsmAnd protocol (Traccar Client, the OsmAnd app's online tracking) on a port of its own
@@ -37,12 +42,17 @@ type Outcome = "queued" | "rejected" | "key_refused";
  * Traccar Client 9+ (osmand-request.ts; the adapter, bridge/adapters/osmand.ts, reads the fields).
  *
  * The app sends no password: `id` is the vehicle's device key (a 128-bit secret, core/vehicles.ts),
- * looked up on every request, so a rotated key is refused from the next request on. Answers:
+ * resolved through a cache (device-key-cache.ts) that a rotation, removal or deactivation empties
+ * of the vehicle's key at once (the brokers' revoke, on `subscriber`), so a rotated key is refused
+ * from the next request on. Refused keys are limited per source address
+ * (osmand-key-refusals.ts). Answers:
  *   200  the fix is queued (bridge.ingest resolved: the guarantee of HTTP ingest and PUBACK);
  *   400  E_FIX_REJECTED: the fix was refused and is in the dead letter, `reason` says why;
  *   403  E_DEVICE_KEY_REFUSED: no, unknown or rotated key; nothing is recorded (no vehicle to
  *        record it under);
- *   429  past HTTP_INGEST_RATE_LIMIT requests (one fix each) a minute for this vehicle;
+ *   429  E_DEVICE_KEY_REFUSALS: past OSMAND_KEY_REFUSALS_PER_MINUTE refused keys from this
+ *        address, for a key not already known (no lookup is made);
+ *   429  E_RATE_LIMITED: past HTTP_INGEST_RATE_LIMIT requests (one fix each) a minute for this vehicle;
  *   503  the queue is unavailable (hold cap): nothing stored, retry.
  * Traccar Client tells only 2xx from the rest: on anything else it keeps the fix and sends it
  * again later (README, "Traccar Client"), so a 400 or a 403 stays visible in the app and in
@@ -52,6 +62,11 @@ type Outcome = "queued" | "rejected" | "key_refused";
  */
 export async function listenOsmAnd(deps: OsmAndListenerDeps): Promise<OsmAndListener> {
   const { pool, bridge, redis, config, log } = deps;
+  const deviceKeys = createDeviceKeyCache(pool, deps.deviceKeyCache);
+  const refusals = createKeyRefusalLimit({ perMinute: config.OSMAND_KEY_REFUSALS_PER_MINUTE, log });
+  const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
+    if (msg.type === "revoke") deviceKeys.revoke(msg.vehicleId);
+  });
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -79,9 +94,16 @@ export async function listenOsmAnd(deps: OsmAndListenerDeps): Promise<OsmAndList
   app.addHook("preValidation", async (req, reply) => {
     const body = Buffer.isBuffer(req.body) ? req.body : undefined;
     const { key, payload } = readOsmAndRequest(req.url, req.headers["content-type"], body);
-    const vehicleId = key === undefined ? undefined : await vehicleByDeviceKey(pool, key);
+    const known = key === undefined ? undefined : deviceKeys.cachedVehicleOf(key);
+    if (known === undefined && !refusals.allows(req.ip)) {
+      count("address_limited");
+      reply.header("retry-after", String(refusals.retryAfterSeconds));
+      return sendError(reply, "E_DEVICE_KEY_REFUSALS");
+    }
+    const vehicleId = known ?? (key === undefined ? undefined : await deviceKeys.vehicleOf(key));
     if (vehicleId === undefined) {
       count("key_refused");
+      refusals.refused(req.ip);
       log.info({ peer: req.ip, keyGiven: key !== undefined }, "osmand request refused: device key");
       return sendError(reply, "E_DEVICE_KEY_REFUSED");
     }
@@ -139,5 +161,11 @@ export async function listenOsmAnd(deps: OsmAndListenerDeps): Promise<OsmAndList
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : deps.port;
   log.info({ port }, "osmand listening");
-  return { port, close: () => app.close() };
+  return {
+    port,
+    async close() {
+      await app.close();
+      await unsubscribeControl();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { GroupScope } from "./api-tokens.ts";
-import { DEVICE_KEY_RE, hashDeviceSecret, newDeviceKey, newDeviceSecret } from "./credentials.ts";
+import { hashDeviceSecret, newDeviceKey, newDeviceSecret } from "./credentials.ts";
 import { isVehicleId } from "./topics.ts";
 
 /** Vehicle registry in PostgreSQL: registration, listing, removal, device credentials. */
@@ -90,15 +90,15 @@ export async function rotateCredentials(pool: pg.Pool, id: string): Promise<Devi
 }
 
 /**
- * The active vehicle a device key names; undefined for an unknown, rotated or malformed key, or
- * an inactive vehicle. Looked up by the key's SHA-256 (full entropy: equality on the hash leaks
- * nothing an attacker can use), so no comparison runs on the key itself.
+ * The active vehicle a device key names, by the key's SHA-256 (hashDeviceSecret); undefined for
+ * an unknown or rotated key, or an inactive vehicle. The key has full entropy: equality on the
+ * hash leaks nothing an attacker can use, so no comparison runs on the key itself, and a cache
+ * keeps the hash, not the key (api/device-key-cache.ts, which also refuses a malformed key unread).
  */
-export async function vehicleByDeviceKey(pool: pg.Pool, key: string): Promise<string | undefined> {
-  if (!DEVICE_KEY_RE.test(key)) return undefined;
+export async function vehicleByDeviceKeyHash(pool: pg.Pool, keyHash: Buffer): Promise<string | undefined> {
   const r = await pool.query<{ id: string }>(
     "SELECT id FROM vehicles WHERE device_key_hash = $1 AND status <> 'inactive'",
-    [hashDeviceSecret(key)],
+    [keyHash],
   );
   return r.rows[0]?.id;
 }

@@ -51,6 +51,11 @@ export const osmandVars = z.object({
     .describe(
       "OsmAnd protocol (Traccar Client; its usual port is 5055) over HTTP on HTTP_HOST; off when unset. Limited per vehicle by HTTP_INGEST_RATE_LIMIT",
     ),
+  OSMAND_KEY_REFUSALS_PER_MINUTE: positiveInt
+    .default(10)
+    .describe(
+      "refused device keys a minute from one source address on OSMAND_PORT; past them its requests get 429 before any lookup, except with a key already known to this process",
+    ),
 });
 
 export const accessVars = z.object({

@@ -1,13 +1,14 @@
 import { parseArgs } from "node:util";
 import { type BrokerHeartbeat, isBrokerHeartbeat, readHeartbeats } from "../../core/heartbeat.ts";
 import { redisKeys } from "../../core/redis.ts";
-import { benchServices, envPairs, killSpawned, startPipeline } from "./suts.ts";
+import { benchServices, envPairs, killSpawned, startDevicePipeline, startPipeline } from "./suts.ts";
 import { measureStep } from "./throughput.ts";
 
 /**
- * `npm run -s bench:probe -- --rates 6000,9000 [--devices 500] [--seconds 8] [--env KEY=VALUE …]`:
- * a few single-fix steps against one pipeline (broker, worker as processes of their own, the bench's
- * services), printing per step what `npm run bench` records plus what it does not: the broker's
+ * `npm run -s bench:probe -- --rates 6000,9000 [--devices 500] [--seconds 8] [--env KEY=VALUE …]
+ * [--protocol teltonika-tcp|osmand]`: a few single-fix steps against one pipeline (broker, worker as
+ * processes of their own, the bench's services; with --protocol its devices speak Codec 8E over TCP,
+ * or OsmAnd over HTTP to an API process, as the bench's device rows), printing per step what `npm run bench` records plus what it does not: the broker's
  * event-loop delay (its heartbeat) and the worker's batch and replay counters. For questions like
  * "does this setting move PUBACK p99, and why"; writes nothing.
  */
@@ -17,12 +18,19 @@ const { values: args } = parseArgs({
     devices: { type: "string", default: "500" },
     seconds: { type: "string", default: "8" },
     env: { type: "string", multiple: true },
+    protocol: { type: "string" },
   },
 });
 process.on("exit", killSpawned);
 const svc = benchServices();
 const extra = envPairs(args.env);
-const pipe = await startPipeline(svc, Number(args.devices), 22883, extra);
+const port = Number(process.env.LOGITRACK_BENCH_PORT_BASE ?? 21883) + 1000;
+const protocol = args.protocol;
+if (protocol !== undefined && protocol !== "teltonika-tcp" && protocol !== "osmand")
+  throw new Error(`--protocol wants teltonika-tcp or osmand, got ${protocol}`);
+const pipe = protocol
+  ? await startDevicePipeline(svc, Number(args.devices), port, protocol)
+  : await startPipeline(svc, Number(args.devices), port, extra);
 const counter = (m: Record<string, string>, k: string) => Number(m[k] ?? 0);
 let before = await pipe.redis.hgetall(redisKeys.metrics);
 for (const rate of (args.rates as string).split(",").map(Number)) {
@@ -35,6 +43,7 @@ for (const rate of (args.rates as string).split(",").map(Number)) {
   console.log(
     JSON.stringify({
       env: extra,
+      ...(protocol ? { protocol } : {}),
       offered: rate,
       delivered: Math.round(s.deliveredFixes),
       pubackP50: Math.round(s.ackP50),

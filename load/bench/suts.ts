@@ -312,6 +312,8 @@ export async function startDevicePipeline(
   devices: number,
   port: number,
   protocol: "teltonika-tcp" | "osmand",
+  /** extra node flags for broker, worker and the API, e.g. ["--cpu-prof"] to profile them */
+  nodeArgs: string[] = [],
 ): Promise<Sut & { redis: Redis; pool: pg.Pool }> {
   const listenPort = port + 5;
   const pipe = await startPipeline(
@@ -319,13 +321,14 @@ export async function startDevicePipeline(
     devices,
     port,
     protocol === "teltonika-tcp" ? { TELTONIKA_TCP_PORT: String(listenPort) } : {},
+    nodeArgs,
   );
   const list = await registerDeviceKeys(pipe.pool, pipe.devices);
   const api =
     protocol === "osmand"
       ? await spawnReady(
           process.execPath,
-          tsx("api/main.ts"),
+          [...nodeArgs, ...tsx("api/main.ts")],
           {
             ...process.env,
             DATABASE_URL: benchDbUrl(svc),

@@ -1,5 +1,8 @@
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDeviceKeyCache } from "../../api/device-key-cache.ts";
 import { listenOsmAnd, type OsmAndListener } from "../../api/osmand-listener.ts";
+import { newDeviceKey } from "../../core/credentials.ts";
 import { createLogger } from "../../core/logger.ts";
 import { labelledField } from "../../core/metrics-catalogue.ts";
 import { redisKeys } from "../../core/redis.ts";
@@ -16,14 +19,19 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
   let base: string;
   const nowS = () => Math.floor(Date.now() / 1000);
 
-  const listen = (rateLimit: number) =>
+  const listen = (rateLimit: number, refusals = 1000) =>
     listenOsmAnd({
       port: 0,
       host: "127.0.0.1",
       pool: p.pool,
       bridge: p.bridge,
       redis: p.redis,
-      config: { MAX_PAYLOAD_BYTES: p.config.MAX_PAYLOAD_BYTES, HTTP_INGEST_RATE_LIMIT: rateLimit },
+      subscriber: p.connection(),
+      config: {
+        MAX_PAYLOAD_BYTES: p.config.MAX_PAYLOAD_BYTES,
+        HTTP_INGEST_RATE_LIMIT: rateLimit,
+        OSMAND_KEY_REFUSALS_PER_MINUTE: refusals,
+      },
       log: createLogger("osmand-test", p.config.LOG_LEVEL),
     });
 
@@ -169,7 +177,9 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
     const rotated = (await admin.rotate(phone.id)) as DeviceCredentials;
     expect((await get({ ...fix, id: phone.deviceKey })).status).toBe(403);
     expect((await get({ ...fix, id: rotated.deviceKey })).status).toBe(200);
+    // as PATCH /api/vehicles/:id does (api/routes/vehicle-patch.ts): the cached key is dropped
     await p.pool.query("UPDATE vehicles SET status = 'inactive' WHERE id = $1", [phone.id]);
+    await admin.statusChanged(phone.id, "active", "inactive");
     expect((await get({ ...fix, timestamp: nowS() - 5, id: rotated.deviceKey })).status).toBe(403);
     expect(await counted("key_refused")).toBe(refusedBefore + 5);
     expect(await waitForFixes(p.pool, phone.id, 1)).toHaveLength(1);
@@ -239,4 +249,113 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
       await limited.close();
     }
   });
+
+  it("drops a cached key at once when the vehicle's key is rotated, the vehicle removed or deactivated", async () => {
+    const admin = createVehicleAdmin({ pool: p.pool, redis: p.redis });
+    const fix = (id: string, k: number) => ({ id, lat: 25, lon: 55, timestamp: nowS() - 200 + k });
+    const [rotating, removed, paused] = [
+      await addVehicle(p.pool, { id: "osm-cache-rotate" }),
+      await addVehicle(p.pool, { id: "osm-cache-remove" }),
+      await addVehicle(p.pool, { id: "osm-cache-pause" }),
+    ];
+    // each key is known (cached) before the change
+    for (const v of [rotating, removed, paused]) expect((await get(fix(v.deviceKey, 0))).status).toBe(200);
+    for (const v of [rotating, removed, paused]) expect((await get(fix(v.deviceKey, 1))).status).toBe(200);
+
+    const rotated = (await admin.rotate(rotating.id)) as DeviceCredentials;
+    expect((await get(fix(rotating.deviceKey, 2))).status).toBe(403);
+    expect((await get(fix(rotated.deviceKey, 3))).status).toBe(200);
+
+    expect(await admin.remove(removed.id)).toBe(true);
+    expect((await get(fix(removed.deviceKey, 2))).status).toBe(403);
+
+    await p.pool.query("UPDATE vehicles SET status = 'inactive' WHERE id = $1", [paused.id]);
+    await admin.statusChanged(paused.id, "active", "inactive");
+    expect((await get(fix(paused.deviceKey, 2))).status).toBe(403);
+    // active again: its refusal (cached as an unknown key) is dropped too, it need not lapse
+    await p.pool.query("UPDATE vehicles SET status = 'active' WHERE id = $1", [paused.id]);
+    await admin.statusChanged(paused.id, "inactive", "active");
+    expect((await get(fix(paused.deviceKey, 3))).status).toBe(200);
+  });
+
+  it("limits refused keys per source address: a guessing loop gets 429, a device elsewhere 200", async () => {
+    const limited = await listen(10_000, 3);
+    try {
+      const [known, other, behindNat] = [
+        await addVehicle(p.pool, { id: "osm-guess-known" }),
+        await addVehicle(p.pool, { id: "osm-guess-other" }),
+        await addVehicle(p.pool, { id: "osm-guess-nat" }),
+      ];
+      const send = (from: string, id: string, k: number) =>
+        getFrom(limited.port, from, { id, lat: "25", lon: "55", timestamp: String(nowS() - 300 + k) });
+      // a phone that reported from the guesser's address before the guessing began
+      expect((await send("127.0.0.1", known.deviceKey, 0)).status).toBe(200);
+      const limitedBefore = await counted("address_limited");
+      const answers: number[] = [];
+      let last: { status: number; body: string; retryAfter: string | undefined } | undefined;
+      for (let i = 0; i < 10; i++) {
+        last = await send("127.0.0.1", newDeviceKey(), i);
+        answers.push(last.status);
+      }
+      expect(answers).toEqual([403, 403, 403, 429, 429, 429, 429, 429, 429, 429]);
+      expect(JSON.parse(last?.body ?? "{}")).toMatchObject({ code: "E_DEVICE_KEY_REFUSALS" });
+      expect(Number(last?.retryAfter)).toBeGreaterThan(0);
+      expect(await counted("address_limited")).toBe(limitedBefore + 7);
+      // another address is not limited; a key this process knows passes from the limited one;
+      // a valid key it does not know yet waits there like the guesses (no lookup is made)
+      expect((await send("127.0.0.2", other.deviceKey, 1)).status).toBe(200);
+      expect((await send("127.0.0.1", known.deviceKey, 1)).status).toBe(200);
+      expect((await send("127.0.0.1", behindNat.deviceKey, 1)).status).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("keeps a bounded number of device keys, found and unknown", async () => {
+    const cache = createDeviceKeyCache(p.pool, { maxEntries: 3 });
+    const phones = await p.register("osm-bound", 5);
+    for (const v of phones) expect(await cache.vehicleOf(v.deviceKey)).toBe(v.id);
+    for (let i = 0; i < 20; i++) expect(await cache.vehicleOf(newDeviceKey())).toBeUndefined();
+    expect(cache.size).toBe(6);
+    // the oldest went first; the latest are still answered without a lookup
+    expect(phones.map((v) => cache.cachedVehicleOf(v.deviceKey))).toEqual([
+      undefined,
+      undefined,
+      "osm-bound-2",
+      "osm-bound-3",
+      "osm-bound-4",
+    ]);
+    // a malformed key is neither looked up nor kept
+    expect(await cache.vehicleOf("not-a-device-key")).toBeUndefined();
+    expect(cache.size).toBe(6);
+  });
 });
+
+/** A GET from a chosen local address (127.0.0.0/8 is all loopback), as a second client host would send it. */
+function getFrom(
+  port: number,
+  localAddress: string,
+  query: Record<string, string>,
+): Promise<{ status: number; body: string; retryAfter: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port, localAddress, path: `/?${new URLSearchParams(query)}`, agent: false },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => {
+          body += c;
+        });
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            retryAfter: res.headers["retry-after"] as string | undefined,
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}

@@ -26,7 +26,12 @@ describe("the simulator speaks every device protocol", () => {
       pool: p.pool,
       bridge: p.bridge,
       redis: p.redis,
-      config: { MAX_PAYLOAD_BYTES: p.config.MAX_PAYLOAD_BYTES, HTTP_INGEST_RATE_LIMIT: 100_000 },
+      subscriber: p.connection(),
+      config: {
+        MAX_PAYLOAD_BYTES: p.config.MAX_PAYLOAD_BYTES,
+        HTTP_INGEST_RATE_LIMIT: 100_000,
+        OSMAND_KEY_REFUSALS_PER_MINUTE: 1000,
+      },
       log: createLogger("osmand-test", p.config.LOG_LEVEL),
     });
   });

@@ -29,6 +29,8 @@ export interface TestPlatform {
   /** environment for child processes (worker/main.ts …) pointing at this platform's services */
   env: NodeJS.ProcessEnv;
   mqttUrl: string;
+  /** a Redis connection of its own on the platform's Redis (e.g. a subscriber), closed with it */
+  connection(): Redis;
   register(prefix: string, n: number): Promise<DeviceCredentials[]>;
   connect(creds: { username: string; password: string }, opts?: IClientOptions): Promise<MqttClient>;
   rowCount(): Promise<number>;
@@ -123,6 +125,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<TestPla
     notifications,
     env,
     mqttUrl,
+    connection: conn,
     async register(prefix, n) {
       const out: DeviceCredentials[] = [];
       for (let i = 0; i < n; i++) out.push(await addVehicle(pool, { id: `${prefix}-${i}` }));

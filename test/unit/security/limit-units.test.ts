@@ -77,6 +77,20 @@ describe("AddressLimit", () => {
     expect(a.size).toBe(100);
   });
 
+  it("takes a burst apart from the rate, and tells whether a token is left without taking it", () => {
+    let now = 0;
+    // 3 a minute (the OsmAnd refused-key limit's shape): all 3 at once, then one per 20 s
+    const a = new AddressLimit({ ratePerSecond: 3 / 60, burst: 3, maxAddresses: 10, now: () => now });
+    expect(a.allows("x")).toBe(true);
+    expect([a.take("x"), a.take("x"), a.take("x")]).toEqual(["ok", "ok", "ok"]);
+    expect([a.allows("x"), a.allows("x"), a.allows("y")]).toEqual([false, false, true]);
+    now = 19_000;
+    expect(a.allows("x")).toBe(false);
+    now = 20_000;
+    expect(a.allows("x")).toBe(true);
+    expect([a.take("x"), a.take("x")]).toEqual(["ok", "first-refusal"]);
+  });
+
   it("keys IPv4-mapped IPv6 as IPv4 and any other IPv6 address by its /64", () => {
     expect(addressKey("::ffff:127.0.0.2")).toBe("127.0.0.2");
     expect(addressKey("127.0.0.2")).toBe("127.0.0.2");

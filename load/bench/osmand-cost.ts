@@ -1,0 +1,96 @@
+import { Agent, request } from "node:http";
+import { parseArgs } from "node:util";
+import { cpuSecondsOf, startCpuMeter } from "./cpu.ts";
+import { benchServices, killSpawned, startDevicePipeline } from "./suts.ts";
+
+/**
+ * `node --import tsx load/bench/osmand-cost.ts [--requests 6000] [--concurrency 32] [--cpu-prof]`:
+ * the CPU one OsmAnd request costs each process of the pipeline (API, worker, PostgreSQL, Redis),
+ * in a closed loop of `concurrency` requests in flight, so that the pipeline is never overloaded
+ * and the figure holds on a machine others share (CPU time, read from /proc, is not wall time).
+ * Every device reports once first (its key then cached), then the measured requests.
+ * `--cpu-prof` writes the processes' profiles to .data/cpu-prof. Writes nothing else.
+ */
+const { values: args } = parseArgs({
+  options: {
+    requests: { type: "string", default: "6000" },
+    concurrency: { type: "string", default: "32" },
+    "cpu-prof": { type: "boolean", default: false },
+  },
+});
+const n = Number(args.requests);
+const concurrency = Number(args.concurrency);
+process.on("exit", killSpawned);
+const port = Number(process.env.LOGITRACK_BENCH_PORT_BASE ?? 21883) + 2000;
+const profile = args["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir=.data/cpu-prof"] : [];
+const sut = await startDevicePipeline(benchServices(), 500, port, "osmand", profile);
+const apiPid = sut.pids().at(-1) as number;
+const url = new URL(sut.urls[0] as string);
+const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+const firstS = Math.floor(Date.now() / 1000) - 3600;
+
+function send(i: number): Promise<number> {
+  const device = sut.devices[i % sut.devices.length];
+  // distinct (vehicle, time) per request: every fix is a row
+  const at = (firstS + Math.floor(i / sut.devices.length)) * 1000 + (i % 1000);
+  const body = JSON.stringify({
+    location: {
+      timestamp: new Date(at).toISOString(),
+      coords: { latitude: 25.1, longitude: 55.2, speed: 10, heading: 90 },
+    },
+    device_id: device?.deviceKey,
+  });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: "POST",
+        path: "/",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+let next = 0;
+async function run(until: number): Promise<Record<number, number>> {
+  const statuses: Record<number, number> = {};
+  const loop = async () => {
+    while (next < until) {
+      const status = await send(next++);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return statuses;
+}
+
+await run(sut.devices.length);
+const apiCpu0 = cpuSecondsOf(apiPid);
+const meter = startCpuMeter(sut.cpuGroups());
+const t0 = performance.now();
+const statuses = await run(sut.devices.length + n);
+const wallS = (performance.now() - t0) / 1000;
+const cores = meter();
+console.log(
+  JSON.stringify({
+    requests: n,
+    concurrency,
+    statuses,
+    requestsPerS: Math.round(n / wallS),
+    apiCpuMsPerRequest: Number((((cpuSecondsOf(apiPid) - apiCpu0) * 1000) / n).toFixed(3)),
+    cpuMsPerRequest: Object.fromEntries(
+      Object.entries(cores).map(([k, v]) => [k, Number(((v * wallS * 1000) / n).toFixed(3))]),
+    ),
+  }),
+);
+await sut.stop();
+process.exit(0);
