@@ -4,11 +4,31 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Redis, redisKeys } from "../../core/redis.ts";
-import type { HolderJob, HolderReport } from "./idle-holder.ts";
 import type { ConnectionsRun } from "./results.ts";
 import type { Device, Sut } from "./suts.ts";
 
 const HOLDER = fileURLToPath(new URL("./idle-holder.ts", import.meta.url));
+
+/** What one idle-holder process (load/bench/idle-holder.ts) is given, and what it reports. */
+export interface HolderJob {
+  port: number;
+  devices: { id: string; username: string; password: string }[];
+  /** source addresses 127.0.0.<first>… (ephemeral ports are per source address) */
+  firstAddress: number;
+  addresses: number;
+  perSecond: number;
+  keepaliveS: number;
+  holdS: number;
+}
+
+export interface HolderReport {
+  phase: "connected" | "held";
+  /** outcomes of every attempt: CONNACK return codes, "reset" (closed before a CONNACK: a connection
+   * cap), "timeout" (no answer); a device retries 3, reset and timeout up to five times */
+  codes: Record<string, number>;
+  /** connections open with CONNACK 0 now */
+  open: number;
+}
 
 /** An MQTT 3.1.1 CONNECT packet (clean session, username + password). */
 export function connectPacket(clientId: string, username: string, password: string, keepaliveS = 60): Buffer {

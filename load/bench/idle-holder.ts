@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { connectPacket } from "./connections.ts";
+import { connectPacket, type HolderJob, type HolderReport } from "./connections.ts";
 
 /**
  * One process of idle devices (load/bench/connections.ts starts a few: a process may hold only
@@ -9,26 +9,6 @@ import { connectPacket } from "./connections.ts";
  * keepalive, no publishes. Prints a JSON line after connecting and one after holding for a
  * keepalive period; closes everything on a line on stdin.
  */
-export interface HolderJob {
-  port: number;
-  devices: { id: string; username: string; password: string }[];
-  /** source addresses 127.0.0.<first>… (ephemeral ports are per source address) */
-  firstAddress: number;
-  addresses: number;
-  perSecond: number;
-  keepaliveS: number;
-  holdS: number;
-}
-
-export interface HolderReport {
-  phase: "connected" | "held";
-  /** outcomes of every attempt: CONNACK return codes, "reset" (closed before a CONNACK: a connection
-   * cap), "timeout" (no answer); a device retries 3, reset and timeout up to five times */
-  codes: Record<string, number>;
-  /** connections open with CONNACK 0 now */
-  open: number;
-}
-
 const job: HolderJob = JSON.parse(readFileSync(process.argv[2] as string, "utf8"));
 const codes: Record<string, number> = {};
 const count = (k: string) => {

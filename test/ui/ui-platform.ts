@@ -44,6 +44,8 @@ export async function startUiPlatform(
       pool,
       bridge: platform.bridge,
       redis: conn(),
+      // its own subscriber: the device-key cache listens for revocations on the control channel
+      subscriber: conn(),
       config,
       log,
     });
