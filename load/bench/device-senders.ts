@@ -1,3 +1,4 @@
+import { Agent, request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { encodeAvlPacket, imeiHandshake } from "../../simulator/teltonika-codec8.ts";
 
@@ -74,26 +75,46 @@ export async function teltonikaSender(url: string, imei: string): Promise<Sender
   };
 }
 
-/** A phone running Traccar Client: one HTTP POST of its JSON per fix, 200 once queued. */
+/**
+ * A phone running Traccar Client: one HTTP POST of its JSON per fix, 200 once queued, over one
+ * kept-open connection, one request at a time as the app sends them (a request per fix each on a
+ * connection of its own overflowed the listener's accept queue and measured TCP retries instead).
+ */
 export function osmandSender(url: string, deviceKey: string): Sender {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const post = (body: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: "POST",
+          agent,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () =>
+            res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
   return {
     async send(fixes) {
       for (const f of fixes) {
-        const res = await fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({
+        await post(
+          JSON.stringify({
             location: {
               timestamp: new Date(f.recordedAt).toISOString(),
               coords: { latitude: f.lat, longitude: f.lng, speed: f.speed / 3.6, heading: f.heading },
             },
             device_id: deviceKey,
           }),
-        });
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+        );
       }
     },
-    close() {},
+    close: () => agent.destroy(),
   };
 }
