@@ -1,6 +1,6 @@
 import L from "leaflet";
 import { type MouseEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { api, type LivePosition, type Session, type UiConfig } from "../api.ts";
+import { api, type FleetEvent, type LivePosition, type Session, type UiConfig } from "../api.ts";
 import { useDisplaySettings, zoneOf } from "../display-settings.ts";
 import { setDisplay, speed, timeAgo } from "../format.ts";
 import { readMapHash } from "../map-hash.ts";
@@ -12,7 +12,7 @@ import { STATE_LABELS, STATES, type StateRule, stateOf, type VehicleState } from
 import { AlertToasts } from "./alert-toasts.tsx";
 import { AlertsPanel, type AlertView } from "./alerts-panel.tsx";
 import { ConnectionBadge } from "./connection-badge.tsx";
-import { EventsFeed } from "./events-feed.tsx";
+import { EventsView } from "./events-view.tsx";
 import { FleetLayer } from "./fleet-layer.tsx";
 import { GeofenceDraw } from "./geofence-draw.tsx";
 import { GeofenceLayer } from "./geofence-layer.tsx";
@@ -22,7 +22,7 @@ import { MapLegend } from "./map-legend.tsx";
 import { MapView } from "./map-view.tsx";
 import { People } from "./people.tsx";
 import { ReconnectBanner } from "./reconnect-banner.tsx";
-import { ReportsPanel } from "./reports-panel.tsx";
+import { ReportsView } from "./reports-view.tsx";
 import { SettingsMenu } from "./settings-menu.tsx";
 import { TabButtons } from "./tab-buttons.tsx";
 import { type Track, TrackLayer } from "./track-layer.tsx";
@@ -34,6 +34,8 @@ const TABS = ["vehicles", "history", "geofences", "reports", "events", "alerts",
 type Tab = (typeof TABS)[number];
 /** admin screens: vehicles-admin.tsx (viewers see it without its write controls), people.tsx (admins only) */
 const ADMIN_ONLY: ReadonlySet<Tab> = new Set(["people"]);
+/** tables too wide for the sidebar: shown over the map's area (the map stays, hidden, as it was) */
+const WIDE: ReadonlySet<Tab> = new Set(["reports", "events"]);
 
 const DEFAULT_CONFIG: UiConfig = {
   tileUrl: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -65,6 +67,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
   const fleet = useVehicles(live.store);
   const geofences = useGeofences();
   const canEdit = props.session.role === "admin";
+  const unseenEvents = useUnseen(live.events, tab === "events");
 
   useEffect(() => {
     api
@@ -135,7 +138,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
   }, [fleet.vehicles, rule]);
 
   return (
-    <div className={`layout${sheetOpen ? " sheet-open" : ""}`}>
+    <div className={`layout${sheetOpen ? " sheet-open" : ""}${WIDE.has(tab) ? " wide" : ""}`}>
       {/* biome-ignore lint/a11y/useValidAnchor: a skip link is a link (a fragment link without JS); the handler keeps the map view in the URL */}
       <a className="skip-link" href="#map" onClick={focusMap}>
         Skip to map
@@ -170,6 +173,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           }}
           label="panels"
           className="tabs"
+          badges={{ events: unseenEvents }}
         />
         <div className={tab === "vehicles" ? "panel panel-vehicles" : "panel"}>
           {tab === "vehicles" && (
@@ -205,8 +209,6 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
             />
           )}
           {tab === "geofences" && <GeofencePanel g={geofences} map={map} canEdit={canEdit} />}
-          {tab === "reports" && <ReportsPanel vehicles={fleet.vehicles} initialVehicleId={selectedId} />}
-          {tab === "events" && <EventsFeed live={live.events} onSelectVehicle={select} />}
           {tab === "alerts" && (
             <AlertsPanel
               view={alertView}
@@ -255,6 +257,15 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           </MapView>
         )}
         <MapLegend counts={counts} />
+        {tab === "reports" && <ReportsView vehicles={fleet.vehicles} fleetTimeZone={cfg.fleetTimeZone} />}
+        {tab === "events" && (
+          <EventsView
+            vehicles={fleet.vehicles}
+            geofences={geofences.geofences}
+            live={live.events}
+            onSelectVehicle={select}
+          />
+        )}
       </main>
       <AlertToasts
         alerts={live.alerts}
@@ -266,6 +277,20 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
       />
     </div>
   );
+}
+
+/**
+ * How many geofence events arrived on /ws since the events view was last open: the events tab's
+ * badge. Event ids grow with each event written (one sequence), so "newer than the newest seen"
+ * is "new"; a retraction is not a new event.
+ */
+function useUnseen(events: FleetEvent[], viewing: boolean): number {
+  const [seen, setSeen] = useState(0);
+  const newest = events.reduce((m, e) => (e.retracted ? m : Math.max(m, e.id)), 0);
+  useEffect(() => {
+    if (viewing) setSeen((s) => Math.max(s, newest));
+  }, [viewing, newest]);
+  return viewing ? 0 : events.filter((e) => !e.retracted && e.id > seen).length;
 }
 
 /** The skip link moves keyboard focus onto the map (Leaflet's container takes arrow keys and +/-). */
