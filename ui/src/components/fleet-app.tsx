@@ -1,12 +1,13 @@
 import L from "leaflet";
 import { type MouseEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { api, type FleetEvent, type LivePosition, type Session, type UiConfig } from "../api.ts";
+import { api, type LivePosition, type Session, type UiConfig } from "../api.ts";
 import { useDisplaySettings, zoneOf } from "../display-settings.ts";
 import { setDisplay, speed, timeAgo } from "../format.ts";
 import { readMapHash } from "../map-hash.ts";
 import { useGeofences } from "../use-geofences.ts";
 import type { BBox } from "../use-live-fleet.ts";
 import { useLiveFleet } from "../use-live-fleet.ts";
+import { useUnseen } from "../use-unseen.ts";
 import { useVehicles } from "../use-vehicles.ts";
 import { STATE_LABELS, STATES, type StateRule, stateOf, type VehicleState } from "../vehicle-state.ts";
 import { AlertToasts } from "./alert-toasts.tsx";
@@ -277,20 +278,6 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
       />
     </div>
   );
-}
-
-/**
- * How many geofence events arrived on /ws since the events view was last open: the events tab's
- * badge. Event ids grow with each event written (one sequence), so "newer than the newest seen"
- * is "new"; a retraction is not a new event.
- */
-function useUnseen(events: FleetEvent[], viewing: boolean): number {
-  const [seen, setSeen] = useState(0);
-  const newest = events.reduce((m, e) => (e.retracted ? m : Math.max(m, e.id)), 0);
-  useEffect(() => {
-    if (viewing) setSeen((s) => Math.max(s, newest));
-  }, [viewing, newest]);
-  return viewing ? 0 : events.filter((e) => !e.retracted && e.id > seen).length;
 }
 
 /** The skip link moves keyboard focus onto the map (Leaflet's container takes arrow keys and +/-). */
