@@ -121,7 +121,9 @@ export function reportRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
           };
           if (format === "csv") {
             const u = csvUnits(units);
+            // oldest first follows the keyset cursor (the index on started_at); a sort, offsets
             let off = 0;
+            let after: { t: Date; id: string } | undefined;
             const name = `${kind}-${range.from.toISOString().slice(0, 10)}.csv`;
             return sendCsv<TripRow & StopRow>(
               reply,
@@ -129,8 +131,15 @@ export function reportRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
               CSV[kind].header(u),
               (r) => CSV[kind].cells(u, r),
               async () => {
-                const page = await readReport(pool, kind, { ...base, limit: EXPORT_PAGE, offset: off });
+                const page = await readReport(pool, kind, {
+                  ...base,
+                  limit: EXPORT_PAGE,
+                  offset: sort ? off : 0,
+                  cursor: after,
+                });
                 off += EXPORT_PAGE;
+                const last = page.items.at(-1);
+                if (!sort && last) after = { t: new Date(last.startedAt), id: String(last.id) };
                 return page.items as (TripRow & StopRow)[];
               },
             );
