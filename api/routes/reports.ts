@@ -18,6 +18,8 @@ import { checkRange, timeRangeQuery } from "../time-range.ts";
 
 const MAX_RANGE_DAYS = 366;
 const EXPORT_PAGE = 5000;
+/** rows of a sorted CSV export: each of its pages sorts the whole range again */
+const MAX_SORTED_EXPORT = 100_000;
 
 const listQuery = (sorts: readonly [string, ...string[]]) =>
   pageQuery(1000, 200, timeCursor)
@@ -120,6 +122,20 @@ export function reportRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
             order: sort ? order : ("asc" as const),
           };
           if (format === "csv") {
+            // a sorted export re-sorts the range for each page: bounded, where oldest first is not
+            if (sort) {
+              const { total } = await readReport(pool, kind, { ...base, limit: 1, offset: 0 });
+              if (total > MAX_SORTED_EXPORT)
+                return sendError(
+                  reply,
+                  "E_VALIDATION",
+                  `querystring.sort: a sorted export may hold at most ${MAX_SORTED_EXPORT} rows`,
+                  {
+                    field: "querystring.sort",
+                    reason: `a sorted export may hold at most ${MAX_SORTED_EXPORT} rows and this one has ${total}: export it by start time (no sort) or shorten the range`,
+                  },
+                );
+            }
             const u = csvUnits(units);
             // oldest first follows the keyset cursor (the index on started_at); a sort, offsets
             let off = 0;

@@ -162,6 +162,32 @@ describe("fleet reports: sorted, paged, filtered, exported", () => {
     expect(stops.text.trimEnd().split("\r\n")).toHaveLength(21);
   });
 
+  it("refuses a sorted export of more than 100,000 rows, and exports them oldest first", async () => {
+    await h.pool.query(
+      `INSERT INTO trips (vehicle_id, started_at, ended_at, closed_at, distance_m, start_location, end_location)
+       SELECT 'fr-big', $1::timestamptz + i * interval '1 second', $1::timestamptz + (i + 1) * interval '1 second',
+              now(), i, ST_Point(55.2, 25.2, 4326), ST_Point(55.3, 25.3, 4326)
+       FROM generate_series(0, 100000) i`,
+      ["2001-04-01T00:00:00Z"],
+    );
+    const big = "from=2001-04-01T00:00:00Z&to=2001-04-03T00:00:00Z";
+    const sorted = await get(`/api/reports/trips?${big}&sort=distance&format=csv`);
+    expect(sorted.status).toBe(400);
+    expect(sorted.json()).toMatchObject({
+      code: "E_VALIDATION",
+      field: "querystring.sort",
+      reason:
+        "a sorted export may hold at most 100000 rows and this one has 100001: export it by start time (no sort) or shorten the range",
+    });
+    // oldest first streams every row, page after page by the keyset cursor
+    const all = await get(`/api/reports/trips?${big}&format=csv`);
+    expect(all.status).toBe(200);
+    const lines = all.text.trimEnd().split("\r\n");
+    expect(lines).toHaveLength(100_002);
+    expect(new Set(lines).size).toBe(100_002);
+    expect(lines[100_001]?.startsWith("fr-big,2001-04-02T03:46:40.000Z,")).toBe(true);
+  }, 120_000);
+
   it("filters events by kind, newest first, and exports them", async () => {
     const enters = (await get(`/api/events?${range}&kind=enter&order=desc&limit=4`)).json();
     expect(enters.items.map((e: { kind: string }) => e.kind)).toEqual(["enter", "enter", "enter", "enter"]);
