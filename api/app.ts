@@ -41,6 +41,7 @@ import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { commandRoutes } from "./routes/commands.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { fleetSummaryRoutes } from "./routes/fleet-summary.ts";
 import { geofenceHistoryRoutes } from "./routes/geofence-history.ts";
 import { geofenceRoutes } from "./routes/geofences.ts";
 import { grantRoutes } from "./routes/grants.ts";
@@ -239,6 +240,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(alertRoutes({ pool }));
   await app.register(analyticsRoutes({ pool, config }));
   await app.register(reportRoutes({ pool }));
+  await app.register(fleetSummaryRoutes({ pool, config }));
   await app.register(anomalyRoutes({ pool }));
   await app.register(ingestRoutes({ bridge: deps.bridge, config }));
   await app.register(owntracksRoutes({ bridge: deps.bridge, config }));

@@ -1,131 +1,189 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
-import { visibleSql } from "../../core/vehicle-groups.ts";
 import { errorSchema, sendError } from "../errors.ts";
-import { isoSql } from "../iso-sql.ts";
-import { pageQuery, pageSchema, timeCursor, timeCursorOf, toPage } from "../pagination.ts";
+import { pageQuery, pageSchema, timeCursor, timeCursorOf } from "../pagination.ts";
+import { csvQuery, csvUnits, fixed, hours, sendCsv } from "../report-csv.ts";
+import {
+  type ReportKind,
+  readReport,
+  type StopRow,
+  stopSchema,
+  type TripRow,
+  tripSchema,
+} from "../report-query.ts";
+import { sortOrder } from "../report-sort.ts";
 import { vehicleIdSchema } from "../schemas.ts";
 import { checkRange, timeRangeQuery } from "../time-range.ts";
 
 const MAX_RANGE_DAYS = 366;
+const EXPORT_PAGE = 5000;
+/** rows of a sorted CSV export: each of its pages sorts the whole range again */
+const MAX_SORTED_EXPORT = 100_000;
 
-const listQuery = pageQuery(1000, 200, timeCursor).extend({
-  ...timeRangeQuery.shape,
-  vehicleId: vehicleIdSchema.optional().describe("one vehicle; all when absent"),
-});
+const listQuery = (sorts: readonly [string, ...string[]]) =>
+  pageQuery(1000, 200, timeCursor)
+    .extend({
+      ...timeRangeQuery.shape,
+      vehicleId: vehicleIdSchema.optional().describe("one vehicle; all when absent"),
+      sort: z
+        .enum(sorts)
+        .optional()
+        .describe("sorted and paged by offset (the answer has total); oldest first by cursor when absent"),
+      order: sortOrder,
+      offset: z.coerce.number().int().min(0).max(1_000_000).optional().describe("with sort: rows to skip"),
+    })
+    .extend(csvQuery.shape);
 
-const point = z.object({ lat: z.number(), lng: z.number() });
+const answer = <T extends z.ZodType>(item: T) =>
+  pageSchema(item).extend({
+    total: z.number().int().optional().describe("with sort: rows matching"),
+    offset: z.number().int().optional(),
+  });
 
-const tripSchema = z.object({
-  id: z.number().int(),
-  vehicleId: z.string(),
-  startedAt: z.string(),
-  endedAt: z.string(),
-  durationS: z.number(),
-  distanceM: z.number().describe("geodesic, metres"),
-  maxSpeedKmh: z.number().nullable(),
-  avgSpeedKmh: z.number().nullable().describe("distance / duration"),
-  start: point,
-  end: point,
-});
-
-const stopSchema = z.object({
-  id: z.number().int(),
-  vehicleId: z.string(),
-  startedAt: z.string().describe("where the trip before it ended"),
-  endedAt: z.string().describe("where the next trip started"),
-  durationS: z.number(),
-  lat: z.number(),
-  lng: z.number(),
-});
+const CSV = {
+  trips: {
+    header: (u: ReturnType<typeof csvUnits>) => [
+      "vehicleId",
+      "startedAt",
+      "endedAt",
+      "duration_h",
+      u.distance,
+      u.speed("avg_speed"),
+      u.speed("max_speed"),
+      "start_lat",
+      "start_lng",
+      "end_lat",
+      "end_lng",
+    ],
+    cells: (u: ReturnType<typeof csvUnits>, t: TripRow) => [
+      t.vehicleId,
+      t.startedAt,
+      t.endedAt,
+      hours(t.durationS),
+      u.km(t.distanceM),
+      u.kmh(t.avgSpeedKmh),
+      u.kmh(t.maxSpeedKmh),
+      fixed(t.start.lat, 6),
+      fixed(t.start.lng, 6),
+      fixed(t.end.lat, 6),
+      fixed(t.end.lng, 6),
+    ],
+  },
+  stops: {
+    header: () => ["vehicleId", "startedAt", "endedAt", "duration_h", "lat", "lng"],
+    cells: (_: unknown, s: StopRow) => [
+      s.vehicleId,
+      s.startedAt,
+      s.endedAt,
+      hours(s.durationS),
+      fixed(s.lat, 6),
+      fixed(s.lng, 6),
+    ],
+  },
+};
 
 /**
  * Trips and stops derived by the worker from ignition and speed (worker/derive/vehicle-machine.ts):
- * those overlapping [from, to), oldest first. Late fixes re-derive them, so a report asked again
- * after a truck's late upload shows the trips that really happened.
+ * those overlapping [from, to), oldest first, or sorted by a column and paged by offset, or every
+ * one as CSV. Late fixes re-derive them, so a report asked again after a truck's late upload shows
+ * the trips that really happened.
  */
 export function reportRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
   const { pool } = deps;
   return async (app) => {
-    app.get(
-      "/api/reports/trips",
-      {
-        config: { access: "read", vehicles: "filtered" },
-        schema: {
-          tags: ["reports"],
-          summary: "trips overlapping from/to (one vehicle or all), oldest first",
-          querystring: listQuery,
-          response: { 200: pageSchema(tripSchema), 400: errorSchema },
+    const route = <K extends ReportKind>(
+      kind: K,
+      sorts: readonly [string, ...string[]],
+      item: z.ZodType,
+      summary: string,
+    ) =>
+      app.get(
+        `/api/reports/${kind}`,
+        {
+          config: { access: "read", vehicles: "filtered" },
+          schema: {
+            tags: ["reports"],
+            summary,
+            querystring: listQuery(sorts),
+            response: { 200: answer(item), 400: errorSchema },
+          },
         },
-      },
-      async (req, reply) => {
-        const range = checkRange(req.query, MAX_RANGE_DAYS);
-        if (typeof range === "string")
-          return sendError(reply, "E_VALIDATION", range, { field: "querystring.to" });
-        const { vehicleId, limit, cursor } = req.query;
-        const r = await pool.query<z.infer<typeof tripSchema>>(
-          `SELECT id::float8 AS id, vehicle_id AS "vehicleId", ${isoSql("started_at")} AS "startedAt",
-                  ${isoSql("ended_at")} AS "endedAt", extract(epoch FROM ended_at - started_at)::float8 AS "durationS",
-                  distance_m AS "distanceM", max_speed_kmh AS "maxSpeedKmh", avg_speed_kmh AS "avgSpeedKmh",
-                  json_build_object('lat', ST_Y(start_location), 'lng', ST_X(start_location)) AS start,
-                  json_build_object('lat', ST_Y(end_location), 'lng', ST_X(end_location)) AS "end"
-           FROM trips
-           WHERE started_at < $2 AND ended_at > $1 AND ($3::text IS NULL OR vehicle_id = $3)
-             AND ($4::timestamptz IS NULL OR (started_at, id) > ($4, $5::bigint))
-             AND ${visibleSql("vehicle_id", "$7")}
-           ORDER BY started_at, id LIMIT $6`,
-          [
-            range.from,
-            range.to,
-            vehicleId ?? null,
-            cursor?.t ?? null,
-            cursor?.id ?? 0,
-            limit + 1,
-            req.principal?.groups ?? null,
-          ],
-        );
-        return toPage(r.rows, limit, (last) => timeCursorOf(last.startedAt, last.id));
-      },
+        async (req, reply) => {
+          const range = checkRange(req.query, MAX_RANGE_DAYS);
+          if (typeof range === "string")
+            return sendError(reply, "E_VALIDATION", range, { field: "querystring.to" });
+          const { vehicleId, limit, cursor, sort, order, offset, format, units } = req.query;
+          const base = {
+            ...range,
+            vehicleId: vehicleId ?? null,
+            groups: req.principal?.groups ?? null,
+            sort: sort ?? "startedAt",
+            order: sort ? order : ("asc" as const),
+          };
+          if (format === "csv") {
+            // a sorted export re-sorts the range for each page: bounded, where oldest first is not
+            if (sort) {
+              const { total } = await readReport(pool, kind, { ...base, limit: 1, offset: 0 });
+              if (total > MAX_SORTED_EXPORT)
+                return sendError(
+                  reply,
+                  "E_VALIDATION",
+                  `querystring.sort: a sorted export may hold at most ${MAX_SORTED_EXPORT} rows`,
+                  {
+                    field: "querystring.sort",
+                    reason: `a sorted export may hold at most ${MAX_SORTED_EXPORT} rows and this one has ${total}: export it by start time (no sort) or shorten the range`,
+                  },
+                );
+            }
+            const u = csvUnits(units);
+            // oldest first follows the keyset cursor (the index on started_at); a sort, offsets
+            let off = 0;
+            let after: { t: Date; id: string } | undefined;
+            const name = `${kind}-${range.from.toISOString().slice(0, 10)}.csv`;
+            return sendCsv<TripRow & StopRow>(
+              reply,
+              name,
+              CSV[kind].header(u),
+              (r) => CSV[kind].cells(u, r),
+              async () => {
+                const page = await readReport(pool, kind, {
+                  ...base,
+                  limit: EXPORT_PAGE,
+                  offset: sort ? off : 0,
+                  cursor: after,
+                });
+                off += EXPORT_PAGE;
+                const last = page.items.at(-1);
+                if (!sort && last) after = { t: new Date(last.startedAt), id: String(last.id) };
+                return page.items as (TripRow & StopRow)[];
+              },
+            );
+          }
+          if (sort || offset !== undefined) {
+            const page = await readReport(pool, kind, { ...base, limit, offset: offset ?? 0 });
+            return { ...page, offset: offset ?? 0, nextCursor: null };
+          }
+          const page = await readReport(pool, kind, { ...base, limit: limit + 1, offset: 0, cursor });
+          const items = page.items.slice(0, limit);
+          const last = items.at(-1);
+          return {
+            items,
+            nextCursor: page.items.length > limit && last ? timeCursorOf(last.startedAt, last.id) : null,
+          };
+        },
+      );
+    route(
+      "trips",
+      ["startedAt", "vehicleId", "duration", "distance", "avgSpeed", "maxSpeed"],
+      tripSchema,
+      "trips overlapping from/to (one vehicle or all): oldest first, or sorted and paged, or CSV",
     );
-
-    app.get(
-      "/api/reports/stops",
-      {
-        config: { access: "read", vehicles: "filtered" },
-        schema: {
-          tags: ["reports"],
-          summary: "stops (time between two trips) overlapping from/to, oldest first",
-          querystring: listQuery,
-          response: { 200: pageSchema(stopSchema), 400: errorSchema },
-        },
-      },
-      async (req, reply) => {
-        const range = checkRange(req.query, MAX_RANGE_DAYS);
-        if (typeof range === "string")
-          return sendError(reply, "E_VALIDATION", range, { field: "querystring.to" });
-        const { vehicleId, limit, cursor } = req.query;
-        const r = await pool.query<z.infer<typeof stopSchema>>(
-          `SELECT id::float8 AS id, vehicle_id AS "vehicleId", ${isoSql("started_at")} AS "startedAt",
-                  ${isoSql("ended_at")} AS "endedAt", extract(epoch FROM ended_at - started_at)::float8 AS "durationS",
-                  ST_Y(location) AS lat, ST_X(location) AS lng
-           FROM stops
-           WHERE started_at < $2 AND ended_at > $1 AND ($3::text IS NULL OR vehicle_id = $3)
-             AND ($4::timestamptz IS NULL OR (started_at, id) > ($4, $5::bigint))
-             AND ${visibleSql("vehicle_id", "$7")}
-           ORDER BY started_at, id LIMIT $6`,
-          [
-            range.from,
-            range.to,
-            vehicleId ?? null,
-            cursor?.t ?? null,
-            cursor?.id ?? 0,
-            limit + 1,
-            req.principal?.groups ?? null,
-          ],
-        );
-        return toPage(r.rows, limit, (last) => timeCursorOf(last.startedAt, last.id));
-      },
+    route(
+      "stops",
+      ["startedAt", "vehicleId", "duration"],
+      stopSchema,
+      "stops (time between two trips) overlapping from/to: oldest first, or sorted and paged, or CSV",
     );
   };
 }

@@ -43,6 +43,7 @@ const ROUTES: [method: string, url: string, access: string, rule: string][] = [
   ["GET", "/api/positions", "read", "filtered"],
   ["GET", "/api/rejected", "read", "filtered"],
   ["GET", "/api/reports/stops", "read", "filtered"],
+  ["GET", "/api/reports/summary", "read", "filtered"],
   ["GET", "/api/reports/trips", "read", "filtered"],
   ["GET", "/api/tokens", "write", "admin"],
   ["GET", "/api/ui/config", "read", "none"],
@@ -246,6 +247,7 @@ describe("vehicle scope: every route keeps a caller to its groups' vehicles", ()
       "/api/positions": () => "/api/positions",
       "/api/rejected": () => "/api/rejected",
       "/api/reports/stops": () => `/api/reports/stops?${range}`,
+      "/api/reports/summary": () => `/api/reports/summary?from=${day}&to=${day}`,
       "/api/reports/trips": () => `/api/reports/trips?${range}`,
       "/api/vehicles": () => "/api/vehicles",
       "/api/vehicles/:id": (v) => `/api/vehicles/${v}`,
@@ -295,6 +297,24 @@ describe("vehicle scope: every route keeps a caller to its groups' vehicles", ()
     expect(groups.json().items.map((g: { id: number }) => g.id)).toEqual([groupA]);
     expect((await req("GET", `/api/groups/${groupB}`, viewerA)).status).toBe(404);
     expect((await req("GET", "/api/groups", admin)).json().items).toHaveLength(2);
+  });
+
+  it("keeps a limited viewer's report and event exports (CSV) to its groups' vehicles", async () => {
+    const exports = [
+      `/api/reports/summary?from=${day}&to=${day}&format=csv`,
+      `/api/reports/trips?${range}&format=csv`,
+      `/api/reports/stops?${range}&format=csv`,
+      `/api/events?${range}&format=csv`,
+    ];
+    const rows = (text: string, id: string) => text.split("\r\n").filter((l) => l.includes(`${id},`)).length;
+    for (const url of exports) {
+      const all = await req("GET", url, admin);
+      expect(all.status, url).toBe(200);
+      expect(rows(all.text, b.id), `admin ${url}`).toBeGreaterThan(0);
+      const mine = await req("GET", url, viewerA);
+      expect(rows(mine.text, a.id), `viewer ${url}`).toBeGreaterThan(0);
+      expect(rows(mine.text, b.id), `viewer ${url}`).toBe(0);
+    }
   });
 
   it("lets a limited operator acknowledge its vehicles' alerts only", async () => {

@@ -24,8 +24,6 @@ const ALLOWED: Record<string, string> = {
     "the constant select list, on a CTE",
   'api/routes/anomalies.ts: isoSql("recorded_at")': "a constant column name, formatted",
   'api/routes/anomalies.ts: isoSql("received_at")': "a constant column name, formatted",
-  'api/routes/reports.ts: isoSql("started_at")': "a constant column name, formatted",
-  'api/routes/reports.ts: isoSql("ended_at")': "a constant column name, formatted",
   'api/routes/analytics.ts: isoSql("first_fix_at")': "a constant column name, formatted",
   'api/routes/geofence-history.ts: isoSql("valid_from")': "a constant column name, formatted",
   'api/routes/geofence-history.ts: isoSql("valid_to")': "a constant column name, formatted",
@@ -76,8 +74,14 @@ const ALLOWED: Record<string, string> = {
     "constant SQL with a $9 placeholder (vehicle groups)",
   'api/routes/rejected.ts: visibleSql("vehicle_id", "$5")':
     "constant SQL with a $5 placeholder (vehicle groups)",
-  'api/routes/reports.ts: visibleSql("vehicle_id", "$7")':
-    "constant SQL with a $7 placeholder (vehicle groups)",
+  'api/report-query.ts: isoSql("started_at")': "a constant column name, formatted",
+  'api/report-query.ts: isoSql("ended_at")': "a constant column name, formatted",
+  'api/report-query.ts: visibleSql("vehicle_id", "$8")':
+    "constant SQL with a $8 placeholder (vehicle groups)",
+  "api/report-query.ts: SELECT[kind]": "the constant select list of trips or stops (ReportKind)",
+  "api/report-query.ts: WHERE": "a constant WHERE clause with placeholders",
+  'api/routes/fleet-summary.ts: visibleSql("d.vehicle_id", "$8")':
+    "constant SQL with a $8 placeholder (vehicle groups)",
 };
 
 describe("SQL is built with parameters only", () => {

@@ -112,26 +112,9 @@ export interface FleetEvent {
   retracted?: boolean;
 }
 
-/** GET /api/analytics/daily: one row per vehicle and fleet day (FLEET_TZ). */
-export interface DailyRow {
-  vehicleId: string;
-  date: string;
-  fixes: number;
-  distanceM: number;
-  movingS: number;
-  idleS: number;
-  avgSpeedKmh: number | null;
-  maxSpeedKmh: number | null;
-}
-
-export interface DailyReport {
-  date: string;
-  timeZone: string;
-  items: DailyRow[];
-}
-
 export interface Trip {
   id: number;
+  vehicleId: string;
   startedAt: string;
   endedAt: string;
   durationS: number;
@@ -144,6 +127,7 @@ export interface Trip {
 
 export interface Stop {
   id: number;
+  vehicleId: string;
   startedAt: string;
   endedAt: string;
   durationS: number;
@@ -276,31 +260,4 @@ export const api = {
       { "if-match": String(g.properties.version) },
     ),
   deleteGeofence: (id: number) => request<void>("DELETE", `/api/geofences/${id}`),
-
-  /** The newest `max` events between from and to (the API pages oldest first). */
-  async events(from: Date, to: Date, max = 300): Promise<FleetEvent[]> {
-    let out: FleetEvent[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: Page<FleetEvent> = await request(
-        "GET",
-        `/api/events?${q({ type: "geofence", from: from.toISOString(), to: to.toISOString(), limit: 1000, cursor: cursor ?? undefined })}`,
-      );
-      out = [...out, ...page.items].slice(-max);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return out;
-  },
-  /** A fleet day's analytics; without a date, today's in the fleet's time zone. */
-  daily: (date?: string) => request<DailyReport>("GET", `/api/analytics/daily?${q({ date, limit: 10_000 })}`),
-  trips: (vehicleId: string, from: Date, to: Date) =>
-    request<Page<Trip>>(
-      "GET",
-      `/api/reports/trips?${q({ vehicleId, from: from.toISOString(), to: to.toISOString(), limit: 1000 })}`,
-    ).then((p) => p.items),
-  stops: (vehicleId: string, from: Date, to: Date) =>
-    request<Page<Stop>>(
-      "GET",
-      `/api/reports/stops?${q({ vehicleId, from: from.toISOString(), to: to.toISOString(), limit: 1000 })}`,
-    ).then((p) => p.items),
 };

@@ -1,5 +1,18 @@
 import { ApiError } from "./api.ts";
 
+/** Saves a blob under a name, as a download the browser runs (no new tab). */
+export function saveBlob(blob: Blob, name: string): void {
+  const href = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = href;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // after the click has handed the blob to the download; revoking at once can cancel it
+  setTimeout(() => URL.revokeObjectURL(href), 10_000);
+}
+
 /**
  * A file from the API saved through fetch → blob, not a plain `<a download>` link: a link that
  * gets an error answer is cancelled silently by the browser, while this throws the API's error
@@ -18,16 +31,7 @@ export async function downloadFile(url: string, fallbackName: string): Promise<v
     const message = typeof body.message === "string" && body.message ? body.message : `${res.status}`;
     throw new ApiError(res.status, message, body);
   }
-  const blob = await res.blob();
-  const href = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = href;
-  a.download = fileName(res.headers.get("content-disposition")) ?? fallbackName;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  // after the click has handed the blob to the download; revoking at once can cancel it
-  setTimeout(() => URL.revokeObjectURL(href), 10_000);
+  saveBlob(await res.blob(), fileName(res.headers.get("content-disposition")) ?? fallbackName);
 }
 
 function fileName(disposition: string | null): string | undefined {

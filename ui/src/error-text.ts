@@ -67,6 +67,10 @@ function humanReason(detail: string): string {
   if (/expected int, received number/.test(text)) return "must be a whole number";
   if (/received undefined/.test(text)) return "is required";
   if (/^Invalid email/.test(text)) return "is not a valid e-mail address";
+  // the API's range checks (api/time-range.ts) speak of the other field by its name, `from`
+  const span = /^the range may span at most (\d+) days$/.exec(text);
+  if (span) return `may be at most ${span[1]} days after the start`;
+  if (/^must (not )?be (after|before) from$/.test(text)) return text.replace(/from$/, "the start");
   if (text === "HH:MM") return "must be a time such as 22:00";
   return `is not valid: ${text}`;
 }

@@ -86,3 +86,51 @@ export function toLocalInput(d: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
+
+/** The chosen units for a column header and for CSV exports (the API's `units`). */
+export function unitLabels(): { distance: "km" | "mi"; speed: "km/h" | "mph"; api: "metric" | "imperial" } {
+  return units === "mph"
+    ? { distance: "mi", speed: "mph", api: "imperial" }
+    : { distance: "km", speed: "km/h", api: "metric" };
+}
+
+/** Metres as the chosen unit's number (the column header names the unit). */
+export function distanceValue(m: number, digits = 1): string {
+  return (units === "mph" ? m / (KMH_PER_MPH * 1000) : m / 1000).toFixed(digits);
+}
+
+/** km/h as the chosen unit's number, "—" when unknown. */
+export function speedValue(kmh: number | null | undefined): string {
+  if (kmh === undefined || kmh === null) return "—";
+  return (units === "mph" ? kmh / KMH_PER_MPH : kmh).toFixed(0);
+}
+
+/** Seconds as hours with one decimal: a report column in h. */
+export const hoursValue = (s: number) => (s / 3600).toFixed(1);
+
+/** `YYYY-MM-DD` of a time in the display zone. */
+export function dayOf(t: Date): string {
+  const p = Object.fromEntries(formatter.formatToParts(t).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+/** The instant a day (`YYYY-MM-DD`) starts in the display zone: its midnight, whatever its offset. */
+export function dayStart(day: string): Date {
+  const [y, m, d] = day.split("-").map(Number) as [number, number, number];
+  const guess = Date.UTC(y, m - 1, d);
+  // the zone's offset at that instant, read back from how the formatter shows it
+  const p = Object.fromEntries(formatter.formatToParts(new Date(guess)).map((x) => [x.type, x.value]));
+  const shown = Date.UTC(
+    Number(p.year),
+    Number(p.month) - 1,
+    Number(p.day),
+    Number(p.hour),
+    Number(p.minute),
+  );
+  return new Date(guess - (shown - guess));
+}
+
+/** The day after `YYYY-MM-DD`. */
+export function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}

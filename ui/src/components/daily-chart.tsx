@@ -1,14 +1,15 @@
-import type { DailyRow } from "../api.ts";
+import { distanceValue, unitLabels } from "../format.ts";
 
 const BAR_H = 18;
-const LABEL_W = 110;
-const WIDTH = 320;
+const LABEL_W = 140;
+const WIDTH = 560;
 
-/** Distance per vehicle as horizontal bars: plain SVG, the 30 longest. */
-export function DailyChart(props: { rows: DailyRow[] }) {
+/** Distance per vehicle as horizontal bars: plain SVG, the 30 longest of the rows given. */
+export function DailyChart(props: { rows: { vehicleId: string; distanceM: number }[] }) {
   const rows = [...props.rows].sort((a, b) => b.distanceM - a.distanceM).slice(0, 30);
   const max = Math.max(1, ...rows.map((r) => r.distanceM));
-  const barMax = WIDTH - LABEL_W - 50;
+  const barMax = WIDTH - LABEL_W - 70;
+  const unit = unitLabels().distance;
   return (
     <svg
       className="chart"
@@ -28,7 +29,7 @@ export function DailyChart(props: { rows: DailyRow[] }) {
             </text>
             <rect x={LABEL_W} y={y} width={Math.max(1, w)} height={BAR_H} className="chart-bar" />
             <text x={LABEL_W + w + 4} y={y + BAR_H - 5} className="chart-value">
-              {(r.distanceM / 1000).toFixed(1)} km
+              {distanceValue(r.distanceM)} {unit}
             </text>
           </g>
         );

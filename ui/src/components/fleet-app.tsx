@@ -8,13 +8,14 @@ import { permissionsOf } from "../permissions.ts";
 import { useGeofences } from "../use-geofences.ts";
 import type { BBox } from "../use-live-fleet.ts";
 import { useLiveFleet } from "../use-live-fleet.ts";
+import { useUnseen } from "../use-unseen.ts";
 import { useVehicles } from "../use-vehicles.ts";
 import { STATE_LABELS, STATES, type StateRule, stateOf, type VehicleState } from "../vehicle-state.ts";
 import { AlertToasts } from "./alert-toasts.tsx";
 import { AlertsPanel, type AlertView } from "./alerts-panel.tsx";
 import { AuditLog } from "./audit-log.tsx";
 import { ConnectionBadge } from "./connection-badge.tsx";
-import { EventsFeed } from "./events-feed.tsx";
+import { EventsView } from "./events-view.tsx";
 import { FleetLayer } from "./fleet-layer.tsx";
 import { GeofenceDraw } from "./geofence-draw.tsx";
 import { GeofenceLayer } from "./geofence-layer.tsx";
@@ -25,7 +26,7 @@ import { MapLegend } from "./map-legend.tsx";
 import { MapView } from "./map-view.tsx";
 import { People } from "./people.tsx";
 import { ReconnectBanner } from "./reconnect-banner.tsx";
-import { ReportsPanel } from "./reports-panel.tsx";
+import { ReportsView } from "./reports-view.tsx";
 import { SettingsMenu } from "./settings-menu.tsx";
 import { TabButtons } from "./tab-buttons.tsx";
 import { type Track, TrackLayer } from "./track-layer.tsx";
@@ -48,6 +49,8 @@ const TABS = [
 type Tab = (typeof TABS)[number];
 /** vehicles-admin.tsx shows every role the registry (its write controls to operators and admins) */
 const ADMIN_ONLY: ReadonlySet<Tab> = new Set(["people", "groups", "audit"]);
+/** tables too wide for the sidebar: shown over the map's area (the map stays, hidden, as it was) */
+const WIDE: ReadonlySet<Tab> = new Set(["reports", "events"]);
 
 const DEFAULT_CONFIG: UiConfig = {
   tileUrl: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -80,6 +83,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
   const fleet = useVehicles(live.store);
   const geofences = useGeofences();
   const can = permissionsOf(props.session.role);
+  const unseenEvents = useUnseen(live.events, tab === "events");
 
   useEffect(() => {
     api
@@ -150,7 +154,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
   }, [fleet.vehicles, rule]);
 
   return (
-    <div className={`layout${sheetOpen ? " sheet-open" : ""}`}>
+    <div className={`layout${sheetOpen ? " sheet-open" : ""}${WIDE.has(tab) ? " wide" : ""}`}>
       {/* biome-ignore lint/a11y/useValidAnchor: a skip link is a link (a fragment link without JS); the handler keeps the map view in the URL */}
       <a className="skip-link" href="#map" onClick={focusMap}>
         Skip to map
@@ -185,6 +189,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           }}
           label="panels"
           className="tabs"
+          badges={{ events: unseenEvents }}
         />
         <div className={tab === "vehicles" ? "panel panel-vehicles" : "panel"}>
           {tab === "vehicles" && (
@@ -221,8 +226,6 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
             />
           )}
           {tab === "geofences" && <GeofencePanel g={geofences} map={map} canEdit={can.operate} />}
-          {tab === "reports" && <ReportsPanel vehicles={fleet.vehicles} initialVehicleId={selectedId} />}
-          {tab === "events" && <EventsFeed live={live.events} onSelectVehicle={select} />}
           {tab === "alerts" && (
             <AlertsPanel
               view={alertView}
@@ -273,6 +276,15 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           </MapView>
         )}
         <MapLegend counts={counts} />
+        {tab === "reports" && <ReportsView vehicles={fleet.vehicles} fleetTimeZone={cfg.fleetTimeZone} />}
+        {tab === "events" && (
+          <EventsView
+            vehicles={fleet.vehicles}
+            geofences={geofences.geofences}
+            live={live.events}
+            onSelectVehicle={select}
+          />
+        )}
       </main>
       <AlertToasts
         alerts={live.alerts}

@@ -6,6 +6,8 @@ export function TabButtons<T extends string>(props: {
   /** the navigation's accessible name */
   label: string;
   className: string;
+  /** a count shown on a tab (new events), none when 0 */
+  badges?: Partial<Record<T, number>>;
 }) {
   return (
     <nav className={props.className} aria-label={props.label}>
@@ -18,6 +20,12 @@ export function TabButtons<T extends string>(props: {
           onClick={() => props.onSelect(t)}
         >
           {t[0]?.toUpperCase() + t.slice(1)}
+          {(props.badges?.[t] ?? 0) > 0 && (
+            <span className="tab-badge" data-testid={`${t}-badge`}>
+              {props.badges?.[t]}
+              <span className="sr-only"> new</span>
+            </span>
+          )}
         </button>
       ))}
     </nav>

@@ -2,6 +2,7 @@ import "./admin.css";
 import { useMemo, useState } from "react";
 import { adminApi, errorText } from "../admin-api.ts";
 import type { Vehicle } from "../api.ts";
+import { saveBlob } from "../download.ts";
 import type { Permissions } from "../permissions.ts";
 import { ErrorLine } from "./error-line.tsx";
 import { VehicleAddForm } from "./vehicles-admin-add.tsx";
@@ -11,16 +12,6 @@ import { VehicleImport } from "./vehicles-admin-import.tsx";
 type Mode = { kind: "list" } | { kind: "add" } | { kind: "import" } | { kind: "vehicle"; id: string };
 
 const SHOWN = 200;
-
-/** Saves a blob under a name, as a download the browser runs (no new tab). */
-function download(blob: Blob, name: string) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 /**
  * The registry, to manage: add, import, export, and per vehicle edit, rotate, remove, commands
@@ -51,7 +42,7 @@ export function VehiclesAdmin(props: {
     setExporting(true);
     setExportError(undefined);
     try {
-      download(await adminApi.exportCsv(), "vehicles.csv");
+      saveBlob(await adminApi.exportCsv(), "vehicles.csv");
     } catch (err) {
       setExportError(`The export failed: ${errorText(err)}`);
     } finally {
