@@ -285,6 +285,58 @@ describe("Teltonika Codec 12 downlink over TCP", () => {
   });
 });
 
+describe("Teltonika TCP follows the vehicle's registration at once", () => {
+  let p: TestPlatform;
+  let api: ProtocolApi;
+  const devices: TcpDevice[] = [];
+  beforeAll(async () => {
+    p = await startPlatform({ env: { TELTONIKA_TCP_PORT: "0" } });
+    api = await startProtocolApi(p);
+  });
+  afterAll(async () => {
+    for (const d of devices) d.socket.destroy();
+    await api?.close();
+    await p?.close();
+  });
+  const shake = async (imei: string) => {
+    const r = await handshake(p.broker.ports.teltonika as number, imei);
+    devices.push(r.device);
+    return r;
+  };
+  const patch = async (id: string, body: Record<string, unknown>) => {
+    const get = await api.app.inject({ url: `/api/vehicles/${id}`, headers: api.admin });
+    return api.app.inject({
+      method: "PATCH",
+      url: `/api/vehicles/${id}`,
+      headers: { ...api.admin, "if-match": get.headers.etag as string },
+      payload: body,
+    });
+  };
+
+  it("a vehicle set inactive or deleted is refused on its next handshake, not a cache TTL later", async () => {
+    const inactive = await addVehicle(p.pool, { id: "tlt-off", imei: "356307042442001" });
+    const deleted = await addVehicle(p.pool, { id: "tlt-gone", imei: "356307042442002" });
+    // both IMEIs are in the listener's cache as registered
+    for (const imei of ["356307042442001", "356307042442002"]) expect((await shake(imei)).answer).toBe(0x01);
+
+    expect((await patch(inactive.id, { status: "inactive" })).statusCode).toBe(200);
+    const del = await api.app.inject({
+      method: "DELETE",
+      url: `/api/vehicles/${deleted.id}`,
+      headers: api.admin,
+    });
+    expect(del.statusCode).toBe(204);
+    for (const imei of ["356307042442001", "356307042442002"]) {
+      const again = await shake(imei);
+      expect(again.answer, imei).toBe(0x00);
+      await again.device.waitForClose();
+    }
+    // set active again: served at once too
+    expect((await patch(inactive.id, { status: "active" })).statusCode).toBe(200);
+    expect((await shake("356307042442001")).answer).toBe(0x01);
+  });
+});
+
 describe("Teltonika Codec 8/8E over MQTT, beside Codec JSON on {imei}/data", () => {
   let p: TestPlatform;
   let api: ProtocolApi;
