@@ -120,6 +120,8 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
         log,
         onAccount: clients.add,
         onClientIdRefused: () => refusals.count("client_id"),
+        imeiRegistered: async (imei) =>
+          (await deps.pool.query("SELECT 1 FROM vehicles WHERE imei = $1", [imei])).rowCount !== 0,
       }),
     ),
     authorizePublish: createAuthorizePublish({
