@@ -218,6 +218,26 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
     expect(await storedFixes(p.pool, phone.id)).toHaveLength(0);
   });
 
+  it("answers JSON nested thousands deep 400 with a reason and a dead letter (403 with a bad key), never 500", async () => {
+    const phone = await addVehicle(p.pool, { id: "osm-deep" });
+    const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+    const [rejectedBefore, refusedBefore] = [await counted("rejected"), await counted("key_refused")];
+    const res = await postJson(`{"device_id":"${phone.deviceKey}","x":${deep(5000)}}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "E_FIX_REJECTED", reason: expect.stringMatching(/^E_/) });
+    const inLocation = await postJson(
+      `{"device_id":"${phone.deviceKey}","location":{"timestamp":"2026-01-01T00:00:00Z","coords":{"latitude":${deep(5000)},"longitude":55}}}`,
+    );
+    expect(inLocation.status).toBe(400);
+    const [first, second] = await deadLetters(phone.id, 2);
+    expect(first?.payload).toContain("nested too deep to show");
+    expect(second?.payload).not.toContain(phone.deviceKey);
+    expect(await counted("rejected")).toBe(rejectedBefore + 2);
+    const badKey = await postJson(`{"device_id":"nobody","x":${deep(5000)}}`);
+    expect(badKey.status).toBe(403);
+    expect(await counted("key_refused")).toBe(refusedBefore + 1);
+  });
+
   it("limits each vehicle to HTTP_INGEST_RATE_LIMIT requests a minute; others keep their budget", async () => {
     const limited = await listen(2);
     try {
