@@ -4,7 +4,7 @@ import type { Config } from "../core/config.ts";
 import { topics } from "../core/topics.ts";
 
 export const deviceConnectionSchema = z.object({
-  kind: z.enum(["mqtt", "mqtt-tls", "mqtt-ws", "owntracks", "owntracks-http", "teltonika"]),
+  kind: z.enum(["mqtt", "mqtt-tls", "mqtt-ws", "owntracks", "owntracks-http", "teltonika", "osmand"]),
   label: z.string(),
   url: z.string().describe("where the device connects"),
   settings: z
@@ -15,7 +15,7 @@ export type DeviceConnection = z.infer<typeof deviceConnectionSchema>;
 
 export type ConnectionConfig = Pick<
   Config,
-  "MQTT_PORT" | "MQTT_WS_PORT" | "MQTT_TLS_PORT" | "TELTONIKA_TCP_PORT"
+  "MQTT_PORT" | "MQTT_WS_PORT" | "MQTT_TLS_PORT" | "TELTONIKA_TCP_PORT" | "OSMAND_PORT"
 >;
 
 /** A host name as a device can type it; anything else (a spoofed Host header) is shown as a placeholder. */
@@ -25,8 +25,9 @@ export function deviceHost(host: string): string {
 
 /**
  * How a device connects, for each listener that is enabled: native MQTT (TCP, TLS, WebSocket),
- * OwnTracks (MQTT and HTTP mode) and Teltonika (TCP, by IMEI). The host is the one the admin reached
- * the API on; the password is in the credentials beside it, never repeated here.
+ * OwnTracks (MQTT and HTTP mode), Teltonika (TCP, by IMEI) and Traccar Client (OsmAnd protocol, by
+ * device key; api/osmand-listener.ts). The host is the one the admin reached
+ * the API on; the password and the device key are in the credentials beside it, never repeated here.
  */
 export function deviceConnections(
   config: ConnectionConfig,
@@ -87,6 +88,13 @@ export function deviceConnections(
           value: vehicle.imei ?? "none registered: set the vehicle's IMEI, the device identifies by it",
         },
       ],
+    });
+  if (config.OSMAND_PORT)
+    out.push({
+      kind: "osmand",
+      label: "Traccar Client (OsmAnd protocol)",
+      url: `http://${host}:${config.OSMAND_PORT}`,
+      settings: [{ name: "Device identifier", value: "the device key (credentials: deviceKey, shown once)" }],
     });
   return out;
 }
