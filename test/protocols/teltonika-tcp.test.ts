@@ -335,6 +335,16 @@ describe("Teltonika TCP follows the vehicle's registration at once", () => {
     expect((await patch(inactive.id, { status: "active" })).statusCode).toBe(200);
     expect((await shake("356307042442001")).answer).toBe(0x01);
   });
+  it("an IMEI changed with PATCH is refused at once under the old one and served at once under the new one", async () => {
+    const v = await addVehicle(p.pool, { id: "tlt-moved", imei: "356307042442003" });
+    expect((await shake("356307042442003")).answer).toBe(0x01);
+    // the new IMEI is cached as unknown
+    expect((await shake("356307042442004")).answer).toBe(0x00);
+    const res = await patch(v.id, { imei: "356307042442004" });
+    expect(res.statusCode, res.body).toBe(200);
+    expect((await shake("356307042442003")).answer).toBe(0x00);
+    expect((await shake("356307042442004")).answer).toBe(0x01);
+  });
 });
 
 describe("Teltonika Codec 8/8E over MQTT, beside Codec JSON on {imei}/data", () => {
