@@ -1,6 +1,10 @@
 import type { Socket } from "node:net";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createImeiResolver } from "../../bridge/imei-resolver.ts";
 import { COMMAND, decodeCodec12, encodeCodec12, RESPONSE } from "../../broker/teltonika-codec12.ts";
+import { createTeltonikaCommands } from "../../broker/teltonika-commands.ts";
+import { listenTeltonika } from "../../broker/teltonika-tcp.ts";
 import { labelledField } from "../../core/metrics-catalogue.ts";
 import { redisKeys } from "../../core/redis.ts";
 import { addVehicle } from "../../core/vehicles.ts";
@@ -83,6 +87,36 @@ describe("Teltonika Codec 8/8E over TCP", () => {
     expect(answer).toBe(0x00);
     await device.waitForClose();
     expect(await refused("unknown_imei")).toBe(before + 1);
+  });
+
+  it("logs refused IMEIs at warn once per interval with their count, however often a device retries", async () => {
+    const lines: { level: number; msg: string; refused?: number }[] = [];
+    const log = pino({ level: "debug" }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const listener = await listenTeltonika({
+      port: 0,
+      host: "127.0.0.1",
+      maxPayloadBytes: p.config.MAX_PAYLOAD_BYTES,
+      idleTimeoutMs: 10_000,
+      handshakeTimeoutMs: 10_000,
+      resolveImei: createImeiResolver(p.pool),
+      ingest: (msg) => p.bridge.ingest(msg),
+      count: () => {},
+      commands: createTeltonikaCommands({ pool: p.pool, log }),
+      log,
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const { device, answer } = await handshake(listener.port, "356307049999998");
+        expect(answer).toBe(0x00);
+        await device.waitForClose();
+      }
+      const refusedLines = lines.filter((l) => l.msg.startsWith("teltonika IMEI not registered"));
+      expect(refusedLines.map((l) => l.level)).toEqual([40, 20, 20, 20, 20]);
+      expect(refusedLines[0]?.refused).toBe(1);
+    } finally {
+      listener.close();
+      listener.closeConnections();
+    }
   });
 
   it("stores a Codec 8E packet's records and replies with their count once they are queued", async () => {
