@@ -317,6 +317,30 @@ describe("Teltonika Codec 12 downlink over TCP", () => {
     const all = await device.waitForBytes(1 + first.length + second.length + 4);
     expect(all.subarray(-4)).toEqual(countReply(1));
   });
+  it("refuses a text command Codec 12 cannot carry (empty, > 512, non-ASCII, newline) with 400 and the reason", async () => {
+    const v = await addVehicle(p.pool, { id: "tlt-c12-bad", imei: "356307042441502" });
+    for (const [payload, reason] of [
+      ["", "is empty"],
+      ["x".repeat(513), "513 characters"],
+      ["café", "printable ASCII"],
+      ["line\nbreak", "printable ASCII"],
+    ]) {
+      const res = await api.app.inject({
+        method: "POST",
+        url: `/api/vehicles/${v.id}/commands`,
+        headers: api.admin,
+        payload: { payload },
+      });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json()).toMatchObject({ code: "E_VALIDATION", field: "body.payload" });
+      expect(res.json().message).toContain(reason);
+    }
+    expect((await p.pool.query("SELECT 1 FROM commands WHERE vehicle_id = $1", [v.id])).rowCount).toBe(0);
+    // a vehicle without an IMEI receives any text over MQTT, and JSON goes to any vehicle
+    const mqttOnly = await addVehicle(p.pool, { id: "tlt-c12-mqtt" });
+    await command(mqttOnly.id, "line\nbreak");
+    await command(v.id, { action: "lock" });
+  });
 });
 
 describe("Teltonika TCP follows the vehicle's registration at once", () => {
