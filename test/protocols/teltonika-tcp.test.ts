@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_AVL_ATTRIBUTES_BYTES } from "../../bridge/adapters/teltonika-avl.ts";
 import { createImeiResolver } from "../../bridge/imei-resolver.ts";
 import { COMMAND, decodeCodec12, encodeCodec12, RESPONSE } from "../../broker/teltonika-codec12.ts";
 import { createTeltonikaCommands } from "../../broker/teltonika-commands.ts";
@@ -254,6 +255,32 @@ describe("Teltonika Codec 8/8E over TCP", () => {
       { what: "the dead letter row" },
     );
     expect(dead).toEqual([{ reason: "E_NO_FIX", topic: `${v.imei}/data` }]);
+  });
+  it("a record whose IO elements exceed the attributes cap is dead-lettered E_TOO_LARGE, its packet's others stored", async () => {
+    const v = await register();
+    const device = await connected(v.imei);
+    const [good] = records(1);
+    const huge: EncodableRecord = {
+      ...(good as EncodableRecord),
+      timestamp: (good as EncodableRecord).timestamp + 60_000,
+      io: [{ id: 10_000, size: "x", value: "ab".repeat(MAX_AVL_ATTRIBUTES_BYTES / 2 + 1) }],
+    };
+    device.socket.write(encodeAvlPacket(0x8e, [good as EncodableRecord, huge]));
+    expect((await device.waitForBytes(5)).subarray(1)).toEqual(countReply(2));
+    await waitForFixes(p.pool, v.id, 1);
+    const dead = await waitFor(
+      async () =>
+        (
+          await p.pool.query<{ reason: string; detail: string }>(
+            "SELECT reason, detail FROM rejected_messages WHERE vehicle_id = $1",
+            [v.id],
+          )
+        ).rows,
+      (rows) => rows.length > 0,
+      { what: "the oversized record's dead letter" },
+    );
+    expect(dead).toEqual([{ reason: "E_TOO_LARGE", detail: expect.stringContaining("attributes") }]);
+    expect(await storedFixes(p.pool, v.id)).toHaveLength(1);
   });
 });
 
