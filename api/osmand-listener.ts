@@ -33,7 +33,17 @@ export interface OsmAndListener {
   close(): Promise<void>;
 }
 
-type Outcome = "queued" | "rejected" | "key_refused" | "address_limited";
+type Outcome =
+  | "queued"
+  | "rejected"
+  | "key_refused"
+  | "address_limited"
+  | "rate_limited"
+  | "too_large"
+  | "headers_too_large";
+
+/** answers made outside the handler (rate limit, body limit), counted when they go out */
+const LIMIT_OUTCOMES: Partial<Record<number, Outcome>> = { 429: "rate_limited", 413: "too_large" };
 
 /**
  * The OsmAnd protocol (Traccar Client, the OsmAnd app's online tracking) on a port of its own
@@ -112,6 +122,9 @@ export async function listenOsmAnd(deps: OsmAndListenerDeps): Promise<OsmAndList
   });
 
   app.addHook("onResponse", async (req, reply) => {
+    const limited = LIMIT_OUTCOMES[reply.statusCode];
+    // a 429 before the key was known is the address limit's, already counted as address_limited
+    if (limited && (limited !== "rate_limited" || req.vehicleId !== undefined)) count(limited);
     req.log.debug(
       {
         method: req.method,
@@ -157,6 +170,10 @@ export async function listenOsmAnd(deps: OsmAndListenerDeps): Promise<OsmAndList
     },
   });
 
+  // Node answers 431 itself, before any request exists: counted from its clientError event
+  app.server.on("clientError", (err: NodeJS.ErrnoException) => {
+    if (err.code === "HPE_HEADER_OVERFLOW") count("headers_too_large");
+  });
   await app.listen({ port: deps.port, host: deps.host });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : deps.port;

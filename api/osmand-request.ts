@@ -11,6 +11,27 @@ export interface OsmAndRequest {
 
 const KEY_PARAMS = ["id", "deviceid"];
 
+/** Traccar Client's JSON is 3 levels deep; deeper than this is not a location */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * JSON.stringify with every object or array deeper than MAX_JSON_DEPTH replaced by a string
+ * saying so: JSON.stringify recurses, and a body of a few thousand `[` (which JSON.parse reads)
+ * overflows the stack. The bridge then rejects the payload by its usual rules, with the marker
+ * showing in the dead letter.
+ */
+function stringifyShallow(value: unknown): string {
+  const depths = new Map<object, number>();
+  return JSON.stringify(value, function (this: object, key: string, v: unknown) {
+    if (typeof v !== "object" || v === null) return v;
+    const depth = key === "" && !depths.has(this) ? 0 : (depths.get(this) ?? 0) + 1;
+    if (depth > MAX_JSON_DEPTH)
+      return `${Array.isArray(v) ? "an array" : "an object"} nested too deep to show`;
+    depths.set(v, depth);
+    return v;
+  });
+}
+
 /**
  * Reads an OsmAnd request as Traccar's server does (its published OsmAnd protocol description): parameters in the query,
  * or, when the query has none, in a form body; or the JSON body Traccar Client 9 and later POST
@@ -37,7 +58,7 @@ export function readOsmAndRequest(
       const { device_id: bodyKey, ...rest } = parsed as Record<string, unknown>;
       return {
         key: queryKey ?? (typeof bodyKey === "string" ? bodyKey : undefined),
-        payload: Buffer.from(JSON.stringify(rest)),
+        payload: Buffer.from(stringifyShallow(rest)),
       };
     }
     return { key: queryKey, payload: Buffer.from(text) };

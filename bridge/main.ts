@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { bridgeConfigSchema, loadConfigOrExit } from "../core/config.ts";
+import { subscribeControl } from "../core/control.ts";
 import { createPool } from "../core/db.ts";
 import { startHeartbeat } from "../core/heartbeat.ts";
 import { createLogger } from "../core/logger.ts";
@@ -28,6 +29,11 @@ const queue = createLocationQueues(createRedis(config.REDIS_URL), config.QUEUE_P
 // unheard, BullMQ prints every refused reconnect while Redis is down; the batcher reports the outage
 queue.onError((err, name) => log.debug({ err: err.message, queue: name }, "queue connection error"));
 const bridge = createBridge({ config, queue, redis, log });
+const imeis = createImeiResolver(pool);
+// a deactivated, deleted or re-IMEI'd vehicle's `{imei}/data` is refused at once, not after the cache's TTL
+const unsubscribeControl = await subscribeControl(createRedis(config.REDIS_URL), log, (msg) => {
+  if (msg.type === "revoke") imeis.forgetVehicle(msg.vehicleId);
+});
 const external = connectExternalBroker({
   url: config.EXTERNAL_MQTT_URL,
   bridgeId,
@@ -37,7 +43,7 @@ const external = connectExternalBroker({
   sessionExpiryS: config.BRIDGE_SESSION_EXPIRY_S,
   keepaliveS: config.KEEPALIVE_S,
   ingest: (msg) => bridge.ingest(msg),
-  resolveImei: createImeiResolver(pool),
+  resolveImei: imeis,
   onUnroutable: () => {
     redis.hincrby(redisKeys.metrics, counterField("bridge_unroutable"), 1).catch(() => {});
   },
@@ -56,6 +62,7 @@ const heartbeat = startHeartbeat({
 
 handleProcessSignals(log, async () => {
   heartbeat.stop();
+  await unsubscribeControl();
   await external.close();
   await heartbeat.remove();
   await queue.close();

@@ -1,7 +1,7 @@
 import { Aedes, type AedesOptions, type Client } from "aedes";
 import type pg from "pg";
 import type { Bridge } from "../bridge/bridge.ts";
-import { createImeiResolver } from "../bridge/imei-resolver.ts";
+import { createImeiResolver, type ResolveImei } from "../bridge/imei-resolver.ts";
 import type { Config } from "../core/config.ts";
 import { type ConnectionGuard, createConnectionGuard } from "../core/connection-guard.ts";
 import { subscribeControl } from "../core/control.ts";
@@ -120,6 +120,8 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
         log,
         onAccount: clients.add,
         onClientIdRefused: () => refusals.count("client_id"),
+        imeiRegistered: async (imei) =>
+          (await deps.pool.query("SELECT 1 FROM vehicles WHERE imei = $1", [imei])).rowCount !== 0,
       }),
     ),
     authorizePublish: createAuthorizePublish({
@@ -183,13 +185,15 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const heartbeat = startHeartbeat({ aedes, redis: deps.redis, log, limits });
   const refusalMetrics = startConnectRefusalMetrics({ redis: deps.redis, refused: admission.refused, log });
   const teltonikaCommands = createTeltonikaCommands({ pool: deps.pool, log });
-  const teltonika = await startTeltonika(deps, teltonikaCommands, connections);
+  const imeis = createImeiResolver(deps.pool);
+  const teltonika = await startTeltonika(deps, teltonikaCommands, connections, imeis);
   const ports = { ...listeners.ports, ...(teltonika ? { teltonika: teltonika.port } : {}) };
 
   const unsubscribeControl = await subscribeControl(deps.subscriber, log, (msg) => {
     if (msg.type === "revoke") {
       clients.revoke(msg.vehicleId);
       teltonikaCommands.revoke(msg.vehicleId);
+      imeis.forgetVehicle(msg.vehicleId);
     } else if (msg.type === "revoke-integration") clients.revoke(msg.name, "integration");
     else if (msg.type === "command") {
       downlink.deliver(msg).catch((err: unknown) => log.error({ err, ...msg }, "command not delivered"));
@@ -239,6 +243,7 @@ async function startTeltonika(
   deps: BrokerDeps,
   commands: TeltonikaCommands,
   connections: ConnectionGuard,
+  resolveImei: ResolveImei,
 ): Promise<TeltonikaListener | undefined> {
   const { config, redis, log } = deps;
   if (config.TELTONIKA_TCP_PORT === undefined) return undefined;
@@ -249,7 +254,7 @@ async function startTeltonika(
     idleTimeoutMs: config.TELTONIKA_IDLE_TIMEOUT_S * 1000,
     handshakeTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
     guard: connections.guard,
-    resolveImei: createImeiResolver(deps.pool),
+    resolveImei,
     ingest: (msg) => deps.bridge.ingest(msg),
     commands,
     count: (refusal) => {

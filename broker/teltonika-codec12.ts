@@ -36,7 +36,5 @@ export function decodeCodec12(packet: Buffer): { type: number; text: string } | 
   return { type: data[2] as number, text: data.subarray(7, 7 + size).toString("latin1") };
 }
 
-/** A command payload Codec 12 can carry: a string of printable ASCII, at most 512 characters. */
-export function codec12Text(payload: unknown): string | undefined {
-  return typeof payload === "string" && /^[\x20-\x7e]{1,512}$/.test(payload) ? payload : undefined;
-}
+// the rule lives in core: the commands API refuses what this cannot carry (api/routes/commands.ts)
+export { codec12Text } from "../core/commands.ts";

@@ -33,6 +33,8 @@ export interface TeltonikaTcpDeps {
   /** Codec 12 downlink (teltonika-commands.ts) */
   commands: Pick<TeltonikaCommands, "attach" | "respond">;
   log: Logger;
+  /** refused IMEIs are logged at warn once per this interval, with their count (default a minute) */
+  unknownImeiLogIntervalMs?: number;
 }
 
 export interface TeltonikaListener {
@@ -67,10 +69,11 @@ const CRC_BYTES = 4;
  */
 export async function listenTeltonika(deps: TeltonikaTcpDeps): Promise<TeltonikaListener> {
   const sockets = new Set<Socket>();
+  const unknownImei = unknownImeiLog(deps.log, deps.unknownImeiLogIntervalMs ?? 60_000);
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
-    handleConnection(socket, deps);
+    handleConnection(socket, deps, unknownImei);
   });
   deps.guard?.(server);
   const port = await new Promise<number>((resolve, reject) => {
@@ -90,7 +93,35 @@ export async function listenTeltonika(deps: TeltonikaTcpDeps): Promise<Teltonika
   };
 }
 
-function handleConnection(socket: Socket, deps: TeltonikaTcpDeps): void {
+/**
+ * A device with an unregistered IMEI retries every few seconds, and anyone can send an IMEI: one
+ * warn line per interval, with the number refused since the last one (the counter
+ * teltonika_tcp_refused{reason="unknown_imei"} has every one), the others at debug.
+ */
+function unknownImeiLog(log: Logger, intervalMs: number): (peer: string, imei: string) => void {
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  let since = 0;
+  return (peer, imei) => {
+    since++;
+    const now = Date.now();
+    if (now - warnedAt < intervalMs) {
+      log.debug({ peer, imei }, "teltonika IMEI not registered to a vehicle: refused");
+      return;
+    }
+    log.warn(
+      { peer, imei, refused: since, intervalS: intervalMs / 1000 },
+      "teltonika IMEI not registered to a vehicle: refused (one line per interval; refused counts them)",
+    );
+    warnedAt = now;
+    since = 0;
+  };
+}
+
+function handleConnection(
+  socket: Socket,
+  deps: TeltonikaTcpDeps,
+  unknownImei: (peer: string, imei: string) => void,
+): void {
   const { log } = deps;
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   let buf = Buffer.alloc(0);
@@ -179,7 +210,7 @@ function handleConnection(socket: Socket, deps: TeltonikaTcpDeps): void {
         if (socket.destroyed) return;
         if (vehicleId === undefined) {
           deps.count("unknown_imei");
-          log.warn({ peer, imei }, "teltonika IMEI not registered to a vehicle: refused");
+          unknownImei(peer, imei);
           // paused, the socket would never read the device's FIN: closed once the 0x00 is out
           socket.end(Buffer.from([0x00]), () => socket.destroy());
           return;

@@ -28,6 +28,19 @@ const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"H
 const COLUMNS = `id, vehicle_id AS "vehicleId", payload, status, ${iso("created_at")} AS "createdAt",
   ${iso("delivered_at")} AS "deliveredAt", ${iso("acked_at")} AS "ackedAt", response`;
 
+/** A command payload Codec 12 can carry: a string of printable ASCII, at most 512 characters. */
+export function codec12Text(payload: unknown): string | undefined {
+  return typeof payload === "string" && /^[\x20-\x7e]{1,512}$/.test(payload) ? payload : undefined;
+}
+
+/** Why a text command cannot go to a Teltonika device as Codec 12, or undefined when it can. */
+export function codec12Problem(text: string): string | undefined {
+  if (codec12Text(text) !== undefined) return undefined;
+  if (text.length === 0) return "is empty";
+  if (text.length > 512) return `is ${text.length} characters, more than 512`;
+  return "holds a character that is not printable ASCII (0x20-0x7e; no newline, no accents)";
+}
+
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Stores a pending command; undefined when the vehicle does not exist. */

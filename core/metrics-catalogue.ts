@@ -54,7 +54,7 @@ export const pipelineMetrics = {
   },
   osmand_requests: {
     kind: "labelled",
-    help: "OsmAnd (Traccar Client) HTTP requests, by answer: queued (200), rejected (400, in the dead letter), key_refused (403: no, unknown or rotated device key), address_limited (429: too many refused keys from the address)",
+    help: "OsmAnd (Traccar Client) HTTP requests, by answer: queued (200), rejected (400, in the dead letter), key_refused (403: no, unknown or rotated device key), address_limited (429: too many refused keys from the address), rate_limited (429: the per-vehicle request limit), too_large (413: body beyond twice MAX_PAYLOAD_BYTES), headers_too_large (431)",
   },
   worker_fixes_inserted: { kind: "counter", help: "fixes inserted into vehicle_locations", always: true },
   worker_fixes_duplicate: {

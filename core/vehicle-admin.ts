@@ -37,6 +37,12 @@ export interface VehicleAdmin {
    * live sessions end; one set active again must not wait for the brokers' cached refusal to lapse.
    */
   statusChanged(id: string, was: string | undefined, now: string): Promise<void>;
+  /**
+   * After an IMEI change: the brokers' and bridges' IMEI caches forget the vehicle (a Teltonika
+   * device with the old IMEI is refused, one with the new one served at once) and its sessions,
+   * whose topic rights include `{imei}/data`, end.
+   */
+  imeiChanged(id: string, was: string | null, now: string | null): Promise<void>;
 }
 
 /**
@@ -73,6 +79,10 @@ export function createVehicleAdmin(deps: VehicleAdminDeps): VehicleAdmin {
 
     async statusChanged(id, was, now) {
       if (now !== was && (now === "inactive" || was === "inactive")) await revoke(id);
+    },
+
+    async imeiChanged(id, was, now) {
+      if (now !== was) await revoke(id);
     },
   };
 }

@@ -1,7 +1,14 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
-import { type CommandRow, createCommand, getCommand, listCommands, UUID_RE } from "../../core/commands.ts";
+import {
+  type CommandRow,
+  codec12Problem,
+  createCommand,
+  getCommand,
+  listCommands,
+  UUID_RE,
+} from "../../core/commands.ts";
 import { publishControl } from "../../core/control.ts";
 import type { Redis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
@@ -73,7 +80,20 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
       },
       async (req, reply) => {
         const { id } = req.params;
-        const command = await createCommand(pool, id, req.body.payload);
+        const { payload } = req.body;
+        // a text to a vehicle with an IMEI is a Teltonika command: over TCP it can only go as
+        // Codec 12, so one that cannot would stay pending there for ever (docs/devices.md)
+        if (typeof payload === "string") {
+          const problem = codec12Problem(payload);
+          if (problem && (await getVehicle(pool, id))?.imei)
+            return sendError(
+              reply,
+              "E_VALIDATION",
+              `body.payload: a text command to a Teltonika device (the vehicle has an IMEI) must be printable ASCII, 1 to 512 characters, for Codec 12; this one ${problem}`,
+              { field: "body.payload" },
+            );
+        }
+        const command = await createCommand(pool, id, payload);
         if (!command) return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
         const brokersNotified = await publishControl(redis, {
           type: "command",

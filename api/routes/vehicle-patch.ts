@@ -15,11 +15,17 @@ const patchBody = z
     name: z.string().min(1).max(200).nullable().optional(),
     plate: z.string().min(1).max(32).nullable().optional(),
     status: z.enum(["active", "inactive", "maintenance"]).optional(),
+    // the rule of POST /api/vehicles; null removes it
+    imei: z
+      .string()
+      .regex(/^[0-9]{8,20}$/, "must be 8 to 20 digits")
+      .nullable()
+      .optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, "name, plate or status is required");
+  .refine((b) => Object.keys(b).length > 0, "name, plate, status or imei is required");
 
 // Column names come from this fixed list, never from the request.
-const COLUMNS = ["name", "plate", "status"] as const;
+const COLUMNS = ["name", "plate", "status", "imei"] as const;
 
 /**
  * PATCH with optimistic locking: the UPDATE matches only the version the client read
@@ -40,7 +46,8 @@ export function vehiclePatchRoutes(deps: {
         config: { access: "operate", vehicles: "param" },
         schema: {
           tags: ["vehicles"],
-          summary: "update name, plate or status; If-Match: <version> is required",
+          summary:
+            "update name, plate, status or IMEI; If-Match: <version> is required; an IMEI another vehicle has is 409",
           params: vehicleParams,
           headers: ifMatchHeaders,
           body: patchBody,
@@ -48,7 +55,7 @@ export function vehiclePatchRoutes(deps: {
             200: vehicleSchema,
             400: errorSchema,
             404: errorSchema,
-            409: errorSchema.extend({ currentVersion: z.number().int() }),
+            409: errorSchema.extend({ currentVersion: z.number().int().optional() }),
             428: errorSchema,
           },
         },
@@ -70,12 +77,25 @@ export function vehiclePatchRoutes(deps: {
         }
         req.audit.before = await getVehicle(pool, id);
         // `old` reads the statement's snapshot: when the version matches, that is the row replaced
-        const r = await pool.query<{ old: string }>(
-          `WITH old AS (SELECT status FROM vehicles WHERE id = $1)
-           UPDATE vehicles SET ${sets.join(", ")}, version = version + 1, updated_at = now()
-           WHERE id = $1 AND version = $2 RETURNING (SELECT status FROM old) AS old`,
-          values,
-        );
+        const r = await pool
+          .query<{ old: string; oldImei: string | null }>(
+            `WITH old AS (SELECT status, imei FROM vehicles WHERE id = $1)
+             UPDATE vehicles SET ${sets.join(", ")}, version = version + 1, updated_at = now()
+             WHERE id = $1 AND version = $2
+             RETURNING (SELECT status FROM old) AS old, (SELECT imei FROM old) AS "oldImei"`,
+            values,
+          )
+          .catch((err: unknown) => {
+            // vehicles.imei is UNIQUE: the only unique column a PATCH sets
+            if ((err as { code?: string }).code === "23505") return undefined;
+            throw err;
+          });
+        if (r === undefined)
+          return sendError(
+            reply,
+            "E_ALREADY_EXISTS",
+            `IMEI ${req.body.imei} is registered to another vehicle`,
+          );
         if (r.rowCount === 0) {
           const current = await getVehicle(pool, id);
           if (!current) return sendError(reply, "E_NOT_FOUND", `no vehicle ${id}`);
@@ -88,6 +108,8 @@ export function vehiclePatchRoutes(deps: {
           );
         }
         if (req.body.status !== undefined) await admin.statusChanged(id, r.rows[0]?.old, req.body.status);
+        if (req.body.imei !== undefined)
+          await admin.imeiChanged(id, r.rows[0]?.oldImei ?? null, req.body.imei);
         const row = (await getVehicle(pool, id)) as VehicleRow;
         req.audit.after = row;
         const [live] = await livePositions(redis, [id]);

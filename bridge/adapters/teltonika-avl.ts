@@ -15,13 +15,23 @@ export const IO = {
 /** Fix attributes: named values and every raw IO element (`io{id}`), stored as jsonb. */
 export type Attributes = Record<string, number | string | boolean>;
 
+/**
+ * The most a record's attributes may take as JSON. A native fix is capped by MAX_PAYLOAD_BYTES
+ * (64 KiB by default) with everything in it; an AVL packet of that size can carry one Codec 8E
+ * variable-length IO element of 65,000 bytes, 130,000 characters of hex on one fix, copied into
+ * every /ws update and track read. A record beyond this is rejected (E_TOO_LARGE, the rest of its
+ * packet stored), not cut: a cut value would read as the device's.
+ */
+export const MAX_AVL_ATTRIBUTES_BYTES = 16 * 1024;
+
 /** The attribute key of a raw IO element. */
 export const ioKey = (id: number | string) => `io${id}`;
 
 /**
  * A binary Codec 8 / 8E packet on `{imei}/data` (MQTT) or from the TCP listener: one candidate
  * per record. A CRC mismatch or a malformed packet rejects the whole message (E_BAD_PAYLOAD); a
- * record without satellites is E_NO_FIX on its own, the packet's other records go on.
+ * record without satellites is E_NO_FIX on its own, one whose IO elements are too large
+ * E_TOO_LARGE (MAX_AVL_ATTRIBUTES_BYTES), the packet's other records go on.
  */
 export function adaptTeltonikaAvl(payload: Buffer): AdapterResult {
   let records: AvlRecord[];
@@ -38,6 +48,17 @@ export function adaptTeltonikaAvl(payload: Buffer): AdapterResult {
 function recordCandidate(rec: AvlRecord): unknown {
   const attributes: Attributes = { priority: rec.priority, eventIo: rec.eventIo, satellites: rec.satellites };
   for (const [id, v] of rec.io) attributes[ioKey(id)] = v;
+  const bytes = Buffer.byteLength(JSON.stringify(attributes));
+  if (bytes > MAX_AVL_ATTRIBUTES_BYTES) {
+    const sizes = Object.fromEntries(
+      [...rec.io].map(([id, v]) => [ioKey(id), typeof v === "string" ? `${v.length} characters` : v]),
+    );
+    return new CandidateReject(
+      "E_TOO_LARGE",
+      `record of ${new Date(rec.timestamp).toISOString()}: its IO elements take ${bytes} bytes as attributes, more than ${MAX_AVL_ATTRIBUTES_BYTES}`,
+      { recordedAt: rec.timestamp, lat: rec.lat, lng: rec.lng, io: sizes },
+    );
+  }
   if (rec.satellites === 0 || (rec.lat === 0 && rec.lng === 0)) {
     return new CandidateReject(
       "E_NO_FIX",

@@ -2,7 +2,7 @@ import type { AuthenticateError, Client } from "aedes";
 import { clientIdNames, clientIdOwner } from "../../core/client-id.ts";
 import { deviceSecretMatches } from "../../core/credentials.ts";
 import type { Logger } from "../../core/logger.ts";
-import { isVehicleId } from "../../core/topics.ts";
+import { IMEI_RE, isVehicleId } from "../../core/topics.ts";
 import type { CredentialCache } from "../credential-cache.ts";
 import { type Identity, setIdentity } from "../identity.ts";
 
@@ -20,6 +20,11 @@ export interface AuthenticateDeps {
   allowAnonymous: boolean;
   /** clients whose CONNECT carried a zero-length client id (marked in preConnect) */
   emptyId: WeakSet<Client>;
+  /**
+   * whether a vehicle (of any status) is registered with this IMEI: a device may use its IMEI as
+   * client id, so an anonymous client may not
+   */
+  imeiRegistered: (imei: string) => Promise<boolean>;
   /** a device or integration session opened (the broker tracks them to disconnect on revoke) */
   onAccount: (client: Client, username: string) => void;
   /** a CONNECT refused because its client id does not name its account */
@@ -95,19 +100,27 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     );
   };
 
-  /** Development only (MQTT_ALLOW_ANONYMOUS): an anonymous client may not use an account's client ids. */
+  /**
+   * Development only (MQTT_ALLOW_ANONYMOUS): an anonymous client may not use an account's client
+   * ids, its name or a device's IMEI (core/client-id.ts), alone or with a `:` suffix.
+   */
   function authenticateAnonymous(client: Client, assigned: boolean, done: Done): void {
     const owner = clientIdOwner(client.id);
     const accept = () => {
       setIdentity(client, { kind: "anonymous" });
       done(null, true);
     };
-    if (assigned || !isVehicleId(owner)) {
+    const byName = isVehicleId(owner);
+    const byImei = IMEI_RE.test(owner);
+    if (assigned || (!byName && !byImei)) {
       accept();
       return;
     }
-    deps.credentials.get(owner).then(
-      (account) => (account ? refuseClientId(client, undefined, done) : accept()),
+    Promise.all([
+      byName ? deps.credentials.get(owner).then(Boolean) : false,
+      byImei ? deps.imeiRegistered(owner) : false,
+    ]).then(
+      ([named, imei]) => (named || imei ? refuseClientId(client, undefined, done) : accept()),
       (err: unknown) => {
         deps.log.error({ err, clientId: client.id }, "credential lookup failed");
         done(authError("server unavailable", SERVER_UNAVAILABLE), false);

@@ -182,4 +182,25 @@ describe("creating accounts from the API (users, passwords, tokens, integrations
     expect(withOsmAnd.at(-1)).toMatchObject({ kind: "osmand", url: "http://fleet.example:5055" });
     expect(res.json().credentials.deviceKey).toMatch(/^[a-z2-7]{26}$/);
   });
+
+  it("lists Traccar Client (OsmAnd) with its port when OSMAND_PORT is set", async () => {
+    const withOsmand = await startApi({ platform: p, env: { OSMAND_PORT: "5055" } });
+    try {
+      const res = await withOsmand.app.inject({
+        method: "POST",
+        url: "/api/vehicles",
+        headers: withOsmand.bearer(withOsmand.adminToken),
+        payload: { id: "conn-2" },
+      });
+      expect(res.statusCode).toBe(201);
+      const osmand = res.json().connections.find((c: { kind: string }) => c.kind === "osmand");
+      expect(osmand).toMatchObject({
+        url: "http://localhost:5055",
+        settings: [{ name: "Device identifier", value: expect.stringContaining("deviceKey") }],
+      });
+      expect(res.json().credentials.deviceKey).toEqual(expect.any(String));
+    } finally {
+      await withOsmand.close();
+    }
+  });
 });

@@ -86,4 +86,27 @@ describe("PATCH /api/vehicles/:id (optimistic locking)", () => {
     });
     expect(res.statusCode).toBe(403);
   });
+
+  it("sets, changes or removes the IMEI (validated, 409 when another vehicle has it), audited", async () => {
+    await register("p-imei-a");
+    await register("p-imei-b");
+    const set = await patch("p-imei-a", { imei: "358480081234561" }, { "if-match": "1" });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json()).toMatchObject({ imei: "358480081234561", version: 2 });
+    const bad = await patch("p-imei-b", { imei: "35848008123456x" }, { "if-match": "1" });
+    expect(bad.statusCode).toBe(400);
+    const taken = await patch("p-imei-b", { imei: "358480081234561" }, { "if-match": "1" });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json()).toMatchObject({
+      code: "E_ALREADY_EXISTS",
+      message: expect.stringContaining("358480081234561"),
+    });
+    expect((await h.app.inject({ url: "/api/vehicles/p-imei-b", headers: admin })).json().imei).toBeNull();
+    const cleared = await patch("p-imei-a", { imei: null }, { "if-match": "2" });
+    expect(cleared.json()).toMatchObject({ imei: null, version: 3 });
+    const audit = await h.pool.query<{ status: number }>(
+      "SELECT status FROM audit_log WHERE action = 'PATCH /api/vehicles/:id' AND entity_id = 'p-imei-a' ORDER BY id",
+    );
+    expect(audit.rows.map((r) => r.status)).toEqual([200, 200]);
+  });
 });

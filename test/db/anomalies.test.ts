@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisKeys } from "../../core/redis.ts";
+import { CONFLICTING } from "../../worker/derive/anomalies.ts";
 import { fix, MINUTE, startWorker, type WorkerHarness } from "./harness.ts";
 
 describe("late, duplicate and clock-skewed fixes", () => {
@@ -68,6 +69,28 @@ describe("late, duplicate and clock-skewed fixes", () => {
       { kind: "duplicate", t: now - 30_000, detail: "sent twice in the same batch" },
     ]);
     expect(await counter("worker_anomalies:duplicate")).toBe(2);
+  });
+
+  it("labels two records of one time with different content conflicting, not duplicate; the first is kept", async () => {
+    const now = Date.now();
+    const t = now - 20_000;
+    // a Teltonika periodic record and an ignition-off event record in the same second
+    const periodic = fix("an-conflict", t, 25.2, 55.2, {
+      receivedAt: now,
+      ignition: true,
+      attributes: { io239: 1 },
+    });
+    const event = fix("an-conflict", t, 25.3, 55.3, {
+      receivedAt: now,
+      ignition: false,
+      attributes: { io239: 0 },
+    });
+    await w.send([periodic, event]);
+    expect(await anomalies("an-conflict")).toEqual([{ kind: "duplicate", t, detail: CONFLICTING }]);
+    const kept = await w.pool.query<{ ignition: boolean }>(
+      "SELECT ignition FROM vehicle_locations WHERE vehicle_id = 'an-conflict'",
+    );
+    expect(kept.rows).toEqual([{ ignition: true }]);
   });
 
   it("records a fix received long after its time, or dated ahead of its receipt, as skewed", async () => {

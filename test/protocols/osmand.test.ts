@@ -228,6 +228,46 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
     expect(await storedFixes(p.pool, phone.id)).toHaveLength(0);
   });
 
+  it("answers JSON nested thousands deep 400 with a reason and a dead letter (403 with a bad key), never 500", async () => {
+    const phone = await addVehicle(p.pool, { id: "osm-deep" });
+    const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+    const [rejectedBefore, refusedBefore] = [await counted("rejected"), await counted("key_refused")];
+    const res = await postJson(`{"device_id":"${phone.deviceKey}","x":${deep(5000)}}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "E_FIX_REJECTED", reason: expect.stringMatching(/^E_/) });
+    const inLocation = await postJson(
+      `{"device_id":"${phone.deviceKey}","location":{"timestamp":"2026-01-01T00:00:00Z","coords":{"latitude":${deep(5000)},"longitude":55}}}`,
+    );
+    expect(inLocation.status).toBe(400);
+    const [first, second] = await deadLetters(phone.id, 2);
+    expect(first?.payload).toContain("nested too deep to show");
+    expect(second?.payload).not.toContain(phone.deviceKey);
+    expect(await counted("rejected")).toBe(rejectedBefore + 2);
+    const badKey = await postJson(`{"device_id":"nobody","x":${deep(5000)}}`);
+    expect(badKey.status).toBe(403);
+    expect(await counted("key_refused")).toBe(refusedBefore + 1);
+  });
+
+  it("counts a body beyond its limit (413) and headers beyond Node's (431) under their own labels", async () => {
+    const phone = await addVehicle(p.pool, { id: "osm-big" });
+    const [bigBefore, headersBefore] = [await counted("too_large"), await counted("headers_too_large")];
+    const big = await fetch(`${base}/?id=${phone.deviceKey}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: `{"x":"${"a".repeat(p.config.MAX_PAYLOAD_BYTES * 2 + 1)}"}`,
+    });
+    expect(big.status).toBe(413);
+    const headers = await fetch(`${base}/?id=${phone.deviceKey}`, {
+      headers: { "x-big": "a".repeat(20_000) },
+    });
+    expect(headers.status).toBe(431);
+    await waitFor(
+      async () => [await counted("too_large"), await counted("headers_too_large")],
+      ([b, h]) => b === bigBefore + 1 && h === headersBefore + 1,
+      { what: "the 413 and the 431 counted" },
+    );
+  });
+
   it("limits each vehicle to HTTP_INGEST_RATE_LIMIT requests a minute; others keep their budget", async () => {
     const limited = await listen(2);
     try {
@@ -239,11 +279,18 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
         fetch(
           `http://127.0.0.1:${limited.port}/?${new URLSearchParams({ id: v.deviceKey, lat: "25", lon: "55", timestamp: String(nowS() - 100 + k) })}`,
         );
+      const limitedBefore = await counted("rate_limited");
       expect((await send(a, 0)).status).toBe(200);
       expect((await send(a, 1)).status).toBe(200);
       const third = await send(a, 2);
       expect(third.status).toBe(429);
       expect(await third.json()).toMatchObject({ code: "E_RATE_LIMITED" });
+      // counted once the answer is out (onResponse)
+      await waitFor(
+        () => counted("rate_limited"),
+        (n) => n === limitedBefore + 1,
+        { what: "the 429 counted" },
+      );
       expect((await send(b, 0)).status).toBe(200);
     } finally {
       await limited.close();

@@ -1,6 +1,11 @@
 import type { Socket } from "node:net";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_AVL_ATTRIBUTES_BYTES } from "../../bridge/adapters/teltonika-avl.ts";
+import { createImeiResolver } from "../../bridge/imei-resolver.ts";
 import { COMMAND, decodeCodec12, encodeCodec12, RESPONSE } from "../../broker/teltonika-codec12.ts";
+import { createTeltonikaCommands } from "../../broker/teltonika-commands.ts";
+import { listenTeltonika } from "../../broker/teltonika-tcp.ts";
 import { labelledField } from "../../core/metrics-catalogue.ts";
 import { redisKeys } from "../../core/redis.ts";
 import { addVehicle } from "../../core/vehicles.ts";
@@ -83,6 +88,36 @@ describe("Teltonika Codec 8/8E over TCP", () => {
     expect(answer).toBe(0x00);
     await device.waitForClose();
     expect(await refused("unknown_imei")).toBe(before + 1);
+  });
+
+  it("logs refused IMEIs at warn once per interval with their count, however often a device retries", async () => {
+    const lines: { level: number; msg: string; refused?: number }[] = [];
+    const log = pino({ level: "debug" }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const listener = await listenTeltonika({
+      port: 0,
+      host: "127.0.0.1",
+      maxPayloadBytes: p.config.MAX_PAYLOAD_BYTES,
+      idleTimeoutMs: 10_000,
+      handshakeTimeoutMs: 10_000,
+      resolveImei: createImeiResolver(p.pool),
+      ingest: (msg) => p.bridge.ingest(msg),
+      count: () => {},
+      commands: createTeltonikaCommands({ pool: p.pool, log }),
+      log,
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const { device, answer } = await handshake(listener.port, "356307049999998");
+        expect(answer).toBe(0x00);
+        await device.waitForClose();
+      }
+      const refusedLines = lines.filter((l) => l.msg.startsWith("teltonika IMEI not registered"));
+      expect(refusedLines.map((l) => l.level)).toEqual([40, 20, 20, 20, 20]);
+      expect(refusedLines[0]?.refused).toBe(1);
+    } finally {
+      listener.close();
+      listener.closeConnections();
+    }
   });
 
   it("stores a Codec 8E packet's records and replies with their count once they are queued", async () => {
@@ -221,6 +256,32 @@ describe("Teltonika Codec 8/8E over TCP", () => {
     );
     expect(dead).toEqual([{ reason: "E_NO_FIX", topic: `${v.imei}/data` }]);
   });
+  it("a record whose IO elements exceed the attributes cap is dead-lettered E_TOO_LARGE, its packet's others stored", async () => {
+    const v = await register();
+    const device = await connected(v.imei);
+    const [good] = records(1);
+    const huge: EncodableRecord = {
+      ...(good as EncodableRecord),
+      timestamp: (good as EncodableRecord).timestamp + 60_000,
+      io: [{ id: 10_000, size: "x", value: "ab".repeat(MAX_AVL_ATTRIBUTES_BYTES / 2 + 1) }],
+    };
+    device.socket.write(encodeAvlPacket(0x8e, [good as EncodableRecord, huge]));
+    expect((await device.waitForBytes(5)).subarray(1)).toEqual(countReply(2));
+    await waitForFixes(p.pool, v.id, 1);
+    const dead = await waitFor(
+      async () =>
+        (
+          await p.pool.query<{ reason: string; detail: string }>(
+            "SELECT reason, detail FROM rejected_messages WHERE vehicle_id = $1",
+            [v.id],
+          )
+        ).rows,
+      (rows) => rows.length > 0,
+      { what: "the oversized record's dead letter" },
+    );
+    expect(dead).toEqual([{ reason: "E_TOO_LARGE", detail: expect.stringContaining("attributes") }]);
+    expect(await storedFixes(p.pool, v.id)).toHaveLength(1);
+  });
 });
 
 describe("Teltonika Codec 12 downlink over TCP", () => {
@@ -282,6 +343,92 @@ describe("Teltonika Codec 12 downlink over TCP", () => {
     device.socket.write(encodeAvlPacket(0x8e, records(1)));
     const all = await device.waitForBytes(1 + first.length + second.length + 4);
     expect(all.subarray(-4)).toEqual(countReply(1));
+  });
+  it("refuses a text command Codec 12 cannot carry (empty, > 512, non-ASCII, newline) with 400 and the reason", async () => {
+    const v = await addVehicle(p.pool, { id: "tlt-c12-bad", imei: "356307042441502" });
+    for (const [payload, reason] of [
+      ["", "is empty"],
+      ["x".repeat(513), "513 characters"],
+      ["café", "printable ASCII"],
+      ["line\nbreak", "printable ASCII"],
+    ]) {
+      const res = await api.app.inject({
+        method: "POST",
+        url: `/api/vehicles/${v.id}/commands`,
+        headers: api.admin,
+        payload: { payload },
+      });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json()).toMatchObject({ code: "E_VALIDATION", field: "body.payload" });
+      expect(res.json().message).toContain(reason);
+    }
+    expect((await p.pool.query("SELECT 1 FROM commands WHERE vehicle_id = $1", [v.id])).rowCount).toBe(0);
+    // a vehicle without an IMEI receives any text over MQTT, and JSON goes to any vehicle
+    const mqttOnly = await addVehicle(p.pool, { id: "tlt-c12-mqtt" });
+    await command(mqttOnly.id, "line\nbreak");
+    await command(v.id, { action: "lock" });
+  });
+});
+
+describe("Teltonika TCP follows the vehicle's registration at once", () => {
+  let p: TestPlatform;
+  let api: ProtocolApi;
+  const devices: TcpDevice[] = [];
+  beforeAll(async () => {
+    p = await startPlatform({ env: { TELTONIKA_TCP_PORT: "0" } });
+    api = await startProtocolApi(p);
+  });
+  afterAll(async () => {
+    for (const d of devices) d.socket.destroy();
+    await api?.close();
+    await p?.close();
+  });
+  const shake = async (imei: string) => {
+    const r = await handshake(p.broker.ports.teltonika as number, imei);
+    devices.push(r.device);
+    return r;
+  };
+  const patch = async (id: string, body: Record<string, unknown>) => {
+    const get = await api.app.inject({ url: `/api/vehicles/${id}`, headers: api.admin });
+    return api.app.inject({
+      method: "PATCH",
+      url: `/api/vehicles/${id}`,
+      headers: { ...api.admin, "if-match": get.headers.etag as string },
+      payload: body,
+    });
+  };
+
+  it("a vehicle set inactive or deleted is refused on its next handshake, not a cache TTL later", async () => {
+    const inactive = await addVehicle(p.pool, { id: "tlt-off", imei: "356307042442001" });
+    const deleted = await addVehicle(p.pool, { id: "tlt-gone", imei: "356307042442002" });
+    // both IMEIs are in the listener's cache as registered
+    for (const imei of ["356307042442001", "356307042442002"]) expect((await shake(imei)).answer).toBe(0x01);
+
+    expect((await patch(inactive.id, { status: "inactive" })).statusCode).toBe(200);
+    const del = await api.app.inject({
+      method: "DELETE",
+      url: `/api/vehicles/${deleted.id}`,
+      headers: api.admin,
+    });
+    expect(del.statusCode).toBe(204);
+    for (const imei of ["356307042442001", "356307042442002"]) {
+      const again = await shake(imei);
+      expect(again.answer, imei).toBe(0x00);
+      await again.device.waitForClose();
+    }
+    // set active again: served at once too
+    expect((await patch(inactive.id, { status: "active" })).statusCode).toBe(200);
+    expect((await shake("356307042442001")).answer).toBe(0x01);
+  });
+  it("an IMEI changed with PATCH is refused at once under the old one and served at once under the new one", async () => {
+    const v = await addVehicle(p.pool, { id: "tlt-moved", imei: "356307042442003" });
+    expect((await shake("356307042442003")).answer).toBe(0x01);
+    // the new IMEI is cached as unknown
+    expect((await shake("356307042442004")).answer).toBe(0x00);
+    const res = await patch(v.id, { imei: "356307042442004" });
+    expect(res.statusCode, res.body).toBe(200);
+    expect((await shake("356307042442003")).answer).toBe(0x00);
+    expect((await shake("356307042442004")).answer).toBe(0x01);
   });
 });
 

@@ -21,6 +21,33 @@ const iso = (t: number) => new Date(t).toISOString();
 const seconds = (ms: number) => Math.round(ms / 1000);
 
 /**
+ * The detail of a `duplicate` whose content differs from the record kept: one fix per vehicle and
+ * time is the platform's rule (the fixes' primary key), so it is dropped all the same, but it was
+ * not a resend (docs/devices.md). Teltonika devices send such pairs: a periodic record and an
+ * event record (ignition off) in the same second.
+ */
+export const CONFLICTING =
+  "conflicting: another record with the same time and different content came first and was kept";
+
+/** Whether two fixes of one vehicle and time carry the same position and values. */
+function sameContent(a: Fix, b: Fix): boolean {
+  return (
+    a.lat === b.lat &&
+    a.lng === b.lng &&
+    a.speed === b.speed &&
+    a.heading === b.heading &&
+    a.altitude === b.altitude &&
+    a.accuracy === b.accuracy &&
+    a.ignition === b.ignition &&
+    a.odometer === b.odometer &&
+    canonical(a.attributes) === canonical(b.attributes)
+  );
+}
+
+const canonical = (attrs: Fix["attributes"]) =>
+  attrs === undefined ? "" : JSON.stringify(Object.entries(attrs).sort(([x], [y]) => (x < y ? -1 : 1)));
+
+/**
  * Late, duplicate and clock-skewed fixes of a batch, in arrival (batch) order:
  * - late: older than the vehicle's newest fix when it arrived: the newest stored before this
  *   batch (read under the vehicle's row lock) or an earlier fix of this batch (earlier messages,
@@ -29,7 +56,8 @@ const seconds = (ms: number) => Math.round(ms / 1000);
  *   coverage returned (simulator/reporter.ts, as real modems do) is late fix by fix, against that
  *   live fix. The bridge's bridge_live_stale counts something else: flushes whose newest fix did
  *   not move the live marker, once per vehicle;
- * - duplicate: already stored (or twice in this batch). A stored copy with the same receipt and
+ * - duplicate: already stored (or twice in this batch; CONFLICTING when the later one differs,
+ *   of which the first in the batch is kept). A stored copy with the same receipt and
  *   message id is this job's own earlier attempt (BullMQ retried it after a commit), not a resend;
  * - skewed: received more than `skewMs` after recordedAt, or dated in the future (the bridge
  *   refuses more than MAX_CLOCK_SKEW ahead, so these are within it).
@@ -43,19 +71,22 @@ export function detectAnomalies(
 ): Anomaly[] {
   const out: Anomaly[] = [];
   const newest = new Map(newestBefore);
-  const seen = new Set<string>();
+  const seen = new Map<string, Fix>();
   for (const f of fixes) {
     const key = fixKey(f.vehicleId, f.recordedAt);
     const base = { vehicleId: f.vehicleId, recordedAt: f.recordedAt, receivedAt: f.receivedAt };
-    const first = !seen.has(key);
-    seen.add(key);
+    const earlier = seen.get(key);
+    const first = earlier === undefined;
+    if (first) seen.set(key, f);
     if (!first || !inserted.has(key)) {
       const copy = storedCopies.get(key);
       const ownRetry = first && copy?.receivedAt === f.receivedAt && copy.messageId === f.messageId;
       if (!ownRetry) {
         const detail = first
           ? `already stored (received ${copy ? iso(copy.receivedAt) : "earlier"})`
-          : "sent twice in the same batch";
+          : sameContent(earlier, f)
+            ? "sent twice in the same batch"
+            : CONFLICTING;
         out.push({ ...base, kind: "duplicate", detail });
       }
       continue;

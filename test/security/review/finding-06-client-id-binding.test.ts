@@ -146,4 +146,51 @@ describe("finding 6: an MQTT client id is bound to the credential that uses it",
     expect((await connect(p, { clientId: v.id })).code).toBe(2);
     expect((await connect(p, { clientId: "lab-client" })).code).toBeUndefined();
   });
+  it("with MQTT_ALLOW_ANONYMOUS, an anonymous client cannot use a device's IMEI: no session takeover, no kick", async () => {
+    p = await startPlatform({ env: { MQTT_ALLOW_ANONYMOUS: "true" } });
+    const platform = p;
+    const imei = "356307042441013";
+    const v = await addVehicle(p.pool, { id: "cid-imei", imei });
+    const commands = `fleet/${v.id}/commands`;
+    const device = { username: v.username, password: v.password, clientId: imei, clean: false };
+    const first = await connect(p, device);
+    await first.client?.subscribeAsync(commands, { qos: 1 });
+    await first.client?.endAsync();
+    const row = await createCommand(p.pool, v.id, { action: "lock" });
+    await publishControl(p.redis, {
+      type: "command",
+      vehicleId: v.id,
+      commandId: row?.id as string,
+      payload: row?.payload,
+    });
+    await waitFor(
+      async () => (await platform.pool.query("SELECT 1 FROM commands WHERE id = $1", [row?.id])).rowCount,
+      (n) => n === 1,
+      { what: "the command stored" },
+    );
+    await new Promise((r) => setTimeout(r, 300)); // the control message reaches the broker
+
+    // the persistent session: an anonymous client with the IMEI (alone or with a suffix) is refused
+    for (const clientId of [imei, `${imei}:x`]) {
+      const stolen = await connect(p, { clientId, clean: false });
+      expect(stolen.code, `anonymous as ${clientId}`).toBe(2);
+    }
+    const back = await connect(p, device);
+    expect(back.sessionPresent).toBe(true);
+    await waitFor(
+      async () => back.messages.filter((m) => m.topic === commands),
+      (m) => m.length > 0,
+      { timeoutMs: 10_000, what: "the device's queued command" },
+    );
+    // the device online: the anonymous attempt does not kick it
+    expect((await connect(p, { clientId: imei })).code).toBe(2);
+    expect(back.client?.connected).toBe(true);
+    // a round trip on the device's connection: a kick would have closed it before the PUBACK
+    await back.client?.publishAsync(`${commands}/ack`, JSON.stringify({ commandId: row?.id, status: "ok" }), {
+      qos: 1,
+    });
+    expect(back.client?.connected).toBe(true);
+    // an IMEI nobody registered stays usable in the open development mode
+    expect((await connect(p, { clientId: "356307049999999" })).code).toBeUndefined();
+  });
 });
