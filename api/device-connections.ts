@@ -95,7 +95,10 @@ export function deviceConnections(
       label: "Traccar Client (OsmAnd)",
       url: `http://${host}:${config.OSMAND_PORT}`,
       settings: [
-        { name: "Device identifier", value: "the device key (with the secret): the app sends no password" },
+        {
+          name: "Device identifier",
+          value: "the device key (credentials: deviceKey, shown once): the app sends no password",
+        },
         { name: "Offline buffering", value: "on" },
       ],
     });
