@@ -79,11 +79,13 @@ async function visit(hash: string) {
 
 const row = (i: number) => page.locator(`[data-testid="vehicle-row"][data-vehicle-id="${id(i)}"]`);
 const container = () => page.locator(".leaflet-container");
+let tileOrigin = "";
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   // tiles from a server that is not there, as on a machine without internet
-  const tiles = `http://127.0.0.1:${await closedPort()}/{z}/{x}/{y}.png`;
+  tileOrigin = `http://127.0.0.1:${await closedPort()}`;
+  const tiles = `${tileOrigin}/{z}/{x}/{y}.png`;
   ui = await startUiPlatform({ env: { MAP_TILE_URL: tiles, MAP_MAX_ZOOM: "18" } });
   await seedFleet(1, N, (i) => {
     // vehicle 7's newest fix is two hours old; vehicle 3 is named after its id
@@ -217,8 +219,21 @@ describe("the map, the list and the layout in Chromium", () => {
 
   it("draws the offline basemap (land and the Dubai roads) when no tile can load", async () => {
     await expect.poll(() => container().getAttribute("data-basemap"), poll).toBe("offline");
+    const failedTiles: string[] = [];
+    const onFailed = (r: { url(): string }) => {
+      if (r.url().startsWith(tileOrigin)) failedTiles.push(r.url());
+    };
+    page.on("requestfailed", onFailed);
     await visit("#map=12/25.2048/55.2708");
     await expect.poll(() => container().getAttribute("data-basemap"), poll).toBe("offline");
+    page.off("requestfailed", onFailed);
+    // one probe tile, not a failed request for every tile in view; no tile layer, so no credit
+    // for tiles that are not shown
+    expect(failedTiles.length).toBeLessThanOrEqual(1);
+    expect(await page.locator(".leaflet-tile").count()).toBe(0);
+    expect((await page.locator(".leaflet-control-attribution").textContent()) ?? "").not.toContain(
+      "OpenStreetMap",
+    );
     const drawn = () =>
       page
         .locator(".leaflet-basemap-pane path")
@@ -227,6 +242,13 @@ describe("the map, the list and the layout in Chromium", () => {
     await expect.poll(drawn, poll).toBeGreaterThan(10);
     expect(await page.getByRole("status").filter({ hasText: "offline map" }).count()).toBe(1);
     await page.screenshot({ path: `${ARTIFACTS}ui-offline-basemap.png` });
+  });
+
+  it("follows a #map= view typed or followed on the open page, as a reload would", async () => {
+    await visit(`#map=12/${CENTER.lat}/${CENTER.lng}`);
+    await page.evaluate("location.hash = '#map=9/48.85/2.35'");
+    // the map moved there: its own view, written back after the move, is that place
+    await expect.poll(() => page.url(), poll).toMatch(/#map=9\/48\.85000\/2\.35000$/);
   });
 
   it("groups the vehicles into counted bubbles past 2,000 in view, and keeps markers when zoomed in", async () => {

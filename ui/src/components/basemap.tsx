@@ -1,6 +1,6 @@
 import L from "leaflet";
 import { leafletRasterLayer, PMTiles, TileType } from "pmtiles";
-import { useEffect, useState } from "react";
+import { type Dispatch, type SetStateAction, useEffect, useState } from "react";
 import { TileLayer, useMap } from "react-leaflet";
 import type { UiConfig } from "../api.ts";
 
@@ -84,20 +84,72 @@ export function Basemap(props: { config: UiConfig }) {
         {state === "offline" && <OfflineNote />}
       </>
     );
+  return <XyzTiles config={props.config} state={state} onState={setState} />;
+}
+
+/**
+ * {z}/{x}/{y} tiles, after one probe tile of the view has loaded: with no tile server in reach
+ * the page makes one failed request, not one per tile in view, and shows no tile layer (nor its
+ * attribution) over the offline basemap; "try again" probes anew.
+ */
+function XyzTiles(props: {
+  config: UiConfig;
+  state: BasemapState;
+  onState: Dispatch<SetStateAction<BasemapState>>;
+}) {
+  const map = useMap();
+  const { tileUrl } = props.config;
+  const { onState } = props;
+  const [probe, setProbe] = useState(0);
+  const [reachable, setReachable] = useState(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: probe re-runs the check on "try again"
+  useEffect(() => {
+    const img = new Image();
+    let done = false;
+    img.onload = () => {
+      done = true;
+      setReachable(true);
+    };
+    img.onerror = () => {
+      done = true;
+      onState("offline");
+    };
+    img.src = probeUrl(tileUrl, map);
+    return () => {
+      if (!done) img.src = "";
+    };
+  }, [map, tileUrl, onState, probe]);
   return (
     <>
-      <TileLayer
-        url={props.config.tileUrl}
-        attribution={props.config.tileAttribution}
-        maxZoom={props.config.maxZoom}
-        eventHandlers={{
-          tileload: () => setState("tiles"),
-          tileerror: () => setState((s) => (s === "tiles" ? s : "offline")),
-        }}
-      />
-      {state === "offline" && <OfflineNote />}
+      {reachable && (
+        <TileLayer
+          url={tileUrl}
+          attribution={props.config.tileAttribution}
+          maxZoom={props.config.maxZoom}
+          eventHandlers={{
+            tileload: () => onState("tiles"),
+            tileerror: () => onState((s) => (s === "tiles" ? s : "offline")),
+          }}
+        />
+      )}
+      {props.state === "offline" && (
+        <OfflineNote
+          onRetry={() => {
+            onState("loading");
+            setProbe((n) => n + 1);
+          }}
+        />
+      )}
     </>
   );
+}
+
+/** The URL of the tile under the view's centre ({s} as the first subdomain, {r} as standard resolution). */
+function probeUrl(template: string, map: L.Map): string {
+  const z = Math.round(map.getZoom());
+  const p = map.project(map.getCenter(), z).divideBy(256).floor();
+  const n = 2 ** z;
+  return L.Util.template(template, { z, x: ((p.x % n) + n) % n, y: p.y, s: "a", r: "" });
 }
 
 const RASTER = new Set([TileType.Png, TileType.Jpeg, TileType.Webp, TileType.Avif]);
@@ -142,10 +194,15 @@ function PmtilesLayer(props: { config: UiConfig; onState: (s: BasemapState) => v
   return null;
 }
 
-function OfflineNote() {
+function OfflineNote(props: { onRetry?: () => void }) {
   return (
     <div className="basemap-note" role="status">
       Map tiles unavailable: showing the built-in offline map
+      {props.onRetry && (
+        <button type="button" className="link" onClick={props.onRetry}>
+          try again
+        </button>
+      )}
     </div>
   );
 }

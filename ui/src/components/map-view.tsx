@@ -62,7 +62,16 @@ function BBoxWatcher(props: { onBBox: (bbox: BBox) => void }) {
     // the phone layout's bottom sheet resizes the map without resizing the window
     const ro = new ResizeObserver(() => map.invalidateSize());
     ro.observe(map.getContainer());
-    return () => ro.disconnect();
+    // a #map= link followed or typed on an open page moves the map, as a reload would
+    const onHash = () => {
+      const v = readMapHash();
+      if (v) map.setView([v.lat, v.lng], v.zoom);
+    };
+    window.addEventListener("hashchange", onHash);
+    return () => {
+      ro.disconnect();
+      window.removeEventListener("hashchange", onHash);
+    };
   }, [map]);
   return null;
 }
