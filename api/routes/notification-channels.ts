@@ -169,12 +169,32 @@ export function notificationChannelRoutes(deps: {
         config: { access: "write" },
         schema: {
           tags,
-          summary: "delete a channel, its queued messages and its delivery log",
+          summary: "delete a channel, its queued messages and its delivery log (refused while rules use it)",
           params: channelParams,
-          response: { 204: z.null().describe("removed"), 400: errorSchema, 404: errorSchema },
+          response: {
+            204: z.null().describe("removed"),
+            400: errorSchema,
+            404: errorSchema,
+            409: errorSchema,
+          },
         },
       },
       async (req, reply) => {
+        // refused while rules name it: removing it from them silently would leave rules that no longer
+        // notify anyone without their owners changing them (each rule edit is versioned and audited)
+        const users = await pool.query<{ name: string }>(
+          "SELECT name FROM alert_rules WHERE $1::bigint = ANY(channel_ids) ORDER BY id",
+          [req.params.id],
+        );
+        if (users.rows.length > 0) {
+          const names = users.rows.map((u) => `"${u.name}"`).join(", ");
+          return sendError(
+            reply,
+            "E_IN_USE",
+            `channel ${req.params.id} is used by alert rules ${names}: remove it from them first`,
+            { rules: users.rows.map((u) => u.name) },
+          );
+        }
         const r = await pool.query("DELETE FROM notification_channels WHERE id = $1", [req.params.id]);
         if (r.rowCount === 0) return notFound(reply, req.params.id);
         req.log.info({ channelId: req.params.id, by: req.principal?.name }, "notification channel deleted");
