@@ -15,7 +15,12 @@ export type AlertView = (typeof ALERT_VIEWS)[number];
 export function AlertsPanel(props: {
   view: AlertView;
   onView: (v: AlertView) => void;
-  canEdit: boolean;
+  /** rules: admins and operators in the API */
+  canEditRules: boolean;
+  /** acknowledge alerts: admins and operators in the API */
+  canAck: boolean;
+  /** channels: admins only */
+  canEditChannels: boolean;
   vehicles: VehicleView[];
   geofences: GeofenceFeature[];
   live: AlertMessage[];
@@ -55,7 +60,7 @@ export function AlertsPanel(props: {
         <AlertInbox
           vehicles={props.vehicles}
           live={props.live}
-          canEdit={props.canEdit}
+          canAck={props.canAck}
           onSelectVehicle={props.onSelectVehicle}
         />
       )}
@@ -65,12 +70,17 @@ export function AlertsPanel(props: {
           channels={channels}
           vehicles={props.vehicles}
           geofences={props.geofences}
-          canEdit={props.canEdit}
+          canEdit={props.canEditRules}
           reload={reload}
         />
       )}
       {props.view === "channels" && (
-        <ChannelsPanel channels={channels} canEdit={props.canEdit} reload={reload} />
+        <ChannelsPanel
+          channels={channels}
+          usedBy={(id) => rules.filter((r) => r.channelIds.includes(id)).map((r) => r.name)}
+          canEdit={props.canEditChannels}
+          reload={reload}
+        />
       )}
     </section>
   );
