@@ -10,7 +10,7 @@ const T0 = Date.now() - 6 * HOUR;
 
 /** Every 5 s from T0: 50 km/h, then over 80 from i = 6 to 17 (120 at i = 10), then 50 again. */
 const speedOf = (i: number) => (i >= 6 && i <= 17 ? (i === 10 ? 120 : 95) : 50);
-const drive = (vehicleId: string, n = 30, t0 = T0, speed = speedOf): Fix[] =>
+const drive = (vehicleId: string, n = 30, t0 = T0, speed: (i: number) => number = speedOf): Fix[] =>
   Array.from({ length: n }, (_, i) =>
     fix(vehicleId, t0 + i * 5 * S, 25, 55 + i * 0.001, { speed: speed(i), ignition: true }),
   );

@@ -139,6 +139,14 @@ describe("alerts UI after trial 16 (Chromium)", () => {
         scope: { kind: "vehicle", vehicleId: vehicle },
       });
     await page.getByRole("navigation", { name: "panels" }).getByRole("button", { name: "Vehicles" }).click();
+    // the presence badge, state and speed sit inside their row, not on the divider below it
+    const vrow = page.locator(`[data-testid="vehicle-row"][data-vehicle-id="${vehicle}"]`);
+    const badge = await vrow.locator(".item-side").boundingBox();
+    const box = await vrow.boundingBox();
+    expect(
+      badge && box && badge.y + badge.height <= box.y + box.height,
+      "badge, state and speed inside the row",
+    ).toBe(true);
     const t0 = Date.now();
     await publish(t0, 100);
     await publish(t0 + 3000, 112.3);
@@ -171,6 +179,14 @@ describe("alerts UI after trial 16 (Chromium)", () => {
       expect(box && sidebar && box.x + box.width <= sidebar.x + sidebar.width, label).toBe(true);
     }
     expect(await rows.first().getByTestId("alert-times").textContent()).toMatch(/–|\(ongoing\)/);
+    // the panel tabs in even rows, none cut (Manage and People alone on a second line before)
+    const tabs = page.getByRole("navigation", { name: "panels" }).getByRole("button");
+    const tops = (await tabs.evaluateAll((els) => els.map((el) => el.getBoundingClientRect().top))).map(
+      Math.round,
+    );
+    const perRow = [...new Set(tops)].map((t) => tops.filter((x) => x === t).length);
+    expect(perRow).toEqual([4, 4]);
+    expect(await overflowing('nav[aria-label="panels"] button')).toEqual([]);
 
     await page.getByRole("button", { name: "Acknowledge all shown" }).click();
     expect(dialogs.at(-1)).toBe("Acknowledge the 4 unacknowledged alerts shown?");
