@@ -31,6 +31,8 @@ export const API_ERRORS = {
   E_ALREADY_EXISTS: { status: 409, message: "it exists already" },
   /** optimistic locking: the body carries `currentVersion` */
   E_VERSION_CONFLICT: { status: 409, message: "the version in If-Match is stale" },
+  /** deleting something others still name (a notification channel used by alert rules: `rules`) */
+  E_IN_USE: { status: 409, message: "it is still in use" },
   E_PAYLOAD_TOO_LARGE: { status: 413, message: "request body is too large" },
   E_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "unsupported media type" },
   E_TOO_MANY_POINTS: { status: 422, message: "the answer would hold too many points" },

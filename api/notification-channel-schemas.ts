@@ -65,6 +65,9 @@ export const deliveryOut = z.object({
   latencyMs: z.number().int().nullable(),
   error: z.string().nullable(),
   at: z.string(),
+  vehicleId: z.string().nullable().describe("the alert's vehicle (null for a test)"),
+  vehicleName: z.string().nullable(),
+  ruleName: z.string().nullable().describe("the alert's rule, as named when it started"),
 });
 
 export function toChannelOut(c: NotificationChannel, showSecret = false): z.infer<typeof channelOut> {

@@ -100,6 +100,13 @@ function refused(hostname: string, addresses: LookupAddress[]): WebhookAddressEr
     : undefined;
 }
 
+/** Why a name did not resolve, in words (not the resolver's errno text). */
+function unresolved(err: NodeJS.ErrnoException): string {
+  return err.code === "ENOTFOUND" || err.code === "ENODATA"
+    ? "the host name does not resolve"
+    : "the host name could not be resolved now; try again";
+}
+
 /**
  * The API's check when a channel is saved: the URL parses and every address its host resolves to
  * is public (one private answer is enough to refuse: a resolver may return either).
@@ -113,7 +120,7 @@ export async function checkWebhookUrl(
   if (allowPrivate || ipLiteral(url) !== undefined) return url;
   const addresses = await new Promise<LookupAddress[]>((resolve, reject) =>
     lookup(url.hostname, (err, a) =>
-      err ? reject(new WebhookAddressError(`${url.hostname}: ${err.message}`)) : resolve(a),
+      err ? reject(new WebhookAddressError(`${url.hostname}: ${unresolved(err)}`)) : resolve(a),
     ),
   );
   const err = refused(url.hostname, addresses);

@@ -16,6 +16,17 @@ describe("README", () => {
     expect(readme).toContain(`\n${configTable()}\n`);
   });
 
+  it("says who may acknowledge alerts as the API does (access operate: operators and admins; test/api/vehicle-scope.test.ts)", () => {
+    const rows = readme.split("\n").filter((l) => /^\| `POST \/api\/alerts\/(:id\/)?ack`/.test(l));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row).toContain("operators and admins");
+      expect(row).not.toContain("viewers too");
+    }
+    expect(readme).toContain("`viewer` (reads only)");
+    expect(readme).toContain("acknowledge one or all shown: operators and admins");
+  });
+
   it("has a two-line quick start whose test line is what .ci/run runs", () => {
     const quick = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
     const lines = quick.trim().split("\n");

@@ -76,11 +76,15 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
   const notFound = (reply: FastifyReply, id: number) =>
     sendError(reply, "E_NOT_FOUND", `no alert rule ${id}`);
 
-  /** A reason the rule cannot be stored (answered as E_VALIDATION on its field), or the params to store. */
+  /**
+   * A reason the rule cannot be stored (answered as E_VALIDATION on its field): bad params, or a group,
+   * vehicle, geofence or channel that does not exist (such a rule would never fire or never notify).
+   */
   async function check(
     kind: AlertRuleKind,
     params: Record<string, unknown> | undefined,
     scope: z.infer<typeof alertScopeSchema> | undefined,
+    channelIds?: number[],
   ): Promise<{ field: string; message: string } | undefined> {
     if (params !== undefined) {
       const parsed = alertParamsSchemas[kind].safeParse(params);
@@ -94,6 +98,35 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
       const g = await pool.query("SELECT 1 FROM vehicle_groups WHERE id = $1", [scope.groupId]);
       if (g.rowCount === 0)
         return { field: "body.scope.groupId", message: `body.scope.groupId: no group ${scope.groupId}` };
+    }
+    if (scope?.kind === "vehicle") {
+      const v = await pool.query("SELECT 1 FROM vehicles WHERE id = $1", [scope.vehicleId]);
+      if (v.rowCount === 0)
+        return {
+          field: "body.scope.vehicleId",
+          message: `body.scope.vehicleId: no vehicle ${scope.vehicleId}`,
+        };
+    }
+    const geofenceId = params?.geofenceId;
+    if (typeof geofenceId === "number") {
+      const g = await pool.query("SELECT 1 FROM geofences WHERE id = $1", [geofenceId]);
+      if (g.rowCount === 0)
+        return {
+          field: "body.params.geofenceId",
+          message: `body.params.geofenceId: no geofence ${geofenceId}`,
+        };
+    }
+    if (channelIds?.length) {
+      const known = await pool.query<{ id: number }>(
+        "SELECT id::float8 AS id FROM notification_channels WHERE id = ANY($1::bigint[])",
+        [channelIds],
+      );
+      const missing = channelIds.filter((id) => !known.rows.some((r) => r.id === id));
+      if (missing.length > 0)
+        return {
+          field: "body.channelIds",
+          message: `body.channelIds: no notification channel ${missing.join(", ")}`,
+        };
     }
     return undefined;
   }
@@ -169,7 +202,7 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
       },
       async (req, reply) => {
         const b = req.body;
-        const bad = await check(b.kind, b.params, b.scope);
+        const bad = await check(b.kind, b.params, b.scope, b.channelIds);
         if (bad) return sendError(reply, "E_VALIDATION", bad.message, { field: bad.field });
         if (!(await mayOwn(req.principal?.groups ?? null, b.scope))) return outOfScope(reply);
         const r = await pool.query<Rule>(
@@ -226,7 +259,7 @@ export function alertRuleRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod 
               field: "body.kind",
             },
           );
-        const bad = await check(cur.kind, b.params, b.scope);
+        const bad = await check(cur.kind, b.params, b.scope, b.channelIds);
         if (bad) return sendError(reply, "E_VALIDATION", bad.message, { field: bad.field });
         const groups = req.principal?.groups ?? null;
         if (!(await mayOwn(groups, cur.scope))) return notFound(reply, req.params.id);

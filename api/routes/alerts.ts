@@ -113,5 +113,37 @@ export function alertRoutes(deps: { pool: pg.Pool }): FastifyPluginAsyncZod {
         return row;
       },
     );
+
+    app.post(
+      "/api/alerts/ack",
+      {
+        config: { access: "operate", vehicles: "filtered" },
+        schema: {
+          tags: ["alerts"],
+          summary:
+            'acknowledge the alerts listed (the inbox\'s "acknowledge all shown"); ids of alerts the caller does not see are skipped',
+          body: z.strictObject({ ids: z.array(idCursor).min(1).max(1000) }),
+          response: {
+            200: z.object({
+              acknowledged: z.array(z.number().int()).describe("the ids now acknowledged by this call"),
+            }),
+            400: errorSchema,
+          },
+        },
+      },
+      async (req) => {
+        const who = req.principal ? `${req.principal.kind}:${req.principal.name}` : "unknown";
+        // the ids listed, never a filter: alerts that arrived after the caller looked stay unacknowledged
+        const r = await pool.query<{ id: number }>(
+          `UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2
+           WHERE id = ANY($1::bigint[]) AND acknowledged_at IS NULL AND ${visibleSql("vehicle_id", "$3")}
+           RETURNING id::float8 AS id`,
+          [req.body.ids, who, req.principal?.groups ?? null],
+        );
+        const acknowledged = r.rows.map((x) => x.id).sort((a, b) => a - b);
+        req.audit.params = { acknowledged };
+        return { acknowledged };
+      },
+    );
   };
 }

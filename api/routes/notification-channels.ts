@@ -169,12 +169,32 @@ export function notificationChannelRoutes(deps: {
         config: { access: "write" },
         schema: {
           tags,
-          summary: "delete a channel, its queued messages and its delivery log",
+          summary: "delete a channel, its queued messages and its delivery log (refused while rules use it)",
           params: channelParams,
-          response: { 204: z.null().describe("removed"), 400: errorSchema, 404: errorSchema },
+          response: {
+            204: z.null().describe("removed"),
+            400: errorSchema,
+            404: errorSchema,
+            409: errorSchema,
+          },
         },
       },
       async (req, reply) => {
+        // refused while rules name it: removing it from them silently would leave rules that no longer
+        // notify anyone without their owners changing them (each rule edit is versioned and audited)
+        const users = await pool.query<{ name: string }>(
+          "SELECT name FROM alert_rules WHERE $1::bigint = ANY(channel_ids) ORDER BY id",
+          [req.params.id],
+        );
+        if (users.rows.length > 0) {
+          const names = users.rows.map((u) => `"${u.name}"`).join(", ");
+          return sendError(
+            reply,
+            "E_IN_USE",
+            `channel ${req.params.id} is used by alert rules ${names}: remove it from them first`,
+            { rules: users.rows.map((u) => u.name) },
+          );
+        }
         const r = await pool.query("DELETE FROM notification_channels WHERE id = $1", [req.params.id]);
         if (r.rowCount === 0) return notFound(reply, req.params.id);
         req.log.info({ channelId: req.params.id, by: req.principal?.name }, "notification channel deleted");
@@ -218,22 +238,28 @@ export function notificationChannelRoutes(deps: {
           params: channelParams,
           querystring: pageQuery(1000, 100, idCursor).extend({
             deliveryId: z.string().max(100).optional().describe("one delivery's attempts"),
+            status: z.enum(["ok", "failed", "dead"]).optional().describe("only attempts with this outcome"),
           }),
           response: { 200: pageSchema(deliveryOut), 400: errorSchema, 404: errorSchema },
         },
       },
       async (req, reply) => {
-        const { limit, cursor, deliveryId } = req.query;
+        const { limit, cursor, deliveryId, status } = req.query;
         const exists = await pool.query("SELECT 1 FROM notification_channels WHERE id = $1", [req.params.id]);
         if (exists.rowCount === 0) return notFound(reply, req.params.id);
         const r = await pool.query<z.infer<typeof deliveryOut>>(
-          `SELECT id::float8 AS id, delivery_id AS "deliveryId", alert_id::float8 AS "alertId", phase, attempt, status,
-                  http_status AS "httpStatus", latency_ms AS "latencyMs", error,
-                  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
-           FROM notification_deliveries
-           WHERE channel_id = $1 AND ($2::bigint IS NULL OR id < $2) AND ($3::text IS NULL OR delivery_id = $3)
-           ORDER BY id DESC LIMIT $4`,
-          [req.params.id, cursor ?? null, deliveryId ?? null, limit + 1],
+          `SELECT d.id::float8 AS id, d.delivery_id AS "deliveryId", d.alert_id::float8 AS "alertId", d.phase,
+                  d.attempt, d.status, d.http_status AS "httpStatus", d.latency_ms AS "latencyMs", d.error,
+                  to_char(d.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at,
+                  COALESCE(a.vehicle_id, d.payload->>'vehicleId') AS "vehicleId", v.name AS "vehicleName",
+                  COALESCE(a.rule_name, d.payload->>'ruleName') AS "ruleName"
+           FROM notification_deliveries d
+           LEFT JOIN alerts a ON a.id = d.alert_id
+           LEFT JOIN vehicles v ON v.id = COALESCE(a.vehicle_id, d.payload->>'vehicleId')
+           WHERE d.channel_id = $1 AND ($2::bigint IS NULL OR d.id < $2) AND ($3::text IS NULL OR d.delivery_id = $3)
+             AND ($5::text IS NULL OR d.status = $5)
+           ORDER BY d.id DESC LIMIT $4`,
+          [req.params.id, cursor ?? null, deliveryId ?? null, limit + 1, status ?? null],
         );
         return toPage(r.rows, limit, (last) => String(last.id));
       },

@@ -19,12 +19,24 @@ describe("alert rules and alerts API", () => {
   });
   afterAll(() => h?.close());
 
+  const addChannel = async (name: string): Promise<number> => {
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/api/notification-channels",
+      headers: admin,
+      payload: { kind: "email", name, to: ["ops@example.com"] },
+    });
+    expect(res.statusCode).toBe(201);
+    return res.json().id;
+  };
+
   it("creates, reads, edits and deletes a speeding rule", async () => {
+    const channel = await addChannel("rule crud");
     const res = await rules("POST", "", {
       name: "over 80",
       kind: "speeding",
       params: { limitKmh: 80, minSeconds: 10 },
-      channelIds: [3],
+      channelIds: [channel],
       quietHours: { from: "22:00", to: "06:00" },
     });
     expect(res.statusCode).toBe(201);
@@ -34,7 +46,7 @@ describe("alert rules and alerts API", () => {
       kind: "speeding",
       params: { limitKmh: 80, minSeconds: 10 },
       scope: { kind: "fleet" },
-      channelIds: [3],
+      channelIds: [channel],
       quietHours: { from: "22:00", to: "06:00" },
       enabled: true,
       version: 1,
@@ -103,6 +115,60 @@ describe("alert rules and alerts API", () => {
     expect(kind.json()).toMatchObject({ code: "E_VALIDATION", field: "body.kind" });
   });
 
+  it("refuses rules naming a geofence, vehicle or channel that does not exist, on create and edit", async () => {
+    const refused = async (method: "POST" | "PATCH", url: string, body: object, field: string) => {
+      const res = await rules(method, url, body);
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(res.json()).toMatchObject({ code: "E_VALIDATION", field });
+      return res.json().message as string;
+    };
+    expect(
+      await refused(
+        "POST",
+        "",
+        { name: "g", kind: "geofence_enter", params: { geofenceId: 9999 } },
+        "body.params.geofenceId",
+      ),
+    ).toContain("no geofence 9999");
+    const idle = { name: "i", kind: "idling", params: { minMinutes: 5 } };
+    expect(
+      await refused(
+        "POST",
+        "",
+        { ...idle, scope: { kind: "vehicle", vehicleId: "nope" } },
+        "body.scope.vehicleId",
+      ),
+    ).toContain("no vehicle nope");
+    const channel = await addChannel("exists");
+    expect(
+      await refused("POST", "", { ...idle, channelIds: [channel, 999_999] }, "body.channelIds"),
+    ).toContain("no notification channel 999999");
+    const made = await rules("POST", "", { ...idle, channelIds: [channel] });
+    expect(made.statusCode).toBe(201);
+    const id = made.json().id;
+    expect(await refused("PATCH", `/${id}`, { channelIds: [999_998] }, "body.channelIds")).toContain(
+      "999998",
+    );
+    await refused(
+      "PATCH",
+      `/${id}`,
+      { scope: { kind: "vehicle", vehicleId: "nope" } },
+      "body.scope.vehicleId",
+    );
+    const fence = await rules("POST", "", { name: "e", kind: "geofence_exit", params: {} });
+    await refused("PATCH", `/${fence.json().id}`, { params: { geofenceId: 9999 } }, "body.params.geofenceId");
+
+    // a channel that rules use is not deleted: the answer names them
+    const del = () =>
+      h.app.inject({ method: "DELETE", url: `/api/notification-channels/${channel}`, headers: admin });
+    const inUse = await del();
+    expect(inUse.statusCode).toBe(409);
+    expect(inUse.json()).toMatchObject({ code: "E_IN_USE", rules: ["i"] });
+    expect(inUse.json().message).toContain('"i"');
+    expect((await rules("PATCH", `/${id}`, { channelIds: [] })).statusCode).toBe(200);
+    expect((await del()).statusCode).toBe(204);
+  });
+
   it("lets a viewer read rules and alerts, but not write rules or acknowledge", async () => {
     const body = { name: "v", kind: "idling", params: { minMinutes: 5 } };
     expect((await rules("POST", "", body, viewer)).json()).toMatchObject({ code: "E_FORBIDDEN" });
@@ -157,6 +223,23 @@ describe("alert rules and alerts API", () => {
     expect(again.json().acknowledgedAt).toBe(ack.json().acknowledgedAt);
     expect(again.json().acknowledgedBy).toBe(ack.json().acknowledgedBy);
     expect((await list("acknowledged=false&vehicleId=al-api-a")).items).toHaveLength(1);
+
+    // "acknowledge all shown": the ids listed, once each, audited
+    const shown = (await list("acknowledged=false")).items.map((x: { id: number }) => x.id);
+    expect(shown.length).toBeGreaterThan(1);
+    const bulk = (ids: number[], headers = admin) =>
+      h.app.inject({ method: "POST", url: "/api/alerts/ack", headers, payload: { ids } });
+    expect((await bulk(shown, viewer)).statusCode).toBe(403);
+    expect((await bulk([])).json()).toMatchObject({ code: "E_VALIDATION" });
+    const done = await bulk([...shown, id]);
+    expect(done.statusCode).toBe(200);
+    expect(done.json().acknowledged).toEqual([...shown].sort((x, y) => x - y));
+    expect((await list("acknowledged=false")).items).toHaveLength(0);
+    expect((await bulk(shown)).json()).toEqual({ acknowledged: [] });
+    const audit = await h.pool.query(
+      "SELECT params FROM audit_log WHERE action = 'POST /api/alerts/ack' AND status = 200 ORDER BY id",
+    );
+    expect(audit.rows[0]?.params.acknowledged).toEqual([...shown].sort((x, y) => x - y));
     expect(
       (await h.app.inject({ method: "POST", url: "/api/alerts/999999/ack", headers: admin })).json(),
     ).toMatchObject({

@@ -10,7 +10,7 @@ const T0 = Date.now() - 6 * HOUR;
 
 /** Every 5 s from T0: 50 km/h, then over 80 from i = 6 to 17 (120 at i = 10), then 50 again. */
 const speedOf = (i: number) => (i >= 6 && i <= 17 ? (i === 10 ? 120 : 95) : 50);
-const drive = (vehicleId: string, n = 30, t0 = T0, speed = speedOf): Fix[] =>
+const drive = (vehicleId: string, n = 30, t0 = T0, speed: (i: number) => number = speedOf): Fix[] =>
   Array.from({ length: n }, (_, i) =>
     fix(vehicleId, t0 + i * 5 * S, 25, 55 + i * 0.001, { speed: speed(i), ignition: true }),
   );
@@ -105,6 +105,28 @@ describe("alert episodes in event time", () => {
       ["end", new Date(T0 + 90 * S).toISOString(), false],
     ]);
     expect(await notified("al-speed-ord", 2)).toHaveLength(2);
+  });
+
+  it("keeps a peak to one decimal, in the row and in the messages (no float noise like 88.9000015258789)", async () => {
+    const rule = await addRule(w.pool, {
+      name: "over 80 (peak)",
+      kind: "speeding",
+      params: { limitKmh: 80, minSeconds: 10 },
+      scope: { kind: "vehicle", vehicleId: "al-speed-peak" },
+    });
+    await w.send(drive("al-speed-peak", 30, T0, (i) => (i === 10 ? 88.9123 : speedOf(i))));
+    const rows = await alertsOf(w.pool, "al-speed-peak", rule);
+    expect(rows).toMatchObject([{ peak: { speedKmh: 95 } }]);
+    const fine = await addRule(w.pool, {
+      name: "over 80 (fine peak)",
+      kind: "speeding",
+      params: { limitKmh: 80, minSeconds: 10 },
+      scope: { kind: "vehicle", vehicleId: "al-speed-fine" },
+    });
+    await w.send(drive("al-speed-fine", 30, T0, (i) => (i >= 6 && i <= 17 ? 88.9123 : 50)));
+    expect(await alertsOf(w.pool, "al-speed-fine", fine)).toMatchObject([{ peak: { speedKmh: 88.9 } }]);
+    const msgs = await published("al-speed-fine", 2);
+    expect(msgs.map((m) => m.peak)).toEqual([{ speedKmh: 88.9 }, { speedKmh: 88.9 }]);
   });
 
   it("a notifier that fails gets the alerts again (outbox), and a worker retry of a committed job adds nothing", async () => {

@@ -70,6 +70,7 @@ const ROUTES: [method: string, url: string, access: string, rule: string][] = [
   ["PATCH", "/api/vehicles/:id", "operate", "param"],
   ["POST", "/api/alert-rules", "operate", "fleet"],
   ["POST", "/api/alerts/:id/ack", "operate", "filtered"],
+  ["POST", "/api/alerts/ack", "operate", "filtered"],
   ["POST", "/api/auth/login", "public", "public"],
   ["POST", "/api/auth/logout", "public", "public"],
   ["POST", "/api/auth/logout-all", "read", "none"],
@@ -327,6 +328,10 @@ describe("vehicle scope: every route keeps a caller to its groups' vehicles", ()
     expect((await req("POST", `/api/alerts/${ofA?.id}/ack`, viewerA)).status).toBe(403);
     expect((await req("POST", `/api/alerts/${ofB?.id}/ack`, operatorA)).status).toBe(404);
     expect((await req("POST", `/api/alerts/${ofA?.id}/ack`, operatorA)).status).toBe(200);
+    // acknowledging several: another group's alert is skipped, never acknowledged
+    expect((await req("POST", "/api/alerts/ack", viewerA, { ids: [ofB?.id] })).status).toBe(403);
+    const bulk = await req("POST", "/api/alerts/ack", operatorA, { ids: [ofB?.id] });
+    expect(bulk.json()).toEqual({ acknowledged: [] });
     const after = (await req("GET", "/api/alerts", admin)).json().items as {
       id: number;
       acknowledgedAt: string;

@@ -232,6 +232,25 @@ describe("/api/notification-channels", () => {
       await call("GET", `/api/notification-channels/${id}/deliveries?deliveryId=${deliveryId}`)
     ).json();
     expect(one.items.map((d: { deliveryId: string }) => d.deliveryId)).toEqual([deliveryId]);
+
+    // an alert's attempts name its vehicle and rule; filtered by outcome
+    await h.pool.query("INSERT INTO vehicles (id, name, credential_hash) VALUES ('log-van', 'Van 9', 'x')");
+    const alert = await h.pool.query<{ id: string }>(
+      `INSERT INTO alerts (rule_id, rule_name, vehicle_id, kind, started_at, confirmed_at)
+       VALUES (1, 'Speeding 80', 'log-van', 'speeding', now(), now()) RETURNING id`,
+    );
+    await h.pool.query(
+      `INSERT INTO notification_deliveries (channel_id, delivery_id, alert_id, phase, attempt, status, error)
+       VALUES ($1, 'd-1', $2, 'start', 1, 'failed', 'HTTP 500'), ($1, 'd-1', $2, 'start', 2, 'dead', 'HTTP 500')`,
+      [id, alert.rows[0]?.id],
+    );
+    const dead = (await call("GET", `/api/notification-channels/${id}/deliveries?status=dead`)).json();
+    expect(dead.items).toMatchObject([
+      { status: "dead", attempt: 2, vehicleId: "log-van", vehicleName: "Van 9", ruleName: "Speeding 80" },
+    ]);
+    const ok = (await call("GET", `/api/notification-channels/${id}/deliveries?status=ok`)).json();
+    expect(ok.items.map((d: { phase: string }) => d.phase)).toEqual(["test", "test"]);
+    expect(ok.items[0]).toMatchObject({ vehicleId: null, ruleName: null });
   });
 
   it("deletes a channel with its log; unknown ids answer 404", async () => {

@@ -58,6 +58,7 @@ describe("e-mail channels through SMTP", () => {
     h = await startNotifications({
       SMTP_URL: `smtp://127.0.0.1:${port}`,
       SMTP_FROM: "Fleet <fleet@example.com>",
+      FLEET_TZ: "Asia/Dubai",
     });
     h.startWorker();
   });
@@ -89,14 +90,16 @@ describe("e-mail channels through SMTP", () => {
     const text = part(first.raw, "text/plain");
     expect(text).toContain("Alert: speeding started for vehicle truck-<7>.");
     expect(text).toContain("Rule: Speeding <80> (speeding)");
-    expect(text).toContain("Peak: speedKmh 97");
+    // read by people: a named peak, times in the fleet's zone and named
+    expect(text).toContain("Peak speed: 97 km/h");
+    expect(text).toContain("Started: 2026-03-01 14:00:00 Asia/Dubai");
     expect(text).toContain("Position: 25.2, 55.3");
     const html = part(first.raw, "text/html");
     // user data is escaped in the HTML
     expect(html).toContain("<td>Speeding &lt;80&gt; (speeding)</td>");
     expect(html).toContain("<td>truck-&lt;7&gt;</td>");
     expect(html).not.toContain("<7>");
-    expect(part(second.raw, "text/plain")).toContain("Ended: 2026-03-01T10:05:00.000Z");
+    expect(part(second.raw, "text/plain")).toContain("Ended: 2026-03-01 14:05:00 Asia/Dubai");
 
     const log = await waitFor(
       () => h.deliveries(channel),
@@ -108,6 +111,25 @@ describe("e-mail channels through SMTP", () => {
       ["end", 1, "ok"],
     ]);
     expect(log[0]?.error).toMatch(/451/);
+  });
+
+  it("names the vehicle by its name and id, and rounds the peak", async () => {
+    await h.pool.query("INSERT INTO vehicles (id, name, credential_hash) VALUES ('mail-van', 'Van 7', 'x')");
+    const channel = await h.emailChannel(["ops@example.com"]);
+    const before = mails.length;
+    await h.notify([
+      { alert: { ...alert("mail-van"), peak: { speedKmh: 88.9000015258789 } }, channelIds: [channel] },
+    ]);
+    await waitFor(
+      async () => mails.length,
+      (n) => n === before + 1,
+      { what: "the e-mail" },
+    );
+    const mail = mails[before] as Mail;
+    expect(mail.raw).toMatch(/^Subject: \[Logitrack\] Speeding <80>: Van 7 \(mail-van\) started\r$/m);
+    const text = part(mail.raw, "text/plain");
+    expect(text).toContain("Vehicle: Van 7 (mail-van)");
+    expect(text).toContain("Peak speed: 88.9 km/h");
   });
 });
 

@@ -65,6 +65,21 @@ describe("webhook SSRF guard", () => {
     expect(await refusedReason("http://[2606:2800:220:1::]/hook")).toBeUndefined();
   });
 
+  it("says in words that a host name does not resolve, without the resolver's errno text", async () => {
+    const failing =
+      (code: string): Lookup =>
+      (host, cb) =>
+        cb(Object.assign(new Error(`getaddrinfo ${code} ${host}`), { code }), []);
+    const reason = (code: string) =>
+      checkWebhookUrl("https://no-such-host.invalid/hook", false, failing(code)).catch(
+        (err: Error) => err.message,
+      );
+    expect(await reason("ENOTFOUND")).toBe("no-such-host.invalid: the host name does not resolve");
+    expect(await reason("EAI_AGAIN")).toBe(
+      "no-such-host.invalid: the host name could not be resolved now; try again",
+    );
+  });
+
   it("allows private receivers with WEBHOOK_ALLOW_PRIVATE (on-premise, tests)", async () => {
     for (const url of [
       "http://127.0.0.1/hook",

@@ -227,7 +227,29 @@ describe("web UI in Chromium against the running platform", () => {
     // the device disconnects: after the grace the broker's offline event reaches the page over /ws
     await (clients[19] as MqttClient).endAsync();
     await expect.poll(() => badge(19).textContent(), poll).toBe("offline");
-    const filter = page.getByLabel("filter by presence");
+    // presence and motion agree: its last fix said 30 km/h, but it is not shown moving now
+    const gone = `${prefix}-19`;
+    const state = row(19).locator("[data-state]");
+    await expect.poll(() => state.getAttribute("data-state"), poll).toBe("offline");
+    expect(await row(19).textContent()).not.toContain("km/h");
+    const legend = page.getByRole("region", { name: "legend" });
+    expect(await legend.locator('[data-state="offline"]').textContent()).toMatch(
+      /^Offline \(disconnected.*1$/,
+    );
+    expect(await legend.locator('[data-state="stale"]').textContent()).toMatch(
+      /^No recent fix \(last known\)/,
+    );
+    // selected, the map flies to it: its marker is drawn as disconnected, not as a moving arrow
+    await row(19).getByRole("button").click();
+    await expect
+      .poll(() => page.evaluate(`window.logitrack?.states()[${JSON.stringify(gone)}]`), poll)
+      .toBe("offline");
+    const presence = page.getByTestId("vehicle-details").getByTestId("detail-presence");
+    await expect
+      .poll(() => presence.textContent(), poll)
+      .toMatch(/^offline since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    await page.getByRole("button", { name: "close details (Escape)" }).click();
+    const filter = page.getByLabel(/^Connection/);
     await filter.selectOption("offline");
     await expect.poll(() => page.getByTestId("vehicle-row").count(), poll).toBe(1);
     expect(await row(19).count()).toBe(1);

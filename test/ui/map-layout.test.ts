@@ -166,20 +166,21 @@ describe("the map, the list and the layout in Chromium", () => {
     expect(await row(1).textContent()).toContain("30 km/h");
     expect(await state(4)).toBe("stopped"); // standing, ignition off
     expect(await state(8)).toBe("idle"); // standing, ignition on
-    expect(await state(7)).toBe("offline");
+    // no fix for STALE_AFTER_SECONDS: "no recent fix", not presence's "offline"
+    expect(await state(7)).toBe("stale");
     expect(await row(7).textContent()).toContain("2h ago");
     expect(await row(2).textContent()).toContain(`Truck 2 ${id(2)}`);
     // named after its id: the id once, not "x-3 x-3"
     expect((await row(3).textContent())?.split(id(3)).length).toBe(2);
     // the same colours on the map: the legend counts the states
     const legend = page.getByRole("region", { name: "legend" });
-    expect(await legend.locator('[data-state="offline"]').textContent()).toMatch(/Offline.*1$/);
+    expect(await legend.locator('[data-state="stale"]').textContent()).toMatch(/No recent fix.*1$/);
 
     await row(7).getByRole("button").click();
     const details = page.getByTestId("vehicle-details");
     await expect
       .poll(() => details.getByTestId("detail-state").getAttribute("data-state"), poll)
-      .toBe("offline");
+      .toBe("stale");
     expect(await details.textContent()).toContain("Last known speed");
     // times carry their zone: FLEET_TZ (Asia/Dubai) unless the viewer picks another
     expect(await details.textContent()).toMatch(/Last seen\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (GST|GMT\+4)/);

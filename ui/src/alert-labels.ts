@@ -1,5 +1,6 @@
 import type { AlertRule, AlertRuleKind, AlertScope } from "./alerts-api.ts";
 import type { GeofenceFeature } from "./api.ts";
+import { speed } from "./format.ts";
 
 /** How alert kinds, parameters, scopes and peaks read to people. */
 export const KIND_LABELS: Record<AlertRuleKind, string> = {
@@ -12,13 +13,15 @@ export const KIND_LABELS: Record<AlertRuleKind, string> = {
   no_fix: "No GPS fix",
 };
 
-/** The kinds a rule may be created with: offline and no_fix are refused by the API until evaluated. */
-export const CREATABLE_KINDS: AlertRuleKind[] = [
+/** Every kind, in the order the forms and filters offer them. */
+export const RULE_KINDS: AlertRuleKind[] = [
   "speeding",
   "idling",
   "threshold",
   "geofence_enter",
   "geofence_exit",
+  "offline",
+  "no_fix",
 ];
 
 /** The form's label of each API field (error-text.ts). */
@@ -27,6 +30,7 @@ export const RULE_FIELD_LABELS: Record<string, string> = {
   "body.params.limitKmh": "Speed limit (km/h)",
   "body.params.minSeconds": "Minimum duration (seconds)",
   "body.params.minMinutes": "Minimum duration (minutes)",
+  "body.params.minutes": "For at least (minutes)",
   "body.params.attribute": "Attribute",
   "body.params.above": "Value",
   "body.params.below": "Value",
@@ -48,7 +52,7 @@ export function paramsText(rule: Pick<AlertRule, "kind" | "params">, geofences: 
   const p = rule.params;
   switch (rule.kind) {
     case "speeding":
-      return `over ${n(p.limitKmh)} km/h for ${n(p.minSeconds)} s`;
+      return `over ${typeof p.limitKmh === "number" ? speed(p.limitKmh) : "?"} for ${n(p.minSeconds)} s`;
     case "idling":
       return `ignition on, standing for ${n(p.minMinutes)} min`;
     case "threshold": {
@@ -76,7 +80,7 @@ export function scopeText(scope: AlertScope): string {
 /** "peak 97 km/h" */
 export function peakText(kind: AlertRuleKind, peak: Record<string, number> | null): string {
   if (!peak) return "";
-  if (peak.speedKmh !== undefined) return `peak ${Math.round(peak.speedKmh)} km/h`;
+  if (peak.speedKmh !== undefined) return `peak ${speed(peak.speedKmh)}`;
   if (peak.value !== undefined) return `${kind === "threshold" ? "extreme" : "peak"} ${peak.value}`;
   return Object.entries(peak)
     .map(([k, v]) => `${k} ${v}`)

@@ -104,6 +104,9 @@ export interface Delivery {
   latencyMs: number | null;
   error: string | null;
   at: string;
+  vehicleId: string | null;
+  vehicleName: string | null;
+  ruleName: string | null;
 }
 
 /** Every item of an id-paged collection, following the cursor. */
@@ -153,8 +156,14 @@ export const alertsApi = {
     request<NotificationChannel>("PATCH", `/api/notification-channels/${id}`, { enabled }),
   deleteChannel: (id: number) => request<void>("DELETE", `/api/notification-channels/${id}`),
   sendTest: (id: number) => request<{ deliveryId: string }>("POST", `/api/notification-channels/${id}/test`),
-  deliveries: (id: number, limit = 50) =>
-    request<Page<Delivery>>("GET", `/api/notification-channels/${id}/deliveries?${q({ limit })}`).then(
-      (p) => p.items,
+  /** newest first; `cursor` (a page's nextCursor) for older ones */
+  deliveries: (id: number, f: { status?: Delivery["status"]; cursor?: string }, limit = 50) =>
+    request<Page<Delivery>>(
+      "GET",
+      `/api/notification-channels/${id}/deliveries?${q({ limit, status: f.status, cursor: f.cursor })}`,
     ),
+  /** "acknowledge all shown": the ids acknowledged by this call */
+  ackAll: (ids: number[]) => request<{ acknowledged: number[] }>("POST", "/api/alerts/ack", { ids }),
+  rotateSecret: (id: number, secret: string) =>
+    request<NotificationChannel>("PATCH", `/api/notification-channels/${id}`, { secret }),
 };

@@ -3,12 +3,14 @@ import type { LivePosition } from "./api.ts";
 import { type Cell, CellGrid, cellRadius, describeCell, drawCell } from "./fleet-clusters.ts";
 import { SpriteCache } from "./fleet-sprites.ts";
 import type { FleetStore } from "./fleet-store.ts";
-import { type StateRule, stateOf } from "./vehicle-state.ts";
+import { type StateRule, stateOf, type VehicleState } from "./vehicle-state.ts";
 
 export interface FleetCanvasOptions extends StateRule {
   onSelect: (vehicleId: string) => void;
   /** the tooltip and label text of a vehicle (its name, the id when it has none) */
   describe: (p: LivePosition, now: number) => { label: string; tooltip: string };
+  /** presence (null: unknown): an offline vehicle is drawn as last known, whatever its last fix said */
+  online: (vehicleId: string) => boolean | null | undefined;
 }
 
 const HIT_RADIUS_PX = 10;
@@ -45,6 +47,15 @@ export class FleetCanvasLayer extends L.Layer {
   /** frames drawn so far (the frame-rate benchmark reports redraws per second) */
   drawCount = 0;
   private readonly sprites = new SpriteCache();
+
+  /** the state each marker was drawn in (markers mode), for tests and debugging */
+  readonly states = new Map<string, VehicleState>();
+
+  private stateOf(p: LivePosition, now: number): VehicleState {
+    const s = stateOf(p, now, this.opts, this.opts.online(p.vehicleId));
+    this.states.set(p.vehicleId, s);
+    return s;
+  }
 
   constructor(
     private readonly store: FleetStore,
@@ -88,6 +99,7 @@ export class FleetCanvasLayer extends L.Layer {
     this.tooltip?.remove();
     this.canvas = undefined;
     this.drawn.clear();
+    this.states.clear();
     const c = map.getContainer();
     delete c.dataset.markerCount;
     delete c.dataset.renderMode;
@@ -144,6 +156,7 @@ export class FleetCanvasLayer extends L.Layer {
     const size = map.getSize();
     ctx.clearRect(0, 0, size.x, size.y);
     this.drawn.clear();
+    this.states.clear();
 
     // Web Mercator by hand (Leaflet's latLngToContainerPoint allocates per call): world pixels
     // at this zoom, minus the world pixel of the container's top-left corner
@@ -169,7 +182,7 @@ export class FleetCanvasLayer extends L.Layer {
       const grid = new CellGrid();
       for (const v of inView) {
         if (v.p.vehicleId === this.selected) selected = v;
-        else grid.add(v.wx, v.wy, v.wx - ox, v.wy - oy, stateOf(v.p, now, this.opts));
+        else grid.add(v.wx, v.wy, v.wx - ox, v.wy - oy, this.stateOf(v.p, now));
       }
       this.cells = grid.done();
       ctx.font = "600 11px system-ui, sans-serif";
@@ -184,7 +197,7 @@ export class FleetCanvasLayer extends L.Layer {
         const y = v.wy - oy;
         this.drawn.set(p.vehicleId, [x, y]);
         if (p.vehicleId === this.selected) selected = v;
-        else this.sprites.stamp(ctx, x, y, stateOf(p, now, this.opts), p.heading, false);
+        else this.sprites.stamp(ctx, x, y, this.stateOf(p, now), p.heading, false);
       }
     }
     // the selected vehicle last, larger, on top of the others (and of the bubbles)
@@ -192,7 +205,7 @@ export class FleetCanvasLayer extends L.Layer {
       const { p } = selected;
       const [x, y] = [selected.wx - ox, selected.wy - oy];
       this.drawn.set(p.vehicleId, [x, y]);
-      this.sprites.stamp(ctx, x, y, stateOf(p, now, this.opts), p.heading, true);
+      this.sprites.stamp(ctx, x, y, this.stateOf(p, now), p.heading, true);
     }
     if (this.mode === "markers" && inView.length <= MAX_LABELS && map.getZoom() >= LABEL_MIN_ZOOM)
       this.drawLabels(ctx, inView, now);

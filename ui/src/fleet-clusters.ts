@@ -22,7 +22,14 @@ export class CellGrid {
     const key = Math.floor(worldX / CELL_PX) * 1_048_576 + Math.floor(worldY / CELL_PX);
     let c = this.cells.get(key);
     if (!c) {
-      c = { x: 0, y: 0, sx: 0, sy: 0, n: 0, counts: { moving: 0, idle: 0, stopped: 0, offline: 0 } };
+      c = {
+        x: 0,
+        y: 0,
+        sx: 0,
+        sy: 0,
+        n: 0,
+        counts: { moving: 0, idle: 0, stopped: 0, stale: 0, offline: 0 },
+      };
       this.cells.set(key, c);
     }
     c.n++;

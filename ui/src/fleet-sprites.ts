@@ -1,4 +1,4 @@
-import { STATE_COLORS, type VehicleState } from "./vehicle-state.ts";
+import { isLastKnown, STATE_COLORS, type VehicleState } from "./vehicle-state.ts";
 
 // marker images: 72 headings (5° apart) per state, drawn once and copied per marker
 const HEADING_STEP = 5;
@@ -38,7 +38,7 @@ export class SpriteCache {
 
 /**
  * One marker image: an arrow along the heading, or a dot when the heading is unknown, in the
- * state's colour (offline: hollow, it is where the vehicle was last seen); the selected one
+ * state's colour (stale or offline: hollow, it is where the vehicle was last seen); the selected one
  * larger inside a dark ring.
  */
 function drawSprite(state: VehicleState, heading: number | undefined, selected: boolean): HTMLCanvasElement {
@@ -60,7 +60,7 @@ function drawSprite(state: VehicleState, heading: number | undefined, selected: 
     ctx.stroke();
   }
   const color = STATE_COLORS[state];
-  const hollow = state === "offline";
+  const hollow = isLastKnown(state);
   ctx.fillStyle = hollow ? OUTLINE : color;
   ctx.strokeStyle = hollow ? color : OUTLINE;
   ctx.lineWidth = hollow || selected ? 2 : 1.5;

@@ -49,6 +49,21 @@ export function dateTime(t: number | string | undefined): string {
 
 const KMH_PER_MPH = 1.609344;
 
+/** "km/h" or "mph": the unit people read and type speeds in. */
+export function speedUnit(): string {
+  return units === "mph" ? "mph" : "km/h";
+}
+
+/** A km/h value in the chosen unit, as a number (for a form field), one decimal at most. */
+export function speedIn(kmh: number): number {
+  return Math.round((units === "mph" ? kmh / KMH_PER_MPH : kmh) * 10) / 10;
+}
+
+/** A value typed in the chosen unit, in km/h as the API wants it. */
+export function speedToKmh(v: number): number {
+  return units === "mph" ? Math.round(v * KMH_PER_MPH * 1000) / 1000 : v;
+}
+
 /** A speed the API gave in km/h, in the chosen unit. */
 export function speed(kmh: number | null | undefined): string {
   if (kmh === undefined || kmh === null) return "—";

@@ -9,6 +9,8 @@ const REFRESH_MS = 30_000;
 export interface VehicleView extends Vehicle {
   /** the newer of the REST answer's live state and the WebSocket's */
   position: LivePosition | null;
+  /** when it went online or offline, as far as known (epoch ms) */
+  presenceSince: number | null;
 }
 
 /**
@@ -55,8 +57,10 @@ export function useVehicles(store: FleetStore) {
         // a presence change heard on /ws after the list's own state wins
         const heard = store.presence.get(v.id);
         const known = Math.max(Date.parse(v.onlineSince ?? ""), Date.parse(v.lastSeenAt ?? "")) || 0;
-        const online = heard && heard.at >= known ? heard.online : v.online;
-        return { ...v, position, online };
+        const live = heard !== undefined && heard.at >= known;
+        const online = live ? heard.online : v.online;
+        const since = live ? heard.at : Date.parse((v.online ? v.onlineSince : v.lastSeenAt) ?? "");
+        return { ...v, position, online, presenceSince: Number.isNaN(since) ? null : since };
       }),
     [vehicles, store, version],
   );

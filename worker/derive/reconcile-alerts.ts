@@ -23,6 +23,8 @@ interface Stored {
 const TS = (col: string) => `timestamptz 'epoch' + ${col} * interval '1 millisecond'`;
 const MS = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+/** one decimal, as people read a peak */
+const round1 = (v: number) => Math.round(v * 10) / 10;
 const overlaps = (a0: number, a1: number | null, b0: number, b1: number | null) =>
   a0 <= (b1 ?? Infinity) && b0 <= (a1 ?? Infinity);
 const instant = (kind: AlertRuleKind) => kind === "geofence_enter" || kind === "geofence_exit";
@@ -108,7 +110,13 @@ export async function reconcileAlerts(
     vehicleId: e.vehicleId,
     startedAt: iso(e.start.t) as string,
     endedAt: iso(e.endedAt),
-    peak: e.peak === null ? null : e.kind === "speeding" ? { speedKmh: e.peak } : { value: e.peak },
+    // one decimal: a float4 speed reads 88.9000015258789 otherwise
+    peak:
+      e.peak === null
+        ? null
+        : e.kind === "speeding"
+          ? { speedKmh: round1(e.peak) }
+          : { value: round1(e.peak) },
     lat: e.start.lat,
     lng: e.start.lng,
     quiet: e.quiet,

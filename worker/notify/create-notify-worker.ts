@@ -23,6 +23,7 @@ export type NotifyConfig = Pick<
   | "WEBHOOK_ALLOW_PRIVATE"
   | "SMTP_URL"
   | "SMTP_FROM"
+  | "FLEET_TZ"
 >;
 
 export interface NotifyWorkerDeps {
@@ -60,16 +61,26 @@ export function createNotifyWorker(deps: NotifyWorkerDeps) {
     smtpUrl: config.SMTP_URL,
     from: config.SMTP_FROM,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    timeZone: config.FLEET_TZ,
   });
+  /** the name people know the vehicle by, for the mail (the webhook body keeps the alert as it is) */
+  const vehicleName = async (message: LaneEntry["message"]): Promise<string | null> => {
+    if (message.type !== "alert") return null;
+    const r = await pool.query<{ name: string | null }>("SELECT name FROM vehicles WHERE id = $1", [
+      message.vehicleId,
+    ]);
+    return r.rows[0]?.name ?? null;
+  };
   // an attempt's own time and a margin, refreshed before each: the lane stays owned while it runs
   const holdMs = config.WEBHOOK_TIMEOUT_MS + 60_000;
   let closing = false;
 
-  const send = (channel: NotificationChannel, entry: LaneEntry): Promise<SendOutcome> => {
+  const send = async (channel: NotificationChannel, entry: LaneEntry): Promise<SendOutcome> => {
     // "send test" goes to a disabled channel too: it is how one checks it before enabling it
     if (!channel.enabled && entry.phase !== "test")
-      return Promise.resolve({ ok: false, latencyMs: 0, error: "channel disabled", final: true });
-    if (channel.kind === "email") return mail.send(channel.config.to ?? [], entry.message);
+      return { ok: false, latencyMs: 0, error: "channel disabled", final: true };
+    if (channel.kind === "email")
+      return mail.send(channel.config.to ?? [], entry.message, await vehicleName(entry.message));
     return webhook.send(
       { url: channel.config.url ?? "", secret: channel.secret ?? "" },
       entry.deliveryId,

@@ -8,6 +8,8 @@ export interface MailOptions {
   smtpUrl: string | undefined;
   from: string;
   timeoutMs: number;
+  /** FLEET_TZ: the times the mail shows */
+  timeZone: string;
 }
 
 /** E-mail channels through one pooled SMTP transport (nodemailer). */
@@ -21,10 +23,14 @@ export function createMailSender(opts: MailOptions) {
       })
     : undefined;
 
-  async function send(to: string[], message: NotificationMessage): Promise<SendOutcome> {
+  async function send(
+    to: string[],
+    message: NotificationMessage,
+    vehicleName?: string | null,
+  ): Promise<SendOutcome> {
     if (!transport) return { ok: false, latencyMs: 0, error: "SMTP_URL is not set", final: true };
     const started = performance.now();
-    const mail = renderMail(message);
+    const mail = renderMail(message, { timeZone: opts.timeZone, vehicleName });
     try {
       const info = await transport.sendMail({ from: opts.from, to, ...mail });
       const latencyMs = Math.round(performance.now() - started);

@@ -14,20 +14,49 @@ const escapeHtml = (s: string) =>
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
   );
 
-function alertLines(a: AlertMessage): [string, string][] {
+/** What the mail says beside the message: the fleet's time zone, and the vehicle's name if it has one. */
+export interface MailContext {
+  timeZone: string;
+  vehicleName?: string | null;
+}
+
+const clocks = new Map<string, Intl.DateTimeFormat>();
+
+/** "2026-03-01 14:00:00 Asia/Dubai": the fleet's local time, named, never raw UTC ISO. */
+export function fleetTime(iso: string, timeZone: string): string {
+  let f = clocks.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("sv-SE", {
+      timeZone,
+      dateStyle: "short",
+      timeStyle: "medium",
+      hourCycle: "h23",
+    });
+    clocks.set(timeZone, f);
+  }
+  return `${f.format(new Date(iso))} ${timeZone}`;
+}
+
+/** "Peak speed", "75 km/h": a reading, one decimal at most. */
+function peakLines(kind: string, peak: Record<string, number>): [string, string][] {
+  const r = (v: number) => String(Math.round(v * 10) / 10);
+  return Object.entries(peak).map(([k, v]): [string, string] =>
+    k === "speedKmh"
+      ? ["Peak speed", `${r(v)} km/h`]
+      : [kind === "threshold" ? "Extreme value" : `Peak ${k}`, r(v)],
+  );
+}
+
+const vehicleText = (id: string, name: string | null | undefined) => (name ? `${name} (${id})` : id);
+
+function alertLines(a: AlertMessage, ctx: MailContext): [string, string][] {
   const lines: [string, string][] = [
     ["Rule", `${a.ruleName} (${a.kind})`],
-    ["Vehicle", a.vehicleId],
-    ["Started", a.startedAt],
+    ["Vehicle", vehicleText(a.vehicleId, ctx.vehicleName)],
+    ["Started", fleetTime(a.startedAt, ctx.timeZone)],
   ];
-  if (a.endedAt) lines.push(["Ended", a.endedAt]);
-  if (a.peak)
-    lines.push([
-      "Peak",
-      Object.entries(a.peak)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(", "),
-    ]);
+  if (a.endedAt) lines.push(["Ended", fleetTime(a.endedAt, ctx.timeZone)]);
+  if (a.peak) lines.push(...peakLines(a.kind, a.peak));
   if (a.lat !== null && a.lng !== null) lines.push(["Position", `${a.lat}, ${a.lng}`]);
   lines.push(["Alert", `#${a.id}`]);
   return lines;
@@ -37,16 +66,20 @@ function alertLines(a: AlertMessage): [string, string][] {
  * Names, vehicle ids and rule names are user data: escaped in the HTML, and the subject is one line
  * (a newline could not add headers through nodemailer, but would garble it).
  */
-export function renderMail(message: NotificationMessage): RenderedMail {
+export function renderMail(message: NotificationMessage, ctx: MailContext): RenderedMail {
   const [subject, intro, lines] =
     message.type === "test"
-      ? ["Logitrack test notification", message.message, [["Sent", message.sentAt]] as [string, string][]]
+      ? [
+          "Logitrack test notification",
+          message.message,
+          [["Sent", fleetTime(message.sentAt, ctx.timeZone)]] as [string, string][],
+        ]
       : [
-          `${message.ruleName}: ${message.vehicleId} ${message.phase === "start" ? "started" : "ended"}`,
+          `${message.ruleName}: ${vehicleText(message.vehicleId, ctx.vehicleName)} ${message.phase === "start" ? "started" : "ended"}`,
           message.phase === "start"
-            ? `Alert: ${message.kind} started for vehicle ${message.vehicleId}.`
-            : `Alert over: ${message.kind} ended for vehicle ${message.vehicleId}.`,
-          alertLines(message),
+            ? `Alert: ${message.kind} started for vehicle ${vehicleText(message.vehicleId, ctx.vehicleName)}.`
+            : `Alert over: ${message.kind} ended for vehicle ${vehicleText(message.vehicleId, ctx.vehicleName)}.`,
+          alertLines(message, ctx),
         ];
   const text = [intro, "", ...lines.map(([k, v]) => `${k}: ${v}`), "", "-- Logitrack"].join("\n");
   const rows = lines

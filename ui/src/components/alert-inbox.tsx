@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { CREATABLE_KINDS, KIND_LABELS, peakText } from "../alert-labels.ts";
+import { KIND_LABELS, peakText, RULE_KINDS } from "../alert-labels.ts";
 import { type Alert, type AlertMessage, type AlertRuleKind, alertsApi } from "../alerts-api.ts";
 import { errorText } from "../error-text.ts";
 import { dateTime } from "../format.ts";
@@ -15,13 +15,14 @@ const PERIODS: { label: string; ms: number | undefined }[] = [
 
 /**
  * The alert inbox: unacknowledged alerts first, then acknowledged ones, newest first, filtered by
- * vehicle, kind and start time. Acknowledging is a write: a viewer sees the inbox without the button.
- * An alert phase arriving on the live socket reloads it.
+ * vehicle, kind and start time. Acknowledging (one, or all shown) is a write: those who may not
+ * (`canAck`: viewers) see the inbox without the buttons. An alert phase arriving on the live socket
+ * reloads it.
  */
 export function AlertInbox(props: {
   vehicles: VehicleView[];
   live: AlertMessage[];
-  canEdit: boolean;
+  canAck: boolean;
   onSelectVehicle: (id: string) => void;
 }) {
   const [vehicleId, setVehicleId] = useState("");
@@ -61,7 +62,18 @@ export function AlertInbox(props: {
     await load();
   };
 
-  const open = alerts?.filter((a) => !a.acknowledgedAt).length ?? 0;
+  const unacked = alerts?.filter((a) => !a.acknowledgedAt) ?? [];
+  const open = unacked.length;
+  // the ids shown, never a filter: an alert that arrived after the list was loaded stays open
+  const ackAll = async () => {
+    if (!window.confirm(`Acknowledge the ${open} unacknowledged alerts shown?`)) return;
+    try {
+      await alertsApi.ackAll(unacked.map((a) => a.id));
+    } catch (err) {
+      setError(errorText(err));
+    }
+    await load();
+  };
   return (
     <section aria-label="alert inbox">
       <form className="filters" aria-label="filter alerts" onSubmit={(e) => e.preventDefault()}>
@@ -75,7 +87,7 @@ export function AlertInbox(props: {
           Kind
           <select value={kind} onChange={(e) => setKind(e.target.value as AlertRuleKind | "")}>
             <option value="">All kinds</option>
-            {CREATABLE_KINDS.map((k) => (
+            {RULE_KINDS.map((k) => (
               <option key={k} value={k}>
                 {KIND_LABELS[k]}
               </option>
@@ -99,9 +111,16 @@ export function AlertInbox(props: {
         </p>
       )}
       {alerts && (
-        <p className="muted" data-testid="inbox-count">
-          {open} unacknowledged, {alerts.length - open} acknowledged
-        </p>
+        <div className="row inbox-head">
+          <p className="muted" data-testid="inbox-count">
+            {open} unacknowledged, {alerts.length - open} acknowledged
+          </p>
+          {props.canAck && open > 1 && (
+            <button type="button" onClick={() => void ackAll()}>
+              Acknowledge all shown
+            </button>
+          )}
+        </div>
       )}
       <ul className="list" aria-label="alerts">
         {alerts?.map((a) => (
@@ -119,13 +138,12 @@ export function AlertInbox(props: {
                 <button type="button" className="link" onClick={() => props.onSelectVehicle(a.vehicleId)}>
                   {a.vehicleId}
                 </button>
-                <span className="muted">
-                  {" "}
-                  {dateTime(a.startedAt)}
-                  {a.endedAt ? (a.endedAt !== a.startedAt ? ` – ${dateTime(a.endedAt)}` : "") : " (ongoing)"}
-                  {a.peak && ` · ${peakText(a.kind, a.peak)}`}
-                  {a.quiet && " · quiet hours"}
-                </span>
+                {a.peak && <span className="muted"> · {peakText(a.kind, a.peak)}</span>}
+                {a.quiet && <span className="muted"> · quiet hours</span>}
+              </div>
+              <div className="muted" data-testid="alert-times">
+                {dateTime(a.startedAt)}
+                {a.endedAt ? (a.endedAt !== a.startedAt ? ` – ${dateTime(a.endedAt)}` : "") : " (ongoing)"}
               </div>
               {a.acknowledgedAt && (
                 <div className="muted">
@@ -133,7 +151,7 @@ export function AlertInbox(props: {
                 </div>
               )}
             </div>
-            {!a.acknowledgedAt && props.canEdit && (
+            {!a.acknowledgedAt && props.canAck && (
               <button type="button" onClick={() => void ack(a)}>
                 Acknowledge
                 <span className="sr-only">

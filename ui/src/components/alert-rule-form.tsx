@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import { CREATABLE_KINDS, KIND_LABELS, RULE_FIELD_LABELS } from "../alert-labels.ts";
+import { KIND_LABELS, RULE_FIELD_LABELS, RULE_KINDS } from "../alert-labels.ts";
 import {
   type AlertRule,
   type AlertRuleInput,
@@ -57,7 +57,7 @@ export function AlertRuleForm(props: {
     setConflict(false);
     const input: AlertRuleInput = {
       name: name.trim(),
-      params: paramsOf(kind, params),
+      params: paramsOf(kind, params, base),
       scope: scope(),
       channelIds,
       quietHours: quiet ? { from: quietFrom, to: quietTo } : null,
@@ -96,7 +96,7 @@ export function AlertRuleForm(props: {
       <h3>{base ? `Edit rule (version ${base.version})` : "New alert rule"}</h3>
       <fieldset disabled={busy}>
         <label>
-          Name
+          Name (up to 200 characters)
           <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
         </label>
         <label>
@@ -106,10 +106,7 @@ export function AlertRuleForm(props: {
             disabled={base !== undefined}
             onChange={(e) => setKind(e.target.value as AlertRuleKind)}
           >
-            {(base && !CREATABLE_KINDS.includes(base.kind)
-              ? [base.kind, ...CREATABLE_KINDS]
-              : CREATABLE_KINDS
-            ).map((k) => (
+            {RULE_KINDS.map((k) => (
               <option key={k} value={k}>
                 {KIND_LABELS[k]}
               </option>

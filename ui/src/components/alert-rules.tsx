@@ -74,13 +74,13 @@ export function AlertRules(props: {
         {props.rules.map((r) => (
           <li key={r.id} className="item" data-testid="rule-row" data-rule-name={r.name}>
             <div className="item-main">
-              <strong>{r.name}</strong>
+              <strong className="wrap">{r.name}</strong>
               {!r.enabled && <span className="status status-inactive">disabled</span>}
-              <div className="muted">
+              <div className="muted wrap">
                 {KIND_LABELS[r.kind]}: {paramsText(r, props.geofences)} · {scopeText(r.scope)}
                 {r.quietHours && ` · quiet ${r.quietHours.from}–${r.quietHours.to}`}
               </div>
-              <div className="muted">
+              <div className="muted wrap">
                 {r.channelIds.length === 0
                   ? "no notifications"
                   : `notifies ${r.channelIds.map(channelName).join(", ")}`}

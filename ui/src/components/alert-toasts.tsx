@@ -5,16 +5,19 @@ import type { AlertMessage } from "../alerts-api.ts";
 const MAX_SHOWN = 3;
 
 /**
- * A toast for each alert that starts while the page is open (newest first, at most three), kept
- * until dismissed: no timer takes it away before it was read. The region is a polite live region
- * (role="status"), present from the start so screen readers announce what is added to it.
+ * A toast for each alert that starts while the page is open, kept until dismissed: no timer and no
+ * newer alert takes it away before it was read. The newest three show; beyond them "+N more" opens
+ * the inbox (they stay, and show as the ones above are dismissed). The region is a polite live
+ * region (role="status"), present from the start so screen readers announce what is added to it.
  */
 export function AlertToasts(props: { alerts: AlertMessage[]; onShow: () => void }) {
   const [dismissed, setDismissed] = useState<ReadonlySet<number>>(new Set());
   const retracted = new Set(props.alerts.filter((a) => a.phase === "retracted").map((a) => a.id));
-  const shown = props.alerts
-    .filter((a) => a.phase === "start" && !retracted.has(a.id) && !dismissed.has(a.id))
-    .slice(0, MAX_SHOWN);
+  const kept = props.alerts.filter(
+    (a) => a.phase === "start" && !retracted.has(a.id) && !dismissed.has(a.id),
+  );
+  const shown = kept.slice(0, MAX_SHOWN);
+  const more = kept.length - shown.length;
   const dismiss = (id: number) => setDismissed((d) => new Set([...d, id]));
 
   return (
@@ -51,6 +54,11 @@ export function AlertToasts(props: { alerts: AlertMessage[]; onShow: () => void 
           </div>
         </div>
       ))}
+      {more > 0 && (
+        <button type="button" className="toast toast-more" data-testid="toast-more" onClick={props.onShow}>
+          +{more} more: open the inbox
+        </button>
+      )}
     </div>
   );
 }

@@ -56,7 +56,7 @@ export function AlertsPanel(props: {
         <AlertInbox
           vehicles={props.vehicles}
           live={props.live}
-          canEdit={props.can.operate}
+          canAck={props.can.operate}
           onSelectVehicle={props.onSelectVehicle}
         />
       )}
@@ -71,7 +71,12 @@ export function AlertsPanel(props: {
         />
       )}
       {props.view === "channels" && (
-        <ChannelsPanel channels={channels} canEdit={props.can.admin} reload={reload} />
+        <ChannelsPanel
+          channels={channels}
+          usedBy={(id) => rules.filter((r) => r.channelIds.includes(id)).map((r) => r.name)}
+          canEdit={props.can.admin}
+          reload={reload}
+        />
       )}
     </section>
   );

@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { alertsApi, type NotificationChannel } from "../alerts-api.ts";
 import { errorText } from "../error-text.ts";
+import { ChannelSecret } from "./channel-secret.tsx";
 
 const LABELS: Record<string, string> = {
   "body.name": "Name",
@@ -12,9 +13,13 @@ const LABELS: Record<string, string> = {
 
 /**
  * A new webhook or e-mail channel. A webhook's secret (given or generated) is answered in full only
- * by the creation, so it is shown here once, to be copied into the receiver.
+ * by the creation, so it is shown here once, to be copied into the receiver; the list shows the
+ * channel at once (`onCreated`), before the secret is put away.
  */
-export function ChannelForm(props: { onDone: (created: NotificationChannel | undefined) => void }) {
+export function ChannelForm(props: {
+  onCreated: (created: NotificationChannel) => void;
+  onDone: (created: NotificationChannel | undefined) => void;
+}) {
   const [kind, setKind] = useState<"webhook" | "email">("webhook");
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
@@ -42,6 +47,7 @@ export function ChannelForm(props: { onDone: (created: NotificationChannel | und
                 .filter(Boolean),
             },
       );
+      props.onCreated(c);
       if (c.kind === "webhook") setCreated(c);
       else props.onDone(c);
     } catch (err) {
@@ -53,20 +59,11 @@ export function ChannelForm(props: { onDone: (created: NotificationChannel | und
 
   if (created)
     return (
-      <section className="card" aria-label="channel created" data-testid="channel-secret">
-        <h3>Webhook "{created.name}" created</h3>
-        <p>
-          Its signing secret is shown <strong>only now</strong>: copy it into the receiver, which checks the{" "}
-          <code>X-Logitrack-Signature</code> header with it.
-        </p>
-        <label>
-          Secret
-          <input readOnly value={created.secret ?? ""} onFocus={(e) => e.target.select()} />
-        </label>
-        <button type="button" onClick={() => props.onDone(created)}>
-          I have copied it
-        </button>
-      </section>
+      <ChannelSecret
+        title={`Webhook "${created.name}" created`}
+        secret={created.secret ?? ""}
+        onDone={() => props.onDone(created)}
+      />
     );
 
   return (
@@ -81,7 +78,7 @@ export function ChannelForm(props: { onDone: (created: NotificationChannel | und
           </select>
         </label>
         <label>
-          Name (optional)
+          Name (optional) — up to 100 characters
           <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
         </label>
         {kind === "webhook" ? (

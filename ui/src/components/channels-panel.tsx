@@ -2,17 +2,22 @@ import { useState } from "react";
 import { alertsApi, type NotificationChannel } from "../alerts-api.ts";
 import { errorText } from "../error-text.ts";
 import { ChannelForm } from "./channel-form.tsx";
+import { ChannelSecret, newSecret } from "./channel-secret.tsx";
 import { DeliveryLog } from "./delivery-log.tsx";
 
 /**
  * Notification channels: everyone sees them and their delivery logs; admins create, enable or
- * disable, delete, and "send test" (which queues a test message and opens the log to watch it).
+ * disable, rotate a webhook's secret (shown once), delete (refused while rules use the channel:
+ * the confirm names them), and "send test" (which queues a test message and opens the log).
  */
 export function ChannelsPanel(props: {
   channels: NotificationChannel[];
+  /** rule names by channel id: who uses it */
+  usedBy: (channelId: number) => string[];
   canEdit: boolean;
   reload: () => Promise<void>;
 }) {
+  const [rotated, setRotated] = useState<{ name: string; secret: string } | undefined>();
   const [creating, setCreating] = useState(false);
   const [openLog, setOpenLog] = useState<number | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -37,8 +42,29 @@ export function ChannelsPanel(props: {
     }, `Test message queued for "${c.name}": watch its delivery log.`);
 
   const remove = (c: NotificationChannel) => {
-    if (!window.confirm(`Delete channel "${c.name}" and its delivery log?`)) return;
+    const rules = props.usedBy(c.id);
+    if (rules.length > 0) {
+      window.alert(
+        `Channel "${c.name}" is used by the alert rules ${rules.map((r) => `"${r}"`).join(", ")}: remove it from them first (Alerts → Rules → Edit).`,
+      );
+      return;
+    }
+    if (!window.confirm(`Delete channel "${c.name}" and its delivery log? No rule uses it.`)) return;
     void act(() => alertsApi.deleteChannel(c.id));
+  };
+
+  const rotate = (c: NotificationChannel) => {
+    if (
+      !window.confirm(
+        `Give "${c.name}" a new secret? The receiver must be given it: the old one stops working.`,
+      )
+    )
+      return;
+    const secret = newSecret();
+    void act(async () => {
+      await alertsApi.rotateSecret(c.id, secret);
+      setRotated({ name: c.name, secret });
+    });
   };
 
   return (
@@ -49,12 +75,12 @@ export function ChannelsPanel(props: {
         </button>
       )}
       {!props.canEdit && <p className="muted">Only administrators can change notification channels.</p>}
-      {creating && (
-        <ChannelForm
-          onDone={(created) => {
-            setCreating(false);
-            if (created) void props.reload();
-          }}
+      {creating && <ChannelForm onCreated={() => void props.reload()} onDone={() => setCreating(false)} />}
+      {rotated && (
+        <ChannelSecret
+          title={`New secret of "${rotated.name}"`}
+          secret={rotated.secret}
+          onDone={() => setRotated(undefined)}
         />
       )}
       {error && (
@@ -68,7 +94,7 @@ export function ChannelsPanel(props: {
           <li key={c.id} data-testid="channel-row" data-channel-name={c.name} className="channel">
             <div className="item">
               <div className="item-main">
-                <strong>{c.name}</strong>{" "}
+                <strong className="wrap">{c.name}</strong>{" "}
                 <span className="muted">{c.kind === "webhook" ? "webhook" : "e-mail"}</span>
                 {!c.enabled && <span className="status status-inactive">disabled</span>}
                 <div className="muted">{c.kind === "webhook" ? c.url : c.to?.join(", ")}</div>
@@ -97,6 +123,11 @@ export function ChannelsPanel(props: {
                     {c.enabled ? "Disable" : "Enable"}
                     <span className="sr-only"> {c.name}</span>
                   </button>
+                  {c.kind === "webhook" && (
+                    <button type="button" className="link" onClick={() => rotate(c)}>
+                      Rotate secret<span className="sr-only"> of {c.name}</span>
+                    </button>
+                  )}
                   <button type="button" className="link danger" onClick={() => remove(c)}>
                     Delete<span className="sr-only"> {c.name}</span>
                   </button>
@@ -107,7 +138,7 @@ export function ChannelsPanel(props: {
           </li>
         ))}
       </ul>
-      {props.channels.length === 0 && <p className="muted">No notification channels yet.</p>}
+      {props.channels.length === 0 && !creating && <p className="muted">No notification channels yet.</p>}
     </section>
   );
 }

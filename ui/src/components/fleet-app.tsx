@@ -10,7 +10,14 @@ import type { BBox } from "../use-live-fleet.ts";
 import { useLiveFleet } from "../use-live-fleet.ts";
 import { useUnseen } from "../use-unseen.ts";
 import { useVehicles } from "../use-vehicles.ts";
-import { STATE_LABELS, STATES, type StateRule, stateOf, type VehicleState } from "../vehicle-state.ts";
+import {
+  isLastKnown,
+  STATE_LABELS,
+  STATES,
+  type StateRule,
+  stateOf,
+  type VehicleState,
+} from "../vehicle-state.ts";
 import { AlertToasts } from "./alert-toasts.tsx";
 import { AlertsPanel, type AlertView } from "./alerts-panel.tsx";
 import { AuditLog } from "./audit-log.tsx";
@@ -133,23 +140,25 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
     return () => document.removeEventListener("keydown", onKey);
   }, [selectedId, close, map]);
 
+  const presence = useMemo(() => new Map(fleet.vehicles.map((v) => [v.id, v.online])), [fleet.vehicles]);
+  const online = useCallback((id: string) => presence.get(id), [presence]);
   const names = useMemo(() => new Map(fleet.vehicles.map((v) => [v.id, titleOf(v)])), [fleet.vehicles]);
   const describe = useCallback(
     (p: LivePosition, now: number) => {
       const t = names.get(p.vehicleId) ?? { title: p.vehicleId, sub: undefined };
-      const state = stateOf(p, now, rule);
-      const what = state === "offline" ? `last seen ${timeAgo(p.recordedAt, now)}` : speed(p.speed ?? 0);
+      const state = stateOf(p, now, rule, presence.get(p.vehicleId));
+      const what = isLastKnown(state) ? `last seen ${timeAgo(p.recordedAt, now)}` : speed(p.speed ?? 0);
       return {
         label: t.title,
         tooltip: `${t.title}${t.sub ? ` (${t.sub})` : ""} · ${STATE_LABELS[state]} · ${what}`,
       };
     },
-    [names, rule],
+    [names, rule, presence],
   );
   const counts = useMemo(() => {
     const now = Date.now();
     const c = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<VehicleState, number>;
-    for (const v of fleet.vehicles) c[stateOf(v.position, now, rule)]++;
+    for (const v of fleet.vehicles) c[stateOf(v.position, now, rule, v.online)]++;
     return c;
   }, [fleet.vehicles, rule]);
 
@@ -260,6 +269,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
               selectedId={selectedId}
               onSelect={select}
               describe={describe}
+              online={online}
               follow={follow && tab === "vehicles" && selectedId !== undefined}
               onFollowChange={setFollow}
             />

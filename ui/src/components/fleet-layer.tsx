@@ -10,6 +10,8 @@ declare global {
     /** read-only view of what the canvas drew, for end-to-end tests and debugging */
     logitrack?: {
       markers: () => Record<string, [number, number]>;
+      /** the state each vehicle's marker was last drawn in */
+      states: () => Record<string, string>;
       draws: () => number;
       updates: () => number;
       mode: () => "markers" | "clusters";
@@ -28,6 +30,7 @@ export function FleetLayer(props: {
   selectedId: string | undefined;
   onSelect: (id: string) => void;
   describe: FleetCanvasOptions["describe"];
+  online: FleetCanvasOptions["online"];
   follow: boolean;
   onFollowChange: (follow: boolean) => void;
 }) {
@@ -46,12 +49,14 @@ export function FleetLayer(props: {
         if (!map.pm?.globalDrawModeEnabled()) latest.current.onSelect(id);
       },
       describe: (p, now) => latest.current.describe(p, now),
+      online: (id) => latest.current.online(id),
     });
     layer.addTo(map);
     layer.setSelected(latest.current.selectedId);
     layerRef.current = layer;
     window.logitrack = {
       markers: () => Object.fromEntries(layer.drawn),
+      states: () => Object.fromEntries(layer.states),
       draws: () => layer.drawCount,
       updates: () => props.store.applied,
       mode: () => layer.mode,

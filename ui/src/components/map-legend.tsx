@@ -1,4 +1,4 @@
-import { STATE_COLORS, STATE_LABELS, STATES, type VehicleState } from "../vehicle-state.ts";
+import { isLastKnown, STATE_COLORS, STATE_LABELS, STATES, type VehicleState } from "../vehicle-state.ts";
 
 /** The marker colours (the list's dots are the same), with how many vehicles are in each state. */
 export function MapLegend(props: { counts: Record<VehicleState, number> }) {
@@ -11,7 +11,7 @@ export function MapLegend(props: { counts: Record<VehicleState, number> }) {
               className="dot"
               aria-hidden
               style={
-                s === "offline" ? { border: `2px solid ${STATE_COLORS[s]}` } : { background: STATE_COLORS[s] }
+                isLastKnown(s) ? { border: `2px solid ${STATE_COLORS[s]}` } : { background: STATE_COLORS[s] }
               }
             />
             {STATE_LABELS[s]} <span className="muted">{props.counts[s]}</span>

@@ -1,11 +1,14 @@
 import type { AlertRule, AlertRuleKind } from "../alerts-api.ts";
 import type { GeofenceFeature } from "../api.ts";
+import { speedIn, speedToKmh, speedUnit } from "../format.ts";
 
 /** The form's text of every kind's parameters (kept while the kind is switched back and forth). */
 export interface RuleParamsState {
   limitKmh: string;
   minSeconds: string;
   minMinutes: string;
+  /** offline and no_fix */
+  minutes: string;
   attribute: string;
   side: "above" | "below";
   value: string;
@@ -19,12 +22,15 @@ const FIX_FIELDS = ["speed", "heading", "altitude", "accuracy", "odometer", "ext
 const text = (v: unknown, fallback = "") =>
   typeof v === "number" || typeof v === "string" ? String(v) : fallback;
 
+/** The form's text of a rule's params; the speed limit in the viewer's unit. */
 export function paramsStateOf(rule: AlertRule | undefined): RuleParamsState {
   const p = rule?.params ?? {};
   return {
-    limitKmh: text(p.limitKmh, "80"),
+    limitKmh:
+      typeof p.limitKmh === "number" ? String(speedIn(p.limitKmh)) : text(p.limitKmh, String(speedIn(80))),
     minSeconds: text(p.minSeconds, rule ? "" : "10"),
     minMinutes: text(p.minMinutes, "5"),
+    minutes: text(p.minutes, "10"),
     attribute: text(p.attribute),
     side: p.below !== undefined ? "below" : "above",
     value: text(p.above ?? p.below),
@@ -35,10 +41,22 @@ export function paramsStateOf(rule: AlertRule | undefined): RuleParamsState {
 /** An empty field is left out, so the API answers which one is missing; text that is no number is sent as null. */
 const number = (s: string): number | undefined => (s.trim() === "" ? undefined : Number(s));
 
-export function paramsOf(kind: AlertRuleKind, s: RuleParamsState): Record<string, unknown> {
+/**
+ * The params to send. The speed limit is typed in the viewer's unit and sent in km/h; unchanged
+ * since the form opened, the stored value is sent back as it was (no mph round trip drift).
+ */
+export function paramsOf(kind: AlertRuleKind, s: RuleParamsState, base?: AlertRule): Record<string, unknown> {
   switch (kind) {
-    case "speeding":
-      return { limitKmh: number(s.limitKmh), minSeconds: number(s.minSeconds) };
+    case "speeding": {
+      const typed = number(s.limitKmh);
+      const unchanged = base !== undefined && s.limitKmh === paramsStateOf(base).limitKmh;
+      const limitKmh = unchanged
+        ? base.params.limitKmh
+        : typed === undefined || Number.isNaN(typed)
+          ? typed
+          : speedToKmh(typed);
+      return { limitKmh, minSeconds: number(s.minSeconds) };
+    }
     case "idling":
       return { minMinutes: number(s.minMinutes) };
     case "threshold":
@@ -46,8 +64,9 @@ export function paramsOf(kind: AlertRuleKind, s: RuleParamsState): Record<string
     case "geofence_enter":
     case "geofence_exit":
       return s.geofenceId ? { geofenceId: Number(s.geofenceId) } : {};
-    default:
-      return {};
+    case "offline":
+    case "no_fix":
+      return { minutes: number(s.minutes) };
   }
 }
 
@@ -60,7 +79,10 @@ export function RuleParamsFields(props: {
 }) {
   const v = props.value;
   const set = (patch: Partial<RuleParamsState>) => props.onChange({ ...v, ...patch });
-  const numberInput = (label: string, key: "limitKmh" | "minSeconds" | "minMinutes" | "value") => (
+  const numberInput = (
+    label: string,
+    key: "limitKmh" | "minSeconds" | "minMinutes" | "minutes" | "value",
+  ) => (
     <label>
       {label}
       <input
@@ -77,7 +99,7 @@ export function RuleParamsFields(props: {
     case "speeding":
       return (
         <div data-testid="rule-params">
-          {numberInput("Speed limit (km/h)", "limitKmh")}
+          {numberInput(`Speed limit (${speedUnit()})`, "limitKmh")}
           {numberInput("Minimum duration (seconds)", "minSeconds")}
         </div>
       );
@@ -128,7 +150,17 @@ export function RuleParamsFields(props: {
           </label>
         </div>
       );
-    default:
-      return <p className="muted">This kind is not evaluated yet.</p>;
+    case "offline":
+    case "no_fix":
+      return (
+        <div data-testid="rule-params">
+          {numberInput("For at least (minutes)", "minutes")}
+          <p className="muted">
+            {props.kind === "offline"
+              ? "When the vehicle's connection has been gone this long (presence)."
+              : "When the vehicle has sent no position this long, connected or not."}
+          </p>
+        </div>
+      );
   }
 }

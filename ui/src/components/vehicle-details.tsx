@@ -3,7 +3,7 @@ import type { Vehicle } from "../api.ts";
 import { dateTime, num, speed, timeAgo } from "../format.ts";
 import { useNow } from "../use-store-version.ts";
 import type { VehicleView } from "../use-vehicles.ts";
-import { STATE_COLORS, STATE_LABELS, type StateRule, stateOf } from "../vehicle-state.ts";
+import { isLastKnown, STATE_COLORS, STATE_LABELS, type StateRule, stateOf } from "../vehicle-state.ts";
 import { VehicleEditForm } from "./vehicle-edit-form.tsx";
 
 /**
@@ -22,8 +22,8 @@ export function VehicleDetails(props: {
   const { vehicle: v } = props;
   const p = v.position;
   const now = useNow(1000);
-  const state = stateOf(p, now, props.rule);
-  const stale = state === "offline";
+  const state = stateOf(p, now, props.rule, v.online);
+  const stale = isLastKnown(state);
   return (
     <section className="card details" data-testid="vehicle-details" aria-label={`vehicle ${v.id}`}>
       <header className="row">
@@ -50,6 +50,15 @@ export function VehicleDetails(props: {
             <span className="stale-tag"> · no fix for {timeAgo(p.recordedAt, now).replace(" ago", "")}</span>
           )}
         </dd>
+        {v.online !== null && (
+          <>
+            <dt>Connection</dt>
+            <dd data-testid="detail-presence" data-online={String(v.online)}>
+              {v.online ? "online" : "offline"}
+              {v.presenceSince !== null && ` since ${dateTime(v.presenceSince)}`}
+            </dd>
+          </>
+        )}
         {v.status !== "active" && (
           <>
             <dt>Status</dt>

@@ -11,7 +11,7 @@ import {
 import { dateTime, speed, timeAgo } from "../format.ts";
 import { useNow } from "../use-store-version.ts";
 import type { VehicleView } from "../use-vehicles.ts";
-import { STATE_COLORS, type StateRule, stateOf } from "../vehicle-state.ts";
+import { isLastKnown, STATE_COLORS, type StateRule, stateOf } from "../vehicle-state.ts";
 
 // every row the same height: the list renders the rows in view (and a few around), so a fleet
 // of 20,000 costs what a screenful does, and every vehicle stays reachable by scrolling
@@ -77,15 +77,14 @@ export function VehicleList(props: {
           onChange={(e) => setQuery(e.target.value)}
           onKeyDown={onKeyDown}
         />
-        <select
-          aria-label="filter by presence"
-          value={presence}
-          onChange={(e) => setPresence(e.target.value as typeof presence)}
-        >
-          <option value="all">All</option>
-          <option value="online">Online</option>
-          <option value="offline">Offline</option>
-        </select>
+        <label className="inline">
+          Connection
+          <select value={presence} onChange={(e) => setPresence(e.target.value as typeof presence)}>
+            <option value="all">All</option>
+            <option value="online">Online</option>
+            <option value="offline">Offline</option>
+          </select>
+        </label>
         <button type="button" onClick={fitFleet} title="zoom to every vehicle with a position">
           Fit fleet
         </button>
@@ -155,7 +154,7 @@ function VirtualRows(props: {
 function Row(props: { v: VehicleView; now: number; rule: StateRule; onSelect: (id: string) => void }) {
   const { v, now } = props;
   const p = v.position;
-  const state = stateOf(p, now, props.rule);
+  const state = stateOf(p, now, props.rule, v.online);
   const { title, sub } = titleOf(v);
   const color = STATE_COLORS[state];
   return (
@@ -163,7 +162,7 @@ function Row(props: { v: VehicleView; now: number; rule: StateRule; onSelect: (i
       <span
         className="dot"
         aria-hidden
-        style={state === "offline" ? { border: `2px solid ${color}` } : { background: color }}
+        style={isLastKnown(state) ? { border: `2px solid ${color}` } : { background: color }}
       />
       <span className="item-main">
         <strong>{title}</strong>
@@ -172,18 +171,21 @@ function Row(props: { v: VehicleView; now: number; rule: StateRule; onSelect: (i
         {v.status !== "active" && <span className={`status status-${v.status}`}>{v.status}</span>}
       </span>
       <span className="item-side" title={p ? `last fix ${dateTime(p.recordedAt)}` : "no fix yet"}>
-        {v.online !== null && (
-          <span
-            className={`presence ${v.online ? "presence-online" : "presence-offline"}`}
-            data-testid="presence-badge"
-            title={v.lastSeenAt ? `last seen ${dateTime(Date.parse(v.lastSeenAt))}` : undefined}
-          >
-            {v.online ? "online" : "offline"}
-          </span>
-        )}
-        <span className={`state state-${state}`}>{state}</span>
+        {/* one line: the badge and the state (three lines ran over the row's divider) */}
+        <span className="side-line">
+          {v.online !== null && (
+            <span
+              className={`presence ${v.online ? "presence-online" : "presence-offline"}`}
+              data-testid="presence-badge"
+              title={v.lastSeenAt ? `last seen ${dateTime(Date.parse(v.lastSeenAt))}` : undefined}
+            >
+              {v.online ? "online" : "offline"}
+            </span>
+          )}
+          <span className={`state state-${state}`}>{state === "stale" ? "no recent fix" : state}</span>
+        </span>
         <span className="muted">
-          {state === "offline" ? timeAgo(p?.recordedAt, now) : speed(p?.speed ?? 0)}
+          {isLastKnown(state) ? timeAgo(p?.recordedAt, now) : speed(p?.speed ?? 0)}
         </span>
       </span>
     </button>
