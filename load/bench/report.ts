@@ -239,7 +239,8 @@ export function renderMarkdown(r: BenchResults): string {
       spread([c.heldAfterKeepalive ?? c.held]),
       0,
       "20,000",
-      (c.heldAfterKeepalive ?? c.held) >= 20_000,
+      // a quick run opens fewer: the goal is judged only on a run that tried 20,000
+      c.target >= 20_000 ? (c.heldAfterKeepalive ?? c.held) >= 20_000 : undefined,
     );
     row("KB per idle connection", spread([kb]), 1, "≤ 30", atMost(kb, 30));
   }
