@@ -6,6 +6,7 @@ import { createAccountAdmin } from "../../core/account-admin.ts";
 import { addToken, expiryProblem, MAX_TOKEN_DAYS } from "../../core/api-tokens.ts";
 import type { Redis } from "../../core/redis.ts";
 import { addUser, MIN_PASSWORD_LENGTH, ROLES, USERNAME_RE, UserExistsError } from "../../core/users.ts";
+import { getGrant } from "../../core/vehicle-groups.ts";
 import { addIntegration, getVehicle, VehicleExistsError } from "../../core/vehicles.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { vehicleIdSchema } from "../schemas.ts";
@@ -63,6 +64,9 @@ export function accountCreateRoutes(deps: { pool: pg.Pool; redis: Redis }): Fast
             role: req.body.role,
             password: pw,
           });
+          // the password (given or made) stays out: the audit log is read by every admin
+          req.audit.entityId = user.username;
+          req.audit.after = { role: user.role, ...(await getGrant(pool, { user: user.username })) };
           req.log.info({ user: user.username, role: user.role, by: req.principal?.name }, "user added");
           reply.code(201);
           return { ...user, ...(req.body.password ? {} : { password: pw }) };
