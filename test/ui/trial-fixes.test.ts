@@ -24,6 +24,7 @@ const grant = () => getGrant(ui.platform.pool, { user: viewer.username });
 beforeAll(async () => {
   ui = await startUiPlatform({ worker: false });
   await addUser(ui.platform.pool, { ...viewer, role: "viewer" });
+  await ui.platform.register(prefix, 1);
 });
 afterAll(async () => {
   for (const b of browsers) await b.close();
@@ -142,5 +143,45 @@ describe("trial fixes in Chromium", () => {
     await expect.poll(() => row.textContent(), poll).toContain("0 groups)");
     await members.getByRole("button", { name: `Whole fleet for ${viewer.username}` }).click();
     await expect.poll(async () => (await grant())?.allVehicles, poll).toBe(true);
+  });
+
+  it("history: Show track fits the track with its start clear of the legend (a track from the south-west)", async () => {
+    const vehicleId = `${prefix}-0`;
+    const r = await ui.platform.pool.query<{ t: number }>(
+      `SELECT extract(epoch FROM (date_trunc('day', now() AT TIME ZONE $1) - interval '1 day' + interval '8 hours')
+         AT TIME ZONE $1)::float8 * 1000 AS t`,
+      [ui.platform.config.FLEET_TZ],
+    );
+    const t0 = r.rows[0]?.t as number;
+    await ui.platform.pool.query("SELECT ensure_location_partition($1, 'day')", [new Date(t0)]);
+    // south-west to north-east: fitted, the start is the bottom-left corner, where the legend is
+    await ui.platform.pool.query(
+      `INSERT INTO vehicle_locations (vehicle_id, recorded_at, location, speed, received_at)
+       SELECT $1, to_timestamp(($2::float8 + i * 60000) / 1000), ST_SetSRID(ST_MakePoint(55.0 + i * 0.0131, 25.0 + i * 0.01), 4326), 30, now()
+       FROM generate_series(0, 29) AS i`,
+      [vehicleId, t0],
+    );
+    const p = await newPage();
+    await p.setViewportSize({ width: 1280, height: 800 });
+    await logIn(p, ui.baseUrl, ui.admin);
+    await tab(p, "History").click();
+    const form = p.getByRole("form", { name: "track" });
+    await form.getByLabel("Vehicle").selectOption(vehicleId);
+    await form.getByRole("button", { name: "Yesterday" }).click();
+    await expect.poll(() => p.locator(".replay").textContent(), poll).toContain("30 fixes");
+    const legend = await p.getByRole("region", { name: "legend" }).boundingBox();
+    if (!legend) throw new Error("no legend");
+    await expect
+      .poll(async () => {
+        const b = await p.locator("path.track-start").boundingBox();
+        if (!b) return "not drawn";
+        const under =
+          b.x + b.width > legend.x &&
+          b.x < legend.x + legend.width &&
+          b.y + b.height > legend.y &&
+          b.y < legend.y + legend.height;
+        return under ? `under the legend: ${JSON.stringify({ b, legend })}` : "clear";
+      }, poll)
+      .toBe("clear");
   });
 });
