@@ -2,7 +2,7 @@ import { z } from "zod";
 import { VEHICLE_ID_RE } from "../core/topics.ts";
 
 /** Zod schemas shared by several routes (they also feed the OpenAPI document at /docs). */
-export const vehicleIdSchema = z.string().regex(VEHICLE_ID_RE, "must match [A-Za-z0-9_-]{1,64}");
+export const vehicleIdSchema = z.string().regex(VEHICLE_ID_RE, "letters, digits, _ and -, at most 64");
 
 export const vehicleParams = z.object({ id: vehicleIdSchema });
 

@@ -171,6 +171,15 @@ export async function removeUser(pool: pg.Pool, username: string): Promise<User 
   return r.rows[0];
 }
 
+/** Whether a user is disabled; undefined when there is no such user (the audit log's "before"). */
+export async function isUserDisabled(pool: pg.Pool, username: string): Promise<boolean | undefined> {
+  const r = await pool.query<{ disabled: boolean }>(
+    "SELECT disabled_at IS NOT NULL AS disabled FROM users WHERE username = $1",
+    [username],
+  );
+  return r.rows[0]?.disabled;
+}
+
 export async function getUser(pool: pg.Pool, username: string): Promise<User | undefined> {
   const r = await pool.query<User>("SELECT id::int, username, role FROM users WHERE username = $1", [
     username,

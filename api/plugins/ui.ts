@@ -109,6 +109,9 @@ export function uiPlugin(deps: { config: UiSettings; distDir?: string }) {
       const path = req.url.split("?")[0] ?? "/";
       if (API_PATHS.test(path)) return sendRouteNotFound(reply, "GET", path);
       if (SOURCE_MAP.test(path)) return sendRouteNotFound(reply, "GET", path);
+      // browsers and crawlers ask for /favicon.ico whatever the page names: the SVG answers it
+      if (path === "/favicon.ico")
+        return reply.header("cache-control", "max-age=86400").redirect("/favicon.svg", 301);
       if (FILE_PATH.test(path)) {
         const immutable = path.startsWith("/assets/");
         // @fastify/send decodes the path and keeps it inside root

@@ -6,6 +6,7 @@ import { createAccountAdmin } from "../../core/account-admin.ts";
 import { addToken, expiryProblem, MAX_TOKEN_DAYS } from "../../core/api-tokens.ts";
 import type { Redis } from "../../core/redis.ts";
 import { addUser, MIN_PASSWORD_LENGTH, ROLES, USERNAME_RE, UserExistsError } from "../../core/users.ts";
+import { getGrant, setGrant, unknownGroups } from "../../core/vehicle-groups.ts";
 import { addIntegration, getVehicle, VehicleExistsError } from "../../core/vehicles.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { vehicleIdSchema } from "../schemas.ts";
@@ -63,6 +64,9 @@ export function accountCreateRoutes(deps: { pool: pg.Pool; redis: Redis }): Fast
             role: req.body.role,
             password: pw,
           });
+          // the password (given or made) stays out: the audit log is read by every admin
+          req.audit.entityId = user.username;
+          req.audit.after = { role: user.role, ...(await getGrant(pool, { user: user.username })) };
           req.log.info({ user: user.username, role: user.role, by: req.principal?.name }, "user added");
           reply.code(201);
           return { ...user, ...(req.body.password ? {} : { password: pw }) };
@@ -116,6 +120,20 @@ export function accountCreateRoutes(deps: { pool: pg.Pool; redis: Redis }): Fast
               .datetime({ offset: true })
               .optional()
               .describe(`when it stops working (at most ${MAX_TOKEN_DAYS} days away); left out: never`),
+            groupIds: z
+              .array(
+                z
+                  .number()
+                  .int()
+                  .positive()
+                  .max(2 ** 53),
+              )
+              .min(1)
+              .max(1000)
+              .optional()
+              .describe(
+                "limit it to the vehicles of these groups from its first use; left out: the whole fleet",
+              ),
           }),
           response: {
             201: z.object({
@@ -130,14 +148,23 @@ export function accountCreateRoutes(deps: { pool: pg.Pool; redis: Redis }): Fast
         },
       },
       async (req, reply) => {
-        const { expiresAt, ...body } = req.body;
+        const { expiresAt, groupIds, ...body } = req.body;
         const at = expiresAt === undefined ? null : new Date(expiresAt);
         const wrong = at && expiryProblem(at);
         if (wrong)
           return sendError(reply, "E_VALIDATION", `body.expiresAt: ${wrong}`, { field: "body.expiresAt" });
+        const unknown = groupIds ? await unknownGroups(pool, groupIds) : [];
+        if (unknown.length > 0)
+          return sendError(reply, "E_VALIDATION", `there is no group ${unknown.join(", ")}`, {
+            field: "body.groupIds",
+          });
         const t = await addToken(pool, { ...body, expiresAt: at });
+        // limited before its value leaves this answer: no request can use it with more
+        const grant = groupIds
+          ? await setGrant(pool, deps.redis, { token: t.id }, { allVehicles: false, groupIds })
+          : await getGrant(pool, { token: t.id });
         req.audit.entityId = String(t.id);
-        req.audit.after = { id: t.id, name: t.name, role: t.role, expiresAt: t.expiresAt };
+        req.audit.after = { id: t.id, name: t.name, role: t.role, expiresAt: t.expiresAt, ...grant };
         req.log.info(
           { token: t.id, name: t.name, role: t.role, expiresAt: t.expiresAt, by: req.principal?.name },
           "token created",

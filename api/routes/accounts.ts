@@ -3,7 +3,7 @@ import type pg from "pg";
 import { z } from "zod";
 import { createAccountAdmin } from "../../core/account-admin.ts";
 import type { Redis } from "../../core/redis.ts";
-import { ROLES } from "../../core/users.ts";
+import { isUserDisabled, ROLES } from "../../core/users.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { vehicleIdSchema } from "../schemas.ts";
 
@@ -78,8 +78,11 @@ export function accountRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
         },
         async (req, reply) => {
           const { username } = req.params;
+          const was = await isUserDisabled(deps.pool, username);
           const user = disabled ? await accounts.disableUser(username) : await accounts.enableUser(username);
           if (!user) return sendError(reply, "E_NOT_FOUND", `no user ${username}`);
+          req.audit.before = { disabled: was };
+          req.audit.after = { disabled };
           req.log.info({ user: username, by: req.principal?.name }, `user ${action}d`);
           return user;
         },

@@ -10,6 +10,7 @@ import type { Redis } from "../../core/redis.ts";
 import { ROLES, verifyUser } from "../../core/users.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import type { LoginBackoff } from "../login-backoff.ts";
+import { authenticate } from "../plugins/auth.ts";
 import { createSession, deleteSession, type Principal, SESSION_COOKIE } from "../sessions.ts";
 
 const loginBody = z.union([
@@ -32,7 +33,7 @@ const sessionSchema = z.object({
 export function authRoutes(deps: {
   pool: pg.Pool;
   redis: Redis;
-  config: Pick<Config, "SESSION_TTL_HOURS" | "LOGIN_RATE_LIMIT">;
+  config: Pick<Config, "SESSION_TTL_HOURS" | "LOGIN_RATE_LIMIT" | "SESSION_IDLE_MINUTES">;
   backoff: LoginBackoff;
 }): FastifyPluginAsyncZod {
   const { pool, redis, config, backoff } = deps;
@@ -157,6 +158,25 @@ export function authRoutes(deps: {
         },
       },
       async (req) => ({ name: req.principal?.name ?? "", role: req.principal?.role ?? "viewer" }),
+    );
+
+    // the web app's first question: a 200 either way, so a logged-out visitor's browser logs no
+    // failed request (/api/auth/me answers 401 then, as every authenticated route does)
+    app.get(
+      "/api/auth/session",
+      {
+        config: { access: "public" },
+        schema: {
+          tags: ["auth"],
+          summary: "who this request is authenticated as, or null: not logged in (never a 401)",
+          response: { 200: z.object({ session: sessionSchema.nullable() }) },
+        },
+      },
+      async (req, reply) => {
+        reply.header("cache-control", "no-store");
+        const p = await authenticate(pool, req, config.SESSION_IDLE_MINUTES);
+        return { session: p ? { name: p.name, role: p.role } : null };
+      },
     );
   };
 }

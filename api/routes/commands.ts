@@ -17,6 +17,15 @@ import { errorSchema, sendError } from "../errors.ts";
 import { pageQuery, pageSchema, toPage } from "../pagination.ts";
 import { vehicleParams } from "../schemas.ts";
 
+/** A command's payload kept in the audit log: as sent, or its first 1000 characters of JSON. */
+const AUDIT_PAYLOAD_CHARS = 1000;
+function auditPayload(payload: unknown): unknown {
+  const text = JSON.stringify(payload) ?? "";
+  return text.length <= AUDIT_PAYLOAD_CHARS
+    ? payload
+    : { truncated: `${text.slice(0, AUDIT_PAYLOAD_CHARS)}…`, chars: text.length };
+}
+
 const commandSchema = z.object({
   id: z.string().describe("commandId: the device answers with it on fleet/{id}/commands/ack"),
   vehicleId: z.string(),
@@ -103,6 +112,7 @@ export function commandRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlu
         });
         if (brokersNotified === 0)
           req.log.warn({ vehicleId: id, commandId: command.id }, "no broker heard the command");
+        req.audit.after = { commandId: command.id, payload: auditPayload(command.payload) };
         req.log.info({ vehicleId: id, commandId: command.id }, "command created");
         reply.code(202).header("location", `/api/vehicles/${id}/commands/${command.id}`);
         return { ...asBody(command), brokersNotified };

@@ -156,6 +156,7 @@ export function groupRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlugi
         },
       },
       async (req, reply) => {
+        req.audit.params = { vehicleIds: req.body.vehicleIds };
         const before = await getGroup(pool, req.params.id);
         if (!before) return sendError(reply, "E_NOT_FOUND", `no group ${req.params.id}`);
         const unknown = await unknownVehicles(pool, req.body.vehicleIds);
@@ -163,16 +164,19 @@ export function groupRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlugi
           return sendError(
             reply,
             "E_VALIDATION",
-            `body.vehicleIds: no vehicle ${unknown.slice(0, 10).join(", ")}`,
+            `${unknown.length === 1 ? "there is no vehicle" : "there are no vehicles"} ${unknown.slice(0, 10).join(", ")}`,
             {
               field: "body.vehicleIds",
             },
           );
         const added = await addMembers(pool, req.params.id, req.body.vehicleIds);
         if (added > 0) await announceAccessChanged(redis);
-        req.audit.params = { vehicleIds: req.body.vehicleIds };
-        req.audit.before = { vehicles: before.vehicles };
-        req.audit.after = { vehicles: before.vehicles + added };
+        // of the vehicles asked for, those in the group before and after: the change in short
+        const asked = [...new Set(req.body.vehicleIds)];
+        const had = new Set(before.vehicleIds);
+        req.audit.params = { vehicleIds: req.body.vehicleIds, group: before.name };
+        req.audit.before = { vehicleIds: asked.filter((v) => had.has(v)), vehicles: before.vehicles };
+        req.audit.after = { vehicleIds: asked, vehicles: before.vehicles + added };
         return { id: before.id, name: before.name, vehicles: before.vehicles + added, added };
       },
     );
@@ -190,8 +194,12 @@ export function groupRoutes(deps: { pool: pg.Pool; redis: Redis }): FastifyPlugi
       },
       async (req, reply) => {
         const { id, vehicleId } = req.params;
-        if (!(await removeMember(pool, id, vehicleId)))
+        const group = await getGroup(pool, id);
+        if (group) req.audit.params = { group: group.name };
+        if (!group || !(await removeMember(pool, id, vehicleId)))
           return sendError(reply, "E_NOT_FOUND", `vehicle ${vehicleId} is not in group ${id}`);
+        req.audit.before = { vehicleIds: [vehicleId] };
+        req.audit.after = { vehicleIds: [] };
         await announceAccessChanged(redis);
         return reply.code(204).send(null);
       },

@@ -24,7 +24,7 @@ const trackQuery = timeRangeQuery.extend({
 /** A vehicle's history between two times, read from the partitioned vehicle_locations. */
 export function trackRoutes(deps: {
   pool: pg.Pool;
-  config: Pick<Config, "TRACK_MAX_DAYS" | "TRACK_MAX_POINTS" | "TRACK_SIMPLIFY_MAX_INPUT">;
+  config: Pick<Config, "TRACK_MAX_DAYS" | "TRACK_MAX_POINTS" | "TRACK_SIMPLIFY_MAX_INPUT" | "FLEET_TZ">;
 }): FastifyPluginAsyncZod {
   const { pool, config } = deps;
   return async (app) => {
@@ -73,7 +73,8 @@ export function trackRoutes(deps: {
         };
         // said in every format: GeoJSON also carries it in its properties
         if (thinnedEvery > 1) reply.header("x-track-thinned-every", String(thinnedEvery));
-        const name = `${id}-${from.toISOString().slice(0, 10)}`;
+        // the fleet day the range starts on (FLEET_TZ), the same in every format's file name
+        const name = `${id}-${new Intl.DateTimeFormat("en-CA", { timeZone: config.FLEET_TZ }).format(from).slice(0, 10)}`;
         if (format === "gpx") {
           reply
             .type("application/gpx+xml")
@@ -86,7 +87,9 @@ export function trackRoutes(deps: {
             .header("content-disposition", `attachment; filename="${name}.csv"`);
           return toCsv(points);
         }
-        reply.type("application/geo+json");
+        reply
+          .type("application/geo+json")
+          .header("content-disposition", `attachment; filename="${name}.geojson"`);
         return JSON.stringify(toGeoJson(points, meta));
       },
     );

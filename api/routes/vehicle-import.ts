@@ -96,6 +96,7 @@ export function vehicleImportRoutes(deps: {
       },
       async (req, reply) => {
         const dryRun = req.query.dryRun === "true";
+        req.audit.params = { dryRun };
         let records: ReturnType<typeof parseCsv>;
         try {
           records = parseCsv(req.body, IMPORT_MAX_ROWS + 1);
@@ -183,6 +184,13 @@ export function vehicleImportRoutes(deps: {
           valid: count("created", "valid"),
           failed: count("invalid", "duplicate", "exists"),
           items,
+        };
+        // the ids, never the credentials made for them
+        req.audit.after = {
+          dryRun,
+          rows: answer.rows,
+          created: items.filter((i) => i.result === "created").map((i) => i.id),
+          failed: answer.failed,
         };
         req.log.info(
           {

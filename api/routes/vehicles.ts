@@ -236,6 +236,8 @@ export function vehicleRoutes(deps: VehicleRouteDeps): FastifyPluginAsyncZod {
         const creds = await admin.rotate(req.params.id);
         const row = creds && (await getVehicle(pool, creds.id));
         if (!creds) return sendError(reply, "E_NOT_FOUND", `no vehicle ${req.params.id}`);
+        // what happened, never the new secret (the audit log is read by every admin)
+        req.audit.after = "rotated";
         req.log.info({ vehicleId: creds.id }, "vehicle credentials rotated");
         return {
           credentials: { username: creds.username, password: creds.password, deviceKey: creds.deviceKey },

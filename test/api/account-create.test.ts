@@ -86,6 +86,27 @@ describe("creating accounts from the API (users, passwords, tokens, integrations
     expect((await h.app.inject({ url: "/api/vehicles", headers: bearer })).statusCode).toBe(401);
   });
 
+  it("creates a token limited to groups from its first request; refuses an unknown group", async () => {
+    await addVehicle(h.pool, { id: "tok-in" });
+    await addVehicle(h.pool, { id: "tok-out" });
+    const g = (await post("/api/groups", { name: "TokNorth" })).json();
+    await post(`/api/groups/${g.id}/vehicles`, { vehicleIds: ["tok-in"] });
+    const res = await post("/api/tokens", { name: "north-ci", role: "viewer", groupIds: [g.id] });
+    expect(res.statusCode).toBe(201);
+    const bearer = h.bearer(res.json().token);
+    const ids = (await h.app.inject({ url: "/api/vehicles", headers: bearer }))
+      .json()
+      .items.map((v: { id: string }) => v.id);
+    expect(ids).toEqual(["tok-in"]);
+    const row = (await h.app.inject({ url: "/api/tokens", headers: admin }))
+      .json()
+      .items.find((t: { name: string }) => t.name === "north-ci");
+    expect(row).toMatchObject({ allVehicles: false, groupIds: [g.id] });
+    const bad = await post("/api/tokens", { name: "nowhere", role: "viewer", groupIds: [987654] });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toBe("there is no group 987654");
+  });
+
   it("creates a token with an expiry, listed with it; past it the token and its sessions are refused (E_TOKEN_EXPIRED)", async () => {
     const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
     const res = await post("/api/tokens", { name: "contractor", role: "viewer", expiresAt });

@@ -76,6 +76,18 @@ describe("auth: users, sessions, tokens", () => {
     await expect(openWs(`ws://${base}/ws`)).rejects.toThrow("HTTP 401");
   });
 
+  it("answers the web app's session question with 200 either way (no failed request when logged out)", async () => {
+    const none = await h.app.inject({ url: "/api/auth/session" });
+    expect(none.statusCode).toBe(200);
+    expect(none.json()).toEqual({ session: null });
+    expect(none.headers["cache-control"]).toBe("no-store");
+    const cookie = sessionCookie(await login({ username: "victor", password: "viewer password" }));
+    const mine = await h.app.inject({ url: "/api/auth/session", headers: { cookie } });
+    expect(mine.json()).toEqual({ session: { name: "victor", role: "viewer" } });
+    // /me keeps its 401: every authenticated route answers one to an unknown caller
+    expect((await h.app.inject({ url: "/api/auth/me" })).statusCode).toBe(401);
+  });
+
   it("gives a viewer's session read access only (403 on writes)", async () => {
     const cookie = sessionCookie(await login({ username: "victor", password: "viewer password" }));
     expect((await h.app.inject({ url: "/api/vehicles", headers: { cookie } })).statusCode).toBe(200);

@@ -82,6 +82,20 @@ describe("GET /api/vehicles/:id/track", () => {
     expect(lines[1]).toBe(`${iso(DAY0 + 3_600_000)},25,55,0,,,,,`);
   });
 
+  it("names every format's file after the fleet day (FLEET_TZ, Asia/Dubai here) the range starts on", async () => {
+    // 22:00 UTC is 02:00 the next day in Dubai
+    const q = `from=${iso(DAY0 - 2 * 3_600_000)}&to=${iso(DAY0 + DAY)}`;
+    const day = iso(DAY0).slice(0, 10);
+    for (const [format, ext] of [
+      ["geojson", "geojson"],
+      ["gpx", "gpx"],
+      ["csv", "csv"],
+    ]) {
+      const r = await track(`${q}&format=${format}`);
+      expect(r.headers["content-disposition"]).toBe(`attachment; filename="trk-1-${day}.${ext}"`);
+    }
+  });
+
   it("simplifies on request, keeping the ends, the shape and each kept point's properties", async () => {
     const q = `from=${iso(DAY0)}&to=${iso(DAY0 + 3 * DAY)}`;
     expect((await track(q)).statusCode).toBe(422); // 200 points > TRACK_MAX_POINTS 150

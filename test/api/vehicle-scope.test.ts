@@ -30,6 +30,7 @@ const ROUTES: [method: string, url: string, access: string, rule: string][] = [
   ["GET", "/api/anomalies", "read", "filtered"],
   ["GET", "/api/audit", "write", "admin"],
   ["GET", "/api/auth/me", "read", "none"],
+  ["GET", "/api/auth/session", "public", "public"],
   ["GET", "/api/events", "read", "filtered"],
   ["GET", "/api/geofences", "read", "fleet"],
   ["GET", "/api/geofences/:id", "read", "fleet"],

@@ -143,9 +143,12 @@ describe("roles, groups and the audit log in the web app (Chromium)", () => {
     await expect
       .poll(() => rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-action"))), poll)
       .toEqual(["POST /api/groups/:id/vehicles", "POST /api/groups"]);
-    const added = rows.filter({ hasText: "POST /api/groups/:id/vehicles" });
-    expect(await added.textContent()).toContain(`user:${ui.admin.username}`);
-    expect(await added.textContent()).toContain('{"vehicles":1}');
+    const added = log.locator('[data-testid="audit-row"][data-action="POST /api/groups/:id/vehicles"]');
+    expect(await added.textContent()).toContain(ui.admin.username);
+    // the action in words, the change as before → after of what changed
+    expect(await added.textContent()).toContain(`added vehicle ${carA} to group North ${prefix}`);
+    expect(await added.getByTestId("audit-change").textContent()).toContain(`vehicleIds: none → ${carA}`);
+    expect(await added.getByTestId("audit-change").textContent()).toContain("vehicles: 0 → 1");
     expect(await added.locator("td").first().textContent()).toMatch(
       /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [A-Z]{2,5}([+-]\d{1,2}(:\d{2})?)?$/,
     );
@@ -158,6 +161,20 @@ describe("roles, groups and the audit log in the web app (Chromium)", () => {
       .poll(() => rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-action"))), poll)
       .toEqual(["DELETE /api/geofences/:id", "PATCH /api/vehicles/:id", "POST /api/auth/login"]);
     expect(await rows.nth(1).textContent()).toContain("Renamed by the operator");
+
+    // a grant change names the user; every column is inside the window at 1280 × 800
+    await admin.setViewportSize({ width: 1280, height: 800 });
+    await log.getByLabel("Who").fill("");
+    await log.getByLabel("Action contains").fill("access");
+    await log.getByRole("button", { name: "Filter" }).click();
+    const grant = rows.filter({ hasText: `changed access of user ${viewer.username}` });
+    await expect.poll(() => grant.count(), poll).toBe(1);
+    expect(await grant.getByTestId("audit-change").textContent()).toMatch(/groupIds: none → \d+/);
+    const right = await log
+      .locator("th")
+      .evaluateAll((ths) => ths.map((t) => t.getBoundingClientRect().right));
+    expect(right).toHaveLength(6);
+    for (const r of right) expect(r).toBeLessThanOrEqual(1280);
   });
 
   it("lets an operator limited to a group add a vehicle into it, and see it", async () => {

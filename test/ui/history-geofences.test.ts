@@ -72,6 +72,8 @@ describe("history in Chromium", () => {
     await form.getByLabel("Vehicle").selectOption(vehicleId);
     await form.getByRole("button", { name: "Yesterday" }).click();
     await expect.poll(() => page.locator(".replay").textContent(), poll).toContain("40 fixes");
+    // the range also in 24-hour form, whatever the browser's locale draws in the inputs
+    expect(await form.getByTestId("range-from-24h").textContent()).toMatch(/^\d{4}-\d{2}-\d{2} 00:00$/);
     expect(await page.locator("path.track-start").count()).toBe(1);
     expect(await page.locator("path.track-end").count()).toBe(1);
     // two solid runs either side of the silence, and the silence a dashed line of its own
@@ -80,6 +82,27 @@ describe("history in Chromium", () => {
     expect(await gap.count()).toBe(1);
     expect(await gap.getAttribute("stroke-dasharray")).toMatch(/\d/);
     expect(await page.locator("path.track-run[stroke-dasharray]").count()).toBe(0);
+    // the map fits the track: both ends in view, neither under the legend
+    const map = await page.locator(".leaflet-container").boundingBox();
+    const legend = await page.getByRole("region", { name: "legend" }).boundingBox();
+    if (!map || !legend) throw new Error("no map or legend");
+    for (const end of ["path.track-start", "path.track-end"]) {
+      await expect
+        .poll(async () => {
+          const b = await page.locator(end).boundingBox();
+          if (!b) return `${end}: not drawn`;
+          const cx = b.x + b.width / 2;
+          const cy = b.y + b.height / 2;
+          const inMap = cx > map.x && cx < map.x + map.width && cy > map.y && cy < map.y + map.height;
+          const underLegend =
+            b.x + b.width > legend.x &&
+            b.x < legend.x + legend.width &&
+            b.y + b.height > legend.y &&
+            b.y < legend.y + legend.height;
+          return inMap && !underLegend ? "clear" : `${end}: ${JSON.stringify(b)}`;
+        }, poll)
+        .toBe("clear");
+    }
   });
 
   it("steps the scrubber by time: its middle is the middle of the time span, inside the gap", async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import mqtt from "mqtt";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createGroup } from "../../core/vehicle-groups.ts";
 import { clientIdOf } from "../support/client-id.ts";
 import { type Browser, launchChromium } from "./browser.ts";
 import { logIn } from "./log-in.ts";
@@ -18,6 +19,7 @@ const onLoginPage = (p: Page) => p.getByRole("button", { name: "Log in" }).count
 
 beforeAll(async () => {
   ui = await startUiPlatform();
+  await createGroup(ui.platform.pool, `${prefix} North`);
   admin = await launchChromium();
   page = await admin.context.newPage();
   await logIn(page, ui.baseUrl, ui.admin);
@@ -48,9 +50,18 @@ describe("people and access in the web app (Chromium)", () => {
       await p.getByRole("button", { name: "Reports", exact: true }).click();
       expect(await onLoginPage(p)).toBe(0);
 
+      // the row says what the new user sees
+      expect(
+        await users().locator(`[data-username="${username}"]`).getByTestId("user-sees").textContent(),
+      ).toBe("whole fleet");
       await users()
         .getByRole("button", { name: `disable ${username}` })
         .click();
+      // asked first: nothing happens until confirmed
+      const ask = users().getByRole("alertdialog");
+      expect(await ask.textContent()).toContain(`Disable ${username}?`);
+      expect(await users().locator(`[data-username="${username}"]`).textContent()).not.toContain("disabled");
+      await ask.getByRole("button", { name: "Disable user" }).click();
       await expect
         .poll(() => users().locator(`[data-username="${username}"]`).textContent(), poll)
         .toContain("disabled");
@@ -61,6 +72,7 @@ describe("people and access in the web app (Chromium)", () => {
         .click()
         .catch(() => {});
       await expect.poll(() => onLoginPage(p), poll).toBe(1);
+      expect(await p.getByRole("alert").textContent()).toMatch(/session has ended/);
       // and a disabled user cannot log in again
       await p.getByLabel("Username").fill(username);
       await p.getByLabel("Password").fill(password);
@@ -115,6 +127,26 @@ describe("people and access in the web app (Chromium)", () => {
     await tokens.getByRole("button", { name: `revoke token ${prefix}-grafana` }).click();
     await expect.poll(() => tokens.getByTestId("token-row").last().textContent(), poll).toContain("revoked");
     expect((await get()).status).toBe(401);
+  });
+
+  it("creates a token limited to a group that expires after a day", async () => {
+    const tokens = page.getByTestId("people-tokens");
+    await tokens.getByLabel("Token name").fill(`${prefix}-north`);
+    await tokens.getByLabel("Expires after").selectOption("1");
+    await tokens.getByLabel(`${prefix} North`).check();
+    await tokens.getByRole("button", { name: "Create token" }).click();
+    await tokens.getByTestId("new-token").waitFor();
+    const row = tokens.getByTestId("token-row").filter({ hasText: `${prefix}-north` });
+    await expect.poll(() => row.getByTestId("token-groups").textContent(), poll).toContain(`${prefix} North`);
+    const stored = await ui.platform.pool.query<{ days: number; groups: string[] }>(
+      `SELECT extract(epoch FROM t.expires_at - now()) / 86400 AS days,
+              array(SELECT g.name FROM token_groups tg JOIN vehicle_groups g ON g.id = tg.group_id WHERE tg.token_id = t.id) AS groups
+       FROM api_tokens t WHERE t.name = $1`,
+      [`${prefix}-north`],
+    );
+    expect(Number(stored.rows[0]?.days)).toBeGreaterThan(0.9);
+    expect(Number(stored.rows[0]?.days)).toBeLessThanOrEqual(1);
+    expect(stored.rows[0]?.groups).toEqual([`${prefix} North`]);
   });
 
   it("creates an integration account that connects over MQTT, and revokes it", async () => {

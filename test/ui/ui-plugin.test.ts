@@ -72,6 +72,10 @@ describe("the built UI on the API's origin (api/plugins/ui.ts)", () => {
     const icon = await h.app.inject({ url: "/favicon.svg" });
     expect(icon.statusCode).toBe(200);
     expect(icon.headers["content-type"]).toMatch(/^image\/svg\+xml/);
+    // the address browsers ask for without looking at the page: not a 404
+    const ico = await h.app.inject({ url: "/favicon.ico" });
+    expect(ico.statusCode).toBe(301);
+    expect(ico.headers.location).toBe("/favicon.svg");
   });
 
   it("ships the offline basemap's data: land and the simulator's Dubai roads", async () => {

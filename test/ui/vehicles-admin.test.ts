@@ -132,7 +132,9 @@ describe("managing vehicles in the web app (Chromium)", () => {
     await page.getByRole("button", { name: "Send command" }).click();
     const row = page.getByTestId("command-row").first();
     await expect.poll(() => row.getAttribute("data-status"), poll).toBe("acked");
-    expect(await row.textContent()).toContain('{"battery":87}');
+    // the device's answer pretty-printed, the payload labelled
+    expect(await row.getByTestId("command-response").textContent()).toBe('{\n  "battery": 87\n}');
+    expect(await row.textContent()).toContain("payload");
   });
 
   it("rotates the secret: the old session is cut, the old secret refused, the new one works", async () => {
@@ -155,7 +157,11 @@ describe("managing vehicles in the web app (Chromium)", () => {
   it("removes a vehicle after asking", async () => {
     await page.getByRole("button", { name: "Remove…" }).click();
     await page.getByRole("alertdialog").getByRole("button", { name: "Remove vehicle" }).click();
-    await expect.poll(() => page.getByTestId("admin-vehicle-row").count(), poll).toBe(0);
+    // gone from the list, and the search that found it is cleared (the list is the fleet, not "0 of N")
+    await expect
+      .poll(() => page.getByTestId("admin-vehicle-row").filter({ hasText: id }).count(), poll)
+      .toBe(0);
+    await expect.poll(() => page.getByLabel("find a vehicle to manage").inputValue(), poll).toBe("");
     expect(await getVehicle(ui.platform.pool, id)).toBeUndefined();
   });
 

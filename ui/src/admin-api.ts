@@ -83,6 +83,9 @@ export interface TokenRow {
   revokedAt: string | null;
   /** null: never expires */
   expiresAt: string | null;
+  /** sees every vehicle; else those of groupIds (the API's grant) */
+  allVehicles: boolean;
+  groupIds: number[];
 }
 
 export interface IntegrationRow {
@@ -145,7 +148,7 @@ export const adminApi = {
   logoutEverywhere: () => request<{ sessions: number }>("POST", "/api/auth/logout-all"),
 
   tokens: () => items(request<{ items: TokenRow[] }>("GET", "/api/tokens")),
-  addToken: (t: { name: string; role: Role; expiresAt?: string }) =>
+  addToken: (t: { name: string; role: Role; expiresAt?: string; groupIds?: number[] }) =>
     request<TokenRow & { token: string }>("POST", "/api/tokens", t),
   revokeToken: (id: number) => request<void>("DELETE", `/api/tokens/${id}`),
 

@@ -206,6 +206,8 @@ export const api = {
   loginWithToken: (token: string) => request<Session>("POST", "/api/auth/login", { token }),
   logout: () => request<void>("POST", "/api/auth/logout"),
   me: () => request<Session>("GET", "/api/auth/me"),
+  /** who is logged in, or null: a 200 either way (no failed request in the console) */
+  session: () => request<{ session: Session | null }>("GET", "/api/auth/session").then((x) => x.session),
   config: () => request<UiConfig>("GET", "/api/ui/config"),
 
   /** Every vehicle, following the cursor. */

@@ -2,6 +2,7 @@ import "./admin.css";
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { type AuditFilter, type AuditRow, accessApi } from "../access-api.ts";
 import { errorText } from "../admin-api.ts";
+import { actionText, actorText, changeLines } from "../audit-text.ts";
 import { dateTime, displayZone } from "../format.ts";
 import { ErrorLine } from "./error-line.tsx";
 
@@ -10,13 +11,10 @@ const PAGE = 50;
 /** A `datetime-local` value (this browser's time) as the API's ISO-8601, or nothing. */
 const isoOf = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
-/** What a row changed, in short: the entity after (or before, when it went), else its parameters. */
-function summary(r: AuditRow): string {
-  const shown = r.after ?? r.before ?? (Object.keys(r.params).length > 0 ? r.params : undefined);
-  if (shown === undefined) return "";
-  const text = JSON.stringify(shown);
-  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
-}
+const failed = (r: AuditRow) => (r.source === "cli" ? r.status !== 0 : r.status >= 400);
+/** An API row's HTTP status, a CLI row's exit code, in words. */
+const resultText = (r: AuditRow) =>
+  !failed(r) ? "done" : r.source === "cli" ? `failed (exit ${r.status})` : `refused (${r.status})`;
 
 /**
  * The audit log (admins): every write through the API or the CLI, newest first, filtered by who,
@@ -76,9 +74,9 @@ export function AuditLog() {
   );
 
   return (
-    <section className="card audit" aria-label="audit log" data-testid="audit-log">
-      <h3>Audit log</h3>
-      <form onSubmit={apply} aria-label="filter the audit log" className="filters">
+    <section className="wide-view audit" aria-label="audit log" data-testid="audit-log">
+      <h2>Audit log</h2>
+      <form onSubmit={apply} aria-label="filter the audit log" className="row filters">
         {field("actor", "Who", "text", "user:alice, token:ci, cli:root")}
         {field("action", "Action contains", "text", "groups, PATCH /api/vehicles")}
         {field("entity", "Target kind", "text", "vehicles, geofences, users")}
@@ -94,7 +92,7 @@ export function AuditLog() {
       </form>
       <ErrorLine error={error} />
       <p className="muted">Times in {displayZone()}.</p>
-      <table className="table">
+      <table className="data-table">
         <thead>
           <tr>
             <th>When</th>
@@ -110,16 +108,21 @@ export function AuditLog() {
             <tr key={r.id} data-testid="audit-row" data-action={r.action}>
               <td>{dateTime(r.at)}</td>
               <td>
-                {r.actor}
+                {actorText(r.actor).name}
+                {actorText(r.actor).kind && <span className="muted"> ({actorText(r.actor).kind})</span>}
                 {r.ip && <span className="muted"> from {r.ip}</span>}
               </td>
-              <td>{r.action}</td>
+              <td title={r.action}>{actionText(r)}</td>
               <td>
                 {r.entity}
                 {r.entityId && ` ${r.entityId}`}
               </td>
-              <td className={r.status >= 400 ? "error" : ""}>{r.status}</td>
-              <td className="muted">{summary(r)}</td>
+              <td className={failed(r) ? "error" : ""}>{resultText(r)}</td>
+              <td className="change" data-testid="audit-change">
+                {changeLines(r).map((line) => (
+                  <div key={line}>{line}</div>
+                ))}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -57,7 +57,7 @@ type Tab = (typeof TABS)[number];
 /** vehicles-admin.tsx shows every role the registry (its write controls to operators and admins) */
 const ADMIN_ONLY: ReadonlySet<Tab> = new Set(["people", "groups", "audit"]);
 /** tables too wide for the sidebar: shown over the map's area (the map stays, hidden, as it was) */
-const WIDE: ReadonlySet<Tab> = new Set(["reports", "events"]);
+const WIDE: ReadonlySet<Tab> = new Set(["reports", "events", "audit"]);
 
 const DEFAULT_CONFIG: UiConfig = {
   tileUrl: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -256,7 +256,6 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           )}
           {tab === "people" && can.admin && <People session={props.session} onLoggedOut={props.onAuthLost} />}
           {tab === "groups" && can.admin && <GroupsAdmin vehicles={fleet.vehicles} />}
-          {tab === "audit" && can.admin && <AuditLog />}
         </div>
       </aside>
       <main className="map-area">
@@ -286,6 +285,7 @@ export function FleetApp(props: { session: Session; onLogout: () => void; onAuth
           </MapView>
         )}
         <MapLegend counts={counts} />
+        {tab === "audit" && can.admin && <AuditLog />}
         {tab === "reports" && <ReportsView vehicles={fleet.vehicles} fleetTimeZone={cfg.fleetTimeZone} />}
         {tab === "events" && (
           <EventsView

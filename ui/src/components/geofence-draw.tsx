@@ -32,6 +32,9 @@ export function GeofenceDraw(props: { drawing: boolean; canEdit: boolean; onDraw
         removalMode: false,
         rotateMode: false,
       });
+      // geoman titles the button's container, not its role="button" link: name the link itself
+      const button = map.getContainer().querySelector(".leaflet-pm-icon-polygon")?.closest("a");
+      button?.setAttribute("aria-label", "Draw a geofence on the map");
     }
     map.pm.setGlobalOptions({ allowSelfIntersection: false, snappable: false });
     const onCreate = (e: { layer: L.Layer }) => {

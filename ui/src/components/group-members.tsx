@@ -15,6 +15,8 @@ export function GroupMembers(props: { group: Group; vehicles: Vehicle[]; onChang
   const [users, setUsers] = useState<UserRow[]>([]);
   const [vehicleId, setVehicleId] = useState("");
   const [error, setError] = useState<string | undefined>();
+  // the ticks being saved, as they will be: shown at once and not clickable until saved
+  const [pending, setPending] = useState<Record<string, boolean>>({});
 
   const load = useCallback(async () => {
     const [g, u] = await Promise.all([accessApi.group(group.id), adminApi.users()]);
@@ -43,13 +45,23 @@ export function GroupMembers(props: { group: Group; vehicles: Vehicle[]; onChang
     });
   };
   const sees = (u: UserRow) => !u.allVehicles && u.groupIds.includes(group.id);
-  const toggle = (u: UserRow) =>
-    act(() =>
-      accessApi.setUserAccess(u.username, {
-        allVehicles: false,
-        groupIds: sees(u) ? u.groupIds.filter((g) => g !== group.id) : [...u.groupIds, group.id],
-      }),
-    );
+  const save = async (u: UserRow, tick: boolean, grant: { allVehicles: boolean; groupIds: number[] }) => {
+    setPending((p) => ({ ...p, [u.username]: tick }));
+    await act(() => accessApi.setUserAccess(u.username, grant));
+    setPending(({ [u.username]: _, ...rest }) => rest);
+  };
+  const toggle = (u: UserRow) => {
+    const groupIds = sees(u) ? u.groupIds.filter((g) => g !== group.id) : [...u.groupIds, group.id];
+    // a user limited to no group sees nothing: refused here, "Whole fleet" is the way back
+    if (groupIds.length === 0) {
+      setError(
+        `${group.name} is the only group ${u.username} sees: unticking it would leave them no vehicle. Add them to another group first, or give them the whole fleet.`,
+      );
+      return;
+    }
+    void save(u, !sees(u), { allVehicles: false, groupIds });
+  };
+  const groupsText = (n: number) => `${n} ${n === 1 ? "group" : "groups"}`;
 
   return (
     <section className="card" aria-label={`group ${group.name}`} data-testid="group-members">
@@ -103,12 +115,23 @@ export function GroupMembers(props: { group: Group; vehicles: Vehicle[]; onChang
               <input
                 type="checkbox"
                 aria-label={`${u.username} sees ${group.name}`}
-                checked={sees(u)}
-                onChange={() => void toggle(u)}
+                checked={pending[u.username] ?? sees(u)}
+                disabled={u.username in pending}
+                onChange={() => toggle(u)}
               />{" "}
               {u.username} ({u.role}
-              {u.allVehicles ? ", sees every vehicle" : `, ${u.groupIds.length} group(s)`})
+              {u.allVehicles ? ", sees every vehicle" : `, ${groupsText(u.groupIds.length)}`})
             </label>
+            {!u.allVehicles && (
+              <button
+                type="button"
+                className="link"
+                disabled={u.username in pending}
+                onClick={() => void save(u, false, { allVehicles: true, groupIds: u.groupIds })}
+              >
+                Whole fleet for {u.username}
+              </button>
+            )}
           </li>
         ))}
       </ul>

@@ -67,7 +67,7 @@ export function HistoryPanel(props: {
       );
       onTrack(t);
       if (t.points.length === 0) setError("No fixes in this range.");
-      else if (props.map) props.map.fitBounds(L.latLngBounds(t.points), { padding: [40, 40], maxZoom: 16 });
+      else if (props.map) fitTrack(props.map, t.points);
     } catch (err) {
       onTrack(undefined);
       setError(errorText(err, LABELS));
@@ -126,6 +126,10 @@ export function HistoryPanel(props: {
             onChange={(e) => setRange({ ...range, from: fromZoneInput(e.target.value, zone) })}
             required
           />
+          {/* the browser draws the input in its own locale (maybe 12-hour): the value in 24-hour form */}
+          <span className="muted" data-testid="range-from-24h">
+            {toZoneInput(range.from, zone).replace("T", " ")}
+          </span>
         </label>
         <label>
           To ({zone})
@@ -135,6 +139,10 @@ export function HistoryPanel(props: {
             onChange={(e) => setRange({ ...range, to: fromZoneInput(e.target.value, zone) })}
             required
           />
+          {/* the browser draws the input in its own locale (maybe 12-hour): the value in 24-hour form */}
+          <span className="muted" data-testid="range-to-24h">
+            {toZoneInput(range.to, zone).replace("T", " ")}
+          </span>
         </label>
         <button type="submit" disabled={!valid || busy}>
           {busy ? "Loading…" : "Show track"}
@@ -161,4 +169,18 @@ export function HistoryPanel(props: {
       {track && track.points.length > 0 && <HistoryReplay track={track} onTrack={onTrack} />}
     </section>
   );
+}
+
+/**
+ * The whole track in view, clear of the legend over the map's bottom-left corner (map-legend.tsx):
+ * its height is padding at the bottom, so the start and end markers are never under it.
+ */
+function fitTrack(map: L.Map, points: L.LatLngExpression[]): void {
+  const legend = map.getContainer().closest(".map-area")?.querySelector(".map-legend");
+  const below = legend ? legend.getBoundingClientRect().height + 40 : 40;
+  map.fitBounds(L.latLngBounds(points), {
+    paddingTopLeft: [40, 40],
+    paddingBottomRight: [40, below],
+    maxZoom: 16,
+  });
 }

@@ -1,4 +1,5 @@
 import { type FormEvent, useState } from "react";
+import { accessApi } from "../access-api.ts";
 import { adminApi, type Role } from "../admin-api.ts";
 import { dateTime } from "../format.ts";
 import { useAdminList } from "../use-admin-list.ts";
@@ -7,6 +8,7 @@ import { ErrorLine } from "./error-line.tsx";
 
 /** How long a new token lives; a token that never expires is a deliberate choice, last. */
 const EXPIRIES = [
+  ["1", "1 day"],
   ["7", "7 days"],
   ["30", "30 days"],
   ["90", "90 days"],
@@ -24,6 +26,9 @@ export function PeopleTokens() {
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("viewer");
   const [expiry, setExpiry] = useState<string>("90");
+  const { items: groups } = useAdminList(accessApi.groups);
+  // none ticked: the whole fleet
+  const [groupIds, setGroupIds] = useState<number[]>([]);
 
   const create = (e: FormEvent) => {
     e.preventDefault();
@@ -31,12 +36,14 @@ export function PeopleTokens() {
       const t = await adminApi.addToken({
         name: name.trim(),
         role,
+        ...(groupIds.length > 0 ? { groupIds } : {}),
         ...(expiry === "never"
           ? {}
           : { expiresAt: new Date(Date.now() + Number(expiry) * 86_400_000).toISOString() }),
       });
       setCreated({ name: t.name, token: t.token });
       setName("");
+      setGroupIds([]);
     });
   };
 
@@ -57,7 +64,19 @@ export function PeopleTokens() {
           {tokens.map((t) => (
             <tr key={t.id} data-testid="token-row">
               <td>{t.name}</td>
-              <td>{t.role}</td>
+              <td>
+                {t.role}
+                {t.role !== "admin" && !t.allVehicles && (
+                  <span className="muted" data-testid="token-groups">
+                    {" "}
+                    ·{" "}
+                    {groups
+                      .filter((g) => t.groupIds.includes(g.id))
+                      .map((g) => g.name)
+                      .join(", ") || "no group"}
+                  </span>
+                )}
+              </td>
               <td>{dateTime(t.createdAt)}</td>
               <td data-testid="token-expiry">
                 {t.expiresAt === null ? "never" : dateTime(t.expiresAt)}
@@ -111,6 +130,23 @@ export function PeopleTokens() {
             ))}
           </select>
         </label>
+        {role !== "admin" && groups.length > 0 && (
+          <fieldset>
+            <legend>Limit to groups (none ticked: the whole fleet)</legend>
+            {groups.map((g) => (
+              <label key={g.id}>
+                <input
+                  type="checkbox"
+                  checked={groupIds.includes(g.id)}
+                  onChange={(e) =>
+                    setGroupIds(e.target.checked ? [...groupIds, g.id] : groupIds.filter((x) => x !== g.id))
+                  }
+                />{" "}
+                {g.name}
+              </label>
+            ))}
+          </fieldset>
+        )}
         <button type="submit">Create token</button>
       </form>
     </section>

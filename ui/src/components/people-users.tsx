@@ -1,14 +1,27 @@
 import { type FormEvent, useState } from "react";
-import { adminApi, type Role } from "../admin-api.ts";
+import { accessApi } from "../access-api.ts";
+import { adminApi, type Role, type UserRow } from "../admin-api.ts";
 import { useAdminList } from "../use-admin-list.ts";
 import { CopyValue } from "./copy-value.tsx";
 import { ErrorLine } from "./error-line.tsx";
 
-type Pending = { kind: "remove" | "reset"; username: string } | undefined;
+type Pending = { kind: "remove" | "reset" | "disable"; username: string } | undefined;
+const QUESTION = {
+  remove: (u: string) => `Remove ${u}? Their sessions end and they can no longer log in.`,
+  reset: (u: string) => `Give ${u} a new generated password? Their sessions end.`,
+  disable: (u: string) => `Disable ${u}? Their sessions end and their logins are refused until enabled.`,
+};
+const CONFIRM = { remove: "Remove user", reset: "Reset password", disable: "Disable user" };
 
 /** Users: add (a password typed or generated, shown once), disable/enable, reset password, remove. */
 export function PeopleUsers(props: { self: string }) {
   const { items: users, error, act } = useAdminList(adminApi.users);
+  const { items: groups } = useAdminList(accessApi.groups);
+  const sees = (u: UserRow) => {
+    if (u.role === "admin" || u.allVehicles) return "whole fleet";
+    const names = groups.filter((g) => u.groupIds.includes(g.id)).map((g) => g.name);
+    return names.length === 0 ? "no vehicle (no group)" : names.join(", ");
+  };
   const [notice, setNotice] = useState<{ text: string; password?: string } | undefined>();
   const [pending, setPending] = useState<Pending>();
   const [username, setUsername] = useState("");
@@ -47,6 +60,7 @@ export function PeopleUsers(props: { self: string }) {
           <tr>
             <th>User</th>
             <th>Role</th>
+            <th>Sees</th>
             <th>State</th>
             <th>Actions</th>
           </tr>
@@ -59,6 +73,7 @@ export function PeopleUsers(props: { self: string }) {
                 {u.username === props.self && <span className="muted"> (you)</span>}
               </td>
               <td>{u.role}</td>
+              <td data-testid="user-sees">{sees(u)}</td>
               <td>{u.disabled ? "disabled" : `${u.sessions} session${u.sessions === 1 ? "" : "s"}`}</td>
               <td className="actions">
                 <button
@@ -66,12 +81,12 @@ export function PeopleUsers(props: { self: string }) {
                   className="link"
                   aria-label={`${u.disabled ? "enable" : "disable"} ${u.username}`}
                   onClick={() =>
-                    void run(async () => {
-                      await adminApi.setUserDisabled(u.username, !u.disabled);
-                      return {
-                        text: `${u.username} ${u.disabled ? "enabled" : "disabled: logged out everywhere"}.`,
-                      };
-                    })
+                    u.disabled
+                      ? void run(async () => {
+                          await adminApi.setUserDisabled(u.username, false);
+                          return { text: `${u.username} enabled.` };
+                        })
+                      : setPending({ kind: "disable", username: u.username })
                   }
                 >
                   {u.disabled ? "Enable" : "Disable"}
@@ -91,7 +106,9 @@ export function PeopleUsers(props: { self: string }) {
                   onClick={() =>
                     void run(async () => {
                       const r = await adminApi.logoutUser(u.username);
-                      return { text: `${u.username}: ${r.sessions} session(s) ended.` };
+                      return {
+                        text: `${u.username}: ${r.sessions} ${r.sessions === 1 ? "session" : "sessions"} ended.`,
+                      };
                     })
                   }
                 >
@@ -113,9 +130,7 @@ export function PeopleUsers(props: { self: string }) {
       {pending && (
         <div className="confirm" role="alertdialog" aria-label="confirm">
           <p>
-            {pending.kind === "remove"
-              ? `Remove ${pending.username}? Their sessions end and they can no longer log in.`
-              : `Give ${pending.username} a new generated password? Their sessions end.`}
+            {QUESTION[pending.kind](pending.username)}
             {pending.username === props.self && " This is you."}
           </p>
           <div className="row">
@@ -123,6 +138,10 @@ export function PeopleUsers(props: { self: string }) {
               type="button"
               onClick={() =>
                 void run(async () => {
+                  if (pending.kind === "disable") {
+                    await adminApi.setUserDisabled(pending.username, true);
+                    return { text: `${pending.username} disabled: logged out everywhere.` };
+                  }
                   if (pending.kind === "remove") {
                     await adminApi.removeUser(pending.username);
                     return { text: `${pending.username} removed.` };
@@ -135,7 +154,7 @@ export function PeopleUsers(props: { self: string }) {
                 })
               }
             >
-              {pending.kind === "remove" ? "Remove user" : "Reset password"}
+              {CONFIRM[pending.kind]}
             </button>
             <button type="button" onClick={() => setPending(undefined)}>
               Cancel

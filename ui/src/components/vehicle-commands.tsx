@@ -66,7 +66,7 @@ export function VehicleCommands(props: { vehicleId: string; canSend: boolean }) 
       {props.canSend && (
         <form onSubmit={send}>
           <label>
-            Command (JSON)
+            Command payload (JSON, delivered to the device as written)
             <textarea value={text} onChange={(e) => setText(e.target.value)} rows={2} spellCheck={false} />
           </label>
           <div className="row">
@@ -98,14 +98,15 @@ export function VehicleCommands(props: { vehicleId: string; canSend: boolean }) 
               <tr key={c.id} data-testid="command-row" data-status={c.status}>
                 <td>{dateTime(c.createdAt)}</td>
                 <td>
+                  <span className="muted">payload </span>
                   <code>{JSON.stringify(c.payload)}</code>
                 </td>
                 <td>
                   {STATUS_TEXT[c.status]}
                   {c.response !== null && c.response !== undefined && (
-                    <div>
-                      <code>{JSON.stringify(c.response)}</code>
-                    </div>
+                    <pre className="command-response" data-testid="command-response">
+                      {JSON.stringify(c.response, null, 2)}
+                    </pre>
                   )}
                 </td>
               </tr>

@@ -80,8 +80,6 @@ export function VehicleDetails(props: {
         {p?.attributes && <DeviceAttributes attributes={p.attributes} />}
         <dt>Position</dt>
         <dd>{p ? `${p.lat.toFixed(5)}, ${p.lng.toFixed(5)}` : "—"}</dd>
-        <dt>Version</dt>
-        <dd data-testid="detail-version">{v.version}</dd>
       </dl>
       <VehicleEditForm key={v.id} vehicle={v} canEdit={props.canEdit} onSaved={props.onSaved} />
     </section>

@@ -86,7 +86,7 @@ export function VehicleEditForm(props: {
             <option value="maintenance">maintenance</option>
           </select>
         </label>
-        <button type="submit">Save (version {base.version})</button>
+        <button type="submit">Save</button>
       </fieldset>
       {!props.canEdit && <p className="muted">Viewers cannot edit vehicles.</p>}
       {saved && <p className="ok">Saved: now version {base.version}.</p>}

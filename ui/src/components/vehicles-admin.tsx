@@ -79,6 +79,8 @@ export function VehiclesAdmin(props: {
           canEdit={props.can.operate}
           onSaved={props.onSaved}
           onRemoved={() => {
+            // the search that found it would now find nothing
+            setFilter("");
             toList();
             props.onChanged();
           }}
