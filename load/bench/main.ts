@@ -7,6 +7,7 @@ import { alertsSection } from "./alerts.ts";
 import { startNaive, startRelay } from "./baselines.ts";
 import { calibrate, kernelShare, machineCpu } from "./calibration.ts";
 import { idleConnections } from "./connections.ts";
+import { startDevicePipeline } from "./device-suts.ts";
 import { runLoad } from "./load.ts";
 import { loadQueryData, queryLatency } from "./queries.ts";
 import { copyEwkb, insertWithWorkerStatement, syntheticFixes } from "./raw-insert.ts";
@@ -20,7 +21,6 @@ import {
   freshStorage,
   killSpawned,
   registerDevices,
-  startDevicePipeline,
   startPipeline,
 } from "./suts.ts";
 import { ladder, measureStep } from "./throughput.ts";

@@ -1,7 +1,8 @@
 import { Agent, request } from "node:http";
 import { parseArgs } from "node:util";
 import { cpuSecondsOf, startCpuMeter } from "./cpu.ts";
-import { benchServices, killSpawned, startDevicePipeline } from "./suts.ts";
+import { startDevicePipeline } from "./device-suts.ts";
+import { benchServices, killSpawned } from "./suts.ts";
 
 /**
  * `node --import tsx load/bench/osmand-cost.ts [--requests 6000] [--concurrency 32] [--cpu-prof]`:

@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { type BrokerHeartbeat, isBrokerHeartbeat, readHeartbeats } from "../../core/heartbeat.ts";
 import { redisKeys } from "../../core/redis.ts";
-import { benchServices, envPairs, killSpawned, startDevicePipeline, startPipeline } from "./suts.ts";
+import { startDevicePipeline } from "./device-suts.ts";
+import { benchServices, envPairs, killSpawned, startPipeline } from "./suts.ts";
 import { measureStep } from "./throughput.ts";
 
 /**

@@ -7,7 +7,8 @@ import {
   type Receipt,
   triggerKey,
 } from "../../../load/bench/alert-latency.ts";
-import { cpuPerThousand, renderAlerts, renderMarkdown } from "../../../load/bench/report.ts";
+import { renderMarkdown } from "../../../load/bench/report.ts";
+import { cpuPerThousand, renderAlerts } from "../../../load/bench/report-alerts.ts";
 import type { AlertsRun, BenchResults, Step, ThroughputRun } from "../../../load/bench/results.ts";
 
 const t0 = Date.parse("2026-12-06T10:00:00.000Z");
