@@ -101,6 +101,14 @@ describe("presence over several broker nodes", () => {
       (o) => o === true,
       { what: "online on node A" },
     );
+    // the node that claims an event relays it (broker/relay-events.ts): killed before its publish
+    // left, the event would be missing from MQTT (it stays in the events table); here the kill is
+    // about the session, so the online event is heard first
+    await waitFor(
+      async () => heard.map((m) => m.kind),
+      (k) => k.length >= 1,
+      { what: "the online event on fleet/{id}/events" },
+    );
     nodeA.process.kill("SIGKILL");
     await nodeA.process.exited;
     // no DISCONNECT ever comes: the session ends when node A's heartbeat lapses
