@@ -75,8 +75,11 @@ export function stepAlerts(
   step: AlertStep,
   out: EpisodeOut[],
 ): void {
-  const ids = new Set<number>(step.rules.ids);
-  for (const id of Object.keys(runs)) ids.add(Number(id));
+  // runs of rules no longer in the vehicle's set still need their end (per fix: no Set built)
+  const gone = Object.keys(runs)
+    .map(Number)
+    .filter((id) => !step.rules.has(id));
+  const ids = gone.length > 0 ? step.rules.ids.concat(gone) : step.rules.ids;
   const at: At = { t: fix.t, lat: fix.lat, lng: fix.lng };
   for (const id of ids) {
     const key = String(id);
