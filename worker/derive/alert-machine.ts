@@ -43,9 +43,10 @@ export interface AlertRunState {
   /** the fix that made the run an episode; null: not yet */
   confirmedAt: number | null;
   peak: number;
-  quiet: boolean;
-  name: string;
-  kind: AlertRuleKind;
+  /** set when the run is confirmed (a run that never becomes an episode does not carry them) */
+  quiet?: boolean;
+  name?: string;
+  kind?: AlertRuleKind;
 }
 
 export interface EpisodeOut {
@@ -124,21 +125,14 @@ export function stepAlerts(
       delete runs[key];
       continue;
     }
-    run ??= {
-      start: at,
-      last: fix.t,
-      confirmedAt: null,
-      peak: judged.value,
-      quiet: false,
-      name: rule.name,
-      kind: rule.kind,
-    };
+    run ??= { start: at, last: fix.t, confirmedAt: null, peak: judged.value };
     run.last = fix.t;
     run.peak = judged.lowest ? Math.min(run.peak, judged.value) : Math.max(run.peak, judged.value);
     if (run.confirmedAt === null && fix.t - run.start.t >= judged.minMs) {
       run.confirmedAt = fix.t;
       run.quiet = inQuietHours(rule.quietHours, run.start.t, step.fleetTz);
       run.name = rule.name;
+      run.kind = rule.kind;
     }
     runs[key] = run;
   }
@@ -152,15 +146,16 @@ export function openEpisodes(runs: Record<string, AlertRunState>): EpisodeOut[] 
 }
 
 function episode(ruleId: number, run: AlertRunState, endedAt: number | null): EpisodeOut {
+  const kind = run.kind as AlertRuleKind;
   return {
     ruleId,
-    ruleName: run.name,
-    kind: run.kind,
+    ruleName: run.name as string,
+    kind,
     start: run.start,
     confirmedAt: run.confirmedAt as number,
     endedAt,
-    peak: run.kind === "idling" ? null : run.peak,
-    quiet: run.quiet,
+    peak: kind === "idling" ? null : run.peak,
+    quiet: run.quiet ?? false,
   };
 }
 
