@@ -194,4 +194,20 @@ describe("alert rule kinds, scope and quiet hours", () => {
     );
     expect(msgs.map((m) => [m.phase, m.ruleName])).toEqual([["start", "enters depot"]]);
   });
+
+  it("a rule deleted between two batches no longer judges the second (the worker's cached rules are re-read)", async () => {
+    const v = "al-deleted";
+    const rule = await addRule(w.pool, {
+      name: "over 50",
+      kind: "speeding",
+      params: { limitKmh: 50, minSeconds: 0 },
+      scope: { kind: "vehicle", vehicleId: v },
+    });
+    await w.send([fix(v, Date.now() - 60 * S, 25, 55, { speed: 10 })]);
+    // the deletion only closes the rule's version (valid_to): the table keeps as many rows as before
+    await w.pool.query("DELETE FROM alert_rules WHERE id = $1", [rule]);
+    await new Promise((r) => setTimeout(r, 20));
+    await w.send([fix(v, Date.now(), 25, 55.001, { speed: 100 })]);
+    expect(await alertsOf(w.pool, v, rule)).toEqual([]);
+  });
 });

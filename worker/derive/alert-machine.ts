@@ -43,9 +43,10 @@ export interface AlertRunState {
   /** the fix that made the run an episode; null: not yet */
   confirmedAt: number | null;
   peak: number;
-  quiet: boolean;
-  name: string;
-  kind: AlertRuleKind;
+  /** set when the run is confirmed (a run that never becomes an episode does not carry them) */
+  quiet?: boolean;
+  name?: string;
+  kind?: AlertRuleKind;
 }
 
 export interface EpisodeOut {
@@ -75,8 +76,11 @@ export function stepAlerts(
   step: AlertStep,
   out: EpisodeOut[],
 ): void {
-  const ids = new Set<number>(step.rules.ids);
-  for (const id of Object.keys(runs)) ids.add(Number(id));
+  // runs of rules no longer in the vehicle's set still need their end (per fix: no Set built)
+  const gone = Object.keys(runs)
+    .map(Number)
+    .filter((id) => !step.rules.has(id));
+  const ids = gone.length > 0 ? step.rules.ids.concat(gone) : step.rules.ids;
   const at: At = { t: fix.t, lat: fix.lat, lng: fix.lng };
   for (const id of ids) {
     const key = String(id);
@@ -121,21 +125,14 @@ export function stepAlerts(
       delete runs[key];
       continue;
     }
-    run ??= {
-      start: at,
-      last: fix.t,
-      confirmedAt: null,
-      peak: judged.value,
-      quiet: false,
-      name: rule.name,
-      kind: rule.kind,
-    };
+    run ??= { start: at, last: fix.t, confirmedAt: null, peak: judged.value };
     run.last = fix.t;
     run.peak = judged.lowest ? Math.min(run.peak, judged.value) : Math.max(run.peak, judged.value);
     if (run.confirmedAt === null && fix.t - run.start.t >= judged.minMs) {
       run.confirmedAt = fix.t;
       run.quiet = inQuietHours(rule.quietHours, run.start.t, step.fleetTz);
       run.name = rule.name;
+      run.kind = rule.kind;
     }
     runs[key] = run;
   }
@@ -149,15 +146,16 @@ export function openEpisodes(runs: Record<string, AlertRunState>): EpisodeOut[] 
 }
 
 function episode(ruleId: number, run: AlertRunState, endedAt: number | null): EpisodeOut {
+  const kind = run.kind as AlertRuleKind;
   return {
     ruleId,
-    ruleName: run.name,
-    kind: run.kind,
+    ruleName: run.name as string,
+    kind,
     start: run.start,
     confirmedAt: run.confirmedAt as number,
     endedAt,
-    peak: run.kind === "idling" ? null : run.peak,
-    quiet: run.quiet,
+    peak: kind === "idling" ? null : run.peak,
+    quiet: run.quiet ?? false,
   };
 }
 

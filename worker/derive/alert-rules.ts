@@ -20,6 +20,8 @@ export interface AlertRuleAt {
 /** The rules that may apply to one vehicle. */
 export interface VehicleAlertRules {
   ids: readonly number[];
+  /** whether `ruleId` is among `ids` */
+  has(ruleId: number): boolean;
   /** the version of `ruleId` valid at `t`, in scope for the vehicle; undefined: none */
   at(ruleId: number, t: number): AlertRuleAt | undefined;
 }
@@ -30,25 +32,72 @@ interface Version extends AlertRuleAt {
   scope: AlertScope;
 }
 
-export const noAlertRules: VehicleAlertRules = { ids: [], at: () => undefined };
+export const noAlertRules: VehicleAlertRules = { ids: [], has: () => false, at: () => undefined };
+
+/** The enabled versions as of one state of alert_rule_versions, and what was derived from them. */
+interface Loaded {
+  stamp: string;
+  versions: Version[];
+  byGroup: boolean;
+  readsAttributes: boolean;
+  /** forVehicle's answers, per vehicle and its groups */
+  memo: Map<string, VehicleAlertRules>;
+}
+
+/**
+ * Every batch judges its fixes against the rule versions, but they change only when someone edits
+ * a rule: reading and parsing them per batch (and building each vehicle's view of them again) was
+ * a large share of a batch's cost with 100 rules. The versions are kept per process and read
+ * again only when the table's stamp differs: its rows' xmin and ctid, which every insert, update
+ * or delete of a version changes (the trigger in sql/013_alerts.sql), read in the batch's own
+ * transaction, so a batch judges with exactly the versions it sees.
+ */
+let cached: Loaded | null = null;
 
 export class AlertRuleVersions {
-  private versions: Version[] = [];
+  private loaded: Loaded = {
+    stamp: "",
+    versions: [],
+    byGroup: false,
+    readsAttributes: false,
+    memo: new Map(),
+  };
   private groups = new Map<string, Set<number>>();
 
-  /** Every enabled version (one statement), and the groups of `vehicleIds` if a rule scopes by group. */
+  /** Every enabled version (cached by stamp), and the groups of `vehicleIds` if a rule scopes by group. */
   async load(client: pg.PoolClient, vehicleIds: readonly string[]): Promise<void> {
-    const r = await client.query<Version>({
-      name: "alert-rule-versions",
-      text: `SELECT rule_id::float8 AS "ruleId", name, kind, params, scope, quiet_hours AS "quietHours",
-                    (extract(epoch FROM valid_from) * 1000)::float8 AS "from",
-                    COALESCE((extract(epoch FROM valid_to) * 1000)::float8, 'Infinity') AS "to"
-             FROM alert_rule_versions WHERE enabled AND kind NOT IN ('offline', 'no_fix')
-             ORDER BY rule_id, valid_from`,
+    const s = await client.query<{ stamp: string }>({
+      name: "alert-rule-versions-stamp",
+      text: `SELECT current_database() || ':' || count(*) || ':' ||
+                    COALESCE(md5(string_agg(xmin::text || ctid::text, ',' ORDER BY rule_id, valid_from)), '')
+                    AS stamp
+             FROM alert_rule_versions`,
     });
-    this.versions = r.rows;
+    const stamp = (s.rows[0] as { stamp: string }).stamp;
+    if (cached?.stamp !== stamp) {
+      const r = await client.query<Version>({
+        name: "alert-rule-versions",
+        text: `SELECT rule_id::float8 AS "ruleId", name, kind, params, scope, quiet_hours AS "quietHours",
+                      (extract(epoch FROM valid_from) * 1000)::float8 AS "from",
+                      COALESCE((extract(epoch FROM valid_to) * 1000)::float8, 'Infinity') AS "to"
+               FROM alert_rule_versions WHERE enabled AND kind NOT IN ('offline', 'no_fix')
+               ORDER BY rule_id, valid_from`,
+      });
+      cached = {
+        stamp,
+        versions: r.rows,
+        byGroup: r.rows.some((v) => v.scope.kind === "group"),
+        readsAttributes: r.rows.some(
+          (v) =>
+            v.kind === "threshold" &&
+            !(NUMERIC_FIX_FIELDS as readonly string[]).includes(String(v.params.attribute)),
+        ),
+        memo: new Map(),
+      };
+    }
+    this.loaded = cached;
     this.groups.clear();
-    if (vehicleIds.length === 0 || !this.versions.some((v) => v.scope.kind === "group")) return;
+    if (vehicleIds.length === 0 || !this.loaded.byGroup) return;
     const g = await client.query<{ v: string; g: number }>({
       name: "vehicle-groups-of",
       text: `SELECT vehicle_id AS v, group_id::float8 AS g FROM vehicle_group_members
@@ -64,28 +113,46 @@ export class AlertRuleVersions {
 
   forVehicle(vehicleId: string): VehicleAlertRules {
     const groups = this.groups.get(vehicleId);
-    const mine = this.versions.filter((v) =>
-      v.scope.kind === "fleet"
-        ? true
-        : v.scope.kind === "vehicle"
-          ? v.scope.vehicleId === vehicleId
-          : (groups?.has(v.scope.groupId) ?? false),
-    );
-    if (mine.length === 0) return noAlertRules;
-    const byRule = new Map<number, Version[]>();
-    for (const v of mine) byRule.set(v.ruleId, [...(byRule.get(v.ruleId) ?? []), v]);
-    return {
-      ids: [...byRule.keys()],
-      at: (ruleId, t) => byRule.get(ruleId)?.find((v) => v.from <= t && t < v.to),
-    };
+    const key = `${vehicleId}\u0000${[...(groups ?? [])].sort((a, b) => a - b).join(",")}`;
+    const { memo } = this.loaded;
+    let rules = memo.get(key);
+    if (!rules) {
+      rules = rulesOf(this.loaded.versions, vehicleId, groups);
+      // one entry per vehicle (and group set): a vehicle that changed groups leaves its old one
+      if (memo.size > 100_000) memo.clear();
+      memo.set(key, rules);
+    }
+    return rules;
   }
 
   /** Whether a threshold rule reads a device attribute (not a fix field): the track read then fetches them. */
   readsAttributes(): boolean {
-    return this.versions.some(
-      (v) =>
-        v.kind === "threshold" &&
-        !(NUMERIC_FIX_FIELDS as readonly string[]).includes(String(v.params.attribute)),
-    );
+    return this.loaded.readsAttributes;
   }
+}
+
+function rulesOf(
+  versions: readonly Version[],
+  vehicleId: string,
+  groups: ReadonlySet<number> | undefined,
+): VehicleAlertRules {
+  const byRule = new Map<number, Version[]>();
+  for (const v of versions) {
+    const mine =
+      v.scope.kind === "fleet"
+        ? true
+        : v.scope.kind === "vehicle"
+          ? v.scope.vehicleId === vehicleId
+          : (groups?.has(v.scope.groupId) ?? false);
+    if (!mine) continue;
+    const list = byRule.get(v.ruleId);
+    if (list) list.push(v);
+    else byRule.set(v.ruleId, [v]);
+  }
+  if (byRule.size === 0) return noAlertRules;
+  return {
+    ids: [...byRule.keys()],
+    has: (ruleId) => byRule.has(ruleId),
+    at: (ruleId, t) => byRule.get(ruleId)?.find((v) => v.from <= t && t < v.to),
+  };
 }
