@@ -30,7 +30,8 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
           await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
           break;
         } catch (err) {
-          if (attempt >= 20 || !/pg_signal_backend/.test((err as Error).message)) throw err;
+          // a vacuum of a freshly filled database can take a while on a busy machine: up to 30 s
+          if (attempt >= 120 || !/pg_signal_backend/.test((err as Error).message)) throw err;
           await new Promise((r) => setTimeout(r, 250));
         }
       }

@@ -322,7 +322,7 @@ describe("the map, the list and the layout in Chromium", () => {
       await expect
         .poll(() => p.locator(".leaflet-container").getAttribute("data-marker-count"), poll)
         .not.toBe(null);
-      expect(await p.getByTestId("vehicle-row").count()).toBeGreaterThan(0);
+      await expect.poll(() => p.getByTestId("vehicle-row").count(), poll).toBeGreaterThan(0);
       await p.screenshot({ path: `${ARTIFACTS}ui-phone.png` });
       // hiding the sheet gives the map the screen
       await p.getByRole("button", { name: "Hide panel" }).click();
