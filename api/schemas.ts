@@ -56,3 +56,14 @@ export const bboxQuery = z
   .transform((s) => s.split(",").map((x) => Number(x)))
   .pipe(bboxTuple)
   .describe("west,south,east,north in degrees");
+
+/** A list of vehicle group ids as a request gives it (grants here, a new token's limit). */
+export const groupIdsSchema = z
+  .array(
+    z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 53),
+  )
+  .max(1000);

@@ -9,7 +9,7 @@ import { addUser, MIN_PASSWORD_LENGTH, ROLES, USERNAME_RE, UserExistsError } fro
 import { getGrant, setGrant, unknownGroups } from "../../core/vehicle-groups.ts";
 import { addIntegration, getVehicle, VehicleExistsError } from "../../core/vehicles.ts";
 import { errorSchema, sendError } from "../errors.ts";
-import { vehicleIdSchema } from "../schemas.ts";
+import { groupIdsSchema, vehicleIdSchema } from "../schemas.ts";
 
 const tags = ["accounts"];
 const password = z
@@ -120,16 +120,8 @@ export function accountCreateRoutes(deps: { pool: pg.Pool; redis: Redis }): Fast
               .datetime({ offset: true })
               .optional()
               .describe(`when it stops working (at most ${MAX_TOKEN_DAYS} days away); left out: never`),
-            groupIds: z
-              .array(
-                z
-                  .number()
-                  .int()
-                  .positive()
-                  .max(2 ** 53),
-              )
+            groupIds: groupIdsSchema
               .min(1)
-              .max(1000)
               .optional()
               .describe(
                 "limit it to the vehicles of these groups from its first use; left out: the whole fleet",

@@ -6,7 +6,7 @@ import type { Redis } from "../../core/redis.ts";
 import { type Grant, type Grantee, getGrant, setGrant, unknownGroups } from "../../core/vehicle-groups.ts";
 import { errorSchema, sendError } from "../errors.ts";
 import { idCursor } from "../pagination.ts";
-import { vehicleIdSchema } from "../schemas.ts";
+import { groupIdsSchema, vehicleIdSchema } from "../schemas.ts";
 
 const tags = ["access"];
 export const grantSchema = z.object({
@@ -15,15 +15,7 @@ export const grantSchema = z.object({
 });
 const grantBody = z.object({
   allVehicles: z.boolean().default(false),
-  groupIds: z
-    .array(
-      z
-        .number()
-        .int()
-        .positive()
-        .max(2 ** 53),
-    )
-    .max(1000),
+  groupIds: groupIdsSchema,
 });
 const responses = { 200: grantSchema, 400: errorSchema, 404: errorSchema };
 

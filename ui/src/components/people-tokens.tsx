@@ -5,6 +5,7 @@ import { dateTime } from "../format.ts";
 import { useAdminList } from "../use-admin-list.ts";
 import { CopyValue } from "./copy-value.tsx";
 import { ErrorLine } from "./error-line.tsx";
+import { GroupChecks } from "./group-checks.tsx";
 
 /** How long a new token lives; a token that never expires is a deliberate choice, last. */
 const EXPIRIES = [
@@ -131,21 +132,12 @@ export function PeopleTokens() {
           </select>
         </label>
         {role !== "admin" && groups.length > 0 && (
-          <fieldset>
-            <legend>Limit to groups (none ticked: the whole fleet)</legend>
-            {groups.map((g) => (
-              <label key={g.id}>
-                <input
-                  type="checkbox"
-                  checked={groupIds.includes(g.id)}
-                  onChange={(e) =>
-                    setGroupIds(e.target.checked ? [...groupIds, g.id] : groupIds.filter((x) => x !== g.id))
-                  }
-                />{" "}
-                {g.name}
-              </label>
-            ))}
-          </fieldset>
+          <GroupChecks
+            legend="Limit to groups (none ticked: the whole fleet)"
+            groups={groups}
+            value={groupIds}
+            onChange={setGroupIds}
+          />
         )}
         <button type="submit">Create token</button>
       </form>

@@ -3,6 +3,7 @@ import { accessApi, type Group } from "../access-api.ts";
 import { adminApi, errorText, type VehicleSecret } from "../admin-api.ts";
 import type { Vehicle } from "../api.ts";
 import { ErrorLine } from "./error-line.tsx";
+import { GroupChecks } from "./group-checks.tsx";
 import { VehicleSecretPanel } from "./vehicle-secret.tsx";
 
 /**
@@ -78,21 +79,7 @@ export function VehicleAddForm(props: { onAdded: (v: Vehicle) => void; onClose: 
         <input value={imei} onChange={(e) => setImei(e.target.value)} inputMode="numeric" />
       </label>
       {groups.length > 0 && (
-        <fieldset>
-          <legend>Groups</legend>
-          {groups.map((g) => (
-            <label key={g.id}>
-              <input
-                type="checkbox"
-                checked={groupIds.includes(g.id)}
-                onChange={(e) =>
-                  setGroupIds(e.target.checked ? [...groupIds, g.id] : groupIds.filter((x) => x !== g.id))
-                }
-              />{" "}
-              {g.name}
-            </label>
-          ))}
-        </fieldset>
+        <GroupChecks legend="Groups" groups={groups} value={groupIds} onChange={setGroupIds} />
       )}
       <ErrorLine error={error} />
       <div className="row">
