@@ -78,6 +78,10 @@ const batchRates = quick ? [100, 400, 800] : [100, 200, 300, 400, 600, 800, 1000
 const naiveRates = quick ? [1000, 3000] : [1000, 2000, 3000, 4500, 6000, 9000, 12000];
 const naiveBatchRates = quick ? [40, 120] : [40, 80, 120, 160, 240, 320, 400];
 const processes = 2;
+// steps between the last sustained and the first failing rate: the maxima behind the ratios to
+// half a step's precision (quick) or a quarter's
+const refine = quick ? 1 : 2;
+const steps = { seconds, processes, cores, log, refine };
 let port = Number(process.env.LOGITRACK_BENCH_PORT_BASE ?? 21883);
 const nextPort = () => (port += 10);
 
@@ -112,9 +116,9 @@ for (let repetition = 1; repetition <= repeat && want("throughput"); repetition+
   );
   const push = (run: ThroughputRun) => results.throughput.push({ ...run, repetition });
   const pipe = await startPipeline(svc, devices, nextPort(), pipelineEnv);
-  const single = await ladder(pipe, { mode: "single", rates: singleRates, seconds, processes, cores, log });
+  const single = await ladder(pipe, { mode: "single", rates: singleRates, ...steps });
   push(single);
-  push(await ladder(pipe, { mode: "batch50", rates: batchRates, seconds, processes, cores, log }));
+  push(await ladder(pipe, { mode: "batch50", rates: batchRates, ...steps }));
 
   if (repetition === 1 && want("overload") && single.maxSustained > 0) {
     const rate = 2 * single.maxSustained;
@@ -163,14 +167,14 @@ for (let repetition = 1; repetition <= repeat && want("throughput"); repetition+
   const relays: ("aedes" | "mosquitto")[] = hasMosquitto ? ["aedes", "mosquitto"] : ["aedes"];
   for (const kind of relays) {
     const relay = await startRelay(kind, devices, nextPort());
-    push(await ladder(relay, { mode: "single", rates: relayRates, seconds, processes, cores, log }));
+    push(await ladder(relay, { mode: "single", rates: relayRates, ...steps }));
     await relay.stop();
   }
   if (!hasMosquitto) log("mosquitto not installed (scripts/services install adds it): relay skipped");
 
   const naive = await startNaive(svc, devices, nextPort());
-  push(await ladder(naive, { mode: "single", rates: naiveRates, seconds, processes, cores, log }));
-  push(await ladder(naive, { mode: "batch50", rates: naiveBatchRates, seconds, processes, cores, log }));
+  push(await ladder(naive, { mode: "single", rates: naiveRates, ...steps }));
+  push(await ladder(naive, { mode: "batch50", rates: naiveBatchRates, ...steps }));
   await naive.stop();
 }
 
@@ -181,7 +185,7 @@ if (want("throughput") || want("devices")) {
     const sut = await startDevicePipeline(svc, devices, nextPort(), protocol);
     results.throughput.push(
       // one lower step first: an HTTP request or a TCP packet per fix costs more than an MQTT publish
-      await ladder(sut, { mode: "single", rates: [1500, ...singleRates], seconds, processes, cores, log }),
+      await ladder(sut, { mode: "single", rates: [1500, ...singleRates], ...steps }),
     );
     await sut.stop();
   }
@@ -288,6 +292,7 @@ if (want("alerts")) {
     processes,
     cores,
     log,
+    refine,
     latencySeconds: quick ? 10 : 30,
   });
   const a = results.alerts;

@@ -38,7 +38,7 @@ export function renderAlerts(a: AlertsRun): string {
   ] as const)
     for (const s of t.steps)
       out.push(
-        `| ${label} | ${fmt(s.offeredFixes)} | ${fmt(s.deliveredFixes)} | ${fmt(s.ackP99, 1)} | ${fmt(s.commitP50)} / ${fmt(s.commitP99)} | ${cpuCell(s.cpu)} | ${fmt(cpuPerThousand(s, "worker"))} / ${fmt(cpuPerThousand(s))} | ${s.sustained ? "yes" : "no"} |`,
+        `| ${label} | ${fmt(s.offeredFixes)}${s.refined ? " (refined)" : ""} | ${fmt(s.deliveredFixes)} | ${fmt(s.ackP99, 1)} | ${fmt(s.commitP50)} / ${fmt(s.commitP99)} | ${cpuCell(s.cpu)} | ${fmt(cpuPerThousand(s, "worker"))} / ${fmt(cpuPerThousand(s))} | ${s.sustained ? "yes" : "no"} |`,
       );
   out.push(
     "\n| rules | max sustained fixes/s | peak delivered fixes/s | alert episodes stored |\n|---|---|---|---|",

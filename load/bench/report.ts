@@ -70,7 +70,7 @@ export function renderMarkdown(r: BenchResults): string {
   for (const t of r.throughput) {
     for (const s of t.steps) {
       out.push(
-        `| ${t.sut}${(t.repetition ?? 1) > 1 ? ` (run ${t.repetition})` : ""} | ${t.mode} | ${t.devices} | ${fmt(s.offeredFixes)} | ${fmt(s.sentMsgs)} | ${fmt(s.deliveredFixes)} | ${fmt(s.ackP50, 1)} / ${fmt(s.ackP99, 1)} | ${fmt(s.commitP50, 0)} / ${fmt(s.commitP99, 0)} | ${fmt(s.loadCpuShare * 100)} % | ${cpuCell(s.cpu)} | ${fmt(s.rssMB)} | ${s.sustained ? "yes" : `no${s.failed ? `: ${s.failed}` : ""}`} |`,
+        `| ${t.sut}${(t.repetition ?? 1) > 1 ? ` (run ${t.repetition})` : ""} | ${t.mode} | ${t.devices} | ${fmt(s.offeredFixes)}${s.refined ? " (refined)" : ""} | ${fmt(s.sentMsgs)} | ${fmt(s.deliveredFixes)} | ${fmt(s.ackP50, 1)} / ${fmt(s.ackP99, 1)} | ${fmt(s.commitP50, 0)} / ${fmt(s.commitP99, 0)} | ${fmt(s.loadCpuShare * 100)} % | ${cpuCell(s.cpu)} | ${fmt(s.rssMB)} | ${s.sustained ? "yes" : `no${s.failed ? `: ${s.failed}` : ""}`} |`,
       );
     }
   }

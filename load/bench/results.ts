@@ -1,6 +1,8 @@
 /** The shape of one `npm run bench` run (load/bench/results.json). */
 export interface Step {
   offeredMsgs: number;
+  /** a step between the last sustained and the first failing rate (LadderOptions.refine) */
+  refined?: boolean | undefined;
   /** messages the load generators actually sent; below offered when they fell behind */
   sentMsgs?: number | undefined;
   offeredFixes: number;

@@ -11,6 +11,13 @@ export interface LadderOptions {
   processes: number;
   cores: number;
   log: (msg: string) => void;
+  /**
+   * Extra steps that halve the gap between the highest sustained rate and the first failing one
+   * (0: none). A ladder's steps are 1,500-3,000 fixes/s apart; a ratio of two maxima read off
+   * such steps can be off by half a step (issue 16's "100 rules / none" read 0.47 where the truth
+   * lay between 0.47 and 0.75).
+   */
+  refine?: number;
 }
 
 /**
@@ -39,6 +46,19 @@ export async function ladder(
     steps.push(step);
     o.log(`  ${sut.name} ${o.mode} ${describe(step)}`);
     if (!step.sustained) break;
+  }
+  const bounds = refineBounds(steps);
+  if (bounds) {
+    let [low, high] = bounds;
+    for (let i = 0; i < (o.refine ?? 0); i++) {
+      const rate = Math.round((low + high) / 2);
+      if (rate <= low || rate >= high) break;
+      const step = { ...(await measureStep(sut, { ...o, rate, fpm })), refined: true };
+      steps.push(step);
+      o.log(`  ${sut.name} ${o.mode} refined: ${describe(step)}`);
+      if (step.sustained) low = rate;
+      else high = rate;
+    }
   }
   const sustained = steps.filter((s) => s.sustained);
   return {
@@ -131,6 +151,18 @@ export async function measureStep(
     sustained: failed === undefined,
     failed,
   };
+}
+
+/**
+ * The rates (messages/s) a ladder's refinement bisects between: its highest sustained step (0 when
+ * none was) and its first failing one; undefined when every step was sustained.
+ */
+export function refineBounds(
+  steps: readonly Pick<Step, "offeredMsgs" | "sustained">[],
+): [number, number] | undefined {
+  const failedAt = steps.find((st) => !st.sustained)?.offeredMsgs;
+  if (failedAt === undefined) return undefined;
+  return [Math.max(0, ...steps.filter((st) => st.sustained).map((st) => st.offeredMsgs)), failedAt];
 }
 
 /** Why a step was not sustained, or undefined when it was. */

@@ -3,7 +3,7 @@ import { median } from "../../../load/bench/calibration.ts";
 import { bucketPercentile } from "../../../load/bench/commit-latency.ts";
 import { BEGIN, END, renderMarkdown, renderSvg, spliceSection, spread } from "../../../load/bench/report.ts";
 import type { BenchResults, Step } from "../../../load/bench/results.ts";
-import { failure } from "../../../load/bench/throughput.ts";
+import { failure, refineBounds } from "../../../load/bench/throughput.ts";
 
 const step = (delivered: number, sustained = true): Step => ({
   offeredMsgs: delivered,
@@ -202,5 +202,15 @@ describe("benchmark report writer", () => {
     );
     // exact, not a bucket edge: 999 ms passes, 1000 ms does not
     expect(failure({ deliveredShare: 1, commitP99: 999, sentShare: 1 })).toBeUndefined();
+  });
+
+  it("refines a ladder between its highest sustained step and its first failing one", () => {
+    expect(refineBounds([step(1500), step(3000, false)])).toEqual([1500, 3000]);
+    // no step sustained: from zero
+    expect(refineBounds([step(1500, false)])).toEqual([0, 1500]);
+    // every step sustained: nothing to refine
+    expect(refineBounds([step(1500), step(3000)])).toBeUndefined();
+    // a refined step already sustained narrows the bounds
+    expect(refineBounds([step(1500), step(3000, false), step(2250)])).toEqual([2250, 3000]);
   });
 });
