@@ -26,8 +26,12 @@ export interface Principal {
   subjects: string[];
   /** the vehicle groups it may see; null = every vehicle (admins, whole-fleet grants) */
   groups: GroupScope;
-  /** epoch ms its token expires at (Bearer, or the token a session was opened with); null: never */
-  tokenExpiresAt: number | null;
+  /**
+   * epoch ms its credentials end at: a session's absolute expiry (SESSION_TTL_HOURS) or its
+   * token's expiry (Bearer, or the token a session was opened with), whichever is first; null: never.
+   * An open live socket is closed then (api/routes/live.ts): it makes no request to be refused.
+   */
+  expiresAt: number | null;
 }
 
 /** last_seen_at is written at most this often per session, not on every request */
@@ -69,9 +73,11 @@ export async function findSession(
     stale: boolean;
     groups: GroupScope;
     token_expires_ms: number | null;
+    session_expires_ms: number;
   }>(
     `SELECT u.id::int AS user_id, t.id::int AS token_id, coalesce(u.username, t.name) AS name,
             (extract(epoch FROM t.expires_at) * 1000)::float8 AS token_expires_ms,
+            (extract(epoch FROM s.expires_at) * 1000)::float8 AS session_expires_ms,
             coalesce(u.role, t.role) AS role, s.last_seen_at < now() - make_interval(secs => $3) AS stale,
             CASE WHEN coalesce(u.role, t.role) = 'admin' OR coalesce(u.all_vehicles, t.all_vehicles) THEN NULL
                  WHEN u.id IS NOT NULL THEN array(SELECT g.group_id::float8 FROM user_groups g WHERE g.user_id = u.id)
@@ -94,7 +100,7 @@ export async function findSession(
     owner: user ? { userId: id } : { tokenId: id },
     subjects: [authSubject.session(idHash), user ? authSubject.user(id) : authSubject.token(id)],
     groups: row.groups,
-    tokenExpiresAt: row.token_expires_ms,
+    expiresAt: Math.min(row.session_expires_ms, row.token_expires_ms ?? Number.POSITIVE_INFINITY),
   };
 }
 

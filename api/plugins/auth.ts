@@ -135,7 +135,7 @@ async function identify(
         owner: { tokenId: token.id },
         subjects: [authSubject.token(token.id)],
         groups: token.groups,
-        tokenExpiresAt: token.expiresAtMs,
+        expiresAt: token.expiresAtMs,
       }
     );
   }

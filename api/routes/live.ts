@@ -20,15 +20,16 @@ const TRY_AGAIN_LATER = 1013;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * Closes a socket opened with an API token when the token expires (E_TOKEN_EXPIRED refuses its
- * requests from then on; a socket makes none, so it is closed here). null: it never expires.
+ * Closes a socket when the credentials it was opened with end: a token's expiry (E_TOKEN_EXPIRED
+ * refuses its requests from then on) or a session's absolute expiry (its cookie is refused from
+ * then on). A socket makes no requests, so it is closed here. null: they never end.
  */
 function closeAtExpiry(socket: { close(code: number, reason: string): void }, at: number | null) {
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     if (at === null) return;
     const wait = at - Date.now();
-    if (wait <= 0) socket.close(POLICY_VIOLATION, "the API token has expired");
+    if (wait <= 0) socket.close(POLICY_VIOLATION, "the credentials have expired");
     else timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
   };
   arm();
@@ -79,7 +80,7 @@ export function liveRoutes(deps: {
         hub.add(socket, vehicles);
         if (req.principal && req.principal.role !== "admin") access.track(socket, req.principal.owner);
         deps.revocations.track(socket, req.principal?.subjects ?? []);
-        const expiry = closeAtExpiry(socket, req.principal?.tokenExpiresAt ?? null);
+        const expiry = closeAtExpiry(socket, req.principal?.expiresAt ?? null);
         const gone = () => {
           expiry.cancel();
           hub.remove(socket);

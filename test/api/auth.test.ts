@@ -76,6 +76,20 @@ describe("auth: users, sessions, tokens", () => {
     await expect(openWs(`ws://${base}/ws`)).rejects.toThrow("HTTP 401");
   });
 
+  it("closes a live socket opened with a session cookie when the session reaches its absolute expiry", async () => {
+    const cookie = sessionCookie(await login({ username: "alice", password: "correct horse battery" }));
+    // the session's SESSION_TTL_HOURS end, brought forward to 3 s from now
+    const ended = await h.pool.query(
+      "UPDATE sessions SET expires_at = now() + interval '3 seconds' WHERE expires_at > now() + interval '1 minute'",
+    );
+    expect(ended.rowCount).toBeGreaterThan(0);
+    const ws = await openWs(`ws://${base}/ws`, { cookie });
+    ws.send({ type: "subscribe" });
+    await ws.next((m) => m.type === "snapshot", 0, "snapshot");
+    expect(await ws.closed).toBe(1008);
+    await expect(openWs(`ws://${base}/ws`, { cookie })).rejects.toThrow("HTTP 401");
+  });
+
   it("answers the web app's session question with 200 either way (no failed request when logged out)", async () => {
     const none = await h.app.inject({ url: "/api/auth/session" });
     expect(none.statusCode).toBe(200);
