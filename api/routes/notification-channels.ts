@@ -28,6 +28,15 @@ type Reply = Parameters<typeof sendError>[0];
  * Notification channels: webhooks and e-mail lists that alert rules name (`channelIds`). Admins
  * write, viewers read; a webhook's secret is answered in full once, at creation, then masked.
  */
+/** "send test" requests a channel takes a minute, whoever sends them */
+export const TEST_SENDS_PER_MINUTE = 6;
+const testRateLimit = {
+  max: TEST_SENDS_PER_MINUTE,
+  timeWindow: 60_000,
+  // the id as a number: `/01/test` is channel 1 too once validated, so it shares channel 1's count
+  keyGenerator: (req: { params: unknown }) => `channel-test:${Number((req.params as { id?: unknown }).id)}`,
+};
+
 export function notificationChannelRoutes(deps: {
   pool: pg.Pool;
   config: Pick<Config, "WEBHOOK_ALLOW_PRIVATE">;
@@ -205,7 +214,9 @@ export function notificationChannelRoutes(deps: {
     app.post(
       "/api/notification-channels/:id/test",
       {
-        config: { access: "write" },
+        // each test is a real request to the channel's receiver: a write account must not be able
+        // to turn Logitrack into a request flood against it (counted per channel, across replicas)
+        config: { access: "write", rateLimit: testRateLimit, rateLimitShared: true },
         schema: {
           tags,
           summary: "send test: queues a test message to the channel (even when disabled); see its deliveries",
@@ -214,6 +225,7 @@ export function notificationChannelRoutes(deps: {
             202: z.object({ deliveryId: z.string() }),
             400: errorSchema,
             404: errorSchema,
+            429: errorSchema,
             503: errorSchema,
           },
         },

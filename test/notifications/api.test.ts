@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TEST_SENDS_PER_MINUTE } from "../../api/routes/notification-channels.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { createRedis } from "../../core/redis.ts";
@@ -184,6 +185,37 @@ describe("/api/notification-channels", () => {
       expect((await h.app.inject({ method: "GET", url })).statusCode, url).toBe(401);
     }
     expect((await call("GET", `/api/notification-channels/${web.id}`)).json().enabled).toBe(true);
+  });
+
+  it("send test: at most TEST_SENDS_PER_MINUTE a minute per channel, however its id is spelled", async () => {
+    const add = async (name: string) =>
+      Number(
+        (
+          await h.pool.query<{ id: string }>(
+            "INSERT INTO notification_channels (name, kind, config, secret, enabled) VALUES ($1, 'webhook', $2, 'a-secret-of-some-length', false) RETURNING id",
+            [name, JSON.stringify({ url: receiver.url })],
+          )
+        ).rows[0]?.id,
+      );
+    const flooded = await add("flooded");
+    const other = await add("other");
+    for (let i = 0; i < TEST_SENDS_PER_MINUTE; i++)
+      expect((await call("POST", `/api/notification-channels/${flooded}/test`)).statusCode).toBe(202);
+    const refused = await call("POST", `/api/notification-channels/${flooded}/test`);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().code).toBe("E_RATE_LIMITED");
+    expect((await call("POST", `/api/notification-channels/0${flooded}/test`)).statusCode).toBe(429);
+    // another channel is not held back by it
+    expect((await call("POST", `/api/notification-channels/${other}/test`)).statusCode).toBe(202);
+    // the receiver got exactly the accepted ones (and nothing arrives later, into the next test)
+    const mine = () =>
+      receiver.requests.filter((r) => [flooded, other].includes(JSON.parse(r.body).channelId)).length;
+    await waitFor(
+      async () => mine(),
+      (n) => n >= TEST_SENDS_PER_MINUTE + 1,
+      { what: "the accepted tests" },
+    );
+    expect(mine()).toBe(TEST_SENDS_PER_MINUTE + 1);
   });
 
   it("send test: queues a test message, answers its delivery id, and the delivery log shows it", async () => {
