@@ -94,7 +94,7 @@ export class Batcher {
       batch.entries.push(entry);
       batch.size += fixes.length + rejects.length;
       if (batch.size >= this.opts.size) this.seal();
-      else if (!this.timer) this.timer = setTimeout(() => this.seal(), this.opts.ms);
+      else if (!this.timer) this.timer = setTimeout(this.sealOnTimer, this.opts.ms);
     });
   }
 
@@ -110,6 +110,15 @@ export class Batcher {
     this.closed = true;
     this.holdCap.close();
   }
+
+  /**
+   * The flush timer's callback: it forgets the timer before sealing, so that seal does not clear a
+   * timer that is firing (Node then drops and rebuilds its timer list of that duration, per batch).
+   */
+  private readonly sealOnTimer = () => {
+    this.timer = undefined;
+    this.seal();
+  };
 
   private seal(): void {
     if (this.timer) {

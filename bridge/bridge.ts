@@ -129,43 +129,20 @@ export function createBridge(deps: BridgeDeps) {
     }
   }
 
-  /** Steps 1-5: a pure decision on one message. */
+  /**
+   * Steps 1-5: a pure decision on one message. It runs for every message on the broker's event
+   * loop, so it creates no closure per call: tsx (keepNames) names every named closure it creates
+   * with a defineProperty, a measurable share of the profile (BENCHMARKS.md, broker profile).
+   */
   function decide(msg: IncomingMessage): Decision {
-    const fixes: Fix[] = [];
-    const rejects: Reject[] = [];
-    const reject = (
-      reason: RejectReason,
-      detail: string,
-      payload: Buffer | string,
-      messageId = msg.messageId,
-    ) =>
-      rejects.push({
-        vehicleId: msg.vehicleId,
-        topic: msg.topic,
-        reason,
-        // JSON.parse's messages quote the payload, NUL included (not storable in a text column)
-        detail: cutPayload(detail),
-        payload: cutPayload(payload),
-        receivedAt: msg.receivedAt,
-        messageId,
-      });
-
     if (msg.payload.length > config.MAX_PAYLOAD_BYTES) {
-      reject(
-        "E_TOO_LARGE",
-        `${msg.payload.length} bytes > MAX_PAYLOAD_BYTES ${config.MAX_PAYLOAD_BYTES}`,
-        msg.payload,
-      );
-      return { fixes, rejects };
+      const detail = `${msg.payload.length} bytes > MAX_PAYLOAD_BYTES ${config.MAX_PAYLOAD_BYTES}`;
+      return rejected(msg, "E_TOO_LARGE", detail, msg.payload);
     }
     const kind = msg.kind ?? ownIngestKind(msg.topic, msg);
     if (!kind) {
-      reject(
-        "E_TOPIC_MISMATCH",
-        `topic ${msg.topic} is not an ingest topic of ${msg.vehicleId}`,
-        msg.payload,
-      );
-      return { fixes, rejects };
+      const detail = `topic ${msg.topic} is not an ingest topic of ${msg.vehicleId}`;
+      return rejected(msg, "E_TOPIC_MISMATCH", detail, msg.payload);
     }
     // a binary packet is shown in the dead letter as hex, not as mangled UTF-8
     const binary = kind === "teltonika" && hasAvlPreamble(msg.payload);
@@ -178,8 +155,7 @@ export function createBridge(deps: BridgeDeps) {
           ? undefined
           : JSON.parse(msg.payload.toString("utf8"));
     } catch (err) {
-      reject("E_BAD_JSON", (err as Error).message, msg.payload);
-      return { fixes, rejects };
+      return rejected(msg, "E_BAD_JSON", (err as Error).message, msg.payload);
     }
     let adapted: ReturnType<(typeof adapters)[typeof kind]>;
     try {
@@ -188,22 +164,21 @@ export function createBridge(deps: BridgeDeps) {
       // an adapter bug must not cost the device its connection (it would resend forever): the
       // message is rejected, and the error logged so the bug gets fixed
       log.error({ err, topic: msg.topic, vehicleId: msg.vehicleId }, "adapter threw");
-      reject("E_BAD_PAYLOAD", "payload could not be read", shown);
-      return { fixes, rejects };
+      return rejected(msg, "E_BAD_PAYLOAD", "payload could not be read", shown);
     }
-    if (adapted.ok === "ignored") return { fixes, rejects, ignored: adapted.detail };
-    if (!adapted.ok) {
-      reject(adapted.reason, adapted.detail, shown);
-      return { fixes, rejects };
-    }
-    if (adapted.candidates.length > config.MAX_FIXES_PER_UPLOAD) {
-      const n = adapted.candidates.length;
-      reject("E_TOO_LARGE", `${n} fixes > MAX_FIXES_PER_UPLOAD ${config.MAX_FIXES_PER_UPLOAD}`, msg.payload);
-      return { fixes, rejects };
+    if (adapted.ok === "ignored") return { fixes: [], rejects: [], ignored: adapted.detail };
+    if (!adapted.ok) return rejected(msg, adapted.reason, adapted.detail, shown);
+    const candidates = adapted.candidates;
+    if (candidates.length > config.MAX_FIXES_PER_UPLOAD) {
+      const detail = `${candidates.length} fixes > MAX_FIXES_PER_UPLOAD ${config.MAX_FIXES_PER_UPLOAD}`;
+      return rejected(msg, "E_TOO_LARGE", detail, msg.payload);
     }
     const window: TimeWindow = { now: now(), retentionMs, maxSkewMs };
-    const many = adapted.candidates.length > 1;
-    adapted.candidates.forEach((candidate, i) => {
+    const fixes: Fix[] = [];
+    const rejects: Reject[] = [];
+    const many = candidates.length > 1;
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i];
       const id = many ? `${msg.messageId}.${i}` : msg.messageId;
       const r =
         candidate instanceof CandidateReject
@@ -211,25 +186,28 @@ export function createBridge(deps: BridgeDeps) {
           : toFix(candidate, msg.vehicleId, id, msg.receivedAt, window);
       if (r.ok) fixes.push(r.fix);
       else
-        reject(
-          r.reason,
-          many ? `[${i}] ${r.detail}` : r.detail,
-          many ? safeJson(candidate instanceof CandidateReject ? candidate.raw : candidate) : shown,
-          id,
+        rejects.push(
+          rejectOf(
+            msg,
+            r.reason,
+            many ? `[${i}] ${r.detail}` : r.detail,
+            many ? safeJson(candidate instanceof CandidateReject ? candidate.raw : candidate) : shown,
+            id,
+          ),
         );
-    });
+    }
     return { fixes, rejects };
   }
 
-  /** Step 6: resolves once the decision's fixes and rejects are queued. */
-  async function queueDecision({ fixes, rejects, ignored }: Decision): Promise<IngestOutcome> {
+  /** Step 6: resolves once the decision's fixes and rejects are queued (one promise per message). */
+  function queueDecision({ fixes, rejects, ignored }: Decision): Promise<IngestOutcome> {
     if (ignored !== undefined) {
       // nothing to store, so nothing to wait for; such messages are rare (lwt, transitions)
       redis.hincrby(redisKeys.metrics, counterField("bridge_ignored"), 1).catch(() => {});
-      return { accepted: 0, rejects, ignored };
+      return Promise.resolve({ accepted: 0, rejects, ignored });
     }
-    await batcher.add(fixes, rejects);
-    return { accepted: fixes.length, rejects };
+    const outcome: IngestOutcome = { accepted: fixes.length, rejects };
+    return batcher.add(fixes, rejects).then(() => outcome);
   }
 
   return {
@@ -245,6 +223,35 @@ export function createBridge(deps: BridgeDeps) {
     holdCap: batcher.holdCap,
     flush: () => batcher.flush(),
     close: () => batcher.close(),
+  };
+}
+
+/** A decision rejecting the whole message, for one reason. */
+function rejected(
+  msg: IncomingMessage,
+  reason: RejectReason,
+  detail: string,
+  payload: Buffer | string,
+): Decision {
+  return { fixes: [], rejects: [rejectOf(msg, reason, detail, payload, msg.messageId)] };
+}
+
+function rejectOf(
+  msg: IncomingMessage,
+  reason: RejectReason,
+  detail: string,
+  payload: Buffer | string,
+  messageId: string,
+): Reject {
+  return {
+    vehicleId: msg.vehicleId,
+    topic: msg.topic,
+    reason,
+    // JSON.parse's messages quote the payload, NUL included (not storable in a text column)
+    detail: cutPayload(detail),
+    payload: cutPayload(payload),
+    receivedAt: msg.receivedAt,
+    messageId,
   };
 }
 

@@ -55,9 +55,21 @@ export function createIngestPublish(deps: IngestPublishDeps): IngestPublish {
       return;
     }
     const cost = Math.max(1, decision.fixes.length + decision.rejects.length);
+    // released on either outcome with `then`: a `finally` costs three promises per message
     deps
       .admit(client, device.vehicleId, receivedAt, cost)
-      .then((release) => deps.queue(decision).finally(release))
+      .then((release) =>
+        deps.queue(decision).then(
+          (outcome) => {
+            release();
+            return outcome;
+          },
+          (err: unknown) => {
+            release();
+            throw err;
+          },
+        ),
+      )
       .then(
         (outcome) => deps.acknowledge(packet, outcome.rejects, callback),
         (err: Error) => callback(err),

@@ -94,14 +94,16 @@ interface SubscriptionStore {
  */
 export function queueOncePerSession(persistence: SubscriptionStore): void {
   const byTopic = persistence.subscriptionsByTopic.bind(persistence);
-  persistence.subscriptionsByTopic = async (topic) => {
-    const subs = await byTopic(topic);
-    if (subs.length < 2) return subs;
-    const highest = new Map<string, StoredSubscription>();
-    for (const sub of subs) {
-      const kept = highest.get(sub.clientId);
-      if (!kept || sub.qos > kept.qos) highest.set(sub.clientId, sub);
-    }
-    return highest.size === subs.length ? subs : [...highest.values()];
-  };
+  // Aedes asks on every QoS 1/2 publish: one `then`, not an async function's extra promise
+  persistence.subscriptionsByTopic = (topic) => byTopic(topic).then(oncePerSession);
+}
+
+function oncePerSession(subs: StoredSubscription[]): StoredSubscription[] {
+  if (subs.length < 2) return subs;
+  const highest = new Map<string, StoredSubscription>();
+  for (const sub of subs) {
+    const kept = highest.get(sub.clientId);
+    if (!kept || sub.qos > kept.qos) highest.set(sub.clientId, sub);
+  }
+  return highest.size === subs.length ? subs : [...highest.values()];
 }

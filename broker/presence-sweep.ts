@@ -15,8 +15,8 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('ZRE
 return 0`;
 
 /**
- * The transitions the sessions in Redis (presence.ts) call for, written on the vehicle and in
- * presence_events in one statement each: the UPDATE's condition on the current state lets exactly
+ * The transitions the sessions in Redis (presence.ts) call for, written on the vehicles and in
+ * presence_events in one statement per sweep: the UPDATE's condition on the current state lets exactly
  * one sweep make a transition, however many nodes sweep at once, and only the one that made it
  * publishes it. Online: the vehicle holds a session (its `at` is the oldest live session's
  * connect). Offline: it was online and has held no session for the grace, counted from when its
@@ -35,46 +35,77 @@ export async function sweepPresence(deps: {
   await endSessionsOfDeadNodes(redis, graceMs, now, deps.log);
   const due = await redis.zrangebyscore(presenceKeys.due, "-inf", now, "WITHSCORES", "LIMIT", 0, SWEEP_LIMIT);
   const out: PresenceMessage[] = [];
+  if (due.length === 0) return out;
+  // the state of every due vehicle in one round trip, and the due set's updates in one more: a
+  // reconnect storm puts thousands of vehicles in the set, and the broker's event loop paid
+  // three Redis round trips per vehicle (BENCHMARKS.md, broker profile)
+  const reads = redis.pipeline();
+  for (let i = 0; i < due.length; i += 2) {
+    const vehicleId = due[i] as string;
+    reads.hvals(presenceKeys.sessions(vehicleId)).hget(presenceKeys.ended, vehicleId);
+  }
+  const replies = await execOrThrow(reads);
+  const updates = redis.pipeline();
+  const changes: { vehicleId: string; online: boolean; at: number }[] = [];
   for (let i = 0; i < due.length; i += 2) {
     const vehicleId = due[i] as string;
     const score = due[i + 1] as string;
-    const [sessions, ended] = await Promise.all([
-      redis.hvals(presenceKeys.sessions(vehicleId)),
-      redis.hget(presenceKeys.ended, vehicleId),
-    ]);
-    let change: { online: boolean; at: number } | undefined;
-    if (sessions.length > 0) change = { online: true, at: Math.min(...sessions.map(Number)) };
+    const sessions = replies[i] as string[];
+    const ended = replies[i + 1] as string | null;
+    if (sessions.length > 0) changes.push({ vehicleId, online: true, at: Math.min(...sessions.map(Number)) });
     else if (ended !== null) {
       const at = Number(ended);
       if (now < at + graceMs) {
-        await redis.zadd(presenceKeys.due, "GT", at + graceMs, vehicleId);
+        updates.zadd(presenceKeys.due, "GT", at + graceMs, vehicleId);
         continue;
       }
-      change = { online: false, at };
+      changes.push({ vehicleId, online: false, at });
     }
-    if (change) {
-      const r = await pool.query<{ id: number }>(
-        `WITH changed AS (
-           UPDATE vehicles SET online = $2, online_since = CASE WHEN $2 THEN $3::timestamptz END, last_seen_at = $3
-           WHERE id = $1 AND (CASE WHEN $2 THEN online IS NOT TRUE ELSE online END) RETURNING id
-         )
-         INSERT INTO presence_events (vehicle_id, kind, at) SELECT id, $4, $3 FROM changed RETURNING id::float8 AS id`,
-        [vehicleId, change.online, new Date(change.at), change.online ? "online" : "offline"],
-      );
-      const row = r.rows[0];
-      if (row)
+    updates.eval(UNDUE, 1, presenceKeys.due, vehicleId, score);
+  }
+  if (changes.length > 0) {
+    // every transition of the sweep in one statement, the events numbered in the sweep's order; two
+    // nodes sweeping at once (the lock lapsed) may deadlock on the rows: PostgreSQL aborts one
+    // statement, that sweep fails with nothing written, and its vehicles stay due for the next
+    const { rows } = await pool.query<{ id: number; vehicle_id: string }>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::boolean[], $3::timestamptz[]) WITH ORDINALITY AS t(id, online, at, n)
+       ), changed AS (
+         UPDATE vehicles v SET online = i.online, online_since = CASE WHEN i.online THEN i.at END, last_seen_at = i.at
+         FROM input i
+         WHERE v.id = i.id AND (CASE WHEN i.online THEN v.online IS NOT TRUE ELSE v.online END)
+         RETURNING v.id, i.online, i.at, i.n
+       )
+       INSERT INTO presence_events (vehicle_id, kind, at)
+       SELECT id, CASE WHEN online THEN 'online' ELSE 'offline' END, at FROM changed ORDER BY n
+       RETURNING id::float8 AS id, vehicle_id`,
+      [changes.map((c) => c.vehicleId), changes.map((c) => c.online), changes.map((c) => new Date(c.at))],
+    );
+    const made = new Map(rows.map((r) => [r.vehicle_id, r.id]));
+    for (const c of changes) {
+      const id = made.get(c.vehicleId);
+      if (id !== undefined)
         out.push({
           type: "presence",
-          id: row.id,
-          vehicleId,
-          kind: change.online ? "online" : "offline",
-          at: change.at,
+          id,
+          vehicleId: c.vehicleId,
+          kind: c.online ? "online" : "offline",
+          at: c.at,
         });
     }
-    await redis.eval(UNDUE, 1, presenceKeys.due, vehicleId, score);
   }
+  await execOrThrow(updates);
   if (out.length > 0) await redis.publish(channelOf(redis, redisKeys.eventsChannel), JSON.stringify(out));
   return out;
+}
+
+/** The replies of a pipeline, in order; the first command's error, if one failed. */
+async function execOrThrow(p: ReturnType<Redis["pipeline"]>): Promise<unknown[]> {
+  const results = (await p.exec()) ?? [];
+  return results.map(([err, reply]) => {
+    if (err) throw err;
+    return reply;
+  });
 }
 
 /**

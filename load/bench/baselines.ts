@@ -57,13 +57,19 @@ export async function startNaive(svc: BenchServices, devices: number, port: numb
 }
 
 /** A relay: bare Aedes or Mosquitto, with one QoS 1 subscriber process counting deliveries. */
-export async function startRelay(kind: "aedes" | "mosquitto", devices: number, port: number): Promise<Sut> {
+export async function startRelay(
+  kind: "aedes" | "mosquitto",
+  devices: number,
+  port: number,
+  /** extra node flags for the bare Aedes relay, e.g. ["--cpu-prof"] (load/bench/profile.ts) */
+  nodeArgs: string[] = [],
+): Promise<Sut> {
   let server: Proc;
   let dir: string | undefined;
   if (kind === "aedes") {
     server = await spawnReady(
       process.execPath,
-      [...tsx("load/bench/aedes-relay.ts"), String(port)],
+      [...nodeArgs, ...tsx("load/bench/aedes-relay.ts"), String(port)],
       process.env,
       /^ready$/,
     );

@@ -174,6 +174,42 @@ describe("presence: online / offline from the broker's sessions", () => {
     ]);
   });
 
+  it("writes a sweep's transitions in one statement, the events numbered in the order they fell due", async () => {
+    const fleet = await p.register("pr-batch", 4);
+    const clients = [];
+    for (const creds of fleet) clients.push(await online(creds));
+    // ended one after the other: they fall due (a grace after) in this order
+    for (const [i, c] of clients.entries()) {
+      await c.endAsync();
+      const id = (fleet[i] as DeviceCredentials).id;
+      await waitFor(
+        () => sessions(id),
+        (n) => n === 0,
+        { what: `${id}'s session ended` },
+      );
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    let statements = 0;
+    const counted = new Proxy(p.pool, {
+      get(target, key, receiver) {
+        if (key !== "query") return Reflect.get(target, key, receiver);
+        return (...args: Parameters<typeof target.query>) => {
+          statements++;
+          return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const later = Date.now() + GRACE_MS + 1000;
+    const out = await sweepPresence({ pool: counted, redis: p.redis, graceMs: GRACE_MS, now: later, log });
+    const mine = out.filter((e) => e.vehicleId.startsWith("pr-batch"));
+    expect(mine.map((e) => [e.vehicleId, e.kind])).toEqual(fleet.map((c) => [c.id, "offline"]));
+    const ids = mine.map((e) => e.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(statements).toBe(1);
+    for (const creds of fleet)
+      expect((await events(creds.id)).map((e) => e.kind)).toEqual(["online", "offline"]);
+  });
+
   it("makes each transition once however many sweeps run at once", async () => {
     const [creds] = (await p.register("pr-once", 1)) as [DeviceCredentials];
     const c = await online(creds);

@@ -1,0 +1,142 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { counterField } from "../../core/metrics-catalogue.ts";
+import { type Redis, redisKeys } from "../../core/redis.ts";
+import { startRelay } from "./baselines.ts";
+import { startCpuMeter } from "./cpu.ts";
+import { type CpuProfile, sumProfile, table } from "./cpuprofile-sum.ts";
+import { runLoad } from "./load.ts";
+import { benchServices, envPairs, killSpawned, type Sut, startPipeline } from "./suts.ts";
+import { measureStep } from "./throughput.ts";
+
+/**
+ * `npm run -s bench:profile -- [--systems pipeline,relay] [--rate 2500] [--seconds 10] [--devices 2000]
+ * [--env KEY=VALUE …] [--top 40]`: the broker's CPU per published message by function, from V8
+ * profiles (node --cpu-prof). Each system (the pipeline's broker process, the bare Aedes relay) runs
+ * a warm-up step, then one single-fix step at the fixed rate; only the samples taken during that
+ * step count (V8's clock is process.hrtime's), divided by the messages the generators sent in it.
+ * "busy" is the broker's main thread outside the event loop's wait: JavaScript, native code and the
+ * system calls made from them. Profiles stay in .data/cpu-prof/<system>; writes nothing else.
+ */
+const { values: args } = parseArgs({
+  options: {
+    systems: { type: "string", default: "pipeline,relay" },
+    rate: { type: "string", default: "2500" },
+    seconds: { type: "string", default: "12" },
+    devices: { type: "string", default: "2000" },
+    env: { type: "string", multiple: true },
+    top: { type: "string", default: "40" },
+  },
+});
+process.on("exit", killSpawned);
+const rate = Number(args.rate);
+const seconds = Number(args.seconds);
+const devices = Number(args.devices);
+const base = Number(process.env.LOGITRACK_BENCH_PORT_BASE ?? 21883) + 3000;
+const step = { rate, fpm: 1, seconds, processes: 2, cores: 2 };
+
+for (const [i, system] of (args.systems as string).split(",").entries()) {
+  const dir = `.data/cpu-prof/${system}`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=500"];
+  const port = base + 10 * i;
+  let sut: Sut;
+  if (system === "pipeline")
+    sut = await startPipeline(benchServices(), devices, port, envPairs(args.env), nodeArgs);
+  else if (system === "relay") sut = await startRelay("aedes", devices, port, nodeArgs);
+  else throw new Error(`--systems wants pipeline and/or relay, got ${system}`);
+  const brokerPid = sut.pids()[0] as number;
+  // what the broker handled: the pipeline's bridge counts what it queued, the relay's subscriber what it got
+  const redis = "redis" in sut ? (sut.redis as Redis) : undefined;
+  const handled = async () =>
+    redis
+      ? Number((await redis.hget(redisKeys.metrics, counterField("bridge_fixes_accepted"))) ?? 0)
+      : sut.delivered();
+  await measureStep(sut, { ...step, seconds: Math.max(3, seconds / 2) });
+  let from = 0;
+  let to = 0;
+  let messages = 0;
+  let cpu: Record<string, number> = {};
+  const redisCalls = new Map<string, number>();
+  let io = { reads: 0, writes: 0 };
+  // the publishers are connected before `during` runs: the window is steady publishing only
+  const load = await runLoad(
+    { urls: sut.urls, devices: sut.devices, rate, seconds, processes: 2, fixesPerMessage: 1, qos: 1 },
+    async () => {
+      await sleep(1000);
+      const h0 = await handled();
+      const c0 = redis ? await commandCalls(redis) : new Map<string, number>();
+      const io0 = syscalls(brokerPid);
+      const meter = startCpuMeter(sut.cpuGroups());
+      from = hrUs();
+      await sleep(seconds * 1000 - 2000);
+      to = hrUs();
+      cpu = meter();
+      const io1 = syscalls(brokerPid);
+      io = { reads: io1.reads - io0.reads, writes: io1.writes - io0.writes };
+      messages = (await handled()) - h0;
+      if (redis)
+        for (const [cmd, n] of await commandCalls(redis)) {
+          const d = n - (c0.get(cmd) ?? 0);
+          if (d > 0) redisCalls.set(cmd, d);
+        }
+    },
+    2,
+  );
+  await sut.stop();
+  // the main thread's profile (thread 0; tsx's module loader thread writes one of its own)
+  const file = readdirSync(dir).find((f) => f.includes(`.${brokerPid}.0.`));
+  if (!file) throw new Error(`no profile of pid ${brokerPid} in ${dir}`);
+  const sums = sumProfile(JSON.parse(readFileSync(`${dir}/${file}`, "utf8")) as CpuProfile, from, to);
+  const cores = Object.entries(cpu)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(", ");
+  const windowS = (to - from) / 1e6;
+  console.log(
+    `\n## ${system}: ${messages} messages handled in the ${windowS.toFixed(1)} s window of a ${rate}/s step ` +
+      `(PUBACK p99 ${load.ackP99.toFixed(1)} ms; cores: ${cores}; ` +
+      `${((1e6 * (cpu.broker ?? 0) * windowS) / messages).toFixed(1)} µs broker CPU per message from /proc)\n` +
+      `broker system calls per message: ${(io.reads / messages).toFixed(2)} reads, ` +
+      `${(io.writes / messages).toFixed(2)} writes (/proc/PID/io)\n` +
+      `profile ${dir}/${file}, window --from ${from} --to ${to}\n` +
+      `broker main thread busy ${(sums.busyUs / messages).toFixed(1)} µs per message ` +
+      `(${((100 * sums.busyUs) / sums.windowUs).toFixed(0)} % of the window)\n`,
+  );
+  if (redisCalls.size > 0)
+    console.log(
+      `Redis commands per message: ${[...redisCalls]
+        .sort((a, b) => b[1] - a[1])
+        .map(([cmd, n]) => `${cmd} ${(n / messages).toFixed(3)}`)
+        .join(", ")}\n`,
+    );
+  console.log(table(sums.byArea, messages, 25).join("\n"));
+  console.log("");
+  console.log(table(sums.byFunction, messages, Number(args.top)).join("\n"));
+}
+process.exit(0);
+
+/** read and write system calls of a process so far (Linux /proc/PID/io: syscr, syscw) */
+function syscalls(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, "utf8");
+  return {
+    reads: Number(/^syscr: (\d+)/m.exec(io)?.[1] ?? 0),
+    writes: Number(/^syscw: (\d+)/m.exec(io)?.[1] ?? 0),
+  };
+}
+
+/** Calls per Redis command since the server started (INFO commandstats), the profiler's own included. */
+async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of (await redis.info("commandstats")).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    out.set(m[1] as string, Number(m[2]));
+  return out;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function hrUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
