@@ -21,17 +21,27 @@ import type { BatchPart } from "./batch-context.ts";
  * create-worker.ts's stray-queue scan does.
  */
 
-/** The oldest `ARGV[2]` waiting jobs, oldest first: id, data, progress; none while the queue is paused. */
+/**
+ * Waiting jobs, oldest first, from the `ARGV[2]`-th oldest: at most `ARGV[3]` of them and about
+ * `ARGV[4]` bytes of data. Answers how many ids it went through, then id, data, progress of each
+ * job still there; nothing while the queue is paused. The oldest job is at the list's right end
+ * (BullMQ pushes new jobs on the left), so positions counted from there hold while jobs are added.
+ */
 const READ_WAITING = `
-if redis.call("HEXISTS", KEYS[2], "paused") == 1 then return {} end
-local ids = redis.call("LRANGE", KEYS[1], -tonumber(ARGV[2]), -1)
-local out = {}
+if redis.call("HEXISTS", KEYS[2], "paused") == 1 then return {0} end
+local from = tonumber(ARGV[2])
+local ids = redis.call("LRANGE", KEYS[1], -(from + tonumber(ARGV[3])), -(from + 1))
+local out = {0}
+local bytes = 0
 for i = #ids, 1, -1 do
+  out[1] = out[1] + 1
   local h = redis.call("HMGET", ARGV[1] .. ids[i], "data", "progress")
   if h[1] then
     out[#out + 1] = ids[i]
     out[#out + 1] = h[1]
     out[#out + 1] = h[2] or ""
+    bytes = bytes + #h[1]
+    if bytes >= tonumber(ARGV[4]) then break end
   end
 end
 return out`;
@@ -57,8 +67,11 @@ export function committedWith(progress: unknown): string | undefined {
 
 const items = (job: BatchJob) => job.fixes.length + job.rejects.length;
 
-/** Most jobs read per look at the queue. */
-const MAX_READ = 1000;
+/** Most jobs read per look at the queue, and looks per batch. */
+const MAX_READ = 200;
+const MAX_LOOKS = 10;
+/** Bytes of job data read per fix or reject still to fit (a fix is ~160 bytes of JSON): the rest on a next look. */
+const BYTES_PER_ITEM = 200;
 
 /**
  * Job `lead` and the jobs waiting behind it that fit with it under `maxItems` fixes and rejects,
@@ -74,20 +87,40 @@ export async function takeWaiting(
 ): Promise<BatchPart[]> {
   const parts = [lead];
   let room = maxItems - items(lead.job);
-  if (room <= 0) return parts;
-  // jobs of a backlog are alike in size (the bridge seals batches by size or age): read about
-  // as many as fit, plus one to see where the cap falls
-  const read = Math.min(MAX_READ, Math.ceil(room / Math.max(1, items(lead.job))) + 1);
   const base = `${queue.prefix}:${queue.name}:`;
-  const raw = (await redis.eval(READ_WAITING, 2, `${base}wait`, `${base}meta`, base, read)) as string[];
-  for (let i = 0; i + 2 < raw.length; i += 3) {
-    const progress = raw[i + 2] ? parse(raw[i + 2] as string) : undefined;
-    if (committedWith(progress) !== undefined) continue;
-    const job = parse(raw[i + 1] as string) as BatchJob | undefined;
-    if (!Array.isArray(job?.fixes) || !Array.isArray(job?.rejects)) break;
-    room -= items(job);
-    if (room < 0) break;
-    parts.push({ id: raw[i] as string, job });
+  let from = 0;
+  // jobs of a backlog are alike in size (the bridge seals batches by size or age): each look
+  // reads about as many as fit, plus one to see where the cap falls
+  let perJob = Math.max(1, items(lead.job));
+  for (let look = 0; look < MAX_LOOKS && room > 0; look++) {
+    const want = Math.min(MAX_READ, Math.ceil(room / perJob) + 1);
+    const budget = room * BYTES_PER_ITEM;
+    const [seen, ...raw] = (await redis.eval(
+      READ_WAITING,
+      2,
+      `${base}wait`,
+      `${base}meta`,
+      base,
+      from,
+      want,
+      budget,
+    )) as [number, ...string[]];
+    if (!seen) break;
+    from += seen;
+    let bytes = 0;
+    for (let i = 0; i + 2 < raw.length; i += 3) {
+      bytes += (raw[i + 1] as string).length;
+      const progress = raw[i + 2] ? parse(raw[i + 2] as string) : undefined;
+      if (committedWith(progress) !== undefined) continue;
+      const job = parse(raw[i + 1] as string) as BatchJob | undefined;
+      if (!Array.isArray(job?.fixes) || !Array.isArray(job?.rejects)) return parts;
+      room -= items(job);
+      if (room < 0) return parts;
+      parts.push({ id: raw[i] as string, job });
+    }
+    // the list ended before the look's count or bytes did: nothing more waits
+    if (seen < want && bytes < budget) break;
+    perJob = Math.max(1, (maxItems - room) / parts.length);
   }
   return parts;
 }

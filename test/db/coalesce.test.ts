@@ -179,6 +179,32 @@ describe("jobs queued behind a busy worker (WORKER_COALESCE_MAX_FIXES 5000, the 
     );
     expect(dead.rows.map((r) => r.batch_id)).toEqual(done.filter((_, i) => i % 5 === 0).map((j) => j.id));
   });
+
+  it("reads a backlog larger than one look at the queue (bytes per look are bounded) into the same transaction", async () => {
+    const batchesBefore = await metric(w, "worker_batches");
+    // fixes of ~2 KB: one look reads ~1 MB (5000 x 200 bytes), the 120 jobs hold ~2.4 MB
+    const d = [...drive("big", noonDaysAgo(2)), ...drive("big", noonDaysAgo(2) + 3_600_000)];
+    const jobs: BatchJob[] = [];
+    for (let k = 0; k < 120; k++) {
+      const f = d[k % d.length] as Fix;
+      jobs.push({
+        fixes: Array.from({ length: 10 }, (_, i) => ({
+          ...f,
+          vehicleId: `big-${i}`,
+          recordedAt: f.recordedAt + Math.floor(k / d.length) * 1000,
+          attributes: { note: "x".repeat(2000) },
+        })),
+        rejects: [],
+        sealedAt: Date.now(),
+      });
+    }
+    const done = await drain(w, jobs);
+    expect(await metric(w, "worker_batches")).toBe(batchesBefore + 1);
+    expect(transactions(done)).toHaveLength(1);
+    expect(
+      await count(w, "SELECT count(*)::int AS n FROM vehicle_locations WHERE vehicle_id LIKE 'big-%'"),
+    ).toBe(1200);
+  });
 });
 
 describe("jobs queued behind a busy worker, WORKER_COALESCE_MAX_FIXES 25", () => {
