@@ -69,6 +69,11 @@ export const pipelineMetrics = {
     always: true,
   },
   worker_batches: { kind: "counter", help: "batches committed by the worker", always: true },
+  worker_jobs_coalesced: {
+    kind: "counter",
+    help: "queued jobs committed in the transaction of the job before them (WORKER_COALESCE_MAX_FIXES)",
+    always: true,
+  },
   worker_insert_ms_total: { kind: "counter", help: "milliseconds spent committing batches", always: true },
   worker_anomalies: {
     kind: "labelled",

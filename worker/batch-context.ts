@@ -23,6 +23,16 @@ export interface BatchResult {
   rejected: number;
   anomalies: number;
   events: number;
+  /** queued jobs committed with this one in its transaction (worker/coalesce.ts), when any */
+  coalesced?: number;
+  /** this job's batch was committed earlier, in the transaction of the job with this id */
+  committedWith?: string;
+}
+
+/** One queued job's share of a batch: its id keys its dead-letter rows and its fixes' log lines. */
+export interface BatchPart {
+  id: string;
+  job: BatchJob;
 }
 
 /**
@@ -34,6 +44,8 @@ export interface BatchContext {
   /** the job id, or a sub-batch id after a quarantine split: keys the batch's dead-letter rows */
   batchId: string;
   job: BatchJob;
+  /** the queued jobs the batch concatenates, in queue order: one, or more when coalesced */
+  parts: readonly BatchPart[];
   config: WorkerRulesConfig;
   /** wall-clock time of this attempt (epoch ms) */
   now: number;

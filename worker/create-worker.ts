@@ -7,12 +7,17 @@ import { type BatchJob, cappedBackoff, LOCATIONS_QUEUE, locationQueueName } from
 import type { Redis } from "../core/redis.ts";
 import { noNotifier, startAlertOutbox } from "./alert-outbox.ts";
 import type { BatchResult, WorkerRulesConfig } from "./batch-context.ts";
+import { committedWith, markCommitted, takeWaiting } from "./coalesce.ts";
 import { countNotifyFailure } from "./metrics.ts";
-import { processBatch } from "./process-batch.ts";
+import { processBatches } from "./process-batch.ts";
 import { PartitionCache } from "./store/partitions.ts";
 
 export interface WorkerDeps {
-  config: Pick<Config, "WORKER_CONCURRENCY" | "QUEUE_PARTITIONS" | "PARTITION_INTERVAL"> & WorkerRulesConfig;
+  config: Pick<
+    Config,
+    "WORKER_CONCURRENCY" | "WORKER_COALESCE_MAX_FIXES" | "QUEUE_PARTITIONS" | "PARTITION_INTERVAL"
+  > &
+    WorkerRulesConfig;
   pool: pg.Pool;
   /** for counters */
   redis: Redis;
@@ -52,6 +57,9 @@ export interface LocationWorkers {
  * events from a checkpoint), but a replay re-reads up to an hour of a vehicle's fixes: in the
  * bench, unordered job slots on one queue made replays grow with the backlog until the worker
  * committed far fewer fixes than were offered (DESIGN.md, decision 19).
+ *
+ * With that order in place, the jobs waiting behind the active one are committed with it in one
+ * transaction, up to WORKER_COALESCE_MAX_FIXES (coalesce.ts).
  */
 export function createWorker(deps: WorkerDeps): LocationWorkers {
   const { config, log } = deps;
@@ -64,21 +72,37 @@ export function createWorker(deps: WorkerDeps): LocationWorkers {
     onFailure: () => void countNotifyFailure(deps.redis).catch(() => {}),
   });
   const listeners: [string, (...args: never[]) => void][] = [];
+  const batchDeps = { ...deps, partitions, outbox };
+  // queues whose global concurrency of 1 is set: only there is no other job of the queue active
+  const ordered = new Set<string>();
+  const processJob = async (job: Job<BatchJob>): Promise<BatchResult> => {
+    const lead = { id: job.id ?? "", job: job.data };
+    const earlier = committedWith(job.progress);
+    if (earlier !== undefined)
+      return { inserted: 0, duplicates: 0, rejected: 0, anomalies: 0, events: 0, committedWith: earlier };
+    const queue = { prefix, name: job.queueName };
+    const parts =
+      config.WORKER_COALESCE_MAX_FIXES > 0 && ordered.has(job.queueName)
+        ? await takeWaiting(deps.redis, queue, lead, config.WORKER_COALESCE_MAX_FIXES).catch(
+            (err: unknown) => {
+              log.warn({ err, queue: job.queueName }, "could not read the waiting jobs; this one alone");
+              return [lead];
+            },
+          )
+        : [lead];
+    return processBatches(batchDeps, parts, (ids) => markCommitted(deps.redis, queue, lead.id, ids));
+  };
   const newWorker = (name: string) => {
-    const worker = new Worker<BatchJob, BatchResult>(
-      name,
-      (job: Job<BatchJob>) => processBatch({ ...deps, partitions, outbox }, job.id ?? "", job.data),
-      {
-        connection: deps.connection,
-        prefix,
-        concurrency: config.WORKER_CONCURRENCY,
-        autorun: false,
-        maxStalledCount: 10,
-        lockDuration: 10_000,
-        stalledInterval: 5_000,
-        settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
-      },
-    );
+    const worker = new Worker<BatchJob, BatchResult>(name, processJob, {
+      connection: deps.connection,
+      prefix,
+      concurrency: config.WORKER_CONCURRENCY,
+      autorun: false,
+      maxStalledCount: 10,
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
+      settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
+    });
     worker.on("failed", (job, err) =>
       log.warn(
         { queue: worker.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message },
@@ -109,8 +133,10 @@ export function createWorker(deps: WorkerDeps): LocationWorkers {
       const queue = new Queue(worker.name, { connection: deps.connection, prefix });
       try {
         // every replica must run the same WORKER_CONCURRENCY: the last one to start sets this
-        if (config.WORKER_CONCURRENCY === 1) await queue.setGlobalConcurrency(1);
-        else await queue.removeGlobalConcurrency();
+        if (config.WORKER_CONCURRENCY === 1) {
+          await queue.setGlobalConcurrency(1);
+          ordered.add(worker.name);
+        } else await queue.removeGlobalConcurrency();
       } catch (err) {
         log.warn({ err, queue: worker.name }, "partition ordering not set");
       } finally {

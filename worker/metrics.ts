@@ -21,6 +21,7 @@ const FIELDS = {
   replays: counterField("worker_replays"),
   replaysSkipped: counterField("worker_replays_skipped"),
   batches: counterField("worker_batches"),
+  jobsCoalesced: counterField("worker_jobs_coalesced"),
   insertMsTotal: counterField("worker_insert_ms_total"),
   quarantined: counterField("worker_quarantined"),
   /** histograms (histogramFields) */
@@ -52,7 +53,7 @@ export interface BatchCounts {
 export async function publishCommitted(
   redis: Redis,
   counts: BatchCounts,
-  timing: { started: number; committed: number; fixes: readonly Fix[] },
+  timing: { started: number; committed: number; fixes: readonly Fix[]; jobs?: number },
 ): Promise<void> {
   const { inserted, duplicates, rejected, anomalies, messages } = counts;
   const { started, committed } = timing;
@@ -71,6 +72,7 @@ export async function publishCommitted(
   if (counts.replayed > 0) p.hincrby(redisKeys.metrics, FIELDS.replays, counts.replayed);
   if (counts.skipped > 0) p.hincrby(redisKeys.metrics, FIELDS.replaysSkipped, counts.skipped);
   p.hincrby(redisKeys.metrics, FIELDS.batches, 1);
+  if ((timing.jobs ?? 1) > 1) p.hincrby(redisKeys.metrics, FIELDS.jobsCoalesced, (timing.jobs ?? 1) - 1);
   p.hincrby(redisKeys.metrics, FIELDS.insertMsTotal, committed - started);
   const latencies = [
     ...histogramFields(FIELDS.commitMs, [committed - started]),

@@ -2,10 +2,10 @@ import type pg from "pg";
 import type { Logger } from "../core/logger.ts";
 import type { BatchJob } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
-import type { BatchContext, BatchResult, Stage, WorkerRulesConfig } from "./batch-context.ts";
+import type { BatchContext, BatchPart, BatchResult, Stage, WorkerRulesConfig } from "./batch-context.ts";
 import { eventMessages } from "./event-messages.ts";
 import { type BatchCounts, publishCommitted } from "./metrics.ts";
-import { quarantineDataErrors } from "./quarantine.ts";
+import { isDataError, quarantineDataErrors, sumResults } from "./quarantine.ts";
 import {
   deriveVehicles,
   detectAnomalies,
@@ -48,7 +48,40 @@ const NO_PARTITION = "23514";
 
 /** A job's batch; an item PostgreSQL refuses with a data error is quarantined (quarantine.ts). */
 export function processBatch(deps: ProcessBatchDeps, batchId: string, job: BatchJob): Promise<BatchResult> {
-  return quarantineDataErrors(deps, batchId, job, (id, part) => processOnce(deps, id, part));
+  return quarantineDataErrors(deps, batchId, job, (id, part) => processOnce(deps, [{ id, job: part }]));
+}
+
+/**
+ * Queued jobs of one partition, in queue order, as one batch in one transaction (coalesce.ts);
+ * `committed` is told the ids of all but the first once they are. A data error in it sends each
+ * job through processBatch alone, in order, so its quarantine isolates the refused item under its
+ * own job's id and stores the others.
+ */
+export async function processBatches(
+  deps: ProcessBatchDeps,
+  parts: readonly BatchPart[],
+  committed: (ids: string[]) => Promise<void>,
+): Promise<BatchResult> {
+  const [lead, ...rest] = parts;
+  if (!lead) throw new Error("no batch to process");
+  if (rest.length === 0) return processBatch(deps, lead.id, lead.job);
+  try {
+    const result = await processOnce(deps, parts);
+    await committed(rest.map((p) => p.id));
+    return { ...result, coalesced: rest.length };
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+    deps.log.warn(
+      { jobId: lead.id, jobs: parts.length, err: (err as Error).message },
+      "data error in a coalesced batch: each job alone",
+    );
+    const results: BatchResult[] = [];
+    for (const part of parts) {
+      results.push(await processBatch(deps, part.id, part.job));
+      if (part !== lead) await committed([part.id]);
+    }
+    return { ...sumResults(results), coalesced: rest.length };
+  }
 }
 
 /**
@@ -61,25 +94,27 @@ export function processBatch(deps: ProcessBatchDeps, batchId: string, job: Batch
  * Any error propagates: BullMQ retries the whole job with backoff, and step 2 is idempotent. A
  * partition dropped between 1 and 2 is recreated and step 2 run again at once.
  */
-async function processOnce(deps: ProcessBatchDeps, batchId: string, job: BatchJob): Promise<BatchResult> {
+async function processOnce(deps: ProcessBatchDeps, parts: readonly BatchPart[]): Promise<BatchResult> {
   const { pool, partitions } = deps;
+  const batchId = (parts[0] as BatchPart).id;
+  const job = parts.length === 1 ? (parts[0] as BatchPart).job : concatenate(parts);
   const started = Date.now();
   const times = job.fixes.map((f) => f.recordedAt);
   await partitions.ensure(pool, times);
 
   let counts: BatchCounts;
   try {
-    counts = await inTransaction(pool, (client) => runStages(client, deps, batchId, job));
+    counts = await inTransaction(pool, (client) => runStages(client, deps, job, parts));
   } catch (err) {
     if ((err as { code?: string }).code !== NO_PARTITION) throw err;
     partitions.clear();
     await partitions.ensure(pool, times);
-    counts = await inTransaction(pool, (client) => runStages(client, deps, batchId, job));
+    counts = await inTransaction(pool, (client) => runStages(client, deps, job, parts));
   }
   const committed = Date.now();
   // the notifier's share is in alert_outbox, committed with the batch: handed over from there
   if (counts.alerts.some((a) => a.phase !== "retracted" && !a.quiet)) deps.outbox?.kick();
-  await publishCommitted(deps.redis, counts, { started, committed, fixes: job.fixes });
+  await publishCommitted(deps.redis, counts, { started, committed, fixes: job.fixes, jobs: parts.length });
 
   const { inserted, duplicates, rejected, anomalies, messages } = counts;
   const anomalyCount = anomalies.late + anomalies.duplicate + anomalies.skewed;
@@ -88,6 +123,7 @@ async function processOnce(deps: ProcessBatchDeps, batchId: string, job: BatchJo
   deps.log.debug(
     {
       jobId: batchId,
+      jobs: parts.length,
       inserted,
       duplicates,
       rejected,
@@ -100,8 +136,10 @@ async function processOnce(deps: ProcessBatchDeps, batchId: string, job: BatchJo
     "batch committed",
   );
   if (deps.log.isLevelEnabled("debug")) {
-    for (const f of job.fixes) {
-      deps.log.debug({ jobId: batchId, vehicleId: f.vehicleId, messageId: f.messageId }, "fix committed");
+    for (const part of parts) {
+      for (const f of part.job.fixes) {
+        deps.log.debug({ jobId: part.id, vehicleId: f.vehicleId, messageId: f.messageId }, "fix committed");
+      }
     }
   }
   return { inserted, duplicates, rejected, anomalies: anomalyCount, events: messages.length };
@@ -110,14 +148,15 @@ async function processOnce(deps: ProcessBatchDeps, batchId: string, job: BatchJo
 async function runStages(
   client: pg.PoolClient,
   deps: ProcessBatchDeps,
-  batchId: string,
   job: BatchJob,
+  parts: readonly BatchPart[],
 ): Promise<BatchCounts> {
   const now = (deps.now ?? Date.now)();
   const ctx: BatchContext = {
     client,
-    batchId,
+    batchId: (parts[0] as BatchPart).id,
     job,
+    parts,
     config: deps.config,
     now,
     retainedFrom: now - deps.config.RETENTION_DAYS * DAY_MS,
@@ -146,6 +185,15 @@ async function runStages(
     alerts: ctx.derived.alerts,
     replayed: ctx.derived.replayed.size,
     skipped: ctx.derived.skipped,
+  };
+}
+
+/** The jobs' fixes and rejects, each in queue order, as one batch sealed when the oldest was. */
+function concatenate(parts: readonly BatchPart[]): BatchJob {
+  return {
+    fixes: parts.flatMap((p) => p.job.fixes),
+    rejects: parts.flatMap((p) => p.job.rejects),
+    sealedAt: Math.min(...parts.map((p) => p.job.sealedAt)),
   };
 }
 

@@ -77,13 +77,7 @@ export async function quarantineDataErrors(
         },
       );
       if (failure !== undefined) throw failure;
-      return {
-        inserted: ra.inserted + rb.inserted,
-        duplicates: ra.duplicates + rb.duplicates,
-        rejected: ra.rejected + rb.rejected,
-        anomalies: ra.anomalies + rb.anomalies,
-        events: ra.events + rb.events,
-      };
+      return sumResults([ra, rb]);
     }
     // One item left. Is it the item itself PostgreSQL refuses, or the state its derivations meet
     // (then every fix of that vehicle would fail alone, and quarantining good fixes would be wrong)?
@@ -151,8 +145,21 @@ async function itemRefused(pool: pg.Pool, batchId: string, job: BatchJob): Promi
   }
 }
 
+/** The counts of several (sub-)batches as one. */
+export function sumResults(results: readonly BatchResult[]): BatchResult {
+  const sum = none();
+  for (const r of results) {
+    sum.inserted += r.inserted;
+    sum.duplicates += r.duplicates;
+    sum.rejected += r.rejected;
+    sum.anomalies += r.anomalies;
+    sum.events += r.events;
+  }
+  return sum;
+}
+
 /** SQLSTATE class 22 (data exception) or 23502 (not null): the same input fails every time. */
-function isDataError(err: unknown): boolean {
+export function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return typeof code === "string" && (code.startsWith("22") || code === "23502");
 }

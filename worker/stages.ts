@@ -27,9 +27,17 @@ export async function insertFixes(ctx: BatchContext): Promise<void> {
   ctx.inserted = await locations.insertLocations(ctx.client, ctx.job.fixes);
 }
 
-/** The batch's rejects into the dead letter. */
+/**
+ * The batch's rejects into the dead letter, each job's under its own id: a coalesced batch
+ * retried with other jobs around it (worker/coalesce.ts) keys them the same way.
+ */
 export async function insertRejects(ctx: BatchContext): Promise<void> {
-  ctx.rejected = await rejects.insertRejects(ctx.client, ctx.batchId, ctx.job.rejects);
+  let stored = 0;
+  for (const part of ctx.parts) {
+    if (part.job.rejects.length > 0)
+      stored += await rejects.insertRejects(ctx.client, part.id, part.job.rejects);
+  }
+  ctx.rejected = stored;
 }
 
 /** Late, duplicate and skewed fixes, judged against the locked state and the stored copies. */

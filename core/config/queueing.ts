@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_QUEUE_PARTITIONS } from "../queues.ts";
-import { positiveInt } from "./fields.ts";
+import { nonNegativeInt, positiveInt } from "./fields.ts";
 
 /** The BullMQ queues between bridges and workers (core/queues.ts). */
 export const queueVars = z.object({
@@ -18,5 +18,11 @@ export const workerVars = z.object({
     .default(1)
     .describe(
       "jobs of one partition a worker runs at once; above 1 a vehicle's batches may commit out of order (replays); the same on every worker",
+    ),
+  WORKER_COALESCE_MAX_FIXES: nonNegativeInt
+    .max(100_000)
+    .default(5000)
+    .describe(
+      "with WORKER_CONCURRENCY 1, jobs of a partition waiting behind the active one are committed with it in one transaction, up to this many fixes and rejects; 0 turns it off",
     ),
 });

@@ -173,7 +173,7 @@ describe("configuration pieces keep their defaults", () => {
     ["loggingVars", loggingVars, {}, { LOG_LEVEL: "info" }],
     ["localStateVars", localStateVars, {}, { DATA_DIR: ".data" }],
     ["queueVars", queueVars, {}, { QUEUE_PARTITIONS: 4 }],
-    ["workerVars", workerVars, {}, { WORKER_CONCURRENCY: 1 }],
+    ["workerVars", workerVars, {}, { WORKER_CONCURRENCY: 1, WORKER_COALESCE_MAX_FIXES: 5000 }],
     [
       "ingestVars",
       ingestVars,
