@@ -39,10 +39,10 @@
  * and an instant episode per geofence event a geofence rule asks for.
  */
 import {
-  type AlertRunState,
   type AlertStep,
   type EpisodeOut,
   openEpisodes,
+  type StoredRun,
   stepAlerts,
 } from "./alert-machine.ts";
 
@@ -107,7 +107,7 @@ export interface MachineState {
   /** the last geofence change (geofence_changes.seq) known when this state was derived */
   fenceSeq?: number;
   /** alert rule id → its run in progress (absent in states saved before alerts) */
-  alerts?: Record<string, AlertRunState>;
+  alerts?: Record<string, StoredRun>;
 }
 
 export interface TripOut {
