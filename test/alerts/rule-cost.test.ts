@@ -48,7 +48,8 @@ describe("the cost of alert rules", () => {
     (
       await w.pool.query<{ bytes: number; runs: number }>(
         `SELECT length(machine::text) AS bytes,
-                (SELECT count(*)::int FROM jsonb_object_keys(machine->'alerts')) AS runs
+                (SELECT sum((cardinality(string_to_array(g, ',')) - 3) / 2)::int
+                 FROM jsonb_array_elements_text(machine->'alerts'->'p') AS e(g)) AS runs
          FROM vehicle_state WHERE vehicle_id = $1`,
         [v],
       )
@@ -109,17 +110,19 @@ describe("the cost of alert rules", () => {
     expect(await episodesOf(v, rules)).toEqual(oneEach(RULES));
   });
 
-  it("continues runs saved in the object form of states written before", async () => {
+  it("continues runs saved one object per rule, as states written before packing", async () => {
     const v = "rc-old-state";
     const rules = await manyRules(v);
     const fixes = drive(v);
     for (const f of fixes.slice(0, 6)) await w.send([f]);
     await w.pool.query(
       `UPDATE vehicle_state SET machine = jsonb_set(machine, '{alerts}', (
-         SELECT jsonb_object_agg(k, jsonb_build_object(
-                  'start', jsonb_build_object('t', r->0, 'lat', r->1, 'lng', r->2),
-                  'last', machine->'lastAt', 'confirmedAt', null, 'peak', r->3))
-         FROM jsonb_each(machine->'alerts') AS e(k, r)))
+         SELECT jsonb_object_agg(g[4 + 2 * i], jsonb_build_object(
+                  'start', jsonb_build_object('t', g[1]::float8, 'lat', g[2]::float8, 'lng', g[3]::float8),
+                  'last', machine->'lastAt', 'confirmedAt', null, 'peak', g[5 + 2 * i]::float8))
+         FROM jsonb_array_elements_text(machine->'alerts'->'p') AS e(packed),
+              string_to_array(packed, ',') AS g,
+              generate_series(0, (cardinality(g) - 3) / 2 - 1) AS i))
        WHERE vehicle_id = $1`,
       [v],
     );

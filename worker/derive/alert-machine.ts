@@ -35,10 +35,10 @@ interface At {
   lng: number;
 }
 
-/** A rule's run in progress, as the step works on it. */
+/** A rule's run in progress (stored packed: alert-runs-packing.ts). */
 export interface AlertRunState {
   start: At;
-  /** its newest fix (states saved before runs were stored compactly; nothing reads it) */
+  /** its newest fix (in states saved before runs were packed; nothing needs it) */
   last?: number;
   /** the fix that made the run an episode; null: not yet */
   confirmedAt: number | null;
@@ -47,35 +47,6 @@ export interface AlertRunState {
   quiet?: boolean;
   name?: string;
   kind?: AlertRuleKind;
-}
-
-/** A run not (yet) an episode: [start t, start lat, start lng, peak to one decimal]. */
-type PendingRun = [number, number, number, number];
-
-/**
- * A run as kept in the machine state (vehicle_state.machine.alerts and checkpoints, jsonb): a
- * pending run as a tuple, a confirmed one as an object. A vehicle at 100 km/h has a pending run
- * for every speeding rule below that, and nearly all of them end before their minimum: as objects
- * they made the state several times larger, and every batch reads, parses and writes it whole
- * (and compressed it once it passed PostgreSQL's TOAST threshold).
- */
-export type StoredRun = PendingRun | AlertRunState;
-
-// the peak is announced and stored to one decimal (reconcile-alerts.ts), and rounding keeps the
-// order of values, so the rounded maximum of rounded values is the rounded maximum
-const round1 = (v: number) => Math.round(v * 10) / 10;
-
-function decode(run: StoredRun | undefined): AlertRunState | undefined {
-  if (!Array.isArray(run)) return run;
-  return { start: { t: run[0], lat: run[1], lng: run[2] }, confirmedAt: null, peak: run[3] };
-}
-
-function encode(run: AlertRunState): StoredRun {
-  if (run.confirmedAt !== null) {
-    const { last: _, ...kept } = run;
-    return kept;
-  }
-  return [run.start.t, run.start.lat, run.start.lng, round1(run.peak)];
 }
 
 export interface EpisodeOut {
@@ -98,7 +69,7 @@ export interface AlertStep {
 
 /** One fix against every rule; `runs` (rule id → run) is advanced in place. */
 export function stepAlerts(
-  runs: Record<string, StoredRun>,
+  runs: Record<string, AlertRunState>,
   fix: AlertFix,
   ctx: { speed: number; silent: boolean; lastAt: number | null },
   fenceEvents: readonly { geofenceId: number; kind: "enter" | "exit"; at: At; confirmedAt: number }[],
@@ -114,9 +85,9 @@ export function stepAlerts(
   for (const id of ids) {
     const key = String(id);
     const rule = step.rules.at(id, fix.t);
-    let run = decode(runs[key]);
+    let run = runs[key];
     if (run && ctx.silent) {
-      // a silence follows a fix: lastAt is set
+      // a silence comes after a fix: lastAt is set
       if (run.confirmedAt !== null) out.push(episode(id, run, ctx.lastAt as number));
       run = undefined;
     }
@@ -146,7 +117,8 @@ export function stepAlerts(
     }
     const judged = judge(rule, fix, ctx.speed, step.movingSpeedKmh);
     if (judged === undefined) {
-      if (!run) delete runs[key];
+      if (run) runs[key] = run;
+      else delete runs[key];
       continue;
     }
     if (!judged.holds) {
@@ -162,18 +134,15 @@ export function stepAlerts(
       run.name = rule.name;
       run.kind = rule.kind;
     }
-    runs[key] = encode(run);
+    runs[key] = run;
   }
 }
 
 /** The episodes still open after a run (their current peak), to be stored as open. */
-export function openEpisodes(runs: Record<string, StoredRun>): EpisodeOut[] {
-  const out: EpisodeOut[] = [];
-  for (const [id, stored] of Object.entries(runs)) {
-    const run = decode(stored) as AlertRunState;
-    if (run.confirmedAt !== null) out.push(episode(Number(id), run, null));
-  }
-  return out;
+export function openEpisodes(runs: Record<string, AlertRunState>): EpisodeOut[] {
+  return Object.entries(runs)
+    .filter(([, run]) => run.confirmedAt !== null)
+    .map(([id, run]) => episode(Number(id), run, null));
 }
 
 function episode(ruleId: number, run: AlertRunState, endedAt: number | null): EpisodeOut {
