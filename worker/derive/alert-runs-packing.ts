@@ -38,10 +38,11 @@ export function unpackRuns(stored: StoredRuns | undefined): Record<string, Alert
     return runs;
   }
   for (const packed of stored.p ?? []) {
-    const group = packed.split(",").map(Number);
-    const [t, lat, lng] = group as [number, number, number];
-    for (let i = 3; i + 1 < group.length; i += 2)
-      runs[String(group[i])] = { start: { t, lat, lng }, confirmedAt: null, peak: group[i + 1] as number };
+    const parts = packed.split(",");
+    // one start for the group's runs: the step never changes a run's start
+    const start = { t: Number(parts[0]), lat: Number(parts[1]), lng: Number(parts[2]) };
+    for (let i = 3; i + 1 < parts.length; i += 2)
+      runs[parts[i] as string] = { start, confirmedAt: null, peak: Number(parts[i + 1]) };
   }
   for (const [id, run] of Object.entries(stored.c ?? {})) runs[id] = { ...run, start: { ...run.start } };
   return runs;
