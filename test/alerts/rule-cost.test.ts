@@ -48,7 +48,7 @@ describe("the cost of alert rules", () => {
     (
       await w.pool.query<{ bytes: number; runs: number }>(
         `SELECT length(machine::text) AS bytes,
-                (SELECT sum((cardinality(string_to_array(g, ',')) - 3) / 2)::int
+                (SELECT sum(cardinality(string_to_array(g, ',')) - 4)::int
                  FROM jsonb_array_elements_text(machine->'alerts'->'p') AS e(g)) AS runs
          FROM vehicle_state WHERE vehicle_id = $1`,
         [v],
@@ -117,12 +117,12 @@ describe("the cost of alert rules", () => {
     for (const f of fixes.slice(0, 6)) await w.send([f]);
     await w.pool.query(
       `UPDATE vehicle_state SET machine = jsonb_set(machine, '{alerts}', (
-         SELECT jsonb_object_agg(g[4 + 2 * i], jsonb_build_object(
+         SELECT jsonb_object_agg(g[i], jsonb_build_object(
                   'start', jsonb_build_object('t', g[1]::float8, 'lat', g[2]::float8, 'lng', g[3]::float8),
-                  'last', machine->'lastAt', 'confirmedAt', null, 'peak', g[5 + 2 * i]::float8))
+                  'last', machine->'lastAt', 'confirmedAt', null, 'peak', g[4]::float8))
          FROM jsonb_array_elements_text(machine->'alerts'->'p') AS e(packed),
               string_to_array(packed, ',') AS g,
-              generate_series(0, (cardinality(g) - 3) / 2 - 1) AS i))
+              generate_series(5, cardinality(g)) AS i))
        WHERE vehicle_id = $1`,
       [v],
     );

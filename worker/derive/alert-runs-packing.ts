@@ -6,13 +6,14 @@ import type { AlertRunState } from "./alert-machine.ts";
  * rule below that, and nearly all of them end before their minimum; most start at the same few
  * fixes. Kept as one object per rule they made the state several times larger (about 100 bytes a
  * run), and every batch reads, parses, writes and WAL-logs each of its vehicles' state whole (and
- * compressed it once past PostgreSQL's TOAST threshold). Packed, a run not yet an episode is a
- * rule id and a peak next to its start fix, in a string: jsonb keeps a string as its bytes, where
- * each number of an array costs a numeric and an entry (twice the bytes, and parsing both ways).
- * Episodes in progress (few) stay objects.
+ * compressed it once past PostgreSQL's TOAST threshold). Packed, a run not yet an episode is its
+ * rule id in the group of runs with its start fix and peak (the speeding runs that started at one
+ * fix have seen the same speeds since: one peak), in a string: jsonb keeps a string as its bytes,
+ * where each number of an array costs a numeric and an entry (twice the bytes, and parsing both
+ * ways). Episodes in progress (few) stay objects.
  */
 export interface PackedRuns {
-  /** runs not yet episodes, per start fix: "t,lat,lng,ruleId,peak,ruleId,peak,…" */
+  /** runs not yet episodes, per start fix and peak: "t,lat,lng,peak,ruleId,ruleId,…" */
   p?: string[];
   /** runs that are episodes, by rule id */
   c?: Record<string, AlertRunState>;
@@ -41,8 +42,8 @@ export function unpackRuns(stored: StoredRuns | undefined): Record<string, Alert
     const parts = packed.split(",");
     // one start for the group's runs: the step never changes a run's start
     const start = { t: Number(parts[0]), lat: Number(parts[1]), lng: Number(parts[2]) };
-    for (let i = 3; i + 1 < parts.length; i += 2)
-      runs[parts[i] as string] = { start, confirmedAt: null, peak: Number(parts[i + 1]) };
+    const peak = Number(parts[3]);
+    for (let i = 4; i < parts.length; i++) runs[parts[i] as string] = { start, confirmedAt: null, peak };
   }
   for (const [id, run] of Object.entries(stored.c ?? {})) runs[id] = { ...run, start: { ...run.start } };
   return runs;
@@ -50,7 +51,7 @@ export function unpackRuns(stored: StoredRuns | undefined): Record<string, Alert
 
 /** The runs packed for storing; undefined when there are none. */
 export function packRuns(runs: Readonly<Record<string, AlertRunState>>): PackedRuns | undefined {
-  const pending = new Map<number, number[]>();
+  const pending = new Map<string, number[]>();
   let confirmed: Record<string, AlertRunState> | undefined;
   for (const [id, run] of Object.entries(runs)) {
     if (run.confirmedAt !== null) {
@@ -59,12 +60,14 @@ export function packRuns(runs: Readonly<Record<string, AlertRunState>>): PackedR
       confirmed[id] = { ...kept, start: { ...kept.start } };
       continue;
     }
-    let group = pending.get(run.start.t);
+    const peak = round1(run.peak);
+    const key = `${run.start.t},${peak}`;
+    let group = pending.get(key);
     if (!group) {
-      group = [run.start.t, run.start.lat, run.start.lng];
-      pending.set(run.start.t, group);
+      group = [run.start.t, run.start.lat, run.start.lng, peak];
+      pending.set(key, group);
     }
-    group.push(Number(id), round1(run.peak));
+    group.push(Number(id));
   }
   if (pending.size === 0 && !confirmed) return undefined;
   const p = [...pending.values()].map((group) => group.join(","));
