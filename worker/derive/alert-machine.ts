@@ -76,11 +76,16 @@ export function stepAlerts(
   step: AlertStep,
   out: EpisodeOut[],
 ): void {
-  // runs of rules no longer in the vehicle's set still need their end (per fix: no Set built)
-  const gone = Object.keys(runs)
-    .map(Number)
-    .filter((id) => !step.rules.has(id));
-  const ids = gone.length > 0 ? step.rules.ids.concat(gone) : step.rules.ids;
+  // runs of rules no longer in the vehicle's set still need their end (per fix: nothing allocated
+  // unless there is one)
+  let gone: number[] | undefined;
+  for (const key in runs) {
+    const id = Number(key);
+    if (step.rules.has(id)) continue;
+    gone ??= [];
+    gone.push(id);
+  }
+  const ids = gone ? step.rules.ids.concat(gone) : step.rules.ids;
   const at: At = { t: fix.t, lat: fix.lat, lng: fix.lng };
   for (const id of ids) {
     const key = String(id);

@@ -167,6 +167,10 @@ function rulesOf(
   return {
     ids: [...byRule.keys()],
     has: (ruleId) => byRule.has(ruleId),
-    at: (ruleId, t) => byRule.get(ruleId)?.find((v) => v.from <= t && t < v.to),
+    at: (ruleId, t) => {
+      // per rule and fix: a loop, no closure
+      for (const v of byRule.get(ruleId) ?? []) if (v.from <= t && t < v.to) return v;
+      return undefined;
+    },
   };
 }

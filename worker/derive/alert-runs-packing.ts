@@ -53,7 +53,8 @@ export function unpackRuns(stored: StoredRuns | undefined): Record<string, Alert
 export function packRuns(runs: Readonly<Record<string, AlertRunState>>): PackedRuns | undefined {
   const pending = new Map<string, number[]>();
   let confirmed: Record<string, AlertRunState> | undefined;
-  for (const [id, run] of Object.entries(runs)) {
+  for (const id in runs) {
+    const run = runs[id] as AlertRunState;
     if (run.confirmedAt !== null) {
       const { last: _, ...kept } = run;
       confirmed ??= {};
