@@ -67,6 +67,7 @@ export class AlertRuleVersions {
     memo: new Map(),
   };
   private groups = new Map<string, Set<number>>();
+  private withChannels = new Set<number>();
 
   /**
    * Every enabled version (cached by stamp), and the groups of `vehicleIds` if a rule scopes by
@@ -75,16 +76,18 @@ export class AlertRuleVersions {
    */
   async load(client: pg.PoolClient, vehicleIds: readonly string[]): Promise<void> {
     const guess = cached?.byGroup === true && vehicleIds.length > 0;
-    const s = await client.query<{ stamp: string; groups: [string, number][] | null }>({
+    const s = await client.query<{ stamp: string; groups: [string, number][] | null; channels: number[] }>({
       name: "alert-rule-versions-stamp",
       text: `SELECT current_database() || ':' || count(*) || ':' ||
                     COALESCE(md5(string_agg(xmin::text || ctid::text, ',' ORDER BY rule_id, valid_from)), '')
                     AS stamp,
-                    CASE WHEN $2::boolean THEN (${GROUPS_OF}) END AS groups
+                    CASE WHEN $2::boolean THEN (${GROUPS_OF}) END AS groups,
+                    ARRAY(SELECT id::float8 FROM alert_rules WHERE cardinality(channel_ids) > 0) AS channels
              FROM alert_rule_versions`,
       values: [vehicleIds, guess],
     });
-    const row = s.rows[0] as { stamp: string; groups: [string, number][] | null };
+    const row = s.rows[0] as { stamp: string; groups: [string, number][] | null; channels: number[] };
+    this.withChannels = new Set(row.channels);
     if (cached?.stamp !== row.stamp) {
       const r = await client.query<Version>({
         name: "alert-rule-versions",
@@ -137,6 +140,15 @@ export class AlertRuleVersions {
       memo.set(key, rules);
     }
     return rules;
+  }
+
+  /**
+   * Whether `ruleId` names a notification channel, as read with the stamp in this batch's
+   * transaction: a batch whose alerts are all of rules without one writes no outbox row
+   * (queue-alert-phases.ts checks again as it inserts).
+   */
+  notifies(ruleId: number): boolean {
+    return this.withChannels.has(ruleId);
   }
 
   /** Whether a threshold rule reads a device attribute (not a fix field): the track read then fetches them. */

@@ -231,6 +231,7 @@ export async function runFromStarts(
   });
   await writeRuns(client, runs);
   const events = await reconcileEvents(client, runs, fences);
-  const alerts = await reconcileAlerts(client, runs, opts.replayed ?? new Set(), opts.notify ?? false);
+  const notify = opts.notify ? (ruleId: number) => alertRules.notifies(ruleId) : false;
+  const alerts = await reconcileAlerts(client, runs, opts.replayed ?? new Set(), notify);
   return { events, alerts: alerts.messages, queued: alerts.queued };
 }

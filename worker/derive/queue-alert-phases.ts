@@ -11,8 +11,10 @@ import type { AlertMessage } from "../../core/alerts.ts";
 export async function queueAlertPhases(
   client: pg.PoolClient,
   messages: readonly AlertMessage[],
+  /** the rules with channels as the caller read them in this transaction (a statement saved) */
+  hasChannels: (ruleId: number) => boolean = () => true,
 ): Promise<number> {
-  const queued = messages.filter((m) => m.phase !== "retracted" && !m.quiet);
+  const queued = messages.filter((m) => m.phase !== "retracted" && !m.quiet && hasChannels(m.ruleId));
   if (queued.length === 0) return 0;
   const r = await client.query({
     name: "alert-outbox-insert",

@@ -39,7 +39,8 @@ const instant = (kind: AlertRuleKind) => kind === "geofence_enter" || kind === "
  * it already ended); a stored open one that the run ends is announced `end` once (end_announced);
  * a stored one the run no longer gives (late fixes proved it false) is deleted and announced
  * `retracted`. With `notify`, announcements go to alert_outbox in this transaction as
- * queue-alert-phases.ts says (a recompute does not notify). Offline and no_fix episodes are the
+ * queue-alert-phases.ts says (a recompute does not notify); a function says which rules have
+ * channels, so a batch with none to notify skips the statement. Offline and no_fix episodes are the
  * wall-clock sweep's (presence-alerts.ts), not derived from fixes: a run never touches them.
  * Returns every announcement, per vehicle in event time, for the events channel, and how many
  * were queued for the notifier.
@@ -48,7 +49,7 @@ export async function reconcileAlerts(
   client: pg.PoolClient,
   runs: readonly AlertRun[],
   replayed: ReadonlySet<string>,
-  notify: boolean,
+  notify: boolean | ((ruleId: number) => boolean),
 ): Promise<{ messages: AlertMessage[]; queued: number }> {
   const todo = runs.filter((r) => r.replaces || r.alerts.length > 0);
   if (todo.length === 0) return { messages: [], queued: 0 };
@@ -212,6 +213,6 @@ export async function reconcileAlerts(
   messages.sort((a, b) =>
     a.vehicleId === b.vehicleId ? timeOf(a) - timeOf(b) || a.id - b.id : a.vehicleId < b.vehicleId ? -1 : 1,
   );
-  const queued = notify ? await queueAlertPhases(client, messages) : 0;
+  const queued = notify ? await queueAlertPhases(client, messages, notify === true ? undefined : notify) : 0;
   return { messages, queued };
 }
