@@ -82,9 +82,9 @@ export interface QuietHours {
 }
 
 /**
- * The notifier hook the worker calls after COMMIT with the new phases to notify (quiet ones and
- * retractions left out), in per-vehicle event order, each with the rule's channels as they are
- * now. It is at-least-once: an item is handed over again until a call that included it resolved
+ * The notifier hook the worker calls after COMMIT with the new phases to notify (quiet ones,
+ * retractions and those of rules without channels at commit left out), in per-vehicle event
+ * order, each with the rule's channels as they are now. It is at-least-once: an item is handed over again until a call that included it resolved
  * (worker/alert-outbox.ts), so a receiver must be idempotent on (alert.id, alert.phase).
  */
 export type AlertNotifier = (items: { alert: AlertMessage; channelIds: number[] }[]) => Promise<void>;

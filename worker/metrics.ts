@@ -39,6 +39,8 @@ export interface BatchCounts {
   messages: EventMessage[];
   /** the alert episodes' new phases, for the events channel too */
   alerts: AlertMessage[];
+  /** of them, those queued for the notifier (alert_outbox) */
+  queued: number;
   /** vehicles whose machine re-ran from a checkpoint */
   replayed: number;
   /** vehicles whose late fixes predate any replayable point */

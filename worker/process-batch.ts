@@ -113,7 +113,7 @@ async function processOnce(deps: ProcessBatchDeps, parts: readonly BatchPart[]):
   }
   const committed = Date.now();
   // the notifier's share is in alert_outbox, committed with the batch: handed over from there
-  if (counts.alerts.some((a) => a.phase !== "retracted" && !a.quiet)) deps.outbox?.kick();
+  if (counts.queued > 0) deps.outbox?.kick();
   await publishCommitted(deps.redis, counts, { started, committed, fixes: job.fixes, jobs: parts.length });
 
   const { inserted, duplicates, rejected, anomalies, messages } = counts;
@@ -168,6 +168,7 @@ async function runStages(
       machines: new Map(),
       events: { inserted: [], retracted: [] },
       alerts: [],
+      queued: 0,
       replayed: new Set(),
       skipped: 0,
     },
@@ -183,6 +184,7 @@ async function runStages(
     anomalies,
     messages: eventMessages(ctx.derived.events, ctx.derived.replayed),
     alerts: ctx.derived.alerts,
+    queued: ctx.derived.queued,
     replayed: ctx.derived.replayed.size,
     skipped: ctx.derived.skipped,
   };

@@ -91,6 +91,7 @@ describe("alert episodes in event time", () => {
       kind: "speeding",
       params: { limitKmh: 80, minSeconds: 10 },
       scope: { kind: "vehicle", vehicleId: "al-speed-ord" },
+      channelIds: [7],
     });
     const fixes = drive("al-speed-ord");
     for (const f of fixes.slice(0, 12)) await w.send([f]);
@@ -135,6 +136,7 @@ describe("alert episodes in event time", () => {
       kind: "speeding",
       params: { limitKmh: 80, minSeconds: 10 },
       scope: { kind: "vehicle", vehicleId: "al-speed-fail" },
+      channelIds: [7],
     });
     notifier.state.failNext = 1;
     const fixes = drive("al-speed-fail");

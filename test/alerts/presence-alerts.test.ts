@@ -136,6 +136,8 @@ describe("offline and no_fix alert rules, judged by a wall-clock sweep", () => {
       params: { minutes: 1 },
       scope: { kind: "vehicle", vehicleId: v },
       quietHours: { from: "00:00", to: "23:59" },
+      // a channel to notify: what keeps the episode out of the outbox is its quiet hours
+      channelIds: [3],
     });
     const now = Date.now();
     await presence(w.pool, v, true, now - 10 * MINUTE);

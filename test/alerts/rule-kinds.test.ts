@@ -135,6 +135,8 @@ describe("alert rule kinds, scope and quiet hours", () => {
       params,
       scope,
       quietHours: around,
+      // both notify a channel: what keeps the quiet one from the notifier is its quiet hours
+      channelIds: [1],
     });
     const loud = await addRule(w.pool, {
       name: "loud",
@@ -142,6 +144,7 @@ describe("alert rule kinds, scope and quiet hours", () => {
       params,
       scope,
       quietHours: elsewhere,
+      channelIds: [1],
     });
     await w.send([90, 50].map((speed, i) => fix(v, T0 + i * 10 * S, 25, 55, { speed })));
     expect(await alertsOf(w.pool, v, quiet)).toMatchObject([{ quiet: true }]);

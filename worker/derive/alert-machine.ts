@@ -35,11 +35,11 @@ interface At {
   lng: number;
 }
 
-/** A rule's run in progress (in vehicle_state.machine.alerts and checkpoints, jsonb). */
+/** A rule's run in progress (stored packed: alert-runs-packing.ts). */
 export interface AlertRunState {
   start: At;
-  /** its newest fix */
-  last: number;
+  /** its newest fix (in states saved before runs were packed; nothing needs it) */
+  last?: number;
   /** the fix that made the run an episode; null: not yet */
   confirmedAt: number | null;
   peak: number;
@@ -76,18 +76,24 @@ export function stepAlerts(
   step: AlertStep,
   out: EpisodeOut[],
 ): void {
-  // runs of rules no longer in the vehicle's set still need their end (per fix: no Set built)
-  const gone = Object.keys(runs)
-    .map(Number)
-    .filter((id) => !step.rules.has(id));
-  const ids = gone.length > 0 ? step.rules.ids.concat(gone) : step.rules.ids;
+  // runs of rules no longer in the vehicle's set still need their end (per fix: nothing allocated
+  // unless there is one)
+  let gone: number[] | undefined;
+  for (const key in runs) {
+    const id = Number(key);
+    if (step.rules.has(id)) continue;
+    gone ??= [];
+    gone.push(id);
+  }
+  const ids = gone ? step.rules.ids.concat(gone) : step.rules.ids;
   const at: At = { t: fix.t, lat: fix.lat, lng: fix.lng };
   for (const id of ids) {
     const key = String(id);
     const rule = step.rules.at(id, fix.t);
     let run = runs[key];
     if (run && ctx.silent) {
-      if (run.confirmedAt !== null) out.push(episode(id, run, ctx.lastAt ?? run.last));
+      // a silence comes after a fix: lastAt is set
+      if (run.confirmedAt !== null) out.push(episode(id, run, ctx.lastAt as number));
       run = undefined;
     }
     if (!rule) {
@@ -125,8 +131,7 @@ export function stepAlerts(
       delete runs[key];
       continue;
     }
-    run ??= { start: at, last: fix.t, confirmedAt: null, peak: judged.value };
-    run.last = fix.t;
+    run ??= { start: at, confirmedAt: null, peak: judged.value };
     run.peak = judged.lowest ? Math.min(run.peak, judged.value) : Math.max(run.peak, judged.value);
     if (run.confirmedAt === null && fix.t - run.start.t >= judged.minMs) {
       run.confirmedAt = fix.t;

@@ -54,6 +54,10 @@ interface Loaded {
  */
 let cached: Loaded | null = null;
 
+/** [vehicle id, group id] pairs of the vehicles in $1 (json; null: none) */
+const GROUPS_OF = `SELECT json_agg(json_build_array(vehicle_id, group_id)) FROM vehicle_group_members
+                   WHERE vehicle_id = ANY($1::text[])`;
+
 export class AlertRuleVersions {
   private loaded: Loaded = {
     stamp: "",
@@ -63,18 +67,28 @@ export class AlertRuleVersions {
     memo: new Map(),
   };
   private groups = new Map<string, Set<number>>();
+  private withChannels = new Set<number>();
 
-  /** Every enabled version (cached by stamp), and the groups of `vehicleIds` if a rule scopes by group. */
+  /**
+   * Every enabled version (cached by stamp), and the groups of `vehicleIds` if a rule scopes by
+   * group: read with the stamp, in the same statement, when the cached versions scope by group (a
+   * round trip less per batch); read apart only when a batch finds new versions that do.
+   */
   async load(client: pg.PoolClient, vehicleIds: readonly string[]): Promise<void> {
-    const s = await client.query<{ stamp: string }>({
+    const guess = cached?.byGroup === true && vehicleIds.length > 0;
+    const s = await client.query<{ stamp: string; groups: [string, number][] | null; channels: number[] }>({
       name: "alert-rule-versions-stamp",
       text: `SELECT current_database() || ':' || count(*) || ':' ||
                     COALESCE(md5(string_agg(xmin::text || ctid::text, ',' ORDER BY rule_id, valid_from)), '')
-                    AS stamp
+                    AS stamp,
+                    CASE WHEN $2::boolean THEN (${GROUPS_OF}) END AS groups,
+                    ARRAY(SELECT id::float8 FROM alert_rules WHERE cardinality(channel_ids) > 0) AS channels
              FROM alert_rule_versions`,
+      values: [vehicleIds, guess],
     });
-    const stamp = (s.rows[0] as { stamp: string }).stamp;
-    if (cached?.stamp !== stamp) {
+    const row = s.rows[0] as { stamp: string; groups: [string, number][] | null; channels: number[] };
+    this.withChannels = new Set(row.channels);
+    if (cached?.stamp !== row.stamp) {
       const r = await client.query<Version>({
         name: "alert-rule-versions",
         text: `SELECT rule_id::float8 AS "ruleId", name, kind, params, scope, quiet_hours AS "quietHours",
@@ -84,7 +98,7 @@ export class AlertRuleVersions {
                ORDER BY rule_id, valid_from`,
       });
       cached = {
-        stamp,
+        stamp: row.stamp,
         versions: r.rows,
         byGroup: r.rows.some((v) => v.scope.kind === "group"),
         readsAttributes: r.rows.some(
@@ -98,13 +112,16 @@ export class AlertRuleVersions {
     this.loaded = cached;
     this.groups.clear();
     if (vehicleIds.length === 0 || !this.loaded.byGroup) return;
-    const g = await client.query<{ v: string; g: number }>({
-      name: "vehicle-groups-of",
-      text: `SELECT vehicle_id AS v, group_id::float8 AS g FROM vehicle_group_members
-             WHERE vehicle_id = ANY($1::text[])`,
-      values: [vehicleIds],
-    });
-    for (const { v, g: id } of g.rows) {
+    let pairs = row.groups;
+    if (!guess) {
+      const g = await client.query<{ groups: [string, number][] | null }>({
+        name: "vehicle-groups-of",
+        text: `SELECT (${GROUPS_OF}) AS groups`,
+        values: [vehicleIds],
+      });
+      pairs = g.rows[0]?.groups ?? null;
+    }
+    for (const [v, id] of pairs ?? []) {
       const set = this.groups.get(v) ?? new Set();
       set.add(id);
       this.groups.set(v, set);
@@ -123,6 +140,15 @@ export class AlertRuleVersions {
       memo.set(key, rules);
     }
     return rules;
+  }
+
+  /**
+   * Whether `ruleId` names a notification channel, as read with the stamp in this batch's
+   * transaction: a batch whose alerts are all of rules without one writes no outbox row
+   * (queue-alert-phases.ts checks again as it inserts).
+   */
+  notifies(ruleId: number): boolean {
+    return this.withChannels.has(ruleId);
   }
 
   /** Whether a threshold rule reads a device attribute (not a fix field): the track read then fetches them. */
@@ -153,6 +179,10 @@ function rulesOf(
   return {
     ids: [...byRule.keys()],
     has: (ruleId) => byRule.has(ruleId),
-    at: (ruleId, t) => byRule.get(ruleId)?.find((v) => v.from <= t && t < v.to),
+    at: (ruleId, t) => {
+      // per rule and fix: a loop, no closure
+      for (const v of byRule.get(ruleId) ?? []) if (v.from <= t && t < v.to) return v;
+      return undefined;
+    },
   };
 }

@@ -56,6 +56,8 @@ export interface DeriveResult {
   events: EventChanges;
   /** the alert episodes' new phases (reconcile-alerts.ts), already queued for the notifier */
   alerts: AlertMessage[];
+  /** how many of them went to the notifier's outbox (queue-alert-phases.ts) */
+  queued: number;
   /** vehicles whose late fixes made the machine re-run from a checkpoint */
   replayed: Set<string>;
   /** vehicles whose late fixes predate any replayable point (retention): left out of trips/geofences */
@@ -102,6 +104,7 @@ export async function deriveVehicles(
     machines: new Map(),
     events: { inserted: [], retracted: [] },
     alerts: [],
+    queued: 0,
     replayed: new Set(),
     skipped: 0,
   };
@@ -159,6 +162,7 @@ export async function deriveVehicles(
   }
   result.events = runs.events;
   result.alerts = runs.alerts;
+  result.queued = runs.queued;
   return result;
 }
 
@@ -173,7 +177,7 @@ export async function runFromStarts(
   starts: ReadonlyMap<string, Start>,
   rules: DeriveRules,
   opts: { replayed?: ReadonlySet<string>; notify?: boolean } = {},
-): Promise<{ events: EventChanges; alerts: AlertMessage[] }> {
+): Promise<{ events: EventChanges; alerts: AlertMessage[]; queued: number }> {
   // Read back and run in pages: a replay from the start of a long history (or the first batch after
   // installing this on old data) must not hold it all in memory at once.
   const fences = new FenceVersions();
@@ -227,6 +231,7 @@ export async function runFromStarts(
   });
   await writeRuns(client, runs);
   const events = await reconcileEvents(client, runs, fences);
-  const alerts = await reconcileAlerts(client, runs, opts.replayed ?? new Set(), opts.notify ?? false);
-  return { events, alerts };
+  const notify = opts.notify ? (ruleId: number) => alertRules.notifies(ruleId) : false;
+  const alerts = await reconcileAlerts(client, runs, opts.replayed ?? new Set(), notify);
+  return { events, alerts: alerts.messages, queued: alerts.queued };
 }

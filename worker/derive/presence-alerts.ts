@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { inQuietHours } from "../../core/alert-params.ts";
 import type { AlertMessage, AlertRuleKind, QuietHours } from "../../core/alerts.ts";
+import { queueAlertPhases } from "./queue-alert-phases.ts";
 
 /**
  * Alert rules of kinds `offline` and `no_fix` ({minutes}), judged against the wall clock: no fix
@@ -19,7 +20,7 @@ import type { AlertMessage, AlertRuleKind, QuietHours } from "../../core/alerts.
  * whose vehicle was removed, ends now. Exactly once: the whole sweep is one transaction under an advisory lock, so a second sweep
  * (run twice, or by another worker) waits and then finds the episode open (or its silence already
  * had one) and adds nothing. Starts and ends go to alert_outbox in that transaction (the same
- * notifier as every alert, worker/alert-outbox.ts), quiet ones left out.
+ * notifier as every alert, worker/alert-outbox.ts), as queue-alert-phases.ts says.
  */
 export async function sweepPresenceAlerts(
   pool: pg.Pool,
@@ -95,14 +96,7 @@ export async function sweepPresenceAlerts(
       );
       messages.push(message({ ...row, quiet, endedAt: null }, (r.rows[0] as { id: number }).id, "start"));
     }
-    const queued = messages.filter((m) => !m.quiet);
-    if (queued.length > 0)
-      await client.query(
-        `INSERT INTO alert_outbox (alert_id, rule_id, message)
-         SELECT u.a, u.r, u.m FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[]) WITH ORDINALITY AS u(a, r, m, i)
-         ORDER BY u.i`,
-        [queued.map((m) => m.id), queued.map((m) => m.ruleId), queued.map((m) => JSON.stringify(m))],
-      );
+    await queueAlertPhases(client, messages);
     await client.query("COMMIT");
     return messages;
   } catch (err) {

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { AlertMessage, AlertRuleKind } from "../../core/alerts.ts";
 import type { EpisodeOut } from "./alert-machine.ts";
+import { queueAlertPhases } from "./queue-alert-phases.ts";
 
 export interface AlertRun {
   vehicleId: string;
@@ -37,19 +38,21 @@ const instant = (kind: AlertRuleKind) => kind === "geofence_enter" || kind === "
  * (same id, not announced again). A new episode is inserted and announced (`start`, and `end` if
  * it already ended); a stored open one that the run ends is announced `end` once (end_announced);
  * a stored one the run no longer gives (late fixes proved it false) is deleted and announced
- * `retracted`. With `notify`, announcements that are not quiet or retractions go to alert_outbox
- * in this transaction (a recompute does not notify). Offline and no_fix episodes are the
+ * `retracted`. With `notify`, announcements go to alert_outbox in this transaction as
+ * queue-alert-phases.ts says (a recompute does not notify); a function says which rules have
+ * channels, so a batch with none to notify skips the statement. Offline and no_fix episodes are the
  * wall-clock sweep's (presence-alerts.ts), not derived from fixes: a run never touches them.
- * Returns every announcement, per vehicle in event time, for the events channel.
+ * Returns every announcement, per vehicle in event time, for the events channel, and how many
+ * were queued for the notifier.
  */
 export async function reconcileAlerts(
   client: pg.PoolClient,
   runs: readonly AlertRun[],
   replayed: ReadonlySet<string>,
-  notify: boolean,
-): Promise<AlertMessage[]> {
+  notify: boolean | ((ruleId: number) => boolean),
+): Promise<{ messages: AlertMessage[]; queued: number }> {
   const todo = runs.filter((r) => r.replaces || r.alerts.length > 0);
-  if (todo.length === 0) return [];
+  if (todo.length === 0) return { messages: [], queued: 0 };
   const produced = new Map<string, EpisodeOut & { vehicleId: string }>();
   for (const run of todo)
     for (const e of run.alerts)
@@ -210,15 +213,6 @@ export async function reconcileAlerts(
   messages.sort((a, b) =>
     a.vehicleId === b.vehicleId ? timeOf(a) - timeOf(b) || a.id - b.id : a.vehicleId < b.vehicleId ? -1 : 1,
   );
-  const queued = notify ? messages.filter((m) => m.phase !== "retracted" && !m.quiet) : [];
-  if (queued.length > 0) {
-    await client.query({
-      name: "alert-outbox-insert",
-      text: `INSERT INTO alert_outbox (alert_id, rule_id, message)
-             SELECT u.a, u.r, u.m FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[]) WITH ORDINALITY AS u(a, r, m, i)
-             ORDER BY u.i`,
-      values: [queued.map((m) => m.id), queued.map((m) => m.ruleId), queued.map((m) => JSON.stringify(m))],
-    });
-  }
-  return messages;
+  const queued = notify ? await queueAlertPhases(client, messages, notify === true ? undefined : notify) : 0;
+  return { messages, queued };
 }

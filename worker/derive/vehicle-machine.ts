@@ -38,13 +38,8 @@
  * Alert rules, per rule, as alert-machine.ts says: episodes of speeding, idling and thresholds,
  * and an instant episode per geofence event a geofence rule asks for.
  */
-import {
-  type AlertRunState,
-  type AlertStep,
-  type EpisodeOut,
-  openEpisodes,
-  stepAlerts,
-} from "./alert-machine.ts";
+import { type AlertStep, type EpisodeOut, openEpisodes, stepAlerts } from "./alert-machine.ts";
+import { packRuns, type StoredRuns, unpackRuns } from "./alert-runs-packing.ts";
 
 /** A stored fix as the machine reads it. */
 export interface TrackFix {
@@ -106,8 +101,8 @@ export interface MachineState {
   fences: Record<string, FenceState>;
   /** the last geofence change (geofence_changes.seq) known when this state was derived */
   fenceSeq?: number;
-  /** alert rule id → its run in progress (absent in states saved before alerts) */
-  alerts?: Record<string, AlertRunState>;
+  /** the alert rules' runs in progress, packed (absent when none, and in states saved before alerts) */
+  alerts?: StoredRuns;
 }
 
 export interface TripOut {
@@ -168,6 +163,13 @@ export function runMachine(
 ): MachineOutput {
   const out: MachineOutput = { trips: [], stops: [], events: [], checkpoints: [], alerts: [] };
   const alertStep = rules.alerts && { ...rules.alerts, movingSpeedKmh: rules.movingSpeedKmh };
+  // unpacked for the run, packed again where the state is stored (checkpoints, the end)
+  const runs = unpackRuns(state.alerts);
+  const store = () => {
+    const packed = packRuns(runs);
+    if (packed) state.alerts = packed;
+    else delete state.alerts;
+  };
   for (const fix of fixes) {
     if (state.lastAt !== null && fix.t <= state.lastAt) continue;
     const at: At = { t: fix.t, lat: fix.lat, lng: fix.lng };
@@ -177,21 +179,26 @@ export function runMachine(
     stepTrip(state, fix, at, speed, silent, rules, out);
     const fenceEvents = out.events.length;
     stepFences(state, fix, at, rules, out);
-    if (alertStep && (alertStep.rules.ids.length > 0 || state.alerts)) {
-      state.alerts ??= {};
+    if (alertStep && (alertStep.rules.ids.length > 0 || hasRuns(runs))) {
       const ctx = { speed, silent, lastAt: state.lastAt };
-      stepAlerts(state.alerts, fix, ctx, out.events.slice(fenceEvents), alertStep, out.alerts);
-      if (Object.keys(state.alerts).length === 0) delete state.alerts;
+      stepAlerts(runs, fix, ctx, out.events.slice(fenceEvents), alertStep, out.alerts);
     }
     state.lastAt = fix.t;
     state.origin ??= fix.t;
     if (state.checkpointAt === null || fix.t - state.checkpointAt >= rules.checkpointEveryMs) {
       state.checkpointAt = fix.t;
+      store();
       out.checkpoints.push({ at: fix.t, state: structuredClone(state) });
     }
   }
-  if (state.alerts) out.alerts.push(...openEpisodes(state.alerts));
+  out.alerts.push(...openEpisodes(runs));
+  store();
   return out;
+}
+
+function hasRuns(runs: Record<string, unknown>): boolean {
+  for (const _ in runs) return true;
+  return false;
 }
 
 /** The speed from the previous fix (km/h): distance / time. */

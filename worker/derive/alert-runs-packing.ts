@@ -1,0 +1,79 @@
+import type { AlertRunState } from "./alert-machine.ts";
+
+/**
+ * The alert runs in progress as the machine state keeps them (vehicle_state.machine.alerts and
+ * vehicle_checkpoints.state, jsonb), packed. A vehicle at 100 km/h has a run for every speeding
+ * rule below that, and nearly all of them end before their minimum; most start at the same few
+ * fixes. Kept as one object per rule they made the state several times larger (about 100 bytes a
+ * run), and every batch reads, parses, writes and WAL-logs each of its vehicles' state whole (and
+ * compressed it once past PostgreSQL's TOAST threshold). Packed, a run not yet an episode is its
+ * rule id in the group of runs with its start fix and peak (the speeding runs that started at one
+ * fix have seen the same speeds since: one peak), in a string: jsonb keeps a string as its bytes,
+ * where each number of an array costs a numeric and an entry (twice the bytes, and parsing both
+ * ways). Episodes in progress (few) stay objects.
+ */
+export interface PackedRuns {
+  /** runs not yet episodes, per start fix and peak: "t,lat,lng,peak,ruleId,ruleId,…" */
+  p?: string[];
+  /** runs that are episodes, by rule id */
+  c?: Record<string, AlertRunState>;
+}
+
+/** States saved before packing: rule id → run. */
+type UnpackedRuns = Record<string, AlertRunState>;
+
+export type StoredRuns = PackedRuns | UnpackedRuns;
+
+// a peak is announced and stored to one decimal (reconcile-alerts.ts); rounding keeps the order of
+// values, so the rounded maximum of rounded values is the rounded maximum
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
+const isPacked = (s: StoredRuns): s is PackedRuns => "p" in s || "c" in s;
+
+/** The runs by rule id, as the step works on them (a fresh object: the stored one is left alone). */
+export function unpackRuns(stored: StoredRuns | undefined): Record<string, AlertRunState> {
+  const runs: Record<string, AlertRunState> = {};
+  if (!stored) return runs;
+  if (!isPacked(stored)) {
+    for (const [id, run] of Object.entries(stored)) runs[id] = { ...run, start: { ...run.start } };
+    return runs;
+  }
+  for (const packed of stored.p ?? []) {
+    const parts = packed.split(",");
+    // one start for the group's runs: the step never changes a run's start
+    const start = { t: Number(parts[0]), lat: Number(parts[1]), lng: Number(parts[2]) };
+    const peak = Number(parts[3]);
+    for (let i = 4; i < parts.length; i++) runs[parts[i] as string] = { start, confirmedAt: null, peak };
+  }
+  for (const [id, run] of Object.entries(stored.c ?? {})) runs[id] = { ...run, start: { ...run.start } };
+  return runs;
+}
+
+/** The runs packed for storing; undefined when there are none. */
+export function packRuns(runs: Readonly<Record<string, AlertRunState>>): PackedRuns | undefined {
+  const pending = new Map<string, number[]>();
+  let confirmed: Record<string, AlertRunState> | undefined;
+  for (const id in runs) {
+    const run = runs[id] as AlertRunState;
+    if (run.confirmedAt !== null) {
+      const { last: _, ...kept } = run;
+      confirmed ??= {};
+      confirmed[id] = { ...kept, start: { ...kept.start } };
+      continue;
+    }
+    const peak = round1(run.peak);
+    const key = `${run.start.t},${peak}`;
+    let group = pending.get(key);
+    if (!group) {
+      group = [run.start.t, run.start.lat, run.start.lng, peak];
+      pending.set(key, group);
+    }
+    group.push(Number(id));
+  }
+  if (pending.size === 0 && !confirmed) return undefined;
+  const p = [...pending.values()].map((group) => group.join(","));
+  return {
+    ...(p.length > 0 ? { p } : {}),
+    ...(confirmed ? { c: confirmed } : {}),
+  };
+}
