@@ -44,20 +44,31 @@ export class FenceVersions {
   }
 }
 
+export interface FenceChanges {
+  head: number;
+  changes: { seq: number; at: number }[];
+}
+
 /**
  * The newest geofence change, and the event time of each change after `after` (null: none wanted),
  * rounded up to the millisecond of the first fix it applies to (saves are dated in microseconds).
+ * With `vehicleIds` and no `after`: the changes after the oldest fenceSeq of those vehicles' saved
+ * machines, read in PostgreSQL, so a batch sends this with its lock (no answer awaited first).
  */
 export async function readFenceChanges(
   client: pg.PoolClient,
   after: number | null,
-): Promise<{ head: number; changes: { seq: number; at: number }[] }> {
+  vehicleIds: readonly string[] = [],
+): Promise<FenceChanges> {
   const r = await client.query<{ head: number; changes: [number, number][] }>({
     name: "geofence-changes",
     text: `SELECT COALESCE((SELECT max(seq) FROM geofence_changes), 0)::float8 AS head,
                   COALESCE((SELECT json_agg(json_build_array(seq, extract(epoch FROM at) * 1000) ORDER BY seq)
-                            FROM geofence_changes WHERE seq > $1), '[]') AS changes`,
-    values: [after],
+                            FROM geofence_changes
+                            WHERE seq > COALESCE($1::float8, (SELECT min((machine->>'fenceSeq')::float8)
+                                                              FROM vehicle_state WHERE vehicle_id = ANY($2::text[])))),
+                           '[]') AS changes`,
+    values: [after, vehicleIds],
   });
   const row = r.rows[0] as { head: number; changes: [number, number][] };
   return {

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { MachineState } from "../derive/vehicle-machine.ts";
+import { inOrder } from "./pipeline.ts";
 
 /** A vehicle's row in vehicle_state, as the batch found it under its lock. */
 export interface LockedVehicle {
@@ -22,17 +23,20 @@ export async function lockVehicles(
   const ids = [...new Set(vehicleIds)].sort();
   const out = new Map<string, LockedVehicle>();
   if (ids.length === 0) return out;
-  await client.query({
-    name: "vehicle-state-create",
-    text: "INSERT INTO vehicle_state (vehicle_id) SELECT unnest($1::text[]) ON CONFLICT (vehicle_id) DO NOTHING",
-    values: [ids],
-  });
-  const r = await client.query<{ id: string; last: number | null; machine: MachineState | null }>({
-    name: "vehicle-state-lock",
-    text: `SELECT vehicle_id AS id, (extract(epoch FROM last_fix_at) * 1000)::float8 AS last, machine
-           FROM vehicle_state WHERE vehicle_id = ANY($1::text[]) ORDER BY vehicle_id FOR UPDATE`,
-    values: [ids],
-  });
+  // both written at once in a pipelined batch (store/pipeline.ts): one round trip
+  const [, r] = (await inOrder(client, [
+    {
+      name: "vehicle-state-create",
+      text: "INSERT INTO vehicle_state (vehicle_id) SELECT unnest($1::text[]) ON CONFLICT (vehicle_id) DO NOTHING",
+      values: [ids],
+    },
+    {
+      name: "vehicle-state-lock",
+      text: `SELECT vehicle_id AS id, (extract(epoch FROM last_fix_at) * 1000)::float8 AS last, machine
+             FROM vehicle_state WHERE vehicle_id = ANY($1::text[]) ORDER BY vehicle_id FOR UPDATE`,
+      values: [ids],
+    },
+  ])) as [unknown, pg.QueryResult<{ id: string; last: number | null; machine: MachineState | null }>];
   for (const row of r.rows) out.set(row.id, { lastFixAt: row.last, machine: row.machine });
   return out;
 }
