@@ -127,4 +127,21 @@ describe("round trips per batch", () => {
       }
     }
   });
+
+  it("makes the partitions of a batch spanning many days in one round trip", async () => {
+    const days = Array.from({ length: 6 }, (_, d) => noonDaysAgo(20 + d));
+    const counter = countRoundTrips(pool, redis);
+    try {
+      expect(await new PartitionCache("day").ensure(pool, [...days, ...days.map((t) => t + 1000)])).toBe(1);
+      expect(counter.counts.pg).toBe(1);
+    } finally {
+      counter.restore();
+    }
+    const made = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM unnest($1::timestamptz[]) AS d(t)
+       WHERE EXISTS (SELECT 1 FROM location_partitions p WHERE p.lo <= d.t AND d.t < p.hi)`,
+      [days.map((t) => new Date(t))],
+    );
+    expect(made.rows[0]?.n).toBe(6);
+  });
 });

@@ -7,7 +7,7 @@ import type { Redis } from "../../core/redis.ts";
  * - PostgreSQL: a statement sent while the client waits for nothing starts a round trip; one sent
  *   while others are in flight on a pipelined client (pg's `pipeline`) rides along with them. On a
  *   client that is not pipelined every statement is a round trip of its own (pg queues it until
- *   the previous one is answered). pool.query is a round trip too.
+ *   the previous one is answered). pool.query goes through a client too.
  * - Redis: a direct command is a round trip; a pipeline or MULTI is one, whatever it holds.
  */
 export interface RoundTrips {
@@ -38,39 +38,40 @@ export function countRoundTrips(
     if (wrapped.has(client)) return;
     wrapped.add(client);
     let inFlight = 0;
-    const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>;
+    const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown> | undefined;
     patch(client, "query", ((...args: unknown[]) => {
       counts.statements++;
       if (inFlight === 0 || !(client as { pipeline?: boolean }).pipeline) counts.pg++;
-      if (process.env.RT_TRACE) {
-        const q = args[0] as { name?: string; text?: string } | string;
-        console.log(
-          counts.pg,
-          typeof q === "string" ? q.slice(0, 30) : (q.name ?? q.text?.trim().slice(0, 40)),
-        );
-      }
       inFlight++;
-      const p = query(...args);
       const done = () => {
         inFlight--;
       };
-      p.then(done, done);
+      // pool.query calls it with a callback (and gets no promise)
+      const cb = args.findIndex((a) => typeof a === "function");
+      if (cb >= 0) {
+        const callback = args[cb] as (...r: unknown[]) => void;
+        args[cb] = (...r: unknown[]) => {
+          done();
+          callback(...r);
+        };
+      }
+      const p = query(...args);
+      p?.then(done, done);
       return p;
     }) as pg.PoolClient["query"]);
   };
-  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
-  patch(pool, "connect", (async () => {
-    const client = await connect();
-    wrapClient(client);
-    return client;
+  const connect = pool.connect.bind(pool) as (cb?: (...r: unknown[]) => void) => Promise<pg.PoolClient>;
+  patch(pool, "connect", ((cb?: (err: unknown, client?: pg.PoolClient, release?: unknown) => void) => {
+    if (cb)
+      return connect((err, client, release) => {
+        if (client) wrapClient(client as pg.PoolClient);
+        cb(err, client as pg.PoolClient, release);
+      });
+    return connect().then((client) => {
+      wrapClient(client);
+      return client;
+    });
   }) as pg.Pool["connect"]);
-  const poolQuery = pool.query.bind(pool) as (...a: unknown[]) => Promise<unknown>;
-  patch(pool, "query", ((...args: unknown[]) => {
-    counts.pg++;
-    counts.statements++;
-    return poolQuery(...args);
-  }) as pg.Pool["query"]);
-
   const sendCommand = redis.sendCommand.bind(redis);
   patch(redis, "sendCommand", ((...args: Parameters<Redis["sendCommand"]>) => {
     // a pipeline's commands come with the pipeline's stream: counted by exec below
