@@ -6,6 +6,7 @@ import { createLogger } from "../../core/logger.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
 import { processBatch } from "../../worker/process-batch.ts";
 import { PartitionCache } from "../../worker/store/partitions.ts";
+import { pipelined, send } from "../../worker/store/pipeline.ts";
 import { countRoundTrips, type RoundTrips } from "../support/round-trips.ts";
 import { fix, noonDaysAgo, startWorker, type WorkerHarness } from "./harness.ts";
 
@@ -143,5 +144,26 @@ describe("round trips per batch", () => {
       [days.map((t) => new Date(t))],
     );
     expect(made.rows[0]?.n).toBe(6);
+  });
+
+  it("reports a pipelined transaction's first failure, not the aborted statements after it", async () => {
+    const client = await pool.connect();
+    try {
+      const err = await pipelined(client, async () => {
+        await send(client, "BEGIN");
+        // sent and not awaited: out of range for a real (SQLSTATE 22003)
+        await send(client, { text: "SELECT $1::real", values: [1e39] });
+        // fails too, with "current transaction is aborted" (25P02)
+        await client.query("SELECT 1");
+        await send(client, "COMMIT");
+      }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "22003" });
+      await client.query("ROLLBACK");
+      // out of pipeline mode again, and usable
+      expect((client as unknown as { pipeline: boolean }).pipeline).toBe(false);
+      expect((await client.query<{ n: number }>("SELECT 2 AS n")).rows).toEqual([{ n: 2 }]);
+    } finally {
+      client.release();
+    }
   });
 });

@@ -30,9 +30,12 @@ export async function pipelined<T>(client: pg.PoolClient, fn: () => Promise<T>):
   const query = mode.query;
   const own = Object.hasOwn(mode, "query");
   mode.query = ((...args: Parameters<pg.PoolClient["query"]>) => {
-    const p = (query as (...a: unknown[]) => Promise<unknown>).apply(client, args);
-    p.catch(ignore);
-    block.sent.push(p);
+    const p = (query as (...a: unknown[]) => Promise<unknown> | undefined).apply(client, args);
+    // a callback-style call returns nothing: its caller hears of its failure
+    if (p) {
+      p.catch(ignore);
+      block.sent.push(p);
+    }
     return p;
   }) as pg.PoolClient["query"];
   mode.pipeline = true;
