@@ -126,7 +126,7 @@ async function runStages(
     now,
     retainedFrom: now - deps.config.RETENTION_DAYS * DAY_MS,
     locking: Promise.resolve(new Map()),
-    fenceChanges: async () => ({ head: 0, changes: [] }),
+    fenceChanges: async () => ({ db: "", head: 0, changes: [] }),
     locked: new Map(),
     inserted: new Set(),
     storedCopies: async () => new Map(),

@@ -162,6 +162,7 @@ export async function deriveVehicles(
     replayed: result.replayed,
     notify: true,
     alertRules,
+    fencesAt: fenceChanges,
   });
   for (const [vehicleId, start] of starts) {
     start.state.fenceSeq = fenceChanges.head;
@@ -196,11 +197,17 @@ export async function runFromStarts(
   client: pg.PoolClient,
   starts: ReadonlyMap<string, Start>,
   rules: DeriveRules,
-  opts: { replayed?: ReadonlySet<string>; notify?: boolean; alertRules?: AlertRulesLoad } = {},
+  opts: {
+    replayed?: ReadonlySet<string>;
+    notify?: boolean;
+    alertRules?: AlertRulesLoad;
+    /** the geofence changes' head the batch read: versions already read at it are not read again */
+    fencesAt?: { db: string; head: number };
+  } = {},
 ): Promise<{ events: EventChanges; alerts: AlertMessage[] }> {
   // Read back and run in pages: a replay from the start of a long history (or the first batch after
   // installing this on old data) must not hold it all in memory at once.
-  const fences = new FenceVersions();
+  const fences = new FenceVersions(opts.fencesAt);
   const machineRules: MachineRules = { ...rules, fenceAt: (id, t) => fences.at(id, t) };
   // the stored events the runs re-derive: read with the first page's tracks (store/pipeline.ts)
   const replacedEvents = ahead(client, () =>
