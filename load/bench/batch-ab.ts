@@ -1,10 +1,10 @@
-import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import type { Fix } from "../../core/fix.ts";
+import { parseArgs } from "node:util";
+import { loadConfig } from "../../core/config.ts";
 import { createPool } from "../../core/db.ts";
+import type { Fix } from "../../core/fix.ts";
 import { createLogger } from "../../core/logger.ts";
 import { createRedis } from "../../core/redis.ts";
-import { loadConfig } from "../../core/config.ts";
 import { processBatch as processNew } from "../../worker/process-batch.ts";
 import { PartitionCache } from "../../worker/store/partitions.ts";
 import { cpuSecondsOf } from "./cpu.ts";
@@ -54,7 +54,8 @@ interface Side {
 async function side(name: string, run: typeof processNew, partitions: PartitionCache): Promise<Side> {
   // one connection: its backend's CPU is this side's
   const pool = createPool(benchDbUrl(svc), 1);
-  const backend = (await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid as number;
+  const backend = (await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]
+    ?.pid as number;
   const deps = { config, pool, redis: createRedis(svc.redisUrl), partitions, log };
   return { name, run, deps, backend, ms: [], cpu: [], node: [] };
 }
