@@ -3,6 +3,7 @@ import type { Config } from "../core/config.ts";
 import type { BatchJob } from "../core/queues.ts";
 import type { Anomaly } from "./derive/anomalies.ts";
 import type { DeriveResult } from "./derive/derive-vehicles.ts";
+import type { FenceChanges } from "./derive/fence-versions.ts";
 import type { LockedVehicle } from "./store/vehicle-state.ts";
 
 export type WorkerRulesConfig = Pick<
@@ -52,12 +53,18 @@ export interface BatchContext {
   /** history before this (epoch ms) may be gone (retention): nothing before it is recomputed */
   retainedFrom: number;
 
-  /** lockVehicles: the batch's vehicles' state rows as found under their lock */
+  /** lockVehicles: the lock, written; insertFixes awaits its answer with the insert's */
+  locking: Promise<Map<string, LockedVehicle>>;
+  /** lockVehicles: the geofence changes, asked for with the lock (deriveVehicles reads them) */
+  fenceChanges: () => Promise<FenceChanges>;
+  /** insertFixes: the batch's vehicles' state rows as found under their lock */
   locked: Map<string, LockedVehicle>;
   /** insertFixes: keys (fixKey) of the fixes this batch stored, the ones not stored before it */
   inserted: Set<string>;
   /** insertRejects: dead-letter rows written */
   rejected: number;
+  /** readStoredCopies: the stored copies of the fixes that were not new (answered later) */
+  storedCopies: () => Promise<Map<string, { receivedAt: number; messageId: string | null }>>;
   /** detectAnomalies: late, duplicate and skewed fixes, as recorded */
   anomalies: Anomaly[];
   /** deriveVehicles: the machines after the batch, geofence event changes, replays */

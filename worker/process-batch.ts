@@ -12,10 +12,12 @@ import {
   insertFixes,
   insertRejects,
   lockVehicles,
+  readStoredCopies,
   saveVehicleState,
   updateDailyAnalytics,
 } from "./stages.ts";
 import type { PartitionCache } from "./store/partitions.ts";
+import { pipelined, send } from "./store/pipeline.ts";
 
 /**
  * What happens to a batch, in this order, in one transaction (stages.ts): each stage reads the
@@ -25,9 +27,10 @@ const stages: readonly Stage[] = [
   lockVehicles,
   insertFixes,
   insertRejects,
-  detectAnomalies,
+  readStoredCopies,
   updateDailyAnalytics,
   deriveVehicles,
+  detectAnomalies,
   saveVehicleState,
 ];
 
@@ -102,15 +105,16 @@ async function processOnce(deps: ProcessBatchDeps, parts: readonly BatchPart[]):
   const times = job.fixes.map((f) => f.recordedAt);
   await partitions.ensure(pool, times);
 
-  let counts: BatchCounts;
+  let ctx: BatchContext;
   try {
-    counts = await inTransaction(pool, (client) => runStages(client, deps, job, parts));
+    ctx = await inTransaction(pool, (client) => runStages(client, deps, job, parts));
   } catch (err) {
     if ((err as { code?: string }).code !== NO_PARTITION) throw err;
     partitions.clear();
     await partitions.ensure(pool, times);
-    counts = await inTransaction(pool, (client) => runStages(client, deps, job, parts));
+    ctx = await inTransaction(pool, (client) => runStages(client, deps, job, parts));
   }
+  const counts = countsOf(ctx);
   const committed = Date.now();
   // the notifier's share is in alert_outbox, committed with the batch: handed over from there
   if (counts.queued > 0) deps.outbox?.kick();
@@ -150,7 +154,7 @@ async function runStages(
   deps: ProcessBatchDeps,
   job: BatchJob,
   parts: readonly BatchPart[],
-): Promise<BatchCounts> {
+): Promise<BatchContext> {
   const now = (deps.now ?? Date.now)();
   const ctx: BatchContext = {
     client,
@@ -160,8 +164,11 @@ async function runStages(
     config: deps.config,
     now,
     retainedFrom: now - deps.config.RETENTION_DAYS * DAY_MS,
+    locking: Promise.resolve(new Map()),
+    fenceChanges: async () => ({ db: "", head: 0, changes: [] }),
     locked: new Map(),
     inserted: new Set(),
+    storedCopies: async () => new Map(),
     rejected: 0,
     anomalies: [],
     derived: {
@@ -174,7 +181,12 @@ async function runStages(
     },
   };
   for (const stage of stages) await stage(ctx);
+  return ctx;
+}
 
+/** What the batch wrote, read once its transaction has ended (writes report when answered). */
+function countsOf(ctx: BatchContext): BatchCounts {
+  const { job } = ctx;
   const anomalies = { late: 0, duplicate: 0, skewed: 0 };
   for (const a of ctx.anomalies) anomalies[a.kind]++;
   return {
@@ -199,15 +211,21 @@ function concatenate(parts: readonly BatchPart[]): BatchJob {
   };
 }
 
+/**
+ * One transaction, pipelined (store/pipeline.ts): BEGIN goes out with the first read, COMMIT with
+ * the writes still unanswered, so the fixed cost of a batch is no round trip of its own.
+ */
 async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
-    // PostgreSQL JIT-compiles statements with high cost estimates; a batch's statements are index
-    // probes of a few ms, and compiling them cost far more than running them (DESIGN.md, decision 14)
-    await client.query("BEGIN; SET LOCAL jit = off");
-    const out = await fn(client);
-    await client.query("COMMIT");
-    return out;
+    return await pipelined(client, async () => {
+      // PostgreSQL JIT-compiles statements with high cost estimates; a batch's statements are index
+      // probes of a few ms, and compiling them cost far more than running them (DESIGN.md, decision 14)
+      await send(client, "BEGIN; SET LOCAL jit = off");
+      const out = await fn(client);
+      await send(client, "COMMIT");
+      return out;
+    });
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
     throw err;

@@ -2,13 +2,18 @@ import type { BatchContext } from "./batch-context.ts";
 import * as anomalies from "./derive/anomalies.ts";
 import * as analytics from "./derive/daily-analytics.ts";
 import * as derive from "./derive/derive-vehicles.ts";
+import { readFenceChanges } from "./derive/fence-versions.ts";
 import * as locations from "./store/insert-locations.ts";
 import * as rejects from "./store/insert-rejects.ts";
+import { ahead, later } from "./store/pipeline.ts";
 import * as vehicleState from "./store/vehicle-state.ts";
 
 /**
  * The stages of a batch, each over the batch's context (batch-context.ts), in the order
- * process-batch.ts runs them in one transaction. Storage is in store/, derived data in derive/.
+ * process-batch.ts runs them in one pipelined transaction (store/pipeline.ts). Storage is in
+ * store/, derived data in derive/. A stage awaits only the answers the stages after it read: a
+ * write is sent and left to be answered with the next read or the COMMIT, and a read the next
+ * stages do not need is started here and awaited where it is used, so it shares a round trip.
  */
 
 /**
@@ -16,15 +21,19 @@ import * as vehicleState from "./store/vehicle-state.ts";
  * derived below for a vehicle starts from what the previous batch left.
  */
 export async function lockVehicles(ctx: BatchContext): Promise<void> {
-  ctx.locked = await vehicleState.lockVehicles(
-    ctx.client,
-    ctx.job.fixes.map((f) => f.vehicleId),
-  );
+  // written now, answered with the fixes' insert (the next stage): the lock still comes first
+  const ids = ctx.job.fixes.map((f) => f.vehicleId);
+  ctx.locking = vehicleState.lockVehicles(ctx.client, ids);
+  // read under the lock, with it: the changes the saved machines were not derived with
+  ctx.fenceChanges = ahead(ctx.client, () => readFenceChanges(ctx.client, null, ids));
 }
 
 /** The fixes, idempotently; learns which were new, the only ones anything is derived from. */
 export async function insertFixes(ctx: BatchContext): Promise<void> {
-  ctx.inserted = await locations.insertLocations(ctx.client, ctx.job.fixes);
+  [ctx.inserted, ctx.locked] = await Promise.all([
+    locations.insertLocations(ctx.client, ctx.job.fixes),
+    ctx.locking,
+  ]);
 }
 
 /**
@@ -32,36 +41,47 @@ export async function insertFixes(ctx: BatchContext): Promise<void> {
  * retried with other jobs around it (worker/coalesce.ts) keys them the same way.
  */
 export async function insertRejects(ctx: BatchContext): Promise<void> {
-  let stored = 0;
+  ctx.rejected = 0;
   for (const part of ctx.parts) {
-    if (part.job.rejects.length > 0)
-      stored += await rejects.insertRejects(ctx.client, part.id, part.job.rejects);
+    if (part.job.rejects.length === 0) continue;
+    await later(ctx.client, rejects.insertRejects(ctx.client, part.id, part.job.rejects), (n) => {
+      ctx.rejected += n;
+    });
   }
-  ctx.rejected = stored;
+}
+
+/** Starts reading the stored copies of the fixes that were not new, for detectAnomalies. */
+export async function readStoredCopies(ctx: BatchContext): Promise<void> {
+  const { client, job, inserted } = ctx;
+  const notInserted = job.fixes.filter((f) => !inserted.has(locations.fixKey(f.vehicleId, f.recordedAt)));
+  // awaited by detectAnomalies, after the derivations' reads have brought its answer
+  ctx.storedCopies = ahead(client, () => locations.storedCopies(client, notInserted));
 }
 
 /** Late, duplicate and skewed fixes, judged against the locked state and the stored copies. */
 export async function detectAnomalies(ctx: BatchContext): Promise<void> {
   const { client, job, inserted, locked, config } = ctx;
-  const notInserted = job.fixes.filter((f) => !inserted.has(locations.fixKey(f.vehicleId, f.recordedAt)));
   ctx.anomalies = anomalies.detectAnomalies(
     job.fixes,
     inserted,
     new Map([...locked].map(([id, v]) => [id, v.lastFixAt])),
-    await locations.storedCopies(client, notInserted),
+    await ctx.storedCopies(),
     config.SKEW_ANOMALY_S * 1000,
   );
-  await anomalies.insertAnomalies(client, ctx.anomalies);
+  await later(client, anomalies.insertAnomalies(client, ctx.anomalies));
 }
 
 /** The daily analytics of the vehicle-days the new fixes fall in. */
 export async function updateDailyAnalytics(ctx: BatchContext): Promise<void> {
-  await analytics.updateDailyAnalytics(ctx.client, ctx.inserted, {
-    fleetTz: ctx.config.FLEET_TZ,
-    movingSpeedKmh: ctx.config.MOVING_SPEED_KMH,
-    gapSeconds: ctx.config.TRIP_GAP_SECONDS,
-    retainedFrom: ctx.retainedFrom,
-  });
+  await later(
+    ctx.client,
+    analytics.updateDailyAnalytics(ctx.client, ctx.inserted, {
+      fleetTz: ctx.config.FLEET_TZ,
+      movingSpeedKmh: ctx.config.MOVING_SPEED_KMH,
+      gapSeconds: ctx.config.TRIP_GAP_SECONDS,
+      retainedFrom: ctx.retainedFrom,
+    }),
+  );
 }
 
 /** Trips, stops and geofence events in event time, replayed from a checkpoint after late fixes. */
@@ -71,6 +91,7 @@ export async function deriveVehicles(ctx: BatchContext): Promise<void> {
     ctx.locked,
     ctx.inserted,
     derive.deriveRules(ctx.config, ctx.retainedFrom),
+    ctx.fenceChanges,
   );
 }
 
@@ -86,17 +107,20 @@ export async function saveVehicleState(ctx: BatchContext): Promise<void> {
       received: Math.max(cur.received, f.receivedAt),
     });
   }
-  await vehicleState.saveVehicles(
+  await later(
     ctx.client,
-    [...newest].map(([vehicleId, n]) => {
-      const machine = derived.machines.get(vehicleId) ?? null;
-      return {
-        vehicleId,
-        lastFixAt: n.fix,
-        lastReceivedAt: n.received,
-        moving: machine?.trip != null,
-        machine,
-      };
-    }),
+    vehicleState.saveVehicles(
+      ctx.client,
+      [...newest].map(([vehicleId, n]) => {
+        const machine = derived.machines.get(vehicleId) ?? null;
+        return {
+          vehicleId,
+          lastFixAt: n.fix,
+          lastReceivedAt: n.received,
+          moving: machine?.trip != null,
+          machine,
+        };
+      }),
+    ),
   );
 }

@@ -2,12 +2,13 @@ import type pg from "pg";
 import type { AlertMessage } from "../../core/alerts.ts";
 import type { Config } from "../../core/config.ts";
 import { parseFixKey } from "../store/insert-locations.ts";
+import { ahead } from "../store/pipeline.ts";
 import type { LockedVehicle } from "../store/vehicle-state.ts";
-import { AlertRuleVersions } from "./alert-rules.ts";
+import { AlertRuleVersions, type VehicleAlertRules } from "./alert-rules.ts";
 import { writeRuns } from "./derived-writes.ts";
-import { FenceVersions, readFenceChanges } from "./fence-versions.ts";
+import { type FenceChanges, FenceVersions, readFenceChanges } from "./fence-versions.ts";
 import { reconcileAlerts } from "./reconcile-alerts.ts";
-import { type EventChanges, reconcileEvents } from "./reconcile-events.ts";
+import { type EventChanges, readReplacedEvents, reconcileEvents } from "./reconcile-events.ts";
 import { readCheckpoints, readTrackWindows } from "./track-reads.ts";
 import {
   initialState,
@@ -99,6 +100,8 @@ export async function deriveVehicles(
   locked: ReadonlyMap<string, LockedVehicle>,
   inserted: ReadonlySet<string>,
   rules: DeriveRules,
+  /** the geofence changes, when already asked for with the lock (readFenceChanges with vehicle ids) */
+  fenceChangesRead?: () => Promise<FenceChanges>,
 ): Promise<DeriveResult> {
   const result: DeriveResult = {
     machines: new Map(),
@@ -116,9 +119,12 @@ export async function deriveVehicles(
   }
   if (oldestNew.size === 0) return result;
 
+  // asked for now, answered with the checkpoints (or the tracks): runFromStarts awaits it
+  const alertRules = loadAlertRules(client, [...oldestNew.keys()]);
   const saved = (vehicleId: string) => locked.get(vehicleId)?.machine ?? null;
   const seqs = [...oldestNew.keys()].map((v) => saved(v)?.fenceSeq).filter((q) => q !== undefined);
-  const fenceChanges = await readFenceChanges(client, seqs.length > 0 ? Math.min(...seqs) : null);
+  const fenceChanges = await (fenceChangesRead?.() ??
+    readFenceChanges(client, seqs.length > 0 ? Math.min(...seqs) : null));
   /** the earliest change this vehicle's saved state was not derived with (Infinity: none) */
   const unseenChange = (state: MachineState) =>
     Math.min(...fenceChanges.changes.filter((c) => c.seq > (state.fenceSeq ?? Infinity)).map((c) => c.at));
@@ -155,7 +161,12 @@ export async function deriveVehicles(
     result.replayed.add(vehicleId);
   }
 
-  const runs = await runFromStarts(client, starts, rules, { replayed: result.replayed, notify: true });
+  const runs = await runFromStarts(client, starts, rules, {
+    replayed: result.replayed,
+    notify: true,
+    alertRules,
+    fencesAt: fenceChanges,
+  });
   for (const [vehicleId, start] of starts) {
     start.state.fenceSeq = fenceChanges.head;
     result.machines.set(vehicleId, start.state);
@@ -164,6 +175,20 @@ export async function deriveVehicles(
   result.alerts = runs.alerts;
   result.queued = runs.queued;
   return result;
+}
+
+/** Whether the last rule versions loaded read device attributes: the guess for the next track read. */
+let attributesLastRead = false;
+
+interface AlertRulesLoad {
+  versions: AlertRuleVersions;
+  loaded: () => Promise<void>;
+}
+
+/** The alert rule versions, asked for now on a pipelined client (store/pipeline.ts). */
+function loadAlertRules(client: pg.PoolClient, vehicleIds: readonly string[]): AlertRulesLoad {
+  const versions = new AlertRuleVersions();
+  return { versions, loaded: ahead(client, () => versions.load(client, vehicleIds)) };
 }
 
 /**
@@ -176,34 +201,54 @@ export async function runFromStarts(
   client: pg.PoolClient,
   starts: ReadonlyMap<string, Start>,
   rules: DeriveRules,
-  opts: { replayed?: ReadonlySet<string>; notify?: boolean } = {},
+  opts: {
+    replayed?: ReadonlySet<string>;
+    notify?: boolean;
+    alertRules?: AlertRulesLoad;
+    /** the geofence changes' head the batch read: versions already read at it are not read again */
+    fencesAt?: { db: string; head: number };
+  } = {},
 ): Promise<{ events: EventChanges; alerts: AlertMessage[]; queued: number }> {
   // Read back and run in pages: a replay from the start of a long history (or the first batch after
   // installing this on old data) must not hold it all in memory at once.
-  const fences = new FenceVersions();
+  const fences = new FenceVersions(opts.fencesAt);
   const machineRules: MachineRules = { ...rules, fenceAt: (id, t) => fences.at(id, t) };
-  const alertRules = new AlertRuleVersions();
-  await alertRules.load(client, [...starts.keys()]);
-  const vehicleRules = new Map([...starts.keys()].map((v) => [v, alertRules.forVehicle(v)]));
-  const withAttributes = alertRules.readsAttributes();
+  // the stored events the runs re-derive: read with the first page's tracks (store/pipeline.ts)
+  const replacedEvents = ahead(client, () =>
+    readReplacedEvents(
+      client,
+      [...starts].map(([vehicleId, s]) => ({ vehicleId, since: s.since, replaces: s.replaces })),
+    ),
+  );
+  const { versions: alertRules, loaded } = opts.alertRules ?? loadAlertRules(client, [...starts.keys()]);
+  // the first tracks are read with what the last batch's rules said (they change seldom), not after
+  // waiting for this batch's: read again in the rare batch where that changed
+  let withAttributes = attributesLastRead;
+  let vehicleRules = new Map<string, VehicleAlertRules>();
   const outputs = new Map<string, MachineOutput>();
   let todo = [...starts.keys()];
   for (let first = true; todo.length > 0; first = false) {
     const page = rules.pageRows ?? PAGE_ROWS;
     const limit = Math.max(Math.min(200, page), Math.ceil(page / todo.length));
-    const tracks = await readTrackWindows(
-      client,
-      todo.map((vehicleId) => {
-        const s = starts.get(vehicleId) as Start;
-        return { vehicleId, since: first ? s.since : s.state.lastAt };
-      }),
-      limit,
-      withAttributes,
-    );
+    const windows = todo.map((vehicleId) => {
+      const s = starts.get(vehicleId) as Start;
+      return { vehicleId, since: first ? s.since : s.state.lastAt };
+    });
+    let tracks = await readTrackWindows(client, windows, limit, withAttributes);
+    if (first) {
+      await loaded();
+      vehicleRules = new Map([...starts.keys()].map((v) => [v, alertRules.forVehicle(v)]));
+      if (alertRules.readsAttributes() !== withAttributes) {
+        withAttributes = attributesLastRead = alertRules.readsAttributes();
+        tracks = await readTrackWindows(client, windows, limit, withAttributes);
+      }
+    }
     const ids: number[] = [];
     for (const fixes of tracks.values()) for (const f of fixes) ids.push(...f.fences, ...f.insideAtChange);
-    if (first)
+    if (first) {
       for (const s of starts.values()) for (const id of Object.keys(s.state.fences)) ids.push(Number(id));
+      for (const e of await replacedEvents()) ids.push(e.geofenceId);
+    }
     await fences.load(client, ids);
 
     for (const vehicleId of todo) {
@@ -230,7 +275,7 @@ export async function runFromStarts(
     return { vehicleId, since: start.since, replaces: start.replaces, openTripStart, ...out };
   });
   await writeRuns(client, runs);
-  const events = await reconcileEvents(client, runs, fences);
+  const events = await reconcileEvents(client, runs, fences, await replacedEvents());
   const notify = opts.notify ? (ruleId: number) => alertRules.notifies(ruleId) : false;
   const alerts = await reconcileAlerts(client, runs, opts.replayed ?? new Set(), notify);
   return { events, alerts: alerts.messages, queued: alerts.queued };

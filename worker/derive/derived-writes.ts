@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { send } from "../store/pipeline.ts";
 import type { MachineState, StopOut, TripOut } from "./vehicle-machine.ts";
 
 /**
@@ -9,6 +10,8 @@ import type { MachineState, StopOut, TripOut } from "./vehicle-machine.ts";
  * stored fix, after which nothing can have closed: it only adds (saving three deletes a batch).
  * A vehicle still in a trip after the run has no stored trip from that trip's start on, save one
  * the silence sweep wrote while it was silent (silent-trips.ts): that one is removed.
+ * Nothing here is read back: in a pipelined batch the writes go out with the batch's next round
+ * trip (store/pipeline.ts).
  */
 export interface VehicleRun {
   vehicleId: string;
@@ -37,7 +40,7 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
         ["stops", "closed_at"],
         ["vehicle_checkpoints", "at"],
       ] as const)) {
-    await client.query({
+    await send(client, {
       name: `replace-${table}`,
       // per vehicle an index range scan (OFFSET 0: not a join over the whole table)
       text: `DELETE FROM ${table} WHERE (vehicle_id, ${col}) IN (
@@ -51,7 +54,7 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
 
   const open = runs.filter((r) => r.openTripStart != null);
   if (open.length > 0) {
-    await client.query({
+    await send(client, {
       name: "remove-swept-trips",
       // per vehicle an index range scan that finds nothing, unless the sweep wrote a row
       text: `DELETE FROM trips WHERE (vehicle_id, started_at) IN (
@@ -65,7 +68,7 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
 
   const trips = runs.flatMap((r) => r.trips.map((t) => ({ v: r.vehicleId, t })));
   if (trips.length > 0) {
-    await client.query({
+    await send(client, {
       name: "insert-trips",
       text: `INSERT INTO trips (vehicle_id, started_at, ended_at, closed_at, distance_m, max_speed_kmh, avg_speed_kmh,
                                 start_location, end_location)
@@ -96,7 +99,7 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
 
   const stops = runs.flatMap((r) => r.stops.map((s) => ({ v: r.vehicleId, s })));
   if (stops.length > 0) {
-    await client.query({
+    await send(client, {
       name: "insert-stops",
       text: `INSERT INTO stops (vehicle_id, started_at, ended_at, closed_at, location)
              SELECT u.v, ${TS("u.s")}, ${TS("u.e")}, ${TS("u.c")}, ST_SetSRID(ST_MakePoint(u.lng, u.lat), 4326)
@@ -117,7 +120,7 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
 
   const cps = runs.flatMap((r) => r.checkpoints.map((c) => ({ v: r.vehicleId, c })));
   if (cps.length > 0) {
-    await client.query({
+    await send(client, {
       name: "insert-checkpoints",
       text: `INSERT INTO vehicle_checkpoints (vehicle_id, at, state)
              SELECT u.v, ${TS("u.at")}, u.state FROM unnest($1::text[], $2::bigint[], $3::jsonb[]) AS u(v, at, state)

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { EventMessage } from "../../core/events.ts";
+import { later, send } from "../store/pipeline.ts";
 import type { FenceVersions } from "./fence-versions.ts";
 import type { FenceEventOut } from "./vehicle-machine.ts";
 
@@ -31,39 +32,23 @@ const keyOf = (v: string, g: number, kind: string, at: number) => `${v}\u0000${g
  * produces are deleted and returned as retracted. A stored event dated when no version of its
  * geofence is known (derived before versions were kept) cannot be judged again and is left as
  * it is. An in-order run has nothing stored after `since`, so it only inserts (no read).
+ * `stored` is readReplacedEvents' answer for these runs, read before the runs (a pipelined batch
+ * reads it with the tracks: store/pipeline.ts); nothing is read back here, the writes are sent.
  */
 export async function reconcileEvents(
   client: pg.PoolClient,
   runs: readonly EventRun[],
   fences: FenceVersions,
+  stored: readonly GeofenceEvent[],
 ): Promise<EventChanges> {
   const changes: EventChanges = { inserted: [], retracted: [] };
   if (runs.length === 0) return changes;
-  const replacing = runs.filter((r) => r.replaces);
-  const stored = await (replacing.length === 0
-    ? { rows: [] as GeofenceEvent[] }
-    : client.query<GeofenceEvent>({
-        name: "events-after",
-        text: `SELECT e.id::float8 AS id, e.vehicle_id AS "vehicleId", e.geofence_id::float8 AS "geofenceId",
-                  e.geofence_name AS "geofenceName", e.kind,
-                  (extract(epoch FROM e.at) * 1000)::float8 AS at,
-                  (extract(epoch FROM e.confirmed_at) * 1000)::float8 AS "confirmedAt",
-                  ST_Y(e.location) AS lat, ST_X(e.location) AS lng
-           FROM unnest($1::text[], $2::bigint[]) AS u(v, since)
-           CROSS JOIN LATERAL (
-             SELECT * FROM geofence_events
-             WHERE vehicle_id = u.v
-               AND (u.since IS NULL OR confirmed_at > timestamptz 'epoch' + u.since * interval '1 millisecond')
-             OFFSET 0 -- an index range scan per vehicle, not a hash join over the whole table
-           ) e`,
-        values: [replacing.map((r) => r.vehicleId), replacing.map((r) => r.since)],
-      }));
   await fences.load(
     client,
-    stored.rows.map((e) => e.geofenceId),
+    stored.map((e) => e.geofenceId),
   );
   const old = new Map(
-    stored.rows
+    stored
       .filter((e) => fences.at(e.geofenceId, e.at) !== undefined)
       .map((e) => [keyOf(e.vehicleId, e.geofenceId, e.kind, e.at), e]),
   );
@@ -96,19 +81,20 @@ export async function reconcileEvents(
   changes.retracted = [...old].filter(([key]) => !kept.has(key)).map(([, e]) => e);
 
   if (changes.retracted.length > 0) {
-    await client.query("DELETE FROM geofence_events WHERE id = ANY($1::bigint[])", [
-      changes.retracted.map((e) => e.id),
-    ]);
+    await send(client, {
+      text: "DELETE FROM geofence_events WHERE id = ANY($1::bigint[])",
+      values: [changes.retracted.map((e) => e.id)],
+    });
   }
   if (reconfirmed.length > 0) {
-    await client.query(
-      `UPDATE geofence_events e SET confirmed_at = timestamptz 'epoch' + u.c * interval '1 millisecond'
-       FROM unnest($1::bigint[], $2::bigint[]) AS u(id, c) WHERE e.id = u.id`,
-      [reconfirmed.map((r) => r.id), reconfirmed.map((r) => r.confirmedAt)],
-    );
+    await send(client, {
+      text: `UPDATE geofence_events e SET confirmed_at = timestamptz 'epoch' + u.c * interval '1 millisecond'
+             FROM unnest($1::bigint[], $2::bigint[]) AS u(id, c) WHERE e.id = u.id`,
+      values: [reconfirmed.map((r) => r.id), reconfirmed.map((r) => r.confirmedAt)],
+    });
   }
   if (fresh.length > 0) {
-    const r = await client.query<{ id: number; v: string; g: number; k: string; at: number }>({
+    const inserting = client.query<{ id: number; v: string; g: number; k: string; at: number }>({
       name: "insert-events",
       text: `INSERT INTO geofence_events (vehicle_id, geofence_id, geofence_name, kind, at, confirmed_at, location)
              SELECT u.v, u.g, u.n, u.k, timestamptz 'epoch' + u.at * interval '1 millisecond',
@@ -129,11 +115,43 @@ export async function reconcileEvents(
         fresh.map((e) => e.lat),
       ],
     });
-    const ids = new Map(r.rows.map((row) => [keyOf(row.v, row.g, row.k, row.at), row.id]));
-    for (const e of fresh) {
-      const id = ids.get(keyOf(e.vehicleId, e.geofenceId, e.kind, e.at));
-      if (id !== undefined) changes.inserted.push({ id, ...e });
-    }
+    // the ids name the published events: filled in when answered, before the batch's transaction ends
+    await later(client, inserting, (r) => {
+      const ids = new Map(r.rows.map((row) => [keyOf(row.v, row.g, row.k, row.at), row.id]));
+      for (const e of fresh) {
+        const id = ids.get(keyOf(e.vehicleId, e.geofenceId, e.kind, e.at));
+        if (id !== undefined) changes.inserted.push({ id, ...e });
+      }
+    });
   }
   return changes;
+}
+
+/**
+ * The stored events a run from `since` re-derives (confirmed after it; null: all), for the runs
+ * that replace what is stored (an in-order run has none to read).
+ */
+export async function readReplacedEvents(
+  client: pg.PoolClient,
+  runs: readonly { vehicleId: string; since: number | null; replaces: boolean }[],
+): Promise<GeofenceEvent[]> {
+  const replacing = runs.filter((r) => r.replaces);
+  if (replacing.length === 0) return [];
+  const r = await client.query<GeofenceEvent>({
+    name: "events-after",
+    text: `SELECT e.id::float8 AS id, e.vehicle_id AS "vehicleId", e.geofence_id::float8 AS "geofenceId",
+                  e.geofence_name AS "geofenceName", e.kind,
+                  (extract(epoch FROM e.at) * 1000)::float8 AS at,
+                  (extract(epoch FROM e.confirmed_at) * 1000)::float8 AS "confirmedAt",
+                  ST_Y(e.location) AS lat, ST_X(e.location) AS lng
+           FROM unnest($1::text[], $2::bigint[]) AS u(v, since)
+           CROSS JOIN LATERAL (
+             SELECT * FROM geofence_events
+             WHERE vehicle_id = u.v
+               AND (u.since IS NULL OR confirmed_at > timestamptz 'epoch' + u.since * interval '1 millisecond')
+             OFFSET 0 -- an index range scan per vehicle, not a hash join over the whole table
+           ) e`,
+    values: [replacing.map((r) => r.vehicleId), replacing.map((r) => r.since)],
+  });
+  return r.rows;
 }
