@@ -9,7 +9,9 @@ export interface HeartbeatDeps {
   redis: Redis;
   log: Logger;
   /** the admission state carried in each beat (limits/admission.ts) */
-  limits: { stats(): { held: number; waiting: number; rateDelayed: number; pendingAuth: number } };
+  limits: {
+    stats(): { held: number; waiting: number; rateDelayed: number; pendingAuth: number; shedding: boolean };
+  };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface BrokerHeartbeat {
   waiting: number;
   rateDelayed: number;
   pendingAuth: number;
+  /** shedding load now (broker/limits/load-shed.ts) */
+  shedding: boolean;
 }
 
 /** An external-broker bridge's beat. */
