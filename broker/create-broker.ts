@@ -101,12 +101,17 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const clients = createClientRegistry({ credentials, log });
   const refusals = createRefusals(deps.redis, log);
   // the bridge's hold cap: one timer in the process decides for both (bridge/hold-cap.ts)
+  let beatNow = () => {};
   const admission = createAdmission({
     config,
     holdCap: bridge.holdCap,
     refusals,
     queueLatencyMs: bridge.queueLatencyMs,
-    onShedding: () => countShedding(),
+    onShedding: () => {
+      countShedding();
+      // the heartbeat carries `shedding` (the logitrack_broker_shedding gauge): now, not in 5 s
+      beatNow();
+    },
     log,
   });
   const countShedding = startSheddingMetrics(deps.redis, admission.shedding, log);
@@ -202,6 +207,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
     connections,
   );
   const heartbeat = startHeartbeat({ aedes, redis: deps.redis, log, limits });
+  beatNow = heartbeat.beat;
   const refusalMetrics = startConnectRefusalMetrics({ redis: deps.redis, refused: admission.refused, log });
   const teltonikaCommands = createTeltonikaCommands({ pool: deps.pool, log });
   const imeis = createImeiResolver(deps.pool);

@@ -38,6 +38,7 @@ export function startHeartbeat(deps: HeartbeatDeps): HeartbeatHandle {
     },
   });
   return {
+    beat: handle.beat,
     stop() {
       handle.stop();
       loopDelay.disable();

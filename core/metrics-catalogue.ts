@@ -171,6 +171,10 @@ export const apiMetrics = {
     name: "logitrack_queue_backpressure",
     help: "1 while waiting batches exceed QUEUE_ALERT_DEPTH",
   },
+  brokersShedding: {
+    name: "logitrack_broker_shedding",
+    help: "embedded broker nodes shedding load now (BROKER_SHED_*: sockets not read, CONNACK 3), from their heartbeats",
+  },
   wsClients: { name: "logitrack_ws_clients", help: "live WebSocket clients connected to this API process" },
   wsDropped: {
     name: "logitrack_ws_dropped_total",

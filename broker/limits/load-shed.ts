@@ -52,7 +52,8 @@ type GatedClient = Client & {
  * new CONNECTs with CONNACK 3; once every measure is below `resumeRatio` of its threshold the
  * sockets are read again. A paused socket holds at most its stream buffer in the process: the
  * kernel's receive window then fills and the device's TCP stack waits, its publishes unacknowledged
- * but not lost. The packets already parsed finish (their PUBACKs go out).
+ * but not lost. The packets already parsed finish (their PUBACKs go out). Aedes 1.2 speaks MQTT
+ * 3.1 and 3.1.1 only (a v5 CONNECT gets return code 1), so there is no v5 reason code 0x88 to send.
  *
  * Aedes reads a client's socket in `_nextBatch`, called on 'readable' and by every packet
  * handled; `gate` puts a wrapper in its place (from the connection's first byte) that counts
