@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { isBrokerHeartbeat, readHeartbeats } from "../core/heartbeat.ts";
 import { API_PROCESS_PREFIX, apiMetrics } from "../core/metrics-catalogue.ts";
 import type { LocationQueues } from "../core/queues.ts";
 import { type Redis, redisKeys } from "../core/redis.ts";
@@ -47,6 +48,15 @@ export function createMetrics(deps: MetricsDeps): { contentType: string; render:
     registers: [registry],
     async collect() {
       this.set((await deps.backpressure.check().catch(() => deps.backpressure.alerting)) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    ...apiMetrics.brokersShedding,
+    registers: [registry],
+    async collect() {
+      // Redis down: the last value stays; /health reports the outage
+      const beats = await withTimeout(readHeartbeats(deps.redis), 2000).catch(() => undefined);
+      if (beats) this.set(beats.filter((b) => isBrokerHeartbeat(b) && b.shedding).length);
     },
   });
   new Gauge({

@@ -17,6 +17,8 @@ export class BatcherClosedError extends Error {
 interface Entry {
   fixes: Fix[];
   rejects: Reject[];
+  /** when it was added */
+  at: number;
   settled: boolean;
   unwatch: Unwatch;
   resolve: () => void;
@@ -82,13 +84,21 @@ export class Batcher {
     return n;
   }
 
+  /** When the oldest message still held was added; undefined when none is held. */
+  get oldestHeldAt(): number | undefined {
+    for (const b of this.sealed) for (const e of b.entries) if (!e.settled) return e.at;
+    for (const e of this.open.entries) if (!e.settled) return e.at;
+    return undefined;
+  }
+
   add(fixes: Fix[], rejects: Reject[]): Promise<void> {
     if (this.closed) return Promise.reject(new BatcherClosedError("bridge is closing"));
     return new Promise<void>((resolve, reject) => {
       const batch = this.open;
-      const entry: Entry = { fixes, rejects, settled: false, unwatch: noop, resolve, reject };
+      const at = this.now();
+      const entry: Entry = { fixes, rejects, at, settled: false, unwatch: noop, resolve, reject };
       // released at the cap so that Aedes closes the connection before the keepalive runs out
-      entry.unwatch = this.holdCap.watch(this.now(), () =>
+      entry.unwatch = this.holdCap.watch(at, () =>
         settle(entry, new HoldCapError(`message held ${this.opts.holdCapMs} ms without reaching the queue`)),
       );
       batch.entries.push(entry);

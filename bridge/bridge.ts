@@ -219,6 +219,11 @@ export function createBridge(deps: BridgeDeps) {
     get held(): number {
       return batcher.held;
     },
+    /** how long the oldest message held for the queue has waited, ms (0 when none is held) */
+    queueLatencyMs(): number {
+      const at = batcher.oldestHeldAt;
+      return at === undefined ? 0 : Math.max(0, now() - at);
+    },
     /** the process's hold cap, shared with the broker's admission (broker/limits/admission.ts) */
     holdCap: batcher.holdCap,
     flush: () => batcher.flush(),

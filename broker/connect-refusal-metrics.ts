@@ -4,6 +4,7 @@ import { type Redis, redisKeys } from "../core/redis.ts";
 
 /** CONNECTs refused so far, by limit (limits/connect-limit.ts), and connections reset at accept (core/connection-guard.ts). */
 export interface ConnectRefusals {
+  shedding: number;
   address: number;
   rate: number;
   pending: number;
@@ -14,6 +15,7 @@ export interface ConnectRefusals {
 
 /** The `reason` label of logitrack_broker_connects_refused_total, by limit. */
 const REASONS: Record<keyof ConnectRefusals, string> = {
+  shedding: "shedding",
   address: "address_rate",
   rate: "rate",
   pending: "pending_auth",
@@ -39,14 +41,7 @@ export function startConnectRefusalMetrics(deps: {
   log: Logger;
   intervalMs?: number;
 }): ConnectRefusalMetrics {
-  const written: ConnectRefusals = {
-    address: 0,
-    rate: 0,
-    pending: 0,
-    clientId: 0,
-    addressConnections: 0,
-    connections: 0,
-  };
+  const written = Object.fromEntries(Object.keys(REASONS).map((k) => [k, 0])) as unknown as ConnectRefusals;
   let flushing = false;
   const flush = () => {
     if (flushing) return;

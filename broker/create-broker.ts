@@ -25,7 +25,12 @@ import { wireDownlinkEvents } from "./hooks/downlink-events.ts";
 import { createPreConnect } from "./hooks/pre-connect.ts";
 import { createIngestPublish } from "./ingest-publish.ts";
 import { startIntegrationScope } from "./integration-scope.ts";
-import { type AdmissionDeps, createAdmission, MAX_CLIENT_ID_LENGTH } from "./limits/admission.ts";
+import {
+  type Admission,
+  type AdmissionDeps,
+  createAdmission,
+  MAX_CLIENT_ID_LENGTH,
+} from "./limits/admission.ts";
 import { type ListenerConfig, listen } from "./listeners.ts";
 import { queueOncePerSession } from "./overlapping-qos.ts";
 import { trackPresence } from "./presence.ts";
@@ -33,6 +38,7 @@ import { startPresenceSweep } from "./presence-sweep.ts";
 import { createRefusals, type Refusals } from "./refusals.ts";
 import { createAcknowledge } from "./reject-notices.ts";
 import { relayEvents } from "./relay-events.ts";
+import { startSheddingMetrics } from "./shedding-metrics.ts";
 import { createTeltonikaCommands, type TeltonikaCommands } from "./teltonika-commands.ts";
 import { listenTeltonika, type TeltonikaListener } from "./teltonika-tcp.ts";
 
@@ -73,8 +79,10 @@ export interface BrokerHandle {
   revoke(vehicleId: string): void;
   /** ingest admission (rate limit, held ceilings) and connect-storm refusals, for tests and the heartbeat */
   limits: {
-    stats(): { held: number; waiting: number; rateDelayed: number; pendingAuth: number };
+    stats(): { held: number; waiting: number; rateDelayed: number; pendingAuth: number; shedding: boolean };
     heldBy(client: Client): number;
+    /** the load shedding (limits/load-shed.ts): whether it sheds now, how often it did */
+    shedding: Admission["shedding"];
     refused: ConnectRefusals;
     /** client ids not naming their account, and publishes past a device's fix or answer rate */
     refusals: Refusals["counts"];
@@ -93,7 +101,20 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const clients = createClientRegistry({ credentials, log });
   const refusals = createRefusals(deps.redis, log);
   // the bridge's hold cap: one timer in the process decides for both (bridge/hold-cap.ts)
-  const admission = createAdmission({ config, holdCap: bridge.holdCap, refusals, log });
+  let beatNow = () => {};
+  const admission = createAdmission({
+    config,
+    holdCap: bridge.holdCap,
+    refusals,
+    queueLatencyMs: bridge.queueLatencyMs,
+    onShedding: () => {
+      countShedding();
+      // the heartbeat carries `shedding` (the logitrack_broker_shedding gauge): now, not in 5 s
+      beatNow();
+    },
+    log,
+  });
+  const countShedding = startSheddingMetrics(deps.redis, admission.shedding, log);
   const emptyId = new WeakSet<Client>();
   const idPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   let seq = 0;
@@ -153,6 +174,8 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const downlink = createCommandDownlink({ aedes, pool: deps.pool, redis: deps.redis, log });
   wireDownlinkEvents(aedes, downlink);
   forgetOnDisconnect(aedes, clients);
+  aedes.on("client", admission.connected);
+  aedes.on("clientDisconnect", admission.disconnected);
   logClientErrors(aedes, log);
   // online/offline per vehicle over every node (presence.ts, presence-sweep.ts)
   const graceMs = config.PRESENCE_GRACE_S * 1000;
@@ -168,6 +191,7 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   const limits = {
     stats: admission.stats,
     heldBy: admission.heldBy,
+    shedding: admission.shedding,
     refused: admission.refused,
     refusals: refusals.counts,
   };
@@ -179,10 +203,11 @@ export async function createBroker(deps: BrokerDeps): Promise<BrokerHandle> {
   });
   const listeners = await listen(
     config,
-    (conn, req) => admission.limitPacketSize(aedes.handle(conn, req)),
+    (conn, req) => admission.limitConnection(aedes.handle(conn, req)),
     connections,
   );
   const heartbeat = startHeartbeat({ aedes, redis: deps.redis, log, limits });
+  beatNow = heartbeat.beat;
   const refusalMetrics = startConnectRefusalMetrics({ redis: deps.redis, refused: admission.refused, log });
   const teltonikaCommands = createTeltonikaCommands({ pool: deps.pool, log });
   const imeis = createImeiResolver(deps.pool);

@@ -9,7 +9,9 @@ export interface HeartbeatDeps {
   redis: Redis;
   log: Logger;
   /** the admission state carried in each beat (limits/admission.ts) */
-  limits: { stats(): { held: number; waiting: number; rateDelayed: number; pendingAuth: number } };
+  limits: {
+    stats(): { held: number; waiting: number; rateDelayed: number; pendingAuth: number; shedding: boolean };
+  };
 }
 
 /**
@@ -36,6 +38,7 @@ export function startHeartbeat(deps: HeartbeatDeps): HeartbeatHandle {
     },
   });
   return {
+    beat: handle.beat,
     stop() {
       handle.stop();
       loopDelay.disable();

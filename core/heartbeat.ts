@@ -25,6 +25,8 @@ export interface BrokerHeartbeat {
   waiting: number;
   rateDelayed: number;
   pendingAuth: number;
+  /** shedding load now (broker/limits/load-shed.ts) */
+  shedding: boolean;
 }
 
 /** An external-broker bridge's beat. */
@@ -42,6 +44,8 @@ export function isBrokerHeartbeat(beat: Heartbeat): beat is BrokerHeartbeat {
 }
 
 export interface HeartbeatHandle {
+  /** writes a beat now, between the intervals (a change /metrics should see before the next one) */
+  beat(): void;
   /** no further beats (a beat under way still lands) */
   stop(): void;
   /** deletes the key: the node is gone at once, not after the TTL */
@@ -66,8 +70,15 @@ export function startHeartbeat(opts: {
   void beat();
   const timer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   timer.unref();
+  let stopped = false;
   return {
-    stop: () => clearInterval(timer),
+    beat: () => {
+      if (!stopped) void beat();
+    },
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
     remove: async () => {
       await opts.redis.del(key).catch(() => {});
     },

@@ -112,7 +112,17 @@ export const pipelineMetrics = {
   },
   broker_connects_refused: {
     kind: "labelled",
-    help: "MQTT CONNECTs refused before any credential lookup, by limit (address_rate, rate, pending_auth, client_id), and connections reset when accepted (address_connections, connections)",
+    help: "MQTT CONNECTs refused before any credential lookup, by limit (shedding, address_rate, rate, pending_auth, client_id), and connections reset when accepted (address_connections, connections)",
+  },
+  broker_shedding: {
+    kind: "counter",
+    help: "times the embedded broker started shedding load (a BROKER_SHED_* measure at its threshold: sockets not read, CONNECTs refused with CONNACK 3)",
+    always: true,
+  },
+  broker_sockets_paused: {
+    kind: "counter",
+    help: "client sockets the embedded broker stopped reading while shedding load (read again once it stops)",
+    always: true,
   },
   api_login_refused: {
     kind: "labelled",
@@ -165,6 +175,10 @@ export const apiMetrics = {
   queueBackpressure: {
     name: "logitrack_queue_backpressure",
     help: "1 while waiting batches exceed QUEUE_ALERT_DEPTH",
+  },
+  brokersShedding: {
+    name: "logitrack_broker_shedding",
+    help: "embedded broker nodes shedding load now (BROKER_SHED_*: sockets not read, CONNACK 3), from their heartbeats",
   },
   wsClients: { name: "logitrack_ws_clients", help: "live WebSocket clients connected to this API process" },
   wsDropped: {

@@ -5,6 +5,7 @@ import type { Logger } from "../../core/logger.ts";
 import type { Refusals } from "../refusals.ts";
 import { createConnectLimit } from "./connect-limit.ts";
 import { HeldLimit } from "./held-limit.ts";
+import { createLoadShed, type ShedMeasures } from "./load-shed.ts";
 import { limitPacketSize } from "./packet-size-limit.ts";
 import { RateLimitedError, RateLimiter } from "./rate-limit.ts";
 import { limitSubscriberBuffer } from "./subscriber-buffer-limit.ts";
@@ -32,18 +33,33 @@ export interface AdmissionDeps {
     | "MQTT_CONNECT_RATE_PER_ADDRESS"
     | "MQTT_MAX_PENDING_AUTH"
     | "MQTT_MAX_SUBSCRIBER_BUFFER_BYTES"
+    | "BROKER_SHED_LOOP_DELAY_MS"
+    | "BROKER_SHED_HELD"
+    | "BROKER_SHED_QUEUE_MS"
+    | "BROKER_SHED_RESUME_PERCENT"
   >;
   /** the process's hold cap (the bridge's: bridge/hold-cap.ts); a message waiting past it is refused */
   holdCap: HoldCap;
   /** counts what the rate limits refuse (refusals.ts) */
   refusals: Refusals;
+  /** age of the oldest message the bridge holds for the queue, ms (bridge.queueLatencyMs) */
+  queueLatencyMs: () => number;
+  /** shedding started or stopped (for the metrics: load-shed.ts counts) */
+  onShedding?: (shedding: boolean) => void;
   log: Logger;
 }
+
+/** How often the shedding measures are taken, and the least time shedding lasts once started. */
+export const SHED_INTERVAL_MS = 250;
+export const SHED_MIN_MS = 1000;
 
 export type Admission = ReturnType<typeof createAdmission>;
 
 /**
  * Every limit the broker puts on a client, in the order the client meets them:
+ *   the whole broker   → while overloaded (event-loop delay, held messages, the bridge's queue
+ *                        latency at a BROKER_SHED_* threshold) no socket is read and every
+ *                        CONNECT is answered CONNACK 3, until the measures fall back (load-shed.ts)
  *   CONNECT            → connect rate per source address then overall, authentications in
  *                        progress, client id length (connect-limit.ts): CONNACK 3 or 2, before
  *                        any credential lookup
@@ -61,7 +77,43 @@ export type Admission = ReturnType<typeof createAdmission>;
  */
 export function createAdmission(deps: AdmissionDeps) {
   const { config, holdCap, refusals, log } = deps;
+  const held = new HeldLimit({
+    perConnection: config.MQTT_MAX_HELD_PER_CONNECTION,
+    total: config.MQTT_MAX_HELD,
+    holdCap,
+  });
+  const round = (m: ShedMeasures) => ({
+    loopDelayMs: Math.round(m.loopDelayMs),
+    held: m.held,
+    queueMs: Math.round(m.queueMs),
+  });
+  let refusedBefore = 0;
+  const shed = createLoadShed({
+    thresholds: {
+      loopDelayMs: config.BROKER_SHED_LOOP_DELAY_MS,
+      held: config.BROKER_SHED_HELD,
+      queueMs: config.BROKER_SHED_QUEUE_MS,
+    },
+    resumeRatio: config.BROKER_SHED_RESUME_PERCENT / 100,
+    measure: () => ({ held: held.held + held.waiting, queueMs: deps.queueLatencyMs() }),
+    intervalMs: SHED_INTERVAL_MS,
+    minShedMs: SHED_MIN_MS,
+    onStart: (m) => {
+      refusedBefore = connect.refused.shedding;
+      log.warn(
+        { ...round(m), clients: shed.pausedNow },
+        "overloaded: shedding load (sockets not read, CONNECTs refused with CONNACK 3)",
+      );
+      deps.onShedding?.(true);
+    },
+    onStop: (m) => {
+      const refused = connect.refused.shedding - refusedBefore;
+      log.info({ ...round(m), paused: m.paused, refused, ms: m.ms }, "shedding stopped: sockets read again");
+      deps.onShedding?.(false);
+    },
+  });
   const connect = createConnectLimit({
+    shedding: () => shed.shedding,
     ratePerSecond: config.MQTT_CONNECT_RATE,
     ratePerAddress: config.MQTT_CONNECT_RATE_PER_ADDRESS,
     maxAddresses: MAX_CONNECT_ADDRESSES,
@@ -104,11 +156,6 @@ export function createAdmission(deps: AdmissionDeps) {
     // the broker closed meanwhile (its pool may be gone): the message is not admitted, no PUBACK
     if (closed) throw new RateLimitedError(`${vehicleId}: broker closing`);
   }
-  const held = new HeldLimit({
-    perConnection: config.MQTT_MAX_HELD_PER_CONNECTION,
-    total: config.MQTT_MAX_HELD,
-    holdCap,
-  });
 
   return {
     /** preConnect, first: takes a connect-rate token (a client without one is refused in authenticate) */
@@ -117,8 +164,16 @@ export function createAdmission(deps: AdmissionDeps) {
     },
     /** wraps the authenticate hook with the connect-storm refusals */
     authenticate: connect.authenticate,
-    /** a new connection: a packet declaring more than MQTT_MAX_PACKET_BYTES closes it */
-    limitPacketSize: (client: Client): Client => limitPacketSize(client, config.MQTT_MAX_PACKET_BYTES),
+    /**
+     * a new connection, before a byte is read: a packet declaring more than MQTT_MAX_PACKET_BYTES
+     * closes it; its reads go through the shedding gate
+     */
+    limitConnection: (client: Client): Client =>
+      shed.gate(limitPacketSize(client, config.MQTT_MAX_PACKET_BYTES)),
+    /** a client connected (CONNACK sent) or gone: paused while the broker sheds load */
+    connected: shed.connected,
+    disconnected: shed.disconnected,
+    shedding: shed,
     /** preConnect, after the delivery functions are final: a subscriber that stops reading is dropped */
     limitSubscriberBuffer(client: Client): void {
       limitSubscriberBuffer(client, config.MQTT_MAX_SUBSCRIBER_BUFFER_BYTES, (c, unsent) =>
@@ -143,11 +198,13 @@ export function createAdmission(deps: AdmissionDeps) {
       waiting: held.waiting,
       rateDelayed: rate.delayed,
       pendingAuth: connect.pending,
+      shedding: shed.shedding,
     }),
     heldBy: (client: Client) => held.heldBy(client),
     refused: connect.refused,
     close(): void {
       closed = true;
+      shed.close();
       rate.close();
       answers.close();
     },

@@ -25,6 +25,8 @@ export interface ConnectLimitOptions {
   maxPending: number;
   /** longest client id, for MQTT 3.1.1 too (Aedes checks it for 3.1 only) */
   maxClientIdLength: number;
+  /** true while the broker sheds load (load-shed.ts): every CONNECT is refused first */
+  shedding?: () => boolean;
   now?: () => number;
 }
 
@@ -35,8 +37,8 @@ function refuse(message: string, returnCode: number): AuthenticateError {
 /**
  * Connect-storm limits. After a broker restart every device dials again within seconds, and each
  * first connect costs a credential lookup in PostgreSQL. Above the connect rate, or with too many
- * lookups already in progress, a CONNECT is answered CONNACK 3 (server unavailable) before any
- * lookup: cheap for the broker, and devices retry with their backoff (MQTT.js and modems do).
+ * lookups already in progress, or while the broker sheds load (load-shed.ts), a CONNECT is
+ * answered CONNACK 3 (server unavailable) before any lookup: cheap for the broker, and devices retry with their backoff (MQTT.js and modems do).
  * The rate is taken per source address first, then globally: one address flooding CONNECTs meets
  * its own limit and leaves the global one to everybody else; the global rate stays the last
  * resort against many addresses at once. A connect the global rate refuses gives its address's
@@ -56,8 +58,16 @@ export function createConnectLimit(o: ConnectLimitOptions) {
   let tokens = o.ratePerSecond;
   let at = now();
   let pending = 0;
-  /** CONNECTs refused, by limit: per address, global rate, pending lookups, client id length */
-  const refused = { address: 0, rate: 0, pending: 0, clientId: 0, addressConnections: 0, connections: 0 };
+  /** CONNECTs refused, by limit: shedding, per address, global rate, pending lookups, client id length */
+  const refused = {
+    shedding: 0,
+    address: 0,
+    rate: 0,
+    pending: 0,
+    clientId: 0,
+    addressConnections: 0,
+    connections: 0,
+  };
 
   return {
     refused,
@@ -84,6 +94,11 @@ export function createConnectLimit(o: ConnectLimitOptions) {
     },
     authenticate(inner: Authenticate): Authenticate {
       return (client, username, password, done) => {
+        if (o.shedding?.()) {
+          refused.shedding++;
+          done(refuse("server shedding load", SERVER_UNAVAILABLE), false);
+          return;
+        }
         if (overAddressRate.has(client)) {
           refused.address++;
           done(refuse("connect rate of this address exceeded", SERVER_UNAVAILABLE), false);

@@ -89,6 +89,25 @@ export const mqttLimitVars = z.object({
   MQTT_DRAIN_TIMEOUT_MS: positiveInt
     .default(10_000)
     .describe("a subscriber whose socket stays full this long is disconnected, so it cannot stall ingest"),
+  BROKER_SHED_LOOP_DELAY_MS: nonNegativeInt
+    .default(1000)
+    .describe(
+      "the broker sheds load when its event-loop delay (p99 over 250 ms) reaches this: it stops reading every client's socket and answers new CONNECTs with CONNACK 3 until every BROKER_SHED_* measure is below BROKER_SHED_RESUME_PERCENT of its threshold. 0 = not watched",
+    ),
+  BROKER_SHED_HELD: nonNegativeInt
+    .default(20_000)
+    .describe(
+      "the broker sheds load when this many ingest messages are held for the queue or wait at the MQTT_MAX_HELD ceilings. 0 = not watched",
+    ),
+  BROKER_SHED_QUEUE_MS: nonNegativeInt
+    .default(5000)
+    .describe(
+      "the broker sheds load when the oldest message the bridge holds has waited this long for the queue. 0 = not watched",
+    ),
+  BROKER_SHED_RESUME_PERCENT: positiveInt
+    .max(100)
+    .default(50)
+    .describe("shedding stops once every BROKER_SHED_* measure is below this percentage of its threshold"),
 });
 
 /** bridge/main.ts reading from an external broker; it cannot run without EXTERNAL_MQTT_URL. */

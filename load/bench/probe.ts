@@ -20,6 +20,8 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "8" },
     env: { type: "string", multiple: true },
     protocol: { type: "string" },
+    // seconds to wait after a step before the broker's and worker's RSS is read again
+    settle: { type: "string", default: "0" },
   },
 });
 process.on("exit", killSpawned);
@@ -35,7 +37,11 @@ const pipe = protocol
 const counter = (m: Record<string, string>, k: string) => Number(m[k] ?? 0);
 let before = await pipe.redis.hgetall(redisKeys.metrics);
 for (const rate of (args.rates as string).split(",").map(Number)) {
+  const rssBeforeMB = Math.round(pipe.rss() / 2 ** 20);
   const s = await measureStep(pipe, { rate, fpm: 1, seconds: Number(args.seconds), processes: 2, cores: 2 });
+  const rssAfterMB = Math.round(pipe.rss() / 2 ** 20);
+  await new Promise((r) => setTimeout(r, Number(args.settle) * 1000));
+  const rssSettledMB = Math.round(pipe.rss() / 2 ** 20);
   const after = await pipe.redis.hgetall(redisKeys.metrics);
   const beat: Partial<BrokerHeartbeat> = (await readHeartbeats(pipe.redis)).find(isBrokerHeartbeat) ?? {};
   const prev = before;
@@ -57,6 +63,13 @@ for (const rate of (args.rates as string).split(",").map(Number)) {
       bridgeJobs: delta("bridge_batches"),
       workerJobs: delta("worker_batches"),
       replays: delta("worker_replays"),
+      // broker + worker, MB: before the step, its peak, after its drain, after --settle seconds
+      rss: { before: rssBeforeMB, peak: Math.round(s.rssMB), after: rssAfterMB, settled: rssSettledMB },
+      shedding: {
+        started: delta("broker_shedding"),
+        socketsPaused: delta("broker_sockets_paused"),
+        connectsRefused: delta("broker_connects_refused:shedding"),
+      },
     }),
   );
 }

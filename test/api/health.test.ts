@@ -55,10 +55,12 @@ describe("/health against a Redis of this test's own", () => {
         "loopDelayP99Ms",
         "pendingAuth",
         "rateDelayed",
+        "shedding",
         "waiting",
       ].sort(),
     );
     expect(beat?.loopDelayP99Ms).toBeTypeOf("number");
+    expect(beat?.shedding).toBe(false);
   });
 
   it("turns 503 when Redis is stopped", async () => {

@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatPipelineMetrics } from "../../api/pipeline-metrics.ts";
+import { type BrokerHeartbeat, HEARTBEAT_PREFIX } from "../../core/heartbeat.ts";
 import { redisKeys } from "../../core/redis.ts";
 import { type ApiHarness, startApi } from "./harness.ts";
 
@@ -88,6 +89,29 @@ describe("/metrics", () => {
     expect(warnings[0]).toMatchObject({ level: 40, waiting: 3, threshold: 2 });
     const health = (await h.app.inject({ url: "/health", headers: h.bearer(h.adminToken) })).json();
     expect(health.checks.queue.detail).toMatchObject({ waiting: 3, backpressure: true });
+  });
+
+  it("counts the broker nodes shedding load from their heartbeats (logitrack_broker_shedding)", async () => {
+    const beat = (shedding: boolean) =>
+      JSON.stringify({
+        at: Date.now(),
+        clients: 0,
+        loopDelayP99Ms: 0,
+        loopDelayMaxMs: 0,
+        held: 0,
+        waiting: 0,
+        rateDelayed: 0,
+        pendingAuth: 0,
+        shedding,
+      } satisfies Omit<BrokerHeartbeat, "at"> & { at: number });
+    expect(await metrics()).toMatch(/^logitrack_broker_shedding 0$/m);
+    const keys = ["shed-a", "shed-b", "calm"].map((n) => `${HEARTBEAT_PREFIX}${n}`);
+    await h.redis.set(keys[0] as string, beat(true), "PX", 15_000);
+    await h.redis.set(keys[1] as string, beat(true), "PX", 15_000);
+    await h.redis.set(keys[2] as string, beat(false), "PX", 15_000);
+    expect(await metrics()).toMatch(/^logitrack_broker_shedding 2$/m);
+    await h.redis.del(...keys);
+    expect(await metrics()).toMatch(/^logitrack_broker_shedding 0$/m);
   });
 
   it("is protected when METRICS_PUBLIC=false", async () => {

@@ -230,6 +230,10 @@ describe("configuration pieces keep their defaults", () => {
         MQTT_MAX_PENDING_AUTH: 1000,
         MQTT_MAX_SUBSCRIBER_BUFFER_BYTES: 4_194_304,
         MQTT_DRAIN_TIMEOUT_MS: 10_000,
+        BROKER_SHED_LOOP_DELAY_MS: 1000,
+        BROKER_SHED_HELD: 20_000,
+        BROKER_SHED_QUEUE_MS: 5000,
+        BROKER_SHED_RESUME_PERCENT: 50,
       },
     ],
     [
