@@ -48,6 +48,12 @@ export function sendRouteNotFound(reply: FastifyReply, method: string, url: stri
 /** SQLSTATE query_canceled: statement_timeout (api/db-pool.ts), or an operator's pg_cancel_backend. */
 const QUERY_CANCELED = "57014";
 
+/**
+ * SQLSTATEs of text PostgreSQL cannot store: a NUL character (`\u0000`) in a text column (22021) or
+ * in jsonb (22P05). A client sent it, so it is the client's error, not the server's.
+ */
+const UNSTORABLE_TEXT = new Set(["22021", "22P05"]);
+
 /** What the error handler counts, for /metrics. */
 export interface ErrorCounters {
   queryTimeouts: number;
@@ -68,6 +74,10 @@ export function registerErrorHandler(
       counters.queryTimeouts++;
       req.log.warn({ url: req.url, err: err.message }, "query cancelled at the statement timeout");
       return sendError(reply, "E_QUERY_TIMEOUT");
+    }
+    if (UNSTORABLE_TEXT.has(err.code)) {
+      req.log.info({ url: req.url, err: err.message }, "request refused: text PostgreSQL cannot store");
+      return sendError(reply, "E_VALIDATION", "text must not contain NUL characters (\\u0000)");
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const first = err.validation[0];

@@ -167,6 +167,30 @@ describe("every error the API answers carries a catalogue code", () => {
     );
   });
 
+  it("400 for a NUL character in free text, which PostgreSQL cannot store (not a 500)", async () => {
+    const send = (method: "POST" | "GET", url: string, payload?: object) =>
+      h.app.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
+    const refused = [
+      await send("POST", "/api/vehicles", { id: "nul-1", name: "a\u0000b" }),
+      await send("POST", "/api/alert-rules", {
+        name: "a\u0000b",
+        kind: "speeding",
+        params: { limitKmh: 80, minSeconds: 5 },
+      }),
+      await send("POST", "/api/notification-channels", {
+        kind: "webhook",
+        url: "https://8.8.8.8/hook",
+        name: "a\u0000b",
+      }),
+      await send("GET", "/api/audit?actor=a%00b"),
+    ];
+    for (const res of refused) {
+      const body = expectError(res, 400, "E_VALIDATION");
+      expect(body.message).toContain("NUL");
+    }
+    expect((await h.app.inject({ url: "/api/vehicles/nul-1", headers: admin })).statusCode).toBe(404);
+  });
+
   it("documents the code in the OpenAPI error schema", async () => {
     const doc = (await h.app.inject({ url: "/docs/json", headers: h.bearer(h.viewerToken) })).json();
     const schema = doc.paths["/api/vehicles/{id}"].get.responses["404"].content["application/json"].schema;
