@@ -89,6 +89,8 @@ export function createLoadShed(o: LoadShedOptions) {
     if (paused.has(client) || !gates.has(client)) return;
     paused.add(client);
     counts.paused++;
+    // its keepalive may be due before the next sample refreshes it: from now on, the silence is ours
+    if (client._keepaliveInterval > 0) client._keepaliveTimer?.refresh();
   }
 
   function resumeOne(c: GatedClient): void {

@@ -70,13 +70,15 @@ describe("broker load shedding", () => {
     const platform = p;
     const [a, b] = (await p.register("shedloop", 2)) as [DeviceCredentials, DeviceCredentials];
     const device = await connectDevice(platform, a);
-    // a client asking a 1 s keepalive and sending nothing: Aedes drops it after 1.5 s of silence
+    // a client asking a 2 s keepalive and sending nothing more: Aedes drops it after 3 s of silence
     let quiet: RawConnection | undefined;
     while (!quiet) {
       await shedding(platform, false, "no shedding before connecting");
-      const c = await connack(platform, a, 1);
+      const c = await connack(platform, a, 2);
       if (c.code === 0) quiet = c.raw;
     }
+    // its silence starts now (a PINGREQ), right before the loop is held and shedding starts
+    quiet.socket.write(Buffer.from([0xc0, 0x00]));
 
     // the event loop held: 300 ms of every 320
     busy = setInterval(() => {
@@ -93,8 +95,8 @@ describe("broker load shedding", () => {
     );
     const refused = await connack(platform, b);
     expect(refused.code).toBe(3);
-    // past the quiet client's keepalive (1.5 s), the loop still held
-    await sleep(2500);
+    // past the quiet client's keepalive (3 s from its PINGREQ), the loop still held
+    await sleep(3500);
     expect(platform.broker.limits.shedding.shedding).toBe(true);
     expect(acked).toEqual([]);
     expect(quiet.isClosed()).toBe(false);
