@@ -54,8 +54,8 @@ export interface VehicleStateUpdate {
 /**
  * Writes the batch's vehicles' state rows (still locked) in one statement. The rows go as one JSON
  * text (jsonb_to_recordset), not as five arrays of which one is jsonb[]: pg quotes and escapes each
- * machine's JSON again inside the array literal. Measured side by side on 100 machines of ~280
- * bytes: the worker's CPU 0.97 → 0.55 ms per statement, PostgreSQL's about the same.
+ * machine's JSON again inside the array literal (the worker's CPU per statement measured in
+ * BENCHMARKS.md, "Issue 18's engineering").
  */
 export async function saveVehicles(
   client: pg.PoolClient,
