@@ -16,17 +16,19 @@ import { storedFixes, waitForFixes } from "./clients.ts";
 describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
   let p: TestPlatform;
   let osmand: OsmAndListener;
+  /** the main listener's subscriber connection, which carries the brokers' revokes to its key cache */
+  let subscriber: ReturnType<TestPlatform["connection"]>;
   let base: string;
   const nowS = () => Math.floor(Date.now() / 1000);
 
-  const listen = (rateLimit: number, refusals = 1000) =>
+  const listen = (rateLimit: number, refusals = 1000, sub = p.connection()) =>
     listenOsmAnd({
       port: 0,
       host: "127.0.0.1",
       pool: p.pool,
       bridge: p.bridge,
       redis: p.redis,
-      subscriber: p.connection(),
+      subscriber: sub,
       config: {
         MAX_PAYLOAD_BYTES: p.config.MAX_PAYLOAD_BYTES,
         HTTP_INGEST_RATE_LIMIT: rateLimit,
@@ -37,7 +39,8 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    osmand = await listen(10_000);
+    subscriber = p.connection();
+    osmand = await listen(10_000, 1000, subscriber);
     base = `http://127.0.0.1:${osmand.port}`;
   });
   afterAll(async () => {
@@ -74,6 +77,28 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
       (rows) => rows.length >= n,
       { timeoutMs: 20_000, what: `${n} dead letter(s) of ${vehicleId}` },
     );
+  /**
+   * Runs `change` and resolves once the listener's subscriber has delivered the revoke it sends for
+   * `vehicleId`. A revoke travels over Redis pub/sub, so the next request may otherwise arrive first;
+   * this handler, registered after the listener's on the same connection, runs after it in one emit.
+   */
+  const revoked = async <T>(vehicleId: string, change: () => Promise<T>): Promise<T> => {
+    let onMessage = (_channel: string, _raw: string) => {};
+    const delivered = new Promise<void>((resolve) => {
+      onMessage = (_channel, raw) => {
+        const msg = JSON.parse(raw) as { type?: string; vehicleId?: string };
+        if (msg.type === "revoke" && msg.vehicleId === vehicleId) resolve();
+      };
+      subscriber.on("message", onMessage);
+    });
+    try {
+      const result = await change();
+      await delivered;
+      return result;
+    } finally {
+      subscriber.off("message", onMessage);
+    }
+  };
   const counted = async (outcome: string) =>
     Number((await p.redis.hget(redisKeys.metrics, labelledField("osmand_requests", outcome))) ?? 0);
 
@@ -174,12 +199,12 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
       expect(await res.json()).toMatchObject({ code: "E_DEVICE_KEY_REFUSED" });
     }
     const admin = createVehicleAdmin({ pool: p.pool, redis: p.redis });
-    const rotated = (await admin.rotate(phone.id)) as DeviceCredentials;
+    const rotated = (await revoked(phone.id, () => admin.rotate(phone.id))) as DeviceCredentials;
     expect((await get({ ...fix, id: phone.deviceKey })).status).toBe(403);
     expect((await get({ ...fix, id: rotated.deviceKey })).status).toBe(200);
     // as PATCH /api/vehicles/:id does (api/routes/vehicle-patch.ts): the cached key is dropped
     await p.pool.query("UPDATE vehicles SET status = 'inactive' WHERE id = $1", [phone.id]);
-    await admin.statusChanged(phone.id, "active", "inactive");
+    await revoked(phone.id, () => admin.statusChanged(phone.id, "active", "inactive"));
     expect((await get({ ...fix, timestamp: nowS() - 5, id: rotated.deviceKey })).status).toBe(403);
     expect(await counted("key_refused")).toBe(refusedBefore + 5);
     expect(await waitForFixes(p.pool, phone.id, 1)).toHaveLength(1);
@@ -309,19 +334,19 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
     for (const v of [rotating, removed, paused]) expect((await get(fix(v.deviceKey, 0))).status).toBe(200);
     for (const v of [rotating, removed, paused]) expect((await get(fix(v.deviceKey, 1))).status).toBe(200);
 
-    const rotated = (await admin.rotate(rotating.id)) as DeviceCredentials;
+    const rotated = (await revoked(rotating.id, () => admin.rotate(rotating.id))) as DeviceCredentials;
     expect((await get(fix(rotating.deviceKey, 2))).status).toBe(403);
     expect((await get(fix(rotated.deviceKey, 3))).status).toBe(200);
 
-    expect(await admin.remove(removed.id)).toBe(true);
+    expect(await revoked(removed.id, () => admin.remove(removed.id))).toBe(true);
     expect((await get(fix(removed.deviceKey, 2))).status).toBe(403);
 
     await p.pool.query("UPDATE vehicles SET status = 'inactive' WHERE id = $1", [paused.id]);
-    await admin.statusChanged(paused.id, "active", "inactive");
+    await revoked(paused.id, () => admin.statusChanged(paused.id, "active", "inactive"));
     expect((await get(fix(paused.deviceKey, 2))).status).toBe(403);
     // active again: its refusal (cached as an unknown key) is dropped too, it need not lapse
     await p.pool.query("UPDATE vehicles SET status = 'active' WHERE id = $1", [paused.id]);
-    await admin.statusChanged(paused.id, "inactive", "active");
+    await revoked(paused.id, () => admin.statusChanged(paused.id, "inactive", "active"));
     expect((await get(fix(paused.deviceKey, 3))).status).toBe(200);
   });
 
