@@ -20,7 +20,8 @@ const channelIds = z
       .positive()
       .max(2 ** 53),
   )
-  .max(20);
+  .max(20)
+  .refine((ids) => new Set(ids).size === ids.length, "a channel is named once");
 
 const ruleFields = {
   name: z.string().trim().min(1).max(200),

@@ -143,6 +143,9 @@ describe("alert rules and alerts API", () => {
     expect(
       await refused("POST", "", { ...idle, channelIds: [channel, 999_999] }, "body.channelIds"),
     ).toContain("no notification channel 999999");
+    expect(
+      await refused("POST", "", { ...idle, channelIds: [channel, channel] }, "body.channelIds"),
+    ).toContain("a channel is named once");
     const made = await rules("POST", "", { ...idle, channelIds: [channel] });
     expect(made.statusCode).toBe(201);
     const id = made.json().id;
