@@ -1,3 +1,4 @@
+import type { Result } from "ioredis";
 import type { BatchJob } from "../core/queues.ts";
 import type { Redis } from "../core/redis.ts";
 import type { BatchPart } from "./batch-context.ts";
@@ -54,6 +55,22 @@ for i = 3, #ARGV do
 end
 return 0`;
 
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    coalesceReadWaiting(...keysAndArgs: (string | number)[]): Result<[number, ...string[]], Context>;
+    coalesceMarkCommitted(...args: string[]): Result<number, Context>;
+  }
+}
+
+/** The scripts on `redis`: ioredis then sends EVALSHA (the script's hash), not its text, on every call. */
+function withScripts(redis: Redis): Redis {
+  if (!Object.hasOwn(redis, "coalesceReadWaiting")) {
+    redis.defineCommand("coalesceReadWaiting", { numberOfKeys: 2, lua: READ_WAITING });
+    redis.defineCommand("coalesceMarkCommitted", { numberOfKeys: 0, lua: MARK_COMMITTED });
+  }
+  return redis;
+}
+
 /** What a committed job's `progress` holds. */
 interface CommittedMark {
   committedWith: string;
@@ -95,16 +112,14 @@ export async function takeWaiting(
   for (let look = 0; look < MAX_LOOKS && room > 0; look++) {
     const want = Math.min(MAX_READ, Math.ceil(room / perJob) + 1);
     const budget = room * BYTES_PER_ITEM;
-    const [seen, ...raw] = (await redis.eval(
-      READ_WAITING,
-      2,
+    const [seen, ...raw] = await withScripts(redis).coalesceReadWaiting(
       `${base}wait`,
       `${base}meta`,
       base,
       from,
       want,
       budget,
-    )) as [number, ...string[]];
+    );
     if (!seen) break;
     from += seen;
     let bytes = 0;
@@ -134,7 +149,11 @@ export async function markCommitted(
 ): Promise<void> {
   if (ids.length === 0) return;
   const mark: CommittedMark = { committedWith: leadId };
-  await redis.eval(MARK_COMMITTED, 0, `${queue.prefix}:${queue.name}:`, JSON.stringify(mark), ...ids);
+  await withScripts(redis).coalesceMarkCommitted(
+    `${queue.prefix}:${queue.name}:`,
+    JSON.stringify(mark),
+    ...ids,
+  );
 }
 
 function parse(text: string): unknown {
