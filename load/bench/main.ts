@@ -123,7 +123,7 @@ for (let repetition = 1; repetition <= repeat && want("throughput"); repetition+
   push(await ladder(pipe, { mode: "batch50", rates: batchRates, ...steps }));
 
   if (repetition === 1 && want("overload") && single.maxSustained > 0) {
-    const rate = 2 * single.maxSustained;
+    const rate = Math.round(2 * single.maxSustained);
     log(`overload: ${rate} fixes/s for ${quick ? 10 : 30} s`);
     const acked0 = await pipe.delivered();
     const rssBefore = pipe.rss();
