@@ -1,4 +1,8 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createRedis } from "../../../core/redis.ts";
@@ -61,6 +65,23 @@ describe("finding 17: the local services need passwords, and the platform's role
       expect((await redis.config("GET", "requirepass"))[1]?.length).toBeGreaterThanOrEqual(32);
     } finally {
       redis.disconnect();
+    }
+  });
+
+  it("an operator's shared_buffers must be a size: a value that would add a line to PostgreSQL's config is refused", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lt-services-"));
+    try {
+      const status = (value: string) =>
+        spawnSync("bash", ["scripts/services", "status", "--dir", dir], {
+          env: { ...process.env, LOGITRACK_PG_SHARED_BUFFERS: value },
+          encoding: "utf8",
+        });
+      const refused = status("1GB\nfsync = off");
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain("LOGITRACK_PG_SHARED_BUFFERS must be a size");
+      expect(status("2GB").status).toBe(3); // the setting passed: nothing runs in that folder
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
