@@ -62,7 +62,7 @@ declare module "ioredis" {
   }
 }
 
-/** The scripts on `redis`: ioredis then sends EVALSHA (the script's hash), not its text, on every call. */
+/** The scripts on `redis`: ioredis then sends EVALSHA (the hash), the text only when Redis lacks the script. */
 function withScripts(redis: Redis): Redis {
   if (!Object.hasOwn(redis, "coalesceReadWaiting")) {
     redis.defineCommand("coalesceReadWaiting", { numberOfKeys: 2, lua: READ_WAITING });

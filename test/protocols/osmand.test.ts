@@ -84,18 +84,20 @@ describe("OsmAnd protocol (Traccar Client) on OSMAND_PORT", () => {
    */
   const revoked = async <T>(vehicleId: string, change: () => Promise<T>): Promise<T> => {
     let onMessage = (_channel: string, _raw: string) => {};
-    const delivered = new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const delivered = new Promise<void>((resolve, reject) => {
       onMessage = (_channel, raw) => {
-        const msg = JSON.parse(raw) as { type?: string; vehicleId?: string };
-        if (msg.type === "revoke" && msg.vehicleId === vehicleId) resolve();
+        if (raw.includes('"revoke"') && raw.includes(JSON.stringify(vehicleId))) resolve();
       };
       subscriber.on("message", onMessage);
+      timer = setTimeout(() => reject(new Error(`no revoke of ${vehicleId} within 10 s`)), 10_000);
     });
     try {
       const result = await change();
       await delivered;
       return result;
     } finally {
+      clearTimeout(timer);
       subscriber.off("message", onMessage);
     }
   };
