@@ -1,9 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { alertsSection } from "./alerts.ts";
+import { benchOutput, sections, usageOr, wholeNumber } from "./args.ts";
 import { startNaive, startRelay } from "./baselines.ts";
 import { calibrate, kernelShare, machineCpu } from "./calibration.ts";
 import { idleConnections } from "./connections.ts";
@@ -32,25 +34,33 @@ import { ladder, measureStep } from "./throughput.ts";
  * over TCP and by OsmAnd over HTTP; naive, bare Aedes, Mosquitto), raw storage, overload, idle
  * connections, query latency, alerts (ingest with 100 alert rules against none; alert latency).
  * `--only a,b` runs some of them (throughput, overload, devices, raw, connections, queries, alerts).
+ * Only a full run (no --quick, --only, --repeat or --env) writes those files; any other run writes
+ * its JSON to --out, or to .data/bench/side-run.json with its tables on stdout.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    only: { type: "string" },
-    // settings for the pipeline under test, e.g. --env QUEUE_PARTITIONS=1 (repeatable)
-    env: { type: "string", multiple: true },
-    // a side run (another setting, one section): its JSON to this file, BENCHMARKS.md untouched
-    out: { type: "string" },
-    // the throughput ladders run this many times, each system on a fresh database every time
-    repeat: { type: "string" },
-  },
-});
+const { values: args } = usageOr(() =>
+  parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      // settings for the pipeline under test, e.g. --env QUEUE_PARTITIONS=1 (repeatable)
+      env: { type: "string", multiple: true },
+      // a side run (another setting, one section): its JSON to this file, BENCHMARKS.md untouched
+      out: { type: "string" },
+      // the throughput ladders run this many times, each system on a fresh database every time
+      repeat: { type: "string" },
+    },
+  }),
+);
+const SECTIONS = ["throughput", "overload", "devices", "raw", "connections", "queries", "alerts"];
 const quick = args.quick;
-const repeat = Math.max(1, Number(args.repeat ?? (quick ? 1 : 3)) || 1);
-const only = args.only?.split(",");
+const { repeat, only } = usageOr(() => ({
+  repeat: args.repeat === undefined ? (quick ? 1 : 3) : wholeNumber("repeat", args.repeat, 1, 10),
+  only: args.only === undefined ? undefined : sections(args.only, SECTIONS),
+}));
+const out = benchOutput(args, `${root}.data/bench/side-run.json`);
 const want = (s: string) => !only || only.includes(s);
-const pipelineEnv = envPairs(args.env);
+const pipelineEnv = usageOr(() => envPairs(args.env));
 const cores = cpus().length;
 process.on("exit", killSpawned);
 const log = (m: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -305,15 +315,14 @@ if (want("alerts")) {
 
 results.calibration.kernelShare = kernelShare(cpuAtStart, machineCpu());
 
-if (args.out) {
-  writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`);
-  log(`written: ${args.out} (BENCHMARKS.md untouched)`);
+if (out) {
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  if (!args.out) process.stdout.write(`\n${renderMarkdown(results)}\n`);
+  log(`written: ${out} (BENCHMARKS.md untouched: a full run writes it)`);
   process.exit(0);
 }
-writeFileSync(
-  `${root}load/bench/results${quick ? "-quick" : ""}.json`,
-  `${JSON.stringify(results, null, 2)}\n`,
-);
+writeFileSync(`${root}load/bench/results.json`, `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(`${root}docs/bench-chart.svg`, renderSvg(results));
 const doc = (() => {
   try {

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { type BrokerHeartbeat, isBrokerHeartbeat, readHeartbeats } from "../../core/heartbeat.ts";
 import { redisKeys } from "../../core/redis.ts";
+import { UsageError, usageOr, wholeNumber, wholeNumbers } from "./args.ts";
 import { startDevicePipeline } from "./device-suts.ts";
 import { benchServices, envPairs, killSpawned, startPipeline } from "./suts.ts";
 import { measureStep } from "./throughput.ts";
@@ -13,34 +14,44 @@ import { measureStep } from "./throughput.ts";
  * event-loop delay (its heartbeat) and the worker's batch and replay counters. For questions like
  * "does this setting move PUBACK p99, and why"; writes nothing.
  */
-const { values: args } = parseArgs({
-  options: {
-    rates: { type: "string", default: "6000,9000" },
-    devices: { type: "string", default: "500" },
-    seconds: { type: "string", default: "8" },
-    env: { type: "string", multiple: true },
-    protocol: { type: "string" },
-    // seconds to wait after a step before the broker's and worker's RSS is read again
-    settle: { type: "string", default: "0" },
-  },
+const { values: args } = usageOr(() =>
+  parseArgs({
+    options: {
+      rates: { type: "string", default: "6000,9000" },
+      devices: { type: "string", default: "500" },
+      seconds: { type: "string", default: "8" },
+      env: { type: "string", multiple: true },
+      protocol: { type: "string" },
+      // seconds to wait after a step before the broker's and worker's RSS is read again
+      settle: { type: "string", default: "0" },
+    },
+  }),
+);
+const { rates, devices, seconds, settle } = usageOr(() => ({
+  rates: wholeNumbers("rates", args.rates as string, 1, 1_000_000),
+  devices: wholeNumber("devices", args.devices as string, 1, 100_000),
+  seconds: wholeNumber("seconds", args.seconds as string, 1, 3600),
+  settle: wholeNumber("settle", args.settle as string, 0, 3600),
+}));
+const { protocol, extra } = usageOr(() => {
+  const p = args.protocol;
+  if (p !== undefined && p !== "teltonika-tcp" && p !== "osmand")
+    throw new UsageError(`--protocol wants teltonika-tcp or osmand, got '${p}'`);
+  return { protocol: p as "teltonika-tcp" | "osmand" | undefined, extra: envPairs(args.env) };
 });
 process.on("exit", killSpawned);
 const svc = benchServices();
-const extra = envPairs(args.env);
 const port = Number(process.env.LOGITRACK_BENCH_PORT_BASE ?? 21883) + 1000;
-const protocol = args.protocol;
-if (protocol !== undefined && protocol !== "teltonika-tcp" && protocol !== "osmand")
-  throw new Error(`--protocol wants teltonika-tcp or osmand, got ${protocol}`);
 const pipe = protocol
-  ? await startDevicePipeline(svc, Number(args.devices), port, protocol)
-  : await startPipeline(svc, Number(args.devices), port, extra);
+  ? await startDevicePipeline(svc, devices, port, protocol)
+  : await startPipeline(svc, devices, port, extra);
 const counter = (m: Record<string, string>, k: string) => Number(m[k] ?? 0);
 let before = await pipe.redis.hgetall(redisKeys.metrics);
-for (const rate of (args.rates as string).split(",").map(Number)) {
+for (const rate of rates) {
   const rssBeforeMB = Math.round(pipe.rss() / 2 ** 20);
-  const s = await measureStep(pipe, { rate, fpm: 1, seconds: Number(args.seconds), processes: 2, cores: 2 });
+  const s = await measureStep(pipe, { rate, fpm: 1, seconds, processes: 2, cores: 2 });
   const rssAfterMB = Math.round(pipe.rss() / 2 ** 20);
-  await new Promise((r) => setTimeout(r, Number(args.settle) * 1000));
+  await new Promise((r) => setTimeout(r, settle * 1000));
   const rssSettledMB = Math.round(pipe.rss() / 2 ** 20);
   const after = await pipe.redis.hgetall(redisKeys.metrics);
   const beat: Partial<BrokerHeartbeat> = (await readHeartbeats(pipe.redis)).find(isBrokerHeartbeat) ?? {};

@@ -7,6 +7,7 @@ import { createPool } from "../../core/db.ts";
 import { withLocalServices } from "../../core/local-services.ts";
 import { migrate } from "../../core/migrate.ts";
 import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
+import { UsageError } from "./args.ts";
 import { type CommitLatency, exactCommitLatency } from "./commit-latency.ts";
 import { type CpuGroups, pidFromFile, processTree } from "./cpu.ts";
 import type { Ledger } from "./load.ts";
@@ -102,7 +103,7 @@ export function envPairs(list: readonly string[] | undefined): Record<string, st
   return Object.fromEntries(
     (list ?? []).map((kv) => {
       const i = kv.indexOf("=");
-      if (i < 1) throw new Error(`--env wants KEY=VALUE, got ${kv}`);
+      if (i < 1) throw new UsageError(`--env wants KEY=VALUE, got '${kv}'`);
       return [kv.slice(0, i), kv.slice(i + 1)];
     }),
   );

@@ -184,6 +184,43 @@ describe("benchmark report writer", () => {
     });
     expect(md).toContain("| pipeline single / bare Aedes relay | 0.90 (0.80–1.20) | ≥ 1.0 | **no** |");
     expect(spread([3, undefined, 1, 2])).toEqual({ median: 2, min: 1, max: 3, n: 3 });
+
+    // PUBACK p99 at half the relay's maximum: each repetition's own half, its first step at or above
+    const ladder = (repetition: number, relayMax: number, acks: [number, number][]) => [
+      {
+        sut: "pipeline",
+        mode: "single" as const,
+        devices: 500,
+        repetition,
+        steps: acks.map(([offered, ackP99]) => ({ ...step(offered), ackP99 })),
+        maxSustained: 9000,
+        peakDelivered: 9000,
+      },
+      rep("aedes-relay", relayMax, repetition),
+    ];
+    const half = renderMarkdown({
+      ...results,
+      throughput: [
+        ...ladder(1, 10000, [
+          [3000, 5],
+          [6000, 40],
+          [9000, 300],
+        ]),
+        ...ladder(2, 14000, [
+          [3000, 5],
+          [6000, 20],
+          [9000, 60],
+        ]),
+        ...ladder(3, 8000, [
+          [3000, 5],
+          [6000, 30],
+          [9000, 90],
+        ]),
+      ],
+    });
+    expect(half).toContain(
+      "| PUBACK p99 ms at half the relay's maximum (5,000 / 7,000 / 4,000 fixes/s) | 40.0 (30.0–60.0) | ≤ 50 | yes |",
+    );
     expect(spread([])).toBeUndefined();
   });
 
