@@ -27,17 +27,18 @@ const { values: args } = usageOr(() =>
     },
   }),
 );
-const { rates, devices, seconds, settle } = usageOr(() => ({
-  rates: wholeNumbers("rates", args.rates as string, 1, 1_000_000),
-  devices: wholeNumber("devices", args.devices as string, 1, 100_000),
-  seconds: wholeNumber("seconds", args.seconds as string, 1, 3600),
-  settle: wholeNumber("settle", args.settle as string, 0, 3600),
-}));
-const { protocol, extra } = usageOr(() => {
+const { rates, devices, seconds, settle, protocol, extra } = usageOr(() => {
   const p = args.protocol;
   if (p !== undefined && p !== "teltonika-tcp" && p !== "osmand")
     throw new UsageError(`--protocol wants teltonika-tcp or osmand, got '${p}'`);
-  return { protocol: p as "teltonika-tcp" | "osmand" | undefined, extra: envPairs(args.env) };
+  return {
+    rates: wholeNumbers("rates", args.rates as string, 1, 1_000_000),
+    devices: wholeNumber("devices", args.devices as string, 1, 100_000),
+    seconds: wholeNumber("seconds", args.seconds as string, 1, 3600),
+    settle: wholeNumber("settle", args.settle as string, 0, 3600),
+    protocol: p as "teltonika-tcp" | "osmand" | undefined,
+    extra: envPairs(args.env),
+  };
 });
 process.on("exit", killSpawned);
 const svc = benchServices();
