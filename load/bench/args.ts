@@ -8,9 +8,13 @@ export class UsageError extends Error {
 
 /** A whole number from `min` to `max`, or a UsageError naming `--option`. */
 export function wholeNumber(option: string, text: string, min = 1, max = 10_000_000): number {
+  return whole(`--${option}`, text, min, max);
+}
+
+function whole(name: string, text: string, min: number, max: number, why = ""): number {
   const n = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max)
-    throw new UsageError(`--${option} wants a whole number from ${min} to ${max}, got '${text}'`);
+    throw new UsageError(`${name} wants a whole number from ${min} to ${max}${why}, got '${text}'`);
   return n;
 }
 
@@ -20,6 +24,16 @@ export function wholeNumbers(option: string, text: string, min = 1, max = 10_000
   if (items.some((s) => s.trim() === ""))
     throw new UsageError(`--${option} wants numbers separated by commas, got '${text}'`);
   return items.map((s) => wholeNumber(option, s, min, max));
+}
+
+/**
+ * LOGITRACK_BENCH_PORT_BASE (default 21883): a tool's systems under test listen on ports up to
+ * `span` above it, all of them at most 65535.
+ */
+export function portBase(span: number, env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.LOGITRACK_BENCH_PORT_BASE;
+  if (text === undefined) return 21883;
+  return whole("LOGITRACK_BENCH_PORT_BASE", text, 1, 65535 - span, ` (ports up to ${span} above it)`);
 }
 
 /** The names of `--only`, each one of `known`. */

@@ -1,7 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { benchOutput, sections, UsageError, wholeNumber, wholeNumbers } from "../../../load/bench/args.ts";
+import {
+  benchOutput,
+  portBase,
+  sections,
+  UsageError,
+  wholeNumber,
+  wholeNumbers,
+} from "../../../load/bench/args.ts";
 
 describe("bench command lines (load/bench/args.ts)", () => {
   it("takes whole numbers in range and refuses anything else, naming the option", () => {
@@ -10,6 +17,16 @@ describe("bench command lines (load/bench/args.ts)", () => {
     for (const bad of ["abc", "-5", "0", "1.5", "1e3", "", "99999999999"])
       expect(() => wholeNumber("seconds", bad, 1, 3600), bad).toThrow(/--seconds wants a whole number/);
     expect(() => wholeNumbers("rates", "3000,,6000")).toThrow(UsageError);
+  });
+
+  it("takes LOGITRACK_BENCH_PORT_BASE only when the ports above it stay at most 65535", () => {
+    expect(portBase(3011, {})).toBe(21883);
+    expect(portBase(3011, { LOGITRACK_BENCH_PORT_BASE: "31883" })).toBe(31883);
+    expect(portBase(3011, { LOGITRACK_BENCH_PORT_BASE: "62524" })).toBe(62524);
+    for (const bad of ["62525", "70000", "0", "-1", "abc", "", "2e4"])
+      expect(() => portBase(3011, { LOGITRACK_BENCH_PORT_BASE: bad }), bad).toThrow(
+        /^LOGITRACK_BENCH_PORT_BASE wants a whole number from 1 to 62524 \(ports up to 3011 above it\)/,
+      );
   });
 
   it("knows the bench's sections", () => {
