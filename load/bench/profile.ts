@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { counterField } from "../../core/metrics-catalogue.ts";
 import { type Redis, redisKeys } from "../../core/redis.ts";
+import { portBase, UsageError, usageOr, wholeNumber } from "./args.ts";
 import { startRelay } from "./baselines.ts";
 import { startCpuMeter } from "./cpu.ts";
 import { type CpuProfile, sumProfile, table } from "./cpuprofile-sum.ts";
@@ -18,34 +19,47 @@ import { measureStep } from "./throughput.ts";
  * "busy" is the broker's main thread outside the event loop's wait: JavaScript, native code and the
  * system calls made from them. Profiles stay in .data/cpu-prof/<system>; writes nothing else.
  */
-const { values: args } = parseArgs({
-  options: {
-    systems: { type: "string", default: "pipeline,relay" },
-    rate: { type: "string", default: "2500" },
-    seconds: { type: "string", default: "12" },
-    devices: { type: "string", default: "2000" },
-    env: { type: "string", multiple: true },
-    top: { type: "string", default: "40" },
-  },
+const { values: args } = usageOr(() =>
+  parseArgs({
+    options: {
+      systems: { type: "string", default: "pipeline,relay" },
+      rate: { type: "string", default: "2500" },
+      seconds: { type: "string", default: "12" },
+      devices: { type: "string", default: "2000" },
+      env: { type: "string", multiple: true },
+      top: { type: "string", default: "40" },
+    },
+  }),
+);
+const { systems, rate, seconds, devices, top, extra, base } = usageOr(() => {
+  const systems = (args.systems as string).split(",");
+  for (const s of systems)
+    if (s !== "pipeline" && s !== "relay")
+      throw new UsageError(`--systems wants pipeline and/or relay, got '${args.systems}'`);
+  return {
+    systems,
+    rate: wholeNumber("rate", args.rate as string, 1, 1_000_000),
+    // the window is the step less its first and last second
+    seconds: wholeNumber("seconds", args.seconds as string, 3, 3600),
+    devices: wholeNumber("devices", args.devices as string, 1, 100_000),
+    top: wholeNumber("top", args.top as string, 1, 10_000),
+    extra: envPairs(args.env),
+    // system i listens at base + 3000 + 10 i (a pipeline's WebSocket one above)
+    base: portBase(3000 + 10 * (systems.length - 1) + 1) + 3000,
+  };
 });
 process.on("exit", killSpawned);
-const rate = Number(args.rate);
-const seconds = Number(args.seconds);
-const devices = Number(args.devices);
-const base = Number(process.env.LOGITRACK_BENCH_PORT_BASE ?? 21883) + 3000;
 const step = { rate, fpm: 1, seconds, processes: 2, cores: 2 };
 
-for (const [i, system] of (args.systems as string).split(",").entries()) {
+for (const [i, system] of systems.entries()) {
   const dir = `.data/cpu-prof/${system}`;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=500"];
   const port = base + 10 * i;
   let sut: Sut;
-  if (system === "pipeline")
-    sut = await startPipeline(benchServices(), devices, port, envPairs(args.env), nodeArgs);
-  else if (system === "relay") sut = await startRelay("aedes", devices, port, nodeArgs);
-  else throw new Error(`--systems wants pipeline and/or relay, got ${system}`);
+  if (system === "pipeline") sut = await startPipeline(benchServices(), devices, port, extra, nodeArgs);
+  else sut = await startRelay("aedes", devices, port, nodeArgs);
   const brokerPid = sut.pids()[0] as number;
   // what the broker handled: the pipeline's bridge counts what it queued, the relay's subscriber what it got
   const redis = "redis" in sut ? (sut.redis as Redis) : undefined;
@@ -112,7 +126,7 @@ for (const [i, system] of (args.systems as string).split(",").entries()) {
     );
   console.log(table(sums.byArea, messages, 25).join("\n"));
   console.log("");
-  console.log(table(sums.byFunction, messages, Number(args.top)).join("\n"));
+  console.log(table(sums.byFunction, messages, top).join("\n"));
 }
 process.exit(0);
 

@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../..", import.meta.url));
+
+interface Case {
+  file: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** what stderr's one line names */
+  names: string;
+}
+
+// each a typo that used to start a run, fail in the middle of one or pass unnoticed
+const cases: Case[] = [
+  { file: "load/bench/profile.ts", args: ["--rate", "abc"], names: "--rate" },
+  { file: "load/bench/profile.ts", args: ["--seconds=-5"], names: "--seconds" },
+  { file: "load/bench/profile.ts", args: ["--systems", "pipeline,relai"], names: "--systems" },
+  {
+    file: "load/bench/profile.ts",
+    args: [],
+    env: { LOGITRACK_BENCH_PORT_BASE: "63000" },
+    names: "LOGITRACK_BENCH_PORT_BASE",
+  },
+];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(c: Case): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", c.file, ...c.args], {
+      cwd: root,
+      env: { ...process.env, ...c.env },
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 60_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("bench and soak tools refuse a mistyped number before anything starts", () => {
+  // all spawned at once: tsx's start is most of each
+  const runs = new Map<Case, Promise<Run>>();
+  beforeAll(() => {
+    for (const c of cases) runs.set(c, run(c));
+  });
+
+  for (const c of cases) {
+    const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${v} `);
+    it(`${env.join("")}${c.file} ${c.args.join(" ")}`, async () => {
+      const r = await (runs.get(c) as Promise<Run>);
+      expect(r.code, r.stderr).toBe(2);
+      // one line naming the option, and nothing started
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain(c.names);
+      expect(r.stdout).toBe("");
+    });
+  }
+});
