@@ -11,6 +11,7 @@ import { migrate } from "../../core/migrate.ts";
 import { dailyAggregateSql, updateDailyAnalytics } from "../../worker/derive/daily-analytics.ts";
 import { fixKey, insertLocations } from "../../worker/store/insert-locations.ts";
 import { fleetOf, loadFleet } from "./analytics-data.ts";
+import { UsageError, usageOr, wholeNumber } from "./args.ts";
 
 /**
  * `npm run bench:analytics [-- --rows N --vehicles N --days N --reuse --write]`
@@ -22,14 +23,25 @@ import { fleetOf, loadFleet } from "./analytics-data.ts";
  * loaded database of an earlier run; `--write` puts the section into BENCHMARKS.md.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const { values: args } = parseArgs({
-  options: {
-    rows: { type: "string", default: "10000000" },
-    vehicles: { type: "string", default: "1000" },
-    days: { type: "string", default: "10" },
-    reuse: { type: "boolean", default: false },
-    write: { type: "boolean", default: false },
-  },
+const { values: args } = usageOr(() =>
+  parseArgs({
+    options: {
+      rows: { type: "string", default: "10000000" },
+      vehicles: { type: "string", default: "1000" },
+      days: { type: "string", default: "10" },
+      reuse: { type: "boolean", default: false },
+      write: { type: "boolean", default: false },
+    },
+  }),
+);
+const sizes = usageOr(() => {
+  const rows = wholeNumber("rows", args.rows as string, 1, 1_000_000_000);
+  const vehicles = wholeNumber("vehicles", args.vehicles as string, 1, 100_000);
+  // late fixes go into days 1 to days - 2
+  const days = wholeNumber("days", args.days as string, 3, 366);
+  if (rows < vehicles)
+    throw new UsageError(`--rows wants at least --vehicles (${vehicles}), got '${args.rows}'`);
+  return { rows, vehicles, days };
 });
 const TZ = "Asia/Dubai";
 const MOVING_KMH = 5;
@@ -51,7 +63,7 @@ const url = new URL(env.DATABASE_URL as string);
 const admin = new pg.Client({ connectionString: url.toString() });
 await admin.connect();
 const exists = (await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB])).rowCount === 1;
-const fleet = fleetOf(Number(args.rows), Number(args.vehicles), Number(args.days));
+const fleet = fleetOf(sizes.rows, sizes.vehicles, sizes.days);
 url.pathname = `/${DB}`;
 if (!args.reuse || !exists) {
   await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);

@@ -23,6 +23,8 @@ const cases: Case[] = [
     env: { LOGITRACK_BENCH_PORT_BASE: "63000" },
     names: "LOGITRACK_BENCH_PORT_BASE",
   },
+  { file: "load/bench/analytics.ts", args: ["--rows", "1e9x"], names: "--rows" },
+  { file: "load/bench/analytics.ts", args: ["--days", "2"], names: "--days" },
 ];
 
 interface Run {
