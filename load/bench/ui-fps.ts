@@ -11,6 +11,7 @@ import { channelOf, createRedis } from "../../core/redis.ts";
 import { topics } from "../../core/topics.ts";
 import { addUser } from "../../core/users.ts";
 import { launchChromium } from "../../test/ui/browser.ts";
+import { UsageError, usageOr, wholeNumber } from "./args.ts";
 import { startUiBenchPlatform } from "./ui-platform.ts";
 
 /**
@@ -21,15 +22,26 @@ import { startUiBenchPlatform } from "./ui-platform.ts";
  * process (this file with --publisher), so their MQTT work is not on the API's event loop.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const { values: args } = parseArgs({
-  options: {
-    publisher: { type: "string" },
-    vehicles: { type: "string", default: "5000" },
-    seconds: { type: "string", default: "20" },
-    // mqtt: devices publish through broker, bridge, worker (the product). redis: positions go
-    // straight into the live hash and channel in the bridge's format, to see the UI alone at full rate
-    feed: { type: "string", default: "mqtt" },
-  },
+const { values: args } = usageOr(() =>
+  parseArgs({
+    options: {
+      publisher: { type: "string" },
+      vehicles: { type: "string", default: "5000" },
+      seconds: { type: "string", default: "20" },
+      // mqtt: devices publish through broker, bridge, worker (the product). redis: positions go
+      // straight into the live hash and channel in the bridge's format, to see the UI alone at full rate
+      feed: { type: "string", default: "mqtt" },
+    },
+  }),
+);
+const { vehicles, seconds, feed } = usageOr(() => {
+  if (args.feed !== "mqtt" && args.feed !== "redis")
+    throw new UsageError(`--feed wants mqtt or redis, got '${args.feed}'`);
+  return {
+    vehicles: wholeNumber("vehicles", args.vehicles as string, 1, 100_000),
+    seconds: wholeNumber("seconds", args.seconds as string, 1, 3600),
+    feed: args.feed as "mqtt" | "redis",
+  };
 });
 
 // the fleet drives inside this box; the map shows all of it at zoom 10
@@ -48,8 +60,7 @@ if (args.publisher) await runPublisher(JSON.parse(readFileSync(args.publisher, "
 else await main();
 
 async function main(): Promise<void> {
-  const n = Number(args.vehicles);
-  const seconds = Number(args.seconds);
+  const n = vehicles;
   const platform = await startUiBenchPlatform({
     name: "bench-ui",
     ports: { pg: "54397", redis: "63897" },
@@ -73,7 +84,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ui-fps-"));
   const jobFile = join(dir, "job.json");
   const job: PublisherJob = {
-    feed: args.feed === "redis" ? "redis" : "mqtt",
+    feed,
     redisUrl: config.REDIS_URL,
     url: `mqtt://127.0.0.1:${broker.ports.mqtt}`,
     ids: Array.from({ length: n }, (_, i) => `fps-${i}`),

@@ -25,6 +25,8 @@ const cases: Case[] = [
   },
   { file: "load/bench/analytics.ts", args: ["--rows", "1e9x"], names: "--rows" },
   { file: "load/bench/analytics.ts", args: ["--days", "2"], names: "--days" },
+  { file: "load/bench/ui-fps.ts", args: ["--vehicles", "0"], names: "--vehicles" },
+  { file: "load/bench/ui-fps.ts", args: ["--feed", "reddis"], names: "--feed" },
 ];
 
 interface Run {
