@@ -9,6 +9,7 @@ import { freePort } from "../core/free-port.ts";
 import { type BrokerHeartbeat, isBrokerHeartbeat, readHeartbeats } from "../core/heartbeat.ts";
 import { DEFAULT_QUEUE_PARTITIONS, locationQueueName } from "../core/queues.ts";
 import { redisKeys } from "../core/redis.ts";
+import { UsageError, usageOr, wholeNumber, wholeNumbers } from "../load/bench/args.ts";
 import { bucketPercentile, readBuckets } from "../load/bench/commit-latency.ts";
 import { benchDbUrl, rssOf, spawnReady, startPipeline } from "../load/bench/suts.ts";
 import { type Minute, soakSection } from "./soak-report.ts";
@@ -23,18 +24,36 @@ import { ownChildren, startSoakServices } from "./soak-services.ts";
  * throughput and queue depth. `--write` puts the table into docs/reliability.md.
  * `--ladder 2000,4000,… [--step-seconds S]` instead climbs offered rates to find the maximum.
  */
-const { values: args } = parseArgs({
-  options: {
-    minutes: { type: "string", default: "10" },
-    rate: { type: "string", default: "2000" },
-    devices: { type: "string", default: "500" },
-    publishers: { type: "string", default: "2" },
-    "no-api": { type: "boolean", default: false },
-    write: { type: "boolean", default: false },
-    ladder: { type: "string" },
-    "step-seconds": { type: "string", default: "20" },
-    keep: { type: "boolean", default: false },
-  },
+const { values: args } = usageOr(() =>
+  parseArgs({
+    options: {
+      minutes: { type: "string", default: "10" },
+      rate: { type: "string", default: "2000" },
+      devices: { type: "string", default: "500" },
+      publishers: { type: "string", default: "2" },
+      "no-api": { type: "boolean", default: false },
+      write: { type: "boolean", default: false },
+      ladder: { type: "string" },
+      "step-seconds": { type: "string", default: "20" },
+      keep: { type: "boolean", default: false },
+    },
+  }),
+);
+const { minutes, rate, devicesN, publishersN, ladder, stepS } = usageOr(() => {
+  const devicesN = wholeNumber("devices", args.devices as string, 1, 100_000);
+  // each publisher process its share of the devices
+  const publishersN = wholeNumber("publishers", args.publishers as string, 1, 64);
+  if (publishersN > devicesN)
+    throw new UsageError(`--publishers wants at most --devices (${devicesN}), got '${args.publishers}'`);
+  return {
+    minutes: wholeNumber("minutes", args.minutes as string, 1, 10_080),
+    rate: wholeNumber("rate", args.rate as string, 1, 1_000_000),
+    devicesN,
+    publishersN,
+    ladder: args.ladder === undefined ? undefined : wholeNumbers("ladder", args.ladder, 1, 1_000_000),
+    // a step's first second is not counted
+    stepS: wholeNumber("step-seconds", args["step-seconds"] as string, 2, 3600),
+  };
 });
 const root = fileURLToPath(new URL("..", import.meta.url));
 const log = (m: string) => process.stderr.write(`soak: ${m}\n`);
@@ -66,8 +85,6 @@ process.on("SIGTERM", () => void abort("SIGTERM"));
 process.on("unhandledRejection", (err) => void abort(err));
 process.on("uncaughtException", (err) => void abort(err));
 
-const devicesN = Number(args.devices);
-const publishersN = Number(args.publishers);
 const mqttPort = await freePort();
 // the bench harness would put the WebSocket listener on port + 1, which may be taken
 const pipe = await startPipeline(svc, devicesN, mqttPort, { MQTT_WS_PORT: String(await freePort()) });
@@ -110,7 +127,7 @@ let publishers: ChildProcess[] = [];
 const jobDir = mkdtempSync(join(tmpdir(), "lt-soak-"));
 
 async function startPublishers(rate: number): Promise<void> {
-  const n = Number(args.publishers);
+  const n = publishersN;
   publishers = await Promise.all(
     Array.from({ length: n }, async (_, p) => {
       const file = join(jobDir, `job-${p}.json`);
@@ -120,7 +137,7 @@ async function startPublishers(rate: number): Promise<void> {
           url: `mqtt://127.0.0.1:${mqttPort}`,
           devices: pipe.devices.filter((_, i) => i % n === p),
           rate: rate / n,
-          reportMs: args.ladder ? 1000 : 10_000,
+          reportMs: ladder ? 1000 : 10_000,
         }),
       );
       const child = spawn(
@@ -198,10 +215,9 @@ async function cleanup(): Promise<void> {
 }
 
 // --- ladder: the maximum single-fix throughput
-if (args.ladder) {
-  const stepS = Number(args["step-seconds"]);
+if (ladder) {
   const rows: string[] = [];
-  for (const rate of args.ladder.split(",").map(Number)) {
+  for (const rate of ladder) {
     intervals = [];
     await startPublishers(rate);
     await sleep(3000);
@@ -236,9 +252,7 @@ if (args.ladder) {
 }
 
 // --- soak
-const minutes = Number(args.minutes);
-const rate = Number(args.rate);
-log(`${minutes} min at ${rate} fixes/s from ${devicesN} devices (${args.publishers} publisher processes)`);
+log(`${minutes} min at ${rate} fixes/s from ${devicesN} devices (${publishersN} publisher processes)`);
 await startPublishers(rate);
 const table: Minute[] = [];
 let d0 = await delivered();
@@ -292,7 +306,7 @@ const section = soakSection(table, {
   write: Boolean(args.write),
   withApi: Boolean(api),
   devices: devicesN,
-  publishers: Number(args.publishers),
+  publishers: publishersN,
   processes: Object.keys(processes),
   ackedTotal,
   stored,

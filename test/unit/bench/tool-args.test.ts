@@ -27,6 +27,9 @@ const cases: Case[] = [
   { file: "load/bench/analytics.ts", args: ["--days", "2"], names: "--days" },
   { file: "load/bench/ui-fps.ts", args: ["--vehicles", "0"], names: "--vehicles" },
   { file: "load/bench/ui-fps.ts", args: ["--feed", "reddis"], names: "--feed" },
+  { file: "scripts/soak.ts", args: ["--minutes=-5"], names: "--minutes" },
+  { file: "scripts/soak.ts", args: ["--ladder", "2000,,4000"], names: "--ladder" },
+  { file: "scripts/soak.ts", args: ["--devices", "1", "--publishers", "2"], names: "--publishers" },
 ];
 
 interface Run {
