@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../core/config.ts";
@@ -7,6 +8,7 @@ import { createLogger } from "../../core/logger.ts";
 import { createRedis } from "../../core/redis.ts";
 import { processBatch as processNew } from "../../worker/process-batch.ts";
 import { PartitionCache } from "../../worker/store/partitions.ts";
+import { UsageError, usageOr, wholeNumber } from "./args.ts";
 import { cpuSecondsOf } from "./cpu.ts";
 import { benchDbUrl, benchServices, freshStorage } from "./suts.ts";
 
@@ -18,19 +20,32 @@ import { benchDbUrl, benchServices, freshStorage } from "./suts.ts";
  * the CPU of its one PostgreSQL backend per batch (/proc), and the ratios new / old.
  *   npx tsx load/bench/batch-ab.ts --old /tmp/old-checkout [--batches 60] [--vehicles 100] [--per 5]
  */
-const { values: args } = parseArgs({
-  options: {
-    old: { type: "string" },
-    batches: { type: "string", default: "60" },
-    vehicles: { type: "string", default: "100" },
-    per: { type: "string", default: "5" },
-  },
+const { values: args } = usageOr(() =>
+  parseArgs({
+    options: {
+      old: { type: "string" },
+      batches: { type: "string", default: "60" },
+      vehicles: { type: "string", default: "100" },
+      per: { type: "string", default: "5" },
+    },
+  }),
+);
+const { old, batches, vehicles, per } = usageOr(() => {
+  if (!args.old || !existsSync(`${args.old}/worker/process-batch.ts`))
+    throw new UsageError(
+      `--old wants the checkout to compare with (DIR/worker/process-batch.ts), got '${args.old ?? ""}'`,
+    );
+  return {
+    old: args.old,
+    batches: wholeNumber("batches", args.batches as string, 1, 100_000),
+    vehicles: wholeNumber("vehicles", args.vehicles as string, 1, 10_000),
+    per: wholeNumber("per", args.per as string, 1, 1000),
+  };
 });
-if (!args.old) throw new Error("--old DIR: the checkout to compare with");
-const oldModule = (await import(pathToFileURL(`${args.old}/worker/process-batch.ts`).href)) as {
+const oldModule = (await import(pathToFileURL(`${old}/worker/process-batch.ts`).href)) as {
   processBatch: typeof processNew;
 };
-const oldPartitions = (await import(pathToFileURL(`${args.old}/worker/store/partitions.ts`).href)) as {
+const oldPartitions = (await import(pathToFileURL(`${old}/worker/store/partitions.ts`).href)) as {
   PartitionCache: typeof PartitionCache;
 };
 
@@ -64,8 +79,6 @@ const sides = [
   await side("new", processNew, new PartitionCache(config.PARTITION_INTERVAL)),
 ];
 
-const vehicles = Number(args.vehicles);
-const per = Number(args.per);
 const t0 = Date.now() - 6 * 3_600_000;
 let seq = 0;
 const batch = (fleet: string, i: number): Fix[] =>
@@ -86,7 +99,7 @@ const batch = (fleet: string, i: number): Fix[] =>
   ).flat();
 
 const warmUp = 5;
-for (let i = 0; i < Number(args.batches) + warmUp; i++) {
+for (let i = 0; i < batches + warmUp; i++) {
   const order = i % 2 === 0 ? sides : [...sides].reverse();
   for (const s of order) {
     const fixes = batch(s.name, i);
@@ -109,7 +122,7 @@ const [a, b] = sides as [Side, Side];
 const row = (s: Side) =>
   `${s.name}: ${median(s.ms).toFixed(1)} ms median, ${mean(s.ms).toFixed(1)} ms mean per batch; ` +
   `PostgreSQL backend ${mean(s.cpu).toFixed(1)} ms CPU, worker ${mean(s.node).toFixed(1)} ms CPU per batch`;
-console.log(`${args.batches} batches each of ${vehicles} vehicles × ${per} fixes, interleaved`);
+console.log(`${batches} batches each of ${vehicles} vehicles × ${per} fixes, interleaved`);
 console.log(row(a));
 console.log(row(b));
 console.log(

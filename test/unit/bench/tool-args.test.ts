@@ -26,6 +26,7 @@ const cases: Case[] = [
   { file: "load/bench/ui-fps.ts", args: ["--vehicles", "0"], names: "--vehicles" },
   { file: "scripts/soak.ts", args: ["--minutes=-5"], names: "--minutes" },
   { file: "scripts/soak.ts", args: ["--devices", "1", "--publishers", "2"], names: "--publishers" },
+  { file: "load/bench/batch-ab.ts", args: ["--old", ".", "--batches", "abc"], names: "--batches" },
 ];
 
 interface Run {
