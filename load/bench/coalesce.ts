@@ -5,6 +5,7 @@ import { createLogger } from "../../core/logger.ts";
 import { createLocationQueues } from "../../core/queues.ts";
 import { createRedis, redisKeys } from "../../core/redis.ts";
 import { createWorker } from "../../worker/create-worker.ts";
+import { usageOr, wholeNumber } from "./args.ts";
 import { benchDbUrl, benchServices, freshStorage } from "./suts.ts";
 
 /**
@@ -15,18 +16,25 @@ import { benchDbUrl, benchServices, freshStorage } from "./suts.ts";
  * in this process; fixes/s from its start to the last job completed, and its transactions
  * (worker_batches). The bench's own services (LOGITRACK_BENCH_PG_PORT / _REDIS_PORT).
  */
-const { values: args } = parseArgs({
-  options: {
-    jobs: { type: "string", default: "400" },
-    size: { type: "string", default: "40" },
-    rounds: { type: "string", default: "3" },
-    vehicles: { type: "string", default: "2000" },
-    cap: { type: "string", default: "5000" },
-  },
-});
-const jobs = Number(args.jobs);
-const size = Number(args.size);
-const vehicles = Number(args.vehicles);
+const { values: args } = usageOr(() =>
+  parseArgs({
+    options: {
+      jobs: { type: "string", default: "400" },
+      size: { type: "string", default: "40" },
+      rounds: { type: "string", default: "3" },
+      vehicles: { type: "string", default: "2000" },
+      cap: { type: "string", default: "5000" },
+    },
+  }),
+);
+const { jobs, size, rounds, vehicles, on } = usageOr(() => ({
+  jobs: wholeNumber("jobs", args.jobs as string, 1, 100_000),
+  size: wholeNumber("size", args.size as string, 1, 10_000),
+  rounds: wholeNumber("rounds", args.rounds as string, 1, 100),
+  vehicles: wholeNumber("vehicles", args.vehicles as string, 1, 100_000),
+  // WORKER_COALESCE_MAX_FIXES when on (0 is off)
+  on: wholeNumber("cap", args.cap as string, 1, 10_000_000),
+}));
 const svc = benchServices();
 const PARTITIONS = 4;
 
@@ -86,9 +94,8 @@ async function run(cap: number): Promise<{ fixesPerS: number; transactions: numb
   return { fixesPerS: all.length / seconds, transactions, jobs: queued };
 }
 
-const on = Number(args.cap);
 const results: { on: number[]; off: number[] } = { on: [], off: [] };
-for (let r = 0; r < Number(args.rounds); r++) {
+for (let r = 0; r < rounds; r++) {
   // interleaved, each first in every other round
   for (const mode of r % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const)) {
     const x = await run(mode === "on" ? on : 0);
