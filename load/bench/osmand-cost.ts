@@ -1,5 +1,6 @@
 import { Agent, request } from "node:http";
 import { parseArgs } from "node:util";
+import { portBase, usageOr, wholeNumber } from "./args.ts";
 import { cpuSecondsOf, startCpuMeter } from "./cpu.ts";
 import { startDevicePipeline } from "./device-suts.ts";
 import { benchServices, killSpawned } from "./suts.ts";
@@ -12,17 +13,23 @@ import { benchServices, killSpawned } from "./suts.ts";
  * Every device reports once first (its key then cached), then the measured requests.
  * `--cpu-prof` writes the processes' profiles to .data/cpu-prof. Writes nothing else.
  */
-const { values: args } = parseArgs({
-  options: {
-    requests: { type: "string", default: "6000" },
-    concurrency: { type: "string", default: "32" },
-    "cpu-prof": { type: "boolean", default: false },
-  },
-});
-const n = Number(args.requests);
-const concurrency = Number(args.concurrency);
+const { values: args } = usageOr(() =>
+  parseArgs({
+    options: {
+      requests: { type: "string", default: "6000" },
+      concurrency: { type: "string", default: "32" },
+      "cpu-prof": { type: "boolean", default: false },
+    },
+  }),
+);
+const { n, concurrency, port } = usageOr(() => ({
+  // the fixes' times start an hour ago, a second per 500 requests: none in the future
+  n: wholeNumber("requests", args.requests as string, 1, 1_000_000),
+  concurrency: wholeNumber("concurrency", args.concurrency as string, 1, 1000),
+  // the pipeline at base + 2000 (and + 1), its OsmAnd listener + 5, the API + 6
+  port: portBase(2006) + 2000,
+}));
 process.on("exit", killSpawned);
-const port = Number(process.env.LOGITRACK_BENCH_PORT_BASE ?? 21883) + 2000;
 const profile = args["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir=.data/cpu-prof"] : [];
 const sut = await startDevicePipeline(benchServices(), 500, port, "osmand", profile);
 const apiPid = sut.pids().at(-1) as number;

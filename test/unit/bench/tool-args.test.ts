@@ -28,6 +28,7 @@ const cases: Case[] = [
   { file: "scripts/soak.ts", args: ["--devices", "1", "--publishers", "2"], names: "--publishers" },
   { file: "load/bench/batch-ab.ts", args: ["--old", ".", "--batches", "abc"], names: "--batches" },
   { file: "load/bench/coalesce.ts", args: ["--jobs", "0"], names: "--jobs" },
+  { file: "load/bench/osmand-cost.ts", args: ["--concurrency", "0"], names: "--concurrency" },
 ];
 
 interface Run {
