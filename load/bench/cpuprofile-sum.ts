@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { UsageError, usageOr, wholeNumber } from "./args.ts";
 
 /** The parts of V8's .cpuprofile (node --cpu-prof) this reads. */
 export interface CpuProfile {
@@ -80,24 +81,32 @@ export function table(sums: Map<string, number>, perMessages: number, top: numbe
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   // `node --import tsx load/bench/cpuprofile-sum.ts FILE.cpuprofile --messages N [--from µs --to µs] [--top 40]`
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      messages: { type: "string", default: "1" },
-      from: { type: "string" },
-      to: { type: "string" },
-      top: { type: "string", default: "40" },
-    },
+  const { values, positionals } = usageOr(() =>
+    parseArgs({
+      allowPositionals: true,
+      options: {
+        messages: { type: "string", default: "1" },
+        from: { type: "string" },
+        to: { type: "string" },
+        top: { type: "string", default: "40" },
+      },
+    }),
+  );
+  const { n, from, to, top } = usageOr(() => {
+    const most = Number.MAX_SAFE_INTEGER;
+    const n = wholeNumber("messages", values.messages as string, 1, most);
+    const top = wholeNumber("top", values.top as string, 1, 10_000);
+    // µs of V8's monotonic clock, as profile.ts prints them
+    const from = values.from === undefined ? -Infinity : wholeNumber("from", values.from, 0, most);
+    const to = values.to === undefined ? Infinity : wholeNumber("to", values.to, 0, most);
+    if (to < from) throw new UsageError(`--to wants a time after --from (${from}), got '${values.to}'`);
+    if (positionals.length === 0) throw new UsageError("give one or more .cpuprofile files to sum");
+    return { n, from, to, top };
   });
-  const n = Number(values.messages);
   for (const file of positionals) {
-    const s = sumProfile(
-      JSON.parse(readFileSync(file, "utf8")) as CpuProfile,
-      values.from ? Number(values.from) : -Infinity,
-      values.to ? Number(values.to) : Infinity,
-    );
+    const s = sumProfile(JSON.parse(readFileSync(file, "utf8")) as CpuProfile, from, to);
     console.log(`${file}: busy ${(s.busyUs / n).toFixed(1)} µs per message over ${n} messages`);
     console.log(table(s.byArea, n, 25).join("\n"));
-    console.log(table(s.byFunction, n, Number(values.top)).join("\n"));
+    console.log(table(s.byFunction, n, top).join("\n"));
   }
 }

@@ -29,6 +29,7 @@ const cases: Case[] = [
   { file: "load/bench/batch-ab.ts", args: ["--old", ".", "--batches", "abc"], names: "--batches" },
   { file: "load/bench/coalesce.ts", args: ["--jobs", "0"], names: "--jobs" },
   { file: "load/bench/osmand-cost.ts", args: ["--concurrency", "0"], names: "--concurrency" },
+  { file: "load/bench/cpuprofile-sum.ts", args: ["--messages", "abc"], names: "--messages" },
 ];
 
 interface Run {
