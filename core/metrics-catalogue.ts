@@ -124,6 +124,11 @@ export const pipelineMetrics = {
     help: "client sockets the embedded broker stopped reading while shedding load (read again once it stops)",
     always: true,
   },
+  broker_shed_disconnects: {
+    kind: "counter",
+    help: "clients the embedded broker disconnected while shedding load, not read for BROKER_SHED_DISCONNECT_MS (their devices resend)",
+    always: true,
+  },
   api_login_refused: {
     kind: "labelled",
     help: "logins refused before the password check, by reason (address: per-address limit, account: account backoff)",

@@ -36,6 +36,7 @@ export interface AdmissionDeps {
     | "BROKER_SHED_LOOP_DELAY_MS"
     | "BROKER_SHED_HELD"
     | "BROKER_SHED_QUEUE_MS"
+    | "BROKER_SHED_DISCONNECT_MS"
     | "BROKER_SHED_RESUME_PERCENT"
   >;
   /** the process's hold cap (the bridge's: bridge/hold-cap.ts); a message waiting past it is refused */
@@ -59,7 +60,8 @@ export type Admission = ReturnType<typeof createAdmission>;
  * Every limit the broker puts on a client, in the order the client meets them:
  *   the whole broker   → while overloaded (event-loop delay, held messages, the bridge's queue
  *                        latency at a BROKER_SHED_* threshold) no socket is read and every
- *                        CONNECT is answered CONNACK 3, until the measures fall back (load-shed.ts)
+ *                        CONNECT is answered CONNACK 3, until the measures fall back; a client
+ *                        not read for BROKER_SHED_DISCONNECT_MS is disconnected (load-shed.ts)
  *   CONNECT            → connect rate per source address then overall, authentications in
  *                        progress, client id length (connect-limit.ts): CONNACK 3 or 2, before
  *                        any credential lookup
@@ -98,6 +100,7 @@ export function createAdmission(deps: AdmissionDeps) {
     measure: () => ({ held: held.held + held.waiting, queueMs: deps.queueLatencyMs() }),
     intervalMs: SHED_INTERVAL_MS,
     minShedMs: SHED_MIN_MS,
+    disconnectAfterMs: config.BROKER_SHED_DISCONNECT_MS,
     onStart: (m) => {
       refusedBefore = connect.refused.shedding;
       log.warn(
@@ -108,7 +111,10 @@ export function createAdmission(deps: AdmissionDeps) {
     },
     onStop: (m) => {
       const refused = connect.refused.shedding - refusedBefore;
-      log.info({ ...round(m), paused: m.paused, refused, ms: m.ms }, "shedding stopped: sockets read again");
+      log.info(
+        { ...round(m), paused: m.paused, disconnected: m.disconnected, refused, ms: m.ms },
+        "shedding stopped: sockets read again",
+      );
       deps.onShedding?.(false);
     },
   });

@@ -22,9 +22,14 @@ export interface LoadShedOptions {
   intervalMs: number;
   /** shedding lasts at least this long: reading stopped, the loop delay falls at once */
   minShedMs: number;
+  /**
+   * a client paused this long while shedding lasts is disconnected (0 = paused until it stops): the
+   * publishes it sends meanwhile wait in the kernel, and would be acknowledged that much later
+   */
+  disconnectAfterMs: number;
   onStart: (m: ShedMeasures) => void;
-  /** `paused`: sockets not read when it stopped; `ms`: how long it lasted */
-  onStop: (m: ShedMeasures & { paused: number; ms: number }) => void;
+  /** `paused`: sockets not read when it stopped; `disconnected`: clients closed; `ms`: how long it lasted */
+  onStop: (m: ShedMeasures & { paused: number; disconnected: number; ms: number }) => void;
   now?: () => number;
 }
 
@@ -61,6 +66,14 @@ type GatedClient = Client & {
  * progress stays right (Aedes' own pause() drops them and could leave a client never read again).
  * The keepalive timers of paused clients are refreshed at every sample: a device must not be
  * dropped for the silence the broker imposed.
+ *
+ * Pausing bounds memory, not the wait: a client with no limit on its unacknowledged publishes
+ * keeps writing into a paused socket, and what it wrote is answered as late as the overload lasts.
+ * With `disconnectAfterMs` set, a client still paused that long into shedding is disconnected
+ * instead (the publishes it sent unread are dropped with its socket, unacknowledged, and its device
+ * resends them once a CONNECT is accepted again; the ones already read are stored and answered as
+ * usual). Off by default: devices that keep a window of unacknowledged publishes (Paho's 10, MQTT 5's
+ * Receive Maximum) are not answered late anyway, and the reconnects cost throughput (BENCHMARKS.md).
  */
 export function createLoadShed(o: LoadShedOptions) {
   const now = o.now ?? Date.now;
@@ -69,10 +82,12 @@ export function createLoadShed(o: LoadShedOptions) {
   const gates = new WeakMap<Client, Gate>();
   /** clients whose CONNACK went out, until they are gone */
   const connectedClients = new Set<GatedClient>();
-  const paused = new Set<GatedClient>();
+  /** paused clients, with when they were paused */
+  const paused = new Map<GatedClient, number>();
   let shedding = false;
   let since = 0;
-  const counts = { started: 0, paused: 0 };
+  let disconnectedNow = 0;
+  const counts = { started: 0, paused: 0, disconnected: 0 };
 
   function sample(): ShedMeasures {
     const loopDelayMs = loopDelay.percentile(99) / 1e6;
@@ -87,7 +102,7 @@ export function createLoadShed(o: LoadShedOptions) {
 
   function pause(client: GatedClient): void {
     if (paused.has(client) || !gates.has(client)) return;
-    paused.add(client);
+    paused.set(client, now());
     counts.paused++;
     // its keepalive may be due before the next sample refreshes it: from now on, the silence is ours
     if (client._keepaliveInterval > 0) client._keepaliveTimer?.refresh();
@@ -105,7 +120,7 @@ export function createLoadShed(o: LoadShedOptions) {
 
   /** Reads the paused sockets again, RESUME_SLICE per turn of the loop: not the whole herd at once. */
   function resumeAll(): void {
-    const clients = [...paused];
+    const clients = [...paused.keys()];
     paused.clear();
     let i = 0;
     const step = () => {
@@ -123,17 +138,32 @@ export function createLoadShed(o: LoadShedOptions) {
       shedding = true;
       since = now();
       counts.started++;
+      disconnectedNow = 0;
       for (const c of connectedClients) pause(c);
       o.onStart(m);
       return;
     }
-    for (const c of paused) if (c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();
-    if (now() - since < o.minShedMs || over(m, o.resumeRatio)) return;
+    const t = now();
+    if (t - since < o.minShedMs || over(m, o.resumeRatio)) {
+      for (const [c, at] of paused) {
+        if (o.disconnectAfterMs > 0 && t - at >= o.disconnectAfterMs) disconnect(c);
+        else if (c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();
+      }
+      return;
+    }
     shedding = false;
-    const ms = now() - since;
     const pausedNow = paused.size;
     resumeAll();
-    o.onStop({ ...m, paused: pausedNow, ms });
+    o.onStop({ ...m, paused: pausedNow, disconnected: disconnectedNow, ms: t - since });
+  }
+
+  /** Closes a client paused too long; its deferred reads are dropped with the socket. */
+  function disconnect(c: GatedClient): void {
+    paused.delete(c);
+    connectedClients.delete(c);
+    counts.disconnected++;
+    disconnectedNow++;
+    c.close();
   }
 
   const timer = setInterval(tick, o.intervalMs);
@@ -148,7 +178,7 @@ export function createLoadShed(o: LoadShedOptions) {
     get pausedNow(): number {
       return paused.size;
     },
-    /** times shedding started, sockets paused (each time a socket stopped being read) */
+    /** times shedding started, sockets paused (each time a socket stopped being read), clients disconnected */
     counts: counts as Readonly<typeof counts>,
     /** Puts the gate on a new connection's reader, before Aedes reads a byte of it. */
     gate(client: Client): Client {

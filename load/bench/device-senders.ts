@@ -2,9 +2,9 @@ import { Agent, request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { encodeAvlPacket, imeiHandshake } from "../../simulator/teltonika-codec8.ts";
 
-/** A bench device that is not an MQTT client: sends one message, resolves on its acknowledgement. */
+/** A bench device: sends one message, resolves on its acknowledgement with the time it took, ms. */
 export interface Sender {
-  send(fixes: BenchFix[]): Promise<void>;
+  send(fixes: BenchFix[]): Promise<number>;
   close(): void;
 }
 
@@ -66,10 +66,11 @@ export async function teltonikaSender(url: string, imei: string): Promise<Sender
           io: [{ id: 239, size: 1, value: 1 }],
         })),
       );
+      const t0 = performance.now();
       return new Promise<void>((resolve, reject) => {
         waiting.push({ resolve, reject });
         socket.write(packet);
-      });
+      }).then(() => performance.now() - t0);
     },
     close: () => socket.destroy(),
   };
@@ -103,6 +104,7 @@ export function osmandSender(url: string, deviceKey: string): Sender {
     });
   return {
     async send(fixes) {
+      const t0 = performance.now();
       for (const f of fixes) {
         await post(
           JSON.stringify({
@@ -114,6 +116,7 @@ export function osmandSender(url: string, deviceKey: string): Sender {
           }),
         );
       }
+      return performance.now() - t0;
     },
     close: () => agent.destroy(),
   };

@@ -25,6 +25,10 @@ export interface LoadResult {
   acked: number;
   errors: number;
   fixesAcked: number;
+  /** MQTT devices: PUBLISH packets written, those closed before their PUBACK, reconnects */
+  transmissions: number;
+  refused: number;
+  reconnects: number;
   ackP50: number;
   ackP99: number;
   /** CPU the load generators used, as a share of the machine's cores over the run */
@@ -112,6 +116,9 @@ export async function runLoad<T>(
       acked: sum(results, "acked"),
       errors: sum(results, "errors"),
       fixesAcked: sum(results, "fixesAcked"),
+      transmissions: sum(results, "transmissions"),
+      refused: sum(results, "refused"),
+      reconnects: sum(results, "reconnects"),
       ackP50: samples.percentile(50),
       ackP99: samples.percentile(99),
       loadCpuShare: cpuMs / (wallMs * cores),
@@ -129,7 +136,16 @@ export async function runLoad<T>(
   }
 }
 
-function sum(rs: PublisherResult[], k: "offered" | "sent" | "acked" | "errors" | "fixesAcked"): number {
+type Count =
+  | "offered"
+  | "sent"
+  | "acked"
+  | "errors"
+  | "fixesAcked"
+  | "transmissions"
+  | "refused"
+  | "reconnects";
+function sum(rs: PublisherResult[], k: Count): number {
   return rs.reduce((a, r) => a + r[k], 0);
 }
 

@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { alertsSection } from "./alerts.ts";
-import { benchOutput, sections, usageOr, wholeNumber } from "./args.ts";
+import { benchOutput, portBase, sections, usageOr, wholeNumber } from "./args.ts";
 import { startNaive, startRelay } from "./baselines.ts";
 import { calibrate, kernelShare, machineCpu } from "./calibration.ts";
 import { idleConnections } from "./connections.ts";
@@ -54,10 +54,19 @@ const { values: args } = usageOr(() =>
 );
 const SECTIONS = ["throughput", "overload", "devices", "raw", "connections", "queries", "alerts"];
 const quick = args.quick;
-const { repeat, only } = usageOr(() => ({
-  repeat: args.repeat === undefined ? (quick ? 1 : 3) : wholeNumber("repeat", args.repeat, 1, 10),
-  only: args.only === undefined ? undefined : sections(args.only, SECTIONS),
-}));
+const {
+  repeat,
+  only,
+  portBase: firstPort,
+} = usageOr(() => {
+  const repeat = args.repeat === undefined ? (quick ? 1 : 3) : wholeNumber("repeat", args.repeat, 1, 10);
+  return {
+    repeat,
+    only: args.only === undefined ? undefined : sections(args.only, SECTIONS),
+    // 10 ports per system: six per repetition, four after them (a device pipeline's reach 6 above)
+    portBase: portBase(10 * (6 * repeat + 4) + 6),
+  };
+});
 const out = benchOutput(args, `${root}.data/bench/side-run.json`);
 const want = (s: string) => !only || only.includes(s);
 const pipelineEnv = usageOr(() => envPairs(args.env));
@@ -94,7 +103,7 @@ const processes = 2;
 // half a step's precision (quick) or a quarter's
 const refine = quick ? 1 : 2;
 const steps = { seconds, processes, cores, log, refine };
-let port = Number(process.env.LOGITRACK_BENCH_PORT_BASE ?? 21883);
+let port = firstPort;
 const nextPort = () => (port += 10);
 
 const results: BenchResults = {
@@ -166,6 +175,8 @@ for (let repetition = 1; repetition <= repeat && want("throughput"); repetition+
       recoveredInS,
       loadCpuShare: step.loadCpuShare,
       cpu: step.cpu,
+      refusedTransmissions: step.refusedTransmissions,
+      reconnects: step.reconnects,
     };
     const rc = step.reconciled;
     if (rc) {
@@ -173,6 +184,9 @@ for (let repetition = 1; repetition <= repeat && want("throughput"); repetition+
         `  sent ${rc.sent}, acknowledged ${rc.acked}, stored ${rc.stored}, acknowledged but not stored ${rc.ackedNotStored}, stored unacknowledged ${rc.storedNotAcked}`,
       );
     }
+    log(
+      `  ${step.reconnects ?? 0} connections closed by the broker, ${step.refusedTransmissions ?? 0} publishes sent again`,
+    );
   }
   await pipe.stop();
 

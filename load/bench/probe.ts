@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { type BrokerHeartbeat, isBrokerHeartbeat, readHeartbeats } from "../../core/heartbeat.ts";
 import { redisKeys } from "../../core/redis.ts";
-import { UsageError, usageOr, wholeNumber, wholeNumbers } from "./args.ts";
+import { portBase, UsageError, usageOr, wholeNumber, wholeNumbers } from "./args.ts";
 import { startDevicePipeline } from "./device-suts.ts";
 import { benchServices, envPairs, killSpawned, startPipeline } from "./suts.ts";
 import { measureStep } from "./throughput.ts";
@@ -27,7 +27,7 @@ const { values: args } = usageOr(() =>
     },
   }),
 );
-const { rates, devices, seconds, settle, protocol, extra } = usageOr(() => {
+const { rates, devices, seconds, settle, protocol, extra, port } = usageOr(() => {
   const p = args.protocol;
   if (p !== undefined && p !== "teltonika-tcp" && p !== "osmand")
     throw new UsageError(`--protocol wants teltonika-tcp or osmand, got '${p}'`);
@@ -38,11 +38,12 @@ const { rates, devices, seconds, settle, protocol, extra } = usageOr(() => {
     settle: wholeNumber("settle", args.settle as string, 0, 3600),
     protocol: p as "teltonika-tcp" | "osmand" | undefined,
     extra: envPairs(args.env),
+    // the pipeline listens 1000 above it; a device pipeline's HTTP port 6 above that
+    port: portBase(1006) + 1000,
   };
 });
 process.on("exit", killSpawned);
 const svc = benchServices();
-const port = Number(process.env.LOGITRACK_BENCH_PORT_BASE ?? 21883) + 1000;
 const pipe = protocol
   ? await startDevicePipeline(svc, devices, port, protocol)
   : await startPipeline(svc, devices, port, extra);
@@ -81,6 +82,10 @@ for (const rate of rates) {
         started: delta("broker_shedding"),
         socketsPaused: delta("broker_sockets_paused"),
         connectsRefused: delta("broker_connects_refused:shedding"),
+        disconnected: delta("broker_shed_disconnects"),
+        // the devices' side: publishes closed unanswered (sent again), and their reconnects
+        resent: s.refusedTransmissions,
+        reconnects: s.reconnects,
       },
     }),
   );

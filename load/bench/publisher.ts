@@ -32,14 +32,31 @@ export interface PublisherResult {
   acked: number;
   errors: number;
   fixesAcked: number;
+  /** publish→PUBACK of each acknowledged transmission, ms (thinned) */
   ackMs: number[];
+  /** MQTT devices: PUBLISH packets written (a resend counts again) */
+  transmissions: number;
+  /** MQTT devices: transmissions whose connection closed before their PUBACK (sent again) */
+  refused: number;
+  /** MQTT devices: connections the broker closed that the device opened again */
+  reconnects: number;
   cpuMs: number;
   wallMs: number;
 }
 
 const job: PublisherJob = JSON.parse(readFileSync(process.argv[2] as string, "utf8"));
+/** set once the run and its grace period are over: devices stop reconnecting */
+let stopped = false;
+/** MQTT devices: PUBLISH packets written, those whose connection closed before their PUBACK, reconnects */
+const mqttCounts = { transmissions: 0, refused: 0, reconnects: 0 };
+/**
+ * QoS 1 publishes a device has unacknowledged at once; the next wait in the device. Paho's default
+ * (OwnTracks and many modem stacks use Paho), and what MQTT 5 calls Receive Maximum.
+ */
+const MAX_INFLIGHT = 10;
+
 /** Connects like a fleet after a restart: in waves, retrying a refusal (the broker's connect-storm limit) with backoff. */
-async function connectDevice(d: PublisherJob["devices"][number]): Promise<MqttClient> {
+async function connectDevice(d: PublisherJob["devices"][number], maxAttempts = 30): Promise<MqttClient> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await mqtt.connectAsync(job.url, {
@@ -49,36 +66,124 @@ async function connectDevice(d: PublisherJob["devices"][number]): Promise<MqttCl
         keepalive: 60,
       });
     } catch (err) {
-      if (attempt >= 30) throw err;
+      if (attempt >= maxAttempts || stopped) throw err;
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 200 * Math.min(attempt + 1, 10)));
     }
   }
 }
-/** An MQTT device publishes its fixes as native JSON on the job's topic. */
-function mqttSender(c: MqttClient, id: string): Sender {
+
+/**
+ * An MQTT device publishing its fixes as native JSON on the job's topic, as a tracker with a store
+ * and forward buffer does: at most MAX_INFLIGHT publishes unacknowledged, the others kept in the
+ * device until one is answered; when the broker closes its connection (shedding load,
+ * broker/limits/load-shed.ts) the publishes it had not acknowledged are kept too, the device
+ * reconnects with backoff (CONNACK 3 while the broker sheds) and sends them again as new
+ * publishes. `send` resolves with the publish→PUBACK time of the transmission that was
+ * acknowledged (the broker's answer, not the device's backlog); the fix's own delay, from its
+ * recordedAt and resends included, is the bench's commit latency.
+ */
+async function mqttDevice(d: PublisherJob["devices"][number]): Promise<Sender> {
   const topic = (
     job.topic ?? (job.fixesPerMessage === 1 ? "fleet/{id}/location" : "fleet/{id}/locations")
-  ).replace("{id}", id);
+  ).replace("{id}", d.id);
   const one = (f: BenchFix) =>
     `{"lat":${f.lat.toFixed(6)},"lng":${f.lng.toFixed(6)},"recordedAt":${f.recordedAt},"speed":${f.speed},"heading":${f.heading}}`;
+  let client: MqttClient | undefined;
+  /** the connected client's transmissions not yet answered: failed at once when it closes */
+  let inFlight = new Set<(err: Error) => void>();
+  const connected: (() => void)[] = [];
+  /** transmissions in flight, and the sends waiting for one of the MAX_INFLIGHT slots, in order */
+  let busy = 0;
+  const slots: (() => void)[] = [];
+  /** a slot freed goes to the first send waiting for one, else back to the pool */
+  const release = () => {
+    const next = slots.shift();
+    if (next) next();
+    else busy--;
+  };
+
+  function attach(c: MqttClient): void {
+    client = c;
+    c.once("close", () => {
+      client = undefined;
+      const lost = inFlight;
+      inFlight = new Set();
+      for (const fail of lost) fail(new Error("connection closed before the PUBACK"));
+      // mqtt.js keeps a closed client's QoS 1 messages for a reconnect of its own: drop them
+      c.end(true);
+      if (!stopped) void reconnect();
+      else for (const w of connected.splice(0)) w();
+    });
+    for (const w of connected.splice(0)) w();
+  }
+  async function reconnect(): Promise<void> {
+    mqttCounts.reconnects++;
+    try {
+      attach(await connectDevice(d, Number.POSITIVE_INFINITY));
+    } catch {
+      for (const w of connected.splice(0)) w();
+    }
+  }
+  function transmit(c: MqttClient, payload: string): Promise<number> {
+    mqttCounts.transmissions++;
+    const t0 = performance.now();
+    return new Promise<number>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        inFlight.delete(fail);
+        reject(err);
+      };
+      inFlight.add(fail);
+      c.publishAsync(topic, payload, { qos: job.qos }).then(() => {
+        if (settled) return;
+        settled = true;
+        inFlight.delete(fail);
+        resolve(performance.now() - t0);
+      }, fail);
+    });
+  }
+  attach(await connectDevice(d));
   return {
     send: async (fixes) => {
-      await c.publishAsync(
-        topic,
-        fixes.length === 1 ? one(fixes[0] as BenchFix) : `[${fixes.map(one).join(",")}]`,
-        {
-          qos: job.qos,
-        },
-      );
+      const payload = fixes.length === 1 ? one(fixes[0] as BenchFix) : `[${fixes.map(one).join(",")}]`;
+      for (;;) {
+        while (!client) {
+          if (stopped) throw new Error("device stopped");
+          await new Promise<void>((r) => connected.push(r));
+        }
+        // a slot: taken now, or handed over by the transmission that freed it
+        if (busy < MAX_INFLIGHT) busy++;
+        else await new Promise<void>((r) => slots.push(r));
+        if (!client) {
+          // the connection went while it waited: the slot goes on, this waits to reconnect
+          release();
+          continue;
+        }
+        try {
+          return await transmit(client, payload);
+        } catch {
+          // closed before its PUBACK: kept, sent again once connected
+          mqttCounts.refused++;
+        } finally {
+          release();
+        }
+      }
     },
-    close: () => void c.endAsync(true).catch(() => {}),
+    close: () => {
+      const c = client;
+      client = undefined;
+      for (const w of connected.splice(0)) w();
+      if (c) void c.endAsync(true).catch(() => {});
+    },
   };
 }
 
 async function openSender(d: PublisherJob["devices"][number]): Promise<Sender> {
   if (job.protocol === "teltonika-tcp") return teltonikaSender(job.url, d.imei as string);
   if (job.protocol === "osmand") return osmandSender(job.url, d.deviceKey as string);
-  return mqttSender(await connectDevice(d), d.id);
+  return mqttDevice(d);
 }
 
 const clients: Sender[] = [];
@@ -131,16 +236,16 @@ await new Promise<void>((resolve) => {
     while (sent < due) {
       const i = seq++ % clients.length;
       const c = clients[i] as Sender;
-      const t0 = performance.now();
       const n = sent++;
       const fixes = fixesFor(i);
       if (ledger) ledger.push(i, (fixes[fixes.length - 1] as BenchFix).recordedAt);
       pending.push(
         c.send(fixes).then(
-          () => {
+          (ms) => {
             acked++;
             if (ackedFlags) ackedFlags[n] = 1;
-            samples.add(performance.now() - t0);
+            // the acknowledged transmission's own time (an MQTT device may have sent it again)
+            samples.add(ms);
           },
           () => {
             errors++;
@@ -152,6 +257,7 @@ await new Promise<void>((resolve) => {
 });
 // give outstanding acks up to 10 s
 await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 10_000))]);
+stopped = true;
 const cpu = process.cpuUsage(startCpu);
 const result: PublisherResult = {
   offered: Math.round(job.rate * job.seconds),
@@ -160,6 +266,7 @@ const result: PublisherResult = {
   errors,
   fixesAcked: acked * job.fixesPerMessage,
   ackMs: samples.thin(),
+  ...mqttCounts,
   cpuMs: (cpu.user + cpu.system) / 1000,
   wallMs: performance.now() - start,
 };

@@ -109,6 +109,11 @@ export function renderMarkdown(r: BenchResults): string {
         `| ${fmt(rc.sent)} | ${fmt(rc.acked)} | ${fmt(rc.stored)} | ${fmt(rc.ackedNotStored)} | ${fmt(rc.storedNotAcked)} | ${fmt(rc.sent - rc.acked - rc.storedNotAcked)} |`,
       );
     }
+    if (o.refusedTransmissions !== undefined) {
+      out.push(
+        `\nThe broker closed ${fmt(o.reconnects ?? 0)} connections it had not read for BROKER_SHED_DISCONNECT_MS; their devices reconnected and sent ${fmt(o.refusedTransmissions)} publishes again (PUBACK p99 is per transmission; commit p99 counts from the fix's own time, resends included).`,
+      );
+    }
   }
   if (r.connections) {
     const c = r.connections;

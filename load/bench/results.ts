@@ -24,6 +24,11 @@ export interface Step {
   rssMB: number;
   /** per message, when the step asked for it (the overload step) */
   reconciled?: Reconciliation | undefined;
+  /** MQTT devices: PUBLISH packets written (a resend counts again), those whose connection the
+   * broker closed before their PUBACK (shedding: sent again), and the reconnects that followed */
+  transmissions?: number | undefined;
+  refusedTransmissions?: number | undefined;
+  reconnects?: number | undefined;
   sustained: boolean;
   /** why a step was not sustained, e.g. "delivered 80 %", "commit p99 1,240 ms", "generator sent 91 %" */
   failed?: string | undefined;
@@ -80,6 +85,9 @@ export interface OverloadRun {
   loadCpuShare?: number | undefined;
   /** CPU used by the system's processes during the overload, in cores */
   cpu?: Record<string, number> | undefined;
+  /** publishes sent again after the broker closed their connection unanswered, and reconnects */
+  refusedTransmissions?: number | undefined;
+  reconnects?: number | undefined;
 }
 
 export interface ConnectionsRun {

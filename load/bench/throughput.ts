@@ -148,6 +148,9 @@ export async function measureStep(
     cpu,
     rssMB: peakRss / 2 ** 20,
     reconciled,
+    transmissions: result.transmissions,
+    refusedTransmissions: result.refused,
+    reconnects: result.reconnects,
     sustained: failed === undefined,
     failed,
   };

@@ -7,7 +7,7 @@ import { clientIdOf } from "../support/client-id.ts";
 import { startPlatform, type TestPlatform } from "../support/platform.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { sleep, waitFor } from "../support/wait.ts";
-import { connectPacket, openRaw, type RawConnection } from "./support/raw-mqtt.ts";
+import { connectPacket, openRaw, publishPacket, type RawConnection } from "./support/raw-mqtt.ts";
 
 // Load shedding (broker/limits/load-shed.ts): with a BROKER_SHED_* threshold tiny and its measure
 // pushed past it for real (the event loop held busy, or the queue's Redis stopped), the broker
@@ -66,7 +66,10 @@ describe("broker load shedding", () => {
   }
 
   it("sheds at BROKER_SHED_LOOP_DELAY_MS: CONNACK 3, clients not read nor dropped for keepalive, nothing lost", async () => {
-    p = await startPlatform({ env: { BROKER_SHED_LOOP_DELAY_MS: "100", BATCH_MS: "5" } });
+    // paused only, however long it lasts (the disconnect is the next test's)
+    p = await startPlatform({
+      env: { BROKER_SHED_LOOP_DELAY_MS: "100", BROKER_SHED_DISCONNECT_MS: "0", BATCH_MS: "5" },
+    });
     const platform = p;
     const [a, b] = (await p.register("shedloop", 2)) as [DeviceCredentials, DeviceCredentials];
     const device = await connectDevice(platform, a);
@@ -123,6 +126,64 @@ describe("broker load shedding", () => {
     );
     expect(Number(fields[counterField("broker_shedding")])).toBeGreaterThanOrEqual(1);
     expect(Number(fields[counterField("broker_sockets_paused")])).toBeGreaterThanOrEqual(2);
+  });
+
+  it("disconnects a client not read for BROKER_SHED_DISCONNECT_MS: no PUBACK for what it sent unread, resent after and stored once", async () => {
+    p = await startPlatform({
+      env: { BROKER_SHED_LOOP_DELAY_MS: "100", BROKER_SHED_DISCONNECT_MS: "600", BATCH_MS: "5" },
+    });
+    const platform = p;
+    const [a] = (await p.register("sheddisc", 1)) as [DeviceCredentials];
+    let device: RawConnection | undefined;
+    while (!device) {
+      await shedding(platform, false, "no shedding before connecting");
+      const c = await connack(platform, a);
+      if (c.code === 0) device = c.raw;
+    }
+    const connected = device;
+
+    busy = setInterval(() => {
+      const t = performance.now();
+      while (performance.now() - t < 300) {}
+    }, 20);
+    await shedding(platform, true, "shedding to start");
+    const n = 10;
+    // written while its socket is not read: the kernel holds them
+    for (let i = 0; i < n; i++)
+      connected.socket.write(publishPacket(`fleet/${a.id}/location`, fix(i), 1, i + 1));
+    const closedAt = await Promise.race([
+      connected.closed.then(() => "closed" as const),
+      sleep(8000).then(() => "open" as const),
+    ]);
+    expect(closedAt).toBe("closed");
+    expect(platform.broker.limits.shedding.shedding).toBe(true);
+    // CONNACK 0 is all it got: no PUBACK (0x40) for the publishes it sent unread
+    expect([...connected.received()]).toEqual([0x20, 0x02, 0x00, 0x00]);
+    expect(platform.broker.limits.shedding.counts.disconnected).toBeGreaterThanOrEqual(1);
+    // reconnecting while the broker still sheds: CONNACK 3, which devices retry
+    expect((await connack(platform, a)).code).toBe(3);
+
+    clearInterval(busy);
+    await shedding(platform, false, "shedding to stop");
+    // the device sends them again once connected: every one acknowledged, stored once
+    const again = await connectDevice(platform, a);
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => again.publishAsync(`fleet/${a.id}/location`, fix(i), { qos: 1 })),
+    );
+    await waitFor(
+      () => platform.rowCount(),
+      (c) => c >= n,
+      { what: `${n} rows` },
+    );
+    expect(await platform.rowCount()).toBe(n);
+    const fields = await waitFor(
+      () => platform.redis.hgetall(redisKeys.metrics),
+      (f) => Number(f[counterField("broker_shed_disconnects")] ?? 0) >= 1,
+      { what: "the shedding disconnects in the metrics hash" },
+    );
+    expect(Number(fields[counterField("broker_shed_disconnects")])).toBe(
+      platform.broker.limits.shedding.counts.disconnected,
+    );
   });
 
   it.each([

@@ -233,6 +233,7 @@ describe("configuration pieces keep their defaults", () => {
         BROKER_SHED_LOOP_DELAY_MS: 1000,
         BROKER_SHED_HELD: 20_000,
         BROKER_SHED_QUEUE_MS: 5000,
+        BROKER_SHED_DISCONNECT_MS: 0,
         BROKER_SHED_RESUME_PERCENT: 50,
       },
     ],
