@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type pg from "pg";
+import { type RunResult, runToEnd } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
 
 /**
@@ -27,38 +28,9 @@ export const connectArgs = (b: Broker, creds?: Credentials): string[] => [
   ...(creds ? ["-u", creds.username, "-P", creds.password] : []),
 ];
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs mosquitto_pub to completion (it waits for the PUBACK at QoS 1). */
 export function mosquittoPub(args: string[], timeoutMs = 60_000): Promise<RunResult> {
-  return run("mosquitto_pub", args, timeoutMs);
-}
-
-function run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${cmd} ${args.join(" ")} did not finish in ${timeoutMs} ms: ${stderr}`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runToEnd("mosquitto_pub", args, { timeoutMs });
 }
 
 export interface Subscriber {

@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { type RunResult, runToEnd } from "../../support/processes.ts";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -32,36 +32,16 @@ const cases: Case[] = [
   { file: "load/bench/cpuprofile-sum.ts", args: ["--messages", "abc"], names: "--messages" },
 ];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(c: Case): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", c.file, ...c.args], {
-      cwd: root,
-      env: { ...process.env, ...c.env },
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 60_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+/** the tool with its arguments and environment, from the repository's root */
+const run = (c: Case): Promise<RunResult> =>
+  runToEnd(process.execPath, ["--import", "tsx", c.file, ...c.args], {
+    cwd: root,
+    env: { ...process.env, ...c.env },
   });
-}
 
 describe("bench and soak tools refuse a mistyped number before anything starts", () => {
   // all spawned at once: tsx's start is most of each
-  const runs = new Map<Case, Promise<Run>>();
+  const runs = new Map<Case, Promise<RunResult>>();
   beforeAll(() => {
     for (const c of cases) runs.set(c, run(c));
   });
@@ -69,7 +49,7 @@ describe("bench and soak tools refuse a mistyped number before anything starts",
   for (const c of cases) {
     const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${v} `);
     it(`${env.join("")}${c.file} ${c.args.join(" ")}`, async () => {
-      const r = await (runs.get(c) as Promise<Run>);
+      const r = await (runs.get(c) as Promise<RunResult>);
       expect(r.code, r.stderr).toBe(2);
       // one line naming the option, and nothing started
       expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
