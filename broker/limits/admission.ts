@@ -101,6 +101,8 @@ export function createAdmission(deps: AdmissionDeps) {
     intervalMs: SHED_INTERVAL_MS,
     minShedMs: SHED_MIN_MS,
     disconnectAfterMs: config.BROKER_SHED_DISCONNECT_MS,
+    // the disconnect count reaches the metrics while shedding lasts, not only when it stops
+    onDisconnect: () => deps.onShedding?.(true),
     onStart: (m) => {
       refusedBefore = connect.refused.shedding;
       log.warn(

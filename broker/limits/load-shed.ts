@@ -28,6 +28,8 @@ export interface LoadShedOptions {
    */
   disconnectAfterMs: number;
   onStart: (m: ShedMeasures) => void;
+  /** clients disconnected at one sample (disconnectAfterMs), for the metrics while shedding lasts */
+  onDisconnect?: (n: number) => void;
   /** `paused`: sockets not read when it stopped; `disconnected`: clients closed; `ms`: how long it lasted */
   onStop: (m: ShedMeasures & { paused: number; disconnected: number; ms: number }) => void;
   now?: () => number;
@@ -69,11 +71,14 @@ type GatedClient = Client & {
  *
  * Pausing bounds memory, not the wait: a client with no limit on its unacknowledged publishes
  * keeps writing into a paused socket, and what it wrote is answered as late as the overload lasts.
- * With `disconnectAfterMs` set, a client still paused that long into shedding is disconnected
- * instead (the publishes it sent unread are dropped with its socket, unacknowledged, and its device
- * resends them once a CONNECT is accepted again; the ones already read are stored and answered as
- * usual). Off by default: devices that keep a window of unacknowledged publishes (Paho's 10, MQTT 5's
- * Receive Maximum) are not answered late anyway, and the reconnects cost throughput (BENCHMARKS.md).
+ * With `disconnectAfterMs` set, a client still paused that long into shedding with something unread
+ * is disconnected instead: the publishes it sent unread are dropped with its socket, unacknowledged,
+ * and its device resends them once a CONNECT is accepted again; the ones already read are stored,
+ * their PUBACKs lost with the socket, so the device resends those too and they are stored once
+ * (fixes are unique per vehicle and time). Its Last Will is published, as for any unclean close, and
+ * its vehicle goes offline if shedding outlasts PRESENCE_GRACE_S. Off by default: devices that keep
+ * a window of unacknowledged publishes (Paho Java's 10, MQTT 5's Receive Maximum) are not answered
+ * late anyway, and the reconnects cost throughput (BENCHMARKS.md).
  */
 export function createLoadShed(o: LoadShedOptions) {
   const now = o.now ?? Date.now;
@@ -145,10 +150,12 @@ export function createLoadShed(o: LoadShedOptions) {
     }
     const t = now();
     if (t - since < o.minShedMs || over(m, o.resumeRatio)) {
+      const before = counts.disconnected;
       for (const [c, at] of paused) {
-        if (o.disconnectAfterMs > 0 && t - at >= o.disconnectAfterMs) disconnect(c);
+        if (o.disconnectAfterMs > 0 && t - at >= o.disconnectAfterMs && unread(c)) disconnect(c);
         else if (c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();
       }
+      if (counts.disconnected > before) o.onDisconnect?.(counts.disconnected - before);
       return;
     }
     shedding = false;
@@ -157,10 +164,21 @@ export function createLoadShed(o: LoadShedOptions) {
     o.onStop({ ...m, paused: pausedNow, disconnected: disconnectedNow, ms: t - since });
   }
 
+  /**
+   * Whether a paused client sent something not read yet: a read deferred, or bytes in its stream's
+   * buffer. A client with nothing unread (an idle device, a subscriber) waits for no PUBACK and
+   * stays connected.
+   */
+  function unread(c: GatedClient): boolean {
+    return (gates.get(c)?.deferred ?? 0) > 0 || c.conn.readableLength > 0;
+  }
+
   /** Closes a client paused too long; its deferred reads are dropped with the socket. */
   function disconnect(c: GatedClient): void {
     paused.delete(c);
     connectedClients.delete(c);
+    // already closing (its clientDisconnect not yet emitted): nothing to close, nothing to count
+    if (c.closed) return;
     counts.disconnected++;
     disconnectedNow++;
     c.close();

@@ -63,8 +63,9 @@ const {
   return {
     repeat,
     only: args.only === undefined ? undefined : sections(args.only, SECTIONS),
-    // 10 ports per system: six per repetition, four after them (a device pipeline's reach 6 above)
-    portBase: portBase(10 * (6 * repeat + 4) + 6),
+    // 10 ports per system: four per repetition (pipeline, two relays, naive), six after them (two
+    // device pipelines, connections, queries, two alert pipelines); a device pipeline's reach 6 above
+    portBase: portBase(10 * (4 * repeat + 6) + 6),
   };
 });
 const out = benchOutput(args, `${root}.data/bench/side-run.json`);
@@ -185,7 +186,7 @@ for (let repetition = 1; repetition <= repeat && want("throughput"); repetition+
       );
     }
     log(
-      `  ${step.reconnects ?? 0} connections closed by the broker, ${step.refusedTransmissions ?? 0} publishes sent again`,
+      `  ${step.reconnects ?? 0} device connections closed by the broker (any cause), ${step.refusedTransmissions ?? 0} publishes sent again`,
     );
   }
   await pipe.stop();

@@ -50,8 +50,8 @@ let stopped = false;
 /** MQTT devices: PUBLISH packets written, those whose connection closed before their PUBACK, reconnects */
 const mqttCounts = { transmissions: 0, refused: 0, reconnects: 0 };
 /**
- * QoS 1 publishes a device has unacknowledged at once; the next wait in the device. Paho's default
- * (OwnTracks and many modem stacks use Paho), and what MQTT 5 calls Receive Maximum.
+ * QoS 1 publishes a device has unacknowledged at once; the next wait in the device. Paho Java's
+ * default (OwnTracks Android uses it; Paho Python's is 20); MQTT 5 calls the limit Receive Maximum.
  */
 const MAX_INFLIGHT = 10;
 

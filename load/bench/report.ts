@@ -109,9 +109,9 @@ export function renderMarkdown(r: BenchResults): string {
         `| ${fmt(rc.sent)} | ${fmt(rc.acked)} | ${fmt(rc.stored)} | ${fmt(rc.ackedNotStored)} | ${fmt(rc.storedNotAcked)} | ${fmt(rc.sent - rc.acked - rc.storedNotAcked)} |`,
       );
     }
-    if (o.refusedTransmissions !== undefined) {
+    if (o.reconnects) {
       out.push(
-        `\nThe broker closed ${fmt(o.reconnects ?? 0)} connections it had not read for BROKER_SHED_DISCONNECT_MS; their devices reconnected and sent ${fmt(o.refusedTransmissions)} publishes again (PUBACK p99 is per transmission; commit p99 counts from the fix's own time, resends included).`,
+        `\nThe broker closed ${fmt(o.reconnects)} device connections (shedding, the hold cap or a rate limit); the devices reconnected and sent ${fmt(o.refusedTransmissions ?? 0)} unanswered publishes again (PUBACK p99 is per transmission; commit p99 counts from the fix's own time, resends included).`,
       );
     }
   }
