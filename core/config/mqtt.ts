@@ -107,7 +107,7 @@ export const mqttLimitVars = z.object({
   BROKER_SHED_DISCONNECT_MS: nonNegativeInt
     .default(0)
     .describe(
-      "a client the broker has not read for this long while it sheds load is disconnected (its device resends what was not acknowledged once a CONNECT is accepted again), so that no PUBACK waits as long as the overload lasts; for clients with no limit on unacknowledged publishes, at a cost in throughput (BENCHMARKS.md). 0 = paused until shedding stops",
+      "a client with something unread that the broker has not read for this long while it sheds load is disconnected (its device resends what was not acknowledged once a CONNECT is accepted again), so that no PUBACK waits as long as the overload lasts; for clients with no limit on unacknowledged publishes, at a cost in throughput (BENCHMARKS.md). 0 = paused until shedding stops",
     ),
   BROKER_SHED_RESUME_PERCENT: positiveInt
     .max(100)
