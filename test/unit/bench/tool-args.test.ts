@@ -30,6 +30,7 @@ const cases: Case[] = [
   { file: "load/bench/coalesce.ts", args: ["--jobs", "0"], names: "--jobs" },
   { file: "load/bench/osmand-cost.ts", args: ["--concurrency", "0"], names: "--concurrency" },
   { file: "load/bench/cpuprofile-sum.ts", args: ["--messages", "abc"], names: "--messages" },
+  { file: "load/bench/track-split.ts", args: ["--rounds", "0"], names: "--rounds" },
 ];
 
 /** the tool with its arguments and environment, from the repository's root */
