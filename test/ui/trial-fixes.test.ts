@@ -75,7 +75,9 @@ describe("trial fixes in Chromium", () => {
     const p = await newPage();
     await logIn(p, ui.baseUrl, ui.admin);
     await tab(p, "Geofences").click();
-    expect(await p.getByRole("button", { name: "Draw a geofence on the map" }).count()).toBe(1);
+    // geoman adds its toolbar once the map knows the user may edit: wait for it, then it is one named button
+    const draw = p.getByRole("button", { name: "Draw a geofence on the map" });
+    await expect.poll(() => draw.count(), poll).toBe(1);
   });
 
   it("groups: a tick shows at once and holds while saving; the last group is not silently unticked", async () => {
