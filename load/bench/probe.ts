@@ -3,16 +3,19 @@ import { type BrokerHeartbeat, isBrokerHeartbeat, readHeartbeats } from "../../c
 import { redisKeys } from "../../core/redis.ts";
 import { portBase, UsageError, usageOr, wholeNumber, wholeNumbers } from "./args.ts";
 import { startDevicePipeline } from "./device-suts.ts";
-import { benchServices, envPairs, killSpawned, startPipeline } from "./suts.ts";
+import { statementCosts, statementTotals } from "./statement-stats.ts";
+import { benchServices, ensureStatementStats, envPairs, killSpawned, startPipeline } from "./suts.ts";
 import { measureStep } from "./throughput.ts";
 
 /**
  * `npm run -s bench:probe -- --rates 6000,9000 [--devices 500] [--seconds 8] [--env KEY=VALUE …]
- * [--protocol teltonika-tcp|osmand]`: a few single-fix steps against one pipeline (broker, worker as
+ * [--protocol teltonika-tcp|osmand] [--statements]`: a few single-fix steps against one pipeline (broker, worker as
  * processes of their own, the bench's services; with --protocol its devices speak Codec 8E over TCP,
  * or OsmAnd over HTTP to an API process, as the bench's device rows), printing per step what `npm run bench` records plus what it does not: the broker's
  * event-loop delay (its heartbeat) and the worker's batch and replay counters. For questions like
- * "does this setting move PUBACK p99, and why"; writes nothing.
+ * "does this setting move PUBACK p99, and why"; writes nothing. With --statements, also PostgreSQL's
+ * execution time per statement and stored fix (pg_stat_statements, loaded into the bench's own
+ * PostgreSQL by a restart).
  */
 const { values: args } = usageOr(() =>
   parseArgs({
@@ -24,6 +27,8 @@ const { values: args } = usageOr(() =>
       protocol: { type: "string" },
       // seconds to wait after a step before the broker's and worker's RSS is read again
       settle: { type: "string", default: "0" },
+      // PostgreSQL's execution time per statement and stored fix (pg_stat_statements)
+      statements: { type: "boolean", default: false },
     },
   }),
 );
@@ -43,7 +48,7 @@ const { rates, devices, seconds, settle, protocol, extra, port } = usageOr(() =>
   };
 });
 process.on("exit", killSpawned);
-const svc = benchServices();
+const svc = args.statements ? await ensureStatementStats(benchServices()) : benchServices();
 const pipe = protocol
   ? await startDevicePipeline(svc, devices, port, protocol)
   : await startPipeline(svc, devices, port, extra);
@@ -51,8 +56,14 @@ const counter = (m: Record<string, string>, k: string) => Number(m[k] ?? 0);
 let before = await pipe.redis.hgetall(redisKeys.metrics);
 for (const rate of rates) {
   const rssBeforeMB = Math.round(pipe.rss() / 2 ** 20);
+  const stmts0 = args.statements ? await statementTotals(pipe.pool) : undefined;
+  const stored0 = await pipe.delivered();
   const s = await measureStep(pipe, { rate, fpm: 1, seconds, processes: 2, cores: 2 });
   const rssAfterMB = Math.round(pipe.rss() / 2 ** 20);
+  // the whole step, its ramp and drain too: every statement it caused over every fix it stored
+  const statements = stmts0
+    ? statementCosts(stmts0, await statementTotals(pipe.pool), (await pipe.delivered()) - stored0)
+    : undefined;
   await new Promise((r) => setTimeout(r, settle * 1000));
   const rssSettledMB = Math.round(pipe.rss() / 2 ** 20);
   const after = await pipe.redis.hgetall(redisKeys.metrics);
@@ -87,6 +98,7 @@ for (const rate of rates) {
         resent: s.refusedTransmissions,
         reconnects: s.reconnects,
       },
+      ...(statements ? { postgres: statements } : {}),
     }),
   );
 }

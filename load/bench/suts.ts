@@ -57,12 +57,16 @@ export interface BenchServices {
  * The bench's PostgreSQL and Redis: its own under .data/bench-services (scripts/services), unless
  * DATABASE_URL/REDIS_URL are set. CPU of PostgreSQL and Redis is measured only for its own.
  */
-export function benchServices(): BenchServices {
+export function benchServices(opts: { statementStats?: boolean } = {}): BenchServices {
   const dir = `${root}.data/bench-services`;
   // other ports let two checkouts bench side by side without colliding
   const pgPort = process.env.LOGITRACK_BENCH_PG_PORT ?? "54359";
   const redisPort = process.env.LOGITRACK_BENCH_REDIS_PORT ?? "63829";
-  const env = withLocalServices({ ...process.env, LOGITRACK_PG_COMMIT_TIMESTAMPS: "on" }, [
+  const flags = {
+    LOGITRACK_PG_COMMIT_TIMESTAMPS: "on",
+    ...(opts.statementStats ? { LOGITRACK_PG_STAT_STATEMENTS: "on" } : {}),
+  };
+  const env = withLocalServices({ ...process.env, ...flags }, [
     "--dir",
     dir,
     "--pg-port",
@@ -95,6 +99,30 @@ export async function ensureCommitTimestamps(svc: BenchServices): Promise<BenchS
   execFileSync("bash", [`${root}scripts/services`, "stop-pg", "--dir", svc.dir], { stdio: "inherit" });
   const again = benchServices();
   if (!(await show())) throw new Error("track_commit_timestamp is still off after a restart");
+  return again;
+}
+
+/**
+ * The bench's PostgreSQL with pg_stat_statements loaded (the probe's --statements): one started
+ * without it is restarted with it. A server the user set through DATABASE_URL must load it already.
+ */
+export async function ensureStatementStats(svc: BenchServices): Promise<BenchServices> {
+  const loaded = async () => {
+    const c = new pg.Client({ connectionString: svc.databaseUrl });
+    await c.connect();
+    // the library defines its settings when loaded (shared_preload_libraries is the superuser's to read)
+    const { rows } = await c.query<{ max: string | null }>(
+      "SELECT current_setting('pg_stat_statements.max', true) AS max",
+    );
+    await c.end();
+    return rows[0]?.max != null;
+  };
+  if (await loaded()) return benchServices({ statementStats: true });
+  if (!svc.dir)
+    throw new Error("--statements needs pg_stat_statements in DATABASE_URL's shared_preload_libraries");
+  execFileSync("bash", [`${root}scripts/services`, "stop-pg", "--dir", svc.dir], { stdio: "inherit" });
+  const again = benchServices({ statementStats: true });
+  if (!(await loaded())) throw new Error("pg_stat_statements is still not loaded after a restart");
   return again;
 }
 
