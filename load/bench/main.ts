@@ -321,11 +321,13 @@ if (want("alerts")) {
     log,
     refine,
     latencySeconds: quick ? 10 : 30,
+    repeat,
   });
   const a = results.alerts;
-  log(
-    `  max sustained ${Math.round(a.without.maxSustained)} → ${Math.round(a.with.maxSustained)} fixes/s with ${a.rules.speeding + a.rules.geofence} rules`,
-  );
+  for (const p of [a, ...(a.more ?? [])])
+    log(
+      `  max sustained ${Math.round(p.without.maxSustained)} → ${Math.round(p.with.maxSustained)} fixes/s with ${a.rules.speeding + a.rules.geofence} rules`,
+    );
 }
 
 results.calibration.kernelShare = kernelShare(cpuAtStart, machineCpu());

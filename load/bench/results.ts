@@ -147,6 +147,11 @@ export interface AlertsRun {
   /** alert episodes stored by each ladder */
   alertsWithout: number;
   alertsWith: number;
+  /**
+   * repetitions after the first (`without`, `with` above), each pair on fresh pipelines in the
+   * same order; absent in runs made before repetitions (one pair only)
+   */
+  more?: { without: ThroughputRun; with: ThroughputRun; alertsWithout: number; alertsWith: number }[];
   /** triggering fix's PUBACK → its start webhook's receipt, ms, exact percentiles of the samples */
   latency: LatencyFigures & { vehicles: number; seconds: number };
 }

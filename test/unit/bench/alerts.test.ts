@@ -157,6 +157,46 @@ describe("the alerts section of the report", () => {
     expect(md).toContain("| 196 | 196 | 120.4 | 480.2 | 510 | 0 |");
   });
 
+  it("shows every repetition's ladders and judges the goal on the median of the pairs' ratios", () => {
+    const repeated: AlertsRun = {
+      ...alerts,
+      more: [
+        // ratios 0.50 (the first pair), 1.00 and 0.95: median 0.95
+        {
+          without: run("pipeline, no rules", [3000, 6000]),
+          with: run("pipeline, 100 rules", [3000, 6000]),
+          alertsWithout: 0,
+          alertsWith: 800,
+        },
+        {
+          without: run("pipeline, no rules", [3000, 6000]),
+          with: run("pipeline, 100 rules", [3000, 5700]),
+          alertsWithout: 0,
+          alertsWith: 790,
+        },
+      ],
+    };
+    const md = renderAlerts(repeated);
+    expect(md).toContain("| none (run 1) | 6,000 | 6,000 |");
+    expect(md).toContain("| 100 (run 3) | 6,000 | 5,700 |");
+    expect(md).toContain("| 100 (run 2) | 6,000 | 6,000 | 800 |");
+    expect(md).toContain(
+      "Ratio, max sustained with 100 rules / none in each of the 3 pairs 0.50, 1.00, 0.95; median (range): **0.95 (0.50–1.00)** (goal ≥ 0.9)",
+    );
+    const r: BenchResults = {
+      machine: { cores: 2, memGiB: 24, cpu: "test cpu", node: "v20", date: "2026-12-07" },
+      command: "npm run bench -- --only alerts",
+      quick: false,
+      throughput: [],
+      raw: [],
+      queries: [],
+      alerts: repeated,
+    };
+    expect(renderMarkdown(r)).toContain(
+      "| ingest with 100 alert rules / none | 0.95 (0.50–1.00) | ≥ 0.9 | yes |",
+    );
+  });
+
   it("adds the goal to the ratios of a run that has it", () => {
     const r: BenchResults = {
       machine: { cores: 2, memGiB: 24, cpu: "test cpu", node: "v20", date: "2026-12-06" },
