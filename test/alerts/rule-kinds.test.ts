@@ -198,6 +198,57 @@ describe("alert rule kinds, scope and quiet hours", () => {
     expect(msgs.map((m) => [m.phase, m.ruleName])).toEqual([["start", "enters depot"]]);
   });
 
+  it("a vehicle put in a group between two batches is judged by the group's rule in the second (the cached groups are re-read)", async () => {
+    const v = "al-joins";
+    const g = (
+      await w.pool.query<{ id: number }>(
+        "INSERT INTO vehicle_groups (name) VALUES ('joiners') RETURNING id::int",
+      )
+    ).rows[0]?.id as number;
+    const rule = await addRule(w.pool, {
+      name: "joiners over 50",
+      kind: "speeding",
+      params: { limitKmh: 50, minSeconds: 0 },
+      scope: { kind: "group", groupId: g },
+    });
+    const t = Date.now() - 10 * 60 * S;
+    await w.send([fix(v, t, 25, 55, { speed: 100 }), fix(v, t + 10 * S, 25, 55.001, { speed: 10 })]);
+    expect(await alertsOf(w.pool, v, rule)).toEqual([]);
+    await w.pool.query("INSERT INTO vehicle_group_members (group_id, vehicle_id) VALUES ($1, $2)", [g, v]);
+    await w.send([fix(v, t + 20 * S, 25, 55.002, { speed: 100 })]);
+    expect(await alertsOf(w.pool, v, rule)).toMatchObject([{ startedAt: t + 20 * S }]);
+    // and taken out again: the next episode is not the group's
+    await w.pool.query("DELETE FROM vehicle_group_members WHERE group_id = $1 AND vehicle_id = $2", [g, v]);
+    await w.send([
+      fix(v, t + 30 * S, 25, 55.003, { speed: 10 }),
+      fix(v, t + 40 * S, 25, 55.004, { speed: 100 }),
+    ]);
+    expect(await alertsOf(w.pool, v, rule)).toHaveLength(1);
+  });
+
+  it("a channel given to a rule between two batches has the second's alert handed to the notifier", async () => {
+    const v = "al-channel-later";
+    const rule = await addRule(w.pool, {
+      name: "over 70, told later",
+      kind: "speeding",
+      params: { limitKmh: 70, minSeconds: 0 },
+      scope: { kind: "vehicle", vehicleId: v },
+    });
+    const t = Date.now() - 10 * 60 * S;
+    await w.send([fix(v, t, 25, 55, { speed: 100 }), fix(v, t + 10 * S, 25, 55.001, { speed: 10 })]);
+    expect(await alertsOf(w.pool, v, rule)).toHaveLength(1);
+    await w.pool.query("UPDATE alert_rules SET channel_ids = '{7}' WHERE id = $1", [rule]);
+    await w.send([fix(v, t + 20 * S, 25, 55.002, { speed: 100 })]);
+    const notified = await waitFor(
+      async () => notifier.of(v),
+      (n) => n.length >= 1,
+      { timeoutMs: 15_000, what: "the second episode's start handed over" },
+    );
+    expect(notified.map((n) => [n.alert.startedAt, n.alert.phase, n.channelIds])).toEqual([
+      [new Date(t + 20 * S).toISOString(), "start", [7]],
+    ]);
+  });
+
   it("a rule deleted between two batches no longer judges the second (the worker's cached rules are re-read)", async () => {
     const v = "al-deleted";
     const rule = await addRule(w.pool, {

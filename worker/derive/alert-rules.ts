@@ -34,29 +34,37 @@ interface Version extends AlertRuleAt {
 
 export const noAlertRules: VehicleAlertRules = { ids: [], has: () => false, at: () => undefined };
 
-/** The enabled versions as of one state of alert_rule_versions, and what was derived from them. */
+/** The enabled versions as of one stamp, and what was derived from them. */
 interface Loaded {
   stamp: string;
   versions: Version[];
   byGroup: boolean;
   readsAttributes: boolean;
-  /** forVehicle's answers, per vehicle and its groups */
+  /** the rules that name a notification channel */
+  withChannels: ReadonlySet<number>;
+  /** every vehicle's groups; read only when a version scopes by group */
+  groups: ReadonlyMap<string, ReadonlySet<number>>;
+  /** forVehicle's answers, per vehicle */
   memo: Map<string, VehicleAlertRules>;
 }
 
 /**
  * Every batch judges its fixes against the rule versions, but they change only when someone edits
  * a rule: reading and parsing them per batch (and building each vehicle's view of them again) was
- * a large share of a batch's cost with 100 rules. The versions are kept per process and read
- * again only when the table's stamp differs: its rows' xmin and ctid, which every insert, update
- * or delete of a version changes (the trigger in sql/013_alerts.sql), read in the batch's own
- * transaction, so a batch judges with exactly the versions it sees.
+ * a large share of a batch's cost with 100 rules. So were a stamp aggregated over every version
+ * and the groups of the batch's vehicles, read per batch to see whether anything had changed
+ * (~23 µs a stored fix with 100 rules). Now the versions, which rules notify, and (when a rule
+ * scopes by group) every vehicle's groups are kept per process and read again only when the
+ * change stamps differ (sql/021_change_stamps.sql: two rows, bumped by every statement that
+ * changes the rules, their versions or the group members, in its own transaction). The stamps
+ * are read in the batch's own transaction, so a batch judges with exactly the rules and groups it
+ * sees.
  */
 let cached: Loaded | null = null;
 
-/** [vehicle id, group id] pairs of the vehicles in $1 (json; null: none) */
-const GROUPS_OF = `SELECT json_agg(json_build_array(vehicle_id, group_id)) FROM vehicle_group_members
-                   WHERE vehicle_id = ANY($1::text[])`;
+const STAMP = `SELECT current_database() || ':' || string_agg(name || '=' || n || '@' || xmin::text, ',' ORDER BY name)
+                      AS stamp
+               FROM change_stamps`;
 
 export class AlertRuleVersions {
   private loaded: Loaded = {
@@ -64,97 +72,84 @@ export class AlertRuleVersions {
     versions: [],
     byGroup: false,
     readsAttributes: false,
+    withChannels: new Set(),
+    groups: new Map(),
     memo: new Map(),
   };
-  private groups = new Map<string, Set<number>>();
-  private withChannels = new Set<number>();
 
-  /**
-   * Every enabled version (cached by stamp), and the groups of `vehicleIds` if a rule scopes by
-   * group: read with the stamp, in the same statement, when the cached versions scope by group (a
-   * round trip less per batch); read apart only when a batch finds new versions that do.
-   */
-  async load(client: pg.PoolClient, vehicleIds: readonly string[]): Promise<void> {
-    const guess = cached?.byGroup === true && vehicleIds.length > 0;
-    const s = await client.query<{ stamp: string; groups: [string, number][] | null; channels: number[] }>({
-      name: "alert-rule-versions-stamp",
-      text: `SELECT current_database() || ':' || count(*) || ':' ||
-                    COALESCE(md5(string_agg(xmin::text || ctid::text, ',' ORDER BY rule_id, valid_from)), '')
-                    AS stamp,
-                    CASE WHEN $2::boolean THEN (${GROUPS_OF}) END AS groups,
-                    ARRAY(SELECT id::float8 FROM alert_rules WHERE cardinality(channel_ids) > 0) AS channels
-             FROM alert_rule_versions`,
-      values: [vehicleIds, guess],
-    });
-    const row = s.rows[0] as { stamp: string; groups: [string, number][] | null; channels: number[] };
-    this.withChannels = new Set(row.channels);
-    if (cached?.stamp !== row.stamp) {
-      const r = await client.query<Version>({
-        name: "alert-rule-versions",
-        text: `SELECT rule_id::float8 AS "ruleId", name, kind, params, scope, quiet_hours AS "quietHours",
-                      (extract(epoch FROM valid_from) * 1000)::float8 AS "from",
-                      COALESCE((extract(epoch FROM valid_to) * 1000)::float8, 'Infinity') AS "to"
-               FROM alert_rule_versions WHERE enabled AND kind NOT IN ('offline', 'no_fix')
-               ORDER BY rule_id, valid_from`,
-      });
-      cached = {
-        stamp: row.stamp,
-        versions: r.rows,
-        byGroup: r.rows.some((v) => v.scope.kind === "group"),
-        readsAttributes: r.rows.some(
-          (v) =>
-            v.kind === "threshold" &&
-            !(NUMERIC_FIX_FIELDS as readonly string[]).includes(String(v.params.attribute)),
-        ),
-        memo: new Map(),
-      };
-    }
+  /** The rules, which notify, and the groups, as of this transaction (cached by stamp). */
+  async load(client: pg.PoolClient): Promise<void> {
+    const s = await client.query<{ stamp: string }>({ name: "change-stamps", text: STAMP });
+    const stamp = s.rows[0]?.stamp ?? "";
+    if (cached?.stamp !== stamp) cached = await readRules(client, stamp);
     this.loaded = cached;
-    this.groups.clear();
-    if (vehicleIds.length === 0 || !this.loaded.byGroup) return;
-    let pairs = row.groups;
-    if (!guess) {
-      const g = await client.query<{ groups: [string, number][] | null }>({
-        name: "vehicle-groups-of",
-        text: `SELECT (${GROUPS_OF}) AS groups`,
-        values: [vehicleIds],
-      });
-      pairs = g.rows[0]?.groups ?? null;
-    }
-    for (const [v, id] of pairs ?? []) {
-      const set = this.groups.get(v) ?? new Set();
-      set.add(id);
-      this.groups.set(v, set);
-    }
   }
 
   forVehicle(vehicleId: string): VehicleAlertRules {
-    const groups = this.groups.get(vehicleId);
-    const key = `${vehicleId}\u0000${[...(groups ?? [])].sort((a, b) => a - b).join(",")}`;
-    const { memo } = this.loaded;
-    let rules = memo.get(key);
+    const { memo, groups, versions } = this.loaded;
+    let rules = memo.get(vehicleId);
     if (!rules) {
-      rules = rulesOf(this.loaded.versions, vehicleId, groups);
-      // one entry per vehicle (and group set): a vehicle that changed groups leaves its old one
+      rules = rulesOf(versions, vehicleId, groups.get(vehicleId));
+      // one entry per vehicle: groups changing change the stamp, and a new stamp a new memo
       if (memo.size > 100_000) memo.clear();
-      memo.set(key, rules);
+      memo.set(vehicleId, rules);
     }
     return rules;
   }
 
   /**
-   * Whether `ruleId` names a notification channel, as read with the stamp in this batch's
-   * transaction: a batch whose alerts are all of rules without one writes no outbox row
+   * Whether `ruleId` names a notification channel, as of this batch's transaction: a batch whose alerts are all of rules without one writes no outbox row
    * (queue-alert-phases.ts checks again as it inserts).
    */
   notifies(ruleId: number): boolean {
-    return this.withChannels.has(ruleId);
+    return this.loaded.withChannels.has(ruleId);
   }
 
   /** Whether a threshold rule reads a device attribute (not a fix field): the track read then fetches them. */
   readsAttributes(): boolean {
     return this.loaded.readsAttributes;
   }
+}
+
+/** Everything a stamp covers, read in the batch's transaction. */
+async function readRules(client: pg.PoolClient, stamp: string): Promise<Loaded> {
+  const r = await client.query<Version>({
+    name: "alert-rule-versions",
+    text: `SELECT rule_id::float8 AS "ruleId", name, kind, params, scope, quiet_hours AS "quietHours",
+                  (extract(epoch FROM valid_from) * 1000)::float8 AS "from",
+                  COALESCE((extract(epoch FROM valid_to) * 1000)::float8, 'Infinity') AS "to"
+           FROM alert_rule_versions WHERE enabled AND kind NOT IN ('offline', 'no_fix')
+           ORDER BY rule_id, valid_from`,
+  });
+  const byGroup = r.rows.some((v) => v.scope.kind === "group");
+  const extra = await client.query<{ channels: number[]; members: [string, number][] | null }>({
+    name: "alert-rule-channels-groups",
+    text: `SELECT ARRAY(SELECT id::float8 FROM alert_rules WHERE cardinality(channel_ids) > 0) AS channels,
+                  CASE WHEN $1::boolean
+                       THEN (SELECT json_agg(json_build_array(vehicle_id, group_id)) FROM vehicle_group_members)
+                  END AS members`,
+    values: [byGroup],
+  });
+  const row = extra.rows[0];
+  const groups = new Map<string, Set<number>>();
+  for (const [v, id] of row?.members ?? []) {
+    const set = groups.get(v) ?? new Set();
+    set.add(id);
+    groups.set(v, set);
+  }
+  return {
+    stamp,
+    versions: r.rows,
+    byGroup,
+    readsAttributes: r.rows.some(
+      (v) =>
+        v.kind === "threshold" &&
+        !(NUMERIC_FIX_FIELDS as readonly string[]).includes(String(v.params.attribute)),
+    ),
+    withChannels: new Set(row?.channels ?? []),
+    groups,
+    memo: new Map(),
+  };
 }
 
 function rulesOf(

@@ -120,7 +120,7 @@ export async function deriveVehicles(
   if (oldestNew.size === 0) return result;
 
   // asked for now, answered with the checkpoints (or the tracks): runFromStarts awaits it
-  const alertRules = loadAlertRules(client, [...oldestNew.keys()]);
+  const alertRules = loadAlertRules(client);
   const saved = (vehicleId: string) => locked.get(vehicleId)?.machine ?? null;
   const seqs = [...oldestNew.keys()].map((v) => saved(v)?.fenceSeq).filter((q) => q !== undefined);
   const fenceChanges = await (fenceChangesRead?.() ??
@@ -186,9 +186,9 @@ interface AlertRulesLoad {
 }
 
 /** The alert rule versions, asked for now on a pipelined client (store/pipeline.ts). */
-function loadAlertRules(client: pg.PoolClient, vehicleIds: readonly string[]): AlertRulesLoad {
+function loadAlertRules(client: pg.PoolClient): AlertRulesLoad {
   const versions = new AlertRuleVersions();
-  return { versions, loaded: ahead(client, () => versions.load(client, vehicleIds)) };
+  return { versions, loaded: ahead(client, () => versions.load(client)) };
 }
 
 /**
@@ -220,7 +220,7 @@ export async function runFromStarts(
       [...starts].map(([vehicleId, s]) => ({ vehicleId, since: s.since, replaces: s.replaces })),
     ),
   );
-  const { versions: alertRules, loaded } = opts.alertRules ?? loadAlertRules(client, [...starts.keys()]);
+  const { versions: alertRules, loaded } = opts.alertRules ?? loadAlertRules(client);
   // the first tracks are read with what the last batch's rules said (they change seldom), not after
   // waiting for this batch's: read again in the rare batch where that changed
   let withAttributes = attributesLastRead;
