@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { counterField } from "../../core/metrics-catalogue.ts";
 import { type Redis, redisKeys } from "../../core/redis.ts";
+import { benchFences, benchRules, seedFences, seedGroup, seedRules } from "./alert-fixtures.ts";
 import { portBase, UsageError, usageOr, wholeNumber } from "./args.ts";
 import { startRelay } from "./baselines.ts";
 import { startCpuMeter } from "./cpu.ts";
@@ -12,8 +13,10 @@ import { measureStep } from "./throughput.ts";
 
 /**
  * `npm run -s bench:profile -- [--systems pipeline,relay] [--rate 2500] [--seconds 10] [--devices 2000]
- * [--env KEY=VALUE …] [--top 40]`: the broker's CPU per published message by function, from V8
- * profiles (node --cpu-prof). Each system (the pipeline's broker process, the bare Aedes relay) runs
+ * [--env KEY=VALUE …] [--top 40] [--process broker|worker] [--alert-rules]`: the broker's CPU per
+ * published message by function, from V8 profiles (node --cpu-prof); with `--process worker`, the
+ * pipeline's worker per stored fix instead, and with `--alert-rules` the pipeline has the alerts
+ * section's 25 geofences and 100 rules (alert-fixtures.ts). Each system (the pipeline's broker process, the bare Aedes relay) runs
  * a warm-up step, then one single-fix step at the fixed rate; only the samples taken during that
  * step count (V8's clock is process.hrtime's), divided by the messages the generators sent in it.
  * "busy" is the broker's main thread outside the event loop's wait: JavaScript, native code and the
@@ -28,15 +31,23 @@ const { values: args } = usageOr(() =>
       devices: { type: "string", default: "2000" },
       env: { type: "string", multiple: true },
       top: { type: "string", default: "40" },
+      process: { type: "string", default: "broker" },
+      "alert-rules": { type: "boolean", default: false },
     },
   }),
 );
-const { systems, rate, seconds, devices, top, extra, base } = usageOr(() => {
+const { systems, rate, seconds, devices, top, extra, base, role } = usageOr(() => {
+  const role = args.process as string;
+  if (role !== "broker" && role !== "worker")
+    throw new UsageError(`--process wants broker or worker, got '${role}'`);
   const systems = (args.systems as string).split(",");
   for (const s of systems)
     if (s !== "pipeline" && s !== "relay")
       throw new UsageError(`--systems wants pipeline and/or relay, got '${args.systems}'`);
+  if (role === "worker" && systems.includes("relay"))
+    throw new UsageError("--process worker profiles the pipeline only: add --systems pipeline");
   return {
+    role,
     systems,
     rate: wholeNumber("rate", args.rate as string, 1, 1_000_000),
     // the window is the step less its first and last second
@@ -58,13 +69,21 @@ for (const [i, system] of systems.entries()) {
   const nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=500"];
   const port = base + 10 * i;
   let sut: Sut;
-  if (system === "pipeline") sut = await startPipeline(benchServices(), devices, port, extra, nodeArgs);
-  else sut = await startRelay("aedes", devices, port, nodeArgs);
-  const brokerPid = sut.pids()[0] as number;
-  // what the broker handled: the pipeline's bridge counts what it queued, the relay's subscriber what it got
+  if (system === "pipeline") {
+    const pipe = await startPipeline(benchServices(), devices, port, extra, nodeArgs);
+    if (args["alert-rules"]) {
+      const fenceIds = await seedFences(pipe.pool, benchFences());
+      const half = pipe.devices.filter((_, j) => j % 2 === 0).map((d) => d.id);
+      await seedRules(pipe.pool, benchRules(50, fenceIds, await seedGroup(pipe.pool, "bench half", half)));
+    }
+    sut = pipe;
+  } else sut = await startRelay("aedes", devices, port, nodeArgs);
+  const pid = sut.pids()[role === "worker" ? 1 : 0] as number;
+  // what the broker handled: the pipeline's bridge counts what it queued, the relay's subscriber
+  // what it got; what the worker handled: the fixes it stored
   const redis = "redis" in sut ? (sut.redis as Redis) : undefined;
   const handled = async () =>
-    redis
+    redis && role === "broker"
       ? Number((await redis.hget(redisKeys.metrics, counterField("bridge_fixes_accepted"))) ?? 0)
       : sut.delivered();
   await measureStep(sut, { ...step, seconds: Math.max(3, seconds / 2) });
@@ -81,13 +100,13 @@ for (const [i, system] of systems.entries()) {
       await sleep(1000);
       const h0 = await handled();
       const c0 = redis ? await commandCalls(redis) : new Map<string, number>();
-      const io0 = syscalls(brokerPid);
+      const io0 = syscalls(pid);
       const meter = startCpuMeter(sut.cpuGroups());
       from = hrUs();
       await sleep(seconds * 1000 - 2000);
       to = hrUs();
       cpu = meter();
-      const io1 = syscalls(brokerPid);
+      const io1 = syscalls(pid);
       io = { reads: io1.reads - io0.reads, writes: io1.writes - io0.writes };
       messages = (await handled()) - h0;
       if (redis)
@@ -100,21 +119,21 @@ for (const [i, system] of systems.entries()) {
   );
   await sut.stop();
   // the main thread's profile (thread 0; tsx's module loader thread writes one of its own)
-  const file = readdirSync(dir).find((f) => f.includes(`.${brokerPid}.0.`));
-  if (!file) throw new Error(`no profile of pid ${brokerPid} in ${dir}`);
+  const file = readdirSync(dir).find((f) => f.includes(`.${pid}.0.`));
+  if (!file) throw new Error(`no profile of pid ${pid} in ${dir}`);
   const sums = sumProfile(JSON.parse(readFileSync(`${dir}/${file}`, "utf8")) as CpuProfile, from, to);
   const cores = Object.entries(cpu)
     .map(([k, v]) => `${k} ${v.toFixed(2)}`)
     .join(", ");
   const windowS = (to - from) / 1e6;
   console.log(
-    `\n## ${system}: ${messages} messages handled in the ${windowS.toFixed(1)} s window of a ${rate}/s step ` +
+    `\n## ${system}${args["alert-rules"] ? " with 100 alert rules" : ""}, ${role}: ${messages} ${role === "worker" ? "fixes stored" : "messages handled"} in the ${windowS.toFixed(1)} s window of a ${rate}/s step ` +
       `(PUBACK p99 ${load.ackP99.toFixed(1)} ms; cores: ${cores}; ` +
-      `${((1e6 * (cpu.broker ?? 0) * windowS) / messages).toFixed(1)} µs broker CPU per message from /proc)\n` +
-      `broker system calls per message: ${(io.reads / messages).toFixed(2)} reads, ` +
+      `${((1e6 * (cpu[role] ?? 0) * windowS) / messages).toFixed(1)} µs ${role} CPU per message from /proc)\n` +
+      `${role} system calls per message: ${(io.reads / messages).toFixed(2)} reads, ` +
       `${(io.writes / messages).toFixed(2)} writes (/proc/PID/io)\n` +
       `profile ${dir}/${file}, window --from ${from} --to ${to}\n` +
-      `broker main thread busy ${(sums.busyUs / messages).toFixed(1)} µs per message ` +
+      `${role} main thread busy ${(sums.busyUs / messages).toFixed(1)} µs per message ` +
       `(${((100 * sums.busyUs) / sums.windowUs).toFixed(0)} % of the window)\n`,
   );
   if (redisCalls.size > 0)

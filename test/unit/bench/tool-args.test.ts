@@ -16,6 +16,8 @@ interface Case {
 const cases: Case[] = [
   { file: "load/bench/profile.ts", args: ["--rate", "abc"], names: "--rate" },
   { file: "load/bench/profile.ts", args: ["--systems", "pipeline,relai"], names: "--systems" },
+  { file: "load/bench/profile.ts", args: ["--process", "workers"], names: "--process" },
+  { file: "load/bench/profile.ts", args: ["--process", "worker"], names: "--process worker" },
   {
     file: "load/bench/profile.ts",
     args: [],
