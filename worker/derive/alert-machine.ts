@@ -86,11 +86,15 @@ export function stepAlerts(
     gone.push(id);
   }
   const ids = gone ? step.rules.ids.concat(gone) : step.rules.ids;
-  const at: At = { t: fix.t, lat: fix.lat, lng: fix.lng };
+  // where a run starting at this fix starts; made only if one does (a fix is judged against
+  // every rule of the vehicle, and most start nothing)
+  let at: At | undefined;
   for (const id of ids) {
     const key = String(id);
     const rule = step.rules.at(id, fix.t);
     let run = runs[key];
+    // a key is deleted only if it is there: most rules have no run at most fixes
+    const had = run !== undefined;
     if (run && ctx.silent) {
       // a silence comes after a fix: lastAt is set
       if (run.confirmedAt !== null) out.push(episode(id, run, ctx.lastAt as number));
@@ -98,11 +102,12 @@ export function stepAlerts(
     }
     if (!rule) {
       if (run && run.confirmedAt !== null) out.push(episode(id, run, fix.t));
-      delete runs[key];
+      if (had) delete runs[key];
       continue;
     }
     if (rule.kind === "geofence_enter" || rule.kind === "geofence_exit") {
-      delete runs[key];
+      if (had) delete runs[key];
+      if (fenceEvents.length === 0) continue;
       const want = rule.kind === "geofence_enter" ? "enter" : "exit";
       const fence = (rule.params as { geofenceId?: number }).geofenceId;
       for (const ev of fenceEvents) {
@@ -123,14 +128,15 @@ export function stepAlerts(
     const judged = judge(rule, fix, ctx.speed, step.movingSpeedKmh);
     if (judged === undefined) {
       if (run) runs[key] = run;
-      else delete runs[key];
+      else if (had) delete runs[key];
       continue;
     }
     if (!judged.holds) {
       if (run && run.confirmedAt !== null) out.push(episode(id, run, fix.t));
-      delete runs[key];
+      if (had) delete runs[key];
       continue;
     }
+    at ??= { t: fix.t, lat: fix.lat, lng: fix.lng };
     run ??= { start: at, confirmedAt: null, peak: judged.value };
     run.peak = judged.lowest ? Math.min(run.peak, judged.value) : Math.max(run.peak, judged.value);
     if (run.confirmedAt === null && fix.t - run.start.t >= judged.minMs) {
@@ -164,28 +170,40 @@ function episode(ruleId: number, run: AlertRunState, endedAt: number | null): Ep
   };
 }
 
+/** judge's answer: one object, overwritten by each call (stepAlerts reads it before the next) */
+interface Verdict {
+  holds: boolean;
+  value: number;
+  minMs: number;
+  lowest: boolean;
+}
+const verdict: Verdict = { holds: false, value: 0, minMs: 0, lowest: false };
+
+function answer(holds: boolean, value: number, minMs: number, lowest = false): Verdict {
+  verdict.holds = holds;
+  verdict.value = value;
+  verdict.minMs = minMs;
+  verdict.lowest = lowest;
+  return verdict;
+}
+
 /** Whether the rule's condition holds at this fix, and the value judged; undefined: cannot tell. */
-function judge(
-  rule: AlertRuleAt,
-  fix: AlertFix,
-  speed: number,
-  movingSpeedKmh: number,
-): { holds: boolean; value: number; minMs: number; lowest?: boolean } | undefined {
+function judge(rule: AlertRuleAt, fix: AlertFix, speed: number, movingSpeedKmh: number): Verdict | undefined {
   if (rule.kind === "speeding") {
     const p = rule.params as unknown as SpeedingParams;
-    return { holds: speed > p.limitKmh, value: speed, minMs: p.minSeconds * 1000 };
+    return answer(speed > p.limitKmh, speed, p.minSeconds * 1000);
   }
   if (rule.kind === "idling") {
     const minMs = (rule.params as { minMinutes: number }).minMinutes * 60_000;
-    return { holds: fix.ignition === true && speed < movingSpeedKmh, value: 0, minMs };
+    return answer(fix.ignition === true && speed < movingSpeedKmh, 0, minMs);
   }
   if (rule.kind === "threshold") {
     const p = rule.params as unknown as ThresholdParams;
     const value = attributeOf(fix, p.attribute);
     if (value === undefined) return undefined;
     const minMs = (p.minSeconds ?? 0) * 1000;
-    if (p.above !== undefined) return { holds: value > p.above, value, minMs };
-    return { holds: value < (p.below as number), value, minMs, lowest: true };
+    if (p.above !== undefined) return answer(value > p.above, value, minMs);
+    return answer(value < (p.below as number), value, minMs, true);
   }
   return undefined;
 }
