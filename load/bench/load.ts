@@ -24,6 +24,8 @@ export interface LoadResult {
   sent: number;
   acked: number;
   errors: number;
+  /** sent, still waiting for their answer when the generators stopped */
+  unanswered: number;
   fixesAcked: number;
   /** MQTT devices: PUBLISH packets written, those closed before their PUBACK, reconnects */
   transmissions: number;
@@ -115,6 +117,7 @@ export async function runLoad<T>(
       sent: sum(results, "sent"),
       acked: sum(results, "acked"),
       errors: sum(results, "errors"),
+      unanswered: sum(results, "unanswered"),
       fixesAcked: sum(results, "fixesAcked"),
       transmissions: sum(results, "transmissions"),
       refused: sum(results, "refused"),
@@ -141,6 +144,7 @@ type Count =
   | "sent"
   | "acked"
   | "errors"
+  | "unanswered"
   | "fixesAcked"
   | "transmissions"
   | "refused"

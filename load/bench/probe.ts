@@ -98,6 +98,8 @@ for (const rate of rates) {
         resent: s.refusedTransmissions,
         reconnects: s.reconnects,
       },
+      // sent, still unanswered when the devices stopped waiting
+      unanswered: s.unanswered,
       ...(statements ? { postgres: statements } : {}),
     }),
   );

@@ -24,6 +24,8 @@ export interface PublisherJob {
   topic?: string;
   /** a file to write every message to (device id, last fix's recordedAt, acknowledged 0/1) */
   ledger?: string;
+  /** how long to wait for outstanding PUBACKs after the run, ms (default 10,000) */
+  graceMs?: number;
 }
 
 export interface PublisherResult {
@@ -31,6 +33,11 @@ export interface PublisherResult {
   sent: number;
   acked: number;
   errors: number;
+  /**
+   * due and sent, then neither acknowledged nor an error by the end of the grace period: written and
+   * unanswered, or (an MQTT device) still held behind its window
+   */
+  unanswered: number;
   fixesAcked: number;
   /** publish→PUBACK of each acknowledged transmission, ms (thinned) */
   ackMs: number[];
@@ -256,7 +263,7 @@ await new Promise<void>((resolve) => {
   }, tickMs);
 });
 // give outstanding acks up to 10 s
-await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 10_000))]);
+await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, job.graceMs ?? 10_000))]);
 stopped = true;
 const cpu = process.cpuUsage(startCpu);
 const result: PublisherResult = {
@@ -264,6 +271,7 @@ const result: PublisherResult = {
   sent,
   acked,
   errors,
+  unanswered: sent - acked - errors,
   fixesAcked: acked * job.fixesPerMessage,
   ackMs: samples.thin(),
   ...mqttCounts,

@@ -29,6 +29,9 @@ export interface Step {
   transmissions?: number | undefined;
   refusedTransmissions?: number | undefined;
   reconnects?: number | undefined;
+  /** messages sent and still waiting for their answer (neither acknowledged nor refused) when the
+   * generators stopped, their grace period over; absent in runs made before it was counted */
+  unanswered?: number | undefined;
   sustained: boolean;
   /** why a step was not sustained, e.g. "delivered 80 %", "commit p99 1,240 ms", "generator sent 91 %" */
   failed?: string | undefined;

@@ -151,6 +151,7 @@ export async function measureStep(
     transmissions: result.transmissions,
     refusedTransmissions: result.refused,
     reconnects: result.reconnects,
+    unanswered: result.unanswered,
     sustained: failed === undefined,
     failed,
   };

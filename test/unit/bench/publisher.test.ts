@@ -117,11 +117,44 @@ describe("bench MQTT device", () => {
     expect(broker.connections()).toBe(2);
     // well past the window, whatever a loaded machine's event loop did to the schedule
     expect(result.sent).toBeGreaterThanOrEqual(40);
-    expect(result).toMatchObject({ acked: result.sent, errors: 0, refused: 10, reconnects: 1 });
+    expect(result).toMatchObject({
+      acked: result.sent,
+      errors: 0,
+      unanswered: 0,
+      refused: 10,
+      reconnects: 1,
+    });
     expect(result.transmissions).toBe(result.sent + 10);
     // every message reached the second connection once, the first ten sent again as they were
     expect(second).toHaveLength(result.sent);
     expect(new Set(second).size).toBe(result.sent);
     for (const p of first) expect(second).toContain(p);
+  }, 30_000);
+
+  it("counts what is still unanswered when it stops waiting, apart from acknowledged and refused", async () => {
+    let answered = 0;
+    const broker = fakeBroker(() => ({
+      onPublish(s, id) {
+        // the first three answered, the rest never
+        if (++answered <= 3) puback(s, id);
+      },
+    }));
+    server = broker.server;
+    await new Promise<void>((r) => broker.server.listen(0, "127.0.0.1", r));
+    const { port } = broker.server.address() as { port: number };
+    const result = await publish({
+      url: `mqtt://127.0.0.1:${port}`,
+      devices: [{ id: "d1", username: "", password: "" }],
+      rate: 20,
+      seconds: 1,
+      fixesPerMessage: 1,
+      qos: 1,
+      graceMs: 300,
+    });
+    // 3 answered; 10 more written and left waiting (the window), the rest held in the device: all of
+    // them unanswered, none counted as an error or a refusal
+    expect(result.sent).toBeGreaterThanOrEqual(15);
+    expect(result).toMatchObject({ acked: 3, errors: 0, refused: 0, transmissions: 13 });
+    expect(result.unanswered).toBe(result.sent - 3);
   }, 30_000);
 });
