@@ -52,7 +52,6 @@ const ALLOWED: Record<string, string> = {
   'api/routes/vehicle-patch.ts: sets.join(", ")': "`column = $n` for columns of the constant COLUMNS list",
   "worker/derive/daily-analytics.ts: minSpeed": 'a placeholder its callers pass: dailyAggregateSql("$4")',
   'worker/derive/daily-analytics.ts: dailyAggregateSql("$4")': "constant SQL with a $4 placeholder",
-  "worker/derive/alert-rules.ts: GROUPS_OF": "a constant subquery (the vehicles are $1)",
   "worker/derive/derived-writes.ts: table":
     "trips | stops | vehicle_checkpoints, from a constant list in the loop",
   "worker/derive/derived-writes.ts: col": "closed_at | at, from the same constant list",
