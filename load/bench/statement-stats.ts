@@ -22,10 +22,11 @@ export interface StatementCost {
   usPerFix: number;
 }
 
-/** Every statement this database has run so far, by pg_stat_statements' query id. */
+/** Every statement this database has run so far, by pg_stat_statements' key (query, role, nesting). */
 export async function statementTotals(pool: pg.Pool): Promise<Map<string, StatementTotals>> {
   const { rows } = await pool.query<StatementTotals & { id: string }>(
-    `SELECT queryid::text AS id, query, calls::float8 AS calls, total_exec_time AS ms, rows::float8 AS rows
+    `SELECT queryid || '/' || userid || '/' || toplevel AS id, query, calls::float8 AS calls, total_exec_time AS ms,
+            rows::float8 AS rows
      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
   );
   return new Map(rows.map(({ id, ...t }) => [id, t]));

@@ -34,15 +34,18 @@ interface Version extends AlertRuleAt {
 
 export const noAlertRules: VehicleAlertRules = { ids: [], has: () => false, at: () => undefined };
 
-/** The enabled versions as of one stamp, and what was derived from them. */
+/** The enabled versions as of one pair of stamps, and what was derived from them. */
 interface Loaded {
-  stamp: string;
+  /** the stamps the data was read after (null: not to be cached) */
+  rulesStamp: string | null;
+  groupsStamp: string | null;
   versions: Version[];
-  byGroup: boolean;
+  /** the groups some version scopes by */
+  groupIds: number[];
   readsAttributes: boolean;
   /** the rules that name a notification channel */
   withChannels: ReadonlySet<number>;
-  /** every vehicle's groups; read only when a version scopes by group */
+  /** the groups of `groupIds` each vehicle is in */
   groups: ReadonlyMap<string, ReadonlySet<number>>;
   /** forVehicle's answers, per vehicle */
   memo: Map<string, VehicleAlertRules>;
@@ -53,36 +56,64 @@ interface Loaded {
  * a rule: reading and parsing them per batch (and building each vehicle's view of them again) was
  * a large share of a batch's cost with 100 rules. So were a stamp aggregated over every version
  * and the groups of the batch's vehicles, read per batch to see whether anything had changed
- * (~23 µs a stored fix with 100 rules). Now the versions, which rules notify, and (when a rule
- * scopes by group) every vehicle's groups are kept per process and read again only when the
- * change stamps differ (sql/021_change_stamps.sql: two rows, bumped by every statement that
- * changes the rules, their versions or the group members, in its own transaction). The stamps
- * are read in the batch's own transaction, so a batch judges with exactly the rules and groups it
- * sees.
+ * (~23 µs a stored fix with 100 rules). Now the versions, which rules notify, and the members of
+ * the groups the rules scope by are kept per process and read again only when a change stamp
+ * moves (sql/021_change_stamps.sql: a row for the rules and one for the group members, each
+ * bumped with a new random token by every statement that changes its tables, in that
+ * statement's transaction). The stamps are read in the batch's own transaction before anything
+ * they cover, so a batch never judges with rules or groups older than its transaction can see.
+ * A change to the members alone re-reads only the members, and only when a rule scopes by
+ * group. Batches that find the same new stamps at once share one read. Without both stamp rows
+ * (refused by the table's triggers, but a restore can lose them) nothing is cached: every batch
+ * reads the rules itself.
  */
 let cached: Loaded | null = null;
+const reading = new Map<string, Promise<Loaded>>();
 
-const STAMP = `SELECT current_database() || ':' || string_agg(name || '=' || n || '@' || xmin::text, ',' ORDER BY name)
-                      AS stamp
-               FROM change_stamps`;
+const STAMPS = `SELECT (SELECT current_database() || '/' || oid FROM pg_database WHERE datname = current_database()) AS db,
+                       max(CASE WHEN name = 'alert_rules' THEN n || '/' || token END) AS rules,
+                       max(CASE WHEN name = 'vehicle_groups' THEN n || '/' || token END) AS groups
+                FROM change_stamps`;
 
 export class AlertRuleVersions {
   private loaded: Loaded = {
-    stamp: "",
+    rulesStamp: null,
+    groupsStamp: null,
     versions: [],
-    byGroup: false,
+    groupIds: [],
     readsAttributes: false,
     withChannels: new Set(),
     groups: new Map(),
     memo: new Map(),
   };
 
-  /** The rules, which notify, and the groups, as of this transaction (cached by stamp). */
+  /** The rules, which notify, and the groups they scope by, as of this transaction (cached by stamp). */
   async load(client: pg.PoolClient): Promise<void> {
-    const s = await client.query<{ stamp: string }>({ name: "change-stamps", text: STAMP });
-    const stamp = s.rows[0]?.stamp ?? "";
-    if (cached?.stamp !== stamp) cached = await readRules(client, stamp);
-    this.loaded = cached;
+    const s = await client.query<{ db: string; rules: string | null; groups: string | null }>({
+      name: "change-stamps",
+      text: STAMPS,
+    });
+    const row = s.rows[0];
+    const rules = row?.rules ? `${row.db}:${row.rules}` : null;
+    const groups = row?.groups ? `${row.db}:${row.groups}` : null;
+    if (rules === null || groups === null) {
+      cached = null;
+      this.loaded = await readRules(client, null, null);
+      return;
+    }
+    const have = cached;
+    if (have?.rulesStamp === rules && have.groupsStamp === groups) {
+      this.loaded = have;
+      return;
+    }
+    const next = await once(`${rules} ${groups}`, () =>
+      have?.rulesStamp === rules
+        ? // the members alone changed: re-read them only if a rule scopes by group
+          readMembers(client, have, groups)
+        : readRules(client, rules, groups),
+    );
+    cached = next;
+    this.loaded = next;
   }
 
   forVehicle(vehicleId: string): VehicleAlertRules {
@@ -111,8 +142,31 @@ export class AlertRuleVersions {
   }
 }
 
-/** Everything a stamp covers, read in the batch's transaction. */
-async function readRules(client: pg.PoolClient, stamp: string): Promise<Loaded> {
+/** One read per pair of stamps at a time: batches that find the same new stamps share it. */
+async function once(key: string, read: () => Promise<Loaded>): Promise<Loaded> {
+  const running = reading.get(key);
+  if (running) {
+    try {
+      return await running;
+    } catch {
+      // that batch's read failed (its transaction did): this one reads for itself
+    }
+  }
+  const p = read();
+  reading.set(key, p);
+  try {
+    return await p;
+  } finally {
+    if (reading.get(key) === p) reading.delete(key);
+  }
+}
+
+/** Everything the stamps cover, read in the batch's transaction after them. */
+async function readRules(
+  client: pg.PoolClient,
+  rulesStamp: string | null,
+  groupsStamp: string | null,
+): Promise<Loaded> {
   const r = await client.query<Version>({
     name: "alert-rule-versions",
     text: `SELECT rule_id::float8 AS "ruleId", name, kind, params, scope, quiet_hours AS "quietHours",
@@ -121,35 +175,48 @@ async function readRules(client: pg.PoolClient, stamp: string): Promise<Loaded> 
            FROM alert_rule_versions WHERE enabled AND kind NOT IN ('offline', 'no_fix')
            ORDER BY rule_id, valid_from`,
   });
-  const byGroup = r.rows.some((v) => v.scope.kind === "group");
-  const extra = await client.query<{ channels: number[]; members: [string, number][] | null }>({
-    name: "alert-rule-channels-groups",
-    text: `SELECT ARRAY(SELECT id::float8 FROM alert_rules WHERE cardinality(channel_ids) > 0) AS channels,
-                  CASE WHEN $1::boolean
-                       THEN (SELECT json_agg(json_build_array(vehicle_id, group_id)) FROM vehicle_group_members)
-                  END AS members`,
-    values: [byGroup],
+  const groupIds = [...new Set(r.rows.flatMap((v) => (v.scope.kind === "group" ? [v.scope.groupId] : [])))];
+  const c = await client.query<{ channels: number[] }>({
+    name: "alert-rule-channels",
+    text: "SELECT ARRAY(SELECT id::float8 FROM alert_rules WHERE cardinality(channel_ids) > 0) AS channels",
   });
-  const row = extra.rows[0];
-  const groups = new Map<string, Set<number>>();
-  for (const [v, id] of row?.members ?? []) {
-    const set = groups.get(v) ?? new Set();
-    set.add(id);
-    groups.set(v, set);
-  }
-  return {
-    stamp,
+  const loaded: Loaded = {
+    rulesStamp,
+    groupsStamp,
     versions: r.rows,
-    byGroup,
+    groupIds,
     readsAttributes: r.rows.some(
       (v) =>
         v.kind === "threshold" &&
         !(NUMERIC_FIX_FIELDS as readonly string[]).includes(String(v.params.attribute)),
     ),
-    withChannels: new Set(row?.channels ?? []),
-    groups,
+    withChannels: new Set(c.rows[0]?.channels ?? []),
+    groups: new Map(),
     memo: new Map(),
   };
+  return readMembers(client, loaded, groupsStamp);
+}
+
+/** The members of the groups the rules scope by (none read when no rule does). */
+async function readMembers(client: pg.PoolClient, from: Loaded, groupsStamp: string | null): Promise<Loaded> {
+  const groups = new Map<string, Set<number>>();
+  if (from.groupIds.length > 0) {
+    const m = await client.query<{ members: [string, number][] | null }>({
+      name: "alert-rule-group-members",
+      text: `SELECT json_agg(json_build_array(vehicle_id, group_id)) AS members
+             FROM vehicle_group_members WHERE group_id = ANY($1::bigint[])`,
+      values: [from.groupIds],
+    });
+    for (const [v, id] of m.rows[0]?.members ?? []) {
+      const set = groups.get(v) ?? new Set();
+      set.add(id);
+      groups.set(v, set);
+    }
+  } else if (from.groups.size === 0 && from.groupsStamp !== null) {
+    // nothing to read, nothing held: only the stamp moves
+    return { ...from, groupsStamp };
+  }
+  return { ...from, groupsStamp, groups, memo: new Map() };
 }
 
 function rulesOf(
