@@ -1,23 +1,12 @@
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate } from "../../core/migrate.ts";
-import { createTestDatabase } from "../support/services.ts";
+import { describe, expect, it } from "vitest";
+import { migratedDatabase } from "../support/services.ts";
 
 /** sql/020_drop_location_gist.sql: the history is indexed by vehicle and time only. */
 describe("migration 020: the history keeps its primary key and no spatial index", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pool: pg.Pool;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await migrate(db.url);
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await db?.drop();
-  });
+  const db = migratedDatabase();
 
   it("a partition made after the migration has only its primary key", async () => {
+    const pool = db.pool();
     await pool.query("SELECT ensure_location_partition(timestamptz '2031-05-04 12:00Z', 'day')");
     const r = await pool.query<{ table: string; def: string }>(
       `SELECT c.relname AS table, pg_get_indexdef(i.indexrelid) AS def

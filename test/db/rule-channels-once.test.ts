@@ -1,24 +1,13 @@
 import { readFileSync } from "node:fs";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate } from "../../core/migrate.ts";
-import { createTestDatabase } from "../support/services.ts";
+import { describe, expect, it } from "vitest";
+import { migratedDatabase } from "../support/services.ts";
 
 /** sql/019_rule_channels_once.sql on rules stored before the API refused a repeated channel. */
 describe("migration 019: a rule names each channel once", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pool: pg.Pool;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await migrate(db.url);
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await db?.drop();
-  });
+  const db = migratedDatabase();
 
   it("keeps each channel at its first place, leaves other rules and the rule's versions alone", async () => {
+    const pool = db.pool();
     const add = async (name: string, channels: number[]) =>
       (
         await pool.query<{ id: string }>(

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
+import { migrate } from "../../core/migrate.ts";
 import { createRedis, type Redis } from "../../core/redis.ts";
 import { withDatabase } from "../global-setup.ts";
 
@@ -36,6 +37,30 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
         }
       }
       await a.end();
+    },
+  };
+}
+
+/**
+ * A database of this test file's own, migrated to the newest schema, and a small pool on it:
+ * created before the file's tests, dropped after them (migration tests read and write it directly).
+ */
+export function migratedDatabase(): { pool(): pg.Pool } {
+  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  let pool: pg.Pool | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await migrate(db.url);
+    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+  return {
+    pool() {
+      if (!pool) throw new Error("migratedDatabase: used outside a test");
+      return pool;
     },
   };
 }

@@ -76,6 +76,15 @@ async function publish(job: PublisherJob): Promise<PublisherResult> {
   }
 }
 
+/** one QoS 1 device publishing single fixes to the server on `port` */
+const oneDevice = (port: number, o: Pick<PublisherJob, "rate" | "seconds" | "graceMs">): PublisherJob => ({
+  url: `mqtt://127.0.0.1:${port}`,
+  devices: [{ id: "d1", username: "", password: "" }],
+  fixesPerMessage: 1,
+  qos: 1,
+  ...o,
+});
+
 // The bench's MQTT device (load/bench/publisher.ts): what it sends decides what PUBACK p99 measures
 describe("bench MQTT device", () => {
   let server: Server | undefined;
@@ -103,14 +112,7 @@ describe("bench MQTT device", () => {
     const { port } = broker.server.address() as { port: number };
 
     // 40 fixes/s for 2 s from one device: about 80 messages
-    const result = await publish({
-      url: `mqtt://127.0.0.1:${port}`,
-      devices: [{ id: "d1", username: "", password: "" }],
-      rate: 40,
-      seconds: 2,
-      fixesPerMessage: 1,
-      qos: 1,
-    });
+    const result = await publish(oneDevice(port, { rate: 40, seconds: 2 }));
 
     // the first connection got the window, no more, though some 20 more were due by the time it closed
     expect(first).toHaveLength(10);
@@ -142,15 +144,7 @@ describe("bench MQTT device", () => {
     server = broker.server;
     await new Promise<void>((r) => broker.server.listen(0, "127.0.0.1", r));
     const { port } = broker.server.address() as { port: number };
-    const result = await publish({
-      url: `mqtt://127.0.0.1:${port}`,
-      devices: [{ id: "d1", username: "", password: "" }],
-      rate: 20,
-      seconds: 1,
-      fixesPerMessage: 1,
-      qos: 1,
-      graceMs: 300,
-    });
+    const result = await publish(oneDevice(port, { rate: 20, seconds: 1, graceMs: 300 }));
     // 3 answered; 10 more written and left waiting (the window), the rest held in the device: all of
     // them unanswered, none counted as an error or a refusal
     expect(result.sent).toBeGreaterThanOrEqual(15);
