@@ -129,8 +129,9 @@ export class AlertRuleVersions {
   }
 
   /**
-   * Whether `ruleId` names a notification channel, as of this batch's transaction: a batch whose alerts are all of rules without one writes no outbox row
-   * (queue-alert-phases.ts checks again as it inserts).
+   * Whether `ruleId` names a notification channel, as of this batch's transaction: a batch whose
+   * alerts are all of rules without one writes no outbox row (queue-alert-phases.ts checks again as
+   * it inserts).
    */
   notifies(ruleId: number): boolean {
     return this.loaded.withChannels.has(ruleId);
