@@ -2,8 +2,8 @@
 -- The history's GiST index on location (001_core.sql) served no query: every read of
 -- vehicle_locations is by vehicle and time (its primary key); geofence tests probe the polygons'
 -- own GiST (geofence_versions). Keeping it cost each stored fix a GiST insert in the worker's
--- transaction and 41 of its 238 bytes on disk (docs/scaling.md; BENCHMARKS.md "CPU per stored
--- fix: what PostgreSQL spends it on"). Dropping the partitioned index drops every partition's.
+-- transaction and bytes on disk (docs/scaling.md; BENCHMARKS.md "The history's GiST index
+-- dropped"). Dropping the partitioned index drops every partition's.
 DROP INDEX IF EXISTS vehicle_locations_location_gist;
 
 -- Down Migration

@@ -3,8 +3,8 @@
 -- alert rules (their versions and which notify a channel) and the group memberships the rules
 -- scope by (worker/derive/alert-rules.ts). A stamp row per kind, bumped by every statement that
 -- changes one of its tables, in that statement's transaction: a batch reads two rows instead of
--- aggregating the rule versions and joining the members of its vehicles every time (that read
--- cost ~23 µs a stored fix with 100 rules: BENCHMARKS.md, "What a stored fix costs PostgreSQL").
+-- aggregating the rule versions and joining the members of its vehicles every time (what that
+-- read cost: BENCHMARKS.md, "What a stored fix costs PostgreSQL").
 -- Each bump draws a new random token, so a stamp never repeats with other data: not after a
 -- restore, a failover that lost transactions, or a database recreated under the same name.
 CREATE TABLE change_stamps (

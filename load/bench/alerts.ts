@@ -34,7 +34,8 @@ const LATENCY_VEHICLES = 20;
  * fresh pipeline with the bench's geofences and no rules, then on another with the same geofences
  * and 50 speeding + 50 geofence rules (alert-fixtures.ts), so the ratio is what the rules cost;
  * `repeat` such pairs, each on fresh pipelines, for the ratio's spread (one pair on two shared
- * cores gave ratios from 0.46 to 1.16). The ladder's rules have no channels (their alerts are
+ * cores is noise: BENCHMARKS.md, "Alerts: three repetitions, before and
+ * after the rule cache's stamp"). The ladder's rules have no channels (their alerts are
  * stored and streamed, not delivered). Then, on the last pipeline with rules, the alert latency:
  * a speeding rule with no minimum that notifies a webhook receiver in this process, and
  * publishers whose fixes trigger it.

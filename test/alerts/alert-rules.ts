@@ -39,6 +39,15 @@ export interface AlertRow {
   quiet: boolean;
 }
 
+/** A vehicle group; returns its id. */
+export async function addGroup(pool: pg.Pool, name: string): Promise<number> {
+  const r = await pool.query<{ id: number }>(
+    "INSERT INTO vehicle_groups (name) VALUES ($1) RETURNING id::int",
+    [name],
+  );
+  return r.rows[0]?.id as number;
+}
+
 export async function alertsOf(pool: pg.Pool, vehicleId: string, ruleId: number): Promise<AlertRow[]> {
   const r = await pool.query<AlertRow>(
     `SELECT id::int, (extract(epoch FROM started_at) * 1000)::float8 AS "startedAt",

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fix, startWorker, type WorkerHarness } from "../db/harness.ts";
-import { addRule, alertsOf } from "./alert-rules.ts";
+import { addGroup, addRule, alertsOf } from "./alert-rules.ts";
 
 const S = 1000;
 
@@ -55,9 +55,7 @@ describe("the rule cache's change stamps", () => {
 
   it("with the members' row gone, a vehicle put in a group is judged by the group's rule", async () => {
     const v = "cs-group-row-gone";
-    const g = (
-      await w.pool.query<{ id: number }>("INSERT INTO vehicle_groups (name) VALUES ('cs') RETURNING id::int")
-    ).rows[0]?.id as number;
+    const g = await addGroup(w.pool, "cs");
     const rule = await addRule(w.pool, {
       name: "cs group over 50",
       kind: "speeding",
@@ -92,11 +90,7 @@ describe("the rule cache's change stamps", () => {
     const t = Date.now() - 4 * 60 * S;
     await w.send([fix(v, t, 25, 55, { speed: 100 })]);
     const before = await stamp();
-    const g = (
-      await w.pool.query<{ id: number }>(
-        "INSERT INTO vehicle_groups (name) VALUES ('cs-unused') RETURNING id::int",
-      )
-    ).rows[0]?.id as number;
+    const g = await addGroup(w.pool, "cs-unused");
     await w.pool.query("INSERT INTO vehicle_group_members (group_id, vehicle_id) VALUES ($1, $2)", [g, v]);
     expect(await stamp()).not.toBe(before);
     await w.send([fix(v, t + 10 * S, 25, 55.001, { speed: 10 })]);

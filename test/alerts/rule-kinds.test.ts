@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AlertMessage } from "../../core/alerts.ts";
 import { fix, HOUR, startWorker, type WorkerHarness } from "../db/harness.ts";
 import { waitFor } from "../support/wait.ts";
-import { addRule, alertsOf, recordingNotifier } from "./alert-rules.ts";
+import { addGroup, addRule, alertsOf, recordingNotifier } from "./alert-rules.ts";
 
 const S = 1000;
 const T0 = Date.now() - 6 * HOUR;
@@ -87,11 +87,7 @@ describe("alert rule kinds, scope and quiet hours", () => {
   });
 
   it("scope: a rule for a group, one for a vehicle, one for the fleet", async () => {
-    const g = (
-      await w.pool.query<{ id: number }>(
-        "INSERT INTO vehicle_groups (name) VALUES ('vans') RETURNING id::int",
-      )
-    ).rows[0]?.id as number;
+    const g = await addGroup(w.pool, "vans");
     await w.pool.query("INSERT INTO vehicle_group_members (group_id, vehicle_id) VALUES ($1, 'al-sc-van')", [
       g,
     ]);
@@ -200,11 +196,7 @@ describe("alert rule kinds, scope and quiet hours", () => {
 
   it("a vehicle put in a group between two batches is judged by the group's rule in the second (the cached groups are re-read)", async () => {
     const v = "al-joins";
-    const g = (
-      await w.pool.query<{ id: number }>(
-        "INSERT INTO vehicle_groups (name) VALUES ('joiners') RETURNING id::int",
-      )
-    ).rows[0]?.id as number;
+    const g = await addGroup(w.pool, "joiners");
     const rule = await addRule(w.pool, {
       name: "joiners over 50",
       kind: "speeding",

@@ -55,8 +55,8 @@ interface Loaded {
  * Every batch judges its fixes against the rule versions, but they change only when someone edits
  * a rule: reading and parsing them per batch (and building each vehicle's view of them again) was
  * a large share of a batch's cost with 100 rules. So were a stamp aggregated over every version
- * and the groups of the batch's vehicles, read per batch to see whether anything had changed
- * (~23 µs a stored fix with 100 rules). Now the versions, which rules notify, and the members of
+ * and the groups of the batch's vehicles, read per batch to see whether anything had changed,
+ * cost as much again (BENCHMARKS.md, "What a stored fix costs PostgreSQL"). Now the versions, which rules notify, and the members of
  * the groups the rules scope by are kept per process and read again only when a change stamp
  * moves (sql/021_change_stamps.sql: a row for the rules and one for the group members, each
  * bumped with a new random token by every statement that changes its tables, in that
@@ -200,22 +200,19 @@ async function readRules(
 
 /** The members of the groups the rules scope by (none read when no rule does). */
 async function readMembers(client: pg.PoolClient, from: Loaded, groupsStamp: string | null): Promise<Loaded> {
+  // no rule scopes by group: memberships change nothing, the memo stays valid
+  if (from.groupIds.length === 0) return { ...from, groupsStamp };
   const groups = new Map<string, Set<number>>();
-  if (from.groupIds.length > 0) {
-    const m = await client.query<{ members: [string, number][] | null }>({
-      name: "alert-rule-group-members",
-      text: `SELECT json_agg(json_build_array(vehicle_id, group_id)) AS members
-             FROM vehicle_group_members WHERE group_id = ANY($1::bigint[])`,
-      values: [from.groupIds],
-    });
-    for (const [v, id] of m.rows[0]?.members ?? []) {
-      const set = groups.get(v) ?? new Set();
-      set.add(id);
-      groups.set(v, set);
-    }
-  } else if (from.groups.size === 0 && from.groupsStamp !== null) {
-    // nothing to read, nothing held: only the stamp moves
-    return { ...from, groupsStamp };
+  const m = await client.query<{ members: [string, number][] | null }>({
+    name: "alert-rule-group-members",
+    text: `SELECT json_agg(json_build_array(vehicle_id, group_id)) AS members
+           FROM vehicle_group_members WHERE group_id = ANY($1::bigint[])`,
+    values: [from.groupIds],
+  });
+  for (const [v, id] of m.rows[0]?.members ?? []) {
+    const set = groups.get(v) ?? new Set();
+    set.add(id);
+    groups.set(v, set);
   }
   return { ...from, groupsStamp, groups, memo: new Map() };
 }

@@ -136,6 +136,17 @@ const alerts: AlertsRun = {
   },
 };
 
+/** a run of the alerts section alone */
+const onlyAlerts = (a: AlertsRun): BenchResults => ({
+  machine: { cores: 2, memGiB: 24, cpu: "test cpu", node: "v20", date: "2026-12-06" },
+  command: "npm run bench -- --only alerts",
+  quick: false,
+  throughput: [],
+  raw: [],
+  queries: [],
+  alerts: a,
+});
+
 describe("the alerts section of the report", () => {
   it("charges each step's CPU to the fixes it delivered", () => {
     const s = {
@@ -183,31 +194,13 @@ describe("the alerts section of the report", () => {
     expect(md).toContain(
       "Ratio, max sustained with 100 rules / none in each of the 3 pairs 0.50, 1.00, 0.95; median (range): **0.95 (0.50–1.00)** (goal ≥ 0.9)",
     );
-    const r: BenchResults = {
-      machine: { cores: 2, memGiB: 24, cpu: "test cpu", node: "v20", date: "2026-12-07" },
-      command: "npm run bench -- --only alerts",
-      quick: false,
-      throughput: [],
-      raw: [],
-      queries: [],
-      alerts: repeated,
-    };
-    expect(renderMarkdown(r)).toContain(
+    expect(renderMarkdown(onlyAlerts(repeated))).toContain(
       "| ingest with 100 alert rules / none | 0.95 (0.50–1.00) | ≥ 0.9 | yes |",
     );
   });
 
   it("adds the goal to the ratios of a run that has it", () => {
-    const r: BenchResults = {
-      machine: { cores: 2, memGiB: 24, cpu: "test cpu", node: "v20", date: "2026-12-06" },
-      command: "npm run bench -- --only alerts",
-      quick: false,
-      throughput: [],
-      raw: [],
-      queries: [],
-      alerts,
-    };
-    const md = renderMarkdown(r);
+    const md = renderMarkdown(onlyAlerts(alerts));
     expect(md).toContain("### Alerts: ingest with alert rules against none, and alert latency");
     expect(md).toContain("| ingest with 100 alert rules / none | 0.50 | ≥ 0.9 | **no** |");
   });
