@@ -101,6 +101,12 @@ export const pipelineMetrics = {
     kind: "counter",
     help: "vehicles whose late fixes fall before the retained history: stored, not derived again",
   },
+  worker_daily_rows: {
+    kind: "labelled",
+    help:
+      "daily rollup rows written: appended (added up by the worker from the tracks it read) or computed " +
+      "(read back from the stored fixes: late data, replays, a vehicle's first batch)",
+  },
   worker_commit_ms: {
     kind: "histogram",
     help: "time from a batch's start in the worker to its commit, ms",

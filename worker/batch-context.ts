@@ -67,8 +67,10 @@ export interface BatchContext {
   storedCopies: () => Promise<Map<string, { receivedAt: number; messageId: string | null }>>;
   /** detectAnomalies: late, duplicate and skewed fixes, as recorded */
   anomalies: Anomaly[];
-  /** deriveVehicles: the machines after the batch, geofence event changes, replays */
+  /** deriveVehicles: the machines after the batch, geofence event changes, replays, day appends */
   derived: DeriveResult;
+  /** updateDailyAnalytics: rollup rows written, and of them the worker's appends (answered later) */
+  dailyRows: { written: number; appended: number };
 }
 
 /** One step of a batch, run in order with the others inside the batch's transaction. */

@@ -20,6 +20,7 @@ const FIELDS = {
   alertNotifyFailures: counterField("worker_alert_notify_failures"),
   replays: counterField("worker_replays"),
   replaysSkipped: counterField("worker_replays_skipped"),
+  dailyRows: (path: "appended" | "computed") => labelledField("worker_daily_rows", path),
   batches: counterField("worker_batches"),
   jobsCoalesced: counterField("worker_jobs_coalesced"),
   insertMsTotal: counterField("worker_insert_ms_total"),
@@ -45,6 +46,8 @@ export interface BatchCounts {
   replayed: number;
   /** vehicles whose late fixes predate any replayable point */
   skipped: number;
+  /** daily rollup rows written, and of them those the worker added up from its tracks */
+  dailyRows: { written: number; appended: number };
 }
 
 /**
@@ -73,6 +76,9 @@ export async function publishCommitted(
   if (counts.alerts.length > 0) p.hincrby(redisKeys.metrics, FIELDS.alertPhases, counts.alerts.length);
   if (counts.replayed > 0) p.hincrby(redisKeys.metrics, FIELDS.replays, counts.replayed);
   if (counts.skipped > 0) p.hincrby(redisKeys.metrics, FIELDS.replaysSkipped, counts.skipped);
+  const { written, appended } = counts.dailyRows;
+  if (appended > 0) p.hincrby(redisKeys.metrics, FIELDS.dailyRows("appended"), appended);
+  if (written > appended) p.hincrby(redisKeys.metrics, FIELDS.dailyRows("computed"), written - appended);
   p.hincrby(redisKeys.metrics, FIELDS.batches, 1);
   if ((timing.jobs ?? 1) > 1) p.hincrby(redisKeys.metrics, FIELDS.jobsCoalesced, (timing.jobs ?? 1) - 1);
   p.hincrby(redisKeys.metrics, FIELDS.insertMsTotal, committed - started);

@@ -28,8 +28,8 @@ const stages: readonly Stage[] = [
   insertFixes,
   insertRejects,
   readStoredCopies,
-  updateDailyAnalytics,
   deriveVehicles,
+  updateDailyAnalytics,
   detectAnomalies,
   saveVehicleState,
 ];
@@ -178,7 +178,9 @@ async function runStages(
       queued: 0,
       replayed: new Set(),
       skipped: 0,
+      days: { vehicles: new Set(), rows: [] },
     },
+    dailyRows: { written: 0, appended: 0 },
   };
   for (const stage of stages) await stage(ctx);
   return ctx;
@@ -199,6 +201,7 @@ function countsOf(ctx: BatchContext): BatchCounts {
     queued: ctx.derived.queued,
     replayed: ctx.derived.replayed.size,
     skipped: ctx.derived.skipped,
+    dailyRows: ctx.dailyRows,
   };
 }
 

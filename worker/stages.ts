@@ -71,16 +71,27 @@ export async function detectAnomalies(ctx: BatchContext): Promise<void> {
   await later(client, anomalies.insertAnomalies(client, ctx.anomalies));
 }
 
-/** The daily analytics of the vehicle-days the new fixes fall in. */
+/**
+ * The daily analytics of the vehicle-days the new fixes fall in: added up by deriveVehicles from
+ * the tracks it read for the vehicles that continued their state, computed in SQL for the rest.
+ */
 export async function updateDailyAnalytics(ctx: BatchContext): Promise<void> {
   await later(
     ctx.client,
-    analytics.updateDailyAnalytics(ctx.client, ctx.inserted, {
-      fleetTz: ctx.config.FLEET_TZ,
-      movingSpeedKmh: ctx.config.MOVING_SPEED_KMH,
-      gapSeconds: ctx.config.TRIP_GAP_SECONDS,
-      retainedFrom: ctx.retainedFrom,
-    }),
+    analytics.updateDailyAnalytics(
+      ctx.client,
+      ctx.inserted,
+      {
+        fleetTz: ctx.config.FLEET_TZ,
+        movingSpeedKmh: ctx.config.MOVING_SPEED_KMH,
+        gapSeconds: ctx.config.TRIP_GAP_SECONDS,
+        retainedFrom: ctx.retainedFrom,
+      },
+      ctx.derived.days,
+    ),
+    (r) => {
+      ctx.dailyRows = r;
+    },
   );
 }
 

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { parseFixKey } from "../store/insert-locations.ts";
+import type { DayAppend } from "./day-appends.ts";
 
 /**
  * Daily analytics per vehicle and fleet day (FLEET_TZ), kept in the rollup table
@@ -20,7 +21,9 @@ import { parseFixKey } from "../store/insert-locations.ts";
  * A segment crossing midnight belongs to neither day (a few hundred metres a day at most).
  *
  * Being sums over segments, a day is extended by appending: a batch whose fixes all follow the
- * row's last fix only reads the segments from that fix on (a few rows). A batch with a fix older
+ * row's last fix adds the segments from that fix on. For a vehicle whose machine continues its
+ * saved state the worker adds them up from the track it reads anyway (day-appends.ts); otherwise
+ * this statement reads them back from that fix on (a few rows). A batch with a fix older
  * than the row's last fix (late data) recomputes the whole day from vehicle_locations. The row
  * outlives the day's partitions, so retention does not touch it; a day that retention has
  * already cut short is never recomputed from what is left of it.
@@ -66,8 +69,11 @@ export function dailyAggregateSql(minSpeed: string): string {
 }
 
 /**
- * $1 vehicle ids, $2 recorded_at (ms) of the inserted fixes, $3 FLEET_TZ, $4 moving speed, $5 retained from,
- * $6 TRIP_GAP_SECONDS.
+ * $1 vehicle ids, $2 recorded_at (ms) of the inserted fixes the worker did not add up itself, $3
+ * FLEET_TZ, $4 moving speed, $5 retained from, $6 TRIP_GAP_SECONDS; $7-$19 the worker's day appends
+ * (day-appends.ts), one element per vehicle-day. An append is taken when the row ends at its anchor
+ * (or, without an anchor, when there is no row): otherwise the day is computed here as for the
+ * fixes of $1. Answers how many rows it wrote, and how many of them were the worker's appends.
  * The OFFSET 0 keep each lookup a per-vehicle-day index probe: without them the planner pulled the
  * lateral reads up into a hash join over every partition (EXPLAIN ANALYZE: seq scans of the whole
  * history for a batch that appends one fix per vehicle).
@@ -76,13 +82,25 @@ const UPDATE_DAYS = `
 WITH new AS (
   SELECT u.v AS vehicle_id, timestamptz 'epoch' + u.t * interval '1 millisecond' AS t
   FROM unnest($1::text[], $2::bigint[]) AS u(v, t)
+), given AS (
+  SELECT date '1970-01-01' + g.day_n AS g_day, g.*
+  FROM unnest($7::text[], $8::int[], $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::float8[],
+              $14::float8[], $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::float8[])
+       AS g(g_vehicle_id, day_n, g_anchor, g_first, g_last, g_fixes, g_distance_m, g_moving_s, g_idle_s,
+            g_moving_speed_s, g_gap_s, g_gap_distance_m, g_max_speed_kmh)
 ), days AS (
   SELECT vehicle_id, (t AT TIME ZONE $3)::date AS day, min(t) AS first_new FROM new GROUP BY 1, 2
+  UNION ALL
+  SELECT g_vehicle_id, g_day, timestamptz 'epoch' + g_first * interval '1 millisecond' FROM given
 ), plan AS (
-  SELECT d.vehicle_id, d.day, o.*,
+  SELECT d.vehicle_id, d.day, g.*, o.*,
          d.day::timestamp AT TIME ZONE $3 AS lo, (d.day + 1)::timestamp AT TIME ZONE $3 AS hi,
-         CASE WHEN o.o_last_fix_at < d.first_new THEN o.o_last_fix_at END AS anchor
-  FROM days d LEFT JOIN LATERAL (
+         CASE WHEN o.o_last_fix_at < d.first_new THEN o.o_last_fix_at END AS anchor,
+         g.g_fixes IS NOT NULL
+           AND o.o_last_fix_at IS NOT DISTINCT FROM timestamptz 'epoch' + g.g_anchor * interval '1 millisecond'
+           AS fits
+  FROM days d LEFT JOIN given g ON g.g_vehicle_id = d.vehicle_id AND g.g_day = d.day
+  LEFT JOIN LATERAL (
     SELECT s.fixes AS o_fixes, s.distance_m AS o_distance_m, s.moving_s AS o_moving_s, s.idle_s AS o_idle_s,
            s.moving_speed_s AS o_moving_speed_s, s.max_speed_kmh AS o_max_speed_kmh,
            s.gap_s AS o_gap_s, s.gap_distance_m AS o_gap_distance_m,
@@ -90,7 +108,7 @@ WITH new AS (
     FROM daily_vehicle_stats s WHERE s.vehicle_id = d.vehicle_id AND s.day = d.day OFFSET 0
   ) o ON true
 ), todo AS (
-  SELECT * FROM plan WHERE anchor IS NOT NULL OR o_fixes IS NULL OR lo >= $5
+  SELECT * FROM plan WHERE NOT fits AND (anchor IS NOT NULL OR o_fixes IS NULL OR lo >= $5)
 ), pts AS (
   SELECT p.vehicle_id, p.day, p.anchor, l.recorded_at, l.location, l.speed, l.ignition,
          lead(l.recorded_at) OVER seq AS next_at, lead(l.location) OVER seq AS next_location,
@@ -102,27 +120,46 @@ WITH new AS (
     OFFSET 0
   ) l
   WINDOW seq AS (PARTITION BY p.vehicle_id, p.day ORDER BY l.recorded_at)
-), ${dailyAggregateSql("$4")}
-INSERT INTO daily_vehicle_stats AS s
-  (vehicle_id, day, fixes, distance_m, moving_s, idle_s, moving_speed_s, gap_s, gap_distance_m, max_speed_kmh,
-   first_fix_at, last_fix_at, updated_at)
-SELECT a.vehicle_id, a.day,
-       a.fixes + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_fixes END,
-       a.distance_m + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_distance_m END,
-       a.moving_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_moving_s END,
-       a.idle_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_idle_s END,
-       a.moving_speed_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_moving_speed_s END,
-       a.gap_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_gap_s END,
-       a.gap_distance_m + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_gap_distance_m END,
-       CASE WHEN a.anchor IS NULL THEN a.max_speed_kmh ELSE greatest(a.max_speed_kmh, o.o_max_speed_kmh) END,
-       CASE WHEN a.anchor IS NULL THEN a.first_fix_at ELSE o.o_first_fix_at END,
-       a.last_fix_at, now()
-FROM agg a JOIN todo o ON o.vehicle_id = a.vehicle_id AND o.day = a.day
-ON CONFLICT (vehicle_id, day) DO UPDATE SET
-  fixes = EXCLUDED.fixes, distance_m = EXCLUDED.distance_m, moving_s = EXCLUDED.moving_s,
-  idle_s = EXCLUDED.idle_s, moving_speed_s = EXCLUDED.moving_speed_s, gap_s = EXCLUDED.gap_s,
-  gap_distance_m = EXCLUDED.gap_distance_m, max_speed_kmh = EXCLUDED.max_speed_kmh,
-  first_fix_at = EXCLUDED.first_fix_at, last_fix_at = EXCLUDED.last_fix_at, updated_at = EXCLUDED.updated_at`;
+), ${dailyAggregateSql("$4")}, computed AS (
+  SELECT a.vehicle_id, a.day,
+         a.fixes + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_fixes END AS fixes,
+         a.distance_m + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_distance_m END AS distance_m,
+         a.moving_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_moving_s END AS moving_s,
+         a.idle_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_idle_s END AS idle_s,
+         a.moving_speed_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_moving_speed_s END AS moving_speed_s,
+         a.gap_s + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_gap_s END AS gap_s,
+         a.gap_distance_m + CASE WHEN a.anchor IS NULL THEN 0 ELSE o.o_gap_distance_m END AS gap_distance_m,
+         CASE WHEN a.anchor IS NULL THEN a.max_speed_kmh ELSE greatest(a.max_speed_kmh, o.o_max_speed_kmh) END
+           AS max_speed_kmh,
+         CASE WHEN a.anchor IS NULL THEN a.first_fix_at ELSE o.o_first_fix_at END AS first_fix_at,
+         a.last_fix_at, false AS appended
+  FROM agg a JOIN todo o ON o.vehicle_id = a.vehicle_id AND o.day = a.day
+), appended AS (
+  -- fits: with an anchor the row exists and ends there; without one there is no row
+  SELECT p.vehicle_id, p.day,
+         p.g_fixes + COALESCE(p.o_fixes, 0), p.g_distance_m + COALESCE(p.o_distance_m, 0),
+         p.g_moving_s + COALESCE(p.o_moving_s, 0), p.g_idle_s + COALESCE(p.o_idle_s, 0),
+         p.g_moving_speed_s + COALESCE(p.o_moving_speed_s, 0), p.g_gap_s + COALESCE(p.o_gap_s, 0),
+         p.g_gap_distance_m + COALESCE(p.o_gap_distance_m, 0),
+         greatest(p.g_max_speed_kmh, p.o_max_speed_kmh),
+         COALESCE(p.o_first_fix_at, timestamptz 'epoch' + p.g_first * interval '1 millisecond'),
+         timestamptz 'epoch' + p.g_last * interval '1 millisecond', true
+  FROM plan p WHERE p.fits
+), written AS (
+  INSERT INTO daily_vehicle_stats AS s
+    (vehicle_id, day, fixes, distance_m, moving_s, idle_s, moving_speed_s, gap_s, gap_distance_m, max_speed_kmh,
+     first_fix_at, last_fix_at, updated_at)
+  SELECT vehicle_id, day, fixes, distance_m, moving_s, idle_s, moving_speed_s, gap_s, gap_distance_m,
+         max_speed_kmh, first_fix_at, last_fix_at, now()
+  FROM (SELECT * FROM computed UNION ALL SELECT * FROM appended) w
+  ON CONFLICT (vehicle_id, day) DO UPDATE SET
+    fixes = EXCLUDED.fixes, distance_m = EXCLUDED.distance_m, moving_s = EXCLUDED.moving_s,
+    idle_s = EXCLUDED.idle_s, moving_speed_s = EXCLUDED.moving_speed_s, gap_s = EXCLUDED.gap_s,
+    gap_distance_m = EXCLUDED.gap_distance_m, max_speed_kmh = EXCLUDED.max_speed_kmh,
+    first_fix_at = EXCLUDED.first_fix_at, last_fix_at = EXCLUDED.last_fix_at, updated_at = EXCLUDED.updated_at
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM appended)::int AS appended`;
 
 export interface AnalyticsOptions {
   fleetTz: string;
@@ -133,24 +170,53 @@ export interface AnalyticsOptions {
   retainedFrom: number;
 }
 
-/** Updates the rows of the vehicle-days that these newly stored fixes fall in; returns how many. */
+/**
+ * Updates the rows of the vehicle-days that these newly stored fixes fall in: the worker's appends
+ * (day-appends.ts) where the rows end where they begin, the rest computed from the stored fixes.
+ * `appends` covers every new fix of `appended`'s vehicles. Answers the rows written and how many of
+ * them were appends.
+ */
 export async function updateDailyAnalytics(
   client: pg.PoolClient,
   inserted: ReadonlySet<string>,
   opts: AnalyticsOptions,
-): Promise<number> {
-  if (inserted.size === 0) return 0;
+  appends: { vehicles: ReadonlySet<string>; rows: readonly DayAppend[] } = { vehicles: new Set(), rows: [] },
+): Promise<{ written: number; appended: number }> {
   const ids: string[] = [];
   const times: number[] = [];
   for (const key of inserted) {
     const f = parseFixKey(key);
+    if (appends.vehicles.has(f.vehicleId)) continue;
     ids.push(f.vehicleId);
     times.push(f.recordedAt);
   }
-  const r = await client.query({
+  const rows = appends.rows;
+  if (ids.length === 0 && rows.length === 0) return { written: 0, appended: 0 };
+  const col = <T>(f: (a: DayAppend) => T) => rows.map(f);
+  const r = await client.query<{ written: number; appended: number }>({
     name: "daily-analytics",
     text: UPDATE_DAYS,
-    values: [ids, times, opts.fleetTz, opts.movingSpeedKmh, new Date(opts.retainedFrom), opts.gapSeconds],
+    values: [
+      ids,
+      times,
+      opts.fleetTz,
+      opts.movingSpeedKmh,
+      new Date(opts.retainedFrom),
+      opts.gapSeconds,
+      col((a) => a.vehicleId),
+      col((a) => a.day),
+      col((a) => a.anchor),
+      col((a) => a.firstNew),
+      col((a) => a.lastFixAt),
+      col((a) => a.fixes),
+      col((a) => a.distanceM),
+      col((a) => a.movingS),
+      col((a) => a.idleS),
+      col((a) => a.movingSpeedS),
+      col((a) => a.gapS),
+      col((a) => a.gapDistanceM),
+      col((a) => a.maxSpeedKmh),
+    ],
   });
-  return r.rowCount ?? 0;
+  return r.rows[0] ?? { written: 0, appended: 0 };
 }

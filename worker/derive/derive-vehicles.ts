@@ -5,6 +5,7 @@ import { parseFixKey } from "../store/insert-locations.ts";
 import { ahead } from "../store/pipeline.ts";
 import type { LockedVehicle } from "../store/vehicle-state.ts";
 import { AlertRuleVersions, type VehicleAlertRules } from "./alert-rules.ts";
+import { type DayAppend, DayAppends, type DayFix } from "./day-appends.ts";
 import { writeRuns } from "./derived-writes.ts";
 import { type FenceChanges, FenceVersions, readFenceChanges } from "./fence-versions.ts";
 import { reconcileAlerts } from "./reconcile-alerts.ts";
@@ -63,6 +64,8 @@ export interface DeriveResult {
   replayed: Set<string>;
   /** vehicles whose late fixes predate any replayable point (retention): left out of trips/geofences */
   skipped: number;
+  /** the daily rollup's additions from the tracks read, for the vehicles that continued their state */
+  days: { vehicles: Set<string>; rows: DayAppend[] };
 }
 
 export interface Start {
@@ -110,6 +113,7 @@ export async function deriveVehicles(
     queued: 0,
     replayed: new Set(),
     skipped: 0,
+    days: { vehicles: new Set(), rows: [] },
   };
   const oldestNew = new Map<string, number>();
   for (const key of inserted) {
@@ -161,12 +165,15 @@ export async function deriveVehicles(
     result.replayed.add(vehicleId);
   }
 
+  const days = new DayAppends({ movingSpeedKmh: rules.movingSpeedKmh, gapSeconds: rules.gapMs / 1000 });
   const runs = await runFromStarts(client, starts, rules, {
     replayed: result.replayed,
     notify: true,
     alertRules,
     fencesAt: fenceChanges,
+    days,
   });
+  result.days = { vehicles: new Set(days.vehicles()), rows: days.finish() };
   for (const [vehicleId, start] of starts) {
     start.state.fenceSeq = fenceChanges.head;
     result.machines.set(vehicleId, start.state);
@@ -207,6 +214,8 @@ export async function runFromStarts(
     alertRules?: AlertRulesLoad;
     /** the geofence changes' head the batch read: versions already read at it are not read again */
     fencesAt?: { db: string; head: number };
+    /** given the tracks of the starts that continue a saved state (not `replaces`) */
+    days?: DayAppends;
   } = {},
 ): Promise<{ events: EventChanges; alerts: AlertMessage[]; queued: number }> {
   // Read back and run in pages: a replay from the start of a long history (or the first batch after
@@ -234,13 +243,14 @@ export async function runFromStarts(
       const s = starts.get(vehicleId) as Start;
       return { vehicleId, since: first ? s.since : s.state.lastAt };
     });
-    let tracks = await readTrackWindows(client, windows, limit, withAttributes);
+    const fleetTz = rules.fleetTz ?? "UTC";
+    let tracks = await readTrackWindows(client, windows, limit, withAttributes, fleetTz);
     if (first) {
       await loaded();
       vehicleRules = new Map([...starts.keys()].map((v) => [v, alertRules.forVehicle(v)]));
       if (alertRules.readsAttributes() !== withAttributes) {
         withAttributes = attributesLastRead = alertRules.readsAttributes();
-        tracks = await readTrackWindows(client, windows, limit, withAttributes);
+        tracks = await readTrackWindows(client, windows, limit, withAttributes, fleetTz);
       }
     }
     const ids: number[] = [];
@@ -252,11 +262,14 @@ export async function runFromStarts(
     await fences.load(client, ids);
 
     for (const vehicleId of todo) {
+      const start = starts.get(vehicleId) as Start;
+      if (opts.days && !start.replaces)
+        opts.days.add(vehicleId, (tracks.get(vehicleId) ?? []) as DayFix[], first ? start.since : undefined);
       const alerts = {
         rules: vehicleRules.get(vehicleId) ?? alertRules.forVehicle(vehicleId),
         fleetTz: rules.fleetTz ?? "UTC",
       };
-      const out = runMachine((starts.get(vehicleId) as Start).state, tracks.get(vehicleId) ?? [], {
+      const out = runMachine(start.state, tracks.get(vehicleId) ?? [], {
         ...machineRules,
         alerts,
       });

@@ -15,13 +15,15 @@ import type { MachineState, TrackFix } from "./vehicle-machine.ts";
  * polygon was drawn since the previous fix and held that one (where the vehicle stood when the
  * boundary was drawn). The LIMIT pages a long replay, and keeps this an index range scan per
  * vehicle rather than a join the planner pulls up over every partition. The other numeric fields
- * (and, with $4, the device attributes) are there for alert thresholds (alert-machine.ts).
+ * (and, with $4, the device attributes) are there for alert thresholds (alert-machine.ts); `day`,
+ * the fix's fleet day in $5 (FLEET_TZ) as PostgreSQL reckons it, for the daily rollup's appends
+ * (day-appends.ts).
  */
 const TRACK_WINDOWS = `
 SELECT x.v AS "vehicleId", (extract(epoch FROM x.recorded_at) * 1000)::float8 AS t,
        ST_Y(x.location) AS lat, ST_X(x.location) AS lng, x.speed::float8 AS speed, x.ignition,
        x.heading::float8 AS heading, x.altitude::float8 AS altitude, x.accuracy::float8 AS accuracy, x.odometer,
-       x.attributes,
+       x.attributes, ((x.recorded_at AT TIME ZONE $5)::date - date '1970-01-01') AS day,
        ST_Distance(x.prev_location::geography, x.location::geography) AS d,
        CASE WHEN x.judged THEN ARRAY(
          SELECT g.geofence_id FROM geofence_versions g
@@ -58,14 +60,15 @@ export async function readTrackWindows(
   client: pg.PoolClient,
   windows: readonly { vehicleId: string; since: number | null }[],
   limit: number,
-  withAttributes = false,
+  withAttributes: boolean,
+  fleetTz: string,
 ): Promise<Map<string, TrackFix[]>> {
   const out = new Map<string, TrackFix[]>();
   if (windows.length === 0) return out;
   const r = await client.query<TrackFix & { vehicleId: string }>({
     name: "track-windows",
     text: TRACK_WINDOWS,
-    values: [windows.map((w) => w.vehicleId), windows.map((w) => w.since), limit, withAttributes],
+    values: [windows.map((w) => w.vehicleId), windows.map((w) => w.since), limit, withAttributes, fleetTz],
   });
   for (const { vehicleId, ...fix } of r.rows) {
     const list = out.get(vehicleId) ?? [];

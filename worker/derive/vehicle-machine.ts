@@ -54,6 +54,8 @@ export interface TrackFix {
   fences: readonly number[];
   /** geofences whose polygon was drawn after the previous fix and held the previous fix */
   insideAtChange: readonly number[];
+  /** fleet day (days since 1970-01-01 in FLEET_TZ), for the daily rollup only (day-appends.ts) */
+  day?: number;
   /** read for alert thresholds only (track-reads.ts) */
   heading?: number | null;
   altitude?: number | null;
