@@ -105,7 +105,8 @@ export const pipelineMetrics = {
     kind: "labelled",
     help:
       "daily rollup rows written: appended (added up by the worker from the tracks it read) or computed " +
-      "(read back from the stored fixes: late data, replays, a vehicle's first batch)",
+      "(read back from the stored fixes: late data, replays, a vehicle's first batch, or a row that did not " +
+      "end where the worker's track began)",
   },
   worker_commit_ms: {
     kind: "histogram",

@@ -178,7 +178,7 @@ async function runStages(
       queued: 0,
       replayed: new Set(),
       skipped: 0,
-      days: { vehicles: new Set(), rows: [] },
+      days: [],
     },
     dailyRows: { written: 0, appended: 0 },
   };

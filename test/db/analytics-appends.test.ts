@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Fix } from "../../core/fix.ts";
 import { redisKeys } from "../../core/redis.ts";
-import { fix, HOUR, MINUTE, startWorker, type WorkerHarness } from "./harness.ts";
+import { fix, HOUR, MINUTE, noonDaysAgo, startWorker, type WorkerHarness } from "./harness.ts";
 
 /**
  * The daily rollup added up by the worker from the tracks it reads (worker/derive/day-appends.ts)
  * against the rollup computed in SQL from the stored fixes (daily-analytics.ts): random tracks with
- * missing speeds, ignition on, off and unknown, silences, and two midnights in a time zone whose
- * clocks go back in between (America/New_York, 1 November 2026: a 25-hour day).
+ * missing speeds, ignition on, off and unknown, silences, and a midnight that happens twice: in
+ * America/Havana the clocks go back from 01:00 to 00:00 on 1 November 2026, so its first hour is
+ * lived twice (04:00-05:00 and 05:00-06:00 UTC), both on the fleet day of 1 November.
  */
 
 const COLUMNS = [
@@ -35,14 +36,14 @@ function random(seed: number): () => number {
   };
 }
 
-// 22:00 on 31 October 2026 in New York (EDT, UTC-4)
+// 22:00 on 31 October 2026 in Havana (CDT, UTC-4); its midnight is at 04:00 UTC, and again at 05:00
 const T0 = Date.UTC(2026, 10, 1, 2, 0);
 
 function randomTrack(id: string, rnd: () => number): Fix[] {
   const out: Fix[] = [];
   let t = T0 + Math.floor(rnd() * 30) * MINUTE;
-  let lat = 40.7 + rnd() * 0.1;
-  let lng = -74 + rnd() * 0.1;
+  let lat = 23.1 + rnd() * 0.1;
+  let lng = -82.4 + rnd() * 0.1;
   for (let i = 0; i < 400; i++) {
     const r = rnd();
     // mostly 5-60 s apart; now and then a silence of 11 minutes to 5 hours (TRIP_GAP_SECONDS 600)
@@ -94,7 +95,7 @@ describe("daily rollup: the worker's appends = the rollup computed in SQL", () =
 
   beforeAll(async () => {
     w = await startWorker({
-      FLEET_TZ: "America/New_York",
+      FLEET_TZ: "America/Havana",
       MOVING_SPEED_KMH: "5",
       TRIP_GAP_SECONDS: "600",
       RETENTION_DAYS: "3650",
@@ -125,6 +126,9 @@ describe("daily rollup: the worker's appends = the rollup computed in SQL", () =
 
     expect(await metric("computed")).toBeGreaterThan(computedBefore);
     expect(await metric("appended")).toBeGreaterThan(appendedBefore);
+    // the hour lived twice is in the tracks, on 1 November
+    const twice = tracks.flat().filter((f) => f.recordedAt >= T0 + 2 * HOUR && f.recordedAt < T0 + 3 * HOUR);
+    expect(twice.length).toBeGreaterThan(10);
     for (const i of vehicles) {
       const appended = await rows(`appended-${i}`);
       expect(appended.map((r) => r.day)).toContain("2026-11-01");
@@ -136,7 +140,7 @@ describe("daily rollup: the worker's appends = the rollup computed in SQL", () =
   it("computes a day in SQL when its row does not end where the worker's window began (a lost row)", async () => {
     const t = T0 + 30 * HOUR;
     const track = Array.from({ length: 12 }, (_, i) =>
-      fix("lost-row", t + i * MINUTE, 40.75 + i * 0.002, -73.95, { speed: 40, ignition: true }),
+      fix("lost-row", t + i * MINUTE, 23.1 + i * 0.002, -82.35, { speed: 40, ignition: true }),
     );
     await w.send(track.slice(0, 6));
     const reference = await rows("lost-row");
@@ -149,8 +153,37 @@ describe("daily rollup: the worker's appends = the rollup computed in SQL", () =
 
     // and the next in-order batch is appended again
     const appendedBefore = await metric("appended");
-    await w.send([fix("lost-row", t + 12 * MINUTE, 40.775, -73.95, { speed: 40, ignition: true })]);
+    await w.send([fix("lost-row", t + 12 * MINUTE, 23.125, -82.35, { speed: 40, ignition: true })]);
     expect(await metric("appended")).toBe(appendedBefore + 1);
     expect((await rows("lost-row"))[0]?.fixes).toBe(13);
+  });
+});
+
+describe("daily rollup: a refused append falls back to the batch's own fixes", () => {
+  let w: WorkerHarness;
+  beforeAll(async () => {
+    w = await startWorker({ FLEET_TZ: "UTC", MOVING_SPEED_KMH: "5", RETENTION_DAYS: "1" });
+  });
+  afterAll(() => w?.close());
+
+  it("appends a fix to a day before the retained history when the machine lags the row", async () => {
+    // three days ago: the day starts before the retained history, so it is never computed whole
+    const t = noonDaysAgo(3);
+    const at = (i: number) =>
+      fix("lagging", t + i * MINUTE, 25 + i * 0.005, 55, { speed: 40, ignition: true });
+    await w.send([at(0)]);
+    await w.send([at(1)]);
+    // a machine saved behind the rollup (as a batch that skipped the vehicle's derivation leaves it):
+    // the next track starts at the first fix, one before the row's last
+    await w.pool.query(
+      `UPDATE vehicle_state SET machine = jsonb_set(machine, '{lastAt}', to_jsonb($2::float8)) WHERE vehicle_id = $1`,
+      ["lagging", t],
+    );
+    await w.send([at(2)]);
+    const r = await w.pool.query<{ fixes: number; last: number }>(
+      `SELECT fixes, (extract(epoch FROM last_fix_at) * 1000)::float8 AS last
+       FROM daily_vehicle_stats WHERE vehicle_id = 'lagging'`,
+    );
+    expect(r.rows).toEqual([{ fixes: 3, last: t + 2 * MINUTE }]);
   });
 });

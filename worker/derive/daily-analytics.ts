@@ -69,38 +69,62 @@ export function dailyAggregateSql(minSpeed: string): string {
 }
 
 /**
- * $1 vehicle ids, $2 recorded_at (ms) of the inserted fixes the worker did not add up itself, $3
+ * $1 vehicle ids, $2 recorded_at (ms) of the inserted fixes (all of them, appended or not), $3
  * FLEET_TZ, $4 moving speed, $5 retained from, $6 TRIP_GAP_SECONDS; $7-$19 the worker's day appends
- * (day-appends.ts), one element per vehicle-day. An append is taken when the row ends at its anchor
- * (or, without an anchor, when there is no row): otherwise the day is computed here as for the
- * fixes of $1. Answers how many rows it wrote, and how many of them were the worker's appends.
+ * (day-appends.ts), one element per vehicle-day. An append is added in place to a row that ends at
+ * its anchor (`extended`: one index probe and an update, no speculative insert), or is the new row
+ * of a day that has none (`started`); any other is computed here from the stored fixes, as the days
+ * of $1 are. Answers how many rows it wrote, and how many of them were the worker's appends.
+ * A day's fixes are those whose fleet day it is: where the clocks go back at midnight (America/Havana)
+ * the hour after it happens twice, and [lo, hi) alone would give its first reading to the day before.
  * The OFFSET 0 keep each lookup a per-vehicle-day index probe: without them the planner pulled the
  * lateral reads up into a hash join over every partition (EXPLAIN ANALYZE: seq scans of the whole
  * history for a batch that appends one fix per vehicle).
  */
+const ms = (col: string) => `(timestamptz 'epoch' + ${col} * interval '1 millisecond')`;
 const UPDATE_DAYS = `
-WITH new AS (
-  SELECT u.v AS vehicle_id, timestamptz 'epoch' + u.t * interval '1 millisecond' AS t
-  FROM unnest($1::text[], $2::bigint[]) AS u(v, t)
-), given AS (
+WITH given AS (
   SELECT date '1970-01-01' + g.day_n AS g_day, g.*
   FROM unnest($7::text[], $8::int[], $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::float8[],
               $14::float8[], $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::float8[])
        AS g(g_vehicle_id, day_n, g_anchor, g_first, g_last, g_fixes, g_distance_m, g_moving_s, g_idle_s,
             g_moving_speed_s, g_gap_s, g_gap_distance_m, g_max_speed_kmh)
+), extended AS (
+  -- a row that ends at the append's anchor: the append is added to it
+  UPDATE daily_vehicle_stats s SET
+    fixes = s.fixes + g.g_fixes, distance_m = s.distance_m + g.g_distance_m, moving_s = s.moving_s + g.g_moving_s,
+    idle_s = s.idle_s + g.g_idle_s, moving_speed_s = s.moving_speed_s + g.g_moving_speed_s,
+    gap_s = s.gap_s + g.g_gap_s, gap_distance_m = s.gap_distance_m + g.g_gap_distance_m,
+    max_speed_kmh = greatest(s.max_speed_kmh, g.g_max_speed_kmh), last_fix_at = ${ms("g.g_last")}, updated_at = now()
+  FROM given g
+  WHERE g.g_anchor IS NOT NULL AND s.vehicle_id = g.g_vehicle_id AND s.day = g.g_day
+    AND s.last_fix_at = ${ms("g.g_anchor")}
+  RETURNING s.vehicle_id, s.day
+), started AS (
+  -- an append without an anchor is the whole day, when the day has no row yet
+  INSERT INTO daily_vehicle_stats
+    (vehicle_id, day, fixes, distance_m, moving_s, idle_s, moving_speed_s, gap_s, gap_distance_m, max_speed_kmh,
+     first_fix_at, last_fix_at, updated_at)
+  SELECT g_vehicle_id, g_day, g_fixes, g_distance_m, g_moving_s, g_idle_s, g_moving_speed_s, g_gap_s,
+         g_gap_distance_m, g_max_speed_kmh, ${ms("g_first")}, ${ms("g_last")}, now()
+  FROM given WHERE g_anchor IS NULL
+  ON CONFLICT (vehicle_id, day) DO NOTHING
+  RETURNING vehicle_id, day
+), new AS (
+  SELECT u.v AS vehicle_id, ${ms("u.t")} AS t, (${ms("u.t")} AT TIME ZONE $3)::date AS day
+  FROM unnest($1::text[], $2::bigint[]) AS u(v, t)
 ), days AS (
-  SELECT vehicle_id, (t AT TIME ZONE $3)::date AS day, min(t) AS first_new FROM new GROUP BY 1, 2
-  UNION ALL
-  SELECT g_vehicle_id, g_day, timestamptz 'epoch' + g_first * interval '1 millisecond' FROM given
+  -- the days of the inserted fixes that no append took (none given, or refused: the row did not end
+  -- at the anchor), computed from the stored fixes
+  SELECT vehicle_id, day, min(t) AS first_new FROM new x
+  WHERE NOT EXISTS (SELECT 1 FROM extended e WHERE e.vehicle_id = x.vehicle_id AND e.day = x.day)
+    AND NOT EXISTS (SELECT 1 FROM started n WHERE n.vehicle_id = x.vehicle_id AND n.day = x.day)
+  GROUP BY 1, 2
 ), plan AS (
-  SELECT d.vehicle_id, d.day, g.*, o.*,
+  SELECT d.vehicle_id, d.day, o.*,
          d.day::timestamp AT TIME ZONE $3 AS lo, (d.day + 1)::timestamp AT TIME ZONE $3 AS hi,
-         CASE WHEN o.o_last_fix_at < d.first_new THEN o.o_last_fix_at END AS anchor,
-         g.g_fixes IS NOT NULL
-           AND o.o_last_fix_at IS NOT DISTINCT FROM timestamptz 'epoch' + g.g_anchor * interval '1 millisecond'
-           AS fits
-  FROM days d LEFT JOIN given g ON g.g_vehicle_id = d.vehicle_id AND g.g_day = d.day
-  LEFT JOIN LATERAL (
+         CASE WHEN o.o_last_fix_at < d.first_new THEN o.o_last_fix_at END AS anchor
+  FROM days d LEFT JOIN LATERAL (
     SELECT s.fixes AS o_fixes, s.distance_m AS o_distance_m, s.moving_s AS o_moving_s, s.idle_s AS o_idle_s,
            s.moving_speed_s AS o_moving_speed_s, s.max_speed_kmh AS o_max_speed_kmh,
            s.gap_s AS o_gap_s, s.gap_distance_m AS o_gap_distance_m,
@@ -108,7 +132,7 @@ WITH new AS (
     FROM daily_vehicle_stats s WHERE s.vehicle_id = d.vehicle_id AND s.day = d.day OFFSET 0
   ) o ON true
 ), todo AS (
-  SELECT * FROM plan WHERE NOT fits AND (anchor IS NOT NULL OR o_fixes IS NULL OR lo >= $5)
+  SELECT * FROM plan WHERE anchor IS NOT NULL OR o_fixes IS NULL OR lo >= $5
 ), pts AS (
   SELECT p.vehicle_id, p.day, p.anchor, l.recorded_at, l.location, l.speed, l.ignition,
          lead(l.recorded_at) OVER seq AS next_at, lead(l.location) OVER seq AS next_location,
@@ -116,7 +140,8 @@ WITH new AS (
          $6::float8 AS gap_after
   FROM todo p CROSS JOIN LATERAL (
     SELECT recorded_at, location, speed, ignition FROM vehicle_locations
-    WHERE vehicle_id = p.vehicle_id AND recorded_at >= COALESCE(p.anchor, p.lo) AND recorded_at < p.hi
+    WHERE vehicle_id = p.vehicle_id AND recorded_at >= COALESCE(p.anchor, p.lo - interval '3 hours')
+      AND recorded_at < p.hi + interval '3 hours' AND (recorded_at AT TIME ZONE $3)::date = p.day
     OFFSET 0
   ) l
   WINDOW seq AS (PARTITION BY p.vehicle_id, p.day ORDER BY l.recorded_at)
@@ -132,34 +157,25 @@ WITH new AS (
          CASE WHEN a.anchor IS NULL THEN a.max_speed_kmh ELSE greatest(a.max_speed_kmh, o.o_max_speed_kmh) END
            AS max_speed_kmh,
          CASE WHEN a.anchor IS NULL THEN a.first_fix_at ELSE o.o_first_fix_at END AS first_fix_at,
-         a.last_fix_at, false AS appended
+         a.last_fix_at
   FROM agg a JOIN todo o ON o.vehicle_id = a.vehicle_id AND o.day = a.day
-), appended AS (
-  -- fits: with an anchor the row exists and ends there; without one there is no row
-  SELECT p.vehicle_id, p.day,
-         p.g_fixes + COALESCE(p.o_fixes, 0), p.g_distance_m + COALESCE(p.o_distance_m, 0),
-         p.g_moving_s + COALESCE(p.o_moving_s, 0), p.g_idle_s + COALESCE(p.o_idle_s, 0),
-         p.g_moving_speed_s + COALESCE(p.o_moving_speed_s, 0), p.g_gap_s + COALESCE(p.o_gap_s, 0),
-         p.g_gap_distance_m + COALESCE(p.o_gap_distance_m, 0),
-         greatest(p.g_max_speed_kmh, p.o_max_speed_kmh),
-         COALESCE(p.o_first_fix_at, timestamptz 'epoch' + p.g_first * interval '1 millisecond'),
-         timestamptz 'epoch' + p.g_last * interval '1 millisecond', true
-  FROM plan p WHERE p.fits
 ), written AS (
   INSERT INTO daily_vehicle_stats AS s
     (vehicle_id, day, fixes, distance_m, moving_s, idle_s, moving_speed_s, gap_s, gap_distance_m, max_speed_kmh,
      first_fix_at, last_fix_at, updated_at)
   SELECT vehicle_id, day, fixes, distance_m, moving_s, idle_s, moving_speed_s, gap_s, gap_distance_m,
          max_speed_kmh, first_fix_at, last_fix_at, now()
-  FROM (SELECT * FROM computed UNION ALL SELECT * FROM appended) w
+  FROM computed
   ON CONFLICT (vehicle_id, day) DO UPDATE SET
     fixes = EXCLUDED.fixes, distance_m = EXCLUDED.distance_m, moving_s = EXCLUDED.moving_s,
     idle_s = EXCLUDED.idle_s, moving_speed_s = EXCLUDED.moving_speed_s, gap_s = EXCLUDED.gap_s,
     gap_distance_m = EXCLUDED.gap_distance_m, max_speed_kmh = EXCLUDED.max_speed_kmh,
     first_fix_at = EXCLUDED.first_fix_at, last_fix_at = EXCLUDED.last_fix_at, updated_at = EXCLUDED.updated_at
   RETURNING 1
+), appended AS (
+  SELECT (SELECT count(*) FROM extended) + (SELECT count(*) FROM started) AS n
 )
-SELECT (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM appended)::int AS appended`;
+SELECT ((SELECT count(*) FROM written) + n)::int AS written, n::int AS appended FROM appended`;
 
 export interface AnalyticsOptions {
   fleetTz: string;
@@ -172,27 +188,24 @@ export interface AnalyticsOptions {
 
 /**
  * Updates the rows of the vehicle-days that these newly stored fixes fall in: the worker's appends
- * (day-appends.ts) where the rows end where they begin, the rest computed from the stored fixes.
- * `appends` covers every new fix of `appended`'s vehicles. Answers the rows written and how many of
- * them were appends.
+ * (day-appends.ts) where they fit, the other days computed from the stored fixes. Answers the rows
+ * written and how many of them were appends.
  */
 export async function updateDailyAnalytics(
   client: pg.PoolClient,
   inserted: ReadonlySet<string>,
   opts: AnalyticsOptions,
-  appends: { vehicles: ReadonlySet<string>; rows: readonly DayAppend[] } = { vehicles: new Set(), rows: [] },
+  appends: readonly DayAppend[] = [],
 ): Promise<{ written: number; appended: number }> {
   const ids: string[] = [];
   const times: number[] = [];
   for (const key of inserted) {
     const f = parseFixKey(key);
-    if (appends.vehicles.has(f.vehicleId)) continue;
     ids.push(f.vehicleId);
     times.push(f.recordedAt);
   }
-  const rows = appends.rows;
-  if (ids.length === 0 && rows.length === 0) return { written: 0, appended: 0 };
-  const col = <T>(f: (a: DayAppend) => T) => rows.map(f);
+  if (ids.length === 0 && appends.length === 0) return { written: 0, appended: 0 };
+  const col = <T>(f: (a: DayAppend) => T) => appends.map(f);
   const r = await client.query<{ written: number; appended: number }>({
     name: "daily-analytics",
     text: UPDATE_DAYS,

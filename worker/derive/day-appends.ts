@@ -32,9 +32,9 @@ export interface DayAppend {
 }
 
 interface Open {
-  /** the last fix seen; `fresh` false while it is the anchor the window started at */
+  /** the last fix seen: the anchor the window started at, until a new fix follows it */
   prev: DayFix | null;
-  fresh: boolean;
+  /** the day being added up (null: none yet, or the previous one closed) */
   row: DayAppend | null;
 }
 
@@ -44,11 +44,6 @@ export class DayAppends {
 
   constructor(private readonly rules: { movingSpeedKmh: number; gapSeconds: number }) {}
 
-  /** The vehicles given so far: every day of their new fixes has a row here. */
-  vehicles(): IterableIterator<string> {
-    return this.open.keys();
-  }
-
   /**
    * A page of a vehicle's window, in time order. The first page starts at `since` (the saved
    * state's last fix, re-read for its distance); a later page starts at the previous page's last
@@ -57,12 +52,12 @@ export class DayAppends {
   add(vehicleId: string, fixes: readonly DayFix[], since?: number | null): void {
     let v = this.open.get(vehicleId);
     if (!v) {
-      v = { prev: null, fresh: false, row: null };
+      v = { prev: null, row: null };
       this.open.set(vehicleId, v);
     }
     for (const fix of fixes) {
       if (fix.day === undefined) throw new Error("a track fix without its fleet day (track-reads.ts)");
-      if (v.prev === null && !v.fresh && fix.t === since) {
+      if (v.prev === null && fix.t === since) {
         v.prev = fix;
         continue;
       }
@@ -104,7 +99,6 @@ export class DayAppends {
     row.fixes++;
     row.lastFixAt = fix.t;
     v.prev = fix;
-    v.fresh = true;
   }
 
   /**
@@ -136,7 +130,7 @@ export class DayAppends {
   private close(v: Open): void {
     const { row, prev } = v;
     if (row === null) return;
-    if (v.fresh) raise(row, prev?.speed ?? null);
+    raise(row, prev?.speed ?? null);
     this.rows.push(row);
     v.row = null;
   }

@@ -65,7 +65,7 @@ export interface DeriveResult {
   /** vehicles whose late fixes predate any replayable point (retention): left out of trips/geofences */
   skipped: number;
   /** the daily rollup's additions from the tracks read, for the vehicles that continued their state */
-  days: { vehicles: Set<string>; rows: DayAppend[] };
+  days: DayAppend[];
 }
 
 export interface Start {
@@ -113,7 +113,7 @@ export async function deriveVehicles(
     queued: 0,
     replayed: new Set(),
     skipped: 0,
-    days: { vehicles: new Set(), rows: [] },
+    days: [],
   };
   const oldestNew = new Map<string, number>();
   for (const key of inserted) {
@@ -173,7 +173,7 @@ export async function deriveVehicles(
     fencesAt: fenceChanges,
     days,
   });
-  result.days = { vehicles: new Set(days.vehicles()), rows: days.finish() };
+  result.days = days.finish();
   for (const [vehicleId, start] of starts) {
     start.state.fenceSeq = fenceChanges.head;
     result.machines.set(vehicleId, start.state);
