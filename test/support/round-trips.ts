@@ -9,10 +9,13 @@ import type { Redis } from "../../core/redis.ts";
  *   client that is not pipelined every statement is a round trip of its own (pg queues it until
  *   the previous one is answered). pool.query goes through a client too.
  * - Redis: a direct command is a round trip; a pipeline or MULTI is one, whatever it holds.
+ * - `pgWrites`: the writes to the client's socket (each a system call that wakes PostgreSQL), by
+ *   wrapping the socket's _write and _writev.
  */
 export interface RoundTrips {
   pg: number;
   statements: number;
+  pgWrites: number;
   redis: number;
   redisCommands: number;
 }
@@ -21,7 +24,7 @@ export function countRoundTrips(
   pool: pg.Pool,
   redis: Redis,
 ): { counts: RoundTrips; reset(): void; restore(): void } {
-  const counts: RoundTrips = { pg: 0, statements: 0, redis: 0, redisCommands: 0 };
+  const counts: RoundTrips = { pg: 0, statements: 0, pgWrites: 0, redis: 0, redisCommands: 0 };
   const wrapped = new WeakSet<object>();
   const originals: (() => void)[] = [];
   const patch = <T extends object, K extends keyof T>(obj: T, key: K, value: T[K]) => {
@@ -37,6 +40,15 @@ export function countRoundTrips(
   const wrapClient = (client: pg.PoolClient) => {
     if (wrapped.has(client)) return;
     wrapped.add(client);
+    const socket = (client as unknown as { connection: { stream: Record<"_write" | "_writev", unknown> } })
+      .connection.stream;
+    for (const key of ["_write", "_writev"] as const) {
+      const write = socket[key] as (...a: unknown[]) => unknown;
+      patch(socket, key, function (this: unknown, ...a: unknown[]) {
+        counts.pgWrites++;
+        return write.apply(this, a);
+      });
+    }
     let inFlight = 0;
     const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown> | undefined;
     patch(client, "query", ((...args: unknown[]) => {
@@ -100,6 +112,7 @@ export function countRoundTrips(
     reset() {
       counts.pg = 0;
       counts.statements = 0;
+      counts.pgWrites = 0;
       counts.redis = 0;
       counts.redisCommands = 0;
     },

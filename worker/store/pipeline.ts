@@ -29,7 +29,18 @@ export async function pipelined<T>(client: pg.PoolClient, fn: () => Promise<T>):
   const block: Block = { sent: [], uses: [] };
   const query = mode.query;
   const own = Object.hasOwn(mode, "query");
+  const socket = socketOf(client);
+  let corked = false;
   mode.query = ((...args: Parameters<pg.PoolClient["query"]>) => {
+    // statements issued before the code waits go out in one write (below)
+    if (socket && !corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
     const p = (query as (...a: unknown[]) => Promise<unknown> | undefined).apply(client, args);
     // a callback-style call returns nothing: its caller hears of its failure
     if (p) {
@@ -59,6 +70,23 @@ export async function pipelined<T>(client: pg.PoolClient, fn: () => Promise<T>):
   else delete (mode as Partial<typeof mode>).query;
   if (failure !== undefined) throw failure.err;
   return out as T;
+}
+
+/**
+ * The client's socket, to cork while a stage issues its statements: pg writes each statement as
+ * one write of its own (Parse, Bind, Describe, Execute, Sync, corked per statement), so a stage that
+ * issues five statements before it awaits one cost five system calls, each waking PostgreSQL. Corked
+ * until the next tick, they are one. The uncork runs on process.nextTick, which Node runs only once
+ * the promise continuations already queued have run, and always before it waits for I/O: statements
+ * issued by chained continuations share the write, and none waits unsent for an answer. Absent (a pg
+ * without `connection.stream`), nothing is corked.
+ */
+function socketOf(client: pg.ClientBase): { cork(): void; uncork(): void } | undefined {
+  const stream = (client as unknown as { connection?: { stream?: { cork?: unknown; uncork?: unknown } } })
+    .connection?.stream;
+  return typeof stream?.cork === "function" && typeof stream.uncork === "function"
+    ? (stream as { cork(): void; uncork(): void })
+    : undefined;
 }
 
 /**
