@@ -76,6 +76,14 @@ describe("the worker's daily rollup appends (day-appends.ts)", () => {
     ]);
   });
 
+  it("gives no rows for a vehicle whose fleet day went backwards (two rows of one day), and keeps the others'", () => {
+    const a = new DayAppends(rules);
+    const back = track(6, 1_000_000).map((f, i) => ({ ...f, day: i === 2 || i === 3 ? 20_001 : 20_000 }));
+    a.add("back", back, 1_000_000);
+    a.add("fine", track(3, 1_000_000), 1_000_000);
+    expect(a.finish().map((r) => r.vehicleId)).toEqual(["fine"]);
+  });
+
   it("refuses a fix without its fleet day rather than put it on the wrong day", () => {
     const a = new DayAppends(rules);
     expect(() => a.add("v", [{ t: 0, speed: 1, ignition: true, d: null } as unknown as DayFix])).toThrow(

@@ -76,7 +76,8 @@ export function dailyAggregateSql(minSpeed: string): string {
  * of a day that has none (`started`); any other is computed here from the stored fixes, as the days
  * of $1 are. Answers how many rows it wrote, and how many of them were the worker's appends.
  * A day's fixes are those whose fleet day it is: where the clocks go back at midnight (America/Havana)
- * the hour after it happens twice, and [lo, hi) alone would give its first reading to the day before.
+ * the hour after it happens twice, and [lo, hi) alone would give its first reading to the day before
+ * (PostgreSQL reads the ambiguous midnight as the later instant); the read starts at first_at.
  * The OFFSET 0 keep each lookup a per-vehicle-day index probe: without them the planner pulled the
  * lateral reads up into a hash join over every partition (EXPLAIN ANALYZE: seq scans of the whole
  * history for a batch that appends one fix per vehicle).
@@ -123,6 +124,11 @@ WITH given AS (
 ), plan AS (
   SELECT d.vehicle_id, d.day, o.*,
          d.day::timestamp AT TIME ZONE $3 AS lo, (d.day + 1)::timestamp AT TIME ZONE $3 AS hi,
+         -- the day's first instant: its midnight, or where the midnight is lived twice (the minute
+         -- before it is on the same day) up to 3 hours before the later reading PostgreSQL gives
+         CASE WHEN (((d.day::timestamp AT TIME ZONE $3) - interval '1 minute') AT TIME ZONE $3)::date = d.day
+              THEN (d.day::timestamp AT TIME ZONE $3) - interval '3 hours'
+              ELSE d.day::timestamp AT TIME ZONE $3 END AS first_at,
          CASE WHEN o.o_last_fix_at < d.first_new THEN o.o_last_fix_at END AS anchor
   FROM days d LEFT JOIN LATERAL (
     SELECT s.fixes AS o_fixes, s.distance_m AS o_distance_m, s.moving_s AS o_moving_s, s.idle_s AS o_idle_s,
@@ -132,7 +138,7 @@ WITH given AS (
     FROM daily_vehicle_stats s WHERE s.vehicle_id = d.vehicle_id AND s.day = d.day OFFSET 0
   ) o ON true
 ), todo AS (
-  SELECT * FROM plan WHERE anchor IS NOT NULL OR o_fixes IS NULL OR lo >= $5
+  SELECT * FROM plan WHERE anchor IS NOT NULL OR o_fixes IS NULL OR first_at >= $5
 ), pts AS (
   SELECT p.vehicle_id, p.day, p.anchor, l.recorded_at, l.location, l.speed, l.ignition,
          lead(l.recorded_at) OVER seq AS next_at, lead(l.location) OVER seq AS next_location,
@@ -140,8 +146,8 @@ WITH given AS (
          $6::float8 AS gap_after
   FROM todo p CROSS JOIN LATERAL (
     SELECT recorded_at, location, speed, ignition FROM vehicle_locations
-    WHERE vehicle_id = p.vehicle_id AND recorded_at >= COALESCE(p.anchor, p.lo - interval '3 hours')
-      AND recorded_at < p.hi + interval '3 hours' AND (recorded_at AT TIME ZONE $3)::date = p.day
+    WHERE vehicle_id = p.vehicle_id AND recorded_at >= COALESCE(p.anchor, p.first_at) AND recorded_at < p.hi
+      AND (recorded_at AT TIME ZONE $3)::date = p.day
     OFFSET 0
   ) l
   WINDOW seq AS (PARTITION BY p.vehicle_id, p.day ORDER BY l.recorded_at)

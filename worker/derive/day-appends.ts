@@ -66,10 +66,21 @@ export class DayAppends {
     }
   }
 
-  /** The rows, once every page has been added. */
+  /**
+   * The rows, once every page has been added. A vehicle whose fleet day went backwards in its track
+   * (a zone's clocks going back past midnight, which some did until 2010) would have two rows for
+   * one day: it has none, and its days are computed in SQL.
+   */
   finish(): DayAppend[] {
     for (const v of this.open.values()) this.close(v);
-    return this.rows;
+    const keys = new Set<string>();
+    const twice = new Set<string>();
+    for (const r of this.rows) {
+      const key = `${r.day} ${r.vehicleId}`;
+      if (keys.has(key)) twice.add(r.vehicleId);
+      keys.add(key);
+    }
+    return twice.size === 0 ? this.rows : this.rows.filter((r) => !twice.has(r.vehicleId));
   }
 
   private step(vehicleId: string, v: Open, fix: DayFix): void {

@@ -76,10 +76,11 @@ export async function pipelined<T>(client: pg.PoolClient, fn: () => Promise<T>):
  * The client's socket, to cork while a stage issues its statements: pg writes each statement as
  * one write of its own (Parse, Bind, Describe, Execute, Sync, corked per statement), so a stage that
  * issues five statements before it awaits one cost five system calls, each waking PostgreSQL. Corked
- * until the next tick, they are one. The uncork runs on process.nextTick, which Node runs only once
- * the promise continuations already queued have run, and always before it waits for I/O: statements
- * issued by chained continuations share the write, and none waits unsent for an answer. Absent (a pg
- * without `connection.stream`), nothing is corked.
+ * until the next tick, they are one. The uncork runs on process.nextTick, always before Node waits for
+ * I/O, so no statement waits unsent for an answer; issued from a promise continuation (as a batch's
+ * stages issue theirs) it runs once the continuations queued have run, so a chain of them shares the
+ * write, while one issued straight from a timer or an I/O callback may take a second write for what its
+ * continuations issue. Absent (a pg without `connection.stream`), nothing is corked.
  */
 function socketOf(client: pg.ClientBase): { cork(): void; uncork(): void } | undefined {
   const stream = (client as unknown as { connection?: { stream?: { cork?: unknown; uncork?: unknown } } })
