@@ -57,14 +57,4 @@ describe("fast-moving state lives outside the versioned vehicles row", () => {
     }
     expect((await getVehicle(w.pool, "vs-2"))?.version).toBe(2);
   });
-
-  it("creates and locks a state row again when one this worker has seen is gone (a restore)", async () => {
-    const now = Date.now();
-    await w.send([fix("vs-gone", now - 2 * MINUTE, 25, 55, { speed: 50, ignition: true, receivedAt: now })]);
-    // the worker now skips creating this vehicle's row: it has seen it
-    await w.pool.query("DELETE FROM vehicle_state WHERE vehicle_id = 'vs-gone'");
-    await w.send([fix("vs-gone", now - MINUTE, 25.01, 55, { speed: 50, ignition: true, receivedAt: now })]);
-    const state = await w.pool.query("SELECT last_fix_at FROM vehicle_state WHERE vehicle_id = 'vs-gone'");
-    expect(state.rows).toEqual([{ last_fix_at: new Date(now - MINUTE) }]);
-  });
 });

@@ -10,46 +10,11 @@ export interface LockedVehicle {
 }
 
 /**
- * Vehicles whose state row this process has seen, per database: their batches skip the statement
- * that creates missing rows (an index probe per vehicle, a tenth of a batch's statement time when
- * every row exists). Rows are never deleted by the product; one that is anyway (a restore) is
- * missed by the lock and created then. Cleared past MAX_KNOWN ids.
- */
-const known = new Map<string, Set<string>>();
-const MAX_KNOWN = 500_000;
-
-function knownRows(client: pg.ClientBase): Set<string> {
-  const c = client as unknown as { host?: string; port?: number; database?: string };
-  const db = `${c.host}:${c.port}/${c.database}`;
-  let set = known.get(db);
-  if (!set || set.size > MAX_KNOWN) {
-    set = new Set();
-    known.set(db, set);
-  }
-  return set;
-}
-
-const create = (ids: readonly string[]): pg.QueryConfig => ({
-  name: "vehicle-state-create",
-  text: "INSERT INTO vehicle_state (vehicle_id) SELECT unnest($1::text[]) ON CONFLICT (vehicle_id) DO NOTHING",
-  values: [ids],
-});
-const lock = (ids: readonly string[]): pg.QueryConfig => ({
-  name: "vehicle-state-lock",
-  text: `SELECT vehicle_id AS id, (extract(epoch FROM last_fix_at) * 1000)::float8 AS last, machine
-         FROM vehicle_state WHERE vehicle_id = ANY($1::text[]) ORDER BY vehicle_id FOR UPDATE`,
-  values: [ids],
-});
-type LockRow = { id: string; last: number | null; machine: MachineState | null };
-
-/**
  * Locks the state rows of the batch's vehicles for the rest of the transaction (creating the
  * missing ones first). Rows are taken in id order, so two workers whose batches share vehicles
  * queue behind each other instead of deadlocking; everything the batch derives for a vehicle
  * (anomalies, analytics, trips, geofences) is therefore computed by one worker at a time, from
- * the state the previous batch left. A row missing although this process saw it is created and
- * locked after the others, in a round trip of its own (a deadlock there is PostgreSQL's to break:
- * the batch is retried).
+ * the state the previous batch left.
  */
 export async function lockVehicles(
   client: pg.PoolClient,
@@ -58,22 +23,21 @@ export async function lockVehicles(
   const ids = [...new Set(vehicleIds)].sort();
   const out = new Map<string, LockedVehicle>();
   if (ids.length === 0) return out;
-  const seen = knownRows(client);
-  const unknown = ids.filter((id) => !seen.has(id));
-  // written at once in a pipelined batch (store/pipeline.ts): one round trip
-  const answers = await inOrder(client, unknown.length > 0 ? [create(unknown), lock(ids)] : [lock(ids)]);
-  const take = (r: pg.QueryResult) => {
-    for (const row of r.rows as LockRow[]) {
-      out.set(row.id, { lastFixAt: row.last, machine: row.machine });
-      seen.add(row.id);
-    }
-  };
-  take(answers[answers.length - 1] as pg.QueryResult);
-  const missing = ids.filter((id) => !out.has(id));
-  if (missing.length > 0)
-    take(
-      ((await inOrder(client, [create(missing), lock(missing)])) as pg.QueryResult[])[1] as pg.QueryResult,
-    );
+  // both written at once in a pipelined batch (store/pipeline.ts): one round trip
+  const [, r] = (await inOrder(client, [
+    {
+      name: "vehicle-state-create",
+      text: "INSERT INTO vehicle_state (vehicle_id) SELECT unnest($1::text[]) ON CONFLICT (vehicle_id) DO NOTHING",
+      values: [ids],
+    },
+    {
+      name: "vehicle-state-lock",
+      text: `SELECT vehicle_id AS id, (extract(epoch FROM last_fix_at) * 1000)::float8 AS last, machine
+             FROM vehicle_state WHERE vehicle_id = ANY($1::text[]) ORDER BY vehicle_id FOR UPDATE`,
+      values: [ids],
+    },
+  ])) as [unknown, pg.QueryResult<{ id: string; last: number | null; machine: MachineState | null }>];
+  for (const row of r.rows) out.set(row.id, { lastFixAt: row.last, machine: row.machine });
   return out;
 }
 
