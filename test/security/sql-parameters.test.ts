@@ -52,6 +52,11 @@ const ALLOWED: Record<string, string> = {
   'api/routes/vehicle-patch.ts: sets.join(", ")': "`column = $n` for columns of the constant COLUMNS list",
   "worker/derive/daily-analytics.ts: minSpeed": 'a placeholder its callers pass: dailyAggregateSql("$4")',
   'worker/derive/daily-analytics.ts: dailyAggregateSql("$4")': "constant SQL with a $4 placeholder",
+  'worker/derive/daily-analytics.ts: TS("g.g_last")': "a constant column name, epoch ms as timestamptz",
+  'worker/derive/daily-analytics.ts: TS("g.g_anchor")': "a constant column name, epoch ms as timestamptz",
+  'worker/derive/daily-analytics.ts: TS("g_first")': "a constant column name, epoch ms as timestamptz",
+  'worker/derive/daily-analytics.ts: TS("g_last")': "a constant column name, epoch ms as timestamptz",
+  'worker/derive/daily-analytics.ts: TS("u.t")': "a constant column name, epoch ms as timestamptz",
   "worker/derive/derived-writes.ts: table":
     "trips | stops | vehicle_checkpoints, from a constant list in the loop",
   "worker/derive/derived-writes.ts: col": "closed_at | at, from the same constant list",

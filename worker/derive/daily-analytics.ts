@@ -82,7 +82,7 @@ export function dailyAggregateSql(minSpeed: string): string {
  * lateral reads up into a hash join over every partition (EXPLAIN ANALYZE: seq scans of the whole
  * history for a batch that appends one fix per vehicle).
  */
-const ms = (col: string) => `(timestamptz 'epoch' + ${col} * interval '1 millisecond')`;
+const TS = (col: string) => `(timestamptz 'epoch' + ${col} * interval '1 millisecond')`;
 const UPDATE_DAYS = `
 WITH given AS (
   SELECT date '1970-01-01' + g.day_n AS g_day, g.*
@@ -96,10 +96,10 @@ WITH given AS (
     fixes = s.fixes + g.g_fixes, distance_m = s.distance_m + g.g_distance_m, moving_s = s.moving_s + g.g_moving_s,
     idle_s = s.idle_s + g.g_idle_s, moving_speed_s = s.moving_speed_s + g.g_moving_speed_s,
     gap_s = s.gap_s + g.g_gap_s, gap_distance_m = s.gap_distance_m + g.g_gap_distance_m,
-    max_speed_kmh = greatest(s.max_speed_kmh, g.g_max_speed_kmh), last_fix_at = ${ms("g.g_last")}, updated_at = now()
+    max_speed_kmh = greatest(s.max_speed_kmh, g.g_max_speed_kmh), last_fix_at = ${TS("g.g_last")}, updated_at = now()
   FROM given g
   WHERE g.g_anchor IS NOT NULL AND s.vehicle_id = g.g_vehicle_id AND s.day = g.g_day
-    AND s.last_fix_at = ${ms("g.g_anchor")}
+    AND s.last_fix_at = ${TS("g.g_anchor")}
   RETURNING s.vehicle_id, s.day
 ), started AS (
   -- an append without an anchor is the whole day, when the day has no row yet
@@ -107,12 +107,12 @@ WITH given AS (
     (vehicle_id, day, fixes, distance_m, moving_s, idle_s, moving_speed_s, gap_s, gap_distance_m, max_speed_kmh,
      first_fix_at, last_fix_at, updated_at)
   SELECT g_vehicle_id, g_day, g_fixes, g_distance_m, g_moving_s, g_idle_s, g_moving_speed_s, g_gap_s,
-         g_gap_distance_m, g_max_speed_kmh, ${ms("g_first")}, ${ms("g_last")}, now()
+         g_gap_distance_m, g_max_speed_kmh, ${TS("g_first")}, ${TS("g_last")}, now()
   FROM given WHERE g_anchor IS NULL
   ON CONFLICT (vehicle_id, day) DO NOTHING
   RETURNING vehicle_id, day
 ), new AS (
-  SELECT u.v AS vehicle_id, ${ms("u.t")} AS t, (${ms("u.t")} AT TIME ZONE $3)::date AS day
+  SELECT u.v AS vehicle_id, ${TS("u.t")} AS t, (${TS("u.t")} AT TIME ZONE $3)::date AS day
   FROM unnest($1::text[], $2::bigint[]) AS u(v, t)
 ), days AS (
   -- the days of the inserted fixes that no append took (none given, or refused: the row did not end
