@@ -235,6 +235,7 @@ export async function runFromStarts(
   let withAttributes = attributesLastRead;
   let vehicleRules = new Map<string, VehicleAlertRules>();
   const outputs = new Map<string, MachineOutput>();
+  const fleetTz = rules.fleetTz ?? "UTC";
   let todo = [...starts.keys()];
   for (let first = true; todo.length > 0; first = false) {
     const page = rules.pageRows ?? PAGE_ROWS;
@@ -243,7 +244,6 @@ export async function runFromStarts(
       const s = starts.get(vehicleId) as Start;
       return { vehicleId, since: first ? s.since : s.state.lastAt };
     });
-    const fleetTz = rules.fleetTz ?? "UTC";
     let tracks = await readTrackWindows(client, windows, limit, withAttributes, fleetTz);
     if (first) {
       await loaded();
@@ -267,7 +267,7 @@ export async function runFromStarts(
         opts.days.add(vehicleId, (tracks.get(vehicleId) ?? []) as DayFix[], first ? start.since : undefined);
       const alerts = {
         rules: vehicleRules.get(vehicleId) ?? alertRules.forVehicle(vehicleId),
-        fleetTz: rules.fleetTz ?? "UTC",
+        fleetTz,
       };
       const out = runMachine(start.state, tracks.get(vehicleId) ?? [], {
         ...machineRules,
