@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { parseFixKey } from "../store/insert-locations.ts";
 import type { DayAppend } from "./day-appends.ts";
+import { TS } from "./sql-time.ts";
 
 /**
  * Daily analytics per vehicle and fleet day (FLEET_TZ), kept in the rollup table
@@ -82,7 +83,6 @@ export function dailyAggregateSql(minSpeed: string): string {
  * lateral reads up into a hash join over every partition (EXPLAIN ANALYZE: seq scans of the whole
  * history for a batch that appends one fix per vehicle).
  */
-const TS = (col: string) => `(timestamptz 'epoch' + ${col} * interval '1 millisecond')`;
 const UPDATE_DAYS = `
 WITH given AS (
   SELECT date '1970-01-01' + g.day_n AS g_day, g.*
@@ -112,8 +112,8 @@ WITH given AS (
   ON CONFLICT (vehicle_id, day) DO NOTHING
   RETURNING vehicle_id, day
 ), new AS (
-  SELECT u.v AS vehicle_id, ${TS("u.t")} AS t, (${TS("u.t")} AT TIME ZONE $3)::date AS day
-  FROM unnest($1::text[], $2::bigint[]) AS u(v, t)
+  SELECT vehicle_id, t, (t AT TIME ZONE $3)::date AS day
+  FROM (SELECT u.v AS vehicle_id, ${TS("u.t")} AS t FROM unnest($1::text[], $2::bigint[]) AS u(v, t)) u
 ), days AS (
   -- the days of the inserted fixes that no append took (none given, or refused: the row did not end
   -- at the anchor), computed from the stored fixes

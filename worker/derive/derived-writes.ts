@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { send } from "../store/pipeline.ts";
+import { TS } from "./sql-time.ts";
 import type { MachineState, StopOut, TripOut } from "./vehicle-machine.ts";
 
 /**
@@ -25,7 +26,6 @@ export interface VehicleRun {
   openTripStart?: number | null;
 }
 
-const TS = (col: string) => `timestamptz 'epoch' + ${col} * interval '1 millisecond'`;
 const SINCE_MATCH = (col: string) => `(u.since IS NULL OR ${col} > ${TS("u.since")})`;
 
 export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun[]): Promise<void> {

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { AlertMessage, AlertRuleKind } from "../../core/alerts.ts";
 import type { EpisodeOut } from "./alert-machine.ts";
 import { queueAlertPhases } from "./queue-alert-phases.ts";
+import { MS, TS } from "./sql-time.ts";
 
 export interface AlertRun {
   vehicleId: string;
@@ -21,8 +22,6 @@ interface Stored {
   endAnnounced: boolean;
 }
 
-const TS = (col: string) => `timestamptz 'epoch' + ${col} * interval '1 millisecond'`;
-const MS = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 /** one decimal, as people read a peak */
 const round1 = (v: number) => Math.round(v * 10) / 10;
