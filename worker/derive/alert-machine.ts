@@ -1,6 +1,6 @@
 import { inQuietHours, NUMERIC_FIX_FIELDS } from "../../core/alert-params.ts";
 import type { AlertRuleKind, SpeedingParams, ThresholdParams } from "../../core/alerts.ts";
-import type { AlertRuleAt, VehicleAlertRules } from "./alert-rules.ts";
+import { type AlertRuleAt, type RuleSlot, type VehicleAlertRules, versionAt } from "./alert-rules.ts";
 
 /**
  * Alert episodes of one vehicle, a step of the vehicle machine (vehicle-machine.ts), so they are
@@ -67,31 +67,54 @@ export interface AlertStep {
   fleetTz: string;
 }
 
-/** One fix against every rule; `runs` (rule id → run) is advanced in place. */
+/**
+ * One fix against every rule; `runs` (rule id → run) is advanced in place. Per fix and rule, so
+ * nothing is allocated or looked up that the fix does not need: a fix without geofence events
+ * walks only the rules that are not geofence rules (a geofence rule never has a run; one left in a
+ * state from before is still ended and removed by the walk over every rule).
+ */
 export function stepAlerts(
   runs: Record<string, AlertRunState>,
   fix: AlertFix,
   ctx: { speed: number; silent: boolean; lastAt: number | null },
-  fenceEvents: readonly { geofenceId: number; kind: "enter" | "exit"; at: At; confirmedAt: number }[],
+  fenceEvents: readonly FenceEventIn[],
   step: AlertStep,
   out: EpisodeOut[],
 ): void {
-  // runs of rules no longer in the vehicle's set still need their end (per fix: nothing allocated
-  // unless there is one)
-  let gone: number[] | undefined;
+  const { rules } = step;
+  // runs of rules no longer in the vehicle's set still need their end
+  let gone: RuleSlot[] | undefined;
+  let fenceRun = false;
   for (const key in runs) {
-    const id = Number(key);
-    if (step.rules.has(id)) continue;
+    const slot = rules.byKey.get(key);
+    if (slot) {
+      if (slot.fence) fenceRun = true;
+      continue;
+    }
     gone ??= [];
-    gone.push(id);
+    gone.push({ ruleId: Number(key), key, versions: [], fence: false });
   }
-  const ids = gone ? step.rules.ids.concat(gone) : step.rules.ids;
-  // where a run starting at this fix starts; made only if one does (a fix is judged against
-  // every rule of the vehicle, and most start nothing)
+  const walk = fenceEvents.length > 0 || fenceRun ? rules.all : rules.durations;
+  stepRules(runs, walk, fix, ctx, fenceEvents, step, out);
+  if (gone) stepRules(runs, gone, fix, ctx, fenceEvents, step, out);
+}
+
+type FenceEventIn = { geofenceId: number; kind: "enter" | "exit"; at: At; confirmedAt: number };
+
+function stepRules(
+  runs: Record<string, AlertRunState>,
+  slots: readonly RuleSlot[],
+  fix: AlertFix,
+  ctx: { speed: number; silent: boolean; lastAt: number | null },
+  fenceEvents: readonly FenceEventIn[],
+  step: AlertStep,
+  out: EpisodeOut[],
+): void {
+  // where a run starting at this fix starts; made only if one does (most fixes start nothing)
   let at: At | undefined;
-  for (const id of ids) {
-    const key = String(id);
-    const rule = step.rules.at(id, fix.t);
+  for (const slot of slots) {
+    const { ruleId: id, key } = slot;
+    const rule = versionAt(slot, fix.t);
     let run = runs[key];
     // a key is deleted only if it is there: most rules have no run at most fixes
     const had = run !== undefined;

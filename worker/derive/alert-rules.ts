@@ -17,22 +17,44 @@ export interface AlertRuleAt {
   quietHours: QuietHours | null;
 }
 
-/** The rules that may apply to one vehicle. */
-export interface VehicleAlertRules {
-  ids: readonly number[];
-  /** whether `ruleId` is among `ids` */
-  has(ruleId: number): boolean;
-  /** the version of `ruleId` valid at `t`, in scope for the vehicle; undefined: none */
-  at(ruleId: number, t: number): AlertRuleAt | undefined;
-}
-
-interface Version extends AlertRuleAt {
+/** A rule's versions valid in some interval [from, to) (epoch ms). */
+export interface Version extends AlertRuleAt {
   from: number;
   to: number;
   scope: AlertScope;
 }
 
-export const noAlertRules: VehicleAlertRules = { ids: [], has: () => false, at: () => undefined };
+/** One rule that may apply to a vehicle, as the machine walks them for every fix. */
+export interface RuleSlot {
+  ruleId: number;
+  /** String(ruleId): the key of its run (made once, not per fix) */
+  key: string;
+  /** its versions in scope for the vehicle, oldest first */
+  versions: readonly Version[];
+  /** every version a geofence kind: only a geofence event concerns it */
+  fence: boolean;
+}
+
+/** The rules that may apply to one vehicle. */
+export interface VehicleAlertRules {
+  /** every rule, by id */
+  all: readonly RuleSlot[];
+  /** those of `all` that are not geofence rules, in the same order */
+  durations: readonly RuleSlot[];
+  /** the slot of `all` whose key is `key` (a run's key) */
+  byKey: ReadonlyMap<string, RuleSlot>;
+}
+
+export const noAlertRules: VehicleAlertRules = { all: [], durations: [], byKey: new Map() };
+
+/** The version of `slot`'s rule valid at `t` (in scope for the vehicle); undefined: none. */
+export function versionAt(slot: RuleSlot, t: number): AlertRuleAt | undefined {
+  // per rule and fix: a loop, no closure
+  for (const v of slot.versions) if (v.from <= t && t < v.to) return v;
+  return undefined;
+}
+
+const isFenceKind = (kind: AlertRuleKind) => kind === "geofence_enter" || kind === "geofence_exit";
 
 /** The enabled versions as of one pair of stamps, and what was derived from them. */
 interface Loaded {
@@ -217,7 +239,7 @@ async function readMembers(client: pg.PoolClient, from: Loaded, groupsStamp: str
   return { ...from, groupsStamp, groups, memo: new Map() };
 }
 
-function rulesOf(
+export function rulesOf(
   versions: readonly Version[],
   vehicleId: string,
   groups: ReadonlySet<number> | undefined,
@@ -236,13 +258,12 @@ function rulesOf(
     else byRule.set(v.ruleId, [v]);
   }
   if (byRule.size === 0) return noAlertRules;
+  const all = [...byRule].map(([ruleId, versions]): RuleSlot => {
+    return { ruleId, key: String(ruleId), versions, fence: versions.every((v) => isFenceKind(v.kind)) };
+  });
   return {
-    ids: [...byRule.keys()],
-    has: (ruleId) => byRule.has(ruleId),
-    at: (ruleId, t) => {
-      // per rule and fix: a loop, no closure
-      for (const v of byRule.get(ruleId) ?? []) if (v.from <= t && t < v.to) return v;
-      return undefined;
-    },
+    all,
+    durations: all.filter((slot) => !slot.fence),
+    byKey: new Map(all.map((slot) => [slot.key, slot])),
   };
 }

@@ -49,9 +49,18 @@ export function unpackRuns(stored: StoredRuns | undefined): Record<string, Alert
   return runs;
 }
 
+interface Group {
+  start: AlertRunState["start"];
+  peak: number;
+  ids: string[];
+}
+
 /** The runs packed for storing; undefined when there are none. */
 export function packRuns(runs: Readonly<Record<string, AlertRunState>>): PackedRuns | undefined {
-  const pending = new Map<string, number[]>();
+  // groups by start time and rounded peak, in the order first seen; found by time and then peak
+  // among the few of one start (a key string formatted per run was most of what packing cost)
+  const groups: Group[] = [];
+  const byStart = new Map<number, Group[]>();
   let confirmed: Record<string, AlertRunState> | undefined;
   for (const id in runs) {
     const run = runs[id] as AlertRunState;
@@ -62,16 +71,22 @@ export function packRuns(runs: Readonly<Record<string, AlertRunState>>): PackedR
       continue;
     }
     const peak = round1(run.peak);
-    const key = `${run.start.t},${peak}`;
-    let group = pending.get(key);
-    if (!group) {
-      group = [run.start.t, run.start.lat, run.start.lng, peak];
-      pending.set(key, group);
+    let same = byStart.get(run.start.t);
+    if (!same) {
+      same = [];
+      byStart.set(run.start.t, same);
     }
-    group.push(Number(id));
+    let group: Group | undefined;
+    for (const g of same) if (g.peak === peak) group = g;
+    if (!group) {
+      group = { start: run.start, peak, ids: [] };
+      same.push(group);
+      groups.push(group);
+    }
+    group.ids.push(id);
   }
-  if (pending.size === 0 && !confirmed) return undefined;
-  const p = [...pending.values()].map((group) => group.join(","));
+  if (groups.length === 0 && !confirmed) return undefined;
+  const p = groups.map((g) => `${g.start.t},${g.start.lat},${g.start.lng},${g.peak},${g.ids.join(",")}`);
   return {
     ...(p.length > 0 ? { p } : {}),
     ...(confirmed ? { c: confirmed } : {}),

@@ -181,9 +181,10 @@ export function runMachine(
     stepTrip(state, fix, at, speed, silent, rules, out);
     const fenceEvents = out.events.length;
     stepFences(state, fix, at, rules, out);
-    if (alertStep && (alertStep.rules.ids.length > 0 || hasRuns(runs))) {
+    if (alertStep && (alertStep.rules.all.length > 0 || hasRuns(runs))) {
       const ctx = { speed, silent, lastAt: state.lastAt };
-      stepAlerts(runs, fix, ctx, out.events.slice(fenceEvents), alertStep, out.alerts);
+      const events = out.events.length > fenceEvents ? out.events.slice(fenceEvents) : NO_EVENTS;
+      stepAlerts(runs, fix, ctx, events, alertStep, out.alerts);
     }
     state.lastAt = fix.t;
     state.origin ??= fix.t;
@@ -197,6 +198,8 @@ export function runMachine(
   store();
   return out;
 }
+
+const NO_EVENTS: readonly FenceEventOut[] = [];
 
 function hasRuns(runs: Record<string, unknown>): boolean {
   for (const _ in runs) return true;

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { type AlertRunState, type EpisodeOut, stepAlerts } from "../../worker/derive/alert-machine.ts";
+import { rulesOf, type Version } from "../../worker/derive/alert-rules.ts";
+
+const fleet = { kind: "fleet" } as const;
+const speeding = (ruleId: number, limitKmh: number, minSeconds = 0): Version => ({
+  ruleId,
+  name: `over ${limitKmh}`,
+  kind: "speeding",
+  params: { limitKmh, minSeconds },
+  quietHours: null,
+  scope: fleet,
+  from: 0,
+  to: Number.POSITIVE_INFINITY,
+});
+const enter = (ruleId: number, geofenceId: number): Version => ({
+  ...speeding(ruleId, 0),
+  name: `enter ${geofenceId}`,
+  kind: "geofence_enter",
+  params: { geofenceId },
+});
+const fix = (t: number) => ({ t, lat: 25, lng: 55, ignition: true });
+const ctx = (speed: number, lastAt: number | null = null) => ({ speed, silent: false, lastAt });
+
+function step(
+  versions: Version[],
+  runs: Record<string, AlertRunState>,
+  t: number,
+  speed: number,
+  events: Parameters<typeof stepAlerts>[3] = [],
+) {
+  const out: EpisodeOut[] = [];
+  const rules = rulesOf(versions, "v1", undefined);
+  stepAlerts(runs, fix(t), ctx(speed, t - 1000), events, { rules, movingSpeedKmh: 5, fleetTz: "UTC" }, out);
+  return out;
+}
+
+describe("the alert step", () => {
+  it("walks the geofence rules only at a fix with geofence events, in the rules' order", () => {
+    const versions = [enter(1, 9), speeding(2, 80)];
+    const runs: Record<string, AlertRunState> = {};
+    expect(step(versions, runs, 1000, 90)).toEqual([]);
+    expect(runs["2"]).toMatchObject({ confirmedAt: 1000, peak: 90 });
+    // the speeding episode ends at the fix that enters the geofence: both, the rules in their order
+    const at = { t: 2000, lat: 25, lng: 55 };
+    const out = step(versions, runs, 2000, 50, [{ geofenceId: 9, kind: "enter", at, confirmedAt: 2000 }]);
+    expect(out.map((e) => [e.ruleId, e.kind, e.endedAt])).toEqual([
+      [1, "geofence_enter", 2000],
+      [2, "speeding", 2000],
+    ]);
+  });
+
+  it("removes a run a geofence rule has in a state saved before, at a fix with no geofence event", () => {
+    const runs: Record<string, AlertRunState> = {
+      "1": { start: { t: 500, lat: 25, lng: 55 }, confirmedAt: null, peak: 0 },
+    };
+    expect(step([enter(1, 9), speeding(2, 80)], runs, 1000, 50)).toEqual([]);
+    expect(runs).toEqual({});
+  });
+
+  it("ends the episode of a rule no longer among the vehicle's at the next fix", () => {
+    const runs: Record<string, AlertRunState> = {};
+    step([speeding(2, 80)], runs, 1000, 90);
+    expect(Object.keys(runs)).toEqual(["2"]);
+    const out = step([speeding(3, 100)], runs, 2000, 90);
+    expect(out).toMatchObject([{ ruleId: 2, endedAt: 2000, peak: 90 }]);
+    expect(runs).toEqual({});
+  });
+});
