@@ -86,3 +86,81 @@ async function deleteOldRejects(pool: pg.Pool, cutoff: Date): Promise<number> {
     if ((r.rowCount ?? 0) < REJECTS_DELETE_CHUNK) return deleted;
   }
 }
+
+export interface ReorderResult {
+  /** partitions rewritten in vehicle order, with their rows */
+  reordered: { name: string; rows: number; ms: number }[];
+  /** a partition whose lock was not had within the lock timeout (tried again at the next run) */
+  busy: string | null;
+  /** closed partitions left as they are: larger than `maxBytes` */
+  tooLarge: string[];
+}
+
+/** how long one run keeps starting rewrites: the hourly job's work stays bounded after an upgrade */
+const REORDER_BUDGET_MS = 10 * 60_000;
+const REORDER_LOCK_TIMEOUT_MS = 5_000;
+
+/**
+ * Rewrites closed partitions of vehicle_locations in vehicle order, once each, newest first
+ * (sql/022_partition_reorder.sql): fixes are stored time-major, so one vehicle's day lies on a
+ * page per fix until then, and on a few pages after (BENCHMARKS.md, "Day track"). A partition is
+ * closed `afterHours` after its upper bound (late uploads land first). While the rewrite copies a
+ * partition, writes to it wait (a batch with a late fix of that day); reads and every other day go
+ * on; the swap at its end holds the table for its catalog changes. Its locks are waited for at
+ * most `lockTimeoutMs`: a partition in use is left for the next run instead of queueing every
+ * reader behind the rewrite. A partition larger than `maxBytes` is never rewritten (the copy needs
+ * its size again on disk, and a late fix would wait minutes): at that size, hourly partitions or
+ * an engine that reorders in the background is the answer (docs/scaling.md).
+ */
+export async function reorderClosedPartitions(
+  pool: pg.Pool,
+  opts: { afterHours: number; maxBytes: number; now?: number; lockTimeoutMs?: number; budgetMs?: number },
+  log: Logger,
+): Promise<ReorderResult> {
+  const now = opts.now ?? Date.now();
+  const started = performance.now();
+  const result: ReorderResult = { reordered: [], busy: null, tooLarge: [] };
+  const due = await pool.query<{ name: string; bytes: string }>(
+    `SELECT name, pg_total_relation_size(to_regclass(quote_ident(name))) AS bytes
+     FROM location_partitions WHERE NOT ordered AND hi <= $1 ORDER BY lo DESC`,
+    [new Date(now - opts.afterHours * 3_600_000)],
+  );
+  for (const { name, bytes } of due.rows) {
+    if (Number(bytes) > opts.maxBytes) {
+      result.tooLarge.push(name);
+      continue;
+    }
+    if (performance.now() - started > (opts.budgetMs ?? REORDER_BUDGET_MS)) break;
+    const t0 = performance.now();
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(
+        "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', '0', true)",
+        [String(opts.lockTimeoutMs ?? REORDER_LOCK_TIMEOUT_MS)],
+      );
+      const r = await client.query<{ rows: string | null }>("SELECT reorder_location_partition($1) AS rows", [
+        name,
+      ]);
+      await client.query("COMMIT");
+      const rows = r.rows[0]?.rows;
+      if (rows !== null && rows !== undefined)
+        result.reordered.push({ name, rows: Number(rows), ms: Math.round(performance.now() - t0) });
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      // lock_not_available, or a deadlock with a batch (which then goes on): the next run tries again
+      const code = (err as { code?: string }).code;
+      if (code !== "55P03" && code !== "40P01") throw err;
+      result.busy = name;
+      log.info({ partition: name }, "partition in use: its reorder waits for the next maintenance run");
+      break;
+    } finally {
+      client.release();
+    }
+  }
+  if (result.reordered.length > 0)
+    log.info({ reordered: result.reordered }, "partitions reordered by vehicle");
+  if (result.tooLarge.length > 0)
+    log.warn({ partitions: result.tooLarge, maxBytes: opts.maxBytes }, "partitions too large to reorder");
+  return result;
+}
