@@ -174,9 +174,13 @@ function stepRules(
 
 /** The episodes still open after a run (their current peak), to be stored as open. */
 export function openEpisodes(runs: Record<string, AlertRunState>): EpisodeOut[] {
-  return Object.entries(runs)
-    .filter(([, run]) => run.confirmedAt !== null)
-    .map(([id, run]) => episode(Number(id), run, null));
+  // per vehicle and batch, over every run in progress (most are not episodes): no entries array
+  const open: EpisodeOut[] = [];
+  for (const id in runs) {
+    const run = runs[id] as AlertRunState;
+    if (run.confirmedAt !== null) open.push(episode(Number(id), run, null));
+  }
+  return open;
 }
 
 function episode(ruleId: number, run: AlertRunState, endedAt: number | null): EpisodeOut {
