@@ -20,7 +20,7 @@ export const partitionVars = z.object({
   PARTITION_REORDER_MAX_MB: positiveInt
     .default(2048)
     .describe(
-      "larger partitions are not rewritten (the rewrite locks its day and needs its size again on disk)",
+      "larger partitions are not rewritten (the copy needs their size again on disk and holds their day's late fixes)",
     ),
 });
 
