@@ -12,7 +12,7 @@ import { createWorker } from "./create-worker.ts";
 import { recordDerivationSettings } from "./derive/derivation-settings.ts";
 import { sweepPresenceAlerts } from "./derive/presence-alerts.ts";
 import { closeSilentTrips } from "./derive/silent-trips.ts";
-import { maintainPartitions, reorderClosedPartitions } from "./maintenance.ts";
+import { maintainPartitions } from "./maintenance.ts";
 import { publishSweptAlerts } from "./metrics.ts";
 import { createNotifyWorker } from "./notify/create-notify-worker.ts";
 
@@ -38,19 +38,6 @@ const maintain = () =>
     log,
   );
 await maintain();
-// the hourly job also rewrites closed partitions in vehicle order (not at start: it can take minutes)
-const maintainAndReorder = async () => {
-  await maintain();
-  if (config.PARTITION_REORDER)
-    await reorderClosedPartitions(
-      pool,
-      {
-        afterHours: config.PARTITION_REORDER_AFTER_HOURS,
-        maxBytes: config.PARTITION_REORDER_MAX_MB * 1_048_576,
-      },
-      log,
-    );
-};
 // the rules this worker derives with, for `logitrack recompute` to check its own against
 await recordDerivationSettings(pool, config, `${hostname()}:${process.pid}`);
 
@@ -91,7 +78,7 @@ await maintenanceQueue.upsertJobScheduler("partitions", { every: 3_600_000 }, { 
 await maintenanceQueue.upsertJobScheduler("silences", { every: 60_000 }, { name: "silences" });
 const maintenanceWorker = new Worker(
   MAINTENANCE_QUEUE,
-  async (job) => (job.name === "silences" ? sweepSilences() : maintainAndReorder()),
+  async (job) => (job.name === "silences" ? sweepSilences() : maintain()),
   { connection: createRedis(config.REDIS_URL) },
 );
 maintenanceWorker.on("error", (err) => log.warn({ err: err.message }, "maintenance worker error"));

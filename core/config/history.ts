@@ -1,27 +1,10 @@
 import { z } from "zod";
-import { bool, nonNegativeInt, positiveInt } from "./fields.ts";
-
-/** hours after a partition's end before the worker rewrites it in vehicle order (worker/maintenance.ts) */
-export const PARTITION_REORDER_AFTER_HOURS_DEFAULT = 6;
+import { positiveInt } from "./fields.ts";
 
 /** The stored history (partitions, retention) and what the worker derives from it. */
 export const partitionVars = z.object({
   PARTITION_INTERVAL: z.enum(["day", "month"]).default("day").describe("vehicle_locations partition size"),
   PARTITIONS_AHEAD: positiveInt.max(400).default(7).describe("partitions created ahead of today"),
-  PARTITION_REORDER: bool
-    .default(true)
-    .describe(
-      "rewrite each closed partition once in vehicle order: a vehicle's day is read from a few pages",
-    ),
-  PARTITION_REORDER_AFTER_HOURS: nonNegativeInt
-    .max(8760)
-    .default(PARTITION_REORDER_AFTER_HOURS_DEFAULT)
-    .describe("hours after a partition's end before it is rewritten (late uploads land first)"),
-  PARTITION_REORDER_MAX_MB: positiveInt
-    .default(2048)
-    .describe(
-      "larger partitions are not rewritten (the copy needs their size again on disk and holds their day's late fixes)",
-    ),
 });
 
 export const retentionVars = z.object({

@@ -4,9 +4,6 @@ import { cpus, totalmem } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { PARTITION_REORDER_AFTER_HOURS_DEFAULT } from "../../core/config/history.ts";
-import { createLogger } from "../../core/logger.ts";
-import { reorderClosedPartitions } from "../../worker/maintenance.ts";
 import { alertsSection } from "./alerts.ts";
 import { benchOutput, portBase, sections, usageOr, wholeNumber } from "./args.ts";
 import { startNaive, startRelay } from "./baselines.ts";
@@ -282,25 +279,6 @@ if (want("queries")) {
   // the queries run against the pipeline's own database while it stores a live fleet's fixes
   const pipe = await startPipeline(svc, devices, nextPort(), pipelineEnv);
   const data = await loadQueryData(pipe.pool, rows, log);
-  // the worker's hourly maintenance rewrites each day in vehicle order once it has ended (PARTITION_REORDER)
-  const reorder = await reorderClosedPartitions(
-    pipe.pool,
-    {
-      afterHours: PARTITION_REORDER_AFTER_HOURS_DEFAULT,
-      maxBytes: Number.POSITIVE_INFINITY,
-      budgetMs: Number.POSITIVE_INFINITY,
-    },
-    createLogger("bench", "silent"),
-  );
-  results.queriesReordered = {
-    partitions: reorder.reordered.length,
-    rows: reorder.reordered.reduce((n, p) => n + p.rows, 0),
-    msMax: Math.max(0, ...reorder.reordered.map((p) => p.ms)),
-    msTotal: reorder.reordered.reduce((n, p) => n + p.ms, 0),
-  };
-  log(
-    `  closed days rewritten in vehicle order: ${reorder.reordered.length} partitions in ${results.queriesReordered.msTotal} ms (largest ${results.queriesReordered.msMax} ms)`,
-  );
   const d0 = await pipe.delivered();
   const t0 = performance.now();
   let queriesS = 0;

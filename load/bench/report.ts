@@ -123,11 +123,6 @@ export function renderMarkdown(r: BenchResults): string {
       out.push(
         `| ${q.name} | ${fmt(q.rows)} | ${fmt(q.runs)} | ${fmt(q.ingestFixesPerS)} | ${fmt(q.p50, 2)} | ${fmt(q.p99, 2)} |`,
       );
-    const re = r.queriesReordered;
-    if (re)
-      out.push(
-        `\nBefore the queries the closed days were rewritten in vehicle order, as the worker's hourly maintenance does (PARTITION_REORDER): ${fmt(re.partitions)} partitions, ${fmt(re.rows)} rows, ${fmt(re.msMax)} ms for the largest (its day locked meanwhile), ${fmt(re.msTotal)} ms in all. The day being written is not rewritten.`,
-      );
   }
 
   if (r.alerts) out.push(`\n${renderAlerts(r.alerts)}`);

@@ -181,7 +181,5 @@ export interface BenchResults {
   overload?: OverloadRun | undefined;
   connections?: ConnectionsRun | undefined;
   queries: QueryRun[];
-  /** the closed days of the query data rewritten in vehicle order before the queries, as the worker's maintenance does */
-  queriesReordered?: { partitions: number; rows: number; msMax: number; msTotal: number } | undefined;
   alerts?: AlertsRun | undefined;
 }
