@@ -35,13 +35,6 @@ interface At {
   lng: number;
 }
 
-/**
- * The runs in progress of one vehicle, by rule id as a string. A Map, not an object: rule ids are
- * integer-like keys, which an object keeps as elements, and listing them (the walk's check for
- * runs of rules no longer in the vehicle's set, packing) made a string of each, 3.4 µs for 25 runs.
- */
-export type AlertRuns = Map<string, AlertRunState>;
-
 /** A rule's run in progress (stored packed: alert-runs-packing.ts). */
 export interface AlertRunState {
   start: At;
@@ -81,7 +74,7 @@ export interface AlertStep {
  * state from before is still ended and removed by the walk over every rule).
  */
 export function stepAlerts(
-  runs: AlertRuns,
+  runs: Record<string, AlertRunState>,
   fix: AlertFix,
   ctx: { speed: number; silent: boolean; lastAt: number | null },
   fenceEvents: readonly FenceEventIn[],
@@ -92,17 +85,15 @@ export function stepAlerts(
   // runs of rules no longer in the vehicle's set still need their end
   let gone: RuleSlot[] | undefined;
   let fenceRun = false;
-  for (const key of runs.keys()) {
+  for (const key in runs) {
     const slot = rules.byKey.get(key);
     if (slot) {
       if (slot.fence) fenceRun = true;
       continue;
     }
     gone ??= [];
-    gone.push({ ruleId: Number(key), key, versions: [], fence: false, quietAtOrBelowKmh: undefined });
+    gone.push({ ruleId: Number(key), key, versions: [], fence: false });
   }
-  // by rule id, as the rules are walked
-  gone?.sort((a, b) => a.ruleId - b.ruleId);
   const walk = fenceEvents.length > 0 || fenceRun ? rules.all : rules.durations;
   stepRules(runs, walk, fix, ctx, fenceEvents, step, out);
   if (gone) stepRules(runs, gone, fix, ctx, fenceEvents, step, out);
@@ -111,7 +102,7 @@ export function stepAlerts(
 type FenceEventIn = { geofenceId: number; kind: "enter" | "exit"; at: At; confirmedAt: number };
 
 function stepRules(
-  runs: AlertRuns,
+  runs: Record<string, AlertRunState>,
   slots: readonly RuleSlot[],
   fix: AlertFix,
   ctx: { speed: number; silent: boolean; lastAt: number | null },
@@ -123,11 +114,8 @@ function stepRules(
   let at: At | undefined;
   for (const slot of slots) {
     const { ruleId: id, key } = slot;
-    let run = runs.get(key);
-    // most speeding rules at most fixes: under the limit, nothing to go on with or end
-    if (run === undefined && slot.quietAtOrBelowKmh !== undefined && ctx.speed <= slot.quietAtOrBelowKmh)
-      continue;
     const rule = versionAt(slot, fix.t);
+    let run = runs[key];
     // a key is deleted only if it is there: most rules have no run at most fixes
     const had = run !== undefined;
     if (run && ctx.silent) {
@@ -137,11 +125,11 @@ function stepRules(
     }
     if (!rule) {
       if (run && run.confirmedAt !== null) out.push(episode(id, run, fix.t));
-      if (had) runs.delete(key);
+      if (had) delete runs[key];
       continue;
     }
     if (rule.kind === "geofence_enter" || rule.kind === "geofence_exit") {
-      if (had) runs.delete(key);
+      if (had) delete runs[key];
       if (fenceEvents.length === 0) continue;
       const want = rule.kind === "geofence_enter" ? "enter" : "exit";
       const fence = (rule.params as { geofenceId?: number }).geofenceId;
@@ -162,13 +150,13 @@ function stepRules(
     }
     const judged = judge(rule, fix, ctx.speed, step.movingSpeedKmh);
     if (judged === undefined) {
-      if (run) runs.set(key, run);
-      else if (had) runs.delete(key);
+      if (run) runs[key] = run;
+      else if (had) delete runs[key];
       continue;
     }
     if (!judged.holds) {
       if (run && run.confirmedAt !== null) out.push(episode(id, run, fix.t));
-      if (had) runs.delete(key);
+      if (had) delete runs[key];
       continue;
     }
     at ??= { t: fix.t, lat: fix.lat, lng: fix.lng };
@@ -180,16 +168,19 @@ function stepRules(
       run.name = rule.name;
       run.kind = rule.kind;
     }
-    runs.set(key, run);
+    runs[key] = run;
   }
 }
 
 /** The episodes still open after a run (their current peak), to be stored as open. */
-export function openEpisodes(runs: AlertRuns): EpisodeOut[] {
+export function openEpisodes(runs: Record<string, AlertRunState>): EpisodeOut[] {
+  // per vehicle and batch, over every run in progress (most are not episodes): no entries array
   const open: EpisodeOut[] = [];
-  for (const [id, run] of runs) if (run.confirmedAt !== null) open.push(episode(Number(id), run, null));
-  // by rule id (the map keeps the order runs started in)
-  return open.sort((a, b) => a.ruleId - b.ruleId);
+  for (const id in runs) {
+    const run = runs[id] as AlertRunState;
+    if (run.confirmedAt !== null) open.push(episode(Number(id), run, null));
+  }
+  return open;
 }
 
 function episode(ruleId: number, run: AlertRunState, endedAt: number | null): EpisodeOut {

@@ -33,11 +33,6 @@ export interface RuleSlot {
   versions: readonly Version[];
   /** every version a geofence kind: only a geofence event concerns it */
   fence: boolean;
-  /**
-   * every version a speeding rule: the lowest of their limits, km/h (a fix at or below it changes
-   * nothing for the rule while it has no run in progress); undefined for other rules
-   */
-  quietAtOrBelowKmh: number | undefined;
 }
 
 /** The rules that may apply to one vehicle. */
@@ -264,14 +259,7 @@ export function rulesOf(
   }
   if (byRule.size === 0) return noAlertRules;
   const all = [...byRule].map(([ruleId, versions]): RuleSlot => {
-    const speeding = versions.every((v) => v.kind === "speeding");
-    return {
-      ruleId,
-      key: String(ruleId),
-      versions,
-      fence: versions.every((v) => isFenceKind(v.kind)),
-      quietAtOrBelowKmh: speeding ? Math.min(...versions.map((v) => Number(v.params.limitKmh))) : undefined,
-    };
+    return { ruleId, key: String(ruleId), versions, fence: versions.every((v) => isFenceKind(v.kind)) };
   });
   return {
     all,

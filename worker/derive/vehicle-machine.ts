@@ -181,7 +181,7 @@ export function runMachine(
     stepTrip(state, fix, at, speed, silent, rules, out);
     const fenceEvents = out.events.length;
     stepFences(state, fix, at, rules, out);
-    if (alertStep && (alertStep.rules.all.length > 0 || runs.size > 0)) {
+    if (alertStep && (alertStep.rules.all.length > 0 || hasRuns(runs))) {
       const ctx = { speed, silent, lastAt: state.lastAt };
       const events = out.events.length > fenceEvents ? out.events.slice(fenceEvents) : NO_EVENTS;
       stepAlerts(runs, fix, ctx, events, alertStep, out.alerts);
@@ -200,6 +200,11 @@ export function runMachine(
 }
 
 const NO_EVENTS: readonly FenceEventOut[] = [];
+
+function hasRuns(runs: Record<string, unknown>): boolean {
+  for (const _ in runs) return true;
+  return false;
+}
 
 /** The speed from the previous fix (km/h): distance / time. */
 function derivedSpeed(state: MachineState, fix: TrackFix): number {
