@@ -10,6 +10,36 @@ describe("the app: OpenAPI, security headers, CORS, request ids, Bull Board", ()
   });
   afterAll(() => h?.close());
 
+  it("documents the 401 and 403 of every route that is not public, with the API's error body", async () => {
+    const doc = (await h.app.inject({ url: "/docs/json", headers: h.bearer(h.viewerToken) })).json();
+    const operations = h.app.routeRules().flatMap((r) => {
+      const path = r.url.replace(/:(\w+)/g, "{$1}");
+      const op = doc.paths[path]?.[r.method.toLowerCase()] as
+        | { responses?: Record<string, unknown> }
+        | undefined;
+      return op?.responses ? [{ ...r, responses: op.responses }] : [];
+    });
+    const guarded = operations.filter((o) => o.access !== "public");
+    expect(guarded.length).toBeGreaterThan(40);
+    for (const o of guarded) {
+      for (const status of ["401", "403"]) {
+        const body = (
+          o.responses[status] as { content?: Record<string, { schema?: { properties?: object } }> }
+        )?.content?.["application/json"]?.schema;
+        expect(Object.keys(body?.properties ?? {}), `${o.method} ${o.url} ${status}`).toEqual(
+          expect.arrayContaining(["statusCode", "code", "error", "message"]),
+        );
+      }
+    }
+    // a public route is refused to nobody
+    const health = operations.find((o) => o.url === "/health" && o.method === "GET");
+    expect(health?.responses["403"]).toBeUndefined();
+    // and the refusal itself has that body
+    const refused = await h.app.inject({ url: "/api/vehicles" });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toMatchObject({ statusCode: 401, code: "E_UNAUTHORIZED" });
+  });
+
   it("serves an OpenAPI document generated from the route schemas, and Swagger UI at /docs, to a logged-in caller", async () => {
     const doc = (await h.app.inject({ url: "/docs/json", headers: h.bearer(h.viewerToken) })).json();
     expect(doc.openapi).toMatch(/^3\./);
