@@ -17,7 +17,7 @@ export interface AlertRuleAt {
   quietHours: QuietHours | null;
 }
 
-/** A rule's versions valid in some interval [from, to) (epoch ms). */
+/** One version of a rule, valid in [from, to) (epoch ms). */
 export interface Version extends AlertRuleAt {
   from: number;
   to: number;
@@ -37,7 +37,7 @@ export interface RuleSlot {
 
 /** The rules that may apply to one vehicle. */
 export interface VehicleAlertRules {
-  /** every rule, by id */
+  /** every rule, in rule id order */
   all: readonly RuleSlot[];
   /** those of `all` that are not geofence rules, in the same order */
   durations: readonly RuleSlot[];
