@@ -68,21 +68,20 @@ export interface AlertStep {
 }
 
 /**
- * One fix against every rule; `runs` (rule id → run) is advanced in place. Per fix and rule, so
- * nothing is allocated or looked up that the fix does not need: a fix without geofence events
- * walks only the rules that are not geofence rules (a geofence rule never has a run; one left in a
- * state from before is still ended and removed by the walk over every rule).
+ * One fix against every rule; `runs` (rule id → run) is advanced in place. A fix without geofence
+ * events walks only the rules that are not geofence rules (a geofence rule never has a run; one
+ * left in a state from before is still ended and removed by the walk over every rule).
  */
 export function stepAlerts(
   runs: Record<string, AlertRunState>,
   fix: AlertFix,
   ctx: { speed: number; silent: boolean; lastAt: number | null },
-  fenceEvents: readonly FenceEventIn[],
+  fenceEvents: readonly { geofenceId: number; kind: "enter" | "exit"; at: At; confirmedAt: number }[],
   step: AlertStep,
   out: EpisodeOut[],
 ): void {
   const { rules } = step;
-  // runs of rules no longer in the vehicle's set still need their end
+  // runs of rules no longer in the vehicle's set still need their end (walked after the rules)
   let gone: RuleSlot[] | undefined;
   let fenceRun = false;
   for (const key in runs) {
@@ -95,21 +94,7 @@ export function stepAlerts(
     gone.push({ ruleId: Number(key), key, versions: [], fence: false });
   }
   const walk = fenceEvents.length > 0 || fenceRun ? rules.all : rules.durations;
-  stepRules(runs, walk, fix, ctx, fenceEvents, step, out);
-  if (gone) stepRules(runs, gone, fix, ctx, fenceEvents, step, out);
-}
-
-type FenceEventIn = { geofenceId: number; kind: "enter" | "exit"; at: At; confirmedAt: number };
-
-function stepRules(
-  runs: Record<string, AlertRunState>,
-  slots: readonly RuleSlot[],
-  fix: AlertFix,
-  ctx: { speed: number; silent: boolean; lastAt: number | null },
-  fenceEvents: readonly FenceEventIn[],
-  step: AlertStep,
-  out: EpisodeOut[],
-): void {
+  const slots = gone ? walk.concat(gone) : walk;
   // where a run starting at this fix starts; made only if one does (most fixes start nothing)
   let at: At | undefined;
   for (const slot of slots) {

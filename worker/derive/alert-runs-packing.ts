@@ -76,8 +76,7 @@ export function packRuns(runs: Readonly<Record<string, AlertRunState>>): PackedR
       same = [];
       byStart.set(run.start.t, same);
     }
-    let group: Group | undefined;
-    for (const g of same) if (g.peak === peak) group = g;
+    let group = same.find((g) => g.peak === peak);
     if (!group) {
       group = { start: run.start, peak, ids: [] };
       same.push(group);
