@@ -105,6 +105,17 @@ export async function seedRules(
   return r.rows.map((row) => row.id);
 }
 
+/**
+ * The alerts section's geofences and 100 rules (50 speeding, 50 geofence; every other one scoped
+ * to a group of every other device) on a pipeline's database: what `bench:profile` and
+ * `bench:probe` run with `--alert-rules`.
+ */
+export async function seedBenchAlertRules(pool: pg.Pool, devices: readonly { id: string }[]): Promise<void> {
+  const fenceIds = await seedFences(pool, benchFences());
+  const half = devices.filter((_, j) => j % 2 === 0).map((d) => d.id);
+  await seedRules(pool, benchRules(50, fenceIds, await seedGroup(pool, "bench half", half)));
+}
+
 /** A webhook channel to `url`; returns its id. */
 export async function seedWebhookChannel(pool: pg.Pool, url: string, secret: string): Promise<number> {
   const r = await pool.query<{ id: number }>(

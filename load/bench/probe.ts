@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { type BrokerHeartbeat, isBrokerHeartbeat, readHeartbeats } from "../../core/heartbeat.ts";
 import { redisKeys } from "../../core/redis.ts";
+import { seedBenchAlertRules } from "./alert-fixtures.ts";
 import { portBase, UsageError, usageOr, wholeNumber, wholeNumbers } from "./args.ts";
 import { startDevicePipeline } from "./device-suts.ts";
 import { statementCosts, statementTotals } from "./statement-stats.ts";
@@ -9,13 +10,14 @@ import { measureStep } from "./throughput.ts";
 
 /**
  * `npm run -s bench:probe -- --rates 6000,9000 [--devices 500] [--seconds 8] [--env KEY=VALUE …]
- * [--protocol teltonika-tcp|osmand] [--statements]`: a few single-fix steps against one pipeline (broker, worker as
+ * [--protocol teltonika-tcp|osmand] [--statements] [--alert-rules]`: a few single-fix steps against one pipeline (broker, worker as
  * processes of their own, the bench's services; with --protocol its devices speak Codec 8E over TCP,
  * or OsmAnd over HTTP to an API process, as the bench's device rows), printing per step what `npm run bench` records plus what it does not: the broker's
  * event-loop delay (its heartbeat) and the worker's batch and replay counters. For questions like
  * "does this setting move PUBACK p99, and why"; writes nothing. With --statements, also PostgreSQL's
  * execution time per statement and stored fix (pg_stat_statements, loaded into the bench's own
- * PostgreSQL by a restart).
+ * PostgreSQL by a restart). With --alert-rules the pipeline has the alerts section's geofences and
+ * 100 rules (alert-fixtures.ts).
  */
 const { values: args } = usageOr(() =>
   parseArgs({
@@ -29,6 +31,7 @@ const { values: args } = usageOr(() =>
       settle: { type: "string", default: "0" },
       // PostgreSQL's execution time per statement and stored fix (pg_stat_statements)
       statements: { type: "boolean", default: false },
+      "alert-rules": { type: "boolean", default: false },
     },
   }),
 );
@@ -52,6 +55,7 @@ const svc = args.statements ? await ensureStatementStats(benchServices()) : benc
 const pipe = protocol
   ? await startDevicePipeline(svc, devices, port, protocol)
   : await startPipeline(svc, devices, port, extra);
+if (args["alert-rules"]) await seedBenchAlertRules(pipe.pool, pipe.devices);
 const counter = (m: Record<string, string>, k: string) => Number(m[k] ?? 0);
 let before = await pipe.redis.hgetall(redisKeys.metrics);
 for (const rate of rates) {
@@ -85,7 +89,10 @@ for (const rate of rates) {
       brokerLoopDelayP99: beat.loopDelayP99Ms,
       brokerLoopDelayMax: beat.loopDelayMaxMs,
       bridgeJobs: delta("bridge_batches"),
-      workerJobs: delta("worker_batches"),
+      // the jobs the worker took, and its batches (jobs coalesced into one are one) with their mean time
+      workerJobs: delta("worker_batches") + delta("worker_jobs_coalesced"),
+      workerBatches: delta("worker_batches"),
+      batchMsMean: Math.round(delta("worker_insert_ms_total") / Math.max(1, delta("worker_batches"))),
       replays: delta("worker_replays"),
       // broker + worker, MB: before the step, its peak, after its drain, after --settle seconds
       rss: { before: rssBeforeMB, peak: Math.round(s.rssMB), after: rssAfterMB, settled: rssSettledMB },

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { counterField } from "../../core/metrics-catalogue.ts";
 import { type Redis, redisKeys } from "../../core/redis.ts";
-import { benchFences, benchRules, seedFences, seedGroup, seedRules } from "./alert-fixtures.ts";
+import { seedBenchAlertRules } from "./alert-fixtures.ts";
 import { portBase, UsageError, usageOr, wholeNumber } from "./args.ts";
 import { startRelay } from "./baselines.ts";
 import { startCpuMeter } from "./cpu.ts";
@@ -71,11 +71,7 @@ for (const [i, system] of systems.entries()) {
   let sut: Sut;
   if (system === "pipeline") {
     const pipe = await startPipeline(benchServices(), devices, port, extra, nodeArgs);
-    if (args["alert-rules"]) {
-      const fenceIds = await seedFences(pipe.pool, benchFences());
-      const half = pipe.devices.filter((_, j) => j % 2 === 0).map((d) => d.id);
-      await seedRules(pipe.pool, benchRules(50, fenceIds, await seedGroup(pipe.pool, "bench half", half)));
-    }
+    if (args["alert-rules"]) await seedBenchAlertRules(pipe.pool, pipe.devices);
     sut = pipe;
   } else sut = await startRelay("aedes", devices, port, nodeArgs);
   const pid = sut.pids()[role === "worker" ? 1 : 0] as number;
