@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TRACK_SQL } from "../../api/track-query.ts";
+import { readTrackWindows, TRACK_WINDOWS } from "../../worker/derive/track-reads.ts";
 import { DAY, HOUR, startWorker, type WorkerHarness } from "./harness.ts";
 
 interface PlanNode {
   "Node Type": string;
+  "Actual Loops"?: number;
   "Relation Name"?: string;
   "Index Name"?: string;
   "Subplans Removed"?: number;
@@ -88,6 +90,92 @@ describe("the one-vehicle one-day track query (api/track-query.ts)", () => {
     } finally {
       await c.query("DEALLOCATE ALL").catch(() => {});
       await c.query("RESET plan_cache_mode");
+      c.release();
+    }
+  });
+});
+
+describe("the worker's track windows (worker/derive/track-reads.ts) and the partitions made ahead", () => {
+  let w: WorkerHarness;
+  const start = Date.UTC(2026, 4, 10);
+  const AHEAD = 8;
+
+  beforeAll(async () => {
+    w = await startWorker();
+    // two days of fixes, then empty partitions made ahead (PARTITIONS_AHEAD)
+    for (let d = 0; d < 2 + AHEAD; d++)
+      await w.pool.query("SELECT ensure_location_partition($1, 'day')", [new Date(start + d * DAY)]);
+    await w.pool.query(
+      `INSERT INTO vehicle_locations (vehicle_id, recorded_at, location, speed, received_at)
+       SELECT 'win-' || v, $1::timestamptz + g * $2 * interval '1 second',
+              ST_SetSRID(ST_MakePoint(55 + v * 0.01, 25 + g * 0.00001), 4326), 40, now()
+       FROM generate_series(0, 2 * 86400 / $2 - 1) g, generate_series(1, $3) v
+       ORDER BY g, v`,
+      [new Date(start), STEP_S, VEHICLES],
+    );
+    await w.pool.query("ANALYZE vehicle_locations");
+  });
+  afterAll(() => w?.close());
+
+  const last = start + 2 * DAY - STEP_S * 1000;
+  const ids = ["win-3", "win-9"];
+
+  it("reads, per vehicle, no partition after its newest fix (a generic plan, as the worker's named statement)", async () => {
+    const c = await w.pool.connect();
+    try {
+      await c.query("SET plan_cache_mode = force_generic_plan");
+      await c.query(`PREPARE windows(text[], bigint[], int, boolean, text, bigint[]) AS ${TRACK_WINDOWS}`);
+      const explain = await c.query<Explain>(
+        `EXPLAIN (ANALYZE, FORMAT JSON, TIMING OFF, SUMMARY OFF)
+         EXECUTE windows('{${ids.join(",")}}', '{${ids.map(() => last - 3_600_000).join(",")}}', 1000, false, 'UTC',
+                         '{${ids.map(() => last).join(",")}}')`,
+      );
+      const scans = planNodes(explain).filter((n) => n["Relation Name"]?.startsWith("vehicle_locations_p"));
+      const read = scans.filter((n) => (n["Actual Loops"] ?? 0) > 0).map((n) => n["Relation Name"]);
+      // the second day's partition only: neither the day before `since` nor the eight made ahead
+      expect([...new Set(read)]).toEqual(["vehicle_locations_p20260511"]);
+      expect(scans.length).toBeGreaterThanOrEqual(2 + AHEAD);
+    } finally {
+      await c.query("DEALLOCATE ALL").catch(() => {});
+      await c.query("RESET plan_cache_mode");
+      c.release();
+    }
+  });
+
+  it("reads the same fixes with the bound as without it, and none after it", async () => {
+    const c = await w.pool.connect();
+    try {
+      const since = last - 3_600_000;
+      const bounded = await readTrackWindows(
+        c,
+        ids.map((vehicleId) => ({ vehicleId, since, until: last })),
+        1000,
+        false,
+        "UTC",
+      );
+      const open = await readTrackWindows(
+        c,
+        ids.map((vehicleId) => ({ vehicleId, since })),
+        1000,
+        false,
+        "UTC",
+      );
+      expect(bounded).toEqual(open);
+      expect(bounded.get("win-3")?.length).toBe(3_600_000 / (STEP_S * 1000) + 1);
+      const earlier = await readTrackWindows(
+        c,
+        [{ vehicleId: "win-3", since, until: last - 600_000 }],
+        1000,
+        false,
+        "UTC",
+      );
+      expect(
+        earlier
+          .get("win-3")
+          ?.map((f) => f.t)
+          .at(-1),
+      ).toBe(last - 600_000);
+    } finally {
       c.release();
     }
   });

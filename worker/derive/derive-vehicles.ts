@@ -74,6 +74,8 @@ export interface Start {
   since: number | null;
   /** not a continuation of the saved state: what is stored after `since` gets replaced */
   replaces: boolean;
+  /** the vehicle's newest stored fix, when known: its track is read up to it (track-reads.ts) */
+  until?: number | null;
 }
 
 /**
@@ -116,10 +118,13 @@ export async function deriveVehicles(
     days: [],
   };
   const oldestNew = new Map<string, number>();
+  const newestNew = new Map<string, number>();
   for (const key of inserted) {
     const { vehicleId, recordedAt } = parseFixKey(key);
     const cur = oldestNew.get(vehicleId);
     if (cur === undefined || recordedAt < cur) oldestNew.set(vehicleId, recordedAt);
+    const newest = newestNew.get(vehicleId);
+    if (newest === undefined || recordedAt > newest) newestNew.set(vehicleId, recordedAt);
   }
   if (oldestNew.size === 0) return result;
 
@@ -165,6 +170,12 @@ export async function deriveVehicles(
     result.replayed.add(vehicleId);
   }
 
+  // under the lock, nothing of a vehicle is stored after its state's last_fix_at but this batch's
+  // fixes; a vehicle without one (its first batch) is read to the end
+  for (const [vehicleId, start] of starts) {
+    const last = locked.get(vehicleId)?.lastFixAt ?? null;
+    if (last !== null) start.until = Math.max(last, newestNew.get(vehicleId) ?? last);
+  }
   const days = new DayAppends({ movingSpeedKmh: rules.movingSpeedKmh, gapSeconds: rules.gapMs / 1000 });
   const runs = await runFromStarts(client, starts, rules, {
     replayed: result.replayed,
@@ -242,7 +253,7 @@ export async function runFromStarts(
     const limit = Math.max(Math.min(200, page), Math.ceil(page / todo.length));
     const windows = todo.map((vehicleId) => {
       const s = starts.get(vehicleId) as Start;
-      return { vehicleId, since: first ? s.since : s.state.lastAt };
+      return { vehicleId, since: first ? s.since : s.state.lastAt, until: s.until ?? null };
     });
     let tracks = await readTrackWindows(client, windows, limit, withAttributes, fleetTz);
     if (first) {

@@ -9,17 +9,21 @@ import type { MachineState, TrackFix } from "./vehicle-machine.ts";
 
 /**
  * Up to $3 stored fixes of each vehicle from `since` on (inclusive; null = from the first), in time
- * order, with the distance from the previous fix of the window (the fix at `since` is read only to
- * give the next one its distance and position) and, judged against the geofences as they were at
+ * order, up to `until` (the vehicle's newest stored fix, when the caller knows it), with the
+ * distance from the previous fix of the window (the fix at `since` is read only to give the next
+ * one its distance and position) and, judged against the geofences as they were at
  * the fix's time (geofence_versions, GiST): the geofences holding it, and the geofences whose
  * polygon was drawn since the previous fix and held that one (where the vehicle stood when the
  * boundary was drawn). The LIMIT pages a long replay, and keeps this an index range scan per
- * vehicle rather than a join the planner pulls up over every partition. The other numeric fields
+ * vehicle rather than a join the planner pulls up over every partition. `until` lets PostgreSQL
+ * skip, per vehicle, the partitions after its newest fix: without it every read also probed each
+ * empty partition made ahead (PARTITIONS_AHEAD), a cost that grew with the setting (BENCHMARKS.md,
+ * "The track read and the partitions made ahead"). The other numeric fields
  * (and, with $4, the device attributes) are there for alert thresholds (alert-machine.ts); `day`,
  * the fix's fleet day in $5 (FLEET_TZ) as PostgreSQL reckons it, for the daily rollup's appends
  * (day-appends.ts).
  */
-const TRACK_WINDOWS = `
+export const TRACK_WINDOWS = `
 SELECT x.v AS "vehicleId", (extract(epoch FROM x.recorded_at) * 1000)::float8 AS t,
        ST_Y(x.location) AS lat, ST_X(x.location) AS lng, x.speed::float8 AS speed, x.ignition,
        x.heading::float8 AS heading, x.altitude::float8 AS altitude, x.accuracy::float8 AS accuracy, x.odometer,
@@ -42,7 +46,7 @@ FROM (
          -- the fix at since is there for its distance and position only: not judged again
          (w.since IS NULL OR l.recorded_at > timestamptz 'epoch' + w.since * interval '1 millisecond') AS judged,
          lag(l.location) OVER seq AS prev_location, lag(l.recorded_at) OVER seq AS prev_at
-  FROM unnest($1::text[], $2::bigint[]) AS w(v, since)
+  FROM unnest($1::text[], $2::bigint[], $6::bigint[]) AS w(v, since, until)
   CROSS JOIN LATERAL (
     SELECT recorded_at, location, speed, ignition, heading, altitude, accuracy, odometer,
            -- device attributes (sql/012_fix_attributes.sql), for threshold rules only ($4)
@@ -50,6 +54,7 @@ FROM (
     FROM vehicle_locations vl
     WHERE vehicle_id = w.v
       AND recorded_at >= COALESCE(timestamptz 'epoch' + w.since * interval '1 millisecond', '-infinity')
+      AND recorded_at <= COALESCE(timestamptz 'epoch' + w.until * interval '1 millisecond', 'infinity')
     ORDER BY recorded_at LIMIT $3
   ) l
   WINDOW seq AS (PARTITION BY w.v ORDER BY l.recorded_at)
@@ -58,7 +63,7 @@ ORDER BY x.v, x.recorded_at`;
 
 export async function readTrackWindows(
   client: pg.PoolClient,
-  windows: readonly { vehicleId: string; since: number | null }[],
+  windows: readonly { vehicleId: string; since: number | null; until?: number | null }[],
   limit: number,
   withAttributes: boolean,
   fleetTz: string,
@@ -68,7 +73,14 @@ export async function readTrackWindows(
   const r = await client.query<TrackFix & { vehicleId: string }>({
     name: "track-windows",
     text: TRACK_WINDOWS,
-    values: [windows.map((w) => w.vehicleId), windows.map((w) => w.since), limit, withAttributes, fleetTz],
+    values: [
+      windows.map((w) => w.vehicleId),
+      windows.map((w) => w.since),
+      limit,
+      withAttributes,
+      fleetTz,
+      windows.map((w) => w.until ?? null),
+    ],
   });
   for (const { vehicleId, ...fix } of r.rows) {
     const list = out.get(vehicleId) ?? [];
