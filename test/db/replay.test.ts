@@ -117,6 +117,33 @@ describe("late and out-of-order batches, two workers racing", () => {
     expect(Number(await w.redis.hget(redisKeys.metrics, "worker_replays"))).toBeGreaterThan(0);
   });
 
+  it("after history stored without a state row (an upgrade from before sql/006), late uploads derive what in-order arrival gives", async () => {
+    // the machine's first run reads that history to its end; the state's last_fix_at then holds
+    // only what batches stored, older than the history: the next late batch must still read it all
+    const drive = longDrive("replay-upgraded");
+    const late = [drive[100] as Fix, drive[110] as Fix];
+    const old = drive.filter((f) => !late.includes(f));
+    await w.pool.query(
+      `INSERT INTO vehicle_locations (vehicle_id, recorded_at, location, speed, ignition, received_at)
+       SELECT 'replay-upgraded', timestamptz 'epoch' + t * interval '1 millisecond', ST_SetSRID(ST_MakePoint(lng, lat), 4326),
+              speed, ign, now()
+       FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::real[], $5::boolean[]) AS u(t, lat, lng, speed, ign)`,
+      [
+        old.map((f) => f.recordedAt),
+        old.map((f) => f.lat),
+        old.map((f) => f.lng),
+        old.map((f) => f.speed),
+        old.map((f) => f.ignition),
+      ],
+    );
+    for (const f of late) await w.send([f]);
+    const [got, ordered] = [await derived("replay-upgraded"), await derived("replay-ordered")];
+    expect(got.trips).toEqual(ordered.trips);
+    expect(got.stops).toEqual(ordered.stops);
+    expect(got.events).toEqual(ordered.events);
+    expect(got.state[0]?.machine.lastAt).toBe(drive.at(-1)?.recordedAt);
+  });
+
   it("reads a long replay back in pages and derives the same as in one read", async () => {
     // the whole drive already stored (as after installing the worker on old history), derived
     // from the start in pages of 7 rows

@@ -170,11 +170,16 @@ export async function deriveVehicles(
     result.replayed.add(vehicleId);
   }
 
-  // under the lock, nothing of a vehicle is stored after its state's last_fix_at but this batch's
-  // fixes; a vehicle without one (its first batch) is read to the end
+  // The newest stored fix of each vehicle, under its lock: the newest its saved machine ran over
+  // (a run reads the track to its end), its state's last_fix_at or this batch's newest fix. The
+  // machine's is needed as well: history stored without a state row (an install upgraded from
+  // before sql/006, a restore) is in no last_fix_at. A vehicle whose machine never ran is read to
+  // the end.
   for (const [vehicleId, start] of starts) {
-    const last = locked.get(vehicleId)?.lastFixAt ?? null;
-    if (last !== null) start.until = Math.max(last, newestNew.get(vehicleId) ?? last);
+    const saved = locked.get(vehicleId);
+    const ran = saved?.machine?.lastAt;
+    if (ran == null) continue;
+    start.until = Math.max(ran, saved?.lastFixAt ?? ran, newestNew.get(vehicleId) ?? ran);
   }
   const days = new DayAppends({ movingSpeedKmh: rules.movingSpeedKmh, gapSeconds: rules.gapMs / 1000 });
   const runs = await runFromStarts(client, starts, rules, {
