@@ -63,6 +63,25 @@ describe("late and out-of-order batches, two workers racing", () => {
   });
   afterAll(() => w?.close());
 
+  /** Fixes written straight into the history, as an older install stored them: no batch, no state row. */
+  async function storeDirectly(fixes: readonly Fix[]) {
+    await w.pool.query(
+      `INSERT INTO vehicle_locations (vehicle_id, recorded_at, location, speed, ignition, received_at)
+       SELECT v, timestamptz 'epoch' + t * interval '1 millisecond', ST_SetSRID(ST_MakePoint(lng, lat), 4326),
+              speed, ign, now()
+       FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::real[], $6::boolean[])
+         AS u(v, t, lat, lng, speed, ign)`,
+      [
+        fixes.map((f) => f.vehicleId),
+        fixes.map((f) => f.recordedAt),
+        fixes.map((f) => f.lat),
+        fixes.map((f) => f.lng),
+        fixes.map((f) => f.speed),
+        fixes.map((f) => f.ignition),
+      ],
+    );
+  }
+
   /** Everything derived for a vehicle, in a form two vehicles can be compared by. */
   async function derived(vehicleId: string) {
     const q = async (sql: string) => (await w.pool.query(sql, [vehicleId])).rows;
@@ -123,19 +142,7 @@ describe("late and out-of-order batches, two workers racing", () => {
     const drive = longDrive("replay-upgraded");
     const late = [drive[100] as Fix, drive[110] as Fix];
     const old = drive.filter((f) => !late.includes(f));
-    await w.pool.query(
-      `INSERT INTO vehicle_locations (vehicle_id, recorded_at, location, speed, ignition, received_at)
-       SELECT 'replay-upgraded', timestamptz 'epoch' + t * interval '1 millisecond', ST_SetSRID(ST_MakePoint(lng, lat), 4326),
-              speed, ign, now()
-       FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::real[], $5::boolean[]) AS u(t, lat, lng, speed, ign)`,
-      [
-        old.map((f) => f.recordedAt),
-        old.map((f) => f.lat),
-        old.map((f) => f.lng),
-        old.map((f) => f.speed),
-        old.map((f) => f.ignition),
-      ],
-    );
+    await storeDirectly(old);
     for (const f of late) await w.send([f]);
     const [got, ordered] = [await derived("replay-upgraded"), await derived("replay-ordered")];
     expect(got.trips).toEqual(ordered.trips);
@@ -148,19 +155,7 @@ describe("late and out-of-order batches, two workers racing", () => {
     // the whole drive already stored (as after installing the worker on old history), derived
     // from the start in pages of 7 rows
     const drive = longDrive("replay-paged");
-    await w.pool.query(
-      `INSERT INTO vehicle_locations (vehicle_id, recorded_at, location, speed, ignition, received_at)
-       SELECT 'replay-paged', timestamptz 'epoch' + t * interval '1 millisecond', ST_SetSRID(ST_MakePoint(lng, lat), 4326),
-              speed, ign, now()
-       FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::real[], $5::boolean[]) AS u(t, lat, lng, speed, ign)`,
-      [
-        drive.map((f) => f.recordedAt),
-        drive.map((f) => f.lat),
-        drive.map((f) => f.lng),
-        drive.map((f) => f.speed),
-        drive.map((f) => f.ignition),
-      ],
-    );
+    await storeDirectly(drive);
     const c = await w.pool.connect();
     try {
       await c.query("BEGIN");

@@ -28,6 +28,31 @@ function nodes(plan: PlanNode): PlanNode[] {
 const VEHICLES = 40;
 const STEP_S = 120;
 
+/**
+ * `days` days from `start` of a fix every STEP_S seconds for VEHICLES vehicles `prefix`1…, stored
+ * time-major as ingest writes them (every vehicle's fix of a step, then the next step's), in daily
+ * partitions made for `partitions` days; then ANALYZE.
+ */
+async function storeTimeMajor(
+  w: WorkerHarness,
+  prefix: string,
+  start: number,
+  days: number,
+  partitions: number,
+) {
+  for (let d = 0; d < partitions; d++)
+    await w.pool.query("SELECT ensure_location_partition($1, 'day')", [new Date(start + d * DAY)]);
+  await w.pool.query(
+    `INSERT INTO vehicle_locations (vehicle_id, recorded_at, location, speed, received_at)
+     SELECT $4 || v, $1::timestamptz + g * $2 * interval '1 second',
+            ST_SetSRID(ST_MakePoint(55 + v * 0.01, 25 + g * 0.00001), 4326), 40, now()
+     FROM generate_series(0, $5 * 86400 / $2 - 1) g, generate_series(1, $3) v
+     ORDER BY g, v`,
+    [new Date(start), STEP_S, VEHICLES, prefix, days],
+  );
+  await w.pool.query("ANALYZE vehicle_locations");
+}
+
 describe("the one-vehicle one-day track query (api/track-query.ts)", () => {
   let w: WorkerHarness;
   // four UTC-day partitions; the Dubai day in the middle straddles two of them
@@ -36,18 +61,7 @@ describe("the one-vehicle one-day track query (api/track-query.ts)", () => {
 
   beforeAll(async () => {
     w = await startWorker();
-    for (let d = 0; d < 4; d++)
-      await w.pool.query("SELECT ensure_location_partition($1, 'day')", [new Date(start + d * DAY)]);
-    // time-major, as ingest writes them: every vehicle's fix of a minute, then the next minute's
-    await w.pool.query(
-      `INSERT INTO vehicle_locations (vehicle_id, recorded_at, location, speed, received_at)
-       SELECT 'plan-' || v, $1::timestamptz + g * $2 * interval '1 second',
-              ST_SetSRID(ST_MakePoint(55 + v * 0.01, 25 + g * 0.00001), 4326), 40, now()
-       FROM generate_series(0, 4 * 86400 / $2 - 1) g, generate_series(1, $3) v
-       ORDER BY g, v`,
-      [new Date(start), STEP_S, VEHICLES],
-    );
-    await w.pool.query("ANALYZE vehicle_locations");
+    await storeTimeMajor(w, "plan-", start, 4, 4);
   });
   afterAll(() => w?.close());
 
@@ -103,17 +117,7 @@ describe("the worker's track windows (worker/derive/track-reads.ts) and the part
   beforeAll(async () => {
     w = await startWorker();
     // two days of fixes, then empty partitions made ahead (PARTITIONS_AHEAD)
-    for (let d = 0; d < 2 + AHEAD; d++)
-      await w.pool.query("SELECT ensure_location_partition($1, 'day')", [new Date(start + d * DAY)]);
-    await w.pool.query(
-      `INSERT INTO vehicle_locations (vehicle_id, recorded_at, location, speed, received_at)
-       SELECT 'win-' || v, $1::timestamptz + g * $2 * interval '1 second',
-              ST_SetSRID(ST_MakePoint(55 + v * 0.01, 25 + g * 0.00001), 4326), 40, now()
-       FROM generate_series(0, 2 * 86400 / $2 - 1) g, generate_series(1, $3) v
-       ORDER BY g, v`,
-      [new Date(start), STEP_S, VEHICLES],
-    );
-    await w.pool.query("ANALYZE vehicle_locations");
+    await storeTimeMajor(w, "win-", start, 2, 2 + AHEAD);
   });
   afterAll(() => w?.close());
 

@@ -9,7 +9,7 @@ function track(n: number, t0: number, midnightAfter = Infinity): DayFix[] {
     t: t0 + i * 30_000,
     day: i < midnightAfter ? 20_000 : 20_001,
     speed: i % 4 === 0 ? null : 20 + i,
-    ignition: i % 7 === 6 ? false : true,
+    ignition: i % 7 !== 6,
     d: i === 0 ? null : 250,
   }));
 }
