@@ -116,7 +116,17 @@ describe("broker load shedding", () => {
       { what: `${n} rows` },
     );
     expect(await platform.rowCount()).toBe(n);
-    expect((await connack(platform, b)).code).toBe(0);
+    // connects succeed again. The threshold is tiny: on a loaded machine (the test files run side by
+    // side) the broker may shed again for a moment on its own; a CONNECT refused then is refused for
+    // shedding (its counter moves) and is asked again once shedding stops
+    for (;;) {
+      await shedding(platform, false, "no shedding before connecting again");
+      const refusedBefore = platform.broker.limits.refused.shedding;
+      const again = await connack(platform, b);
+      if (again.code === 0) break;
+      expect(again.code).toBe(3);
+      expect(platform.broker.limits.refused.shedding).toBeGreaterThan(refusedBefore);
+    }
 
     // /metrics: logitrack_broker_connects_refused_total{reason="shedding"}, _shedding_total, _sockets_paused_total
     const fields = await waitFor(
