@@ -75,7 +75,7 @@ export interface Start {
   /** not a continuation of the saved state: what is stored after `since` gets replaced */
   replaces: boolean;
   /** the vehicle's newest stored fix, when known: its track is read up to it (track-reads.ts) */
-  until?: number | null;
+  until?: number;
 }
 
 /**
@@ -172,9 +172,9 @@ export async function deriveVehicles(
 
   // The newest stored fix of each vehicle, under its lock: the newest its saved machine ran over
   // (a run reads the track to its end), its state's last_fix_at or this batch's newest fix. The
-  // machine's is needed as well: history stored without a state row (an install upgraded from
-  // before sql/006, a restore) is in no last_fix_at. A vehicle whose machine never ran is read to
-  // the end.
+  // machine's is needed as well: history stored before the vehicle had a state row (an install
+  // upgraded from before sql/006) is in no last_fix_at. A vehicle whose machine never ran (no
+  // state, or a state row without a machine) is read to the end.
   for (const [vehicleId, start] of starts) {
     const saved = locked.get(vehicleId);
     const ran = saved?.machine?.lastAt;

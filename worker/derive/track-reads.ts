@@ -11,8 +11,8 @@ import type { MachineState, TrackFix } from "./vehicle-machine.ts";
  * Up to $3 stored fixes of each vehicle from `since` on (inclusive; null = from the first), in time
  * order, up to `until` (the vehicle's newest stored fix, when the caller knows it), with the
  * distance from the previous fix of the window (the fix at `since` is read only to give the next
- * one its distance and position) and, judged against the geofences as they were at
- * the fix's time (geofence_versions, GiST): the geofences holding it, and the geofences whose
+ * one its distance and position) and, judged against the geofences as they were at the fix's
+ * time (geofence_versions, GiST): the geofences holding it, and the geofences whose
  * polygon was drawn since the previous fix and held that one (where the vehicle stood when the
  * boundary was drawn). The LIMIT pages a long replay, and keeps this an index range scan per
  * vehicle rather than a join the planner pulls up over every partition. `until` lets PostgreSQL
