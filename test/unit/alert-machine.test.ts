@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type AlertRunState, type EpisodeOut, stepAlerts } from "../../worker/derive/alert-machine.ts";
+import { type AlertRuns, type EpisodeOut, stepAlerts } from "../../worker/derive/alert-machine.ts";
 import { rulesOf, type Version } from "../../worker/derive/alert-rules.ts";
 
 const fleet = { kind: "fleet" } as const;
@@ -20,11 +20,17 @@ const enter = (ruleId: number, geofenceId: number): Version => ({
   params: { geofenceId },
 });
 const fix = (t: number) => ({ t, lat: 25, lng: 55, ignition: true });
-const ctx = (speed: number, lastAt: number | null = null) => ({ speed, silent: false, lastAt });
+// not settled: each step may be the first of a run, with runs of rules the vehicle no longer has
+const ctx = (speed: number, lastAt: number | null = null) => ({
+  speed,
+  silent: false,
+  lastAt,
+  settled: false,
+});
 
 function step(
   versions: Version[],
-  runs: Record<string, AlertRunState>,
+  runs: AlertRuns,
   t: number,
   speed: number,
   events: Parameters<typeof stepAlerts>[3] = [],
@@ -38,9 +44,9 @@ function step(
 describe("the alert step", () => {
   it("walks the geofence rules only at a fix with geofence events, in the rules' order", () => {
     const versions = [enter(1, 9), speeding(2, 80)];
-    const runs: Record<string, AlertRunState> = {};
+    const runs: AlertRuns = new Map();
     expect(step(versions, runs, 1000, 90)).toEqual([]);
-    expect(runs["2"]).toMatchObject({ confirmedAt: 1000, peak: 90 });
+    expect(runs.get(2)).toMatchObject({ confirmedAt: 1000, peak: 90 });
     // the speeding episode ends at the fix that enters the geofence: both, the rules in their order
     const at = { t: 2000, lat: 25, lng: 55 };
     const out = step(versions, runs, 2000, 50, [{ geofenceId: 9, kind: "enter", at, confirmedAt: 2000 }]);
@@ -51,19 +57,19 @@ describe("the alert step", () => {
   });
 
   it("removes a run a geofence rule has in a state saved before, at a fix with no geofence event", () => {
-    const runs: Record<string, AlertRunState> = {
-      "1": { start: { t: 500, lat: 25, lng: 55 }, confirmedAt: null, peak: 0 },
-    };
+    const runs: AlertRuns = new Map([
+      [1, { start: { t: 500, lat: 25, lng: 55 }, confirmedAt: null, peak: 0 }],
+    ]);
     expect(step([enter(1, 9), speeding(2, 80)], runs, 1000, 50)).toEqual([]);
-    expect(runs).toEqual({});
+    expect(runs.size).toBe(0);
   });
 
   it("ends the episode of a rule no longer among the vehicle's at the next fix", () => {
-    const runs: Record<string, AlertRunState> = {};
+    const runs: AlertRuns = new Map();
     step([speeding(2, 80)], runs, 1000, 90);
-    expect(Object.keys(runs)).toEqual(["2"]);
+    expect([...runs.keys()]).toEqual([2]);
     const out = step([speeding(3, 100)], runs, 2000, 90);
     expect(out).toMatchObject([{ ruleId: 2, endedAt: 2000, peak: 90 }]);
-    expect(runs).toEqual({});
+    expect(runs.size).toBe(0);
   });
 });

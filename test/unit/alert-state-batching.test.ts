@@ -96,4 +96,38 @@ describe("the alert runs in the machine's state, whatever the batching", () => {
       expect(ended.length).toBeGreaterThan(0);
     }
   });
+
+  it("ends, at a batch's first fix, the episode of a rule the vehicle no longer has; later fixes start nothing of it", () => {
+    const state = initialState();
+    const at = (t: number, speed: number) => ({ ...track(1, 1)[0], t, speed }) as TrackFix;
+    const before = {
+      ...rules,
+      alerts: { rules: rulesOf([speeding(7, 80, 0)], "v1", undefined), fleetTz: "UTC" },
+    };
+    const first = runMachine(state, [at(1_000, 90), at(2_000, 95)], before);
+    expect(first.alerts).toMatchObject([{ ruleId: 7, endedAt: null, peak: 95 }]);
+    // rule 7 gone (deleted, or the vehicle left its scope), rule 5 new: the stored run is ended
+    // at the first fix judged without it, even though every later fix of the batch walks only 5
+    const after = {
+      ...rules,
+      alerts: { rules: rulesOf([speeding(5, 60, 0)], "v1", undefined), fleetTz: "UTC" },
+    };
+    const second = runMachine(JSON.parse(JSON.stringify(state)), [at(3_000, 99), at(4_000, 99)], after);
+    expect(second.alerts.map((a) => [a.ruleId, a.endedAt])).toEqual([
+      [7, 3_000],
+      [5, null],
+    ]);
+  });
+
+  it("judges a speeding rule whose limit was lowered by the version of each fix's time", () => {
+    // limit 120 until t = 5,000, then 60: a fix at 90 km/h starts nothing before and an episode after
+    const edited = [
+      { ...speeding(9, 120, 0), to: 5_000 },
+      { ...speeding(9, 60, 0), from: 5_000 },
+    ];
+    const withEdit = { ...rules, alerts: { rules: rulesOf(edited, "v1", undefined), fleetTz: "UTC" } };
+    const at = (t: number) => ({ ...track(1, 1)[0], t, speed: 90 }) as TrackFix;
+    const out = runMachine(initialState(), [at(4_000), at(6_000), at(7_000)], withEdit);
+    expect(out.alerts).toMatchObject([{ ruleId: 9, start: { t: 6_000 }, endedAt: null, peak: 90 }]);
+  });
 });

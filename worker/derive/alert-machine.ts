@@ -68,14 +68,24 @@ export interface AlertStep {
 }
 
 /**
- * One fix against every rule; `runs` (rule id → run) is advanced in place. A fix without geofence
- * events walks only the rules that are not geofence rules (a geofence rule never has a run; one
- * left in a state from before is still ended and removed by the walk over every rule).
+ * The runs in progress by rule id. A Map keyed by number: the walk looks a run up for each of a
+ * vehicle's rules at every fix, and an object keyed by rule id made each lookup, and each key its
+ * for-in gave, a string to convert or hash.
+ */
+export type AlertRuns = Map<number, AlertRunState>;
+
+/**
+ * One fix against every rule; `runs` is advanced in place. A fix without geofence events walks
+ * only the rules that are not geofence rules (a geofence rule never has a run; one left in a
+ * state from before is still ended and removed by the walk over every rule). Runs of rules no
+ * longer among the vehicle's are ended after the walk; looking for them costs a lookup per run,
+ * so it is done only while `ctx.settled` is false: after one step with the same rules every run
+ * left is one of a rule the walk visits (the step keeps no other).
  */
 export function stepAlerts(
-  runs: Record<string, AlertRunState>,
+  runs: AlertRuns,
   fix: AlertFix,
-  ctx: { speed: number; silent: boolean; lastAt: number | null },
+  ctx: { speed: number; silent: boolean; lastAt: number | null; settled: boolean },
   fenceEvents: readonly { geofenceId: number; kind: "enter" | "exit"; at: At; confirmedAt: number }[],
   step: AlertStep,
   out: EpisodeOut[],
@@ -84,23 +94,27 @@ export function stepAlerts(
   // runs of rules no longer in the vehicle's set still need their end (walked after the rules)
   let gone: RuleSlot[] | undefined;
   let fenceRun = false;
-  for (const key in runs) {
-    const slot = rules.byKey.get(key);
-    if (slot) {
-      if (slot.fence) fenceRun = true;
-      continue;
+  if (!ctx.settled)
+    for (const id of runs.keys()) {
+      const slot = rules.byRule.get(id);
+      if (slot) {
+        if (slot.fence) fenceRun = true;
+        continue;
+      }
+      gone ??= [];
+      gone.push({ ruleId: id, versions: [], fence: false, speedFloor: Number.NEGATIVE_INFINITY });
     }
-    gone ??= [];
-    gone.push({ ruleId: Number(key), key, versions: [], fence: false });
-  }
   const walk = fenceEvents.length > 0 || fenceRun ? rules.all : rules.durations;
-  const slots = gone ? walk.concat(gone) : walk;
+  // after the rules, in rule id order like them
+  const slots = gone ? walk.concat(gone.sort((a, b) => a.ruleId - b.ruleId)) : walk;
   // where a run starting at this fix starts; made only if one does (most fixes start nothing)
   let at: At | undefined;
   for (const slot of slots) {
-    const { ruleId: id, key } = slot;
+    const id = slot.ruleId;
+    let run = runs.get(id);
+    // a speeding rule no version of which holds at this speed, without a run: nothing to do
+    if (run === undefined && ctx.speed <= slot.speedFloor) continue;
     const rule = versionAt(slot, fix.t);
-    let run = runs[key];
     // a key is deleted only if it is there: most rules have no run at most fixes
     const had = run !== undefined;
     if (run && ctx.silent) {
@@ -110,11 +124,11 @@ export function stepAlerts(
     }
     if (!rule) {
       if (run && run.confirmedAt !== null) out.push(episode(id, run, fix.t));
-      if (had) delete runs[key];
+      if (had) runs.delete(id);
       continue;
     }
     if (rule.kind === "geofence_enter" || rule.kind === "geofence_exit") {
-      if (had) delete runs[key];
+      if (had) runs.delete(id);
       if (fenceEvents.length === 0) continue;
       const want = rule.kind === "geofence_enter" ? "enter" : "exit";
       const fence = (rule.params as { geofenceId?: number }).geofenceId;
@@ -135,15 +149,17 @@ export function stepAlerts(
     }
     const judged = judge(rule, fix, ctx.speed, step.movingSpeedKmh);
     if (judged === undefined) {
-      if (run) runs[key] = run;
-      else if (had) delete runs[key];
+      // the run goes on (or, ended by a silence, is gone)
+      if (!run && had) runs.delete(id);
       continue;
     }
     if (!judged.holds) {
       if (run && run.confirmedAt !== null) out.push(episode(id, run, fix.t));
-      if (had) delete runs[key];
+      if (had) runs.delete(id);
       continue;
     }
+    // the run in the map, if any (one a silence ended starts again here, as a new one)
+    const going = run;
     at ??= { t: fix.t, lat: fix.lat, lng: fix.lng };
     run ??= { start: at, confirmedAt: null, peak: judged.value };
     run.peak = judged.lowest ? Math.min(run.peak, judged.value) : Math.max(run.peak, judged.value);
@@ -153,19 +169,16 @@ export function stepAlerts(
       run.name = rule.name;
       run.kind = rule.kind;
     }
-    runs[key] = run;
+    if (run !== going) runs.set(id, run);
   }
 }
 
-/** The episodes still open after a run (their current peak), to be stored as open. */
-export function openEpisodes(runs: Record<string, AlertRunState>): EpisodeOut[] {
+/** The episodes still open after a run (their current peak), to be stored as open, in rule id order. */
+export function openEpisodes(runs: AlertRuns): EpisodeOut[] {
   // per vehicle and batch, over every run in progress (most are not episodes): no entries array
   const open: EpisodeOut[] = [];
-  for (const id in runs) {
-    const run = runs[id] as AlertRunState;
-    if (run.confirmedAt !== null) open.push(episode(Number(id), run, null));
-  }
-  return open;
+  for (const [id, run] of runs) if (run.confirmedAt !== null) open.push(episode(id, run, null));
+  return open.length > 1 ? open.sort((a, b) => a.ruleId - b.ruleId) : open;
 }
 
 function episode(ruleId: number, run: AlertRunState, endedAt: number | null): EpisodeOut {

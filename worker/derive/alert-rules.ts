@@ -27,12 +27,16 @@ export interface Version extends AlertRuleAt {
 /** One rule that may apply to a vehicle, as the machine walks them for every fix. */
 export interface RuleSlot {
   ruleId: number;
-  /** String(ruleId): the key of its run (made once, not per fix) */
-  key: string;
   /** its versions in scope for the vehicle, oldest first */
   versions: readonly Version[];
   /** every version a geofence kind: only a geofence event concerns it */
   fence: boolean;
+  /**
+   * Every version a speeding rule: the lowest of their limits (km/h); otherwise -Infinity. At a
+   * speed at or below it no version holds, so a fix changes nothing for the rule unless it has a
+   * run: the walk passes it by (most speeding rules at most fixes).
+   */
+  speedFloor: number;
 }
 
 /** The rules that may apply to one vehicle. */
@@ -41,11 +45,11 @@ export interface VehicleAlertRules {
   all: readonly RuleSlot[];
   /** those of `all` that are not geofence rules, in the same order */
   durations: readonly RuleSlot[];
-  /** the slot of `all` whose key is `key` (a run's key) */
-  byKey: ReadonlyMap<string, RuleSlot>;
+  /** the slot of `all` of each rule id */
+  byRule: ReadonlyMap<number, RuleSlot>;
 }
 
-export const noAlertRules: VehicleAlertRules = { all: [], durations: [], byKey: new Map() };
+export const noAlertRules: VehicleAlertRules = { all: [], durations: [], byRule: new Map() };
 
 /** The version of `slot`'s rule valid at `t` (in scope for the vehicle); undefined: none. */
 export function versionAt(slot: RuleSlot, t: number): AlertRuleAt | undefined {
@@ -239,6 +243,16 @@ async function readMembers(client: pg.PoolClient, from: Loaded, groupsStamp: str
   return { ...from, groupsStamp, groups, memo: new Map() };
 }
 
+function speedFloor(versions: readonly Version[]): number {
+  let floor = Number.POSITIVE_INFINITY;
+  for (const v of versions) {
+    const limit = (v.params as { limitKmh?: unknown }).limitKmh;
+    if (v.kind !== "speeding" || typeof limit !== "number") return Number.NEGATIVE_INFINITY;
+    floor = Math.min(floor, limit);
+  }
+  return floor;
+}
+
 export function rulesOf(
   versions: readonly Version[],
   vehicleId: string,
@@ -259,11 +273,16 @@ export function rulesOf(
   }
   if (byRule.size === 0) return noAlertRules;
   const all = [...byRule].map(([ruleId, versions]): RuleSlot => {
-    return { ruleId, key: String(ruleId), versions, fence: versions.every((v) => isFenceKind(v.kind)) };
+    return {
+      ruleId,
+      versions,
+      fence: versions.every((v) => isFenceKind(v.kind)),
+      speedFloor: speedFloor(versions),
+    };
   });
   return {
     all,
     durations: all.filter((slot) => !slot.fence),
-    byKey: new Map(all.map((slot) => [slot.key, slot])),
+    byRule: new Map(all.map((slot) => [slot.ruleId, slot])),
   };
 }

@@ -1,4 +1,4 @@
-import type { AlertRunState } from "./alert-machine.ts";
+import type { AlertRunState, AlertRuns } from "./alert-machine.ts";
 
 /**
  * The alert runs in progress as the machine state keeps them (vehicle_state.machine.alerts and
@@ -30,12 +30,12 @@ const round1 = (v: number) => Math.round(v * 10) / 10;
 
 const isPacked = (s: StoredRuns): s is PackedRuns => "p" in s || "c" in s;
 
-/** The runs by rule id, as the step works on them (a fresh object: the stored one is left alone). */
-export function unpackRuns(stored: StoredRuns | undefined): Record<string, AlertRunState> {
-  const runs: Record<string, AlertRunState> = {};
+/** The runs by rule id, as the step works on them (fresh objects: the stored ones are left alone). */
+export function unpackRuns(stored: StoredRuns | undefined): AlertRuns {
+  const runs: AlertRuns = new Map();
   if (!stored) return runs;
   if (!isPacked(stored)) {
-    for (const [id, run] of Object.entries(stored)) runs[id] = { ...run, start: { ...run.start } };
+    for (const [id, run] of Object.entries(stored)) runs.set(Number(id), { ...run, start: { ...run.start } });
     return runs;
   }
   for (const packed of stored.p ?? []) {
@@ -43,27 +43,34 @@ export function unpackRuns(stored: StoredRuns | undefined): Record<string, Alert
     // one start for the group's runs: the step never changes a run's start
     const start = { t: Number(parts[0]), lat: Number(parts[1]), lng: Number(parts[2]) };
     const peak = Number(parts[3]);
-    for (let i = 4; i < parts.length; i++) runs[parts[i] as string] = { start, confirmedAt: null, peak };
+    for (let i = 4; i < parts.length; i++) runs.set(Number(parts[i]), { start, confirmedAt: null, peak });
   }
-  for (const [id, run] of Object.entries(stored.c ?? {})) runs[id] = { ...run, start: { ...run.start } };
+  for (const [id, run] of Object.entries(stored.c ?? {}))
+    runs.set(Number(id), { ...run, start: { ...run.start } });
   return runs;
 }
 
 interface Group {
   start: AlertRunState["start"];
   peak: number;
-  ids: string[];
+  ids: number[];
 }
 
-/** The runs packed for storing; undefined when there are none. */
-export function packRuns(runs: Readonly<Record<string, AlertRunState>>): PackedRuns | undefined {
+/**
+ * The runs packed for storing; undefined when there are none. In rule id order whatever order
+ * the runs were made in, so equal runs are stored alike (a replay's state is the in-order one).
+ */
+export function packRuns(runs: ReadonlyMap<number, AlertRunState>): PackedRuns | undefined {
+  if (runs.size === 0) return undefined;
+  const ids = [...runs.keys()];
+  if (!ascending(ids)) ids.sort((a, b) => a - b);
   // groups by start time and rounded peak, in the order first seen; found by time and then peak
   // among the few of one start (a key string formatted per run was most of what packing cost)
   const groups: Group[] = [];
   const byStart = new Map<number, Group[]>();
   let confirmed: Record<string, AlertRunState> | undefined;
-  for (const id in runs) {
-    const run = runs[id] as AlertRunState;
+  for (const id of ids) {
+    const run = runs.get(id) as AlertRunState;
     if (run.confirmedAt !== null) {
       const { last: _, ...kept } = run;
       confirmed ??= {};
@@ -90,4 +97,9 @@ export function packRuns(runs: Readonly<Record<string, AlertRunState>>): PackedR
     ...(p.length > 0 ? { p } : {}),
     ...(confirmed ? { c: confirmed } : {}),
   };
+}
+
+function ascending(ids: readonly number[]): boolean {
+  for (let i = 1; i < ids.length; i++) if ((ids[i] as number) < (ids[i - 1] as number)) return false;
+  return true;
 }

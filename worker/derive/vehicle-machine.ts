@@ -164,9 +164,15 @@ export function runMachine(
   rules: MachineRules,
 ): MachineOutput {
   const out: MachineOutput = { trips: [], stops: [], events: [], checkpoints: [], alerts: [] };
-  const alertStep = rules.alerts && { ...rules.alerts, movingSpeedKmh: rules.movingSpeedKmh };
+  const alertStep: AlertStep | undefined = rules.alerts && {
+    rules: rules.alerts.rules,
+    fleetTz: rules.alerts.fleetTz,
+    movingSpeedKmh: rules.movingSpeedKmh,
+  };
   // unpacked for the run, packed again where the state is stored (checkpoints, the end)
   const runs = unpackRuns(state.alerts);
+  // the runs as stored may be of rules the vehicle no longer has: the first step looks (stepAlerts)
+  let settled = false;
   const store = () => {
     const packed = packRuns(runs);
     if (packed) state.alerts = packed;
@@ -181,10 +187,11 @@ export function runMachine(
     stepTrip(state, fix, at, speed, silent, rules, out);
     const fenceEvents = out.events.length;
     stepFences(state, fix, at, rules, out);
-    if (alertStep && (alertStep.rules.all.length > 0 || hasRuns(runs))) {
-      const ctx = { speed, silent, lastAt: state.lastAt };
+    if (alertStep && (alertStep.rules.all.length > 0 || runs.size > 0)) {
+      const ctx = { speed, silent, lastAt: state.lastAt, settled };
       const events = out.events.length > fenceEvents ? out.events.slice(fenceEvents) : NO_EVENTS;
       stepAlerts(runs, fix, ctx, events, alertStep, out.alerts);
+      settled = true;
     }
     state.lastAt = fix.t;
     state.origin ??= fix.t;
@@ -200,11 +207,6 @@ export function runMachine(
 }
 
 const NO_EVENTS: readonly FenceEventOut[] = [];
-
-function hasRuns(runs: Record<string, unknown>): boolean {
-  for (const _ in runs) return true;
-  return false;
-}
 
 /** The speed from the previous fix (km/h): distance / time. */
 function derivedSpeed(state: MachineState, fix: TrackFix): number {
