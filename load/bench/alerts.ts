@@ -8,9 +8,9 @@ import {
   seedWebhookChannel,
 } from "./alert-fixtures.ts";
 import { latencyFigures, publishTriggers, startReceiver } from "./alert-latency.ts";
-import type { AlertsRun } from "./results.ts";
+import type { AlertsRun, ThroughputRun } from "./results.ts";
 import { type BenchServices, startPipeline } from "./suts.ts";
-import { type LadderOptions, ladder } from "./throughput.ts";
+import { type LadderOptions, ladders } from "./throughput.ts";
 
 export interface AlertsOptions extends Omit<LadderOptions, "mode"> {
   svc: BenchServices;
@@ -31,8 +31,9 @@ const LATENCY_VEHICLES = 20;
 
 /**
  * Ingest with 100 alert rules against none, side by side in one run: the single-fix ladder on a
- * fresh pipeline with the bench's geofences and no rules, then on another with the same geofences
- * and 50 speeding + 50 geofence rules (alert-fixtures.ts), so the ratio is what the rules cost;
+ * fresh pipeline with the bench's geofences and no rules and on another with the same geofences
+ * and 50 speeding + 50 geofence rules (alert-fixtures.ts), climbed together (throughput.ts,
+ * `ladders`: each rate on one, then on the other), so the ratio is what the rules cost;
  * `repeat` such pairs, each on fresh pipelines, for the ratio's spread (one pair on two shared
  * cores is noise: BENCHMARKS.md, "Alerts: three repetitions, before and
  * after the rule cache's stamp"). The ladder's rules have no channels (their alerts are
@@ -49,14 +50,13 @@ export async function alertsSection(o: AlertsOptions): Promise<AlertsRun> {
   for (let repetition = 1; repetition <= o.repeat; repetition++) {
     await pipe?.stop();
     const of = `repetition ${repetition} of ${o.repeat}`;
-    o.log(`alerts, ${of}: ${o.devices} devices, ${boxes.length} geofences, no rules`);
+    o.log(
+      `alerts, ${of}: ${o.devices} devices, ${boxes.length} geofences, no rules and 100 rules, side by side`,
+    );
     const bare = await startPipeline(o.svc, o.devices, o.nextPort(), env);
     await seedFences(bare.pool, boxes);
-    const without = await ladder({ ...bare, name: "pipeline, no rules" }, { ...o, mode: "single" });
-    const alertsWithout = await countAlerts(bare.pool);
-    await bare.stop();
-
-    pipe = await startPipeline(o.svc, o.devices, o.nextPort(), env);
+    // its own database and Redis database: both run until the pair's ladders are done
+    pipe = await startPipeline(o.svc, o.devices, o.nextPort(), env, [], 1);
     const fenceIds = await seedFences(pipe.pool, boxes);
     const groupId = await seedGroup(
       pipe.pool,
@@ -66,8 +66,15 @@ export async function alertsSection(o: AlertsOptions): Promise<AlertsRun> {
     const rules = benchRules(SPEEDING_RULES, fenceIds, groupId);
     ruleCount = rules.length;
     await seedRules(pipe.pool, rules);
-    o.log(`alerts, ${of}: the same with ${rules.length} rules`);
-    const withRules = await ladder({ ...pipe, name: "pipeline, 100 rules" }, { ...o, mode: "single" });
+    const [without, withRules] = (await ladders(
+      [
+        { ...bare, name: "pipeline, no rules" },
+        { ...pipe, name: "pipeline, 100 rules" },
+      ],
+      { ...o, mode: "single" },
+    )) as [ThroughputRun, ThroughputRun];
+    const alertsWithout = await countAlerts(bare.pool);
+    await bare.stop();
     pairs.push({ without, with: withRules, alertsWithout, alertsWith: await countAlerts(pipe.pool) });
   }
   const [first, ...more] = pairs;

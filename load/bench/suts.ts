@@ -215,22 +215,44 @@ export function rssOf(pid: number | undefined): number {
 }
 
 /** A fresh, migrated database and an empty Redis for one measurement. */
-export async function freshStorage(svc: BenchServices): Promise<{ pool: pg.Pool; redis: Redis }> {
+/**
+ * A fresh database and Redis database for a system under test. `slot` n > 0 gives a second
+ * system its own (lt_bench_n, Redis database n), so two can run at once (load/bench/alerts.ts
+ * climbs two ladders side by side); the product names its pub/sub channels per Redis database
+ * (core/redis.ts, channelOf), so they do not hear each other either.
+ */
+export async function freshStorage(svc: BenchServices, slot = 0): Promise<{ pool: pg.Pool; redis: Redis }> {
+  const name = benchDbName(slot);
   const admin = new pg.Client({ connectionString: svc.databaseUrl });
   await admin.connect();
-  await admin.query("DROP DATABASE IF EXISTS lt_bench WITH (FORCE)");
-  await admin.query("CREATE DATABASE lt_bench");
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = benchDbUrl(svc);
+  const url = benchDbUrl(svc, slot);
   await migrate(url);
-  const redis = createRedis(svc.redisUrl);
-  await redis.flushall();
+  const redis = createRedis(benchRedisUrl(svc, slot));
+  await redis.flushdb();
   return { pool: createPool(url, 8), redis };
 }
 
-export function benchDbUrl(svc: BenchServices): string {
+const benchDbName = (slot: number) => (slot === 0 ? "lt_bench" : `lt_bench_${wholeSlot(slot)}`);
+
+function wholeSlot(slot: number): number {
+  if (!Number.isSafeInteger(slot) || slot < 0 || slot > 15) throw new Error(`bench storage slot ${slot}: 0-15`);
+  return slot;
+}
+
+export function benchDbUrl(svc: BenchServices, slot = 0): string {
   const u = new URL(svc.databaseUrl);
-  u.pathname = "/lt_bench";
+  u.pathname = `/${benchDbName(slot)}`;
+  return u.toString();
+}
+
+/** The bench's Redis, database `slot` (0: the URL's own). */
+export function benchRedisUrl(svc: BenchServices, slot = 0): string {
+  if (wholeSlot(slot) === 0) return svc.redisUrl;
+  const u = new URL(svc.redisUrl);
+  u.pathname = `/${slot}`;
   return u.toString();
 }
 
@@ -258,13 +280,15 @@ export async function startPipeline(
   extraEnv: Record<string, string> = {},
   /** extra node flags for broker and worker, e.g. ["--cpu-prof"] to profile them */
   nodeArgs: string[] = [],
+  /** its storage (freshStorage): another slot than a pipeline running beside it */
+  slot = 0,
 ): Promise<Sut & { redis: Redis; pool: pg.Pool }> {
-  const { pool, redis } = await freshStorage(svc);
+  const { pool, redis } = await freshStorage(svc, slot);
   const list = await registerDevices(pool, devices);
   const env = {
     ...process.env,
-    DATABASE_URL: benchDbUrl(svc),
-    REDIS_URL: svc.redisUrl,
+    DATABASE_URL: benchDbUrl(svc, slot),
+    REDIS_URL: benchRedisUrl(svc, slot),
     MQTT_PORT: String(port),
     MQTT_WS_PORT: String(port + 1),
     MQTT_HOST: "127.0.0.1",

@@ -26,50 +26,73 @@ export interface LadderOptions {
  * or the load generators could not send what the step offered (then the generator, not the
  * system, is what the step measured).
  */
-export async function ladder(
-  sut: Sut & { redis?: import("ioredis").Redis },
-  o: LadderOptions,
-): Promise<ThroughputRun> {
+export async function ladder(sut: LadderSut, o: LadderOptions): Promise<ThroughputRun> {
+  return (await ladders([sut], o))[0] as ThroughputRun;
+}
+
+type LadderSut = Sut & { redis?: import("ioredis").Redis };
+
+/**
+ * The same ladder climbed against several systems side by side: each rate is measured on every
+ * system still climbing, one after the other, the order turning from step to step, and each
+ * refinement step likewise. A ratio of two systems' maxima is then read off steps minutes apart
+ * at most instead of a whole ladder apart: on a shared machine the maximum of one system moved
+ * by a third from one ladder to the next (BENCHMARKS.md, "The alerts pairs again, after the bound
+ * and before it"), and that drift now falls on both alike.
+ */
+export async function ladders(suts: readonly LadderSut[], o: LadderOptions): Promise<ThroughputRun[]> {
   const fpm = o.mode === "single" ? 1 : 50;
-  const steps: Step[] = [];
-  // a first step at the lowest rate warms the system (JIT, connection pools, caches, the
-  // database's first partitions): without it the first step of a cold system fails (issue 18)
-  const warmup = await measureStep(sut, {
-    ...o,
-    rate: o.rates[0] as number,
-    fpm,
-    seconds: Math.max(3, o.seconds / 2),
-  });
-  o.log(`  ${sut.name} ${o.mode} warm-up: ${describe(warmup)}`);
-  for (const rate of o.rates) {
-    const step = await measureStep(sut, { ...o, rate, fpm });
-    steps.push(step);
-    o.log(`  ${sut.name} ${o.mode} ${describe(step)}`);
-    if (!step.sustained) break;
+  const climbs = suts.map((sut) => ({ sut, steps: [] as Step[], warmup: undefined as Step | undefined }));
+  let turn = 0;
+  // every climb not yet done, in this turn's order
+  const inTurn = <T>(list: T[]) => (turn++ % 2 === 0 ? list : [...list].reverse());
+  for (const c of climbs) {
+    // a first step at the lowest rate warms the system (JIT, connection pools, caches, the
+    // database's first partitions): without it the first step of a cold system fails (issue 18)
+    c.warmup = await measureStep(c.sut, {
+      ...o,
+      rate: o.rates[0] as number,
+      fpm,
+      seconds: Math.max(3, o.seconds / 2),
+    });
+    o.log(`  ${c.sut.name} ${o.mode} warm-up: ${describe(c.warmup)}`);
   }
-  const bounds = refineBounds(steps);
-  if (bounds) {
-    let [low, high] = bounds;
-    for (let i = 0; i < (o.refine ?? 0); i++) {
-      const rate = Math.round((low + high) / 2);
-      if (rate <= low || rate >= high) break;
-      const step = { ...(await measureStep(sut, { ...o, rate, fpm })), refined: true };
-      steps.push(step);
-      o.log(`  ${sut.name} ${o.mode} refined: ${describe(step)}`);
-      if (step.sustained) low = rate;
-      else high = rate;
+  for (const rate of o.rates) {
+    const climbing = climbs.filter((c) => c.steps.every((s) => s.sustained));
+    if (climbing.length === 0) break;
+    for (const c of inTurn(climbing)) {
+      const step = await measureStep(c.sut, { ...o, rate, fpm });
+      c.steps.push(step);
+      o.log(`  ${c.sut.name} ${o.mode} ${describe(step)}`);
     }
   }
-  const sustained = steps.filter((s) => s.sustained);
-  return {
-    sut: sut.name,
-    mode: o.mode,
-    devices: sut.devices.length,
-    steps,
-    warmup,
-    maxSustained: Math.max(0, ...sustained.map((s) => s.deliveredFixes)),
-    peakDelivered: Math.max(0, ...steps.map((s) => s.deliveredFixes)),
-  };
+  const refining = climbs.flatMap((c) => {
+    const bounds = refineBounds(c.steps);
+    return bounds ? [{ c, low: bounds[0], high: bounds[1] }] : [];
+  });
+  for (let i = 0; i < (o.refine ?? 0); i++) {
+    for (const r of inTurn(refining)) {
+      const rate = Math.round((r.low + r.high) / 2);
+      if (rate <= r.low || rate >= r.high) continue;
+      const step = { ...(await measureStep(r.c.sut, { ...o, rate, fpm })), refined: true };
+      r.c.steps.push(step);
+      o.log(`  ${r.c.sut.name} ${o.mode} refined: ${describe(step)}`);
+      if (step.sustained) r.low = rate;
+      else r.high = rate;
+    }
+  }
+  return climbs.map(({ sut, steps, warmup }) => {
+    const sustained = steps.filter((s) => s.sustained);
+    return {
+      sut: sut.name,
+      mode: o.mode,
+      devices: sut.devices.length,
+      steps,
+      warmup,
+      maxSustained: Math.max(0, ...sustained.map((s) => s.deliveredFixes)),
+      peakDelivered: Math.max(0, ...steps.map((s) => s.deliveredFixes)),
+    };
+  });
 }
 
 export async function measureStep(
