@@ -238,7 +238,8 @@ export async function freshStorage(svc: BenchServices, slot = 0): Promise<{ pool
 const benchDbName = (slot: number) => (slot === 0 ? "lt_bench" : `lt_bench_${wholeSlot(slot)}`);
 
 function wholeSlot(slot: number): number {
-  if (!Number.isSafeInteger(slot) || slot < 0 || slot > 15) throw new Error(`bench storage slot ${slot}: 0-15`);
+  if (!Number.isSafeInteger(slot) || slot < 0 || slot > 15)
+    throw new Error(`bench storage slot ${slot}: 0-15`);
   return slot;
 }
 
