@@ -15,7 +15,11 @@ import { PartitionCache } from "./store/partitions.ts";
 export interface WorkerDeps {
   config: Pick<
     Config,
-    "WORKER_CONCURRENCY" | "WORKER_COALESCE_MAX_FIXES" | "QUEUE_PARTITIONS" | "PARTITION_INTERVAL"
+    | "WORKER_CONCURRENCY"
+    | "WORKER_COALESCE_MAX_FIXES"
+    | "WORKER_LINGER_MS"
+    | "QUEUE_PARTITIONS"
+    | "PARTITION_INTERVAL"
   > &
     WorkerRulesConfig;
   pool: pg.Pool;
@@ -81,15 +85,21 @@ export function createWorker(deps: WorkerDeps): LocationWorkers {
     if (earlier !== undefined)
       return { inserted: 0, duplicates: 0, rejected: 0, anomalies: 0, events: 0, committedWith: earlier };
     const queue = { prefix, name: job.queueName };
-    const parts =
-      config.WORKER_COALESCE_MAX_FIXES > 0 && ordered.has(job.queueName)
-        ? await takeWaiting(deps.redis, queue, lead, config.WORKER_COALESCE_MAX_FIXES).catch(
-            (err: unknown) => {
-              log.warn({ err, queue: job.queueName }, "could not read the waiting jobs; this one alone");
-              return [lead];
-            },
-          )
-        : [lead];
+    const coalescing = config.WORKER_COALESCE_MAX_FIXES > 0 && ordered.has(job.queueName);
+    // a batch costs the worker and PostgreSQL a few ms whatever its size, and a worker that keeps
+    // up takes each bridge flush (BATCH_MS) of each partition alone: at any rate it keeps up with,
+    // that is up to 50 batches a second per partition. A young first job waits for the ones
+    // behind it (bounded by the linger; measured from the job's creation, so a backlog or a retry
+    // never waits, nor does a job whose bridge's clock runs ahead of this one's)
+    const age = Date.now() - job.timestamp;
+    if (coalescing && age >= 0 && age < config.WORKER_LINGER_MS)
+      await new Promise((r) => setTimeout(r, config.WORKER_LINGER_MS - age));
+    const parts = coalescing
+      ? await takeWaiting(deps.redis, queue, lead, config.WORKER_COALESCE_MAX_FIXES).catch((err: unknown) => {
+          log.warn({ err, queue: job.queueName }, "could not read the waiting jobs; this one alone");
+          return [lead];
+        })
+      : [lead];
     return processBatches(batchDeps, parts, (ids) => markCommitted(deps.redis, queue, lead.id, ids));
   };
   const newWorker = (name: string) => {

@@ -25,4 +25,10 @@ export const workerVars = z.object({
     .describe(
       "with WORKER_CONCURRENCY 1, jobs of a partition waiting behind the active one are committed with it in one transaction, up to this many fixes and rejects; 0 turns it off",
     ),
+  WORKER_LINGER_MS: nonNegativeInt
+    .max(1000)
+    .default(100)
+    .describe(
+      "with coalescing on, a batch whose first job is younger than this waits until it is this old, so that the jobs the bridges queue meanwhile join it (fewer, larger transactions); 0 turns it off",
+    ),
 });

@@ -375,3 +375,48 @@ describe("coalescing off", () => {
     });
   }
 });
+
+describe("a young first job lingers (WORKER_LINGER_MS)", () => {
+  /** Job a on an idle worker, job b `gapMs` later; the transactions they were committed in. */
+  async function twoJobs(w: WorkerHarness, gapMs: number): Promise<string[][]> {
+    const prefix = `l${++seq}`;
+    const [a, b] = interleave([drive(`${prefix}-v`)], 27);
+    await w.queue.add(
+      "batch",
+      { fixes: a as Fix[], rejects: [], sealedAt: Date.now() },
+      { jobId: `${prefix}-a` },
+    );
+    await new Promise((r) => setTimeout(r, gapMs));
+    await w.queue.add(
+      "batch",
+      { fixes: b as Fix[], rejects: [], sealedAt: Date.now() },
+      { jobId: `${prefix}-b` },
+    );
+    const done = await waitFor(
+      () => Promise.all([w.queue.getJob(`${prefix}-a`), w.queue.getJob(`${prefix}-b`)]),
+      (all) => all.every((j) => j?.finishedOn !== undefined),
+      { what: "both jobs finished" },
+    );
+    return transactions(done as Job<BatchJob, BatchResult>[]);
+  }
+
+  it("takes the jobs queued while it waits into its transaction", async () => {
+    const w = await startWorker({ WORKER_LINGER_MS: "600" });
+    try {
+      expect(await twoJobs(w, 150)).toEqual([
+        [expect.stringMatching(/-a$/), expect.stringMatching(/-b<.*-a$/)],
+      ]);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("with 0, commits a job alone when nothing waits behind it as it starts", async () => {
+    const w = await startWorker({ WORKER_LINGER_MS: "0" });
+    try {
+      expect(await twoJobs(w, 600)).toEqual([[expect.stringMatching(/-a$/)], [expect.stringMatching(/-b$/)]]);
+    } finally {
+      await w.close();
+    }
+  });
+});

@@ -173,7 +173,12 @@ describe("configuration pieces keep their defaults", () => {
     ["loggingVars", loggingVars, {}, { LOG_LEVEL: "info" }],
     ["localStateVars", localStateVars, {}, { DATA_DIR: ".data" }],
     ["queueVars", queueVars, {}, { QUEUE_PARTITIONS: 4 }],
-    ["workerVars", workerVars, {}, { WORKER_CONCURRENCY: 1, WORKER_COALESCE_MAX_FIXES: 5000 }],
+    [
+      "workerVars",
+      workerVars,
+      {},
+      { WORKER_CONCURRENCY: 1, WORKER_COALESCE_MAX_FIXES: 5000, WORKER_LINGER_MS: 100 },
+    ],
     [
       "ingestVars",
       ingestVars,
