@@ -92,7 +92,8 @@ export function createWorker(deps: WorkerDeps): LocationWorkers {
     // behind it (bounded by the linger; measured from the job's creation, so a backlog or a retry
     // never waits, nor does a job whose bridge's clock runs ahead of this one's)
     const age = Date.now() - job.timestamp;
-    if (coalescing && age >= 0 && age < config.WORKER_LINGER_MS)
+    const room = job.data.fixes.length + job.data.rejects.length < config.WORKER_COALESCE_MAX_FIXES;
+    if (coalescing && room && age >= 0 && age < config.WORKER_LINGER_MS)
       await new Promise((r) => setTimeout(r, config.WORKER_LINGER_MS - age));
     const parts = coalescing
       ? await takeWaiting(deps.redis, queue, lead, config.WORKER_COALESCE_MAX_FIXES).catch((err: unknown) => {

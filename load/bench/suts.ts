@@ -217,9 +217,10 @@ export function rssOf(pid: number | undefined): number {
 /** A fresh, migrated database and an empty Redis for one measurement. */
 /**
  * A fresh database and Redis database for a system under test. `slot` n > 0 gives a second
- * system its own (lt_bench_n, Redis database n), so two can run at once (load/bench/alerts.ts
+ * system its own (lt_bench_n, the next Redis database), so two can run at once (load/bench/alerts.ts
  * climbs two ladders side by side); the product names its pub/sub channels per Redis database
- * (core/redis.ts, channelOf), so they do not hear each other either.
+ * (core/redis.ts, channelOf), so they do not hear each other either (with the default single
+ * broker: BROKER_CLUSTER=redis would share MQTT traffic between them on one Redis).
  */
 export async function freshStorage(svc: BenchServices, slot = 0): Promise<{ pool: pg.Pool; redis: Redis }> {
   const name = benchDbName(slot);
@@ -249,11 +250,14 @@ export function benchDbUrl(svc: BenchServices, slot = 0): string {
   return u.toString();
 }
 
-/** The bench's Redis, database `slot` (0: the URL's own). */
+/** The bench's Redis: the URL's own database plus `slot` (each slot a database of its own). */
 export function benchRedisUrl(svc: BenchServices, slot = 0): string {
   if (wholeSlot(slot) === 0) return svc.redisUrl;
   const u = new URL(svc.redisUrl);
-  u.pathname = `/${slot}`;
+  const db = Number(u.pathname.slice(1) || "0") + slot;
+  if (!Number.isSafeInteger(db) || db > 15)
+    throw new Error(`bench storage slot ${slot}: no Redis database ${db}`);
+  u.pathname = `/${db}`;
   return u.toString();
 }
 

@@ -57,10 +57,16 @@ export async function ladders(suts: readonly LadderSut[], o: LadderOptions): Pro
     });
     o.log(`  ${c.sut.name} ${o.mode} warm-up: ${describe(c.warmup)}`);
   }
+  // the others' backlog stored before a system's step (a failed step may leave more than its own
+  // drain waited for): only the system measured has work to do
+  const quiet = async (c: (typeof climbs)[number]) => {
+    for (const other of climbs) if (other !== c) await drain(other.sut, 120_000);
+  };
   for (const rate of o.rates) {
     const climbing = climbs.filter((c) => c.steps.every((s) => s.sustained));
     if (climbing.length === 0) break;
     for (const c of inTurn(climbing)) {
+      await quiet(c);
       const step = await measureStep(c.sut, { ...o, rate, fpm });
       c.steps.push(step);
       o.log(`  ${c.sut.name} ${o.mode} ${describe(step)}`);
@@ -74,6 +80,7 @@ export async function ladders(suts: readonly LadderSut[], o: LadderOptions): Pro
     for (const r of inTurn(refining)) {
       const rate = Math.round((r.low + r.high) / 2);
       if (rate <= r.low || rate >= r.high) continue;
+      await quiet(r.c);
       const step = { ...(await measureStep(r.c.sut, { ...o, rate, fpm })), refined: true };
       r.c.steps.push(step);
       o.log(`  ${r.c.sut.name} ${o.mode} refined: ${describe(step)}`);

@@ -72,4 +72,16 @@ describe("the alert step", () => {
     expect(out).toMatchObject([{ ruleId: 2, endedAt: 2000, peak: 90 }]);
     expect(runs.size).toBe(0);
   });
+
+  it("ends the episode of a rule whose version at a fix is of a geofence kind (a kind changed in SQL)", () => {
+    const versions = [
+      { ...speeding(4, 80), to: 5000 },
+      { ...enter(4, 9), from: 5000 },
+    ];
+    const runs: AlertRuns = new Map();
+    expect(step(versions, runs, 1000, 90)).toEqual([]);
+    expect(runs.get(4)).toMatchObject({ confirmedAt: 1000 });
+    expect(step(versions, runs, 6000, 90)).toMatchObject([{ ruleId: 4, kind: "speeding", endedAt: 6000 }]);
+    expect(runs.size).toBe(0);
+  });
 });

@@ -128,6 +128,9 @@ export function stepAlerts(
       continue;
     }
     if (rule.kind === "geofence_enter" || rule.kind === "geofence_exit") {
+      // a run here is of a version of another kind (the API refuses a kind change; SQL may not):
+      // its episode ends as when its rule is gone
+      if (run && run.confirmedAt !== null) out.push(episode(id, run, fix.t));
       if (had) runs.delete(id);
       if (fenceEvents.length === 0) continue;
       const want = rule.kind === "geofence_enter" ? "enter" : "exit";
