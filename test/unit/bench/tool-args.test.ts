@@ -33,6 +33,7 @@ const cases: Case[] = [
   { file: "load/bench/osmand-cost.ts", args: ["--concurrency", "0"], names: "--concurrency" },
   { file: "load/bench/cpuprofile-sum.ts", args: ["--messages", "abc"], names: "--messages" },
   { file: "load/bench/track-split.ts", args: ["--rounds", "0"], names: "--rounds" },
+  { file: "load/bench/machine-cost.ts", args: ["--fixes-per-batch", "1,,4"], names: "--fixes-per-batch" },
 ];
 
 /** the tool with its arguments and environment, from the repository's root */
