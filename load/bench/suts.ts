@@ -214,9 +214,8 @@ export function rssOf(pid: number | undefined): number {
   }
 }
 
-/** A fresh, migrated database and an empty Redis for one measurement. */
 /**
- * A fresh database and Redis database for a system under test. `slot` n > 0 gives a second
+ * A fresh, migrated database and an empty Redis database for one system under test. `slot` n > 0 gives a second
  * system its own (lt_bench_n, the next Redis database), so two can run at once (load/bench/alerts.ts
  * climbs two ladders side by side); the product names its pub/sub channels per Redis database
  * (core/redis.ts, channelOf), so they do not hear each other either (with the default single

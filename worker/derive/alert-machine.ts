@@ -178,9 +178,11 @@ export function stepAlerts(
 
 /** The episodes still open after a run (their current peak), to be stored as open, in rule id order. */
 export function openEpisodes(runs: AlertRuns): EpisodeOut[] {
-  // per vehicle and batch, over every run in progress (most are not episodes): no entries array
+  // per vehicle and batch, over every run in progress (most are not episodes)
   const open: EpisodeOut[] = [];
-  for (const [id, run] of runs) if (run.confirmedAt !== null) open.push(episode(id, run, null));
+  runs.forEach((run, id) => {
+    if (run.confirmedAt !== null) open.push(episode(id, run, null));
+  });
   return open.length > 1 ? open.sort((a, b) => a.ruleId - b.ruleId) : open;
 }
 
