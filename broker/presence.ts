@@ -64,10 +64,22 @@ export interface PresenceTracker {
   flush(): Promise<void>;
 }
 
+/** a session write: which script, its keys then its arguments, and what it was, for the log */
+interface PresenceWrite {
+  script: "ltPresenceConnect" | "ltPresenceEnd";
+  args: string[];
+  what: { vehicleId: string; event: "connect" | "disconnect" };
+}
+
 /**
  * Aedes "client" (a session registered, after CONNACK) and "clientDisconnect" (DISCONNECT, a
  * dropped socket, keepalive expiry, a revoked credential, a session taken over by a new CONNECT
  * with its client id, the broker closing): the device sessions of this node, kept in Redis.
+ *
+ * The writes of one turn of the event loop go out as one pipeline of EVALSHAs (ioredis loads the
+ * scripts once per connection), in the order the events came: a reconnect storm of 2,000 devices
+ * sent 2,000 EVALs of the whole script text, each its own socket write, and that was a fifth of
+ * the broker's CPU per CONNECT (BENCHMARKS.md, "The first second after a pause").
  */
 export function trackPresence(deps: {
   aedes: Aedes;
@@ -77,14 +89,37 @@ export function trackPresence(deps: {
 }): PresenceTracker {
   const { aedes, redis, log } = deps;
   const node = aedes.id;
+  redis.defineCommand("ltPresenceConnect", { numberOfKeys: 5, lua: CONNECT });
+  redis.defineCommand("ltPresenceEnd", { numberOfKeys: 3, lua: END_SESSIONS });
   const fields = new WeakMap<Client, { vehicleId: string; field: string }>();
   const pending = new Set<Promise<unknown>>();
+  let queued: PresenceWrite[] = [];
   let seq = 0;
-  const track = (p: Promise<unknown>, what: object) => {
+
+  const send = () => {
+    if (queued.length === 0) return;
+    const writes = queued;
+    queued = [];
+    const p = redis.pipeline();
+    // the commands defineCommand added, which ioredis's types do not know
+    const scripts = p as unknown as Record<PresenceWrite["script"], (...args: string[]) => unknown>;
+    for (const w of writes) scripts[w.script](...w.args);
     const done = p
-      .catch((err: unknown) => log.warn({ err, ...what }, "presence not recorded"))
+      .exec()
+      .then((replies) => {
+        replies?.forEach(([err], i) => {
+          if (err) log.warn({ err, ...writes[i]?.what }, "presence not recorded");
+        });
+      })
+      .catch((err: unknown) => {
+        for (const w of writes) log.warn({ err, ...w.what }, "presence not recorded");
+      })
       .finally(() => pending.delete(done));
     pending.add(done);
+  };
+  const write = (w: PresenceWrite) => {
+    queued.push(w);
+    if (queued.length === 1) setImmediate(send);
   };
 
   aedes.on("client", (client) => {
@@ -93,48 +128,45 @@ export function trackPresence(deps: {
     const field = `${node}|${(seq++).toString(36)}|`;
     fields.set(client, { vehicleId: identity.vehicleId, field });
     const v = identity.vehicleId;
-    const at = String(Date.now());
-    track(
-      redis.eval(
-        CONNECT,
-        5,
+    write({
+      script: "ltPresenceConnect",
+      args: [
         presenceKeys.sessions(v),
         presenceKeys.ended,
         presenceKeys.due,
         presenceKeys.node(node),
         presenceKeys.nodes,
         field,
-        at,
+        String(Date.now()),
         v,
         node,
-      ),
-      { vehicleId: v, event: "connect" },
-    );
+      ],
+      what: { vehicleId: v, event: "connect" },
+    });
   });
 
   aedes.on("clientDisconnect", (client) => {
     const session = fields.get(client);
     if (!session) return;
     fields.delete(client);
-    const at = Date.now();
-    track(
-      redis.eval(
-        END_SESSIONS,
-        3,
+    write({
+      script: "ltPresenceEnd",
+      args: [
         presenceKeys.sessions(session.vehicleId),
         presenceKeys.ended,
         presenceKeys.due,
         session.field,
-        String(at),
+        String(Date.now()),
         session.vehicleId,
         String(deps.graceMs),
-      ),
-      { vehicleId: session.vehicleId, event: "disconnect" },
-    );
+      ],
+      what: { vehicleId: session.vehicleId, event: "disconnect" },
+    });
   });
 
   return {
     async flush() {
+      send();
       await Promise.all([...pending]);
     },
   };

@@ -8,13 +8,22 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 export interface PoolOptions {
   /** PostgreSQL statement_timeout of every session (ms); none when unset */
   statementTimeoutMs?: number;
+  /**
+   * connections kept open however long they idle (pg-pool's `min`); those above it close after
+   * `idleTimeoutMs`. A connection PostgreSQL has just started costs its first statements the
+   * backend's warm-up (PostGIS loaded, catalogs read, each named statement parsed and planned).
+   */
+  keepOpen?: number;
+  /** how long a connection above `keepOpen` may idle before it is closed (default 30 s) */
+  idleTimeoutMs?: number;
 }
 
 export function createPool(databaseUrl: string, max = 10, opts: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
+    min: opts.keepOpen ?? 0,
     ...(opts.statementTimeoutMs !== undefined ? { statement_timeout: opts.statementTimeoutMs } : {}),
   });
   // An idle client losing its connection (PostgreSQL restarted) must not crash the process;

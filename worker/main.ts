@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
 import { Queue, Worker } from "bullmq";
 import { loadConfigOrExit, workerConfigSchema } from "../core/config.ts";
-import { createPool } from "../core/db.ts";
 import { createLogger } from "../core/logger.ts";
 import { createAlertNotifier, NotificationQueue } from "../core/notifications.ts";
 import { handleProcessSignals } from "../core/process.ts";
@@ -15,6 +14,7 @@ import { closeSilentTrips } from "./derive/silent-trips.ts";
 import { maintainPartitions } from "./maintenance.ts";
 import { publishSweptAlerts } from "./metrics.ts";
 import { createNotifyWorker } from "./notify/create-notify-worker.ts";
+import { createWorkerPool } from "./pool.ts";
 
 /**
  * worker: writes queued batches into PostGIS, keeps the partitions maintained, and delivers
@@ -22,8 +22,7 @@ import { createNotifyWorker } from "./notify/create-notify-worker.ts";
  */
 const config = loadConfigOrExit(workerConfigSchema);
 const log = createLogger("worker", config.LOG_LEVEL);
-// a connection per job slot (partitions x concurrency), two for housekeeping, two for notifications
-const pool = createPool(config.DATABASE_URL, config.QUEUE_PARTITIONS * config.WORKER_CONCURRENCY + 4);
+const pool = createWorkerPool(config);
 const redis = createRedis(config.REDIS_URL);
 
 const maintain = () =>
