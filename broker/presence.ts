@@ -64,6 +64,9 @@ export interface PresenceTracker {
   flush(): Promise<void>;
 }
 
+/** how long a session write waits for others to go out with it */
+const PRESENCE_WRITE_MS = 10;
+
 /** a session write: which script, its keys then its arguments, and what it was, for the log */
 interface PresenceWrite {
   script: "ltPresenceConnect" | "ltPresenceEnd";
@@ -76,10 +79,13 @@ interface PresenceWrite {
  * dropped socket, keepalive expiry, a revoked credential, a session taken over by a new CONNECT
  * with its client id, the broker closing): the device sessions of this node, kept in Redis.
  *
- * The writes of one turn of the event loop go out as one pipeline of EVALSHAs (ioredis loads the
- * scripts once per connection), in the order the events came: a reconnect storm of 2,000 devices
- * sent 2,000 EVALs of the whole script text, each its own socket write, and that was a fifth of
- * the broker's CPU per CONNECT (BENCHMARKS.md, "The first second after a pause").
+ * The writes of 10 ms (PRESENCE_WRITE_MS) go out together, as one pipeline of EVALSHAs (ioredis
+ * loads each script once per connection), in the order the events came. A reconnect storm of
+ * 2,000 devices sent 2,000 EVALs of the whole script text, each its own socket write, a fifth of
+ * the broker's CPU per CONNECT; gathered per turn of the event loop instead, most pipelines still
+ * held one write, as Aedes registers each client in a turn of its own (BENCHMARKS.md, "The first
+ * seconds after a pause"). Ten ms are nothing beside the grace a session's end waits
+ * (PRESENCE_GRACE_S).
  */
 export function trackPresence(deps: {
   aedes: Aedes;
@@ -119,7 +125,7 @@ export function trackPresence(deps: {
   };
   const write = (w: PresenceWrite) => {
     queued.push(w);
-    if (queued.length === 1) setImmediate(send);
+    if (queued.length === 1) setTimeout(send, PRESENCE_WRITE_MS);
   };
 
   aedes.on("client", (client) => {
