@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Aedes, Client } from "aedes";
 import type { Logger } from "../core/logger.ts";
 import type { Redis } from "../core/redis.ts";
@@ -66,12 +67,20 @@ export interface PresenceTracker {
 
 /** how long a session write waits for others to go out with it */
 const PRESENCE_WRITE_MS = 10;
+/** a write Redis did not take (its connection closed under it) is sent again, up to this often */
+const PRESENCE_WRITE_ATTEMPTS = 5;
+
+const SCRIPTS = {
+  connect: { lua: CONNECT, sha: createHash("sha1").update(CONNECT).digest("hex"), keys: 5 },
+  end: { lua: END_SESSIONS, sha: createHash("sha1").update(END_SESSIONS).digest("hex"), keys: 3 },
+};
 
 /** a session write: which script, its keys then its arguments, and what it was, for the log */
 interface PresenceWrite {
-  script: "ltPresenceConnect" | "ltPresenceEnd";
+  script: keyof typeof SCRIPTS;
   args: string[];
   what: { vehicleId: string; event: "connect" | "disconnect" };
+  attempts: number;
 }
 
 /**
@@ -79,13 +88,15 @@ interface PresenceWrite {
  * dropped socket, keepalive expiry, a revoked credential, a session taken over by a new CONNECT
  * with its client id, the broker closing): the device sessions of this node, kept in Redis.
  *
- * The writes of 10 ms (PRESENCE_WRITE_MS) go out together, as one pipeline of EVALSHAs (ioredis
- * loads each script once per connection), in the order the events came. A reconnect storm of
- * 2,000 devices sent 2,000 EVALs of the whole script text, each its own socket write, a fifth of
- * the broker's CPU per CONNECT; gathered per turn of the event loop instead, most pipelines still
- * held one write, as Aedes registers each client in a turn of its own (BENCHMARKS.md, "The first
- * seconds after a pause"). Ten ms are nothing beside the grace a session's end waits
- * (PRESENCE_GRACE_S).
+ * The writes of 10 ms (PRESENCE_WRITE_MS) go out together as one pipeline, in the order the events
+ * came: each script's text once (EVAL), its other writes by hash (EVALSHA), so Redis has the script
+ * before they run whatever it forgot (a restart, SCRIPT FLUSH) and nothing is resent out of order.
+ * One pipeline at a time: the writes of one Redis did not take (its connection closed under it)
+ * go first into the next. A reconnect storm of 2,000 devices sent 2,000 EVALs, each its own socket
+ * write, a fifth of the broker's CPU per CONNECT; gathered per turn of the event loop instead, most
+ * pipelines still held one write, as Aedes registers each client in a turn of its own
+ * (BENCHMARKS.md, "The first seconds after a pause"). Ten ms are nothing beside the grace a
+ * session's end waits (PRESENCE_GRACE_S), and each write carries the time of its event.
  */
 export function trackPresence(deps: {
   aedes: Aedes;
@@ -95,37 +106,60 @@ export function trackPresence(deps: {
 }): PresenceTracker {
   const { aedes, redis, log } = deps;
   const node = aedes.id;
-  redis.defineCommand("ltPresenceConnect", { numberOfKeys: 5, lua: CONNECT });
-  redis.defineCommand("ltPresenceEnd", { numberOfKeys: 3, lua: END_SESSIONS });
   const fields = new WeakMap<Client, { vehicleId: string; field: string }>();
-  const pending = new Set<Promise<unknown>>();
   let queued: PresenceWrite[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let sending: Promise<void> | undefined;
   let seq = 0;
 
-  const send = () => {
-    if (queued.length === 0) return;
-    const writes = queued;
-    queued = [];
+  const sendBatch = async (writes: PresenceWrite[]): Promise<PresenceWrite[]> => {
     const p = redis.pipeline();
-    // the commands defineCommand added, which ioredis's types do not know
-    const scripts = p as unknown as Record<PresenceWrite["script"], (...args: string[]) => unknown>;
-    for (const w of writes) scripts[w.script](...w.args);
-    const done = p
-      .exec()
-      .then((replies) => {
-        replies?.forEach(([err], i) => {
-          if (err) log.warn({ err, ...writes[i]?.what }, "presence not recorded");
-        });
-      })
-      .catch((err: unknown) => {
-        for (const w of writes) log.warn({ err, ...w.what }, "presence not recorded");
-      })
-      .finally(() => pending.delete(done));
-    pending.add(done);
+    const loaded = new Set<keyof typeof SCRIPTS>();
+    for (const w of writes) {
+      const s = SCRIPTS[w.script];
+      if (loaded.has(w.script)) p.evalsha(s.sha, s.keys, ...w.args);
+      else {
+        loaded.add(w.script);
+        p.eval(s.lua, s.keys, ...w.args);
+      }
+    }
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await p.exec();
+    } catch (err) {
+      replies = writes.map(() => [err as Error, null]);
+    }
+    const again: PresenceWrite[] = [];
+    writes.forEach((w, i) => {
+      const err = replies?.[i]?.[0] ?? (replies ? null : new Error("no reply"));
+      if (!err) return;
+      if (++w.attempts < PRESENCE_WRITE_ATTEMPTS) again.push(w);
+      else log.warn({ err, ...w.what }, "presence not recorded");
+    });
+    return again;
   };
-  const write = (w: PresenceWrite) => {
-    queued.push(w);
-    if (queued.length === 1) setTimeout(send, PRESENCE_WRITE_MS);
+  // sends what is queued, one pipeline at a time, the writes to send again ahead of newer ones
+  const send = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    sending ??= (async () => {
+      while (queued.length > 0) {
+        const writes = queued;
+        queued = [];
+        const again = await sendBatch(writes);
+        if (again.length > 0) {
+          queued = again.concat(queued);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    })().finally(() => {
+      sending = undefined;
+    });
+    return sending;
+  };
+  const write = (w: Omit<PresenceWrite, "attempts">) => {
+    queued.push({ ...w, attempts: 0 });
+    if (!timer && !sending) timer = setTimeout(send, PRESENCE_WRITE_MS);
   };
 
   aedes.on("client", (client) => {
@@ -135,7 +169,7 @@ export function trackPresence(deps: {
     fields.set(client, { vehicleId: identity.vehicleId, field });
     const v = identity.vehicleId;
     write({
-      script: "ltPresenceConnect",
+      script: "connect",
       args: [
         presenceKeys.sessions(v),
         presenceKeys.ended,
@@ -156,7 +190,7 @@ export function trackPresence(deps: {
     if (!session) return;
     fields.delete(client);
     write({
-      script: "ltPresenceEnd",
+      script: "end",
       args: [
         presenceKeys.sessions(session.vehicleId),
         presenceKeys.ended,
@@ -172,8 +206,9 @@ export function trackPresence(deps: {
 
   return {
     async flush() {
-      send();
-      await Promise.all([...pending]);
+      // what an earlier pipeline left, then what is queued
+      await sending;
+      await send();
     },
   };
 }

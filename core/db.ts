@@ -24,6 +24,9 @@ export function createPool(databaseUrl: string, max = 10, opts: PoolOptions = {}
     max,
     idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
     min: opts.keepOpen ?? 0,
+    // a connection kept open through hours of quiet learns of a peer or NAT that dropped it from
+    // TCP keepalive, not from the first batch after the quiet hanging on it
+    ...(opts.keepOpen ? { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } : {}),
     ...(opts.statementTimeoutMs !== undefined ? { statement_timeout: opts.statementTimeoutMs } : {}),
   });
   // An idle client losing its connection (PostgreSQL restarted) must not crash the process;

@@ -6,7 +6,7 @@ import { createPool, type Pool } from "../core/db.ts";
  * idle: a batch on a connection PostgreSQL has just started waits for the backend's warm-up
  * (PostGIS loaded, the catalogs read, every named statement parsed and planned), and after a quiet
  * spell (a fleet parked, a cellular outage) every partition's first batch paid it at once, on the
- * busiest second: the one in which the devices come back (BENCHMARKS.md, "The first second after a
+ * busiest second: the one in which the devices come back (BENCHMARKS.md, "The first seconds after a
  * pause").
  */
 export function createWorkerPool(

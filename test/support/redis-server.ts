@@ -14,6 +14,8 @@ export interface RedisServer {
   resume(): void;
   /** stops the server; `start` brings it back on the same port and folder */
   stop(): Promise<void>;
+  /** SIGKILL, as a crash: what it had not read from its sockets is never run */
+  kill(): Promise<void>;
   start(): Promise<void>;
   /** stops it for good and deletes its folder */
   cleanup(): Promise<void>;
@@ -66,6 +68,13 @@ export async function startRedis({ appendonly = true }: RedisServerOptions = {})
       // a paused server would not act on SIGTERM
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGCONT");
       await stopping.stop();
+    },
+    async kill() {
+      if (!current) return;
+      const killed = current;
+      current = undefined;
+      killed.child.kill("SIGKILL");
+      await killed.exited;
     },
     async cleanup() {
       await self.stop();
