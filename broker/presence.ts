@@ -147,10 +147,11 @@ export function trackPresence(deps: {
         const writes = queued;
         queued = [];
         const again = await sendBatch(writes);
-        if (again.length > 0) {
-          queued = again.concat(queued);
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        if (again.length > 0) queued = again.concat(queued);
+        // what came meanwhile is gathered as a first write is (a write to send again waits longer):
+        // sent at once, a storm's pipelines held the round trip's few writes, each with the text
+        if (queued.length > 0)
+          await new Promise((r) => setTimeout(r, again.length > 0 ? 100 : PRESENCE_WRITE_MS));
       }
     })().finally(() => {
       sending = undefined;

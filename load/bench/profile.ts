@@ -13,14 +13,18 @@ import { measureStep } from "./throughput.ts";
 
 /**
  * `npm run -s bench:profile -- [--systems pipeline,relay] [--rate 2500] [--seconds 10] [--devices 2000]
- * [--env KEY=VALUE …] [--top 40] [--process broker|worker] [--alert-rules]`: the broker's CPU per
+ * [--env KEY=VALUE …] [--top 40] [--process broker|worker] [--alert-rules] [--after-pause 35]`: the broker's CPU per
  * published message by function, from V8 profiles (node --cpu-prof); with `--process worker`, the
  * pipeline's worker per stored fix instead, and with `--alert-rules` the pipeline has the alerts
  * section's 25 geofences and 100 rules (alert-fixtures.ts). Each system (the pipeline's broker process, the bare Aedes relay) runs
  * a warm-up step, then one single-fix step at the fixed rate; only the samples taken during that
  * step count (V8's clock is process.hrtime's), divided by the messages the generators sent in it.
  * "busy" is the broker's main thread outside the event loop's wait: JavaScript, native code and the
- * system calls made from them. Profiles stay in .data/cpu-prof/<system>; writes nothing else.
+ * system calls made from them. With `--after-pause S` the system idles S seconds after its warm-up
+ * (its devices gone, as in a cellular outage) and the profile covers the devices coming back: one
+ * window from the load's start until every device is connected (per device), one over the first
+ * `--seconds` of publishing, from the first message on. Profiles stay in .data/cpu-prof/<system>;
+ * writes nothing else.
  */
 const { values: args } = usageOr(() =>
   parseArgs({
@@ -33,10 +37,11 @@ const { values: args } = usageOr(() =>
       top: { type: "string", default: "40" },
       process: { type: "string", default: "broker" },
       "alert-rules": { type: "boolean", default: false },
+      "after-pause": { type: "string", default: "0" },
     },
   }),
 );
-const { systems, rate, seconds, devices, top, extra, base, role } = usageOr(() => {
+const { systems, rate, seconds, devices, top, extra, base, role, pauseS } = usageOr(() => {
   const role = args.process as string;
   if (role !== "broker" && role !== "worker")
     throw new UsageError(`--process wants broker or worker, got '${role}'`);
@@ -55,6 +60,7 @@ const { systems, rate, seconds, devices, top, extra, base, role } = usageOr(() =
     devices: wholeNumber("devices", args.devices as string, 1, 100_000),
     top: wholeNumber("top", args.top as string, 1, 10_000),
     extra: envPairs(args.env),
+    pauseS: wholeNumber("after-pause", args["after-pause"] as string, 0, 3600),
     // system i listens at base + 3000 + 10 i (a pipeline's WebSocket one above)
     base: portBase(3000 + 10 * (systems.length - 1) + 1) + 3000,
   };
@@ -83,23 +89,28 @@ for (const [i, system] of systems.entries()) {
       ? Number((await redis.hget(redisKeys.metrics, counterField("bridge_fixes_accepted"))) ?? 0)
       : sut.delivered();
   await measureStep(sut, { ...step, seconds: Math.max(3, seconds / 2) });
+  if (pauseS > 0) await sleep(pauseS * 1000);
   let from = 0;
   let to = 0;
   let messages = 0;
   let cpu: Record<string, number> = {};
   const redisCalls = new Map<string, number>();
   let io = { reads: 0, writes: 0 };
+  // after a pause: the window opens as the devices start connecting
+  const loadStart = hrUs();
+  let connected = 0;
   // the publishers are connected before `during` runs: the window is steady publishing only
   const load = await runLoad(
     { urls: sut.urls, devices: sut.devices, rate, seconds, processes: 2, fixesPerMessage: 1, qos: 1 },
     async () => {
-      await sleep(1000);
+      connected = hrUs();
+      if (pauseS === 0) await sleep(1000);
       const h0 = await handled();
       const c0 = redis ? await commandCalls(redis) : new Map<string, number>();
       const io0 = syscalls(pid);
       const meter = startCpuMeter(sut.cpuGroups());
       from = hrUs();
-      await sleep(seconds * 1000 - 2000);
+      await sleep(seconds * 1000 - (pauseS === 0 ? 2000 : 0));
       to = hrUs();
       cpu = meter();
       const io1 = syscalls(pid);
@@ -117,13 +128,26 @@ for (const [i, system] of systems.entries()) {
   // the main thread's profile (thread 0; tsx's module loader thread writes one of its own)
   const file = readdirSync(dir).find((f) => f.includes(`.${pid}.0.`));
   if (!file) throw new Error(`no profile of pid ${pid} in ${dir}`);
-  const sums = sumProfile(JSON.parse(readFileSync(`${dir}/${file}`, "utf8")) as CpuProfile, from, to);
+  const profile = JSON.parse(readFileSync(`${dir}/${file}`, "utf8")) as CpuProfile;
+  const sums = sumProfile(profile, from, to);
+  if (pauseS > 0) {
+    const c = sumProfile(profile, loadStart, connected);
+    console.log(
+      `\n## ${system}, ${role}: ${devices} devices coming back after ${pauseS} s away, ` +
+        `${((connected - loadStart) / 1e6).toFixed(1)} s from the load's start until all were connected\n` +
+        `${role} main thread busy ${(c.busyUs / devices).toFixed(0)} µs per device ` +
+        `(${((100 * c.busyUs) / Math.max(1, c.windowUs)).toFixed(0)} % of the window)\n`,
+    );
+    console.log(table(c.byArea, devices, 25).join("\n"));
+    console.log("");
+    console.log(table(c.byFunction, devices, top).join("\n"));
+  }
   const cores = Object.entries(cpu)
     .map(([k, v]) => `${k} ${v.toFixed(2)}`)
     .join(", ");
   const windowS = (to - from) / 1e6;
   console.log(
-    `\n## ${system}${args["alert-rules"] ? " with 100 alert rules" : ""}, ${role}: ${messages} ${role === "worker" ? "fixes stored" : "messages handled"} in the ${windowS.toFixed(1)} s window of a ${rate}/s step ` +
+    `\n## ${system}${args["alert-rules"] ? " with 100 alert rules" : ""}, ${role}: ${messages} ${role === "worker" ? "fixes stored" : "messages handled"} in the ${windowS.toFixed(1)} s window of a ${rate}/s step${pauseS > 0 ? " (its first seconds, after the pause)" : ""} ` +
       `(PUBACK p99 ${load.ackP99.toFixed(1)} ms; cores: ${cores}; ` +
       `${((1e6 * (cpu[role] ?? 0) * windowS) / messages).toFixed(1)} µs ${role} CPU per message from /proc)\n` +
       `${role} system calls per message: ${(io.reads / messages).toFixed(2)} reads, ` +

@@ -18,6 +18,7 @@ const cases: Case[] = [
   { file: "load/bench/profile.ts", args: ["--systems", "pipeline,relai"], names: "--systems" },
   { file: "load/bench/profile.ts", args: ["--process", "workers"], names: "--process" },
   { file: "load/bench/profile.ts", args: ["--process", "worker"], names: "--process worker" },
+  { file: "load/bench/profile.ts", args: ["--after-pause", "soon"], names: "--after-pause" },
   {
     file: "load/bench/profile.ts",
     args: [],
