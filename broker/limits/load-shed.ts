@@ -94,8 +94,13 @@ export function createLoadShed(o: LoadShedOptions) {
   let disconnectedNow = 0;
   const counts = { started: 0, paused: 0, disconnected: 0 };
 
+  let sampledAt = performance.now();
   function sample(): ShedMeasures {
-    const loopDelayMs = loopDelay.percentile(99) / 1e6;
+    const t = performance.now();
+    // the histogram's own 10 ms timer did not fire once since the last sample: the loop was blocked
+    // for about all of it, which an empty histogram (its percentile 0) would have read as no delay
+    const loopDelayMs = loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : t - sampledAt;
+    sampledAt = t;
     loopDelay.reset();
     return { loopDelayMs, ...o.measure() };
   }
