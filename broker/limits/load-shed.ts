@@ -94,15 +94,12 @@ export function createLoadShed(o: LoadShedOptions) {
   let disconnectedNow = 0;
   const counts = { started: 0, paused: 0, disconnected: 0 };
 
-  let sampledAt = performance.now();
-  function sample(): ShedMeasures {
-    const t = performance.now();
-    // the histogram's own 10 ms timer did not fire once since the last sample: the loop was blocked
-    // for about all of it, which an empty histogram (its percentile 0) would have read as no delay
-    const loopDelayMs = loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : t - sampledAt;
-    sampledAt = t;
+  /** the measures since the last sample; `blind`: the loop-delay histogram recorded nothing */
+  function sample(): ShedMeasures & { blind: boolean } {
+    const blind = loopDelay.count === 0;
+    const loopDelayMs = loopDelay.percentile(99) / 1e6;
     loopDelay.reset();
-    return { loopDelayMs, ...o.measure() };
+    return { loopDelayMs, blind, ...o.measure() };
   }
 
   const over = (m: ShedMeasures, ratio: number): boolean =>
@@ -154,7 +151,9 @@ export function createLoadShed(o: LoadShedOptions) {
       return;
     }
     const t = now();
-    if (t - since < o.minShedMs || over(m, o.resumeRatio)) {
+    // a window in which the histogram's own 10 ms timer never fired (the loop busy throughout) reads
+    // as no delay: it shows no recovery, so it never ends shedding
+    if (t - since < o.minShedMs || m.blind || over(m, o.resumeRatio)) {
       const before = counts.disconnected;
       for (const [c, at] of paused) {
         if (o.disconnectAfterMs > 0 && t - at >= o.disconnectAfterMs && unread(c)) disconnect(c);

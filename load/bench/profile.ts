@@ -99,7 +99,8 @@ for (const [i, system] of systems.entries()) {
   // after a pause: the window opens as the devices start connecting
   const loadStart = hrUs();
   let connected = 0;
-  // the publishers are connected before `during` runs: the window is steady publishing only
+  // the publishers are connected before `during` runs: without a pause the window is steady
+  // publishing only (a second in from either end); after one, it starts with the first message
   const load = await runLoad(
     { urls: sut.urls, devices: sut.devices, rate, seconds, processes: 2, fixesPerMessage: 1, qos: 1 },
     async () => {
