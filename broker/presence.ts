@@ -92,11 +92,11 @@ interface PresenceWrite {
  * came: each script's text once (EVAL), its other writes by hash (EVALSHA), so Redis has the script
  * before they run whatever it forgot (a restart, SCRIPT FLUSH) and nothing is resent out of order.
  * One pipeline at a time: the writes of one Redis did not take (its connection closed under it)
- * go first into the next. A reconnect storm of 2,000 devices sent 2,000 EVALs, each its own socket
- * write, a fifth of the broker's CPU per CONNECT; gathered per turn of the event loop instead, most
- * pipelines still held one write, as Aedes registers each client in a turn of its own
- * (BENCHMARKS.md, "The first seconds after a pause"). Ten ms are nothing beside the grace a
- * session's end waits (PRESENCE_GRACE_S), and each write carries the time of its event.
+ * go first into the next. A write per event, each its own socket write, was a large share of the
+ * broker's CPU per CONNECT in a reconnect storm, and Aedes registers each client in a turn of its
+ * own, so gathering per turn saved little (BENCHMARKS.md, "The first seconds after a pause"). Ten
+ * ms are nothing beside the grace a session's end waits (PRESENCE_GRACE_S), and each write carries
+ * the time of its event.
  */
 export function trackPresence(deps: {
   aedes: Aedes;

@@ -8,7 +8,7 @@ import { createRedis, type Redis } from "../../core/redis.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
 
 // broker/presence.ts against a real Redis, driven by the two Aedes events it listens to (an
-// EventEmitter standing in for Aedes: a reconnect storm's events, all in one turn of the loop).
+// EventEmitter standing in for Aedes: a reconnect storm's events, each in a turn of its own).
 
 const calls = async (redis: Redis, cmd: string) =>
   Number(
