@@ -16,13 +16,14 @@ export async function queueAlertPhases(
 ): Promise<number> {
   const queued = messages.filter((m) => m.phase !== "retracted" && !m.quiet && hasChannels(m.ruleId));
   if (queued.length === 0) return 0;
+  // the rows as one JSON text: each message as an array element of jsonb[] was quoted and escaped again
   const r = await client.query({
     name: "alert-outbox-insert",
     text: `INSERT INTO alert_outbox (alert_id, rule_id, message)
-           SELECT u.a, u.r, u.m FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[]) WITH ORDINALITY AS u(a, r, m, i)
+           SELECT u.a, u.r, u.m FROM json_to_recordset($1::json) AS u(i int, a bigint, r bigint, m jsonb)
            WHERE EXISTS (SELECT 1 FROM alert_rules r WHERE r.id = u.r AND cardinality(r.channel_ids) > 0)
            ORDER BY u.i`,
-    values: [queued.map((m) => m.id), queued.map((m) => m.ruleId), queued.map((m) => JSON.stringify(m))],
+    values: [JSON.stringify(queued.map((m, i) => ({ i, a: m.id, r: m.ruleId, m })))],
   });
   return r.rowCount ?? 0;
 }

@@ -22,7 +22,19 @@ interface Stored {
   endAnnounced: boolean;
 }
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+/** ISO-8601 of epoch ms, memoized for one call: the episodes a fix confirms share its time */
+function isoMemo(): (t: number | null) => string | null {
+  const seen = new Map<number, string>();
+  return (t) => {
+    if (t === null) return null;
+    let s = seen.get(t);
+    if (s === undefined) {
+      s = new Date(t).toISOString();
+      seen.set(t, s);
+    }
+    return s;
+  };
+}
 /** one decimal, as people read a peak */
 const round1 = (v: number) => Math.round(v * 10) / 10;
 const overlaps = (a0: number, a1: number | null, b0: number, b1: number | null) =>
@@ -52,11 +64,12 @@ export async function reconcileAlerts(
 ): Promise<{ messages: AlertMessage[]; queued: number }> {
   const todo = runs.filter((r) => r.replaces || r.alerts.length > 0);
   if (todo.length === 0) return { messages: [], queued: 0 };
-  const produced = new Map<string, EpisodeOut & { vehicleId: string }>();
+  const produced = new Map<string, Wanted>();
   for (const run of todo)
     for (const e of run.alerts)
-      produced.set(`${run.vehicleId}\u0000${e.ruleId}\u0000${e.start.t}`, { ...e, vehicleId: run.vehicleId });
+      produced.set(`${run.vehicleId}\u0000${e.ruleId}\u0000${e.start.t}`, wantedOf(e, run.vehicleId));
   const wanted = [...produced.values()];
+  // the episodes' keys as one JSON text, not three arrays pg would quote element by element
   const stored = await client.query<Stored>({
     name: "alerts-affected",
     text: `SELECT a.id::float8 AS id, a.rule_id::float8 AS "ruleId", a.vehicle_id AS "vehicleId",
@@ -68,14 +81,12 @@ export async function reconcileAlerts(
            ) a
            UNION
            SELECT a.id::float8, a.rule_id::float8, a.vehicle_id, ${MS("a.started_at")}, ${MS("a.ended_at")}, a.end_announced
-           FROM unnest($3::text[], $4::bigint[], $5::bigint[]) AS k(v, r, s)
+           FROM json_to_recordset($3::json) AS k(v text, r bigint, s bigint)
            JOIN alerts a ON a.vehicle_id = k.v AND a.rule_id = k.r AND a.started_at = ${TS("k.s")}`,
     values: [
       todo.map((r) => r.vehicleId),
       todo.map((r) => r.since),
-      wanted.map((e) => e.vehicleId),
-      wanted.map((e) => e.ruleId),
-      wanted.map((e) => e.start.t),
+      JSON.stringify(wanted.map((e) => ({ v: e.vehicleId, r: e.ruleId, s: e.start.t }))),
     ],
   });
 
@@ -83,13 +94,15 @@ export async function reconcileAlerts(
   const open = new Map<string, Stored[]>();
   for (const s of stored.rows.sort((a, b) => a.startedAt - b.startedAt)) {
     const k = `${s.vehicleId}\u0000${s.ruleId}`;
-    open.set(k, [...(open.get(k) ?? []), s]);
+    const list = open.get(k);
+    if (list) list.push(s);
+    else open.set(k, [s]);
   }
-  const matched = new Map<EpisodeOut, Stored>();
-  const take = (e: EpisodeOut & { vehicleId: string }, pick: (s: Stored) => boolean) => {
-    const list = open.get(`${e.vehicleId}\u0000${e.ruleId}`) ?? [];
-    const i = list.findIndex(pick);
-    if (i >= 0) matched.set(e, list.splice(i, 1)[0] as Stored);
+  const matched = new Map<Wanted, Stored>();
+  const take = (e: Wanted, pick: (s: Stored) => boolean) => {
+    const list = open.get(`${e.vehicleId}\u0000${e.ruleId}`);
+    const i = list ? list.findIndex(pick) : -1;
+    if (i >= 0) matched.set(e, (list as Stored[]).splice(i, 1)[0] as Stored);
   };
   const byStart = wanted.sort((a, b) => a.start.t - b.start.t);
   for (const e of byStart) take(e, (s) => s.startedAt === e.start.t);
@@ -97,33 +110,14 @@ export async function reconcileAlerts(
     if (!matched.has(e)) take(e, (s) => overlaps(s.startedAt, s.endedAt, e.start.t, e.endedAt));
   const retracted = [...open.values()].flat();
 
-  const messages: AlertMessage[] = [];
-  const message = (
-    e: EpisodeOut & { vehicleId: string },
-    id: number,
-    phase: "start" | "end",
-  ): AlertMessage => ({
-    type: "alert",
-    id,
-    phase,
-    ruleId: e.ruleId,
-    ruleName: e.ruleName,
-    kind: e.kind,
-    vehicleId: e.vehicleId,
-    startedAt: iso(e.start.t) as string,
-    endedAt: iso(e.endedAt),
-    // one decimal: a float4 speed reads 88.9000015258789 otherwise
-    peak:
-      e.peak === null
-        ? null
-        : e.kind === "speeding"
-          ? { speedKmh: round1(e.peak) }
-          : { value: round1(e.peak) },
-    lat: e.start.lat,
-    lng: e.start.lng,
-    quiet: e.quiet,
-    late: replayed.has(e.vehicleId),
-  });
+  // each announcement with its event time (ms), for the order below
+  const out: { m: AlertMessage; t: number }[] = [];
+  const iso = isoMemo();
+  const announce = (e: Wanted, id: number, phase: "start" | "end") =>
+    out.push({
+      m: message(e, id, phase, replayed.has(e.vehicleId), iso),
+      t: phase === "end" ? (e.endedAt as number) : e.start.t,
+    });
 
   if (retracted.length > 0) {
     const r = await client.query<AlertMessage>({
@@ -136,40 +130,45 @@ export async function reconcileAlerts(
                        peak, lat, lng, quiet, true AS late`,
       values: [retracted.map((s) => s.id)],
     });
-    messages.push(...r.rows);
+    for (const m of r.rows) out.push({ m, t: Date.parse(m.startedAt) });
   }
 
-  const updates: { id: number; e: EpisodeOut; endAnnounced: boolean }[] = [];
+  const updates: { id: number; e: Wanted; endAnnounced: boolean }[] = [];
   for (const [e, s] of matched) {
     const ends = !instant(e.kind) && e.endedAt !== null && s.endedAt === null && !s.endAnnounced;
-    if (ends) messages.push(message(e as EpisodeOut & { vehicleId: string }, s.id, "end"));
+    if (ends) announce(e, s.id, "end");
     updates.push({ id: s.id, e, endAnnounced: s.endAnnounced || ends });
   }
+  // rows as one JSON text (json_to_recordset) rather than a dozen arrays: pg quotes and escapes
+  // every element of an array parameter, the peak's JSON twice (BENCHMARKS.md, "Alert episodes
+  // after a pause"); a peak of null is stored as JSON null, as it always was
   if (updates.length > 0) {
     await client.query({
       name: "alerts-update",
       text: `UPDATE alerts a SET started_at = ${TS("u.s")}, ended_at = ${TS("u.e")}, confirmed_at = ${TS("u.c")},
-               peak = u.peak, lat = u.lat, lng = u.lng, quiet = u.q, end_announced = u.ea, rule_name = u.n,
-               updated_at = now()
-             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::float8[],
-                         $7::float8[], $8::boolean[], $9::boolean[], $10::text[])
-               AS u(id, s, e, c, peak, lat, lng, q, ea, n)
+               peak = coalesce(u.p, 'null'), lat = u.lat, lng = u.lng, quiet = u.q, end_announced = u.ea,
+               rule_name = u.n, updated_at = now()
+             FROM json_to_recordset($1::json)
+               AS u(id bigint, s bigint, e bigint, c bigint, p jsonb, lat float8, lng float8, q boolean, ea boolean,
+                    n text)
              WHERE a.id = u.id
                AND (a.started_at, a.ended_at, a.confirmed_at, a.peak, a.quiet, a.end_announced)
-                   IS DISTINCT FROM (${TS("u.s")}, ${TS("u.e")}, ${TS("u.c")}, u.peak, u.q, u.ea)`,
+                   IS DISTINCT FROM (${TS("u.s")}, ${TS("u.e")}, ${TS("u.c")}, coalesce(u.p, 'null'), u.q, u.ea)`,
       values: [
-        updates.map((u) => u.id),
-        updates.map((u) => u.e.start.t),
-        updates.map((u) => u.e.endedAt),
-        updates.map((u) => u.e.confirmedAt),
-        updates.map((u) =>
-          JSON.stringify(message(u.e as EpisodeOut & { vehicleId: string }, 0, "start").peak),
+        JSON.stringify(
+          updates.map(({ id, e, endAnnounced }) => ({
+            id,
+            s: e.start.t,
+            e: e.endedAt,
+            c: e.confirmedAt,
+            p: e.peakOut,
+            lat: e.start.lat,
+            lng: e.start.lng,
+            q: e.quiet,
+            ea: endAnnounced,
+            n: e.ruleName,
+          })),
         ),
-        updates.map((u) => u.e.start.lat),
-        updates.map((u) => u.e.start.lng),
-        updates.map((u) => u.e.quiet),
-        updates.map((u) => u.endAnnounced),
-        updates.map((u) => u.e.ruleName),
       ],
     });
   }
@@ -180,38 +179,92 @@ export async function reconcileAlerts(
       name: "alerts-insert",
       text: `INSERT INTO alerts (rule_id, rule_name, vehicle_id, kind, started_at, ended_at, confirmed_at, peak, lat, lng,
                                  quiet, end_announced)
-             SELECT u.r, u.n, u.v, u.k, ${TS("u.s")}, ${TS("u.e")}, ${TS("u.c")}, u.peak, u.lat, u.lng, u.q, u.ea
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
-                         $8::jsonb[], $9::float8[], $10::float8[], $11::boolean[], $12::boolean[])
-               WITH ORDINALITY AS u(r, n, v, k, s, e, c, peak, lat, lng, q, ea, i)
+             SELECT u.r, u.n, u.v, u.k, ${TS("u.s")}, ${TS("u.e")}, ${TS("u.c")}, coalesce(u.p, 'null'), u.lat, u.lng,
+                    u.q, u.ea
+             FROM json_to_recordset($1::json)
+               AS u(i int, r bigint, n text, v text, k text, s bigint, e bigint, c bigint, p jsonb, lat float8,
+                    lng float8, q boolean, ea boolean)
              ORDER BY u.i
              RETURNING id::float8 AS id`,
       values: [
-        fresh.map((e) => e.ruleId),
-        fresh.map((e) => e.ruleName),
-        fresh.map((e) => e.vehicleId),
-        fresh.map((e) => e.kind),
-        fresh.map((e) => e.start.t),
-        fresh.map((e) => e.endedAt),
-        fresh.map((e) => e.confirmedAt),
-        fresh.map((e) => JSON.stringify(message(e, 0, "start").peak)),
-        fresh.map((e) => e.start.lat),
-        fresh.map((e) => e.start.lng),
-        fresh.map((e) => e.quiet),
-        fresh.map((e) => !instant(e.kind) && e.endedAt !== null),
+        JSON.stringify(
+          fresh.map((e, i) => ({
+            i,
+            r: e.ruleId,
+            n: e.ruleName,
+            v: e.vehicleId,
+            k: e.kind,
+            s: e.start.t,
+            e: e.endedAt,
+            c: e.confirmedAt,
+            p: e.peakOut,
+            lat: e.start.lat,
+            lng: e.start.lng,
+            q: e.quiet,
+            ea: !instant(e.kind) && e.endedAt !== null,
+          })),
+        ),
       ],
     });
     fresh.forEach((e, i) => {
       const id = (r.rows[i] as { id: number }).id;
-      messages.push(message(e, id, "start"));
-      if (!instant(e.kind) && e.endedAt !== null) messages.push(message(e, id, "end"));
+      announce(e, id, "start");
+      if (!instant(e.kind) && e.endedAt !== null) announce(e, id, "end");
     });
   }
 
-  const timeOf = (m: AlertMessage) => Date.parse(m.phase === "end" ? (m.endedAt as string) : m.startedAt);
-  messages.sort((a, b) =>
-    a.vehicleId === b.vehicleId ? timeOf(a) - timeOf(b) || a.id - b.id : a.vehicleId < b.vehicleId ? -1 : 1,
+  // per vehicle, in event time (then id)
+  out.sort((a, b) =>
+    a.m.vehicleId === b.m.vehicleId ? a.t - b.t || a.m.id - b.m.id : a.m.vehicleId < b.m.vehicleId ? -1 : 1,
   );
+  const messages = out.map((x) => x.m);
   const queued = notify ? await queueAlertPhases(client, messages, notify === true ? undefined : notify) : 0;
   return { messages, queued };
+}
+
+/** A derived episode with what its rows and announcements need, worked out once. */
+type Wanted = EpisodeOut & { vehicleId: string; peakOut: AlertMessage["peak"] };
+
+function wantedOf(e: EpisodeOut, vehicleId: string): Wanted {
+  // one decimal: a float4 speed reads 88.9000015258789 otherwise
+  const peakOut: AlertMessage["peak"] =
+    e.peak === null ? null : e.kind === "speeding" ? { speedKmh: round1(e.peak) } : { value: round1(e.peak) };
+  // the fields named, not spread: a spread copy was a tenth of this function's time in a burst
+  return {
+    ruleId: e.ruleId,
+    ruleName: e.ruleName,
+    kind: e.kind,
+    start: e.start,
+    confirmedAt: e.confirmedAt,
+    endedAt: e.endedAt,
+    peak: e.peak,
+    quiet: e.quiet,
+    vehicleId,
+    peakOut,
+  };
+}
+
+function message(
+  e: Wanted,
+  id: number,
+  phase: "start" | "end",
+  late: boolean,
+  iso: (t: number | null) => string | null,
+): AlertMessage {
+  return {
+    type: "alert",
+    id,
+    phase,
+    ruleId: e.ruleId,
+    ruleName: e.ruleName,
+    kind: e.kind,
+    vehicleId: e.vehicleId,
+    startedAt: iso(e.start.t) as string,
+    endedAt: iso(e.endedAt),
+    peak: e.peakOut,
+    lat: e.start.lat,
+    lng: e.start.lng,
+    quiet: e.quiet,
+    late,
+  };
 }
