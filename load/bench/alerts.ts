@@ -28,13 +28,19 @@ const SPEEDING_RULES = 50;
 /** the latency rule's limit: above every speed the ladder's publishers send (at most 119 km/h) */
 const LATENCY_LIMIT_KMH = 130;
 const LATENCY_VEHICLES = 20;
+/**
+ * Each step of the pair's ladders publishes this long before it is measured: each pipeline idles
+ * while the other climbs (~30 s), and with rules the first fixes back confirm thousands of episodes
+ * whose runs span that silence (a burst of the bench's making; throughput.ts, `preRollSeconds`).
+ */
+const PRE_ROLL_S = 5;
 
 /**
  * Ingest with 100 alert rules against none, side by side in one run: the single-fix ladder on a
  * fresh pipeline with the bench's geofences and no rules and on another with the same geofences
  * and 50 speeding + 50 geofence rules (alert-fixtures.ts), climbed together (throughput.ts,
  * `ladders`: each rate on one, then on the other), so the ratio is what the rules cost;
- * `repeat` such pairs, each on fresh pipelines, for the ratio's spread (one pair on two shared
+ * each step measured after a pre-roll (PRE_ROLL_S); `repeat` such pairs, each on fresh pipelines, for the ratio's spread (one pair on two shared
  * cores is noise: BENCHMARKS.md, "Alerts: three repetitions, before and
  * after the rule cache's stamp"). The ladder's rules have no channels (their alerts are
  * stored and streamed, not delivered). Then, on the last pipeline with rules, the alert latency:
@@ -71,7 +77,7 @@ export async function alertsSection(o: AlertsOptions): Promise<AlertsRun> {
         { ...bare, name: "pipeline, no rules" },
         { ...pipe, name: "pipeline, 100 rules" },
       ],
-      { ...o, mode: "single" },
+      { ...o, mode: "single", preRollSeconds: PRE_ROLL_S },
     )) as [ThroughputRun, ThroughputRun];
     const alertsWithout = await countAlerts(bare.pool);
     await bare.stop();

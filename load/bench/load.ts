@@ -68,6 +68,7 @@ export async function runLoad<T>(
       ...(spec.topic ? { topic: spec.topic } : {}),
       ...(spec.protocol ? { protocol: spec.protocol } : {}),
       ...(spec.ledger ? { ledger: join(dir, `ledger-${p}.csv`) } : {}),
+      ...(spec.sampleAfterMs ? { sampleAfterMs: spec.sampleAfterMs } : {}),
     };
     const file = join(dir, `job-${p}.json`);
     writeFileSync(file, JSON.stringify(job));

@@ -26,6 +26,11 @@ export interface PublisherJob {
   ledger?: string;
   /** how long to wait for outstanding PUBACKs after the run, ms (default 10,000) */
   graceMs?: number;
+  /**
+   * the first this many ms of the run are a pre-roll: their messages count as sent and acknowledged
+   * but their publish→PUBACK times are left out of `ackMs` (throughput.ts, `preRollSeconds`)
+   */
+  sampleAfterMs?: number;
 }
 
 export interface PublisherResult {
@@ -244,6 +249,8 @@ await new Promise<void>((resolve) => {
       const i = seq++ % clients.length;
       const c = clients[i] as Sender;
       const n = sent++;
+      // by when it was due: a late tick's backlog belongs to the time it was due
+      const sampled = (n * 1000) / job.rate >= (job.sampleAfterMs ?? 0);
       const fixes = fixesFor(i);
       if (ledger) ledger.push(i, (fixes[fixes.length - 1] as BenchFix).recordedAt);
       pending.push(
@@ -252,7 +259,7 @@ await new Promise<void>((resolve) => {
             acked++;
             if (ackedFlags) ackedFlags[n] = 1;
             // the acknowledged transmission's own time (an MQTT device may have sent it again)
-            samples.add(ms);
+            if (sampled) samples.add(ms);
           },
           () => {
             errors++;

@@ -16,6 +16,11 @@ export interface Step {
   commitP99?: number | undefined;
   /** messages published in the step's window whose commit was measured */
   committedMsgs?: number | undefined;
+  /**
+   * the seconds the step published before its window (LadderOptions.preRollSeconds), and the exact
+   * commit p99 of what was published in them: not judged, shown
+   */
+  preRoll?: { seconds: number; commitP99?: number | undefined } | undefined;
   /** seconds the system took, after the step, to store what it had accepted */
   drainS?: number | undefined;
   loadCpuShare: number;

@@ -18,6 +18,14 @@ export interface LadderOptions {
    * lay between 0.47 and 0.75).
    */
   refine?: number;
+  /**
+   * Seconds each measured step publishes at its rate before its window opens (0: none; the warm-up
+   * step has none). For ladders climbed side by side: each system idles while the others climb,
+   * its devices gone, and the first seconds back are a recovery, not the rate it sustains (with
+   * alert rules, the runs that span the silence are confirmed at the first fix back: BENCHMARKS.md,
+   * "Alert episodes after a pause"). The pre-roll's own commit p99 is kept in the step.
+   */
+  preRollSeconds?: number;
 }
 
 /**
@@ -54,6 +62,7 @@ export async function ladders(suts: readonly LadderSut[], o: LadderOptions): Pro
       rate: o.rates[0] as number,
       fpm,
       seconds: Math.max(3, o.seconds / 2),
+      preRollSeconds: 0,
     });
     o.log(`  ${c.sut.name} ${o.mode} warm-up: ${describe(c.warmup)}`);
   }
@@ -114,8 +123,12 @@ export async function measureStep(
     drainTimeoutMs?: number;
     /** check every message against the database after the step (Step.reconciled) */
     reconcile?: boolean;
+    /** seconds of publishing at the rate before the window (LadderOptions.preRollSeconds) */
+    preRollSeconds?: number;
   },
 ): Promise<Step> {
+  const preMs = (o.preRollSeconds ?? 0) * 1000;
+  let preRoll: [number, number] | undefined;
   let peakRss = 0;
   let cpu: Record<string, number> | undefined;
   let windowMs: [number, number] = [0, 0];
@@ -125,13 +138,20 @@ export async function measureStep(
       urls: sut.urls,
       devices: sut.devices,
       rate: o.rate,
-      seconds: o.seconds,
+      seconds: o.seconds + preMs / 1000,
       processes: o.processes,
       fixesPerMessage: o.fpm,
       qos: 1,
       ...(o.reconcile ? { ledger: true } : {}),
+      // PUBACK times of the window's messages only
+      ...(preMs > 0 ? { sampleAfterMs: preMs } : {}),
     },
     async () => {
+      if (preMs > 0) {
+        const from = Date.now();
+        await new Promise((r) => setTimeout(r, preMs));
+        preRoll = [from, Date.now()];
+      }
       // skip the publishers' ramp-up and stop before they do: a steady-state window
       const warm = Math.min(1000, o.seconds * 200);
       await new Promise((r) => setTimeout(r, warm));
@@ -154,6 +174,7 @@ export async function measureStep(
   // commit latency once everything accepted is stored: a commit slower than the step still counts
   const drainS = await drain(sut, o.drainTimeoutMs ?? 30_000);
   const commit = sut.commitLatency ? await sut.commitLatency(...windowMs) : undefined;
+  const preCommit = preRoll && sut.commitLatency ? await sut.commitLatency(...preRoll) : undefined;
   const reconciled = result.ledger && sut.reconcile ? await sut.reconcile(result.ledger) : undefined;
   const offeredFixes = o.rate * o.fpm;
   const delivered = result.during;
@@ -173,6 +194,7 @@ export async function measureStep(
     commitP50: commit?.p50,
     commitP99: commit?.p99,
     committedMsgs: commit?.messages,
+    ...(preRoll ? { preRoll: { seconds: preMs / 1000, commitP99: preCommit?.p99 } } : {}),
     drainS,
     loadCpuShare: result.loadCpuShare,
     cpu,
@@ -216,6 +238,9 @@ function describe(s: Step): string {
   return (
     `offered ${Math.round(s.offeredFixes)} fixes/s → delivered ${Math.round(s.deliveredFixes)}; ` +
     `PUBACK p99 ${s.ackP99.toFixed(1)} ms; commit p99 ${s.commitP99 === undefined ? "n/a" : `${Math.round(s.commitP99)} ms`}; ` +
+    (s.preRoll?.commitP99 === undefined
+      ? ""
+      : `pre-roll commit p99 ${Math.round(s.preRoll.commitP99)} ms; `) +
     (s.sustained ? "sustained" : `NOT sustained (${s.failed})`)
   );
 }

@@ -77,7 +77,10 @@ async function publish(job: PublisherJob): Promise<PublisherResult> {
 }
 
 /** one QoS 1 device publishing single fixes to the server on `port` */
-const oneDevice = (port: number, o: Pick<PublisherJob, "rate" | "seconds" | "graceMs">): PublisherJob => ({
+const oneDevice = (
+  port: number,
+  o: Pick<PublisherJob, "rate" | "seconds" | "graceMs" | "sampleAfterMs">,
+): PublisherJob => ({
   url: `mqtt://127.0.0.1:${port}`,
   devices: [{ id: "d1", username: "", password: "" }],
   fixesPerMessage: 1,
@@ -150,5 +153,34 @@ describe("bench MQTT device", () => {
     expect(result.sent).toBeGreaterThanOrEqual(15);
     expect(result).toMatchObject({ acked: 3, errors: 0, refused: 0, transmissions: 13 });
     expect(result.unanswered).toBe(result.sent - 3);
+  }, 30_000);
+
+  it("leaves a pre-roll's PUBACK times out of its samples (sampleAfterMs), not out of its counts", async () => {
+    const broker = fakeBroker(() => {
+      let first: number | undefined;
+      return {
+        onPublish(s, id) {
+          first ??= Date.now();
+          // the connection's first second answered a second late, then at once
+          if (Date.now() - first < 1000) setTimeout(() => puback(s, id), 1000);
+          else puback(s, id);
+        },
+      };
+    });
+    server = broker.server;
+    await new Promise<void>((r) => broker.server.listen(0, "127.0.0.1", r));
+    const { port } = broker.server.address() as { port: number };
+
+    // 8 fixes/s for 3 s: the slow ones stay within the device's window of 10
+    const whole = await publish(oneDevice(port, { rate: 8, seconds: 3 }));
+    const after = await publish(oneDevice(port, { rate: 8, seconds: 3, sampleAfterMs: 2000 }));
+
+    expect(whole.acked).toBe(whole.sent);
+    expect(Math.max(...whole.ackMs)).toBeGreaterThanOrEqual(1000);
+    // every message counted, only those due from the third second on timed
+    expect(after.acked).toBe(after.sent);
+    expect(after.ackMs.length).toBeGreaterThan(0);
+    expect(after.ackMs.length).toBeLessThanOrEqual(after.sent - 16);
+    expect(Math.max(...after.ackMs)).toBeLessThan(1000);
   }, 30_000);
 });
