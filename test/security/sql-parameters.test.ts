@@ -38,6 +38,7 @@ const ALLOWED: Record<string, string> = {
   'api/routes/alerts.ts: isoSql("acknowledged_at")': "a constant column name, formatted",
   'api/routes/alerts.ts: isoSql("ended_at")': "a constant column name, formatted",
   'api/routes/alerts.ts: isoSql("started_at")': "a constant column name, formatted",
+  'worker/derive/reconcile-alerts.ts: MS("a.confirmed_at")': "a constant column name, as epoch ms",
   'worker/derive/reconcile-alerts.ts: MS("a.ended_at")': "a constant column name, as epoch ms",
   'worker/derive/reconcile-alerts.ts: MS("a.started_at")': "a constant column name, as epoch ms",
   'worker/derive/reconcile-alerts.ts: TS("k.s")': "a constant column name, epoch ms as timestamptz",

@@ -19,6 +19,9 @@ interface Stored {
   vehicleId: string;
   startedAt: number;
   endedAt: number | null;
+  confirmedAt: number;
+  peak: AlertMessage["peak"];
+  quiet: boolean;
   endAnnounced: boolean;
 }
 
@@ -69,24 +72,29 @@ export async function reconcileAlerts(
     for (const e of run.alerts)
       produced.set(`${run.vehicleId}\u0000${e.ruleId}\u0000${e.start.t}`, wantedOf(e, run.vehicleId));
   const wanted = [...produced.values()];
-  // the episodes' keys as one JSON text, not three arrays pg would quote element by element
+  // the keys as arrays: a multi-array unnest is planned as 10 rows (an index probe each), where
+  // json_to_recordset is planned as 100 and made the join a scan of the whole table
   const stored = await client.query<Stored>({
     name: "alerts-affected",
     text: `SELECT a.id::float8 AS id, a.rule_id::float8 AS "ruleId", a.vehicle_id AS "vehicleId",
-                  ${MS("a.started_at")} AS "startedAt", ${MS("a.ended_at")} AS "endedAt", a.end_announced AS "endAnnounced"
+                  ${MS("a.started_at")} AS "startedAt", ${MS("a.ended_at")} AS "endedAt",
+                  ${MS("a.confirmed_at")} AS "confirmedAt", a.peak, a.quiet, a.end_announced AS "endAnnounced"
            FROM unnest($1::text[], $2::bigint[]) AS u(v, since)
            CROSS JOIN LATERAL (
              SELECT * FROM alerts WHERE vehicle_id = u.v AND (u.since IS NULL OR settled_at > ${TS("u.since")})
                AND kind NOT IN ('offline', 'no_fix') OFFSET 0
            ) a
            UNION
-           SELECT a.id::float8, a.rule_id::float8, a.vehicle_id, ${MS("a.started_at")}, ${MS("a.ended_at")}, a.end_announced
-           FROM json_to_recordset($3::json) AS k(v text, r bigint, s bigint)
+           SELECT a.id::float8, a.rule_id::float8, a.vehicle_id, ${MS("a.started_at")}, ${MS("a.ended_at")},
+                  ${MS("a.confirmed_at")}, a.peak, a.quiet, a.end_announced
+           FROM unnest($3::text[], $4::bigint[], $5::bigint[]) AS k(v, r, s)
            JOIN alerts a ON a.vehicle_id = k.v AND a.rule_id = k.r AND a.started_at = ${TS("k.s")}`,
     values: [
       todo.map((r) => r.vehicleId),
       todo.map((r) => r.since),
-      JSON.stringify(wanted.map((e) => ({ v: e.vehicleId, r: e.ruleId, s: e.start.t }))),
+      wanted.map((e) => e.vehicleId),
+      wanted.map((e) => e.ruleId),
+      wanted.map((e) => e.start.t),
     ],
   });
 
@@ -137,42 +145,50 @@ export async function reconcileAlerts(
   for (const [e, s] of matched) {
     const ends = !instant(e.kind) && e.endedAt !== null && s.endedAt === null && !s.endAnnounced;
     if (ends) announce(e, s.id, "end");
-    updates.push({ id: s.id, e, endAnnounced: s.endAnnounced || ends });
+    const endAnnounced = s.endAnnounced || ends;
+    // the statement's own test below, here: most batches re-derive open episodes unchanged
+    if (
+      s.startedAt !== e.start.t ||
+      s.endedAt !== e.endedAt ||
+      s.confirmedAt !== e.confirmedAt ||
+      s.quiet !== e.quiet ||
+      s.endAnnounced !== endAnnounced ||
+      JSON.stringify(s.peak) !== JSON.stringify(e.peakOut)
+    )
+      updates.push({ id: s.id, e, endAnnounced });
   }
-  // rows as one JSON text (json_to_recordset) rather than a dozen arrays: pg quotes and escapes
-  // every element of an array parameter, the peak's JSON twice (BENCHMARKS.md, "Alert episodes
-  // after a pause"); a peak of null is stored as JSON null, as it always was
+  // arrays, joined by id: planned as 10 rows, an index probe each (json_to_recordset, planned as 100,
+  // made it a scan of the whole table); few rows, most of them unchanged
   if (updates.length > 0) {
     await client.query({
       name: "alerts-update",
       text: `UPDATE alerts a SET started_at = ${TS("u.s")}, ended_at = ${TS("u.e")}, confirmed_at = ${TS("u.c")},
-               peak = coalesce(u.p, 'null'), lat = u.lat, lng = u.lng, quiet = u.q, end_announced = u.ea,
-               rule_name = u.n, updated_at = now()
-             FROM json_to_recordset($1::json)
-               AS u(id bigint, s bigint, e bigint, c bigint, p jsonb, lat float8, lng float8, q boolean, ea boolean,
-                    n text)
+               peak = u.peak, lat = u.lat, lng = u.lng, quiet = u.q, end_announced = u.ea, rule_name = u.n,
+               updated_at = now()
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::float8[],
+                         $7::float8[], $8::boolean[], $9::boolean[], $10::text[])
+               AS u(id, s, e, c, peak, lat, lng, q, ea, n)
              WHERE a.id = u.id
                AND (a.started_at, a.ended_at, a.confirmed_at, a.peak, a.quiet, a.end_announced)
-                   IS DISTINCT FROM (${TS("u.s")}, ${TS("u.e")}, ${TS("u.c")}, coalesce(u.p, 'null'), u.q, u.ea)`,
+                   IS DISTINCT FROM (${TS("u.s")}, ${TS("u.e")}, ${TS("u.c")}, u.peak, u.q, u.ea)`,
       values: [
-        JSON.stringify(
-          updates.map(({ id, e, endAnnounced }) => ({
-            id,
-            s: e.start.t,
-            e: e.endedAt,
-            c: e.confirmedAt,
-            p: e.peakOut,
-            lat: e.start.lat,
-            lng: e.start.lng,
-            q: e.quiet,
-            ea: endAnnounced,
-            n: e.ruleName,
-          })),
-        ),
+        updates.map((u) => u.id),
+        updates.map((u) => u.e.start.t),
+        updates.map((u) => u.e.endedAt),
+        updates.map((u) => u.e.confirmedAt),
+        updates.map((u) => JSON.stringify(u.e.peakOut)),
+        updates.map((u) => u.e.start.lat),
+        updates.map((u) => u.e.start.lng),
+        updates.map((u) => u.e.quiet),
+        updates.map((u) => u.endAnnounced),
+        updates.map((u) => u.e.ruleName),
       ],
     });
   }
 
+  // the new rows as one JSON text (json_to_recordset; no join to plan): as a dozen arrays pg quoted
+  // and escaped every element, the peak's JSON twice (BENCHMARKS.md, "Alert episodes after a
+  // pause"); a peak of null is stored as JSON null, as the arrays stored it
   const fresh = byStart.filter((e) => !matched.has(e));
   if (fresh.length > 0) {
     const r = await client.query<{ id: number }>({
