@@ -30,6 +30,11 @@ export function cpuPerThousand(s: Step, process?: string): number | undefined {
   return cores === undefined ? undefined : (cores * 1e6) / s.deliveredFixes;
 }
 
+/** The steps' pre-roll in seconds (0: none), as the first pair's first step ran it. */
+function preRollOf(a: AlertsRun): number {
+  return a.without.steps[0]?.preRoll?.seconds ?? 0;
+}
+
 /** The alerts subsection (load/bench/alerts.ts): each pair of ladders step by step, the ratio, the latency. */
 export function renderAlerts(a: AlertsRun): string {
   const out: string[] = [];
@@ -38,9 +43,12 @@ export function renderAlerts(a: AlertsRun): string {
   out.push(
     `Single-fix ladder, ${fmt(a.devices)} devices, ${a.rules.geofences} geofences in both pipelines; the second has ${n} rules ` +
       `(${a.rules.speeding} speeding, ${a.rules.geofence} geofence enter/exit; every other one scoped to a group of half the vehicles, ` +
-      "the rest to the fleet; no channels). " +
-      "Each step publishes at its rate for a pre-roll before its window opens (each pipeline idles while the other climbs; " +
-      "the pre-roll's commit p99 is shown, not judged).\n",
+      "the rest to the fleet; no channels)." +
+      (preRollOf(a) > 0
+        ? ` Each step publishes at its rate for a ${preRollOf(a)} s pre-roll before its window opens (each pipeline idles while the other climbs); ` +
+          "the pre-roll's commit p99 is shown, not judged, and the step's PUBACK p99 leaves the pre-roll out."
+        : "") +
+      "\n",
   );
   out.push(
     "| rules | offered fixes/s | delivered fixes/s | PUBACK p99 ms | commit p50 / p99 ms | pre-roll commit p99 ms | CPU by process, cores | CPU ms per 1,000 fixes, worker / all | sustained |",
@@ -75,7 +83,7 @@ export function renderAlerts(a: AlertsRun): string {
       ? ` in each of the ${ratios.length} pairs ${ratios.map((v) => (v === undefined ? "n/a" : v.toFixed(2))).join(", ")}; median (range)`
       : "";
   out.push(
-    `\nRatio, max sustained with ${n} rules / none${each}: **${spreadText(spread(ratios), 2)}** (goal ≥ 0.9).\n`,
+    `\nRatio, max sustained with ${n} rules / none${each}${preRollOf(a) > 0 ? ` (steps measured after their pre-roll: the recovery after each pause is in the pre-roll column, not in the ratio)` : ""}: **${spreadText(spread(ratios), 2)}** (goal ≥ 0.9).\n`,
   );
   const l = a.latency;
   out.push(

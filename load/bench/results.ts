@@ -3,7 +3,7 @@ export interface Step {
   offeredMsgs: number;
   /** a step between the last sustained and the first failing rate (LadderOptions.refine) */
   refined?: boolean | undefined;
-  /** messages the load generators actually sent; below offered when they fell behind */
+  /** messages a second the load generators actually sent over the whole run (a pre-roll included); below offered when they fell behind */
   sentMsgs?: number | undefined;
   offeredFixes: number;
   deliveredFixes: number;

@@ -98,14 +98,13 @@ export async function ladders(suts: readonly LadderSut[], o: LadderOptions): Pro
     }
   }
   return climbs.map(({ sut, steps, warmup }) => {
-    const sustained = steps.filter((s) => s.sustained);
     return {
       sut: sut.name,
       mode: o.mode,
       devices: sut.devices.length,
       steps,
       warmup,
-      maxSustained: Math.max(0, ...sustained.map((s) => s.deliveredFixes)),
+      maxSustained: maxSustained(steps),
       peakDelivered: Math.max(0, ...steps.map((s) => s.deliveredFixes)),
     };
   });
@@ -143,8 +142,9 @@ export async function measureStep(
       fixesPerMessage: o.fpm,
       qos: 1,
       ...(o.reconcile ? { ledger: true } : {}),
-      // PUBACK times of the window's messages only
-      ...(preMs > 0 ? { sampleAfterMs: preMs } : {}),
+      // with a pre-roll, PUBACK times from where the commit window opens (the pre-roll and the
+      // second after it left out) to the end of the run
+      ...(preMs > 0 ? { sampleAfterMs: preMs + warmMs(o.seconds) } : {}),
     },
     async () => {
       if (preMs > 0) {
@@ -153,7 +153,7 @@ export async function measureStep(
         preRoll = [from, Date.now()];
       }
       // skip the publishers' ramp-up and stop before they do: a steady-state window
-      const warm = Math.min(1000, o.seconds * 200);
+      const warm = warmMs(o.seconds);
       await new Promise((r) => setTimeout(r, warm));
       const d0 = await sut.delivered();
       const t0 = performance.now();
@@ -185,7 +185,8 @@ export async function measureStep(
   });
   return {
     offeredMsgs: o.rate,
-    sentMsgs: result.sent / (o.seconds || 1),
+    // the whole run's, pre-roll included (as sentShare, unanswered, transmissions, reconnects)
+    sentMsgs: result.sent / (o.seconds + preMs / 1000 || 1),
     offeredFixes,
     deliveredFixes: delivered,
     fixesAcked: result.fixesAcked,
@@ -219,6 +220,25 @@ export function refineBounds(
   const failedAt = steps.find((st) => !st.sustained)?.offeredMsgs;
   if (failedAt === undefined) return undefined;
   return [Math.max(0, ...steps.filter((st) => st.sustained).map((st) => st.offeredMsgs)), failedAt];
+}
+
+/**
+ * The highest rate a ladder sustained, fixes/s: each sustained step counts with what it delivered,
+ * but never more than it was offered (a window that also stores a backlog, the ramp's or a
+ * pre-roll's, delivers more than the offer, and more so on the slower system); 0 when none was.
+ */
+export function maxSustained(
+  steps: readonly Pick<Step, "sustained" | "deliveredFixes" | "offeredFixes">[],
+): number {
+  return Math.max(
+    0,
+    ...steps.filter((s) => s.sustained).map((s) => Math.min(s.deliveredFixes, s.offeredFixes)),
+  );
+}
+
+/** The start of a step the window skips (the publishers' ramp-up), and as much before its end. */
+function warmMs(seconds: number): number {
+  return Math.min(1000, seconds * 200);
 }
 
 /** Why a step was not sustained, or undefined when it was. */

@@ -3,7 +3,7 @@ import { median } from "../../../load/bench/calibration.ts";
 import { bucketPercentile } from "../../../load/bench/commit-latency.ts";
 import { BEGIN, END, renderMarkdown, renderSvg, spliceSection, spread } from "../../../load/bench/report.ts";
 import type { BenchResults, Step } from "../../../load/bench/results.ts";
-import { failure, refineBounds } from "../../../load/bench/throughput.ts";
+import { failure, maxSustained, refineBounds } from "../../../load/bench/throughput.ts";
 
 const step = (delivered: number, sustained = true): Step => ({
   offeredMsgs: delivered,
@@ -249,5 +249,18 @@ describe("benchmark report writer", () => {
     expect(refineBounds([step(1500), step(3000)])).toBeUndefined();
     // a refined step already sustained narrows the bounds
     expect(refineBounds([step(1500), step(3000, false), step(2250)])).toEqual([2250, 3000]);
+  });
+
+  it("reads a ladder's maximum off its sustained steps, never above what a step was offered", () => {
+    const s = (offered: number, delivered: number, sustained = true) => ({
+      offeredFixes: offered,
+      deliveredFixes: delivered,
+      sustained,
+    });
+    // 3,750 offered, 3,907 delivered while storing a pre-roll's backlog: it sustained 3,750
+    expect(maxSustained([s(1500, 1510), s(3750, 3907), s(4500, 4833, false)])).toBe(3750);
+    // a window short of its offer counts with what it delivered
+    expect(maxSustained([s(1500, 1490), s(3000, 2950)])).toBe(2950);
+    expect(maxSustained([s(1500, 1200, false)])).toBe(0);
   });
 });
