@@ -51,7 +51,7 @@ export interface ThroughputRun {
   steps: Step[];
   /** the step run before the ladder to warm the system (JIT, pools, caches); not counted */
   warmup?: Step | undefined;
-  /** highest sustained delivered fixes/s (0 when no step was sustained) */
+  /** highest delivered fixes/s of a sustained step, at most its offer (0 when no step was sustained; runs before 2026-12-07 21:48 uncapped) */
   maxSustained: number;
   /** highest delivered fixes/s of any step, sustained or not */
   peakDelivered: number;
