@@ -40,10 +40,11 @@ const PRE_ROLL_S = 5;
  * fresh pipeline with the bench's geofences and no rules and on another with the same geofences
  * and 50 speeding + 50 geofence rules (alert-fixtures.ts), climbed together (throughput.ts,
  * `ladders`: each rate on one, then on the other), so the ratio is what the rules cost;
- * each step measured after a pre-roll (PRE_ROLL_S); `repeat` such pairs, each on fresh pipelines, for the ratio's spread (one pair on two shared
- * cores is noise: BENCHMARKS.md, "Alerts: three repetitions, before and
- * after the rule cache's stamp"). The ladder's rules have no channels (their alerts are
- * stored and streamed, not delivered). Then, on the last pipeline with rules, the alert latency:
+ * each step measured after a pre-roll (PRE_ROLL_S); `repeat` such pairs, each on fresh
+ * pipelines, for the ratio's spread (one pair on two shared cores is noise: BENCHMARKS.md,
+ * "Alerts: three repetitions, before and after the rule cache's stamp"). The ladder's rules have
+ * no channels (their alerts are stored and streamed, not delivered). Then, on the last pipeline
+ * with rules, the alert latency:
  * a speeding rule with no minimum that notifies a webhook receiver in this process, and
  * publishers whose fixes trigger it.
  */
