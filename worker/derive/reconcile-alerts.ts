@@ -146,7 +146,8 @@ export async function reconcileAlerts(
     const ends = !instant(e.kind) && e.endedAt !== null && s.endedAt === null && !s.endAnnounced;
     if (ends) announce(e, s.id, "end");
     const endAnnounced = s.endAnnounced || ends;
-    // the statement's own test below, here: most batches re-derive open episodes unchanged
+    // most batches re-derive open episodes unchanged: only those that differ are written (the
+    // columns the stored row was read with; lat, lng and the rule's name follow the others)
     if (
       s.startedAt !== e.start.t ||
       s.endedAt !== e.endedAt ||
@@ -158,7 +159,7 @@ export async function reconcileAlerts(
       updates.push({ id: s.id, e, endAnnounced });
   }
   // arrays, joined by id: planned as 10 rows, an index probe each (json_to_recordset, planned as 100,
-  // made it a scan of the whole table); few rows, most of them unchanged
+  // made it a scan of the whole table); only the episodes that changed
   if (updates.length > 0) {
     await client.query({
       name: "alerts-update",
@@ -168,9 +169,7 @@ export async function reconcileAlerts(
              FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::float8[],
                          $7::float8[], $8::boolean[], $9::boolean[], $10::text[])
                AS u(id, s, e, c, peak, lat, lng, q, ea, n)
-             WHERE a.id = u.id
-               AND (a.started_at, a.ended_at, a.confirmed_at, a.peak, a.quiet, a.end_announced)
-                   IS DISTINCT FROM (${TS("u.s")}, ${TS("u.e")}, ${TS("u.c")}, u.peak, u.q, u.ea)`,
+             WHERE a.id = u.id`,
       values: [
         updates.map((u) => u.id),
         updates.map((u) => u.e.start.t),

@@ -179,8 +179,7 @@ describe("bench MQTT device", () => {
     expect(Math.max(...whole.ackMs)).toBeGreaterThanOrEqual(1000);
     // every message counted, only those due from the third second on timed
     expect(after.acked).toBe(after.sent);
-    expect(after.ackMs.length).toBeGreaterThan(0);
-    expect(after.ackMs.length).toBeLessThanOrEqual(after.sent - 16);
-    expect(Math.max(...after.ackMs)).toBeLessThan(1000);
+    // by due time, not by a clock: the 16 messages due in the first 2 s (8 a second) are not timed
+    expect(after.ackMs).toHaveLength(after.sent - 16);
   }, 30_000);
 });
