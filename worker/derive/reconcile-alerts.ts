@@ -244,8 +244,8 @@ function wantedOf(e: EpisodeOut, vehicleId: string): Wanted {
   // one decimal: a float4 speed reads 88.9000015258789 otherwise
   const peakOut: AlertMessage["peak"] =
     e.peak === null ? null : e.kind === "speeding" ? { speedKmh: round1(e.peak) } : { value: round1(e.peak) };
-  // the fields named, not spread (a spread copy was a tenth of this function's time in a burst):
-  // a field added to EpisodeOut must be added here
+  // the fields named, not spread (the copy's cost in a burst: BENCHMARKS.md, "Alert episodes after a
+  // pause"); a field added to EpisodeOut must be added here
   return {
     ruleId: e.ruleId,
     ruleName: e.ruleName,
