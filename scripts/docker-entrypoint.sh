@@ -7,15 +7,19 @@
 # Anything else is run as given (e.g. `sh`).
 set -eu
 cd "$(dirname "$0")/.."   # /app in the image
-ROLE_FILE=/tmp/logitrack-role
+ROLE_FILE="${LOGITRACK_ROLE_FILE:-/tmp/logitrack-role}"   # overridable for tests
 
 role="${1:-api}"
 case "$role" in
   broker | bridge | worker | api | simulator)
     shift
     echo "$role" >"$ROLE_FILE"
+    # node's flags per role, as core/node-flags.ts has them (test/unit/node-flags.test.ts)
+    flags=""
+    if [ "$role" = worker ]; then flags="--max-semi-space-size=32"; fi
     # exec: node is PID 1 and gets SIGTERM itself (core/process.ts shuts down gracefully)
-    exec node --import tsx "$role/main.ts" "$@"
+    # shellcheck disable=SC2086 # $flags is a list of words (empty for most roles)
+    exec node $flags --import tsx "$role/main.ts" "$@"
     ;;
   migrate)
     shift

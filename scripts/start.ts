@@ -4,6 +4,7 @@ import { loadConfigOrExit, startConfigSchema } from "../core/config.ts";
 import { withLocalServices } from "../core/local-services.ts";
 import { createLogger } from "../core/logger.ts";
 import { migrate } from "../core/migrate.ts";
+import { nodeFlagsOf } from "../core/node-flags.ts";
 import { buildUiIfStale } from "../ui/build-if-stale.ts";
 
 /**
@@ -29,7 +30,7 @@ let stopping = false;
 for (const entry of processes) {
   // a process group of its own: a Ctrl-C (or a signal to our group) reaches only this process,
   // which stops the children once each, in order, instead of every process getting it twice
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  const child = spawn(process.execPath, [...nodeFlagsOf(entry), "--import", "tsx", entry], {
     cwd: root,
     env,
     stdio: "inherit",

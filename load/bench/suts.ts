@@ -6,6 +6,7 @@ import { hashDeviceSecret } from "../../core/credentials.ts";
 import { createPool } from "../../core/db.ts";
 import { withLocalServices } from "../../core/local-services.ts";
 import { migrate } from "../../core/migrate.ts";
+import { nodeFlags } from "../../core/node-flags.ts";
 import { createRedis, type Redis, redisKeys } from "../../core/redis.ts";
 import { UsageError } from "./args.ts";
 import { type CommitLatency, exactCommitLatency } from "./commit-latency.ts";
@@ -307,7 +308,7 @@ export async function startPipeline(
   };
   const worker = await spawnReady(
     process.execPath,
-    [...nodeArgs, ...tsx("worker/main.ts")],
+    [...nodeArgs, ...nodeFlags.worker, ...tsx("worker/main.ts")],
     { ...env, LOG_LEVEL: "info" },
     /worker started/,
   );
