@@ -78,7 +78,7 @@ export async function alertsSection(o: AlertsOptions): Promise<AlertsRun> {
         { ...bare, name: "pipeline, no rules" },
         { ...pipe, name: "pipeline, 100 rules" },
       ],
-      { ...o, mode: "single", preRollSeconds: PRE_ROLL_S },
+      { ...o, mode: "single", preRollSeconds: PRE_ROLL_S, park: true },
     )) as [ThroughputRun, ThroughputRun];
     const alertsWithout = await countAlerts(bare.pool);
     await bare.stop();

@@ -36,6 +36,8 @@ export interface LoadResult {
   /** CPU the load generators used, as a share of the machine's cores over the run */
   loadCpuShare: number;
   wallMs: number;
+  /** with `park`: the parking fixes acknowledged (PublisherJob.park) */
+  parked?: number;
   /** every message sent: vehicle id, its last fix's recordedAt (ms), acknowledged */
   ledger?: Ledger;
 }
@@ -69,6 +71,7 @@ export async function runLoad<T>(
       ...(spec.protocol ? { protocol: spec.protocol } : {}),
       ...(spec.ledger ? { ledger: join(dir, `ledger-${p}.csv`) } : {}),
       ...(spec.sampleAfterMs ? { sampleAfterMs: spec.sampleAfterMs } : {}),
+      ...(spec.park ? { park: true } : {}),
     };
     const file = join(dir, `job-${p}.json`);
     writeFileSync(file, JSON.stringify(job));
@@ -128,6 +131,7 @@ export async function runLoad<T>(
       loadCpuShare: cpuMs / (wallMs * cores),
       wallMs,
       during,
+      ...(spec.park ? { parked: results.reduce((a, r) => a + (r.parked ?? 0), 0) } : {}),
       ...(spec.ledger ? { ledger: readLedgers(dir, spec.processes) } : {}),
     };
   } finally {

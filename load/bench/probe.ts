@@ -10,14 +10,14 @@ import { measureStep } from "./throughput.ts";
 
 /**
  * `npm run -s bench:probe -- --rates 6000,9000 [--devices 500] [--seconds 8] [--env KEY=VALUE …]
- * [--protocol teltonika-tcp|osmand] [--statements] [--alert-rules]`: a few single-fix steps against one pipeline (broker, worker as
+ * [--protocol teltonika-tcp|osmand] [--statements] [--alert-rules] [--park]`: a few single-fix steps against one pipeline (broker, worker as
  * processes of their own, the bench's services; with --protocol its devices speak Codec 8E over TCP,
  * or OsmAnd over HTTP to an API process, as the bench's device rows), printing per step what `npm run bench` records plus what it does not: the broker's
  * event-loop delay (its heartbeat) and the worker's batch and replay counters. For questions like
  * "does this setting move PUBACK p99, and why"; writes nothing. With --statements, also PostgreSQL's
  * execution time per statement and stored fix (pg_stat_statements, loaded into the bench's own
  * PostgreSQL by a restart). With --alert-rules the pipeline has the alerts section's geofences and
- * 100 rules (alert-fixtures.ts).
+ * 100 rules (alert-fixtures.ts); with --park each step's devices park after it (a fix at 0 km/h each).
  */
 const { values: args } = usageOr(() =>
   parseArgs({
@@ -32,6 +32,8 @@ const { values: args } = usageOr(() =>
       // PostgreSQL's execution time per statement and stored fix (pg_stat_statements)
       statements: { type: "boolean", default: false },
       "alert-rules": { type: "boolean", default: false },
+      // each step's devices send a fix at 0 km/h after it (throughput.ts, LadderOptions.park)
+      park: { type: "boolean", default: false },
     },
   }),
 );
@@ -62,7 +64,14 @@ for (const rate of rates) {
   const rssBeforeMB = Math.round(pipe.rss() / 2 ** 20);
   const stmts0 = args.statements ? await statementTotals(pipe.pool) : undefined;
   const stored0 = await pipe.delivered();
-  const s = await measureStep(pipe, { rate, fpm: 1, seconds, processes: 2, cores: 2 });
+  const s = await measureStep(pipe, {
+    rate,
+    fpm: 1,
+    seconds,
+    processes: 2,
+    cores: 2,
+    park: args.park as boolean,
+  });
   const rssAfterMB = Math.round(pipe.rss() / 2 ** 20);
   // the whole step, its ramp and drain too: every statement it caused over every fix it stored
   const statements = stmts0

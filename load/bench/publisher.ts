@@ -31,6 +31,11 @@ export interface PublisherJob {
    * but their publish→PUBACK times are left out of `ackMs` (throughput.ts, `preRollSeconds`)
    */
   sampleAfterMs?: number;
+  /**
+   * after the run, each device sends one more fix at 0 km/h, its vehicle parked (load/bench/alerts.ts:
+   * the next step, after a pause, starts with no speeding run open); left out of every count but `parked`
+   */
+  park?: boolean;
 }
 
 export interface PublisherResult {
@@ -54,6 +59,8 @@ export interface PublisherResult {
   reconnects: number;
   cpuMs: number;
   wallMs: number;
+  /** with `park`: the parking fixes acknowledged */
+  parked?: number;
 }
 
 const job: PublisherJob = JSON.parse(readFileSync(process.argv[2] as string, "utf8"));
@@ -221,7 +228,7 @@ const pending: Promise<void>[] = [];
 
 // recordedAt strictly increases per device, so every fix is a distinct row (no accidental duplicates)
 const lastT = new Float64Array(job.devices.length);
-function fixesFor(deviceIndex: number): BenchFix[] {
+function fixesFor(deviceIndex: number, speed?: number): BenchFix[] {
   const first = Math.max(Date.now() - job.fixesPerMessage + 1, (lastT[deviceIndex] as number) + 1);
   lastT[deviceIndex] = first + job.fixesPerMessage - 1;
   const lat = 25 + (deviceIndex % 1000) * 0.0005;
@@ -229,7 +236,7 @@ function fixesFor(deviceIndex: number): BenchFix[] {
     lat,
     lng: 55 + ((seq + k) % 1000) * 0.0001,
     recordedAt: first + k,
-    speed: (seq + k) % 120,
+    speed: speed ?? (seq + k) % 120,
     heading: seq % 360,
   }));
 }
@@ -269,6 +276,18 @@ await new Promise<void>((resolve) => {
     }
   }, tickMs);
 });
+let parked = 0;
+if (job.park)
+  clients.forEach((c, i) => {
+    pending.push(
+      c.send(fixesFor(i, 0)).then(
+        () => {
+          parked++;
+        },
+        () => {},
+      ),
+    );
+  });
 // give outstanding acks up to 10 s
 await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, job.graceMs ?? 10_000))]);
 stopped = true;
@@ -284,6 +303,7 @@ const result: PublisherResult = {
   ...mqttCounts,
   cpuMs: (cpu.user + cpu.system) / 1000,
   wallMs: performance.now() - start,
+  ...(job.park ? { parked } : {}),
 };
 if (job.ledger && ledger && ackedFlags) {
   const lines: string[] = [];

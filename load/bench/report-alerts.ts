@@ -48,6 +48,11 @@ export function renderAlerts(a: AlertsRun): string {
         ? ` Each step publishes at its rate for a ${preRollOf(a)} s pre-roll before its window opens (each pipeline idles while the other climbs); ` +
           "the pre-roll's commit p99 is shown, not judged, and the step's PUBACK p99 leaves the pre-roll out."
         : "") +
+      (a.without.steps[0]?.parked !== undefined
+        ? " Each step ends with its fleet parked (one more fix per device at 0 km/h, after the window), so the next starts with no " +
+          "speeding run open: a fleet that falls silent mid-drive and comes back at once confirms every run that spanned the " +
+          "silence, measured apart (`npm run -s bench:profile -- --after-pause 35 --alert-rules`)."
+        : "") +
       "\n",
   );
   out.push(

@@ -21,6 +21,8 @@ export interface Step {
    * commit p99 of what was published in them: not judged, shown
    */
   preRoll?: { seconds: number; commitP99?: number | undefined } | undefined;
+  /** devices whose parking fix was acknowledged after the step (LadderOptions.park); absent: not parked */
+  parked?: number | undefined;
   /** seconds the system took, after the step, to store what it had accepted */
   drainS?: number | undefined;
   loadCpuShare: number;

@@ -26,6 +26,13 @@ export interface LadderOptions {
    * "Alert episodes after a pause"). The pre-roll's own commit p99 is kept in the step.
    */
   preRollSeconds?: number;
+  /**
+   * Each step (the warm-up too) ends with every device sending one fix at 0 km/h after its window
+   * (PublisherJob.park): the fleet parks before the pause the side-by-side ladders impose, so the
+   * next step starts with no speeding run open instead of confirming, at its first fixes, every run
+   * that spanned the silence (a fleet-wide outage mid-drive: `npm run bench:profile -- --after-pause`).
+   */
+  park?: boolean;
 }
 
 /**
@@ -124,6 +131,8 @@ export async function measureStep(
     reconcile?: boolean;
     /** seconds of publishing at the rate before the window (LadderOptions.preRollSeconds) */
     preRollSeconds?: number;
+    /** the devices park after the run (LadderOptions.park) */
+    park?: boolean;
   },
 ): Promise<Step> {
   const preMs = (o.preRollSeconds ?? 0) * 1000;
@@ -142,6 +151,7 @@ export async function measureStep(
       fixesPerMessage: o.fpm,
       qos: 1,
       ...(o.reconcile ? { ledger: true } : {}),
+      ...(o.park ? { park: true } : {}),
       // with a pre-roll, PUBACK times from where the commit window opens (the pre-roll and the
       // second after it left out) to the end of the run
       ...(preMs > 0 ? { sampleAfterMs: preMs + warmMs(o.seconds) } : {}),
@@ -196,6 +206,7 @@ export async function measureStep(
     commitP99: commit?.p99,
     committedMsgs: commit?.messages,
     ...(preRoll ? { preRoll: { seconds: preMs / 1000, commitP99: preCommit?.p99 } } : {}),
+    ...(result.parked !== undefined ? { parked: result.parked } : {}),
     drainS,
     loadCpuShare: result.loadCpuShare,
     cpu,

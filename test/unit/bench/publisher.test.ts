@@ -79,7 +79,7 @@ async function publish(job: PublisherJob): Promise<PublisherResult> {
 /** one QoS 1 device publishing single fixes to the server on `port` */
 const oneDevice = (
   port: number,
-  o: Pick<PublisherJob, "rate" | "seconds" | "graceMs" | "sampleAfterMs">,
+  o: Pick<PublisherJob, "rate" | "seconds" | "graceMs" | "sampleAfterMs" | "park">,
 ): PublisherJob => ({
   url: `mqtt://127.0.0.1:${port}`,
   devices: [{ id: "d1", username: "", password: "" }],
@@ -181,5 +181,31 @@ describe("bench MQTT device", () => {
     expect(after.acked).toBe(after.sent);
     // by due time, not by a clock: the 16 messages due in the first 2 s (8 a second) are not timed
     expect(after.ackMs).toHaveLength(after.sent - 16);
+  }, 30_000);
+
+  it("parks each device after the run (park): one more fix at 0 km/h, its last, in no count but parked", async () => {
+    const payloads: string[] = [];
+    const broker = fakeBroker(() => ({
+      onPublish(s, id, payload) {
+        payloads.push(payload);
+        puback(s, id);
+      },
+    }));
+    server = broker.server;
+    await new Promise<void>((r) => broker.server.listen(0, "127.0.0.1", r));
+    const { port } = broker.server.address() as { port: number };
+
+    const result = await publish(oneDevice(port, { rate: 20, seconds: 1, park: true }));
+
+    const fixes = payloads.map((p) => JSON.parse(p) as { speed: number; recordedAt: number });
+    expect(fixes).toHaveLength(result.sent + 1);
+    expect(result.parked).toBe(1);
+    expect(result.acked).toBe(result.sent);
+    expect(result.ackMs).toHaveLength(result.sent);
+    const last = fixes.at(-1) as (typeof fixes)[number];
+    expect(last.speed).toBe(0);
+    // after every fix of the run, so it is the vehicle's newest; the run's own speeds are not all 0
+    expect(last.recordedAt).toBeGreaterThan(Math.max(...fixes.slice(0, -1).map((f) => f.recordedAt)));
+    expect(fixes.slice(0, -1).some((f) => f.speed > 0)).toBe(true);
   }, 30_000);
 });
