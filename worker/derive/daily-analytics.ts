@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { sqlArray } from "../../core/sql-array.ts";
 import { parseFixKey } from "../store/insert-locations.ts";
 import type { DayAppend } from "./day-appends.ts";
 import { TS } from "./sql-time.ts";
@@ -211,13 +212,14 @@ export async function updateDailyAnalytics(
     times.push(f.recordedAt);
   }
   if (ids.length === 0 && appends.length === 0) return { written: 0, appended: 0 };
-  const col = <T>(f: (a: DayAppend) => T) => appends.map(f);
+  // array literals written in one pass (core/sql-array.ts)
+  const col = (f: (a: DayAppend) => string | number | null) => sqlArray(appends.map(f));
   const r = await client.query<{ written: number; appended: number }>({
     name: "daily-analytics",
     text: UPDATE_DAYS,
     values: [
-      ids,
-      times,
+      sqlArray(ids),
+      sqlArray(times),
       opts.fleetTz,
       opts.movingSpeedKmh,
       new Date(opts.retainedFrom),

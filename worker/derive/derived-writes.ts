@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { sqlArray } from "../../core/sql-array.ts";
 import { send } from "../store/pipeline.ts";
 import { TS } from "./sql-time.ts";
 import type { MachineState, StopOut, TripOut } from "./vehicle-machine.ts";
@@ -48,7 +49,7 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
                CROSS JOIN LATERAL (
                  SELECT vehicle_id, ${col} FROM ${table} WHERE vehicle_id = u.v AND ${SINCE_MATCH(col)} OFFSET 0
                ) x)`,
-      values: [ids, since],
+      values: [sqlArray(ids), sqlArray(since)],
     });
   }
 
@@ -62,7 +63,7 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
                CROSS JOIN LATERAL (
                  SELECT vehicle_id, started_at FROM trips WHERE vehicle_id = u.v AND started_at >= ${TS("u.s")} OFFSET 0
                ) x)`,
-      values: [open.map((r) => r.vehicleId), open.map((r) => r.openTripStart)],
+      values: [sqlArray(open.map((r) => r.vehicleId)), sqlArray(open.map((r) => r.openTripStart))],
     });
   }
 
@@ -82,17 +83,17 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
                max_speed_kmh = EXCLUDED.max_speed_kmh, avg_speed_kmh = EXCLUDED.avg_speed_kmh,
                start_location = EXCLUDED.start_location, end_location = EXCLUDED.end_location`,
       values: [
-        trips.map((x) => x.v),
-        trips.map((x) => x.t.start.t),
-        trips.map((x) => x.t.end.t),
-        trips.map((x) => x.t.closedAt),
-        trips.map((x) => x.t.distanceM),
-        trips.map((x) => x.t.maxSpeedKmh),
-        trips.map((x) => x.t.avgSpeedKmh),
-        trips.map((x) => x.t.start.lng),
-        trips.map((x) => x.t.start.lat),
-        trips.map((x) => x.t.end.lng),
-        trips.map((x) => x.t.end.lat),
+        sqlArray(trips.map((x) => x.v)),
+        sqlArray(trips.map((x) => x.t.start.t)),
+        sqlArray(trips.map((x) => x.t.end.t)),
+        sqlArray(trips.map((x) => x.t.closedAt)),
+        sqlArray(trips.map((x) => x.t.distanceM)),
+        sqlArray(trips.map((x) => x.t.maxSpeedKmh)),
+        sqlArray(trips.map((x) => x.t.avgSpeedKmh)),
+        sqlArray(trips.map((x) => x.t.start.lng)),
+        sqlArray(trips.map((x) => x.t.start.lat)),
+        sqlArray(trips.map((x) => x.t.end.lng)),
+        sqlArray(trips.map((x) => x.t.end.lat)),
       ],
     });
   }
@@ -108,12 +109,12 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
              ON CONFLICT (vehicle_id, started_at) DO UPDATE SET
                ended_at = EXCLUDED.ended_at, closed_at = EXCLUDED.closed_at, location = EXCLUDED.location`,
       values: [
-        stops.map((x) => x.v),
-        stops.map((x) => x.s.start.t),
-        stops.map((x) => x.s.endAt),
-        stops.map((x) => x.s.closedAt),
-        stops.map((x) => x.s.start.lng),
-        stops.map((x) => x.s.start.lat),
+        sqlArray(stops.map((x) => x.v)),
+        sqlArray(stops.map((x) => x.s.start.t)),
+        sqlArray(stops.map((x) => x.s.endAt)),
+        sqlArray(stops.map((x) => x.s.closedAt)),
+        sqlArray(stops.map((x) => x.s.start.lng)),
+        sqlArray(stops.map((x) => x.s.start.lat)),
       ],
     });
   }
@@ -125,7 +126,11 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
       text: `INSERT INTO vehicle_checkpoints (vehicle_id, at, state)
              SELECT u.v, ${TS("u.at")}, u.state FROM unnest($1::text[], $2::bigint[], $3::jsonb[]) AS u(v, at, state)
              ON CONFLICT (vehicle_id, at) DO UPDATE SET state = EXCLUDED.state`,
-      values: [cps.map((x) => x.v), cps.map((x) => x.c.at), cps.map((x) => JSON.stringify(x.c.state))],
+      values: [
+        sqlArray(cps.map((x) => x.v)),
+        sqlArray(cps.map((x) => x.c.at)),
+        sqlArray(cps.map((x) => JSON.stringify(x.c.state))),
+      ],
     });
   }
 }

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { sqlArray } from "../../core/sql-array.ts";
 
 /**
  * Geofences as they were (sql/008_geofence_versions.sql): every save is a version valid from its
@@ -46,7 +47,7 @@ export class FenceVersions {
                     (extract(epoch FROM shape_since) * 1000)::float8 AS "shapeSince",
                     name, dwell_seconds * 1000 AS "dwellMs"
              FROM geofence_versions WHERE geofence_id = ANY($1::bigint[]) ORDER BY geofence_id, valid_from`,
-      values: [missing],
+      values: [sqlArray(missing)],
     });
     // set whole once answered: another batch sharing the map never sees a half-read geofence
     const read = new Map<number, FenceVersion[]>(missing.map((id) => [id, []]));
@@ -86,7 +87,7 @@ export async function readFenceChanges(
                             WHERE seq > COALESCE($1::float8, (SELECT min((machine->>'fenceSeq')::float8)
                                                               FROM vehicle_state WHERE vehicle_id = ANY($2::text[])))),
                            '[]') AS changes`,
-    values: [after, vehicleIds],
+    values: [after, sqlArray(vehicleIds)],
   });
   const row = r.rows[0] as { db: string; head: number; changes: [number, number][] };
   return {

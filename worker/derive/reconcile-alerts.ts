@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { AlertMessage, AlertRuleKind } from "../../core/alerts.ts";
+import { sqlArray } from "../../core/sql-array.ts";
 import type { EpisodeOut } from "./alert-machine.ts";
 import { queueAlertPhases } from "./queue-alert-phases.ts";
 import { MS, TS } from "./sql-time.ts";
@@ -90,11 +91,11 @@ export async function reconcileAlerts(
            FROM unnest($3::text[], $4::bigint[], $5::bigint[]) AS k(v, r, s)
            JOIN alerts a ON a.vehicle_id = k.v AND a.rule_id = k.r AND a.started_at = ${TS("k.s")}`,
     values: [
-      todo.map((r) => r.vehicleId),
-      todo.map((r) => r.since),
-      wanted.map((e) => e.vehicleId),
-      wanted.map((e) => e.ruleId),
-      wanted.map((e) => e.start.t),
+      sqlArray(todo.map((r) => r.vehicleId)),
+      sqlArray(todo.map((r) => r.since)),
+      sqlArray(wanted.map((e) => e.vehicleId)),
+      sqlArray(wanted.map((e) => e.ruleId)),
+      sqlArray(wanted.map((e) => e.start.t)),
     ],
   });
 
@@ -171,16 +172,16 @@ export async function reconcileAlerts(
                AS u(id, s, e, c, peak, lat, lng, q, ea, n)
              WHERE a.id = u.id`,
       values: [
-        updates.map((u) => u.id),
-        updates.map((u) => u.e.start.t),
-        updates.map((u) => u.e.endedAt),
-        updates.map((u) => u.e.confirmedAt),
-        updates.map((u) => JSON.stringify(u.e.peakOut)),
-        updates.map((u) => u.e.start.lat),
-        updates.map((u) => u.e.start.lng),
-        updates.map((u) => u.e.quiet),
-        updates.map((u) => u.endAnnounced),
-        updates.map((u) => u.e.ruleName),
+        sqlArray(updates.map((u) => u.id)),
+        sqlArray(updates.map((u) => u.e.start.t)),
+        sqlArray(updates.map((u) => u.e.endedAt)),
+        sqlArray(updates.map((u) => u.e.confirmedAt)),
+        sqlArray(updates.map((u) => JSON.stringify(u.e.peakOut))),
+        sqlArray(updates.map((u) => u.e.start.lat)),
+        sqlArray(updates.map((u) => u.e.start.lng)),
+        sqlArray(updates.map((u) => u.e.quiet)),
+        sqlArray(updates.map((u) => u.endAnnounced)),
+        sqlArray(updates.map((u) => u.e.ruleName)),
       ],
     });
   }

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { sqlArray } from "../../core/sql-array.ts";
 import type { MachineState, TrackFix } from "./vehicle-machine.ts";
 
 /**
@@ -74,12 +75,12 @@ export async function readTrackWindows(
     name: "track-windows",
     text: TRACK_WINDOWS,
     values: [
-      windows.map((w) => w.vehicleId),
-      windows.map((w) => w.since),
+      sqlArray(windows.map((w) => w.vehicleId)),
+      sqlArray(windows.map((w) => w.since)),
       limit,
       withAttributes,
       fleetTz,
-      windows.map((w) => w.until ?? null),
+      sqlArray(windows.map((w) => w.until ?? null)),
     ],
   });
   for (const { vehicleId, ...fix } of r.rows) {
@@ -106,7 +107,7 @@ export async function readCheckpoints(
              WHERE vehicle_id = u.v AND at < timestamptz 'epoch' + u.before * interval '1 millisecond'
              ORDER BY at DESC LIMIT 1
            ) c`,
-    values: [wanted.map((w) => w.vehicleId), wanted.map((w) => w.before)],
+    values: [sqlArray(wanted.map((w) => w.vehicleId)), sqlArray(wanted.map((w) => w.before))],
   });
   for (const row of r.rows) out.set(row.v, { at: row.at, state: row.state });
   return out;

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { Fix } from "../../core/fix.ts";
+import { sqlArray } from "../../core/sql-array.ts";
 
 /**
  * All fixes of a batch in one statement: column arrays unnested server-side, much faster
@@ -32,28 +33,40 @@ export function parseFixKey(key: string): { vehicleId: string; recordedAt: numbe
 /** Inserts the fixes; returns the keys (fixKey) of those that were not stored yet. */
 export async function insertLocations(client: pg.PoolClient, fixes: readonly Fix[]): Promise<Set<string>> {
   if (fixes.length === 0) return new Set();
-  const n = fixes.length;
-  const cols = Array.from({ length: 13 }, () => new Array<unknown>(n));
-  for (let i = 0; i < n; i++) {
-    const f = fixes[i] as Fix;
-    (cols[0] as unknown[])[i] = f.vehicleId;
-    (cols[1] as unknown[])[i] = f.recordedAt;
-    (cols[2] as unknown[])[i] = f.lat;
-    (cols[3] as unknown[])[i] = f.lng;
-    (cols[4] as unknown[])[i] = f.speed ?? null;
-    (cols[5] as unknown[])[i] = f.heading ?? null;
-    (cols[6] as unknown[])[i] = f.altitude ?? null;
-    (cols[7] as unknown[])[i] = f.accuracy ?? null;
-    (cols[8] as unknown[])[i] = f.ignition ?? null;
-    (cols[9] as unknown[])[i] = f.odometer ?? null;
-    (cols[10] as unknown[])[i] = f.messageId;
-    (cols[11] as unknown[])[i] = f.receivedAt;
-    (cols[12] as unknown[])[i] = f.attributes === undefined ? null : JSON.stringify(f.attributes);
+  // one array per column, in the statement's order
+  const v: string[] = [];
+  const t: number[] = [];
+  const lat: number[] = [];
+  const lng: number[] = [];
+  const spd: (number | null)[] = [];
+  const hdg: (number | null)[] = [];
+  const alt: (number | null)[] = [];
+  const acc: (number | null)[] = [];
+  const ign: (boolean | null)[] = [];
+  const odo: (number | null)[] = [];
+  const mid: string[] = [];
+  const rcv: number[] = [];
+  const attr: (string | null)[] = [];
+  for (const f of fixes) {
+    v.push(f.vehicleId);
+    t.push(f.recordedAt);
+    lat.push(f.lat);
+    lng.push(f.lng);
+    spd.push(f.speed ?? null);
+    hdg.push(f.heading ?? null);
+    alt.push(f.altitude ?? null);
+    acc.push(f.accuracy ?? null);
+    ign.push(f.ignition ?? null);
+    odo.push(f.odometer ?? null);
+    mid.push(f.messageId);
+    rcv.push(f.receivedAt);
+    attr.push(f.attributes === undefined ? null : JSON.stringify(f.attributes));
   }
   const r = await client.query<{ v: string; t: number }>({
     name: "insert-locations",
     text: INSERT_LOCATIONS,
-    values: cols,
+    // array literals written in one pass (core/sql-array.ts)
+    values: [v, t, lat, lng, spd, hdg, alt, acc, ign, odo, mid, rcv, attr].map(sqlArray),
   });
   return new Set(r.rows.map((row) => fixKey(row.v, row.t)));
 }
@@ -78,7 +91,7 @@ export async function storedCopies(
        WHERE vehicle_id = u.v AND recorded_at = timestamptz 'epoch' + u.t * interval '1 millisecond'
        OFFSET 0 -- a primary-key probe per fix, never a join over every partition
      ) l`,
-    [fixes.map((f) => f.vehicleId), fixes.map((f) => f.recordedAt)],
+    [sqlArray(fixes.map((f) => f.vehicleId)), sqlArray(fixes.map((f) => f.recordedAt))],
   );
   for (const row of r.rows) out.set(fixKey(row.v, row.t), { receivedAt: row.rcv, messageId: row.mid });
   return out;

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { sqlArray } from "../../core/sql-array.ts";
 import type { MachineState } from "../derive/vehicle-machine.ts";
 import { inOrder } from "./pipeline.ts";
 
@@ -28,13 +29,13 @@ export async function lockVehicles(
     {
       name: "vehicle-state-create",
       text: "INSERT INTO vehicle_state (vehicle_id) SELECT unnest($1::text[]) ON CONFLICT (vehicle_id) DO NOTHING",
-      values: [ids],
+      values: [sqlArray(ids)],
     },
     {
       name: "vehicle-state-lock",
       text: `SELECT vehicle_id AS id, (extract(epoch FROM last_fix_at) * 1000)::float8 AS last, machine
              FROM vehicle_state WHERE vehicle_id = ANY($1::text[]) ORDER BY vehicle_id FOR UPDATE`,
-      values: [ids],
+      values: [sqlArray(ids)],
     },
   ])) as [unknown, pg.QueryResult<{ id: string; last: number | null; machine: MachineState | null }>];
   for (const row of r.rows) out.set(row.id, { lastFixAt: row.last, machine: row.machine });
