@@ -4,11 +4,10 @@
  * holds the two alike) and the bench (load/bench/suts.ts).
  *
  * The worker: 32 MB semi-spaces (V8's default is 16 MB). It allocates fast and briefly, each batch's
- * rows, machine states and statement parameters dead by the next; with the default young generation
- * its scavenges took 20 % of its main thread with 100 alert rules and 16 % without, and objects a
- * scavenge found still alive were copied, some promoted to the old generation and collected there.
- * Twice the room cut the garbage collector's time per stored fix by a quarter for an RSS a few tens
- * of MB larger (BENCHMARKS.md, "The fleet parks between the alerts pairs' steps").
+ * rows, machine states and statement parameters dead by the next, and with 100 alert rules its
+ * scavenges were a fifth of its main thread; twice the room lowered its CPU per stored fix a little,
+ * its RSS no larger (BENCHMARKS.md, "The fleet parks between the alerts pairs' steps", beside an
+ * earlier run where it gained nothing).
  */
 export const nodeFlags = {
   broker: [],

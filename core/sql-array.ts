@@ -2,9 +2,8 @@
  * A PostgreSQL array literal for a `$n::type[]` parameter (`{1,2.5,NULL}`, `{"a","b\"c"}`), in one
  * pass over the values. Given a JavaScript array instead, pg converts every element on its own
  * (prepareValue, arrayString) and quotes it with two regular expressions (escapeElement), numbers
- * included; the worker's statements pass some forty elements per stored fix, and in its profiles
- * that conversion was 8-11 % of its main thread (BENCHMARKS.md, "The fleet parks between the alerts
- * pairs' steps").
+ * included; the worker's statements pass some forty elements per stored fix, and that conversion
+ * was a tenth of its main thread (BENCHMARKS.md, "The fleet parks between the alerts pairs' steps").
  *
  * Elements: null and undefined are NULL; a number is written as JavaScript writes it (NaN and
  * Infinity are what float8 reads; a fraction or an exponent given to an integer column is refused
@@ -21,7 +20,9 @@ export function sqlArray(values: readonly (string | number | boolean | null | un
     if (v === null || v === undefined) out += "NULL";
     else if (typeof v === "number") out += String(v);
     else if (typeof v === "boolean") out += v ? "t" : "f";
-    else out += `"${NEEDS_ESCAPE.test(v) ? v.replace(ESCAPED, "\\$&") : v}"`;
+    else if (typeof v === "string") out += `"${NEEDS_ESCAPE.test(v) ? v.replace(ESCAPED, "\\$&") : v}"`;
+    // a Date or an object reaching here past the types would be written as nothing PostgreSQL reads
+    else throw new TypeError(`sqlArray: element ${i} is a ${typeof v}, not a string, number or boolean`);
   }
   return `${out}}`;
 }

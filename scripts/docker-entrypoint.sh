@@ -1,6 +1,6 @@
 #!/bin/sh
 # The image's entry point: one image, one process per container, the first argument picks it.
-#   broker | bridge | worker | api | simulator [args…]   node --import tsx <role>/main.ts
+#   broker | bridge | worker | api | simulator [args…]   node [flags] --import tsx <role>/main.ts (flags: core/node-flags.ts)
 #   migrate                                              apply pending migrations, then exit
 #   cli <command…>                                       the operator CLI (vehicle add …)
 #   healthcheck                                          the HEALTHCHECK of the running role

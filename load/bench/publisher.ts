@@ -32,8 +32,9 @@ export interface PublisherJob {
    */
   sampleAfterMs?: number;
   /**
-   * after the run, each device sends one more fix at 0 km/h, its vehicle parked (load/bench/alerts.ts:
-   * the next step, after a pause, starts with no speeding run open); left out of every count but `parked`
+   * after the run and its answers, each device sends one more fix at 0 km/h, its vehicle parked
+   * (load/bench/alerts.ts: the next step, after a pause, starts with no speeding run open); in no
+   * count, time or CPU figure of the result but `parked`
    */
   park?: boolean;
 }
@@ -276,22 +277,29 @@ await new Promise<void>((resolve) => {
     }
   }, tickMs);
 });
+// give outstanding acks up to 10 s
+const grace = () => new Promise((r) => setTimeout(r, job.graceMs ?? 10_000));
+await Promise.race([Promise.all(pending), grace()]);
+// what the run did, before any parking
+const cpu = process.cpuUsage(startCpu);
+const wallMs = performance.now() - start;
+const counted = { ...mqttCounts };
 let parked = 0;
 if (job.park)
-  clients.forEach((c, i) => {
-    pending.push(
-      c.send(fixesFor(i, 0)).then(
-        () => {
-          parked++;
-        },
-        () => {},
+  await Promise.race([
+    Promise.all(
+      clients.map((c, i) =>
+        c.send(fixesFor(i, 0)).then(
+          () => {
+            parked++;
+          },
+          () => {},
+        ),
       ),
-    );
-  });
-// give outstanding acks up to 10 s
-await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, job.graceMs ?? 10_000))]);
+    ),
+    grace(),
+  ]);
 stopped = true;
-const cpu = process.cpuUsage(startCpu);
 const result: PublisherResult = {
   offered: Math.round(job.rate * job.seconds),
   sent,
@@ -300,9 +308,9 @@ const result: PublisherResult = {
   unanswered: sent - acked - errors,
   fixesAcked: acked * job.fixesPerMessage,
   ackMs: samples.thin(),
-  ...mqttCounts,
+  ...counted,
   cpuMs: (cpu.user + cpu.system) / 1000,
-  wallMs: performance.now() - start,
+  wallMs,
   ...(job.park ? { parked } : {}),
 };
 if (job.ledger && ledger && ackedFlags) {

@@ -58,7 +58,7 @@ const dependsOn = (s: Service): Record<string, { condition?: string }> =>
 /** The roles the entry point runs as `<role>/main.ts` (its first case pattern). */
 function entrypointRoles(): string[] {
   const m =
-    /^\s*([a-z]+(?:\s*\|\s*[a-z]+)*)\)\s*\n\s*shift\n[\s\S]*?exec node --import tsx "\$role\/main\.ts"/m.exec(
+    /^\s*([a-z]+(?:\s*\|\s*[a-z]+)*)\)\s*\n\s*shift\n[\s\S]*?exec node (?:\$flags )?--import tsx "\$role\/main\.ts"/m.exec(
       read("scripts/docker-entrypoint.sh"),
     );
   return (m?.[1] ?? "").split("|").map((r) => r.trim());

@@ -32,8 +32,9 @@ const SINCE_MATCH = (col: string) => `(u.since IS NULL OR ${col} > ${TS("u.since
 export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun[]): Promise<void> {
   if (runs.length === 0) return;
   const replacing = runs.filter((r) => r.replaces);
-  const ids = replacing.map((r) => r.vehicleId);
-  const since = replacing.map((r) => r.since);
+  // the same two literals for the three tables
+  const ids = sqlArray(replacing.map((r) => r.vehicleId));
+  const since = sqlArray(replacing.map((r) => r.since));
   for (const [table, col] of replacing.length === 0
     ? []
     : ([
@@ -49,7 +50,7 @@ export async function writeRuns(client: pg.PoolClient, runs: readonly VehicleRun
                CROSS JOIN LATERAL (
                  SELECT vehicle_id, ${col} FROM ${table} WHERE vehicle_id = u.v AND ${SINCE_MATCH(col)} OFFSET 0
                ) x)`,
-      values: [sqlArray(ids), sqlArray(since)],
+      values: [ids, since],
     });
   }
 

@@ -202,6 +202,7 @@ describe("bench MQTT device", () => {
     expect(result.parked).toBe(1);
     expect(result.acked).toBe(result.sent);
     expect(result.ackMs).toHaveLength(result.sent);
+    expect(result.transmissions).toBe(result.sent);
     const last = fixes.at(-1) as (typeof fixes)[number];
     expect(last.speed).toBe(0);
     // after every fix of the run, so it is the vehicle's newest; the run's own speeds are not all 0
