@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { Fix } from "../../core/fix.ts";
+import { sqlArray } from "../../core/sql-array.ts";
 import { fixKey } from "../store/insert-locations.ts";
 
 export type AnomalyKind = "late" | "duplicate" | "skewed";
@@ -119,11 +120,11 @@ export async function insertAnomalies(client: pg.PoolClient, anomalies: readonly
                   timestamptz 'epoch' + u.r * interval '1 millisecond', u.d
            FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[]) AS u(v, t, k, r, d)`,
     values: [
-      anomalies.map((a) => a.vehicleId),
-      anomalies.map((a) => a.recordedAt),
-      anomalies.map((a) => a.kind),
-      anomalies.map((a) => a.receivedAt),
-      anomalies.map((a) => a.detail),
+      sqlArray(anomalies.map((a) => a.vehicleId)),
+      sqlArray(anomalies.map((a) => a.recordedAt)),
+      sqlArray(anomalies.map((a) => a.kind)),
+      sqlArray(anomalies.map((a) => a.receivedAt)),
+      sqlArray(anomalies.map((a) => a.detail)),
     ],
   });
 }

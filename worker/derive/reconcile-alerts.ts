@@ -137,7 +137,7 @@ export async function reconcileAlerts(
                        to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "startedAt",
                        to_char(ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "endedAt",
                        peak, lat, lng, quiet, true AS late`,
-      values: [retracted.map((s) => s.id)],
+      values: [sqlArray(retracted.map((s) => s.id))],
     });
     for (const m of r.rows) out.push({ m, t: Date.parse(m.startedAt) });
   }

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { EventMessage } from "../../core/events.ts";
+import { sqlArray } from "../../core/sql-array.ts";
 import { later, send } from "../store/pipeline.ts";
 import type { FenceVersions } from "./fence-versions.ts";
 import type { FenceEventOut } from "./vehicle-machine.ts";
@@ -83,14 +84,14 @@ export async function reconcileEvents(
   if (changes.retracted.length > 0) {
     await send(client, {
       text: "DELETE FROM geofence_events WHERE id = ANY($1::bigint[])",
-      values: [changes.retracted.map((e) => e.id)],
+      values: [sqlArray(changes.retracted.map((e) => e.id))],
     });
   }
   if (reconfirmed.length > 0) {
     await send(client, {
       text: `UPDATE geofence_events e SET confirmed_at = timestamptz 'epoch' + u.c * interval '1 millisecond'
              FROM unnest($1::bigint[], $2::bigint[]) AS u(id, c) WHERE e.id = u.id`,
-      values: [reconfirmed.map((r) => r.id), reconfirmed.map((r) => r.confirmedAt)],
+      values: [sqlArray(reconfirmed.map((r) => r.id)), sqlArray(reconfirmed.map((r) => r.confirmedAt))],
     });
   }
   if (fresh.length > 0) {
@@ -105,14 +106,14 @@ export async function reconcileEvents(
              RETURNING id::float8 AS id, vehicle_id AS v, geofence_id::float8 AS g, kind AS k,
                        (extract(epoch FROM at) * 1000)::float8 AS at`,
       values: [
-        fresh.map((e) => e.vehicleId),
-        fresh.map((e) => e.geofenceId),
-        fresh.map((e) => e.geofenceName),
-        fresh.map((e) => e.kind),
-        fresh.map((e) => e.at),
-        fresh.map((e) => e.confirmedAt),
-        fresh.map((e) => e.lng),
-        fresh.map((e) => e.lat),
+        sqlArray(fresh.map((e) => e.vehicleId)),
+        sqlArray(fresh.map((e) => e.geofenceId)),
+        sqlArray(fresh.map((e) => e.geofenceName)),
+        sqlArray(fresh.map((e) => e.kind)),
+        sqlArray(fresh.map((e) => e.at)),
+        sqlArray(fresh.map((e) => e.confirmedAt)),
+        sqlArray(fresh.map((e) => e.lng)),
+        sqlArray(fresh.map((e) => e.lat)),
       ],
     });
     // the ids name the published events: filled in when answered, before the batch's transaction ends
@@ -151,7 +152,7 @@ export async function readReplacedEvents(
                AND (u.since IS NULL OR confirmed_at > timestamptz 'epoch' + u.since * interval '1 millisecond')
              OFFSET 0 -- an index range scan per vehicle, not a hash join over the whole table
            ) e`,
-    values: [replacing.map((r) => r.vehicleId), replacing.map((r) => r.since)],
+    values: [sqlArray(replacing.map((r) => r.vehicleId)), sqlArray(replacing.map((r) => r.since))],
   });
   return r.rows;
 }

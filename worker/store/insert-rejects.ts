@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { Reject } from "../../core/reject-reasons.ts";
+import { sqlArray } from "../../core/sql-array.ts";
 
 /** The batch's rejects into the dead letter; (batch_id, seq) keeps a retried batch idempotent. */
 const INSERT_REJECTS = `
@@ -19,13 +20,13 @@ export async function insertRejects(
     name: "insert-rejects",
     text: INSERT_REJECTS,
     values: [
-      rejects.map((x) => x.vehicleId),
-      rejects.map((x) => x.topic),
-      rejects.map((x) => x.payload),
-      rejects.map((x) => x.reason),
-      rejects.map((x) => x.detail),
-      rejects.map((x) => x.messageId),
-      rejects.map((x) => x.receivedAt),
+      sqlArray(rejects.map((x) => x.vehicleId)),
+      sqlArray(rejects.map((x) => x.topic)),
+      sqlArray(rejects.map((x) => x.payload)),
+      sqlArray(rejects.map((x) => x.reason)),
+      sqlArray(rejects.map((x) => x.detail)),
+      sqlArray(rejects.map((x) => x.messageId)),
+      sqlArray(rejects.map((x) => x.receivedAt)),
       batchId,
     ],
   });
