@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { AlertRuleKind } from "./alerts.ts";
+import { ATTRIBUTE_KEY_RE } from "./fix.ts";
 
 /**
  * The parameters, scope and quiet hours of an alert rule, as the API accepts them: the worker
@@ -18,7 +19,8 @@ export const alertParamsSchemas = {
   idling: z.strictObject({ minMinutes: positive.max(1440) }),
   threshold: z
     .strictObject({
-      attribute: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "a fix field or attribute name"),
+      // a fix field or an attribute key as a fix may carry one (a letter or digit first: never `__proto__`)
+      attribute: z.string().regex(ATTRIBUTE_KEY_RE, "a fix field or attribute name"),
       above: z.number().finite().optional(),
       below: z.number().finite().optional(),
       minSeconds: seconds.optional(),

@@ -40,9 +40,12 @@ const real = (min: number, max: number) =>
 
 export type FixAttributes = Record<string, number | string | boolean>;
 
+/** The fastest speed a fix may report (km/h); a speed worked out from two positions above it is a jump, not a speed. */
+export const MAX_SPEED_KMH = 400;
+
 const MAX_ATTRIBUTES = 1024;
 // starts with a letter or digit: `__proto__` can never become a key
-const ATTRIBUTE_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const ATTRIBUTE_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 // PostgreSQL refuses NUL in a jsonb string (the whole batch would fail): replaced, as in cutPayload
 const noNul = (s: string) => (s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
 
@@ -72,7 +75,7 @@ export const nativeFixSchema = z.object({
     z.string().datetime({ offset: true }),
     z.number().int().nonnegative().max(MAX_DATE_MS),
   ]),
-  speed: real(0, 400).optional(),
+  speed: real(0, MAX_SPEED_KMH).optional(),
   heading: real(0, 360).optional(),
   altitude: real(-1000, 100_000).optional(),
   accuracy: real(0, FLOAT4_MAX).optional(),

@@ -94,6 +94,9 @@ describe("alert rules and alerts API", () => {
     await bad({ kind: "speeding", params: { limitKmh: 80 } }, "body.params.minSeconds");
     await bad({ kind: "speeding", params: { limitKmh: 80, minSeconds: 1, extra: 1 } }, "body.params");
     await bad({ kind: "threshold", params: { attribute: "battery", above: 1, below: 2 } }, "body.params");
+    // an attribute name no fix can carry (a letter or digit first, as core/fix.ts's attribute keys)
+    await bad({ kind: "threshold", params: { attribute: "__proto__", above: 1 } }, "body.params.attribute");
+    await bad({ kind: "threshold", params: { attribute: "_battery", above: 1 } }, "body.params.attribute");
     await bad(
       { kind: "idling", params: { minMinutes: 5 }, scope: { kind: "group", groupId: 999 } },
       "body.scope.groupId",

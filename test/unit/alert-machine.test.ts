@@ -42,6 +42,22 @@ function step(
 }
 
 describe("the alert step", () => {
+  it("does not judge speeding on a speed worked out from a position jump (above what a fix may report)", () => {
+    // the step's fixes report no speed: each is judged on the speed worked out from the positions
+    const versions = [speeding(1, 80)];
+    const runs: AlertRuns = new Map();
+    expect(step(versions, runs, 1000, 1733)).toEqual([]);
+    expect(runs.size).toBe(0);
+    // an episode in progress goes on through the jump, its peak untouched, and ends at the next fix
+    expect(step(versions, runs, 2000, 90)).toEqual([]);
+    expect(step(versions, runs, 3000, 2658.6)).toEqual([]);
+    expect(runs.get(1)).toMatchObject({ confirmedAt: 2000, peak: 90 });
+    expect(step(versions, runs, 4000, 50)).toMatchObject([{ ruleId: 1, peak: 90, endedAt: 4000 }]);
+    // at the fastest a fix may report, still judged
+    expect(step(versions, runs, 5000, 400)).toEqual([]);
+    expect(runs.get(1)).toMatchObject({ confirmedAt: 5000, peak: 400 });
+  });
+
   it("walks the geofence rules only at a fix with geofence events, in the rules' order", () => {
     const versions = [enter(1, 9), speeding(2, 80)];
     const runs: AlertRuns = new Map();

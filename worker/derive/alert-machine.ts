@@ -1,5 +1,6 @@
 import { inQuietHours, NUMERIC_FIX_FIELDS } from "../../core/alert-params.ts";
 import type { AlertRuleKind, SpeedingParams, ThresholdParams } from "../../core/alerts.ts";
+import { MAX_SPEED_KMH } from "../../core/fix.ts";
 import { type AlertRuleAt, type RuleSlot, type VehicleAlertRules, versionAt } from "./alert-rules.ts";
 
 /**
@@ -220,6 +221,9 @@ function answer(holds: boolean, value: number, minMs: number, lowest = false): V
 /** Whether the rule's condition holds at this fix, and the value judged; undefined: cannot tell. */
 function judge(rule: AlertRuleAt, fix: AlertFix, speed: number, movingSpeedKmh: number): Verdict | undefined {
   if (rule.kind === "speeding") {
+    // a fix without a reported speed is judged on the one worked out from the previous position;
+    // above what any fix may report, that is a position jump, not a speed: cannot tell
+    if ((fix.speed === null || fix.speed === undefined) && speed > MAX_SPEED_KMH) return undefined;
     const p = rule.params as unknown as SpeedingParams;
     return answer(speed > p.limitKmh, speed, p.minSeconds * 1000);
   }
