@@ -4,10 +4,9 @@
  * holds the two alike) and the bench (load/bench/suts.ts).
  *
  * The worker: 32 MB semi-spaces (V8's default is 16 MB). It allocates fast and briefly, each batch's
- * rows, machine states and statement parameters dead by the next, and with 100 alert rules its
- * scavenges were a fifth of its main thread; twice the room lowered its CPU per stored fix a little,
- * its RSS no larger (BENCHMARKS.md, "The fleet parks between the alerts pairs' steps", beside an
- * earlier run where it gained nothing).
+ * rows, machine states and statement parameters dead by the next; twice the room means fewer
+ * scavenges and fewer objects copied (measured, beside an earlier run where it gained nothing:
+ * BENCHMARKS.md, "The fleet parks between the alerts pairs' steps").
  */
 export const nodeFlags = {
   broker: [],

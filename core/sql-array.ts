@@ -2,8 +2,8 @@
  * A PostgreSQL array literal for a `$n::type[]` parameter (`{1,2.5,NULL}`, `{"a","b\"c"}`), in one
  * pass over the values. Given a JavaScript array instead, pg converts every element on its own
  * (prepareValue, arrayString) and quotes it with two regular expressions (escapeElement), numbers
- * included; the worker's statements pass some forty elements per stored fix, and that conversion
- * was a tenth of its main thread (BENCHMARKS.md, "The fleet parks between the alerts pairs' steps").
+ * included, for every element of every batch (its cost: BENCHMARKS.md, "The fleet parks between the
+ * alerts pairs' steps").
  *
  * Elements: null and undefined are NULL; a number is written as JavaScript writes it (NaN and
  * Infinity are what float8 reads; a fraction or an exponent given to an integer column is refused

@@ -27,8 +27,8 @@ export interface LadderOptions {
    */
   preRollSeconds?: number;
   /**
-   * Each step (the warm-up too) ends with every device sending one fix at 0 km/h after its window
-   * (PublisherJob.park): the fleet parks before the pause the side-by-side ladders impose, so the
+   * Each step (the warm-up too) ends with every device sending one fix at 0 km/h once the run's
+   * messages are answered (PublisherJob.park): the fleet parks before the pause the side-by-side ladders impose, so the
    * next step starts with no speeding run open instead of confirming, at its first fixes, every run
    * that spanned the silence (a fleet-wide outage mid-drive: `npm run bench:profile -- --after-pause`).
    */
